@@ -1,0 +1,40 @@
+//! The invoice service and its database connection pool, as a model.
+//!
+//! [`ModelSpec`] describes the service: how many connections its pool has, how long a
+//! request waits for one before failing (HikariCP's `connectionTimeout`), and how long each
+//! operation holds it. With the `live` feature, [`live::Server`] runs that model in real
+//! time behind a real HTTP/1.1 server on loopback: the built-in target of `einv-load run`
+//! (`url = "builtin"`) and of `einv-load serve`.
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `live` | [`live::Server`]: the model behind a hyper HTTP server (tokio) |
+//!
+//! ```
+//! use std::time::Duration;
+//! use einv_poolsim::{ModelSpec, Operation};
+//!
+//! let spec = ModelSpec { pool_size: 200, ..ModelSpec::default() };
+//! // 200 connections held 20 ms per issue: 10,000 issues per second at most.
+//! let hold = spec.hold(Operation::Issue);
+//! assert_eq!(spec.capacity_per_s(hold), 10_000.0);
+//! ```
+
+#[cfg(feature = "live")]
+pub mod live;
+mod spec;
+
+pub use spec::{ModelSpec, Operation, Stall};
+
+/// Everything that can go wrong with a model.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("pool-size must be at least 1")]
+    EmptyPool,
+    #[error("stall: `for` ({length:?}) must be shorter than `every` ({every:?})")]
+    BadStall { every: std::time::Duration, length: std::time::Duration },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("cannot start the server runtime: {0}")]
+    Runtime(std::io::Error),
+}

@@ -1,0 +1,8 @@
+//! SVG charts, rendered to a `String` (so tests can look at them) and written atomically
+//! by the caller. One file per chart.
+
+mod spectrum;
+mod timeline;
+
+pub use spectrum::spectrum_svg;
+pub use timeline::timeline_svg;

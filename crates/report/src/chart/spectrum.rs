@@ -1,0 +1,229 @@
+use hdrhistogram::Histogram;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::Error;
+
+const SIZE: (u32, u32) = (900, 500);
+const COLORS: [RGBColor; 4] = [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(214, 39, 40)];
+/// Past 99.9999% a few million samples are needed and the labels get too long to read.
+const MAX_NINES: u32 = 6;
+
+/// Latency percentile spectrum (HdrHistogram style: x = percentile on a log "nines" axis,
+/// y = milliseconds), one line per named microsecond histogram.
+pub fn spectrum_svg(title: &str, series: &[(&str, &Histogram<u64>)]) -> Result<String, Error> {
+    let mut buf = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let lines: Vec<Line> = series.iter().filter(|(_, h)| !h.is_empty()).map(|(name, h)| Line::new(name, h)).collect();
+        if lines.is_empty() {
+            no_data(&root, title)?;
+        } else {
+            draw(&root, title, &lines)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(buf)
+}
+
+fn err(e: impl std::fmt::Display) -> Error {
+    Error::Chart { chart: "spectrum", message: e.to_string() }
+}
+
+struct Line<'a> {
+    name: &'a str,
+    /// Number of nines the sample count supports: quantiles beyond it are just the maximum.
+    nines: u32,
+    /// (nines, milliseconds)
+    points: Vec<(f64, f64)>,
+}
+
+impl<'a> Line<'a> {
+    fn new(name: &'a str, hist: &Histogram<u64>) -> Self {
+        let nines = supported_nines(hist.len());
+        let end = f64::from(nines);
+        let ms = |us: u64| us as f64 / 1000.0;
+        let mut points: Vec<(f64, f64)> = hist
+            .iter_quantiles(5)
+            .map(|v| (-(1.0 - v.quantile_iterated_to()).log10(), ms(v.value_iterated_to())))
+            .take_while(|(x, _)| *x < end)
+            .collect();
+        // With n samples everything above the last supported nine is the top value, so the
+        // line ends at the right edge on the maximum instead of running off to infinity.
+        points.push((end, ms(hist.max())));
+        Self { name, nines, points }
+    }
+}
+
+/// floor(log10(count)), counted in integers so 1,000 gives exactly 3; at least one nine so
+/// the axis always spans 0%..90%.
+fn supported_nines(count: u64) -> u32 {
+    let mut nines = 0;
+    let mut needed = 10u64;
+    while nines < MAX_NINES && count >= needed {
+        nines += 1;
+        needed = needed.saturating_mul(10);
+    }
+    nines.max(1)
+}
+
+/// "0%", "90%", "99%", "99.9%", ...
+fn nines_label(x: f64) -> String {
+    let k = x.round() as usize;
+    match k {
+        0 => "0%".into(),
+        1 => "90%".into(),
+        2 => "99%".into(),
+        _ => format!("99.{}%", "9".repeat(k - 2)),
+    }
+}
+
+/// "50" rather than "50.0", "0.25" rather than "0.25000000000000006".
+fn ms_label(v: f64) -> String {
+    let s = format!("{v:.6}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+fn draw(root: &DrawingArea<SVGBackend, Shift>, title: &str, lines: &[Line]) -> Result<(), Error> {
+    let nines = lines.iter().map(|l| l.nines).max().unwrap_or(1);
+    let y_max = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).fold(0.0, f64::max);
+    // Headroom keeps a flat line clear of the legend; an all-zero histogram still needs a
+    // non-empty range.
+    let y_max = if y_max > 0.0 { y_max * 1.2 } else { 1.0 };
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 24))
+        .margin(16)
+        .margin_right(36)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..f64::from(nines), 0.0..y_max)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("percentile")
+        .y_desc("latency (ms)")
+        // One label per nine: with exactly that many allowed, plotters steps by whole nines.
+        .x_labels(nines as usize + 1)
+        .x_label_formatter(&|x| nines_label(*x))
+        .y_label_formatter(&|y| ms_label(*y))
+        .label_style(("sans-serif", 15))
+        .axis_desc_style(("sans-serif", 16))
+        .light_line_style(WHITE.mix(0.0))
+        .bold_line_style(BLACK.mix(0.12))
+        .draw()
+        .map_err(err)?;
+    for (i, line) in lines.iter().enumerate() {
+        let color = COLORS[i % COLORS.len()];
+        chart
+            .draw_series(LineSeries::new(line.points.iter().copied(), color.stroke_width(2)))
+            .map_err(err)?
+            .label(line.name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2)));
+    }
+    // Spectra rise to the right, so the top left corner is the emptiest place.
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font(("sans-serif", 15))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.4))
+        .draw()
+        .map_err(err)
+}
+
+fn no_data(root: &DrawingArea<SVGBackend, Shift>, title: &str) -> Result<(), Error> {
+    let (w, h) = root.dim_in_pixel();
+    let centered = |size| TextStyle::from(("sans-serif", size).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
+    let (cx, cy) = (w as i32 / 2, h as i32 / 2);
+    root.draw(&Text::new(title, (cx, 30), centered(24))).map_err(err)?;
+    root.draw(&Text::new("no data: no latencies were recorded", (cx, cy), centered(18).color(&BLACK.mix(0.6)))).map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The text of every <text> element, as a reader of the chart sees it.
+    fn texts(svg: &str) -> Vec<&str> {
+        svg.split("<text").skip(1).filter_map(|t| Some(t.split_once('>')?.1.split_once("</text>")?.0.trim())).collect()
+    }
+
+    fn hist(values: impl IntoIterator<Item = u64>) -> Histogram<u64> {
+        let mut h = crate::new_histogram();
+        for v in values {
+            h.record(v).unwrap();
+        }
+        h
+    }
+
+    #[test]
+    fn draws_both_series_with_legend_up_to_supported_nines() {
+        let latency = hist(1..=10_000);
+        let service = hist((1..=10_000).map(|v| v / 2 + 1));
+        let svg = spectrum_svg("checkout spectrum", &[("latency (from intended send)", &latency), ("service (from actual send)", &service)]).unwrap();
+        assert!(svg.starts_with("<svg"));
+        let texts = texts(&svg);
+        for text in ["checkout spectrum", "latency (from intended send)", "service (from actual send)", "percentile", "latency (ms)"] {
+            assert!(texts.contains(&text), "missing {text} in {texts:?}");
+        }
+        let ticks: Vec<&str> = texts.iter().copied().filter(|t| t.ends_with('%')).collect();
+        assert_eq!(ticks, ["0%", "90%", "99%", "99.9%", "99.99%"], "10k samples support four nines, not five");
+        // Two data lines plus two legend swatches.
+        assert!(svg.matches("<polyline").count() >= 2);
+    }
+
+    #[test]
+    fn thousand_samples_stop_at_three_nines() {
+        let h = hist((1..=1000).map(|v| v * 10));
+        let svg = spectrum_svg("t", &[("latency", &h)]).unwrap();
+        assert_eq!(texts(&svg).into_iter().filter(|t| t.ends_with('%')).last(), Some("99.9%"));
+        assert!(!svg.contains("99.99%"));
+    }
+
+    #[test]
+    fn y_axis_is_in_milliseconds() {
+        // 200 ms recorded as microseconds: the axis must reach 200, not 200000.
+        let h = hist([200_000; 100]);
+        let svg = spectrum_svg("t", &[("latency", &h)]).unwrap();
+        let texts = texts(&svg);
+        assert!(texts.contains(&"200"), "no 200 ms tick in {texts:?}");
+        assert!(!texts.iter().any(|t| t.starts_with("200000")));
+    }
+
+    #[test]
+    fn empty_series_are_skipped_and_all_empty_says_no_data() {
+        let empty = crate::new_histogram();
+        let full = hist([1_000, 2_000, 3_000]);
+        let svg = spectrum_svg("t", &[("idle", &empty), ("busy", &full)]).unwrap();
+        assert!(svg.contains("busy") && !svg.contains("idle"));
+
+        let svg = spectrum_svg("nothing ran", &[("latency", &empty)]).unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert!(svg.contains("nothing ran") && svg.contains("no data"));
+    }
+
+    #[test]
+    fn zz_dump() {
+        let latency = hist((1..=10_000u64).map(|v| 2000 + v * v / 20_000 + if v > 9_990 { 40_000 } else { 0 }));
+        let service = hist((1..=10_000u64).map(|v| 1500 + v * v / 40_000));
+        let svg = spectrum_svg("checkout: latency percentile spectrum", &[("latency (from intended send)", &latency), ("service (from actual send)", &service)]).unwrap();
+        std::fs::write("/tmp/chartdemo/spectrum.svg", svg).unwrap();
+        let small = hist([1000, 1200, 5000]);
+        std::fs::write("/tmp/chartdemo/spectrum_small.svg", spectrum_svg("tiny", &[("latency", &small)]).unwrap()).unwrap();
+        let e = crate::new_histogram();
+        std::fs::write("/tmp/chartdemo/spectrum_empty.svg", spectrum_svg("nothing ran", &[("latency", &e)]).unwrap()).unwrap();
+        let z = hist([1, 1, 1]);
+        std::fs::write("/tmp/chartdemo/spectrum_flat.svg", spectrum_svg("flat", &[("latency", &z)]).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn nines_labels() {
+        let labels: Vec<String> = (0..=5).map(|k| nines_label(f64::from(k))).collect();
+        assert_eq!(labels, ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%"]);
+        assert_eq!(supported_nines(1000), 3);
+        assert_eq!(supported_nines(999), 2);
+        assert_eq!(supported_nines(3), 1);
+    }
+}

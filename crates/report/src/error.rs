@@ -1,0 +1,28 @@
+use std::path::{Path, PathBuf};
+
+/// Everything that can go wrong while recording or rendering a report.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Csv { path: PathBuf, source: csv::Error },
+    #[error("{path}: {message}")]
+    Format { path: PathBuf, message: String },
+    #[error("chart {chart}: {message}")]
+    Chart { chart: &'static str, message: String },
+    #[error("summary.json: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("histogram serialization: {0}")]
+    Histogram(String),
+}
+
+impl Error {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+
+    pub(crate) fn csv(path: &Path, source: csv::Error) -> Self {
+        Error::Csv { path: path.into(), source }
+    }
+}

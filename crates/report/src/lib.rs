@@ -1,0 +1,50 @@
+//! Recording and reporting for einv-load.
+//!
+//! Workers record each finished request as a [`Sample`] into a shared [`Recorder`]
+//! (sharded, fixed-size HDR histograms). Once a second the engine drains it into a
+//! [`RunLog`], which streams `histograms.hlog` and `timeseries.csv` to disk and keeps
+//! run totals; [`RunLog::finish`] turns those into a [`Summary`] (summary.json) and renders
+//! every other file. Renderers are pure: data in, bytes out.
+//!
+//! ```
+//! use std::time::Duration;
+//! use einv_report::{Outcome, Recorder, Sample, Stats};
+//!
+//! let rec = Recorder::new(1, 2);
+//! let ms = Duration::from_millis;
+//! rec.record(0, 0, &Sample { latency: ms(5), service: ms(2), send_lag: ms(3),
+//!                             outcome: Outcome::Response(200), queued: false });
+//! let mut interval = vec![Stats::new()];
+//! rec.drain_into(&mut interval);
+//! assert_eq!(interval[0].ok, 1);
+//! ```
+
+pub mod chart;
+mod error;
+mod hgrm;
+mod hlog;
+mod outcome;
+mod recorder;
+mod runlog;
+mod slo;
+mod stats;
+mod summary;
+mod text;
+mod timeseries;
+mod write;
+
+pub use error::Error;
+pub use hgrm::hgrm;
+pub use hlog::{HlogWriter, read_hlog};
+pub use outcome::{ErrorClass, ErrorCounts, Outcome, Sample};
+pub use recorder::Recorder;
+pub use runlog::{Finish, RunLog, files};
+pub use slo::{SloCheck, SloReport, SloSpec};
+pub use stats::{Stats, new_histogram, quantile_ms};
+pub use summary::{
+    Connections, LagPercentiles, OpSummary, Percentiles, Rate, Requests, RunInfo, SCHEMA_VERSION, Summary,
+    Tool,
+};
+pub use text::text_summary;
+pub use timeseries::{TimeseriesRow, TimeseriesWriter, read_timeseries};
+pub use write::{temp_path, write_atomic};

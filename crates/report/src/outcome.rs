@@ -1,0 +1,144 @@
+use std::time::Duration;
+
+/// Why a request did not succeed. The target's failures are data: each is counted by class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorClass {
+    /// The TCP connect was refused (nothing listening).
+    ConnectRefused,
+    /// The TCP connect did not finish within the connect timeout.
+    ConnectTimeout,
+    /// Any other connect failure (unreachable, address in use, ...).
+    Connect,
+    /// The connection was reset or closed while a request was in flight.
+    Reset,
+    /// No complete response within the request timeout.
+    Timeout,
+    /// The peer answered with something that is not valid HTTP/1.1.
+    Protocol,
+    /// HTTP 4xx.
+    Http4xx,
+    /// HTTP 5xx.
+    Http5xx,
+    /// Anything else (kept so that nothing is silently dropped).
+    Other,
+}
+
+impl ErrorClass {
+    pub const ALL: [ErrorClass; 9] = [
+        ErrorClass::ConnectRefused,
+        ErrorClass::ConnectTimeout,
+        ErrorClass::Connect,
+        ErrorClass::Reset,
+        ErrorClass::Timeout,
+        ErrorClass::Protocol,
+        ErrorClass::Http4xx,
+        ErrorClass::Http5xx,
+        ErrorClass::Other,
+    ];
+    pub const COUNT: usize = Self::ALL.len();
+
+    /// The stable snake_case name used in summary.json and timeseries.csv.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::ConnectRefused => "connect_refused",
+            ErrorClass::ConnectTimeout => "connect_timeout",
+            ErrorClass::Connect => "connect_error",
+            ErrorClass::Reset => "reset",
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::Protocol => "protocol",
+            ErrorClass::Http4xx => "http_4xx",
+            ErrorClass::Http5xx => "http_5xx",
+            ErrorClass::Other => "other",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// How one request ended, as the recorder sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A response with this status (any status: 4xx/5xx become errors of their class).
+    Response(u16),
+    /// No usable response.
+    Failed(ErrorClass),
+}
+
+impl Outcome {
+    /// The error class, if the request counts as an error.
+    pub fn error(self) -> Option<ErrorClass> {
+        match self {
+            Outcome::Response(s) if (400..500).contains(&s) => Some(ErrorClass::Http4xx),
+            Outcome::Response(s) if s >= 500 => Some(ErrorClass::Http5xx),
+            Outcome::Response(_) => None,
+            Outcome::Failed(class) => Some(class),
+        }
+    }
+
+    /// Whether the latency of this request is meaningful: a response arrived, or the
+    /// request timed out (its latency is then at least the timeout; leaving it out would
+    /// flatter the percentiles). Refused connects and resets are counted, not timed.
+    pub fn is_timed(self) -> bool {
+        matches!(self, Outcome::Response(_) | Outcome::Failed(ErrorClass::Timeout))
+    }
+}
+
+/// One finished request, measured by the engine.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    /// From the request's intended send time to the end of its response (CO-corrected).
+    pub latency: Duration,
+    /// From the actual send to the end of the response (what a closed-loop tool reports).
+    pub service: Duration,
+    /// Actual send minus intended send.
+    pub send_lag: Duration,
+    pub outcome: Outcome,
+    /// The request found no free connection and waited for one.
+    pub queued: bool,
+}
+
+/// Error counts indexed by [`ErrorClass`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ErrorCounts([u64; ErrorClass::COUNT]);
+
+impl ErrorCounts {
+    pub fn add(&mut self, class: ErrorClass, n: u64) {
+        self.0[class.index()] += n;
+    }
+
+    pub fn get(&self, class: ErrorClass) -> u64 {
+        self.0[class.index()]
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    pub fn merge(&mut self, other: &ErrorCounts) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
+        }
+    }
+
+    /// Non-zero classes with their counts, in a stable order.
+    pub fn iter(&self) -> impl Iterator<Item = (ErrorClass, u64)> + '_ {
+        ErrorClass::ALL.into_iter().map(|c| (c, self.get(c))).filter(|(_, n)| *n > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_classes() {
+        assert_eq!(Outcome::Response(200).error(), None);
+        assert_eq!(Outcome::Response(302).error(), None);
+        assert_eq!(Outcome::Response(404).error(), Some(ErrorClass::Http4xx));
+        assert_eq!(Outcome::Response(503).error(), Some(ErrorClass::Http5xx));
+        assert!(Outcome::Failed(ErrorClass::Timeout).is_timed());
+        assert!(!Outcome::Failed(ErrorClass::ConnectRefused).is_timed());
+    }
+}

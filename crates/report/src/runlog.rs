@@ -1,0 +1,154 @@
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::chart;
+use crate::hgrm::hgrm;
+use crate::hlog::HlogWriter;
+use crate::slo::SloSpec;
+use crate::stats::Stats;
+use crate::summary::{Connections, OpSummary, RunInfo, SCHEMA_VERSION, Summary, Tool};
+use crate::timeseries::{TimeseriesRow, TimeseriesWriter, read_timeseries};
+use crate::write::{commit, temp_path, write_atomic};
+use crate::Error;
+
+/// The names of the files in a report folder.
+pub mod files {
+    pub const SUMMARY: &str = "summary.json";
+    pub const TIMESERIES: &str = "timeseries.csv";
+    pub const HLOG: &str = "histograms.hlog";
+    pub const LATENCY_HGRM: &str = "latency.hgrm";
+    pub const SERVICE_HGRM: &str = "service.hgrm";
+    pub const SPECTRUM_SVG: &str = "latency-spectrum.svg";
+    pub const TIMELINE_SVG: &str = "latency-timeline.svg";
+}
+
+/// A run being recorded: streams one interval at a time to disk and keeps exact totals.
+/// Memory is fixed (one `Stats` per op, twice); the time series lives only on disk.
+#[derive(Debug)]
+pub struct RunLog {
+    dir: PathBuf,
+    ops: Vec<String>,
+    totals: Vec<Stats>,
+    overall: Stats,
+    hlog: HlogWriter,
+    timeseries: TimeseriesWriter,
+}
+
+/// What the engine knows at the end of a run that the log does not.
+#[derive(Debug, Clone)]
+pub struct Finish {
+    pub run: RunInfo,
+    /// Arrivals the schedule intended, per op, over the span that ran.
+    pub scheduled: Vec<u64>,
+    /// Intended overall rate (scheduled / planned duration); 0 for closed loop.
+    pub target_rate: f64,
+    pub slo: SloSpec,
+    pub connections: Connections,
+    /// A send-lag p99 above this means the generator could not keep to the schedule.
+    pub lag_warning: Duration,
+    pub interrupted: bool,
+}
+
+impl RunLog {
+    /// Start a report in `dir` (which must exist) for ops named `ops`.
+    pub fn create(dir: &Path, ops: &[String], started: SystemTime, label: &str) -> Result<Self, Error> {
+        let hlog = HlogWriter::create(&temp_path(&dir.join(files::HLOG)), started, label)?;
+        let timeseries = TimeseriesWriter::create(&temp_path(&dir.join(files::TIMESERIES)))?;
+        Ok(Self {
+            dir: dir.into(),
+            ops: ops.to_vec(),
+            totals: vec![Stats::new(); ops.len()],
+            overall: Stats::new(),
+            hlog,
+            timeseries,
+        })
+    }
+
+    /// Record one interval (`interval` has one `Stats` per op and is reset afterwards).
+    pub fn push(
+        &mut self,
+        start: Duration,
+        length: Duration,
+        target_rate: f64,
+        connections: u64,
+        interval: &mut [Stats],
+    ) -> Result<(), Error> {
+        self.overall.reset();
+        for (i, stats) in interval.iter_mut().enumerate() {
+            self.overall.merge(stats);
+            if stats.sent > 0 {
+                self.hlog.write(&stats.latency, start, length, Some(&format!("{}:latency", self.ops[i])))?;
+                self.hlog.write(&stats.service, start, length, Some(&format!("{}:service", self.ops[i])))?;
+                self.hlog.write(&stats.send_lag, start, length, Some(&format!("{}:send_lag", self.ops[i])))?;
+            }
+            self.totals[i].merge(stats);
+            stats.reset();
+        }
+        self.hlog.write(&self.overall.latency, start, length, None)?;
+        self.hlog.flush()?;
+        let row = TimeseriesRow::new(start.as_secs_f64(), length.as_secs_f64(), target_rate, connections, &self.overall);
+        self.timeseries.write(&row)
+    }
+
+    /// Totals so far, per op.
+    pub fn totals(&self) -> &[Stats] {
+        &self.totals
+    }
+
+    /// Close the streams, write every other file, and return the summary (also written
+    /// as summary.json, last, so its presence means the folder is complete).
+    pub fn finish(self, f: Finish) -> Result<Summary, Error> {
+        let RunLog { dir, ops, totals, hlog, timeseries, .. } = self;
+        drop((hlog, timeseries));
+        commit(&dir.join(files::HLOG))?;
+        commit(&dir.join(files::TIMESERIES))?;
+
+        let mut overall = Stats::new();
+        totals.iter().for_each(|s| overall.merge(s));
+        let scheduled_total: u64 = f.scheduled.iter().sum();
+        let duration_s = f.run.duration_s;
+        let op_summary = |stats: &Stats, scheduled: u64| {
+            let share = if scheduled_total == 0 { 0.0 } else { scheduled as f64 / scheduled_total as f64 };
+            OpSummary::new(stats, scheduled, f.target_rate * share, duration_s)
+        };
+        let overall_summary = op_summary(&overall, scheduled_total);
+        let ops_summary = ops
+            .iter()
+            .zip(&totals)
+            .zip(&f.scheduled)
+            .map(|((name, stats), &scheduled)| (name.clone(), op_summary(stats, scheduled)))
+            .collect();
+
+        write_atomic(&dir.join(files::LATENCY_HGRM), hgrm(&overall.latency).as_bytes())?;
+        write_atomic(&dir.join(files::SERVICE_HGRM), hgrm(&overall.service).as_bytes())?;
+        let mut warnings = crate::text::lag_warnings(&overall_summary, f.lag_warning, f.connections.limit);
+        if let Err(e) = render_charts(&dir, &f.run.name, &overall) {
+            warnings.push(format!("charts not written: {e}"));
+        }
+        let summary = Summary {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool { name: "einv-load".into(), version: env!("CARGO_PKG_VERSION").into() },
+            slo: f.slo.check("overall", &overall_summary),
+            overall: overall_summary,
+            ops: ops_summary,
+            run: f.run,
+            connections: f.connections,
+            warnings,
+            interrupted: f.interrupted,
+        };
+        let json = serde_json::to_vec_pretty(&summary)?;
+        write_atomic(&dir.join(files::SUMMARY), &json)?;
+        Ok(summary)
+    }
+}
+
+fn render_charts(dir: &Path, name: &str, overall: &Stats) -> Result<(), Error> {
+    let spectrum = chart::spectrum_svg(
+        &format!("{name}: latency percentile spectrum"),
+        &[("latency (from intended send)", &overall.latency), ("service (from actual send)", &overall.service)],
+    )?;
+    write_atomic(&dir.join(files::SPECTRUM_SVG), spectrum.as_bytes())?;
+    let rows = read_timeseries(&dir.join(files::TIMESERIES))?;
+    let timeline = chart::timeline_svg(&format!("{name}: latency and throughput over time"), &rows)?;
+    write_atomic(&dir.join(files::TIMELINE_SVG), timeline.as_bytes())
+}

@@ -1,0 +1,178 @@
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use crate::outcome::{ErrorCounts, Sample};
+
+/// Histograms hold microseconds from 1 µs to one hour at 3 significant digits; larger
+/// values saturate at the top rather than being dropped.
+const HIGHEST_US: u64 = 3_600_000_000;
+const SIGFIG: u8 = 3;
+
+/// A fixed-size latency histogram in microseconds.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, HIGHEST_US, SIGFIG).expect("constant histogram bounds are valid")
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
+}
+
+/// Everything recorded for one operation (or overall) over some span of time.
+/// Fixed size: recording never allocates, except the first time a new status code is seen.
+#[derive(Debug, Clone)]
+pub struct Stats {
+    pub latency: Histogram<u64>,
+    pub service: Histogram<u64>,
+    pub send_lag: Histogram<u64>,
+    /// Requests that finished (ok or not).
+    pub sent: u64,
+    pub ok: u64,
+    pub errors: ErrorCounts,
+    /// Requests that found every connection busy and waited for one.
+    pub queued: u64,
+    /// (status code, count), few distinct codes so a linear scan wins.
+    pub statuses: Vec<(u16, u64)>,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Stats {
+    pub fn new() -> Self {
+        Self {
+            latency: new_histogram(),
+            service: new_histogram(),
+            send_lag: new_histogram(),
+            sent: 0,
+            ok: 0,
+            errors: ErrorCounts::default(),
+            queued: 0,
+            statuses: Vec::new(),
+        }
+    }
+
+    pub fn record(&mut self, s: &Sample) {
+        self.sent += 1;
+        self.queued += u64::from(s.queued);
+        self.send_lag.saturating_record(micros(s.send_lag));
+        if s.outcome.is_timed() {
+            self.latency.saturating_record(micros(s.latency));
+            self.service.saturating_record(micros(s.service));
+        }
+        match s.outcome.error() {
+            Some(class) => self.errors.add(class, 1),
+            None => self.ok += 1,
+        }
+        if let crate::Outcome::Response(code) = s.outcome {
+            self.count_status(code, 1);
+        }
+    }
+
+    fn count_status(&mut self, code: u16, n: u64) {
+        match self.statuses.iter_mut().find(|(c, _)| *c == code) {
+            Some((_, count)) => *count += n,
+            None => {
+                self.statuses.push((code, n));
+                self.statuses.sort_unstable();
+            }
+        }
+    }
+
+    /// Add `other` into `self` (exact: histograms are added bucket by bucket).
+    pub fn merge(&mut self, other: &Stats) {
+        // Same bounds everywhere, so add() cannot fail.
+        let _ = self.latency.add(&other.latency);
+        let _ = self.service.add(&other.service);
+        let _ = self.send_lag.add(&other.send_lag);
+        self.sent += other.sent;
+        self.ok += other.ok;
+        self.errors.merge(&other.errors);
+        self.queued += other.queued;
+        for &(code, n) in &other.statuses {
+            self.count_status(code, n);
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.latency.reset();
+        self.service.reset();
+        self.send_lag.reset();
+        self.sent = 0;
+        self.ok = 0;
+        self.errors = ErrorCounts::default();
+        self.queued = 0;
+        self.statuses.clear();
+    }
+
+    /// Error count over all classes.
+    pub fn error_count(&self) -> u64 {
+        self.errors.total()
+    }
+}
+
+/// Milliseconds (3 decimals kept) at quantile `q` of a microsecond histogram; 0 when empty.
+pub fn quantile_ms(h: &Histogram<u64>, q: f64) -> f64 {
+    if h.is_empty() {
+        return 0.0;
+    }
+    us_to_ms(h.value_at_quantile(q))
+}
+
+pub(crate) fn us_to_ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ErrorClass, Outcome};
+
+    fn sample(ms: u64, outcome: Outcome) -> Sample {
+        Sample {
+            latency: Duration::from_millis(ms),
+            service: Duration::from_millis(ms / 2),
+            send_lag: Duration::from_millis(ms / 2),
+            outcome,
+            queued: false,
+        }
+    }
+
+    #[test]
+    fn merge_equals_recording_everything_in_one() {
+        let mut a = Stats::new();
+        let mut b = Stats::new();
+        let mut all = Stats::new();
+        for i in 1..=1000u64 {
+            let s = sample(i, if i % 10 == 0 { Outcome::Response(500) } else { Outcome::Response(200) });
+            if i % 3 == 0 { a.record(&s) } else { b.record(&s) }
+            all.record(&s);
+        }
+        a.merge(&b);
+        assert_eq!(a.latency, all.latency);
+        assert_eq!(a.sent, 1000);
+        assert_eq!(a.ok, 900);
+        assert_eq!(a.errors.get(ErrorClass::Http5xx), 100);
+        assert_eq!(a.statuses, vec![(200, 900), (500, 100)]);
+    }
+
+    #[test]
+    fn refused_connects_are_counted_but_not_timed() {
+        let mut s = Stats::new();
+        s.record(&sample(5, Outcome::Failed(ErrorClass::ConnectRefused)));
+        assert_eq!(s.sent, 1);
+        assert_eq!(s.error_count(), 1);
+        assert!(s.latency.is_empty());
+    }
+
+    #[test]
+    fn huge_values_saturate_instead_of_vanishing() {
+        let mut s = Stats::new();
+        s.record(&sample(10 * 3_600_000, Outcome::Response(200)));
+        assert_eq!(s.latency.len(), 1);
+        assert!(quantile_ms(&s.latency, 1.0) >= 3_599_000.0);
+    }
+}

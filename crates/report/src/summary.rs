@@ -1,0 +1,163 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::slo::SloReport;
+use crate::stats::{Stats, quantile_ms, us_to_ms};
+
+/// Bumped on any change that can break a reader of summary.json (renames, removals,
+/// changed meaning). Adding fields is not a break.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The machine-readable result of a run: summary.json. A public interface; see README.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub run: RunInfo,
+    pub overall: OpSummary,
+    pub ops: BTreeMap<String, OpSummary>,
+    pub slo: SloReport,
+    pub connections: Connections,
+    /// Loud notes about the validity of the numbers (generator bottleneck, ...).
+    pub warnings: Vec<String>,
+    pub interrupted: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+/// What was run, against what, when.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunInfo {
+    pub name: String,
+    pub profile: String,
+    pub seed: u64,
+    pub target: String,
+    /// "open" (arrival schedule) or "closed" (fixed concurrency).
+    pub mode: String,
+    /// UTC, RFC 3339.
+    pub started_at: String,
+    /// Wall time from the first intended send to the last response, seconds.
+    pub duration_s: f64,
+    /// Length of the planned schedule, seconds.
+    pub planned_duration_s: f64,
+}
+
+/// Client-side connection accounting.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Connections {
+    /// The most connections the engine may hold open.
+    pub limit: u64,
+    /// TCP connections opened over the run (reconnects included).
+    pub opened: u64,
+    /// The most connections open at once.
+    pub max_open: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OpSummary {
+    pub requests: Requests,
+    pub rate: Rate,
+    /// From intended send time to response end (coordinated-omission corrected).
+    pub latency_ms: Percentiles,
+    /// From actual send to response end (what a closed-loop tool would report).
+    pub service_ms: Percentiles,
+    pub send_lag_ms: LagPercentiles,
+    /// Error counts by class (only non-zero classes).
+    pub errors: BTreeMap<String, u64>,
+    /// Response counts by HTTP status code.
+    pub status: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Requests {
+    /// Arrivals the schedule intended in the span that ran (open loop); equals `sent`
+    /// for closed loop.
+    pub scheduled: u64,
+    /// Requests that finished: `ok + errors`.
+    pub sent: u64,
+    pub ok: u64,
+    pub errors: u64,
+    /// `errors / sent` (0 when nothing was sent).
+    pub error_rate: f64,
+    /// Requests that found every connection busy and waited for one.
+    pub queued: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Rate {
+    pub target_per_s: f64,
+    pub achieved_per_s: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+    pub mean: f64,
+    /// Requests behind these figures (responses and timeouts).
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LagPercentiles {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Percentiles {
+    pub fn of(h: &hdrhistogram::Histogram<u64>) -> Self {
+        Self {
+            p50: quantile_ms(h, 0.50),
+            p90: quantile_ms(h, 0.90),
+            p99: quantile_ms(h, 0.99),
+            p999: quantile_ms(h, 0.999),
+            max: if h.is_empty() { 0.0 } else { us_to_ms(h.max()) },
+            mean: if h.is_empty() { 0.0 } else { round3(h.mean() / 1000.0) },
+            count: h.len(),
+        }
+    }
+}
+
+impl OpSummary {
+    /// Summarise `stats`; `scheduled` and `target_per_s` come from the schedule, the
+    /// achieved rate is `sent / duration_s`.
+    pub fn new(stats: &Stats, scheduled: u64, target_per_s: f64, duration_s: f64) -> Self {
+        let errors = stats.error_count();
+        Self {
+            requests: Requests {
+                scheduled,
+                sent: stats.sent,
+                ok: stats.ok,
+                errors,
+                error_rate: if stats.sent == 0 { 0.0 } else { errors as f64 / stats.sent as f64 },
+                queued: stats.queued,
+            },
+            rate: Rate {
+                target_per_s: round3(target_per_s),
+                achieved_per_s: if duration_s > 0.0 { round3(stats.sent as f64 / duration_s) } else { 0.0 },
+            },
+            latency_ms: Percentiles::of(&stats.latency),
+            service_ms: Percentiles::of(&stats.service),
+            send_lag_ms: LagPercentiles {
+                p50: quantile_ms(&stats.send_lag, 0.5),
+                p99: quantile_ms(&stats.send_lag, 0.99),
+                max: if stats.send_lag.is_empty() { 0.0 } else { us_to_ms(stats.send_lag.max()) },
+            },
+            errors: stats.errors.iter().map(|(c, n)| (c.as_str().to_string(), n)).collect(),
+            status: stats.statuses.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
+        }
+    }
+}
+
+pub(crate) fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}

@@ -1,0 +1,85 @@
+use std::fmt::Write;
+use std::time::Duration;
+
+use crate::summary::{OpSummary, Summary};
+
+/// Warnings about the validity of a run's numbers, from its overall result.
+///
+/// A large send lag has two very different causes, and the remedy differs: either every
+/// connection was busy (the target is slow at this concurrency: the latency figures are
+/// right, and include the wait), or einv-load itself fell behind (too little CPU: the
+/// target never saw the offered load, so its figures flatter it).
+pub(crate) fn lag_warnings(overall: &OpSummary, threshold: Duration, connections: u64) -> Vec<String> {
+    let lag = &overall.send_lag_ms;
+    let limit_ms = threshold.as_secs_f64() * 1000.0;
+    if overall.requests.sent == 0 || lag.p99 <= limit_ms {
+        return Vec::new();
+    }
+    let queued = overall.requests.queued as f64 / overall.requests.sent as f64;
+    let msg = if queued >= 0.01 {
+        format!(
+            "send lag p99 {:.1} ms exceeds {limit_ms:.1} ms: {:.1}% of requests waited for one of the {connections} \
+             connections. The target could not keep up at this concurrency; latency includes the wait \
+             (raise [target] connections if the service should take more requests in flight)",
+            lag.p99,
+            queued * 100.0
+        )
+    } else {
+        format!(
+            "send lag p99 {:.1} ms exceeds {limit_ms:.1} ms with free connections available: the load \
+             generator itself could not keep to the schedule (CPU-bound?). The target did not see the \
+             planned load; treat these numbers as optimistic",
+            lag.p99
+        )
+    };
+    vec![msg]
+}
+
+/// The human summary printed at the end of a run.
+pub fn text_summary(s: &Summary, folder: &str) -> String {
+    let mut out = String::new();
+    let r = &s.run;
+    let o = &s.overall;
+    let _ = writeln!(out, "\n{} -> {}  ({} loop, {:.1} s{})", r.name, r.target, r.mode, r.duration_s,
+        if s.interrupted { ", INTERRUPTED" } else { "" });
+    let _ = writeln!(
+        out,
+        "requests  sent {} of {} scheduled, ok {}, errors {} ({:.2}%)",
+        o.requests.sent,
+        o.requests.scheduled,
+        o.requests.ok,
+        o.requests.errors,
+        o.requests.error_rate * 100.0
+    );
+    let _ = writeln!(out, "rate      target {:.1}/s, achieved {:.1}/s, connections opened {} (max open {} of {})",
+        o.rate.target_per_s, o.rate.achieved_per_s, s.connections.opened, s.connections.max_open, s.connections.limit);
+    let _ = writeln!(out, "\n{:<22} {:>9} {:>9} {:>9} {:>9} {:>9}", "ms", "p50", "p90", "p99", "p99.9", "max");
+    let mut row = |label: &str, p: &crate::Percentiles| {
+        let _ = writeln!(out, "{label:<22} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}", p.p50, p.p90, p.p99, p.p999, p.max);
+    };
+    row("latency", &o.latency_ms);
+    row("service", &o.service_ms);
+    if s.ops.len() > 1 {
+        for (name, op) in &s.ops {
+            row(&format!("  {name} ({})", op.requests.sent), &op.latency_ms);
+        }
+    }
+    let lag = &o.send_lag_ms;
+    let _ = writeln!(out, "{:<22} {:>9.3} {:>9} {:>9.3} {:>9} {:>9.3}", "send lag", lag.p50, "", lag.p99, "", lag.max);
+    if !o.errors.is_empty() {
+        let list: Vec<String> = o.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(out, "\nerrors    {}", list.join(", "));
+    }
+    if !s.slo.checks.is_empty() {
+        let _ = writeln!(out, "\nSLO       {}", if s.slo.passed { "PASS" } else { "FAIL" });
+        for c in &s.slo.checks {
+            let verdict = if c.passed { "ok  " } else { "FAIL" };
+            let _ = writeln!(out, "  {verdict} {:<14} {:.3} {} (limit {:.3})", c.name, c.actual, c.unit, c.threshold);
+        }
+    }
+    for w in &s.warnings {
+        let _ = writeln!(out, "\nWARNING: {w}");
+    }
+    let _ = writeln!(out, "\nreport    {folder}");
+    out
+}

@@ -1,0 +1,194 @@
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+use crate::Error;
+use crate::outcome::ErrorClass;
+use crate::stats::{Stats, quantile_ms, us_to_ms};
+
+/// One line of timeseries.csv: what happened in one interval (normally one second).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TimeseriesRow {
+    /// Interval start, seconds from run start.
+    pub start_s: f64,
+    /// Interval length, seconds.
+    pub length_s: f64,
+    /// Intended rate at the interval's middle (open loop; 0 for closed loop).
+    pub target_rate: f64,
+    /// Finished requests per second in this interval.
+    pub achieved_rate: f64,
+    pub sent: u64,
+    pub ok: u64,
+    pub errors: u64,
+    pub latency_p50_ms: f64,
+    pub latency_p90_ms: f64,
+    pub latency_p99_ms: f64,
+    pub latency_max_ms: f64,
+    pub service_p50_ms: f64,
+    pub service_p99_ms: f64,
+    pub send_lag_p99_ms: f64,
+    pub send_lag_max_ms: f64,
+    /// Client connections open at the end of the interval.
+    pub connections: u64,
+    /// Errors by class, indexed like [`ErrorClass::ALL`].
+    pub errors_by_class: [u64; ErrorClass::COUNT],
+}
+
+const FIXED: [&str; 16] = [
+    "start_s",
+    "length_s",
+    "target_rate",
+    "achieved_rate",
+    "sent",
+    "ok",
+    "errors",
+    "latency_p50_ms",
+    "latency_p90_ms",
+    "latency_p99_ms",
+    "latency_max_ms",
+    "service_p50_ms",
+    "service_p99_ms",
+    "send_lag_p99_ms",
+    "send_lag_max_ms",
+    "connections",
+];
+
+impl TimeseriesRow {
+    /// Summarise one interval's overall stats.
+    pub fn new(start_s: f64, length_s: f64, target_rate: f64, connections: u64, s: &Stats) -> Self {
+        let max_ms = |h: &hdrhistogram::Histogram<u64>| if h.is_empty() { 0.0 } else { us_to_ms(h.max()) };
+        let mut errors_by_class = [0; ErrorClass::COUNT];
+        for (i, class) in ErrorClass::ALL.iter().enumerate() {
+            errors_by_class[i] = s.errors.get(*class);
+        }
+        Self {
+            start_s,
+            length_s,
+            target_rate,
+            achieved_rate: if length_s > 0.0 { s.sent as f64 / length_s } else { 0.0 },
+            sent: s.sent,
+            ok: s.ok,
+            errors: s.error_count(),
+            latency_p50_ms: quantile_ms(&s.latency, 0.5),
+            latency_p90_ms: quantile_ms(&s.latency, 0.9),
+            latency_p99_ms: quantile_ms(&s.latency, 0.99),
+            latency_max_ms: max_ms(&s.latency),
+            service_p50_ms: quantile_ms(&s.service, 0.5),
+            service_p99_ms: quantile_ms(&s.service, 0.99),
+            send_lag_p99_ms: quantile_ms(&s.send_lag, 0.99),
+            send_lag_max_ms: max_ms(&s.send_lag),
+            connections,
+            errors_by_class,
+        }
+    }
+
+    fn record(&self) -> Vec<String> {
+        let f = |x: f64| format!("{x:.3}");
+        let mut r = vec![
+            f(self.start_s),
+            f(self.length_s),
+            f(self.target_rate),
+            f(self.achieved_rate),
+            self.sent.to_string(),
+            self.ok.to_string(),
+            self.errors.to_string(),
+            f(self.latency_p50_ms),
+            f(self.latency_p90_ms),
+            f(self.latency_p99_ms),
+            f(self.latency_max_ms),
+            f(self.service_p50_ms),
+            f(self.service_p99_ms),
+            f(self.send_lag_p99_ms),
+            f(self.send_lag_max_ms),
+            self.connections.to_string(),
+        ];
+        r.extend(self.errors_by_class.iter().map(u64::to_string));
+        r
+    }
+}
+
+fn header() -> Vec<String> {
+    let mut h: Vec<String> = FIXED.iter().map(|s| s.to_string()).collect();
+    h.extend(ErrorClass::ALL.iter().map(|c| format!("err_{}", c.as_str())));
+    h
+}
+
+/// Streams rows to a CSV file as the run goes (nothing kept in memory).
+#[derive(Debug)]
+pub struct TimeseriesWriter {
+    csv: csv::Writer<BufWriter<File>>,
+}
+
+impl TimeseriesWriter {
+    pub fn create(path: &Path) -> Result<Self, Error> {
+        let file = File::create(path).map_err(|e| Error::io(path, e))?;
+        let mut csv = csv::Writer::from_writer(BufWriter::new(file));
+        csv.write_record(header()).map_err(|e| Error::csv(path, e))?;
+        Ok(Self { csv })
+    }
+
+    pub fn write(&mut self, row: &TimeseriesRow) -> Result<(), Error> {
+        self.csv.write_record(row.record()).map_err(|e| Error::csv(Path::new("timeseries.csv"), e))?;
+        // One flush a second keeps the file useful to `tail -f` and costs nothing.
+        self.csv.flush().map_err(|e| Error::io(Path::new("timeseries.csv"), e))
+    }
+}
+
+/// Read a timeseries.csv back (for charts and `report`).
+pub fn read_timeseries(path: &Path) -> Result<Vec<TimeseriesRow>, Error> {
+    let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::csv(path, e))?;
+    let expected = header();
+    let got: Vec<String> = rdr.headers().map_err(|e| Error::csv(path, e))?.iter().map(String::from).collect();
+    if got != expected {
+        return Err(Error::Format { path: path.into(), message: "unexpected timeseries.csv header".into() });
+    }
+    let mut rows = Vec::new();
+    for (line, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| Error::csv(path, e))?;
+        let bad = || Error::Format { path: path.into(), message: format!("line {}: not a number", line + 2) };
+        let num = |i: usize| rec.get(i).and_then(|v| v.parse::<f64>().ok()).ok_or_else(bad);
+        let int = |i: usize| rec.get(i).and_then(|v| v.parse::<u64>().ok()).ok_or_else(bad);
+        let mut errors_by_class = [0; ErrorClass::COUNT];
+        for (i, e) in errors_by_class.iter_mut().enumerate() {
+            *e = int(FIXED.len() + i)?;
+        }
+        rows.push(TimeseriesRow {
+            start_s: num(0)?,
+            length_s: num(1)?,
+            target_rate: num(2)?,
+            achieved_rate: num(3)?,
+            sent: int(4)?,
+            ok: int(5)?,
+            errors: int(6)?,
+            latency_p50_ms: num(7)?,
+            latency_p90_ms: num(8)?,
+            latency_p99_ms: num(9)?,
+            latency_max_ms: num(10)?,
+            service_p50_ms: num(11)?,
+            service_p99_ms: num(12)?,
+            send_lag_p99_ms: num(13)?,
+            send_lag_max_ms: num(14)?,
+            connections: int(15)?,
+            errors_by_class,
+        });
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_round_trip_through_csv() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("timeseries.csv");
+        let mut w = TimeseriesWriter::create(&path).unwrap();
+        let mut row = TimeseriesRow { start_s: 1.0, length_s: 1.0, target_rate: 500.0, sent: 499, ..Default::default() };
+        row.errors_by_class[3] = 7;
+        row.latency_p99_ms = 12.345;
+        w.write(&row).unwrap();
+        drop(w);
+        assert_eq!(read_timeseries(&path).unwrap(), vec![row]);
+    }
+}

@@ -1,0 +1,38 @@
+//! Pure, deterministic description of *what* an einv-load run sends and *when*.
+//!
+//! - [`Schedule`]: an arrival process over piecewise-linear rate [`Stage`]s (constant, ramp,
+//!   steps, spike), with uniform or Poisson inter-arrivals, yielding [`Arrival`]s whose
+//!   `at` offsets never decrease.
+//! - [`Mix`]: a weighted choice of operation per arrival, derived from the seed and the
+//!   arrival's global index alone, so shard `i` of `n` picks exactly the ops the one big run
+//!   would have picked.
+//!
+//! No clocks, no sockets: time is an offset from run start, randomness comes from the seed.
+//!
+//! ```
+//! use std::time::Duration;
+//! use einv_workload::{Arrivals, Schedule, Stage};
+//!
+//! let stages = [Stage::constant(100.0, Duration::from_secs(2))];
+//! let schedule = Schedule::new(&stages, Arrivals::Uniform, 7).unwrap();
+//! assert_eq!(schedule.count(), 200);
+//! ```
+
+mod mix;
+mod schedule;
+mod seed;
+
+pub use mix::Mix;
+pub use schedule::{Arrival, Arrivals, Schedule, Stage};
+pub use seed::derive_seed;
+
+/// Everything that can be wrong with a workload description.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum Error {
+    #[error("the schedule has no arrivals: every stage has rate 0 or zero length")]
+    EmptySchedule,
+    #[error("stage {index}: {reason}")]
+    BadStage { index: usize, reason: String },
+    #[error("the mix is empty or all its weights are 0")]
+    EmptyMix,
+}
