@@ -1,1 +1,32 @@
-fn main(){}
+//! The einv-load binary: parse arguments, set up logging, call the engine, map the result
+//! to an exit code (0 pass, 1 SLO failed, 2 bad input, 3 the run could not be carried out).
+
+mod args;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("EINV_LOG").unwrap_or_else(|_| cli.log_filter().into()),
+        )
+        .init();
+    match cli.command.execute() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let bad_input = e.downcast_ref::<einv_engine::Error>().is_some_and(einv_engine::Error::is_bad_input);
+            ExitCode::from(if bad_input { 2 } else { 3 })
+        }
+    }
+}

@@ -1,1 +1,27 @@
-//! placeholder
+//! The einv-load engine: loads profiles into validated [`Plan`]s and carries them out
+//! against a live target ([`run()`]), or serves the built-in target ([`serve()`]).
+//! It is the only crate that knows all the others: `einv-workload` says what and when,
+//! `einv-poolsim` is the built-in target, `einv-report` records and renders.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use einv_engine::{Plan, RunOptions, run};
+//!
+//! let plan = Plan::load(Path::new("profiles/smoke.toml")).unwrap();
+//! let result = run(&plan, &RunOptions::default()).unwrap();
+//! println!("p99 {} ms", result.summary.overall.latency_ms.p99);
+//! ```
+
+pub mod driver;
+mod error;
+mod folder;
+mod profile;
+mod progress;
+mod run;
+mod serve;
+mod signals;
+
+pub use error::{Error, ProfileError, ProfileErrors};
+pub use profile::{Endpoint, Load, Overrides, Plan, Shard};
+pub use run::{RunOptions, RunResult, run};
+pub use serve::serve;

@@ -16,13 +16,21 @@ pub fn hgrm(h: &Histogram<u64>) -> String {
             total += v.count_since_last_iteration();
             let q = v.quantile_iterated_to();
             if q < 1.0 {
-                let _ = writeln!(out, "{:>12.3} {:>2.12} {:>10} {:>14.2}", ms(v.value_iterated_to()), q, total, 1.0 / (1.0 - q));
+                let _ = writeln!(
+                    out,
+                    "{:>12.3} {:>2.12} {:>10} {:>14.2}",
+                    ms(v.value_iterated_to()),
+                    q,
+                    total,
+                    1.0 / (1.0 - q)
+                );
             } else {
                 let _ = writeln!(out, "{:>12.3} {:>2.12} {:>10}", ms(v.value_iterated_to()), q, total);
             }
         }
     }
-    let (mean, stdev, max) = if h.is_empty() { (0.0, 0.0, 0.0) } else { (h.mean() / 1000.0, h.stdev() / 1000.0, ms(h.max())) };
+    let (mean, stdev, max) =
+        if h.is_empty() { (0.0, 0.0, 0.0) } else { (h.mean() / 1000.0, h.stdev() / 1000.0, ms(h.max())) };
     let _ = writeln!(out, "#[Mean    = {mean:>12.3}, StdDeviation   = {stdev:>12.3}]");
     let _ = writeln!(out, "#[Max     = {max:>12.3}, Total count    = {:>12}]", h.len());
     let _ = writeln!(out, "#[Buckets = {:>12}, SubBuckets     = {:>12}]", h.buckets(), 2048);

@@ -46,7 +46,13 @@ impl HlogWriter {
     }
 
     /// Append one interval histogram; `tag` must not contain ',' or whitespace.
-    pub fn write(&mut self, h: &Histogram<u64>, start: Duration, length: Duration, tag: Option<&str>) -> Result<(), Error> {
+    pub fn write(
+        &mut self,
+        h: &Histogram<u64>,
+        start: Duration,
+        length: Duration,
+        tag: Option<&str>,
+    ) -> Result<(), Error> {
         let tag = match tag {
             Some(t) => Some(Tag::new(t).ok_or_else(|| Error::Histogram(format!("bad hlog tag {t:?}")))?),
             None => None,

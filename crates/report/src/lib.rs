@@ -42,8 +42,7 @@ pub use runlog::{Finish, RunLog, files};
 pub use slo::{SloCheck, SloReport, SloSpec};
 pub use stats::{Stats, new_histogram, quantile_ms};
 pub use summary::{
-    Connections, LagPercentiles, OpSummary, Percentiles, Rate, Requests, RunInfo, SCHEMA_VERSION, Summary,
-    Tool,
+    Connections, LagPercentiles, OpSummary, Percentiles, Rate, Requests, RunInfo, SCHEMA_VERSION, Summary, Tool,
 };
 pub use text::text_summary;
 pub use timeseries::{TimeseriesRow, TimeseriesWriter, read_timeseries};

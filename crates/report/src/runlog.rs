@@ -1,6 +1,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crate::Error;
 use crate::chart;
 use crate::hgrm::hgrm;
 use crate::hlog::HlogWriter;
@@ -9,7 +10,6 @@ use crate::stats::Stats;
 use crate::summary::{Connections, OpSummary, RunInfo, SCHEMA_VERSION, Summary, Tool};
 use crate::timeseries::{TimeseriesRow, TimeseriesWriter, read_timeseries};
 use crate::write::{commit, temp_path, write_atomic};
-use crate::Error;
 
 /// The names of the files in a report folder.
 pub mod files {
@@ -72,7 +72,7 @@ impl RunLog {
         target_rate: f64,
         connections: u64,
         interval: &mut [Stats],
-    ) -> Result<(), Error> {
+    ) -> Result<TimeseriesRow, Error> {
         self.overall.reset();
         for (i, stats) in interval.iter_mut().enumerate() {
             self.overall.merge(stats);
@@ -86,8 +86,10 @@ impl RunLog {
         }
         self.hlog.write(&self.overall.latency, start, length, None)?;
         self.hlog.flush()?;
-        let row = TimeseriesRow::new(start.as_secs_f64(), length.as_secs_f64(), target_rate, connections, &self.overall);
-        self.timeseries.write(&row)
+        let row =
+            TimeseriesRow::new(start.as_secs_f64(), length.as_secs_f64(), target_rate, connections, &self.overall);
+        self.timeseries.write(&row)?;
+        Ok(row)
     }
 
     /// Totals so far, per op.

@@ -148,7 +148,11 @@ mod tests {
         let mut all = Stats::new();
         for i in 1..=1000u64 {
             let s = sample(i, if i % 10 == 0 { Outcome::Response(500) } else { Outcome::Response(200) });
-            if i % 3 == 0 { a.record(&s) } else { b.record(&s) }
+            if i % 3 == 0 {
+                a.record(&s)
+            } else {
+                b.record(&s)
+            }
             all.record(&s);
         }
         a.merge(&b);

@@ -40,8 +40,15 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
     let mut out = String::new();
     let r = &s.run;
     let o = &s.overall;
-    let _ = writeln!(out, "\n{} -> {}  ({} loop, {:.1} s{})", r.name, r.target, r.mode, r.duration_s,
-        if s.interrupted { ", INTERRUPTED" } else { "" });
+    let _ = writeln!(
+        out,
+        "\n{} -> {}  ({} loop, {:.1} s{})",
+        r.name,
+        r.target,
+        r.mode,
+        r.duration_s,
+        if s.interrupted { ", INTERRUPTED" } else { "" }
+    );
     let _ = writeln!(
         out,
         "requests  sent {} of {} scheduled, ok {}, errors {} ({:.2}%)",
@@ -51,11 +58,15 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
         o.requests.errors,
         o.requests.error_rate * 100.0
     );
-    let _ = writeln!(out, "rate      target {:.1}/s, achieved {:.1}/s, connections opened {} (max open {} of {})",
-        o.rate.target_per_s, o.rate.achieved_per_s, s.connections.opened, s.connections.max_open, s.connections.limit);
+    let _ = writeln!(
+        out,
+        "rate      target {:.1}/s, achieved {:.1}/s, connections opened {} (max open {} of {})",
+        o.rate.target_per_s, o.rate.achieved_per_s, s.connections.opened, s.connections.max_open, s.connections.limit
+    );
     let _ = writeln!(out, "\n{:<22} {:>9} {:>9} {:>9} {:>9} {:>9}", "ms", "p50", "p90", "p99", "p99.9", "max");
     let mut row = |label: &str, p: &crate::Percentiles| {
-        let _ = writeln!(out, "{label:<22} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}", p.p50, p.p90, p.p99, p.p999, p.max);
+        let _ =
+            writeln!(out, "{label:<22} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}", p.p50, p.p90, p.p99, p.p999, p.max);
     };
     row("latency", &o.latency_ms);
     row("service", &o.service_ms);

@@ -184,7 +184,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("timeseries.csv");
         let mut w = TimeseriesWriter::create(&path).unwrap();
-        let mut row = TimeseriesRow { start_s: 1.0, length_s: 1.0, target_rate: 500.0, sent: 499, ..Default::default() };
+        let mut row =
+            TimeseriesRow { start_s: 1.0, length_s: 1.0, target_rate: 500.0, sent: 499, ..Default::default() };
         row.errors_by_class[3] = 7;
         row.latency_p99_ms = 12.345;
         w.write(&row).unwrap();

@@ -154,14 +154,8 @@ impl Schedule {
         if lambda < 1.0 && arrivals == Arrivals::Uniform || lambda <= 0.0 {
             return Err(Error::EmptySchedule);
         }
-        let mut schedule = Self {
-            segments,
-            arrivals,
-            rng: Pcg64Mcg::seed_from_u64(seed),
-            next_u: 0.0,
-            segment: 0,
-            index: 0,
-        };
+        let mut schedule =
+            Self { segments, arrivals, rng: Pcg64Mcg::seed_from_u64(seed), next_u: 0.0, segment: 0, index: 0 };
         if arrivals == Arrivals::Poisson {
             schedule.next_u = schedule.gap();
         }
@@ -181,10 +175,7 @@ impl Schedule {
     /// The intended rate at offset `t` (0 outside the schedule).
     pub fn rate_at(&self, t: Duration) -> f64 {
         let t = t.as_secs_f64();
-        self.segments
-            .iter()
-            .find(|s| t >= s.start && t < s.start + s.len)
-            .map_or(0.0, |s| s.rate_at(t - s.start))
+        self.segments.iter().find(|s| t >= s.start && t < s.start + s.len).map_or(0.0, |s| s.rate_at(t - s.start))
     }
 
     /// Intended arrivals in `[0, t)`: the integrated rate up to `t`.
@@ -253,8 +244,8 @@ mod tests {
 
     #[test]
     fn ramp_from_zero_integrates_to_triangle() {
-        let s = Schedule::new(&[Stage::Ramp { from: 0.0, to: 100.0, duration: secs(10) }], Arrivals::Uniform, 1)
-            .unwrap();
+        let s =
+            Schedule::new(&[Stage::Ramp { from: 0.0, to: 100.0, duration: secs(10) }], Arrivals::Uniform, 1).unwrap();
         let all: Vec<_> = s.collect();
         assert_eq!(all.len(), 500);
         // Half the arrivals land after t = 10 / sqrt(2): the rate grows linearly.
@@ -304,8 +295,8 @@ mod tests {
 
     #[test]
     fn intended_count_tracks_integral() {
-        let s = Schedule::new(&[Stage::Ramp { from: 0.0, to: 100.0, duration: secs(10) }], Arrivals::Uniform, 1)
-            .unwrap();
+        let s =
+            Schedule::new(&[Stage::Ramp { from: 0.0, to: 100.0, duration: secs(10) }], Arrivals::Uniform, 1).unwrap();
         assert!((s.intended_count_until(secs(10)) - 500.0).abs() < 1e-9);
         assert!((s.intended_count_until(secs(5)) - 125.0).abs() < 1e-9);
     }

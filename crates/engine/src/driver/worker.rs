@@ -1,0 +1,84 @@
+//! The one request loop. Every schedule (open or closed loop) feeds it through a
+//! [`Source`]; it sends, measures from the intended time, and records.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use einv_report::{ErrorClass, Outcome, Sample};
+
+use super::http::Conn;
+use super::pool::WorkerInbox;
+use super::{Ctx, Job};
+
+/// Where a worker's jobs come from.
+pub enum Source {
+    /// Open loop: jobs handed over by the dispatcher.
+    Pool { first: Option<Job>, inbox: WorkerInbox },
+    /// Closed loop: the next job starts when the last one ends (plus think time).
+    Closed(super::dispatch::ClosedSource),
+}
+
+impl Source {
+    async fn next(&mut self) -> Option<Job> {
+        match self {
+            Source::Pool { first, inbox } => match first.take() {
+                Some(job) => Some(job),
+                None => inbox.next().await,
+            },
+            Source::Closed(src) => src.next().await,
+        }
+    }
+}
+
+/// Run jobs from `source` on one connection (opened on first use, reopened after errors)
+/// until the source is exhausted. `shard` picks the recorder slot.
+pub async fn run(ctx: Arc<Ctx>, mut source: Source, shard: usize) {
+    let mut conn: Option<Conn> = None;
+    while let Some(job) = source.next().await {
+        let sample = execute(&ctx, &mut conn, &job).await;
+        ctx.recorder.record(shard, job.op, &sample);
+    }
+}
+
+async fn execute(ctx: &Ctx, conn: &mut Option<Conn>, job: &Job) -> Sample {
+    let sent = Instant::now();
+    let outcome = match tokio::time::timeout(ctx.request_timeout, exchange(ctx, conn, job.op)).await {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            // The connection still has a request in flight: it cannot be reused.
+            *conn = None;
+            Outcome::Failed(ErrorClass::Timeout)
+        }
+    };
+    let end = Instant::now();
+    Sample {
+        latency: end.saturating_duration_since(job.intended),
+        service: end - sent,
+        send_lag: sent.saturating_duration_since(job.intended),
+        outcome,
+        queued: job.queued,
+    }
+}
+
+async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, op: usize) -> Outcome {
+    if slot.as_ref().is_none_or(Conn::is_closed) {
+        *slot = None;
+        match Conn::connect(ctx.addr, ctx.connect_timeout, &ctx.conns).await {
+            Ok(c) => *slot = Some(c),
+            Err(class) => return Outcome::Failed(class),
+        }
+    }
+    let Some(conn) = slot.as_mut() else { return Outcome::Failed(ErrorClass::Other) };
+    match conn.send(ctx.requests[op].request()).await {
+        Ok(status) => {
+            if !ctx.keep_alive {
+                *slot = None;
+            }
+            Outcome::Response(status)
+        }
+        Err(class) => {
+            *slot = None;
+            Outcome::Failed(class)
+        }
+    }
+}

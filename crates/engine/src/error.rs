@@ -1,0 +1,75 @@
+use std::fmt;
+use std::path::PathBuf;
+
+/// Everything that can stop the engine. [`Error::is_bad_input`] tells the CLI which exit
+/// code to use: bad input (2) or a run that could not be carried out (3).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}: cannot read: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Profile(ProfileErrors),
+    #[error("{flag}: {message}")]
+    Flag { flag: &'static str, message: String },
+    #[error("report folder {}: {message}", path.display())]
+    Folder { path: PathBuf, message: String },
+    #[error("report: {0}")]
+    Report(#[from] einv_report::Error),
+    #[error("built-in target: {0}")]
+    Target(#[from] einv_poolsim::Error),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+impl Error {
+    /// True when the user can fix this by changing the profile, a flag or a path.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, Error::Read { .. } | Error::Profile(_) | Error::Flag { .. } | Error::Folder { .. })
+    }
+}
+
+/// A problem in a profile, located by file, line and key path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileError {
+    pub file: PathBuf,
+    /// 1-based line, when the key could be found in the file.
+    pub line: Option<usize>,
+    /// Dotted key path, e.g. `load.stage[1].rate` (empty for syntax errors).
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ProfileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if !self.key.is_empty() {
+            write!(f, ": {}", self.key)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Every problem found in one profile (validation does not stop at the first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileErrors(pub Vec<ProfileError>);
+
+impl fmt::Display for ProfileErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<ProfileError> for Error {
+    fn from(e: ProfileError) -> Self {
+        Error::Profile(ProfileErrors(vec![e]))
+    }
+}

@@ -1,0 +1,64 @@
+//! Report folders: `reports/<name>-<utc-stamp>/`, or exactly `--out DIR`.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::error::Error;
+
+/// Where runs land when `--out` is not given.
+pub const DEFAULT_ROOT: &str = "reports";
+
+/// Create the folder for a new report. An explicit `out` must be missing or empty, so an
+/// earlier report is never overwritten; the default name adds a suffix if taken.
+pub fn create(out: Option<&Path>, name: &str, now: SystemTime) -> Result<PathBuf, Error> {
+    if let Some(dir) = out {
+        let folder_err = |message: String| Error::Folder { path: dir.into(), message };
+        if dir.exists() {
+            let mut entries = std::fs::read_dir(dir).map_err(|e| folder_err(e.to_string()))?;
+            if entries.next().is_some() {
+                return Err(folder_err("already exists and is not empty; choose another --out or remove it".into()));
+            }
+        }
+        std::fs::create_dir_all(dir).map_err(|e| folder_err(e.to_string()))?;
+        return Ok(dir.into());
+    }
+    let stamp = stamp(now);
+    let root = Path::new(DEFAULT_ROOT);
+    std::fs::create_dir_all(root).map_err(|e| Error::Folder { path: root.into(), message: e.to_string() })?;
+    for n in 1.. {
+        let leaf = if n == 1 { format!("{name}-{stamp}") } else { format!("{name}-{stamp}-{n}") };
+        let dir = root.join(leaf);
+        // create_dir (not _all) fails if it exists: two runs in one second get two folders.
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::Folder { path: dir, message: e.to_string() }),
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+/// `20261121T213300Z`: sortable, and valid in file names everywhere.
+pub fn stamp(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string().replace(['-', ':'], "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamp_is_compact_utc() {
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000);
+        assert_eq!(stamp(t), "20261018T084640Z");
+    }
+
+    #[test]
+    fn explicit_out_refuses_a_non_empty_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("summary.json"), "{}").unwrap();
+        let err = create(Some(dir.path()), "x", SystemTime::now()).unwrap_err();
+        assert!(err.to_string().contains("not empty"), "{err}");
+        assert_eq!(std::fs::read_to_string(dir.path().join("summary.json")).unwrap(), "{}");
+    }
+}

@@ -1,0 +1,141 @@
+//! Find where a key path sits in the TOML source, so every error can name a line.
+
+use toml_edit::{Document, Item, Table, TableLike, Value};
+
+/// One step of a key path: a table key or an array index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+/// Render a path as `load.stage[1].rate`.
+pub fn path_string(path: &[Seg]) -> String {
+    let mut s = String::new();
+    for seg in path {
+        match seg {
+            Seg::Key(k) if s.is_empty() => s.push_str(k),
+            Seg::Key(k) => {
+                s.push('.');
+                s.push_str(k);
+            }
+            Seg::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+/// Parse a path as printed by serde_path_to_error (`load.stage[1].rate`).
+pub fn parse_path(s: &str) -> Vec<Seg> {
+    let mut out = Vec::new();
+    for part in s.split('.').filter(|p| !p.is_empty() && *p != "?") {
+        let mut rest = part;
+        if let Some(open) = rest.find('[') {
+            if open > 0 {
+                out.push(Seg::Key(rest[..open].to_string()));
+            }
+            rest = &rest[open..];
+            while let Some(close) = rest.find(']') {
+                if let Ok(i) = rest[1..close].parse() {
+                    out.push(Seg::Index(i));
+                }
+                rest = &rest[close + 1..];
+            }
+        } else {
+            out.push(Seg::Key(rest.to_string()));
+        }
+    }
+    out
+}
+
+/// 1-based line of byte `offset` in `src`.
+pub fn line_of(src: &str, offset: usize) -> usize {
+    src.as_bytes()[..offset.min(src.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// The line of `path` in `src`, only if the whole path exists.
+pub fn locate_exact(src: &str, path: &[Seg]) -> Option<usize> {
+    let (line, depth) = walk(src, path)?;
+    (depth == path.len()).then_some(line)
+}
+
+/// The line of the deepest part of `path` that exists in `src`.
+pub fn locate(src: &str, path: &[Seg]) -> Option<usize> {
+    walk(src, path).map(|(line, _)| line)
+}
+
+/// (line of the deepest existing part, how many segments matched).
+fn walk(src: &str, path: &[Seg]) -> Option<(usize, usize)> {
+    let doc = Document::parse(src).ok()?;
+    let mut node = Node::Table(doc.as_table());
+    let mut found = None;
+    let mut depth = 0;
+    for seg in path {
+        let (span, next) = match (seg, node) {
+            (Seg::Key(k), n) => {
+                let Some((key, item)) = n.table_like().and_then(|t| t.get_key_value(k)) else { break };
+                (key.span(), Node::Item(item))
+            }
+            (Seg::Index(i), Node::Item(Item::ArrayOfTables(a))) => match a.get(*i) {
+                Some(t) => (t.span(), Node::Table(t)),
+                None => break,
+            },
+            (Seg::Index(i), n) => match n.value().and_then(Value::as_array).and_then(|a| a.get(*i)) {
+                Some(v) => (v.span(), Node::Value(v)),
+                None => break,
+            },
+        };
+        found = span.map(|s| s.start).or(found);
+        depth += 1;
+        node = next;
+    }
+    found.map(|offset| (line_of(src, offset), depth))
+}
+
+#[derive(Clone, Copy)]
+enum Node<'a> {
+    Table(&'a Table),
+    Item(&'a Item),
+    Value(&'a Value),
+}
+
+impl<'a> Node<'a> {
+    fn table_like(self) -> Option<&'a dyn TableLike> {
+        match self {
+            Node::Table(t) => Some(t),
+            Node::Item(i) => i.as_table_like(),
+            Node::Value(v) => v.as_inline_table().map(|t| t as &dyn TableLike),
+        }
+    }
+
+    fn value(self) -> Option<&'a Value> {
+        match self {
+            Node::Item(i) => i.as_value(),
+            Node::Value(v) => Some(v),
+            Node::Table(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SRC: &str = "schema = 1\nname = \"x\"\n\n[load]\nmode = \"open\"\n\n[[load.stage]]\nkind = \"constant\"\nrate = 5\n\n[[load.stage]]\nkind = \"ramp\"\nfrom = 1\nto = -3\n";
+
+    #[test]
+    fn finds_keys_in_arrays_of_tables() {
+        assert_eq!(locate(SRC, &parse_path("load.stage[1].to")), Some(14));
+        assert_eq!(locate(SRC, &parse_path("load.stage[0].rate")), Some(9));
+        assert_eq!(locate(SRC, &parse_path("load.mode")), Some(5));
+        // A missing leaf falls back to its deepest existing parent.
+        assert_eq!(locate(SRC, &parse_path("load.stage[1].missing")), Some(11));
+    }
+
+    #[test]
+    fn paths_round_trip() {
+        let p = parse_path("load.stage[1].rate");
+        assert_eq!(p, vec![Seg::Key("load".into()), Seg::Key("stage".into()), Seg::Index(1), Seg::Key("rate".into())]);
+        assert_eq!(path_string(&p), "load.stage[1].rate");
+    }
+}

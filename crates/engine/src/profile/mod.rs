@@ -1,0 +1,265 @@
+//! Profiles: TOML in, a validated [`Plan`] out (raw serde structs, then domain types).
+
+mod locate;
+mod raw;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use einv_poolsim::ModelSpec;
+use einv_report::SloSpec;
+use einv_workload::{Arrivals, Stage};
+use hyper::Method;
+use hyper::header::{HeaderName, HeaderValue};
+
+use crate::error::{Error, ProfileError};
+
+/// A validated profile: everything a run needs, with invariants checked.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    pub description: Option<String>,
+    pub file: PathBuf,
+    pub seed: u64,
+    pub target: Target,
+    pub load: Load,
+    pub ops: Vec<Op>,
+    pub slo: SloSpec,
+    /// Send-lag p99 above this makes the summary warn.
+    pub max_send_lag: Duration,
+    pub shard: Shard,
+}
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub endpoint: Endpoint,
+    /// Most connections open at once (closed loop: the number of concurrent users).
+    pub connections: usize,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub keep_alive: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Endpoint {
+    /// Start the built-in target in-process, on 127.0.0.1 and a free port.
+    Builtin {
+        spec: ModelSpec,
+        threads: usize,
+    },
+    Http(HttpUrl),
+}
+
+/// A plain-HTTP base URL, split the way the driver needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpUrl {
+    /// `host:port` as written, for connecting and for the Host header.
+    pub authority: String,
+    /// Path prefix without a trailing slash ("" for none); op paths are appended.
+    pub base_path: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Load {
+    /// Open loop: arrivals follow the schedule, never the responses.
+    Open { stages: Vec<Stage>, arrivals: Arrivals },
+    /// Closed loop: each connection sends its next request when the last one is answered
+    /// (plus think time): a saturation test, not a latency test.
+    Closed { duration: Duration, think: Duration },
+}
+
+impl Load {
+    /// Planned length of the run.
+    pub fn duration(&self) -> Duration {
+        match self {
+            Load::Open { stages, .. } => stages.iter().map(Stage::duration).sum(),
+            Load::Closed { duration, .. } => *duration,
+        }
+    }
+
+    pub fn mode(&self) -> &'static str {
+        match self {
+            Load::Open { .. } => "open",
+            Load::Closed { .. } => "closed",
+        }
+    }
+}
+
+/// One weighted operation of the mix.
+#[derive(Debug, Clone)]
+pub struct Op {
+    pub name: String,
+    pub weight: u32,
+    pub method: Method,
+    /// Path and query, appended to the target's base path.
+    pub path: String,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Bytes,
+}
+
+/// Which share of the global schedule this process sends: arrivals `k` with
+/// `k % count == index`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard { index: 0, count: 1 }
+    }
+}
+
+/// Command-line overrides of a profile.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub target: Option<String>,
+    pub rate: Option<f64>,
+    pub duration: Option<Duration>,
+    pub connections: Option<usize>,
+    pub seed: Option<u64>,
+    pub shard: Option<Shard>,
+}
+
+impl Plan {
+    /// Read and validate a profile file.
+    pub fn load(path: &Path) -> Result<Plan, Error> {
+        let src = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.into(), source })?;
+        Plan::parse(&src, path)
+    }
+
+    /// Validate profile text; `file` is only used in error messages.
+    pub fn parse(src: &str, file: &Path) -> Result<Plan, Error> {
+        let raw = validate::deserialize(src, file)?;
+        validate::plan(raw, src, file)
+    }
+
+    /// Apply command-line overrides (each checked like the profile value it replaces).
+    pub fn apply(&mut self, o: &Overrides) -> Result<(), Error> {
+        if let Some(url) = &o.target {
+            let builtin = match &self.target.endpoint {
+                Endpoint::Builtin { spec, threads } => (spec.clone(), *threads),
+                Endpoint::Http(_) => (ModelSpec::default(), 1),
+            };
+            self.target.endpoint =
+                validate::endpoint(url, builtin).map_err(|message| Error::Flag { flag: "--target", message })?;
+        }
+        if let Some(n) = o.connections {
+            if n == 0 {
+                return Err(Error::Flag { flag: "--connections", message: "must be at least 1".into() });
+            }
+            self.target.connections = n;
+        }
+        if let Some(seed) = o.seed {
+            self.seed = seed;
+        }
+        if let Some(shard) = o.shard {
+            self.shard = shard;
+        }
+        if let Some(d) = o.duration {
+            if d.is_zero() {
+                return Err(Error::Flag { flag: "--duration", message: "must be > 0".into() });
+            }
+            match &mut self.load {
+                Load::Open { stages, .. } => *stages = fit_stages(stages, d),
+                Load::Closed { duration, .. } => *duration = d,
+            }
+        }
+        if let Some(rate) = o.rate {
+            let planned = self.load.duration();
+            let Load::Open { stages, .. } = &mut self.load else {
+                let message = "applies to open-loop profiles; this one is closed loop ([load] mode = \"closed\")";
+                return Err(Error::Flag { flag: "--rate", message: message.into() });
+            };
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(Error::Flag { flag: "--rate", message: format!("must be > 0, got {rate}") });
+            }
+            *stages = vec![Stage::constant(rate, planned)];
+        }
+        Ok(())
+    }
+
+    /// Where a run sends requests, once the built-in target (if any) listens at `builtin`.
+    pub fn authority(&self, builtin: Option<SocketAddr>) -> String {
+        match (&self.target.endpoint, builtin) {
+            (Endpoint::Http(url), _) => url.authority.clone(),
+            (Endpoint::Builtin { .. }, Some(addr)) => addr.to_string(),
+            (Endpoint::Builtin { .. }, None) => "builtin".into(),
+        }
+    }
+}
+
+/// Cut `stages` at `total`, or extend the last stage's final rate up to `total`.
+fn fit_stages(stages: &[Stage], total: Duration) -> Vec<Stage> {
+    let mut out = Vec::new();
+    let mut elapsed = Duration::ZERO;
+    for stage in stages {
+        let d = stage.duration();
+        if elapsed + d <= total {
+            out.push(stage.clone());
+            elapsed += d;
+            continue;
+        }
+        let keep = total - elapsed;
+        if !keep.is_zero() {
+            out.extend(truncate(stage, keep));
+        }
+        return out;
+    }
+    if elapsed < total {
+        let last = match stages.last() {
+            Some(Stage::Ramp { to, .. } | Stage::Steps { to, .. }) => *to,
+            Some(Stage::Spike { base, .. }) => *base,
+            None => 0.0,
+        };
+        out.push(Stage::constant(last, total - elapsed));
+    }
+    out
+}
+
+/// The first `keep` of a stage, as stages.
+fn truncate(stage: &Stage, keep: Duration) -> Vec<Stage> {
+    match *stage {
+        Stage::Ramp { from, to, duration } => {
+            let f = keep.as_secs_f64() / duration.as_secs_f64();
+            vec![Stage::Ramp { from, to: from + (to - from) * f, duration: keep }]
+        }
+        Stage::Steps { from, to, steps, step } => {
+            let rate_of =
+                |i: u32| if steps <= 1 { from } else { from + (to - from) * f64::from(i) / f64::from(steps - 1) };
+            let whole = u32::try_from(keep.as_nanos() / step.as_nanos().max(1)).unwrap_or(u32::MAX);
+            let mut out = Vec::new();
+            if whole > 0 {
+                out.push(Stage::Steps { from, to: rate_of(whole - 1), steps: whole, step });
+            }
+            let partial = keep - step * whole;
+            if !partial.is_zero() {
+                out.push(Stage::constant(rate_of(whole), partial));
+            }
+            out
+        }
+        Stage::Spike { base, peak, at, width, .. } => {
+            if keep <= at {
+                vec![Stage::constant(base, keep)]
+            } else {
+                vec![Stage::Spike { base, peak, at, width: width.min(keep - at), duration: keep }]
+            }
+        }
+    }
+}
+
+pub(crate) fn profile_error(file: &Path, src: &str, key: &str, message: impl Into<String>) -> ProfileError {
+    ProfileError {
+        file: file.into(),
+        line: locate::locate(src, &locate::parse_path(key)),
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,122 @@
+//! The profile exactly as written in TOML: serde structs with no invariants.
+//! [`super::validate`] turns them into a [`super::Plan`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawProfile {
+    pub schema: u32,
+    pub name: String,
+    pub description: Option<String>,
+    pub seed: Option<u64>,
+    pub target: RawTarget,
+    pub load: RawLoad,
+    #[serde(default, rename = "op")]
+    pub ops: Vec<RawOp>,
+    pub slo: Option<RawSlo>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawTarget {
+    pub url: String,
+    pub connections: Option<i64>,
+    pub connect_timeout: Option<HumanDuration>,
+    pub request_timeout: Option<HumanDuration>,
+    pub keep_alive: Option<bool>,
+    pub builtin: Option<RawBuiltin>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawBuiltin {
+    pub pool_size: Option<i64>,
+    pub acquire_timeout: Option<HumanDuration>,
+    pub issue_hold: Option<HumanDuration>,
+    pub query_hold: Option<HumanDuration>,
+    pub threads: Option<i64>,
+    pub stall: Option<RawStall>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawStall {
+    pub every: HumanDuration,
+    #[serde(rename = "for")]
+    pub length: HumanDuration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawLoad {
+    pub mode: Option<String>,
+    pub arrivals: Option<String>,
+    #[serde(default, rename = "stage")]
+    pub stages: Vec<RawStage>,
+    /// Closed loop: how long to run.
+    pub duration: Option<HumanDuration>,
+    /// Closed loop: pause between a response and the next request of the same user.
+    pub think: Option<HumanDuration>,
+    /// Warn when send-lag p99 exceeds this.
+    pub max_send_lag: Option<HumanDuration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", tag = "kind")]
+pub enum RawStage {
+    Constant { rate: f64, duration: HumanDuration },
+    Ramp { from: f64, to: f64, duration: HumanDuration },
+    Steps { from: f64, to: f64, steps: i64, step: HumanDuration },
+    Spike { base: f64, peak: f64, at: HumanDuration, width: HumanDuration, duration: HumanDuration },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawOp {
+    pub name: String,
+    pub weight: Option<i64>,
+    pub method: Option<String>,
+    pub path: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawSlo {
+    pub p50: Option<HumanDuration>,
+    pub p90: Option<HumanDuration>,
+    pub p99: Option<HumanDuration>,
+    pub p999: Option<HumanDuration>,
+    pub max: Option<HumanDuration>,
+    pub error_rate: Option<f64>,
+}
+
+/// A duration written the way people write them: "30s", "250ms", "1m 30s".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HumanDuration(pub Duration);
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = HumanDuration;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(r#"a duration string such as "30s", "250ms" or "1m 30s""#)
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<HumanDuration, E> {
+                humantime::parse_duration(s)
+                    .map(HumanDuration)
+                    .map_err(|e| E::custom(format!("invalid duration {s:?} ({e}); write e.g. \"30s\" or \"250ms\"")))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}

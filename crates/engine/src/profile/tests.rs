@@ -1,0 +1,70 @@
+use super::*;
+
+fn parse(src: &str) -> Result<Plan, Error> {
+    Plan::parse(src, Path::new("p.toml"))
+}
+
+const GOOD: &str = r#"schema = 1
+name = "t"
+
+[target]
+url = "builtin"
+
+[load]
+[[load.stage]]
+kind = "constant"
+rate = 100
+duration = "10s"
+
+[[op]]
+name = "issue"
+method = "post"
+path = "/api/v1/invoices"
+"#;
+
+#[test]
+fn good_profile_validates() {
+    let plan = parse(GOOD).unwrap();
+    assert_eq!(plan.ops[0].method, Method::POST);
+    assert_eq!(plan.load.duration(), Duration::from_secs(10));
+    assert!(matches!(plan.target.endpoint, Endpoint::Builtin { .. }));
+}
+
+fn error_of(src: &str) -> String {
+    parse(src).unwrap_err().to_string()
+}
+
+#[test]
+fn errors_name_key_and_line() {
+    let e = error_of(&GOOD.replace("rate = 100", "rate = -5"));
+    assert_eq!(e, "p.toml:10: load.stage[0].rate: must be a rate >= 0 requests/s, got -5");
+    let e = error_of(&GOOD.replace("rate = 100", "rat = 100"));
+    assert!(e.starts_with("p.toml:10:"), "{e}");
+    assert!(e.contains("rat"), "{e}");
+    let e = error_of(&GOOD.replace("url = \"builtin\"", "url = \"ftp://x\""));
+    assert!(e.starts_with("p.toml:5: target.url:"), "{e}");
+}
+
+#[test]
+fn duration_override_cuts_and_extends() {
+    let mut plan = parse(GOOD).unwrap();
+    plan.apply(&Overrides { duration: Some(Duration::from_secs(3)), ..Default::default() }).unwrap();
+    assert_eq!(plan.load.duration(), Duration::from_secs(3));
+    plan.apply(&Overrides { duration: Some(Duration::from_secs(30)), rate: Some(50.0), ..Default::default() }).unwrap();
+    assert_eq!(plan.load.duration(), Duration::from_secs(30));
+    let Load::Open { stages, .. } = &plan.load else { panic!() };
+    assert_eq!(stages, &vec![Stage::constant(50.0, Duration::from_secs(30))]);
+}
+
+#[test]
+fn steps_truncate_keeps_whole_steps_and_rates() {
+    let stages = [Stage::Steps { from: 100.0, to: 400.0, steps: 4, step: Duration::from_secs(10) }];
+    let cut = fit_stages(&stages, Duration::from_secs(25));
+    assert_eq!(
+        cut,
+        vec![
+            Stage::Steps { from: 100.0, to: 200.0, steps: 2, step: Duration::from_secs(10) },
+            Stage::constant(300.0, Duration::from_secs(5)),
+        ]
+    );
+}

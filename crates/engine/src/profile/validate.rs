@@ -1,0 +1,343 @@
+//! Raw profile → [`Plan`]: every invariant is checked here, and every problem is
+//! reported with its key path and line (all of them, not just the first).
+
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use einv_poolsim::{ModelSpec, Stall};
+use einv_report::SloSpec;
+use einv_workload::{Arrivals, Stage};
+use hyper::Method;
+use hyper::header::{HeaderName, HeaderValue};
+
+use super::locate::{line_of, path_string};
+use super::raw::{HumanDuration, RawBuiltin, RawLoad, RawOp, RawProfile, RawSlo, RawStage, RawTarget};
+use super::{Endpoint, HttpUrl, Load, Op, Plan, Shard, Target, profile_error};
+use crate::error::{Error, ProfileError, ProfileErrors};
+
+const SCHEMA: u32 = 1;
+
+/// TOML text → raw structs; syntax errors and unknown keys come out located.
+pub(super) fn deserialize(src: &str, file: &Path) -> Result<RawProfile, Error> {
+    let de = toml::Deserializer::parse(src).map_err(|e| toml_error(src, file, "", &e))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = path_string(&super::locate::parse_path(&e.path().to_string()));
+        toml_error(src, file, &key, e.inner()).into()
+    })
+}
+
+fn toml_error(src: &str, file: &Path, key: &str, e: &toml::de::Error) -> ProfileError {
+    let message = e.message().trim().to_string();
+    let mut err = profile_error(file, src, key, message.clone());
+    // The parser's own span is the most precise place for syntax and type errors.
+    if let Some(span) = e.span() {
+        err.line = Some(line_of(src, span.start));
+    }
+    // Tagged enums (stages) lose spans; an unknown key can still be found by name.
+    if let Some(field) = message.strip_prefix("unknown field `").and_then(|m| m.split('`').next()) {
+        let full = if key.is_empty() { field.to_string() } else { format!("{key}.{field}") };
+        if let Some(line) = super::locate::locate_exact(src, &super::locate::parse_path(&full)) {
+            err.line = Some(line);
+        }
+    }
+    err
+}
+
+/// Collects problems while walking the raw profile.
+struct Check<'a> {
+    src: &'a str,
+    file: &'a Path,
+    errors: Vec<ProfileError>,
+}
+
+impl Check<'_> {
+    fn fail(&mut self, key: &str, message: impl Into<String>) {
+        self.errors.push(profile_error(self.file, self.src, key, message));
+    }
+
+    fn positive_rate(&mut self, key: &str, v: f64) -> f64 {
+        if !v.is_finite() || v < 0.0 {
+            self.fail(key, format!("must be a rate >= 0 requests/s, got {v}"));
+        }
+        v
+    }
+
+    fn nonzero(&mut self, key: &str, d: HumanDuration) -> Duration {
+        if d.0.is_zero() {
+            self.fail(key, "must be longer than 0s");
+        }
+        d.0
+    }
+
+    fn count(&mut self, key: &str, v: i64, min: i64) -> usize {
+        if v < min {
+            self.fail(key, format!("must be at least {min}, got {v}"));
+        }
+        usize::try_from(v.max(min)).unwrap_or(usize::MAX)
+    }
+}
+
+pub(super) fn plan(raw: RawProfile, src: &str, file: &Path) -> Result<Plan, Error> {
+    let mut c = Check { src, file, errors: Vec::new() };
+    if raw.schema != SCHEMA {
+        c.fail("schema", format!("unsupported schema {} (this einv-load reads schema = {SCHEMA})", raw.schema));
+    }
+    if raw.name.trim().is_empty() || raw.name.contains(['/', '\\']) {
+        c.fail("name", "must be a non-empty name without slashes (it names the report folder)");
+    }
+    let target = target(&mut c, raw.target);
+    let load = load(&mut c, raw.load);
+    let ops = ops(&mut c, raw.ops);
+    let slo = raw.slo.map(|s| slo(&mut c, s)).unwrap_or_default();
+    let (load, max_send_lag) = load;
+    if !c.errors.is_empty() {
+        return Err(Error::Profile(ProfileErrors(c.errors)));
+    }
+    Ok(Plan {
+        name: raw.name,
+        description: raw.description,
+        file: file.into(),
+        seed: raw.seed.unwrap_or(1),
+        target,
+        load,
+        ops,
+        slo,
+        max_send_lag,
+        shard: Shard::default(),
+    })
+}
+
+fn target(c: &mut Check, t: RawTarget) -> Target {
+    let connections = c.count("target.connections", t.connections.unwrap_or(64), 1);
+    let is_builtin = t.url == "builtin";
+    let builtin = match t.builtin {
+        Some(b) if !is_builtin => {
+            c.fail("target.builtin", "applies only when target.url = \"builtin\"");
+            builtin(c, b)
+        }
+        Some(b) => builtin(c, b),
+        None => (ModelSpec::default(), 1),
+    };
+    let endpoint = endpoint(&t.url, builtin).unwrap_or_else(|message| {
+        c.fail("target.url", message);
+        Endpoint::Http(HttpUrl { authority: String::new(), base_path: String::new() })
+    });
+    let connect_timeout = t.connect_timeout.map_or(Duration::from_secs(2), |d| c.nonzero("target.connect-timeout", d));
+    let request_timeout = t.request_timeout.map_or(Duration::from_secs(10), |d| c.nonzero("target.request-timeout", d));
+    Target { endpoint, connections, connect_timeout, request_timeout, keep_alive: t.keep_alive.unwrap_or(true) }
+}
+
+/// `"builtin"` or an `http://host:port[/prefix]` URL.
+pub(super) fn endpoint(url: &str, builtin: (ModelSpec, usize)) -> Result<Endpoint, String> {
+    if url == "builtin" {
+        return Ok(Endpoint::Builtin { spec: builtin.0, threads: builtin.1 });
+    }
+    let uri: hyper::Uri =
+        url.parse().map_err(|e| format!("not a URL: {url:?} ({e}); expected \"builtin\" or \"http://host:port\""))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some("https") => return Err("https targets are not supported yet; use an http:// URL (TLS is planned)".into()),
+        _ => return Err(format!("{url:?} must start with http:// (or be \"builtin\")")),
+    }
+    let Some(auth) = uri.authority() else { return Err(format!("{url:?} has no host")) };
+    if uri.query().is_some() {
+        return Err("the target URL must not have a query; put queries in each op's path".into());
+    }
+    let authority = if auth.port().is_some() { auth.to_string() } else { format!("{}:80", auth.host()) };
+    Ok(Endpoint::Http(HttpUrl { authority, base_path: uri.path().trim_end_matches('/').to_string() }))
+}
+
+fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {
+    let d = ModelSpec::default();
+    let stall = b.stall.map(|s| {
+        let every = c.nonzero("target.builtin.stall.every", s.every);
+        let length = c.nonzero("target.builtin.stall.for", s.length);
+        if length >= every {
+            c.fail("target.builtin.stall.for", "must be shorter than `every`");
+        }
+        Stall { every, length }
+    });
+    let spec = ModelSpec {
+        pool_size: b.pool_size.map_or(d.pool_size, |n| c.count("target.builtin.pool-size", n, 1)),
+        acquire_timeout: b
+            .acquire_timeout
+            .map_or(d.acquire_timeout, |t| c.nonzero("target.builtin.acquire-timeout", t)),
+        issue_hold: b.issue_hold.map_or(d.issue_hold, |h| h.0),
+        query_hold: b.query_hold.map_or(d.query_hold, |h| h.0),
+        stall,
+    };
+    (spec, b.threads.map_or(1, |n| c.count("target.builtin.threads", n, 1)))
+}
+
+fn load(c: &mut Check, l: RawLoad) -> (Load, Duration) {
+    let max_lag = l.max_send_lag.map_or(Duration::from_millis(10), |d| c.nonzero("load.max-send-lag", d));
+    let mode = l.mode.as_deref().unwrap_or("open");
+    let load = match mode {
+        "open" => {
+            if l.duration.is_some() || l.think.is_some() {
+                c.fail(
+                    if l.duration.is_some() { "load.duration" } else { "load.think" },
+                    "applies to mode = \"closed\"; an open-loop run lasts as long as its stages",
+                );
+            }
+            if l.stages.is_empty() {
+                c.fail("load", "an open-loop profile needs at least one [[load.stage]]");
+            }
+            let arrivals = match l.arrivals.as_deref().unwrap_or("uniform") {
+                "uniform" => Arrivals::Uniform,
+                "poisson" => Arrivals::Poisson,
+                other => {
+                    c.fail("load.arrivals", format!("expected \"uniform\" or \"poisson\", got {other:?}"));
+                    Arrivals::Uniform
+                }
+            };
+            let errors_before = c.errors.len();
+            let stages: Vec<Stage> = l.stages.into_iter().enumerate().map(|(i, s)| stage(c, i, s)).collect();
+            let has_arrivals = stages.iter().any(|s| match *s {
+                Stage::Ramp { from, to, .. } | Stage::Steps { from, to, .. } => from > 0.0 || to > 0.0,
+                Stage::Spike { base, peak, .. } => base > 0.0 || peak > 0.0,
+            });
+            if !stages.is_empty() && !has_arrivals && c.errors.len() == errors_before {
+                c.fail("load.stage", "every stage has rate 0: nothing would be sent");
+            }
+            Load::Open { stages, arrivals }
+        }
+        "closed" => {
+            if !l.stages.is_empty() {
+                c.fail("load.stage", "stages apply to mode = \"open\"; a closed-loop run uses load.duration");
+            }
+            if l.arrivals.is_some() {
+                c.fail("load.arrivals", "applies to mode = \"open\"");
+            }
+            let duration = match l.duration {
+                Some(d) => c.nonzero("load.duration", d),
+                None => {
+                    c.fail("load.duration", "a closed-loop profile needs a duration, e.g. duration = \"30s\"");
+                    Duration::from_secs(1)
+                }
+            };
+            Load::Closed { duration, think: l.think.map_or(Duration::ZERO, |d| d.0) }
+        }
+        other => {
+            c.fail("load.mode", format!("expected \"open\" or \"closed\", got {other:?}"));
+            Load::Closed { duration: Duration::from_secs(1), think: Duration::ZERO }
+        }
+    };
+    (load, max_lag)
+}
+
+fn stage(c: &mut Check, i: usize, s: RawStage) -> Stage {
+    let key = |k: &str| format!("load.stage[{i}].{k}");
+    match s {
+        RawStage::Constant { rate, duration } => {
+            Stage::constant(c.positive_rate(&key("rate"), rate), c.nonzero(&key("duration"), duration))
+        }
+        RawStage::Ramp { from, to, duration } => Stage::Ramp {
+            from: c.positive_rate(&key("from"), from),
+            to: c.positive_rate(&key("to"), to),
+            duration: c.nonzero(&key("duration"), duration),
+        },
+        RawStage::Steps { from, to, steps, step } => Stage::Steps {
+            from: c.positive_rate(&key("from"), from),
+            to: c.positive_rate(&key("to"), to),
+            steps: u32::try_from(c.count(&key("steps"), steps, 1)).unwrap_or(u32::MAX),
+            step: c.nonzero(&key("step"), step),
+        },
+        RawStage::Spike { base, peak, at, width, duration } => {
+            let (at, width, duration) = (at.0, c.nonzero(&key("width"), width), c.nonzero(&key("duration"), duration));
+            if at + width > duration {
+                c.fail(&key("width"), "the spike (at + width) must end within the stage's duration");
+            }
+            Stage::Spike {
+                base: c.positive_rate(&key("base"), base),
+                peak: c.positive_rate(&key("peak"), peak),
+                at,
+                width,
+                duration,
+            }
+        }
+    }
+}
+
+fn ops(c: &mut Check, raw: Vec<RawOp>) -> Vec<Op> {
+    if raw.is_empty() {
+        c.fail("op", "the request mix is empty: add at least one [[op]] with a name and a path");
+    }
+    let mut ops: Vec<Op> = Vec::with_capacity(raw.len());
+    for (i, o) in raw.into_iter().enumerate() {
+        let key = |k: &str| format!("op[{i}].{k}");
+        let name_ok = !o.name.is_empty() && o.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !name_ok {
+            c.fail(&key("name"), format!("{:?}: use letters, digits, '-' and '_' only", o.name));
+        } else if ops.iter().any(|p| p.name == o.name) {
+            c.fail(&key("name"), format!("{:?} is used by two ops; names must be unique", o.name));
+        }
+        let weight = u32::try_from(o.weight.unwrap_or(1)).unwrap_or_else(|_| {
+            c.fail(
+                &key("weight"),
+                format!("must be a whole number from 0 to {}, got {}", u32::MAX, o.weight.unwrap_or(0)),
+            );
+            0
+        });
+        let method = o.method.as_deref().unwrap_or("GET");
+        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap_or_else(|_| {
+            c.fail(&key("method"), format!("{method:?} is not an HTTP method"));
+            Method::GET
+        });
+        if !o.path.starts_with('/') || o.path.parse::<hyper::Uri>().is_err() {
+            c.fail(&key("path"), format!("{:?} must be an absolute path like \"/api/v1/invoices\"", o.path));
+        }
+        let headers = headers(c, &key("headers"), o.headers);
+        ops.push(Op {
+            name: o.name,
+            weight,
+            method,
+            path: o.path,
+            headers,
+            body: Bytes::from(o.body.unwrap_or_default()),
+        });
+    }
+    if !ops.is_empty() && ops.iter().all(|o| o.weight == 0) {
+        c.fail("op", "every op has weight 0: nothing would be sent");
+    }
+    ops
+}
+
+fn headers(
+    c: &mut Check,
+    key: &str,
+    raw: std::collections::BTreeMap<String, String>,
+) -> Vec<(HeaderName, HeaderValue)> {
+    let mut out = Vec::new();
+    for (name, value) in raw {
+        let key = format!("{key}.{name}");
+        let lower = name.to_ascii_lowercase();
+        if matches!(lower.as_str(), "content-length" | "transfer-encoding" | "connection") {
+            c.fail(&key, "is set by einv-load itself (from the body and target.keep-alive)");
+            continue;
+        }
+        match (HeaderName::from_bytes(lower.as_bytes()), HeaderValue::from_str(&value)) {
+            (Ok(n), Ok(v)) => out.push((n, v)),
+            (Err(_), _) => c.fail(&key, "is not a valid header name"),
+            (_, Err(_)) => c.fail(&key, "has a value that is not a valid header value"),
+        }
+    }
+    out
+}
+
+fn slo(c: &mut Check, s: RawSlo) -> SloSpec {
+    if let Some(r) = s.error_rate
+        && !(0.0..=1.0).contains(&r)
+    {
+        c.fail("slo.error-rate", format!("must be a fraction from 0 to 1 (0.01 = 1%), got {r}"));
+    }
+    SloSpec {
+        p50: s.p50.map(|d| d.0),
+        p90: s.p90.map(|d| d.0),
+        p99: s.p99.map(|d| d.0),
+        p999: s.p999.map(|d| d.0),
+        max: s.max.map(|d| d.0),
+        error_rate: s.error_rate,
+    }
+}
