@@ -1,7 +1,7 @@
 //! Command-line arguments (clap) and what each command does with them.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -118,7 +118,7 @@ fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(if s.slo.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn validate(path: &PathBuf) -> anyhow::Result<ExitCode> {
+fn validate(path: &Path) -> anyhow::Result<ExitCode> {
     let plan = Plan::load(path)?;
     println!("{}: ok", path.display());
     println!("  name        {}", plan.name);

@@ -1,6 +1,8 @@
 //! End-to-end tests of the einv-load binary (one test binary, as uv does).
 //! Every server they talk to is on 127.0.0.1, started by the test itself.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod bad_profiles;
 mod runs;
 

@@ -1,1 +1,201 @@
+//! Whole runs against servers the tests start on 127.0.0.1, bounded in time and count.
 
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use crate::{einv, run_in_root, stderr, stdout, summary};
+
+/// A profile in a temp folder, run with `--out <tmp>/report`.
+struct Case {
+    dir: tempfile::TempDir,
+}
+
+impl Case {
+    fn new(profile: &str) -> Case {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("p.toml"), profile).unwrap();
+        Case { dir }
+    }
+
+    fn profile(&self) -> String {
+        self.dir.path().join("p.toml").display().to_string()
+    }
+
+    fn out(&self) -> std::path::PathBuf {
+        self.dir.path().join("report")
+    }
+
+    fn run(&self, extra: &[&str]) -> std::process::Output {
+        let (p, out) = (self.profile(), self.out().display().to_string());
+        let mut args = vec!["run", p.as_str(), "--out", out.as_str(), "--no-progress"];
+        args.extend_from_slice(extra);
+        run_in_root(&args)
+    }
+}
+
+fn builtin_profile(load: &str, builtin: &str, extra: &str) -> String {
+    format!(
+        r#"schema = 1
+name = "e2e"
+[target]
+url = "builtin"
+connections = 16
+request-timeout = "5s"
+[target.builtin]
+{builtin}
+[load]
+{load}
+[[op]]
+name = "issue"
+weight = 1
+method = "POST"
+path = "/api/v1/invoices"
+body = "{{}}"
+[[op]]
+name = "health"
+weight = 1
+path = "/healthz"
+{extra}
+"#
+    )
+}
+
+const CONSTANT_2S: &str = "[[load.stage]]\nkind = \"constant\"\nrate = 200\nduration = \"2s\"";
+
+#[test]
+fn run_writes_a_complete_report_with_exact_counts() {
+    let case = Case::new(&builtin_profile(CONSTANT_2S, "issue-hold = \"1ms\"", "[slo]\np99 = \"500ms\""));
+    let o = case.run(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    for f in [
+        "summary.json",
+        "timeseries.csv",
+        "histograms.hlog",
+        "latency.hgrm",
+        "latency-spectrum.svg",
+        "latency-timeline.svg",
+    ] {
+        let len = std::fs::metadata(case.out().join(f)).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 0, "{f} missing or empty");
+    }
+    let s = summary(&case.out());
+    assert_eq!(s["schema_version"], 1);
+    assert_eq!(s["overall"]["requests"]["sent"], 400, "uniform 200/s for 2 s is exactly 400 requests");
+    assert_eq!(s["overall"]["requests"]["scheduled"], 400);
+    assert_eq!(s["overall"]["requests"]["ok"], 400);
+    assert_eq!(s["overall"]["requests"]["errors"], 0);
+    assert_eq!(s["overall"]["rate"]["target_per_s"], 200.0);
+    assert_eq!(s["slo"]["passed"], true);
+    assert_eq!(s["interrupted"], false);
+    let ops = &s["ops"];
+    assert_eq!(
+        ops["issue"]["requests"]["sent"].as_u64().unwrap() + ops["health"]["requests"]["sent"].as_u64().unwrap(),
+        400
+    );
+    for key in ["p50", "p90", "p99", "p999", "max"] {
+        assert!(s["overall"]["latency_ms"][key].as_f64().unwrap() > 0.0, "latency {key}");
+        assert!(s["overall"]["service_ms"][key].is_number(), "service {key}");
+    }
+    for key in ["p50", "p99", "max"] {
+        assert!(s["overall"]["send_lag_ms"][key].is_number());
+    }
+    // Nothing half-written is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(case.out())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn failed_slo_exits_1_and_says_so() {
+    let case = Case::new(&builtin_profile(CONSTANT_2S, "issue-hold = \"5ms\"", "[slo]\np50 = \"1us\""));
+    let o = case.run(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).contains("SLO       FAIL"), "{}", stdout(&o));
+    assert_eq!(summary(&case.out())["slo"]["passed"], false);
+}
+
+/// wrk2's demonstration of coordinated omission: the target stalls 1 s in every 5 s.
+/// Requests that were due during the stall wait for a connection; measured from their
+/// intended send time (latency) they show the stall, measured from when they actually
+/// went out (service) most of them do not.
+#[test]
+fn stalls_show_in_latency_not_in_service_time() {
+    let load = "[[load.stage]]\nkind = \"constant\"\nrate = 200\nduration = \"10s\"";
+    let builtin = "issue-hold = \"0s\"\nquery-hold = \"0s\"\n[target.builtin.stall]\nevery = \"5s\"\nfor = \"1s\"";
+    let case = Case::new(&builtin_profile(load, builtin, ""));
+    let o = case.run(&["--connections", "4"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary(&case.out());
+    let latency = s["overall"]["latency_ms"]["p99"].as_f64().unwrap();
+    let service = s["overall"]["service_ms"]["p99"].as_f64().unwrap();
+    assert!((800.0..1200.0).contains(&latency), "latency p99 {latency} ms should be near the 1 s stall");
+    assert!(service < latency / 10.0, "service p99 {service} ms should be far below latency p99 {latency} ms");
+    assert_eq!(s["overall"]["requests"]["sent"], 2000);
+    // The summary says why the send lag grew: the connections were all busy.
+    let warnings = s["warnings"].to_string();
+    assert!(warnings.contains("waited for one of the 4"), "{warnings}");
+}
+
+/// Start `einv-load serve` on a free port; returns the child and its base URL.
+fn serve() -> (Child, String) {
+    let mut child =
+        einv().args(["serve", "--addr", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
+    (child, url)
+}
+
+#[test]
+fn runs_against_an_external_target() {
+    let (mut server, url) = serve();
+    let case = Case::new(&builtin_profile(CONSTANT_2S, "", ""));
+    let o = case.run(&["--target", &url]);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary(&case.out());
+    assert_eq!(s["overall"]["requests"]["ok"], 400);
+    assert!(s["run"]["target"].as_str().unwrap().starts_with(&url));
+}
+
+#[test]
+fn refused_connections_are_counted_and_reported() {
+    // A port nobody listens on: bind, note the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let case = Case::new(&builtin_profile(CONSTANT_2S, "", ""));
+    let o = case.run(&["--target", &format!("http://127.0.0.1:{port}"), "--duration", "1s"]);
+    assert_eq!(o.status.code(), Some(3), "no request succeeded: {}", stderr(&o));
+    let s = summary(&case.out());
+    assert_eq!(s["overall"]["errors"]["connect_refused"], 200);
+    assert_eq!(s["overall"]["requests"]["sent"], 200);
+}
+
+#[test]
+fn sigterm_still_writes_the_report_marked_interrupted() {
+    let load = "[[load.stage]]\nkind = \"constant\"\nrate = 100\nduration = \"60s\"";
+    let case = Case::new(&builtin_profile(load, "", ""));
+    let out = case.out().display().to_string();
+    let child = einv()
+        .current_dir(crate::root())
+        .args(["run", &case.profile(), "--out", &out, "--no-progress"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let s = summary(Path::new(&out));
+    assert_eq!(s["interrupted"], true);
+    let sent = s["overall"]["requests"]["sent"].as_u64().unwrap();
+    assert!((150..=400).contains(&sent), "about 2.5 s of 100/s were sent, got {sent}");
+    assert!(std::path::Path::new(&out).join("latency-timeline.svg").exists());
+}

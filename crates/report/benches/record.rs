@@ -1,1 +1,37 @@
-fn main() {}
+//! Criterion benches of the recording hot path: one sample into a shard, and the
+//! once-a-second drain of every shard.
+#![allow(clippy::unwrap_used)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use einv_report::{Outcome, Recorder, Sample, Stats};
+
+fn record(c: &mut Criterion) {
+    let rec = Recorder::new(6, 8);
+    let mut i = 0u64;
+    c.bench_function("recorder/record", |b| {
+        b.iter(|| {
+            i = i.wrapping_add(7919);
+            let sample = Sample {
+                latency: Duration::from_micros(500 + i % 20_000),
+                service: Duration::from_micros(400 + i % 10_000),
+                send_lag: Duration::from_micros(i % 300),
+                outcome: Outcome::Response(200),
+                queued: false,
+            };
+            rec.record(black_box(3), (i % 6) as usize, &sample)
+        })
+    });
+    let mut interval = vec![Stats::new(); 6];
+    c.bench_function("recorder/drain-6-ops-8-shards", |b| {
+        b.iter(|| {
+            rec.drain_into(&mut interval);
+            interval.iter_mut().for_each(Stats::reset);
+        })
+    });
+}
+
+criterion_group!(benches, record);
+criterion_main!(benches);

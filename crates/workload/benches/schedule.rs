@@ -1,3 +1,6 @@
+//! Criterion benches of schedule generation and op picking.
+#![allow(clippy::unwrap_used)]
+
 use std::hint::black_box;
 use std::time::Duration;
 

@@ -64,8 +64,13 @@ impl Prepared {
         for (k, v) in &op.headers {
             headers.insert(k.clone(), v.clone());
         }
-        // Validated when the profile was loaded, so the parse cannot fail here.
-        let uri = format!("{base_path}{}", op.path).parse().unwrap_or_default();
+        // An empty op path means the target URL itself. Validated at load time, so the
+        // parse cannot fail here.
+        let path = match (base_path, op.path.as_str()) {
+            ("", "") => "/".to_string(),
+            (base, p) => format!("{base}{p}"),
+        };
+        let uri = path.parse().unwrap_or_default();
         Prepared { method: op.method.clone(), uri, headers, body: op.body.clone() }
     }
 

@@ -55,18 +55,42 @@ pub fn line_of(src: &str, offset: usize) -> usize {
 
 /// The line of `path` in `src`, only if the whole path exists.
 pub fn locate_exact(src: &str, path: &[Seg]) -> Option<usize> {
-    let (line, depth) = walk(src, path)?;
-    (depth == path.len()).then_some(line)
-}
-
-/// The line of the deepest part of `path` that exists in `src`.
-pub fn locate(src: &str, path: &[Seg]) -> Option<usize> {
-    walk(src, path).map(|(line, _)| line)
-}
-
-/// (line of the deepest existing part, how many segments matched).
-fn walk(src: &str, path: &[Seg]) -> Option<(usize, usize)> {
     let doc = Document::parse(src).ok()?;
+    let (_, line, depth) = descend(src, &doc, path);
+    if depth == path.len() { line } else { None }
+}
+
+/// The line of the deepest part of `path` that exists in `src`. When not even the first
+/// key is there (a missing `[[op]]`), the root table, which starts at line 1, is that part.
+pub fn locate(src: &str, path: &[Seg]) -> Option<usize> {
+    let doc = Document::parse(src).ok()?;
+    Some(descend(src, &doc, path).1.unwrap_or(1))
+}
+
+/// Keys of the table at `path` whose value appears in `message` quoted the way serde quotes
+/// a bad value (`string "fast"`, ``integer `5` ``). serde buffers internally tagged enums
+/// (stages), so their errors lose the field name; the value can still point at it.
+pub fn fields_quoted_in(src: &str, path: &[Seg], message: &str) -> Vec<String> {
+    let Ok(doc) = Document::parse(src) else { return Vec::new() };
+    let (node, _, depth) = descend(src, &doc, path);
+    let Some(table) = node.table_like().filter(|_| depth == path.len()) else { return Vec::new() };
+    let quoted = |item: &Item| item.as_value().and_then(serde_quote).is_some_and(|q| message.contains(&q));
+    table.iter().filter(|(_, item)| quoted(item)).map(|(k, _)| k.to_string()).collect()
+}
+
+/// How serde's `Unexpected` (and our duration error) print a value; floats are left out
+/// because serde prints `5.0` where Rust prints `5`.
+fn serde_quote(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(format!("{:?}", s.value())),
+        Value::Integer(i) => Some(format!("`{}`", i.value())),
+        Value::Boolean(b) => Some(format!("`{}`", b.value())),
+        _ => None,
+    }
+}
+
+/// Follow `path` from the root: (deepest node reached, its line if known, segments matched).
+fn descend<'a>(src: &str, doc: &'a Document<&str>, path: &[Seg]) -> (Node<'a>, Option<usize>, usize) {
     let mut node = Node::Table(doc.as_table());
     let mut found = None;
     let mut depth = 0;
@@ -89,7 +113,7 @@ fn walk(src: &str, path: &[Seg]) -> Option<(usize, usize)> {
         depth += 1;
         node = next;
     }
-    found.map(|offset| (line_of(src, offset), depth))
+    (node, found.map(|offset| line_of(src, offset)), depth)
 }
 
 #[derive(Clone, Copy)]

@@ -11,7 +11,7 @@ use einv_workload::{Arrivals, Stage};
 use hyper::Method;
 use hyper::header::{HeaderName, HeaderValue};
 
-use super::locate::{line_of, path_string};
+use super::locate::{fields_quoted_in, line_of, locate_exact, parse_path, path_string};
 use super::raw::{HumanDuration, RawBuiltin, RawLoad, RawOp, RawProfile, RawSlo, RawStage, RawTarget};
 use super::{Endpoint, HttpUrl, Load, Op, Plan, Shard, Target, profile_error};
 use crate::error::{Error, ProfileError, ProfileErrors};
@@ -22,26 +22,43 @@ const SCHEMA: u32 = 1;
 pub(super) fn deserialize(src: &str, file: &Path) -> Result<RawProfile, Error> {
     let de = toml::Deserializer::parse(src).map_err(|e| toml_error(src, file, "", &e))?;
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let key = path_string(&super::locate::parse_path(&e.path().to_string()));
+        let key = path_string(&parse_path(&e.path().to_string()));
         toml_error(src, file, &key, e.inner()).into()
     })
 }
 
 fn toml_error(src: &str, file: &Path, key: &str, e: &toml::de::Error) -> ProfileError {
     let message = e.message().trim().to_string();
-    let mut err = profile_error(file, src, key, message.clone());
-    // The parser's own span is the most precise place for syntax and type errors.
-    if let Some(span) = e.span() {
-        err.line = Some(line_of(src, span.start));
-    }
-    // Tagged enums (stages) lose spans; an unknown key can still be found by name.
-    if let Some(field) = message.strip_prefix("unknown field `").and_then(|m| m.split('`').next()) {
-        let full = if key.is_empty() { field.to_string() } else { format!("{key}.{field}") };
-        if let Some(line) = super::locate::locate_exact(src, &super::locate::parse_path(&full)) {
-            err.line = Some(line);
-        }
+    let key = field_key(src, key, &message);
+    let mut err = profile_error(file, src, &key, message);
+    // A key that is in the file is where the user looks; else the parser's span (syntax
+    // errors; a missing key, where it spans the table that lacks it).
+    if let Some(line) = locate_exact(src, &parse_path(&key)).or_else(|| e.span().map(|s| line_of(src, s.start))) {
+        err.line = Some(line);
     }
     err
+}
+
+/// The key path down to the field a serde error is about. serde names an unknown or missing
+/// field only in the message, and inside a tagged enum (stages) it drops the field of a bad
+/// value altogether; then the field is found by its value.
+fn field_key(src: &str, key: &str, message: &str) -> String {
+    let named = ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|p| message.strip_prefix(p))
+        .and_then(|m| m.split('`').next())
+        .map(str::to_string);
+    let field = named.or_else(|| match fields_quoted_in(src, &parse_path(key), message).as_slice() {
+        [one] if !key.is_empty() => Some(one.clone()),
+        _ => None,
+    });
+    match field {
+        // serde_path_to_error already ends plain structs' paths with an unknown field.
+        Some(f) if key == f || key.ends_with(&format!(".{f}")) => key.to_string(),
+        Some(f) if key.is_empty() => f,
+        Some(f) => format!("{key}.{f}"),
+        None => key.to_string(),
+    }
 }
 
 /// Collects problems while walking the raw profile.
@@ -264,6 +281,8 @@ fn ops(c: &mut Check, raw: Vec<RawOp>) -> Vec<Op> {
     if raw.is_empty() {
         c.fail("op", "the request mix is empty: add at least one [[op]] with a name and a path");
     }
+    // Judged on the weights as written: a rejected weight (-1) is reported once, not also as 0.
+    let all_zero = !raw.is_empty() && raw.iter().all(|o| o.weight == Some(0));
     let mut ops: Vec<Op> = Vec::with_capacity(raw.len());
     for (i, o) in raw.into_iter().enumerate() {
         let key = |k: &str| format!("op[{i}].{k}");
@@ -285,8 +304,9 @@ fn ops(c: &mut Check, raw: Vec<RawOp>) -> Vec<Op> {
             c.fail(&key("method"), format!("{method:?} is not an HTTP method"));
             Method::GET
         });
-        if !o.path.starts_with('/') || o.path.parse::<hyper::Uri>().is_err() {
-            c.fail(&key("path"), format!("{:?} must be an absolute path like \"/api/v1/invoices\"", o.path));
+        // "" is the target URL itself (handy with --target http://host/some/path).
+        if !o.path.is_empty() && (!o.path.starts_with('/') || o.path.parse::<hyper::Uri>().is_err()) {
+            c.fail(&key("path"), format!("{:?} must be an absolute path like \"/api/v1/invoices\" (or \"\")", o.path));
         }
         let headers = headers(c, &key("headers"), o.headers);
         ops.push(Op {
@@ -298,7 +318,7 @@ fn ops(c: &mut Check, raw: Vec<RawOp>) -> Vec<Op> {
             body: Bytes::from(o.body.unwrap_or_default()),
         });
     }
-    if !ops.is_empty() && ops.iter().all(|o| o.weight == 0) {
+    if all_zero {
         c.fail("op", "every op has weight 0: nothing would be sent");
     }
     ops

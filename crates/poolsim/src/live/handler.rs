@@ -39,7 +39,7 @@ enum Route {
 fn route(method: &Method, path: &str) -> Route {
     match (method, path) {
         (&Method::POST, INVOICES) => Route::Issue,
-        (&Method::GET, "/healthz") => Route::Health,
+        (&Method::GET, "/healthz" | "/") => Route::Health,
         (&Method::GET, p) => match p.strip_prefix(INVOICES).and_then(|r| r.strip_prefix('/')) {
             Some(no) => Route::Query(parse_no(no)),
             None => Route::NotFound,
