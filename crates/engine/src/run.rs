@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use einv_poolsim::live::Server;
@@ -11,8 +12,8 @@ use einv_workload::{Mix, Schedule, derive_seed};
 use tokio::sync::watch;
 
 use crate::driver::{self, Ctx};
-use crate::error::Error;
-use crate::profile::{Endpoint, Load, Plan};
+use crate::error::{Error, ProfileError};
+use crate::profile::{Endpoint, Load, Plan, Shard};
 use crate::progress::Progress;
 use crate::{folder, signals};
 
@@ -56,20 +57,52 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
         None => format!("http://{}{}", plan.authority(None), base_path),
     };
     tracing::info!("target {target_label}");
+    // Everything that can reject the input is checked before the folder exists.
+    let workload = Workload::new(plan)?;
     let started_at = SystemTime::now();
     let folder = folder::create(opts.out.as_deref(), &plan.name, started_at)?;
     let authority = plan.authority(Some(addr));
-    let summary = rt.block_on(drive(
-        plan,
-        opts,
-        Target { addr, authority, base_path, label: target_label },
-        &folder,
-        started_at,
-    ))?;
+    let target = Target { addr, authority, base_path, label: target_label };
+    let summary = rt.block_on(drive(plan, opts, workload, target, &folder, started_at))?;
     if let Some(s) = server {
         s.stop();
     }
     Ok(RunResult { summary, folder })
+}
+
+/// The op mix and (open loop) the arrival schedule, derived from the plan and its seed.
+struct Workload {
+    mix: Mix,
+    schedule: Option<Schedule>,
+}
+
+impl Workload {
+    fn new(plan: &Plan) -> Result<Workload, Error> {
+        let weights: Vec<u32> = plan.ops.iter().map(|o| o.weight).collect();
+        // Validation catches nearly all of these; what is left (a schedule too thin to hold
+        // one arrival) is still the profile's fault.
+        let bad = |e: einv_workload::Error| {
+            Error::from(ProfileError {
+                file: plan.file.clone(),
+                line: None,
+                key: "load".into(),
+                message: e.to_string(),
+            })
+        };
+        let mix = Mix::new(&weights, derive_seed(plan.seed, "mix")).map_err(bad)?;
+        let schedule = match &plan.load {
+            Load::Open { stages, arrivals } => {
+                Some(Schedule::new(stages, *arrivals, derive_seed(plan.seed, "arrivals")).map_err(bad)?)
+            }
+            Load::Closed { .. } => None,
+        };
+        Ok(Workload { mix, schedule })
+    }
+
+    /// The schedule's mean rate for this shard (0 for closed loop).
+    fn target_rate(&self, shard: Shard) -> f64 {
+        self.schedule.as_ref().map_or(0.0, |s| s.expected_count() / s.duration().as_secs_f64() / shard.count as f64)
+    }
 }
 
 fn loopback() -> SocketAddr {
@@ -93,6 +126,7 @@ struct Target {
 async fn drive(
     plan: &Plan,
     opts: &RunOptions,
+    workload: Workload,
     target: Target,
     folder: &Path,
     started_at: SystemTime,
@@ -103,32 +137,13 @@ async fn drive(
     let label = format!("einv-load {} run of {}", env!("CARGO_PKG_VERSION"), plan.name);
     let mut log = RunLog::create(folder, &names, started_at, &label)?;
     let ctx = Arc::new(Ctx::new(plan, target.addr, &target.authority, &target.base_path, recorder.clone()));
-    let weights: Vec<u32> = plan.ops.iter().map(|o| o.weight).collect();
-    // Validated at load time: at least one op with a non-zero weight.
-    let mix = Mix::new(&weights, derive_seed(plan.seed, "mix"))
-        .map_err(|e| Error::Flag { flag: "op", message: e.to_string() })?;
     let (stop_tx, stop) = watch::channel(false);
-    tokio::spawn(signals::forward(stop_tx));
+    tokio::spawn(signals::forward(stop_tx, "interrupted: finishing in-flight requests and writing the report"));
 
     let start = Instant::now();
-    let rates = rate_schedule(plan)?;
-    let connections = plan.target.connections;
-    let driver = {
-        let (ctx, stop, plan_load, shard) = (ctx.clone(), stop.clone(), plan.load.clone(), plan.shard);
-        let schedule = rates.clone();
-        tokio::spawn(async move {
-            match (plan_load, schedule) {
-                (Load::Open { .. }, Some(schedule)) => {
-                    driver::open_loop(ctx, schedule, mix, shard, connections, start, stop).await
-                }
-                (Load::Closed { duration, think }, _) => {
-                    driver::closed_loop(ctx, Arc::new(mix), shard, connections, (start, duration, think), stop).await;
-                    Vec::new()
-                }
-                (Load::Open { .. }, None) => Vec::new(),
-            }
-        })
-    };
+    let target_rate = workload.target_rate(plan.shard);
+    let rates = workload.schedule.clone();
+    let driver = spawn_driver(plan, ctx.clone(), workload, start, stop.clone());
     let progress = Progress::new(plan.load.duration(), opts.progress);
     let mut collector = Collector {
         log: &mut log,
@@ -154,41 +169,59 @@ async fn drive(
     let elapsed = start.elapsed();
     collector.push(elapsed)?;
     progress.finish();
+    // Closed loop has no schedule: what was sent is what was asked for.
     let scheduled = if scheduled.is_empty() { log.totals().iter().map(|s| s.sent).collect() } else { scheduled };
-    let target_rate =
-        rates.as_ref().map_or(0.0, |s| s.expected_count() / s.duration().as_secs_f64() / plan.shard.count as f64);
-    let conns = &ctx.conns;
+    let run = RunInfo {
+        name: plan.name.clone(),
+        profile: plan.file.display().to_string(),
+        seed: plan.seed,
+        target: target.label,
+        mode: plan.load.mode().into(),
+        started_at: humantime::format_rfc3339_millis(started_at).to_string(),
+        duration_s: elapsed.as_secs_f64(),
+        planned_duration_s: plan.load.duration().as_secs_f64(),
+    };
+    let connections = Connections {
+        limit: plan.target.connections as u64,
+        opened: ctx.conns.opened.load(Ordering::Relaxed),
+        max_open: ctx.conns.max_open.load(Ordering::Relaxed),
+    };
+    let interrupted = *stop.borrow();
     let finish = Finish {
-        run: RunInfo {
-            name: plan.name.clone(),
-            profile: plan.file.display().to_string(),
-            seed: plan.seed,
-            target: target.label,
-            mode: plan.load.mode().into(),
-            started_at: humantime::format_rfc3339_millis(started_at).to_string(),
-            duration_s: elapsed.as_secs_f64(),
-            planned_duration_s: plan.load.duration().as_secs_f64(),
-        },
+        run,
         scheduled,
         target_rate,
         slo: plan.slo.clone(),
-        connections: Connections {
-            limit: connections as u64,
-            opened: conns.opened.load(std::sync::atomic::Ordering::Relaxed),
-            max_open: conns.max_open.load(std::sync::atomic::Ordering::Relaxed),
-        },
+        connections,
         lag_warning: plan.max_send_lag,
-        interrupted: *stop.borrow(),
+        interrupted,
     };
     Ok(log.finish(finish)?)
 }
 
-/// The open-loop schedule (also used to report the target rate per interval).
-fn rate_schedule(plan: &Plan) -> Result<Option<Schedule>, Error> {
-    let Load::Open { stages, arrivals } = &plan.load else { return Ok(None) };
-    Schedule::new(stages, *arrivals, derive_seed(plan.seed, "arrivals"))
-        .map(Some)
-        .map_err(|e| Error::Flag { flag: "load", message: e.to_string() })
+/// Start the driver for the plan's load; it resolves to the arrivals dispatched per op
+/// (empty for closed loop).
+fn spawn_driver(
+    plan: &Plan,
+    ctx: Arc<Ctx>,
+    workload: Workload,
+    start: Instant,
+    stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<Vec<u64>> {
+    let (load, shard, connections) = (plan.load.clone(), plan.shard, plan.target.connections);
+    tokio::spawn(async move {
+        match (load, workload.schedule) {
+            (Load::Open { .. }, Some(schedule)) => {
+                driver::open_loop(ctx, schedule, workload.mix, shard, connections, start, stop).await
+            }
+            (Load::Closed { duration, think }, _) => {
+                let timing = (start, duration, think);
+                driver::closed_loop(ctx, Arc::new(workload.mix), shard, connections, timing, stop).await;
+                Vec::new()
+            }
+            (Load::Open { .. }, None) => Vec::new(),
+        }
+    })
 }
 
 /// Drains the recorder into the run log once per interval.
@@ -221,7 +254,7 @@ impl Collector<'_> {
             self.sent += s.sent;
             self.errors += s.error_count();
         }
-        let open = self.ctx.conns.open.load(std::sync::atomic::Ordering::Relaxed);
+        let open = self.ctx.conns.open.load(Ordering::Relaxed);
         let row = self.log.push(self.last, length, target_rate, open, &mut self.interval)?;
         self.progress.update(now, &row, self.sent, self.errors);
         self.last = now;

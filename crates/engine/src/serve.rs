@@ -15,7 +15,7 @@ pub fn serve(spec: ModelSpec, addr: SocketAddr, threads: usize, ready: impl FnOn
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Error::Runtime)?;
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     rt.block_on(async {
-        tokio::spawn(crate::signals::forward(tx));
+        tokio::spawn(crate::signals::forward(tx, "stopping the built-in target"));
         let _ = rx.wait_for(|s| *s).await;
     });
     server.stop();

@@ -157,6 +157,21 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_top_level_key_falls_back_to_line_1() {
+        assert_eq!(locate(SRC, &parse_path("op")), Some(1));
+        assert_eq!(locate_exact(SRC, &parse_path("op")), None);
+    }
+
+    #[test]
+    fn finds_a_field_by_its_quoted_value() {
+        let stage = parse_path("load.stage[1]");
+        let message = "invalid type: integer `-3`, expected a duration";
+        assert_eq!(fields_quoted_in(SRC, &stage, message), vec!["to"]);
+        assert_eq!(fields_quoted_in(SRC, &stage, "invalid type: string \"ramp\", expected f64"), vec!["kind"]);
+        assert!(fields_quoted_in(SRC, &stage, "invalid type: integer `7`").is_empty());
+    }
+
+    #[test]
     fn paths_round_trip() {
         let p = parse_path("load.stage[1].rate");
         assert_eq!(p, vec![Seg::Key("load".into()), Seg::Key("stage".into()), Seg::Index(1), Seg::Key("rate".into())]);
