@@ -50,7 +50,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
     /// Replace the profile's stages with one constant rate (requests/s) for the same length.
-    #[arg(long, value_name = "TPS")]
+    #[arg(long, value_name = "TPS", allow_negative_numbers = true)]
     pub rate: Option<f64>,
     /// Run for this long: stages are cut, or the last rate held longer (e.g. 30s, 2m).
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]

@@ -152,7 +152,6 @@ fn bad_flag_values_exit_2_naming_the_flag() {
 }
 
 #[test]
-#[ignore = "clap reads `-5` as an unknown flag and never names --rate; needs allow_negative_numbers on --rate"]
 fn negative_rate_after_a_space_names_the_flag() {
     let (o, wrote) = run_smoke_with(&["--rate", "-5"]);
     let err = stderr(&o);

@@ -8,17 +8,23 @@ use crate::error::Error;
 /// Where runs land when `--out` is not given.
 pub const DEFAULT_ROOT: &str = "reports";
 
+/// Refuse an explicit `out` that already holds something, before any work starts.
+pub fn check(out: Option<&Path>) -> Result<(), Error> {
+    let Some(dir) = out else { return Ok(()) };
+    let non_empty = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
+    if non_empty {
+        let message = "already exists and is not empty; choose another --out or remove it".into();
+        return Err(Error::Folder { path: dir.into(), message });
+    }
+    Ok(())
+}
+
 /// Create the folder for a new report. An explicit `out` must be missing or empty, so an
 /// earlier report is never overwritten; the default name adds a suffix if taken.
 pub fn create(out: Option<&Path>, name: &str, now: SystemTime) -> Result<PathBuf, Error> {
     if let Some(dir) = out {
         let folder_err = |message: String| Error::Folder { path: dir.into(), message };
-        if dir.exists() {
-            let mut entries = std::fs::read_dir(dir).map_err(|e| folder_err(e.to_string()))?;
-            if entries.next().is_some() {
-                return Err(folder_err("already exists and is not empty; choose another --out or remove it".into()));
-            }
-        }
+        check(out)?;
         std::fs::create_dir_all(dir).map_err(|e| folder_err(e.to_string()))?;
         return Ok(dir.into());
     }
@@ -50,7 +56,7 @@ mod tests {
     #[test]
     fn stamp_is_compact_utc() {
         let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000);
-        assert_eq!(stamp(t), "20261018T084640Z");
+        assert_eq!(stamp(t), "20261118T110640Z");
     }
 
     #[test]

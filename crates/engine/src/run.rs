@@ -42,6 +42,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
+    folder::check(opts.out.as_deref())?;
     // Kept alive for the whole run; dropped (and stopped) on return.
     let server = match &plan.target.endpoint {
         Endpoint::Builtin { spec, threads } => Some(Server::start(spec.clone(), loopback(), *threads)?),

@@ -28,7 +28,7 @@ pub(super) fn deserialize(src: &str, file: &Path) -> Result<RawProfile, Error> {
 }
 
 fn toml_error(src: &str, file: &Path, key: &str, e: &toml::de::Error) -> ProfileError {
-    let message = e.message().trim().to_string();
+    let message = plain_words(e.message().trim());
     let key = field_key(src, key, &message);
     let mut err = profile_error(file, src, &key, message);
     // A key that is in the file is where the user looks; else the parser's span (syntax
@@ -37,6 +37,25 @@ fn toml_error(src: &str, file: &Path, key: &str, e: &toml::de::Error) -> Profile
         err.line = Some(line);
     }
     err
+}
+
+/// serde speaks in Rust types ("expected i64", "expected struct RawTarget"); a profile
+/// author thinks in TOML values.
+fn plain_words(message: &str) -> String {
+    let mut out = message.to_string();
+    while let Some(at) = out.find("struct Raw") {
+        let end = out[at + 7..].find(|c: char| !c.is_ascii_alphanumeric()).map_or(out.len(), |i| at + 7 + i);
+        out.replace_range(at..end, "a table");
+    }
+    for (rust, toml) in [
+        ("expected i64", "expected an integer"),
+        ("expected f64", "expected a number"),
+        ("expected u64", "expected a whole number >= 0"),
+        ("expected u32", "expected a whole number >= 0"),
+    ] {
+        out = out.replace(rust, toml);
+    }
+    out
 }
 
 /// The key path down to the field a serde error is about. serde names an unknown or missing
