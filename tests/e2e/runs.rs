@@ -199,3 +199,25 @@ fn sigterm_still_writes_the_report_marked_interrupted() {
     assert!((150..=400).contains(&sent), "about 2.5 s of 100/s were sent, got {sent}");
     assert!(std::path::Path::new(&out).join("latency-timeline.svg").exists());
 }
+
+/// Offered load far above what the connections can carry: requests that wait longer than
+/// the request timeout for a connection are given up as timeouts (timed from their
+/// intended send), so the queue stays bounded and the run ends on time.
+#[test]
+fn an_overloaded_run_gives_up_on_stale_requests_and_ends_on_time() {
+    let load = "[[load.stage]]\nkind = \"constant\"\nrate = 200\nduration = \"2s\"";
+    let case = Case::new(&builtin_profile(load, "issue-hold = \"50ms\"\nquery-hold = \"50ms\"", ""));
+    let profile = std::fs::read_to_string(case.profile())
+        .unwrap()
+        .replace("path = \"/healthz\"", "path = \"/api/v1/invoices/26110000000000000001\"");
+    std::fs::write(case.profile(), profile.replace("request-timeout = \"5s\"", "request-timeout = \"300ms\"")).unwrap();
+    let o = case.run(&["--connections", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary(&case.out());
+    let timeouts = s["overall"]["errors"]["timeout"].as_u64().unwrap_or(0);
+    assert!(timeouts > 200, "most of 400 requests cannot be served by 2 connections at 50 ms: {timeouts} timeouts");
+    assert_eq!(s["overall"]["requests"]["sent"], 400, "every scheduled request is accounted for");
+    let duration = s["run"]["duration_s"].as_f64().unwrap();
+    assert!(duration < 2.0 + 0.3 + 0.5, "the run ended {duration} s after start, not after draining a backlog");
+    assert!(s["overall"]["latency_ms"]["p99"].as_f64().unwrap() >= 300.0, "timeouts count in latency");
+}

@@ -11,7 +11,7 @@ use einv_report::{Connections, Finish, Recorder, RunInfo, RunLog, Stats, Summary
 use einv_workload::{Mix, Schedule, derive_seed};
 use tokio::sync::watch;
 
-use crate::driver::{self, Ctx};
+use crate::driver::{self, Ctx, Drive};
 use crate::error::{Error, ProfileError};
 use crate::profile::{Endpoint, Load, Plan, Shard};
 use crate::progress::Progress;
@@ -49,7 +49,9 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
         Endpoint::Http(_) => None,
     };
     let (addr, base_path) = match (&plan.target.endpoint, &server) {
-        (Endpoint::Http(url), _) => (rt.block_on(resolve(&url.authority))?, url.base_path.clone()),
+        (Endpoint::Http(url), _) => {
+            (rt.block_on(resolve(&url.authority, plan.target.connect_timeout))?, url.base_path.clone())
+        }
         (Endpoint::Builtin { .. }, Some(s)) => (s.addr(), String::new()),
         (Endpoint::Builtin { .. }, None) => unreachable!("started above"),
     };
@@ -64,7 +66,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     let folder = folder::create(opts.out.as_deref(), &plan.name, started_at)?;
     let authority = plan.authority(Some(addr));
     let target = Target { addr, authority, base_path, label: target_label };
-    let summary = rt.block_on(drive(plan, opts, workload, target, &folder, started_at))?;
+    let summary = rt.block_on(drive(plan, opts, workload, target, &folder, started_at, threads))?;
     if let Some(s) = server {
         s.stop();
     }
@@ -110,11 +112,23 @@ fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
-async fn resolve(authority: &str) -> Result<SocketAddr, Error> {
+/// Resolve `authority` and pick the address to load: the first that accepts a connection
+/// (`localhost` may resolve to `::1` first while the service listens on IPv4 only), else
+/// the first, and the run counts what goes wrong.
+async fn resolve(authority: &str, connect_timeout: Duration) -> Result<SocketAddr, Error> {
     let fail = |message: String| Error::Flag { flag: "target.url", message };
-    let mut addrs =
-        tokio::net::lookup_host(authority).await.map_err(|e| fail(format!("cannot resolve {authority}: {e}")))?;
-    addrs.next().ok_or_else(|| fail(format!("{authority} resolves to no address")))
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(authority)
+        .await
+        .map_err(|e| fail(format!("cannot resolve {authority}: {e}")))?
+        .collect();
+    for addr in &addrs {
+        if let Ok(Ok(_)) = tokio::time::timeout(connect_timeout, tokio::net::TcpStream::connect(addr)).await {
+            return Ok(*addr);
+        }
+    }
+    let first = *addrs.first().ok_or_else(|| fail(format!("{authority} resolves to no address")))?;
+    tracing::warn!("cannot connect to {authority} ({first}) now; the run will count the errors");
+    Ok(first)
 }
 
 struct Target {
@@ -131,8 +145,8 @@ async fn drive(
     target: Target,
     folder: &Path,
     started_at: SystemTime,
+    threads: usize,
 ) -> Result<Summary, Error> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let names: Vec<String> = plan.ops.iter().map(|o| o.name.clone()).collect();
     let recorder = Arc::new(Recorder::new(names.len(), threads * 4));
     let label = format!("einv-load {} run of {}", env!("CARGO_PKG_VERSION"), plan.name);
@@ -144,7 +158,9 @@ async fn drive(
     let start = Instant::now();
     let target_rate = workload.target_rate(plan.shard);
     let rates = workload.schedule.clone();
-    let driver = spawn_driver(plan, ctx.clone(), workload, start, stop.clone());
+    let drive =
+        Drive { ctx: ctx.clone(), shard: plan.shard, connections: plan.target.connections, start, stop: stop.clone() };
+    let driver = spawn_driver(plan, drive, workload);
     let progress = Progress::new(plan.load.duration(), opts.progress);
     let mut collector = Collector {
         log: &mut log,
@@ -164,14 +180,13 @@ async fn drive(
     let scheduled = loop {
         tokio::select! {
             _ = ticker.tick() => collector.push(start.elapsed())?,
-            done = &mut driver => break done.unwrap_or_default(),
+            done = &mut driver => break done.map_err(|e| Error::Runtime(std::io::Error::other(e)))??,
         }
     };
     let elapsed = start.elapsed();
     collector.push(elapsed)?;
     progress.finish();
-    // Closed loop has no schedule: what was sent is what was asked for.
-    let scheduled = if scheduled.is_empty() { log.totals().iter().map(|s| s.sent).collect() } else { scheduled };
+    let scheduled = scheduled.unwrap_or_else(|| log.totals().iter().map(|s| s.sent).collect());
     let run = RunInfo {
         name: plan.name.clone(),
         profile: plan.file.display().to_string(),
@@ -200,27 +215,24 @@ async fn drive(
     Ok(log.finish(finish)?)
 }
 
-/// Start the driver for the plan's load; it resolves to the arrivals dispatched per op
-/// (empty for closed loop).
+/// Start the driver for the plan's load. Open loop resolves to the arrivals dispatched
+/// per op; closed loop to `None` (what was sent is what was asked for).
 fn spawn_driver(
     plan: &Plan,
-    ctx: Arc<Ctx>,
+    drive: Drive,
     workload: Workload,
-    start: Instant,
-    stop: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<Vec<u64>> {
-    let (load, shard, connections) = (plan.load.clone(), plan.shard, plan.target.connections);
+) -> tokio::task::JoinHandle<Result<Option<Vec<u64>>, Error>> {
+    let load = plan.load.clone();
     tokio::spawn(async move {
         match (load, workload.schedule) {
             (Load::Open { .. }, Some(schedule)) => {
-                driver::open_loop(ctx, schedule, workload.mix, shard, connections, start, stop).await
+                driver::open_loop(drive, schedule, workload.mix).await.map(Some).map_err(Error::Runtime)
             }
             (Load::Closed { duration, think }, _) => {
-                let timing = (start, duration, think);
-                driver::closed_loop(ctx, Arc::new(workload.mix), shard, connections, timing, stop).await;
-                Vec::new()
+                driver::closed_loop(drive, workload.mix, duration, think).await;
+                Ok(None)
             }
-            (Load::Open { .. }, None) => Vec::new(),
+            (Load::Open { .. }, None) => Err(Error::Runtime(std::io::Error::other("open loop without a schedule"))),
         }
     })
 }

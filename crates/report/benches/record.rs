@@ -16,7 +16,7 @@ fn record(c: &mut Criterion) {
             i = i.wrapping_add(7919);
             let sample = Sample {
                 latency: Duration::from_micros(500 + i % 20_000),
-                service: Duration::from_micros(400 + i % 10_000),
+                service: Some(Duration::from_micros(400 + i % 10_000)),
                 send_lag: Duration::from_micros(i % 300),
                 outcome: Outcome::Response(200),
                 queued: false,

@@ -2,6 +2,8 @@ use std::fmt::Write;
 
 use hdrhistogram::Histogram;
 
+use crate::stats::us_to_ms;
+
 /// Render a microsecond histogram in HdrHistogram's percentile-distribution text format
 /// (as `outputPercentileDistribution` with 5 ticks per half distance, values in ms), so
 /// the file can be pasted into HdrHistogram's plotter or diffed across runs.
@@ -9,7 +11,6 @@ pub fn hgrm(h: &Histogram<u64>) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail.
     let _ = writeln!(out, "{:>12} {:>14} {:>10} {:>14}\n", "Value", "Percentile", "TotalCount", "1/(1-Percentile)");
-    let ms = |us: u64| us as f64 / 1000.0;
     let mut total = 0u64;
     if !h.is_empty() {
         for v in h.iter_quantiles(5) {
@@ -19,18 +20,18 @@ pub fn hgrm(h: &Histogram<u64>) -> String {
                 let _ = writeln!(
                     out,
                     "{:>12.3} {:>2.12} {:>10} {:>14.2}",
-                    ms(v.value_iterated_to()),
+                    us_to_ms(v.value_iterated_to()),
                     q,
                     total,
                     1.0 / (1.0 - q)
                 );
             } else {
-                let _ = writeln!(out, "{:>12.3} {:>2.12} {:>10}", ms(v.value_iterated_to()), q, total);
+                let _ = writeln!(out, "{:>12.3} {:>2.12} {:>10}", us_to_ms(v.value_iterated_to()), q, total);
             }
         }
     }
     let (mean, stdev, max) =
-        if h.is_empty() { (0.0, 0.0, 0.0) } else { (h.mean() / 1000.0, h.stdev() / 1000.0, ms(h.max())) };
+        if h.is_empty() { (0.0, 0.0, 0.0) } else { (h.mean() / 1000.0, h.stdev() / 1000.0, us_to_ms(h.max())) };
     let _ = writeln!(out, "#[Mean    = {mean:>12.3}, StdDeviation   = {stdev:>12.3}]");
     let _ = writeln!(out, "#[Max     = {max:>12.3}, Total count    = {:>12}]", h.len());
     let _ = writeln!(out, "#[Buckets = {:>12}, SubBuckets     = {:>12}]", h.buckets(), 2048);

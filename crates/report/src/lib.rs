@@ -12,7 +12,7 @@
 //!
 //! let rec = Recorder::new(1, 2);
 //! let ms = Duration::from_millis;
-//! rec.record(0, 0, &Sample { latency: ms(5), service: ms(2), send_lag: ms(3),
+//! rec.record(0, 0, &Sample { latency: ms(5), service: Some(ms(2)), send_lag: ms(3),
 //!                             outcome: Outcome::Response(200), queued: false });
 //! let mut interval = vec![Stats::new()];
 //! rec.drain_into(&mut interval);
@@ -40,7 +40,7 @@ pub use outcome::{ErrorClass, ErrorCounts, Outcome, Sample};
 pub use recorder::Recorder;
 pub use runlog::{Finish, RunLog, files};
 pub use slo::{SloCheck, SloReport, SloSpec};
-pub use stats::{Stats, new_histogram, quantile_ms};
+pub use stats::{Stats, max_ms, new_histogram, quantile_ms};
 pub use summary::{
     Connections, LagPercentiles, OpSummary, Percentiles, Rate, Requests, RunInfo, SCHEMA_VERSION, Summary, Tool,
 };

@@ -78,10 +78,11 @@ impl Outcome {
     }
 
     /// Whether the latency of this request is meaningful: a response arrived, or the
-    /// request timed out (its latency is then at least the timeout; leaving it out would
-    /// flatter the percentiles). Refused connects and resets are counted, not timed.
+    /// request or its connect timed out (its latency is then at least the timeout; leaving
+    /// it out would flatter the percentiles). Refused connects and resets are counted, not
+    /// timed.
     pub fn is_timed(self) -> bool {
-        matches!(self, Outcome::Response(_) | Outcome::Failed(ErrorClass::Timeout))
+        matches!(self, Outcome::Response(_) | Outcome::Failed(ErrorClass::Timeout | ErrorClass::ConnectTimeout))
     }
 }
 
@@ -90,9 +91,10 @@ impl Outcome {
 pub struct Sample {
     /// From the request's intended send time to the end of its response (CO-corrected).
     pub latency: Duration,
-    /// From the actual send to the end of the response (what a closed-loop tool reports).
-    pub service: Duration,
-    /// Actual send minus intended send.
+    /// From the actual send to the end of the response (what a closed-loop tool reports);
+    /// `None` when the request never left (it expired waiting for a connection).
+    pub service: Option<Duration>,
+    /// Actual send minus intended send (for a request that never left: how long it waited).
     pub send_lag: Duration,
     pub outcome: Outcome,
     /// The request found no free connection and waited for one.
@@ -139,6 +141,7 @@ mod tests {
         assert_eq!(Outcome::Response(404).error(), Some(ErrorClass::Http4xx));
         assert_eq!(Outcome::Response(503).error(), Some(ErrorClass::Http5xx));
         assert!(Outcome::Failed(ErrorClass::Timeout).is_timed());
+        assert!(Outcome::Failed(ErrorClass::ConnectTimeout).is_timed());
         assert!(!Outcome::Failed(ErrorClass::ConnectRefused).is_timed());
     }
 }

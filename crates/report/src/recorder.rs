@@ -65,7 +65,7 @@ mod tests {
         let rec = Recorder::new(2, 3);
         let s = Sample {
             latency: Duration::from_millis(3),
-            service: Duration::from_millis(1),
+            service: Some(Duration::from_millis(1)),
             send_lag: Duration::from_millis(2),
             outcome: Outcome::Response(200),
             queued: true,

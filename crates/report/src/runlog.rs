@@ -40,7 +40,8 @@ pub struct Finish {
     pub run: RunInfo,
     /// Arrivals the schedule intended, per op, over the span that ran.
     pub scheduled: Vec<u64>,
-    /// Intended overall rate (scheduled / planned duration); 0 for closed loop.
+    /// The schedule's mean intended rate (expected arrivals / planned duration); 0 for
+    /// closed loop.
     pub target_rate: f64,
     pub slo: SloSpec,
     pub connections: Connections,

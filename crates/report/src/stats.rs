@@ -61,7 +61,9 @@ impl Stats {
         self.send_lag.saturating_record(micros(s.send_lag));
         if s.outcome.is_timed() {
             self.latency.saturating_record(micros(s.latency));
-            self.service.saturating_record(micros(s.service));
+            if let Some(service) = s.service {
+                self.service.saturating_record(micros(service));
+            }
         }
         match s.outcome.error() {
             Some(class) => self.errors.add(class, 1),
@@ -114,7 +116,12 @@ impl Stats {
     }
 }
 
-/// Milliseconds (3 decimals kept) at quantile `q` of a microsecond histogram; 0 when empty.
+/// The largest value of a microsecond histogram in milliseconds; 0 when empty.
+pub fn max_ms(h: &Histogram<u64>) -> f64 {
+    if h.is_empty() { 0.0 } else { us_to_ms(h.max()) }
+}
+
+/// Milliseconds at quantile `q` of a microsecond histogram; 0 when empty.
 pub fn quantile_ms(h: &Histogram<u64>, q: f64) -> f64 {
     if h.is_empty() {
         return 0.0;
@@ -122,7 +129,7 @@ pub fn quantile_ms(h: &Histogram<u64>, q: f64) -> f64 {
     us_to_ms(h.value_at_quantile(q))
 }
 
-pub(crate) fn us_to_ms(us: u64) -> f64 {
+pub fn us_to_ms(us: u64) -> f64 {
     us as f64 / 1000.0
 }
 
@@ -134,7 +141,7 @@ mod tests {
     fn sample(ms: u64, outcome: Outcome) -> Sample {
         Sample {
             latency: Duration::from_millis(ms),
-            service: Duration::from_millis(ms / 2),
+            service: Some(Duration::from_millis(ms / 2)),
             send_lag: Duration::from_millis(ms / 2),
             outcome,
             queued: false,

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::slo::SloReport;
-use crate::stats::{Stats, quantile_ms, us_to_ms};
+use crate::stats::{Stats, max_ms, quantile_ms};
 
 /// Bumped on any change that can break a reader of summary.json (renames, removals,
 /// changed meaning). Adding fields is not a break.
@@ -80,6 +80,8 @@ pub struct Requests {
     pub scheduled: u64,
     /// Requests that finished: `ok + errors`.
     pub sent: u64,
+    /// `scheduled - sent`: dropped when the run was interrupted (0 otherwise).
+    pub unsent: u64,
     pub ok: u64,
     pub errors: u64,
     /// `errors / sent` (0 when nothing was sent).
@@ -120,7 +122,7 @@ impl Percentiles {
             p90: quantile_ms(h, 0.90),
             p99: quantile_ms(h, 0.99),
             p999: quantile_ms(h, 0.999),
-            max: if h.is_empty() { 0.0 } else { us_to_ms(h.max()) },
+            max: max_ms(h),
             mean: if h.is_empty() { 0.0 } else { round3(h.mean() / 1000.0) },
             count: h.len(),
         }
@@ -136,6 +138,7 @@ impl OpSummary {
             requests: Requests {
                 scheduled,
                 sent: stats.sent,
+                unsent: scheduled.saturating_sub(stats.sent),
                 ok: stats.ok,
                 errors,
                 error_rate: if stats.sent == 0 { 0.0 } else { errors as f64 / stats.sent as f64 },
@@ -150,7 +153,7 @@ impl OpSummary {
             send_lag_ms: LagPercentiles {
                 p50: quantile_ms(&stats.send_lag, 0.5),
                 p99: quantile_ms(&stats.send_lag, 0.99),
-                max: if stats.send_lag.is_empty() { 0.0 } else { us_to_ms(stats.send_lag.max()) },
+                max: max_ms(&stats.send_lag),
             },
             errors: stats.errors.iter().map(|(c, n)| (c.as_str().to_string(), n)).collect(),
             status: stats.statuses.iter().map(|(c, n)| (c.to_string(), *n)).collect(),

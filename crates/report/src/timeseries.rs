@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::Error;
 use crate::outcome::ErrorClass;
-use crate::stats::{Stats, quantile_ms, us_to_ms};
+use crate::stats::{Stats, max_ms, quantile_ms};
 
 /// One line of timeseries.csv: what happened in one interval (normally one second).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -13,7 +13,7 @@ pub struct TimeseriesRow {
     pub start_s: f64,
     /// Interval length, seconds.
     pub length_s: f64,
-    /// Intended rate at the interval's middle (open loop; 0 for closed loop).
+    /// Mean intended rate over the interval (open loop; 0 for closed loop).
     pub target_rate: f64,
     /// Finished requests per second in this interval.
     pub achieved_rate: f64,
@@ -56,7 +56,6 @@ const FIXED: [&str; 16] = [
 impl TimeseriesRow {
     /// Summarise one interval's overall stats.
     pub fn new(start_s: f64, length_s: f64, target_rate: f64, connections: u64, s: &Stats) -> Self {
-        let max_ms = |h: &hdrhistogram::Histogram<u64>| if h.is_empty() { 0.0 } else { us_to_ms(h.max()) };
         let mut errors_by_class = [0; ErrorClass::COUNT];
         for (i, class) in ErrorClass::ALL.iter().enumerate() {
             errors_by_class[i] = s.errors.get(*class);

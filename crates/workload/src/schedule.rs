@@ -115,8 +115,9 @@ impl Segment {
         // accurate when a is 0 or tiny.
         let a = (self.to - self.from) / (2.0 * self.len);
         let b = self.from;
-        let disc = (b * b + 4.0 * a * u).max(0.0);
-        2.0 * u / (b + disc.sqrt())
+        let denominator = b + (b * b + 4.0 * a * u).max(0.0).sqrt();
+        // u = 0 on a ramp from rate 0 would be 0/0: the first arrival is at the start.
+        if denominator <= 0.0 { 0.0 } else { 2.0 * u / denominator }
     }
 
     fn rate_at(&self, t: f64) -> f64 {
@@ -248,9 +249,18 @@ mod tests {
             Schedule::new(&[Stage::Ramp { from: 0.0, to: 100.0, duration: secs(10) }], Arrivals::Uniform, 1).unwrap();
         let all: Vec<_> = s.collect();
         assert_eq!(all.len(), 500);
+        assert_eq!(all[0].at, Duration::ZERO, "the first arrival of a ramp from 0 is at its start");
         // Half the arrivals land after t = 10 / sqrt(2): the rate grows linearly.
         let half = all[250].at.as_secs_f64();
         assert!((half - 10.0 / 2f64.sqrt()).abs() < 0.01, "{half}");
+    }
+
+    #[test]
+    fn a_ramp_from_zero_after_another_stage_does_not_jump_ahead() {
+        let stages = [Stage::constant(100.0, secs(10)), Stage::Ramp { from: 0.0, to: 100.0, duration: secs(10) }];
+        let all: Vec<_> = Schedule::new(&stages, Arrivals::Uniform, 1).unwrap().collect();
+        assert!(all.windows(2).all(|w| w[0].at <= w[1].at));
+        assert_eq!(all[1000].at, secs(10));
     }
 
     #[test]

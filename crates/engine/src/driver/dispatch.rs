@@ -24,56 +24,45 @@ const MAX_NAP: Duration = Duration::from_millis(20);
 /// Workers get this long to finish in-flight requests after Ctrl-C (at most).
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
-/// Send `schedule` (the arrivals of `shard`) through a pool of at most `limit`
-/// connections, starting at `start`. Returns the arrivals dispatched, per op.
+/// What both kinds of driver share.
+#[derive(Debug, Clone)]
+pub struct Drive {
+    pub ctx: Arc<Ctx>,
+    pub shard: Shard,
+    /// Most connections (open loop) or users (closed loop).
+    pub connections: usize,
+    /// The run's time zero: intended send times are offsets from it.
+    pub start: Instant,
+    pub stop: watch::Receiver<bool>,
+}
+
+/// Send `schedule` (the arrivals of this shard) through a pool of at most
+/// `d.connections` connections. Returns the arrivals dispatched, per op.
 ///
 /// The dispatcher runs on its own OS thread: tokio's timer wakes on millisecond ticks,
 /// which alone would add up to 1 ms of send lag to every request, while a thread sleep
 /// is precise to tens of microseconds. Workers stay on the runtime.
-pub async fn open_loop(
-    ctx: Arc<Ctx>,
-    schedule: Schedule,
-    mix: Mix,
-    shard: Shard,
-    limit: usize,
-    start: Instant,
-    stop: watch::Receiver<bool>,
-) -> Vec<u64> {
+pub async fn open_loop(d: Drive, schedule: Schedule, mix: Mix) -> std::io::Result<Vec<u64>> {
     let handle = tokio::runtime::Handle::current();
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-    let thread_stop = stop.clone();
-    let request_timeout = ctx.request_timeout;
-    let spawned = std::thread::Builder::new().name("einv-dispatch".into()).spawn(move || {
-        let result = dispatch(&handle, ctx, schedule, &mix, shard, limit, start, &thread_stop);
-        let _ = done_tx.send(result);
-    });
-    if spawned.is_err() {
-        tracing::error!("cannot start the dispatcher thread");
-        return Vec::new();
-    }
-    let Ok((scheduled, workers)) = done_rx.await else { return Vec::new() };
-    join(workers, request_timeout, stop).await;
-    scheduled
+    let drive = d.clone();
+    std::thread::Builder::new().name("einv-dispatch".into()).spawn(move || {
+        let _ = done_tx.send(dispatch(&handle, &drive, schedule, &mix));
+    })?;
+    let (scheduled, workers) =
+        done_rx.await.map_err(|_| std::io::Error::other("the dispatcher thread stopped unexpectedly"))?;
+    join(workers, d.ctx.request_timeout, d.stop).await;
+    Ok(scheduled)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn dispatch(
-    rt: &tokio::runtime::Handle,
-    ctx: Arc<Ctx>,
-    schedule: Schedule,
-    mix: &Mix,
-    shard: Shard,
-    limit: usize,
-    start: Instant,
-    stop: &watch::Receiver<bool>,
-) -> (Vec<u64>, JoinSet<()>) {
-    let mut pool = Pool::new(limit);
+fn dispatch(rt: &tokio::runtime::Handle, d: &Drive, schedule: Schedule, mix: &Mix) -> (Vec<u64>, JoinSet<()>) {
+    let mut pool = Pool::new(d.connections);
     let mut workers = JoinSet::new();
     let mut scheduled = vec![0u64; mix.len()];
-    let shards = ctx.recorder.shard_count();
-    let stopped = || *stop.borrow();
-    'arrivals: for arrival in schedule.filter(|a| a.index % shard.count == shard.index) {
-        let due = start + arrival.at;
+    let shards = d.ctx.recorder.shard_count();
+    let stopped = || *d.stop.borrow();
+    'arrivals: for arrival in schedule.filter(|a| a.index % d.shard.count == d.shard.index) {
+        let due = d.start + arrival.at;
         loop {
             let now = Instant::now();
             if due <= now + SLACK {
@@ -92,7 +81,7 @@ fn dispatch(
         let job = Job { index: arrival.index, op, intended: due, queued: false };
         if let Submitted::Spawn(inbox, job) = pool.submit(job) {
             let slot = workers.len() % shards;
-            workers.spawn_on(worker::run(ctx.clone(), Source::Pool { first: Some(job), inbox }, slot), rt);
+            workers.spawn_on(worker::run(d.ctx.clone(), Source::Pool { first: Some(job), inbox }, slot), rt);
         }
     }
     if stopped() {
@@ -103,32 +92,26 @@ fn dispatch(
     (scheduled, workers)
 }
 
-/// Closed loop: `users` workers, each sending its next request when the last one is
-/// answered (plus `think`), until `start + duration`.
-pub async fn closed_loop(
-    ctx: Arc<Ctx>,
-    mix: Arc<Mix>,
-    shard: Shard,
-    users: usize,
-    (start, duration, think): (Instant, Duration, Duration),
-    stop: watch::Receiver<bool>,
-) {
+/// Closed loop: `d.connections` users, each sending its next request when the last one
+/// is answered (plus `think`), for `duration`.
+pub async fn closed_loop(d: Drive, mix: Mix, duration: Duration, think: Duration) {
     let next_index = Arc::new(AtomicU64::new(0));
+    let mix = Arc::new(mix);
     let mut workers = JoinSet::new();
-    let shards = ctx.recorder.shard_count();
-    for user in 0..users {
+    let shards = d.ctx.recorder.shard_count();
+    for user in 0..d.connections {
         let source = ClosedSource {
             next_index: next_index.clone(),
             mix: mix.clone(),
-            shard,
-            deadline: start + duration,
+            shard: d.shard,
+            deadline: d.start + duration,
             think,
-            stop: stop.clone(),
+            stop: d.stop.clone(),
             started: false,
         };
-        workers.spawn(worker::run(ctx.clone(), Source::Closed(source), user % shards));
+        workers.spawn(worker::run(d.ctx.clone(), Source::Closed(source), user % shards));
     }
-    join(workers, ctx.request_timeout, stop).await;
+    join(workers, d.ctx.request_timeout, d.stop).await;
 }
 
 /// Wait for every worker; after a stop request, give in-flight requests a short grace.

@@ -21,6 +21,15 @@ pub struct ConnStats {
     pub max_open: AtomicU64,
 }
 
+/// Why a send did not produce a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// The connection was already closed; the request was not written.
+    NotSent,
+    /// The request went out and failed.
+    Failed(ErrorClass),
+}
+
 /// An open HTTP/1.1 connection. Dropping it closes the socket and updates the counts.
 pub struct Conn {
     sender: http1::SendRequest<Full<Bytes>>,
@@ -51,14 +60,25 @@ impl Conn {
     }
 
     /// Send one request and read the whole response body; returns the status.
-    pub async fn send(&mut self, req: Request<Full<Bytes>>) -> Result<u16, ErrorClass> {
-        self.sender.ready().await.map_err(|e| classify(&e))?;
-        let resp = self.sender.send_request(req).await.map_err(|e| classify(&e))?;
+    pub async fn send(&mut self, req: Request<Full<Bytes>>) -> Result<u16, SendError> {
+        // A server may close an idle keep-alive connection (keepalive_requests, idle
+        // timeouts) an instant before we reuse it: then the request never left, and that
+        // is no error of the target's. hyper hands such a request back.
+        if self.sender.ready().await.is_err() {
+            return Err(SendError::NotSent);
+        }
+        let resp = match self.sender.try_send_request(req).await {
+            Ok(resp) => resp,
+            Err(mut e) => {
+                let sent = e.take_message().is_none();
+                return Err(if sent { SendError::Failed(classify(e.error())) } else { SendError::NotSent });
+            }
+        };
         let status = resp.status().as_u16();
         let mut body = resp.into_body();
         // Read frame by frame and drop them: the body is only waited for, not kept.
         while let Some(frame) = body.frame().await {
-            frame.map_err(|e| classify(&e))?;
+            frame.map_err(|e| SendError::Failed(classify(&e)))?;
         }
         Ok(status)
     }

@@ -16,7 +16,7 @@ use http_body_util::Full;
 use hyper::header::{CONNECTION, HOST, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Uri};
 
-pub use dispatch::{closed_loop, open_loop};
+pub use dispatch::{Drive, closed_loop, open_loop};
 pub use http::ConnStats;
 
 use crate::profile::{Op, Plan};

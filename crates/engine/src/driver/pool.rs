@@ -54,8 +54,9 @@ impl Pool {
         let mut st = self.shared.lock();
         if let Some(id) = st.idle.pop() {
             drop(st);
-            // An idle worker's inbox is empty (it holds one job at most), and a worker only
-            // stops after the dispatcher drops its sender: the send always succeeds.
+            // An idle worker's inbox is empty (it holds one job at most) and open (a worker
+            // only stops once the dispatcher drops its sender), so this cannot fail; if it
+            // ever did, the queue still gets the job to the next worker that finishes.
             if let Err(mpsc::error::TrySendError::Full(job) | mpsc::error::TrySendError::Closed(job)) =
                 self.workers[id].try_send(job)
             {

@@ -2,11 +2,11 @@
 //! [`Source`]; it sends, measures from the intended time, and records.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use einv_report::{ErrorClass, Outcome, Sample};
 
-use super::http::Conn;
+use super::http::{Conn, SendError};
 use super::pool::WorkerInbox;
 use super::{Ctx, Job};
 
@@ -35,8 +35,26 @@ impl Source {
 pub async fn run(ctx: Arc<Ctx>, mut source: Source, shard: usize) {
     let mut conn: Option<Conn> = None;
     while let Some(job) = source.next().await {
-        let sample = execute(&ctx, &mut conn, &job).await;
+        let waited = job.intended.elapsed();
+        let sample = if job.queued && waited >= ctx.request_timeout {
+            expired(waited, &job)
+        } else {
+            execute(&ctx, &mut conn, &job).await
+        };
         ctx.recorder.record(shard, job.op, &sample);
+    }
+}
+
+/// A queued request that waited longer than the request timeout for a connection is not
+/// sent: a client would have given up by now. It counts as a timeout, timed from its
+/// intended send, and this keeps the queue bounded by rate × request timeout.
+fn expired(waited: Duration, job: &Job) -> Sample {
+    Sample {
+        latency: waited,
+        service: None,
+        send_lag: waited,
+        outcome: Outcome::Failed(ErrorClass::Timeout),
+        queued: job.queued,
     }
 }
 
@@ -53,7 +71,7 @@ async fn execute(ctx: &Ctx, conn: &mut Option<Conn>, job: &Job) -> Sample {
     let end = Instant::now();
     Sample {
         latency: end.saturating_duration_since(job.intended),
-        service: end - sent,
+        service: Some(end - sent),
         send_lag: sent.saturating_duration_since(job.intended),
         outcome,
         queued: job.queued,
@@ -61,24 +79,28 @@ async fn execute(ctx: &Ctx, conn: &mut Option<Conn>, job: &Job) -> Sample {
 }
 
 async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, op: usize) -> Outcome {
-    if slot.as_ref().is_none_or(Conn::is_closed) {
-        *slot = None;
-        match Conn::connect(ctx.addr, ctx.connect_timeout, &ctx.conns).await {
-            Ok(c) => *slot = Some(c),
-            Err(class) => return Outcome::Failed(class),
-        }
-    }
-    let Some(conn) = slot.as_mut() else { return Outcome::Failed(ErrorClass::Other) };
-    match conn.send(ctx.requests[op].request()).await {
-        Ok(status) => {
-            if !ctx.keep_alive {
-                *slot = None;
-            }
-            Outcome::Response(status)
-        }
-        Err(class) => {
+    // At most two tries: a reused connection the server had just closed, then a fresh one.
+    for _ in 0..2 {
+        let fresh = slot.as_ref().is_none_or(Conn::is_closed);
+        if fresh {
             *slot = None;
-            Outcome::Failed(class)
+            match Conn::connect(ctx.addr, ctx.connect_timeout, &ctx.conns).await {
+                Ok(c) => *slot = Some(c),
+                Err(class) => return Outcome::Failed(class),
+            }
+        }
+        let Some(conn) = slot.as_mut() else { return Outcome::Failed(ErrorClass::Other) };
+        let result = conn.send(ctx.requests[op].request()).await;
+        if result.is_err() || !ctx.keep_alive {
+            *slot = None;
+        }
+        match result {
+            Ok(status) => return Outcome::Response(status),
+            Err(SendError::NotSent) if !fresh => continue,
+            // A brand-new connection closed before the request: the server hangs up on us.
+            Err(SendError::NotSent) => return Outcome::Failed(ErrorClass::Reset),
+            Err(SendError::Failed(class)) => return Outcome::Failed(class),
         }
     }
+    Outcome::Failed(ErrorClass::Reset)
 }

@@ -17,6 +17,11 @@ use hyper::header::{HeaderName, HeaderValue};
 
 use crate::error::{Error, ProfileError};
 
+/// Upper bounds that keep arithmetic on durations and counts far from overflow.
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+pub(crate) const MAX_RATE: f64 = 10_000_000.0;
+pub(crate) const MAX_CONNECTIONS: i64 = 100_000;
+
 /// A validated profile: everything a run needs, with invariants checked.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -149,8 +154,9 @@ impl Plan {
                 validate::endpoint(url, builtin).map_err(|message| Error::Flag { flag: "--target", message })?;
         }
         if let Some(n) = o.connections {
-            if n == 0 {
-                return Err(Error::Flag { flag: "--connections", message: "must be at least 1".into() });
+            if n == 0 || n as u64 > MAX_CONNECTIONS as u64 {
+                let message = format!("must be from 1 to {MAX_CONNECTIONS}, got {n}");
+                return Err(Error::Flag { flag: "--connections", message });
             }
             self.target.connections = n;
         }
@@ -161,8 +167,10 @@ impl Plan {
             self.shard = shard;
         }
         if let Some(d) = o.duration {
-            if d.is_zero() {
-                return Err(Error::Flag { flag: "--duration", message: "must be > 0".into() });
+            if d.is_zero() || d > MAX_DURATION {
+                let message =
+                    format!("must be longer than 0s and at most {}", humantime::format_duration(MAX_DURATION));
+                return Err(Error::Flag { flag: "--duration", message });
             }
             match &mut self.load {
                 Load::Open { stages, .. } => *stages = fit_stages(stages, d),
@@ -175,8 +183,11 @@ impl Plan {
                 let message = "applies to open-loop profiles; this one is closed loop ([load] mode = \"closed\")";
                 return Err(Error::Flag { flag: "--rate", message: message.into() });
             };
-            if !(rate.is_finite() && rate > 0.0) {
-                return Err(Error::Flag { flag: "--rate", message: format!("must be > 0, got {rate}") });
+            if !(rate.is_finite() && rate > 0.0 && rate <= MAX_RATE) {
+                return Err(Error::Flag {
+                    flag: "--rate",
+                    message: format!("must be > 0 and <= {MAX_RATE}, got {rate}"),
+                });
             }
             *stages = vec![Stage::constant(rate, planned)];
         }

@@ -17,6 +17,7 @@ use super::{Endpoint, HttpUrl, Load, Op, Plan, Shard, Target, profile_error};
 use crate::error::{Error, ProfileError, ProfileErrors};
 
 const SCHEMA: u32 = 1;
+use super::{MAX_CONNECTIONS, MAX_DURATION, MAX_RATE};
 
 /// TOML text → raw structs; syntax errors and unknown keys come out located.
 pub(super) fn deserialize(src: &str, file: &Path) -> Result<RawProfile, Error> {
@@ -95,22 +96,36 @@ impl Check<'_> {
     fn positive_rate(&mut self, key: &str, v: f64) -> f64 {
         if !v.is_finite() || v < 0.0 {
             self.fail(key, format!("must be a rate >= 0 requests/s, got {v}"));
+            return 0.0;
+        }
+        if v > MAX_RATE {
+            self.fail(key, format!("{v} requests/s is more than einv-load supports ({MAX_RATE})"));
+            return MAX_RATE;
         }
         v
+    }
+
+    /// A duration of at most [`MAX_DURATION`] (so sums of stages cannot overflow).
+    fn duration(&mut self, key: &str, d: HumanDuration) -> Duration {
+        if d.0 > MAX_DURATION {
+            self.fail(key, format!("must be at most {}", humantime::format_duration(MAX_DURATION)));
+            return MAX_DURATION;
+        }
+        d.0
     }
 
     fn nonzero(&mut self, key: &str, d: HumanDuration) -> Duration {
         if d.0.is_zero() {
             self.fail(key, "must be longer than 0s");
         }
-        d.0
+        self.duration(key, d)
     }
 
-    fn count(&mut self, key: &str, v: i64, min: i64) -> usize {
-        if v < min {
-            self.fail(key, format!("must be at least {min}, got {v}"));
+    fn count(&mut self, key: &str, v: i64, (min, max): (i64, i64)) -> usize {
+        if v < min || v > max {
+            self.fail(key, format!("must be from {min} to {max}, got {v}"));
         }
-        usize::try_from(v.max(min)).unwrap_or(usize::MAX)
+        usize::try_from(v.clamp(min, max)).unwrap_or(usize::MAX)
     }
 }
 
@@ -145,7 +160,7 @@ pub(super) fn plan(raw: RawProfile, src: &str, file: &Path) -> Result<Plan, Erro
 }
 
 fn target(c: &mut Check, t: RawTarget) -> Target {
-    let connections = c.count("target.connections", t.connections.unwrap_or(64), 1);
+    let connections = c.count("target.connections", t.connections.unwrap_or(64), (1, MAX_CONNECTIONS));
     let is_builtin = t.url == "builtin";
     let builtin = match t.builtin {
         Some(b) if !is_builtin => {
@@ -195,15 +210,15 @@ fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {
         Stall { every, length }
     });
     let spec = ModelSpec {
-        pool_size: b.pool_size.map_or(d.pool_size, |n| c.count("target.builtin.pool-size", n, 1)),
+        pool_size: b.pool_size.map_or(d.pool_size, |n| c.count("target.builtin.pool-size", n, (1, 1_000_000))),
         acquire_timeout: b
             .acquire_timeout
             .map_or(d.acquire_timeout, |t| c.nonzero("target.builtin.acquire-timeout", t)),
-        issue_hold: b.issue_hold.map_or(d.issue_hold, |h| h.0),
-        query_hold: b.query_hold.map_or(d.query_hold, |h| h.0),
+        issue_hold: b.issue_hold.map_or(d.issue_hold, |h| c.duration("target.builtin.issue-hold", h)),
+        query_hold: b.query_hold.map_or(d.query_hold, |h| c.duration("target.builtin.query-hold", h)),
         stall,
     };
-    (spec, b.threads.map_or(1, |n| c.count("target.builtin.threads", n, 1)))
+    (spec, b.threads.map_or(1, |n| c.count("target.builtin.threads", n, (1, 256))))
 }
 
 fn load(c: &mut Check, l: RawLoad) -> (Load, Duration) {
@@ -253,7 +268,7 @@ fn load(c: &mut Check, l: RawLoad) -> (Load, Duration) {
                     Duration::from_secs(1)
                 }
             };
-            Load::Closed { duration, think: l.think.map_or(Duration::ZERO, |d| d.0) }
+            Load::Closed { duration, think: l.think.map_or(Duration::ZERO, |d| c.duration("load.think", d)) }
         }
         other => {
             c.fail("load.mode", format!("expected \"open\" or \"closed\", got {other:?}"));
@@ -277,12 +292,14 @@ fn stage(c: &mut Check, i: usize, s: RawStage) -> Stage {
         RawStage::Steps { from, to, steps, step } => Stage::Steps {
             from: c.positive_rate(&key("from"), from),
             to: c.positive_rate(&key("to"), to),
-            steps: u32::try_from(c.count(&key("steps"), steps, 1)).unwrap_or(u32::MAX),
+            steps: u32::try_from(c.count(&key("steps"), steps, (1, 10_000))).unwrap_or(u32::MAX),
             step: c.nonzero(&key("step"), step),
         },
         RawStage::Spike { base, peak, at, width, duration } => {
-            let (at, width, duration) = (at.0, c.nonzero(&key("width"), width), c.nonzero(&key("duration"), duration));
-            if at + width > duration {
+            let errors_before = c.errors.len();
+            let (at, width, duration) =
+                (c.duration(&key("at"), at), c.nonzero(&key("width"), width), c.nonzero(&key("duration"), duration));
+            if c.errors.len() == errors_before && at + width > duration {
                 c.fail(&key("width"), "the spike (at + width) must end within the stage's duration");
             }
             Stage::Spike {
@@ -372,11 +389,11 @@ fn slo(c: &mut Check, s: RawSlo) -> SloSpec {
         c.fail("slo.error-rate", format!("must be a fraction from 0 to 1 (0.01 = 1%), got {r}"));
     }
     SloSpec {
-        p50: s.p50.map(|d| d.0),
-        p90: s.p90.map(|d| d.0),
-        p99: s.p99.map(|d| d.0),
-        p999: s.p999.map(|d| d.0),
-        max: s.max.map(|d| d.0),
+        p50: s.p50.map(|d| c.duration("slo.p50", d)),
+        p90: s.p90.map(|d| c.duration("slo.p90", d)),
+        p99: s.p99.map(|d| c.duration("slo.p99", d)),
+        p999: s.p999.map(|d| c.duration("slo.p999", d)),
+        max: s.max.map(|d| c.duration("slo.max", d)),
         error_rate: s.error_rate,
     }
 }

@@ -4,6 +4,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::Error;
+use crate::stats::us_to_ms;
 
 const SIZE: (u32, u32) = (900, 500);
 const COLORS: [RGBColor; 4] =
@@ -46,16 +47,15 @@ impl<'a> Line<'a> {
     fn new(name: &'a str, hist: &Histogram<u64>) -> Self {
         let nines = supported_nines(hist.len());
         let end = f64::from(nines);
-        let ms = |us: u64| us as f64 / 1000.0;
         let x = |q: f64| -(1.0 - q).log10();
         let mut points: Vec<(f64, f64)> = hist
             .iter_quantiles(5)
-            .map(|v| (x(v.quantile_iterated_to()), ms(v.value_iterated_to())))
+            .map(|v| (x(v.quantile_iterated_to()), us_to_ms(v.value_iterated_to())))
             .take_while(|(x, _)| *x < end)
             .collect();
         // With n samples everything above the last supported nine is the top value, so the
         // line ends at the right edge on the maximum instead of running off to infinity.
-        points.push((end, ms(hist.max())));
+        points.push((end, us_to_ms(hist.max())));
         Self { name, nines, points }
     }
 }
