@@ -8,19 +8,22 @@ use crate::error::Error;
 /// Where runs land when `--out` is not given.
 pub const DEFAULT_ROOT: &str = "reports";
 
-/// Refuse an explicit `out` that already holds something, before any work starts.
+/// Refuse an explicit `out` that already holds a report (or part of one), before any work
+/// starts. Other files may stay: scripts often put their own notes beside a report.
 pub fn check(out: Option<&Path>) -> Result<(), Error> {
     let Some(dir) = out else { return Ok(()) };
-    let non_empty = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
-    if non_empty {
-        let message = "already exists and is not empty; choose another --out or remove it".into();
+    let taken = einv_report::files::ALL
+        .iter()
+        .find(|f| dir.join(f).exists() || einv_report::temp_path(&dir.join(f)).exists());
+    if let Some(file) = taken {
+        let message = format!("already holds a report ({file}); choose another --out or remove it");
         return Err(Error::Folder { path: dir.into(), message });
     }
     Ok(())
 }
 
-/// Create the folder for a new report. An explicit `out` must be missing or empty, so an
-/// earlier report is never overwritten; the default name adds a suffix if taken.
+/// Create the folder for a new report. An explicit `out` must not hold a report, so an
+/// earlier one is never overwritten; the default name adds a suffix if taken.
 pub fn create(out: Option<&Path>, name: &str, now: SystemTime) -> Result<PathBuf, Error> {
     if let Some(dir) = out {
         let folder_err = |message: String| Error::Folder { path: dir.into(), message };
@@ -60,11 +63,18 @@ mod tests {
     }
 
     #[test]
-    fn explicit_out_refuses_a_non_empty_folder() {
+    fn explicit_out_refuses_a_folder_holding_a_report() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("summary.json"), "{}").unwrap();
         let err = create(Some(dir.path()), "x", SystemTime::now()).unwrap_err();
-        assert!(err.to_string().contains("not empty"), "{err}");
+        assert!(err.to_string().contains("already holds a report"), "{err}");
         assert_eq!(std::fs::read_to_string(dir.path().join("summary.json")).unwrap(), "{}");
+    }
+
+    #[test]
+    fn explicit_out_may_hold_other_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("time.txt"), "1.0").unwrap();
+        assert_eq!(create(Some(dir.path()), "x", SystemTime::now()).unwrap(), dir.path());
     }
 }

@@ -20,6 +20,8 @@ pub mod files {
     pub const SERVICE_HGRM: &str = "service.hgrm";
     pub const SPECTRUM_SVG: &str = "latency-spectrum.svg";
     pub const TIMELINE_SVG: &str = "latency-timeline.svg";
+    /// Every file a report folder may hold.
+    pub const ALL: [&str; 7] = [SUMMARY, TIMESERIES, HLOG, LATENCY_HGRM, SERVICE_HGRM, SPECTRUM_SVG, TIMELINE_SVG];
 }
 
 /// A run being recorded: streams one interval at a time to disk and keeps exact totals.
