@@ -169,7 +169,10 @@ fn out_folder_holding_a_report_is_refused_and_left_alone() {
     let o = run_in_root(&["run", "profiles/smoke.toml", "--no-progress", "--out", out_arg]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("already holds a report") && err.contains(out_arg), "the message names the folder and why: {err}");
+    assert!(
+        err.contains("already holds a report") && err.contains(out_arg),
+        "the message names the folder and why: {err}"
+    );
     assert_eq!(std::fs::read_to_string(&kept).expect("the file is still there"), "{\"earlier\": true}");
     let entries: Vec<_> = std::fs::read_dir(dir.path()).expect("readable").collect();
     assert_eq!(entries.len(), 1, "nothing else was written into {}", dir.path().display());

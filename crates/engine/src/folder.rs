@@ -12,9 +12,8 @@ pub const DEFAULT_ROOT: &str = "reports";
 /// starts. Other files may stay: scripts often put their own notes beside a report.
 pub fn check(out: Option<&Path>) -> Result<(), Error> {
     let Some(dir) = out else { return Ok(()) };
-    let taken = einv_report::files::ALL
-        .iter()
-        .find(|f| dir.join(f).exists() || einv_report::temp_path(&dir.join(f)).exists());
+    let taken =
+        einv_report::files::ALL.iter().find(|f| dir.join(f).exists() || einv_report::temp_path(&dir.join(f)).exists());
     if let Some(file) = taken {
         let message = format!("already holds a report ({file}); choose another --out or remove it");
         return Err(Error::Folder { path: dir.into(), message });

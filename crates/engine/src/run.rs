@@ -94,7 +94,7 @@ impl Workload {
         };
         let mix = Mix::new(&weights, derive_seed(plan.seed, "mix")).map_err(bad)?;
         let schedule = match &plan.load {
-            Load::Open { stages, arrivals } => {
+            Load::Open { stages, arrivals, .. } => {
                 Some(Schedule::new(stages, *arrivals, derive_seed(plan.seed, "arrivals")).map_err(bad)?)
             }
             Load::Closed { .. } => None,
@@ -158,8 +158,12 @@ async fn drive(
     let start = Instant::now();
     let target_rate = workload.target_rate(plan.shard);
     let rates = workload.schedule.clone();
-    let drive =
-        Drive { ctx: ctx.clone(), shard: plan.shard, connections: plan.target.connections, start, stop: stop.clone() };
+    let pacing = match plan.load {
+        Load::Open { pacing, .. } => pacing,
+        Load::Closed { .. } => Duration::ZERO,
+    };
+    let (shard, connections) = (plan.shard, plan.target.connections);
+    let drive = Drive { ctx: ctx.clone(), shard, connections, start, pacing, stop: stop.clone() };
     let driver = spawn_driver(plan, drive, workload);
     let progress = Progress::new(plan.load.duration(), opts.progress);
     let mut collector = Collector {
@@ -225,9 +229,7 @@ fn spawn_driver(
     let load = plan.load.clone();
     tokio::spawn(async move {
         match (load, workload.schedule) {
-            (Load::Open { .. }, Some(schedule)) => {
-                driver::open_loop(drive, schedule, workload.mix).await.map(Some).map_err(Error::Runtime)
-            }
+            (Load::Open { .. }, Some(schedule)) => Ok(Some(driver::open_loop(drive, schedule, workload.mix).await)),
             (Load::Closed { duration, think }, _) => {
                 driver::closed_loop(drive, workload.mix, duration, think).await;
                 Ok(None)

@@ -9,17 +9,11 @@ use einv_workload::{Mix, Schedule};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::pacer::Pacer;
 use super::pool::{Pool, Submitted};
 use super::worker::{self, Source};
 use super::{Ctx, Job};
 use crate::profile::Shard;
-
-/// Closer than this to its due time, an arrival is sent at once: a sleep cannot wake
-/// that precisely, and would only add lag.
-const SLACK: Duration = Duration::from_micros(60);
-
-/// The dispatcher sleeps at most this long at a time, so a stop request is seen quickly.
-const MAX_NAP: Duration = Duration::from_millis(20);
 
 /// Workers get this long to finish in-flight requests after Ctrl-C (at most).
 const STOP_GRACE: Duration = Duration::from_secs(2);
@@ -33,63 +27,42 @@ pub struct Drive {
     pub connections: usize,
     /// The run's time zero: intended send times are offsets from it.
     pub start: Instant,
+    /// Open loop: release arrivals at most once per this window (zero: each on time).
+    pub pacing: Duration,
     pub stop: watch::Receiver<bool>,
 }
 
 /// Send `schedule` (the arrivals of this shard) through a pool of at most
 /// `d.connections` connections. Returns the arrivals dispatched, per op.
-///
-/// The dispatcher runs on its own OS thread: tokio's timer wakes on millisecond ticks,
-/// which alone would add up to 1 ms of send lag to every request, while a thread sleep
-/// is precise to tens of microseconds. Workers stay on the runtime.
-pub async fn open_loop(d: Drive, schedule: Schedule, mix: Mix) -> std::io::Result<Vec<u64>> {
-    let handle = tokio::runtime::Handle::current();
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-    let drive = d.clone();
-    std::thread::Builder::new().name("einv-dispatch".into()).spawn(move || {
-        let _ = done_tx.send(dispatch(&handle, &drive, schedule, &mix));
-    })?;
-    let (scheduled, workers) =
-        done_rx.await.map_err(|_| std::io::Error::other("the dispatcher thread stopped unexpectedly"))?;
-    join(workers, d.ctx.request_timeout, d.stop).await;
-    Ok(scheduled)
-}
-
-fn dispatch(rt: &tokio::runtime::Handle, d: &Drive, schedule: Schedule, mix: &Mix) -> (Vec<u64>, JoinSet<()>) {
+pub async fn open_loop(d: Drive, schedule: Schedule, mix: Mix) -> Vec<u64> {
     let mut pool = Pool::new(d.connections);
     let mut workers = JoinSet::new();
     let mut scheduled = vec![0u64; mix.len()];
     let shards = d.ctx.recorder.shard_count();
-    let stopped = || *d.stop.borrow();
-    'arrivals: for arrival in schedule.filter(|a| a.index % d.shard.count == d.shard.index) {
+    let mut pacer = Pacer::new(d.pacing);
+    let mut stop = d.stop.clone();
+    for arrival in schedule.filter(|a| a.index % d.shard.count == d.shard.index) {
         let due = d.start + arrival.at;
-        loop {
-            let now = Instant::now();
-            if due <= now + SLACK {
-                break;
-            }
-            if stopped() {
-                break 'arrivals;
-            }
-            std::thread::sleep((due - now).min(MAX_NAP));
-        }
-        if stopped() {
-            break;
+        tokio::select! {
+            biased;
+            _ = stop.wait_for(|s| *s) => break,
+            _ = pacer.wait_for(due) => {}
         }
         let op = mix.pick(arrival.index);
         scheduled[op] += 1;
         let job = Job { index: arrival.index, op, intended: due, queued: false };
         if let Submitted::Spawn(inbox, job) = pool.submit(job) {
             let slot = workers.len() % shards;
-            workers.spawn_on(worker::run(d.ctx.clone(), Source::Pool { first: Some(job), inbox }, slot), rt);
+            workers.spawn(worker::run(d.ctx.clone(), Source::Pool { first: Some(job), inbox }, slot));
         }
     }
-    if stopped() {
+    if *d.stop.borrow() {
         pool.clear_pending();
     }
     // Dropping the pool closes the inboxes: idle workers stop, busy ones drain the queue.
     drop(pool);
-    (scheduled, workers)
+    join(workers, d.ctx.request_timeout, d.stop).await;
+    scheduled
 }
 
 /// Closed loop: `d.connections` users, each sending its next request when the last one

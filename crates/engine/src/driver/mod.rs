@@ -3,6 +3,7 @@
 
 mod dispatch;
 pub mod http;
+mod pacer;
 mod pool;
 mod worker;
 

@@ -21,6 +21,10 @@ use crate::error::{Error, ProfileError};
 pub(crate) const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
 pub(crate) const MAX_RATE: f64 = 10_000_000.0;
 pub(crate) const MAX_CONNECTIONS: i64 = 100_000;
+/// The default pacing window: send lag stays well under a millisecond, and the generator
+/// wakes at most 4,000 times a second however high the rate.
+pub(crate) const DEFAULT_PACING: Duration = Duration::from_micros(250);
+pub(crate) const MAX_PACING: Duration = Duration::from_millis(10);
 
 /// A validated profile: everything a run needs, with invariants checked.
 #[derive(Debug, Clone)]
@@ -69,8 +73,9 @@ pub struct HttpUrl {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Load {
-    /// Open loop: arrivals follow the schedule, never the responses.
-    Open { stages: Vec<Stage>, arrivals: Arrivals },
+    /// Open loop: arrivals follow the schedule, never the responses. The dispatcher wakes
+    /// at most once per `pacing` window (zero: once per arrival).
+    Open { stages: Vec<Stage>, arrivals: Arrivals, pacing: Duration },
     /// Closed loop: each connection sends its next request when the last one is answered
     /// (plus think time): a saturation test, not a latency test.
     Closed { duration: Duration, think: Duration },

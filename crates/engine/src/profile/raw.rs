@@ -65,6 +65,8 @@ pub struct RawLoad {
     pub think: Option<HumanDuration>,
     /// Warn when send-lag p99 exceeds this.
     pub max_send_lag: Option<HumanDuration>,
+    /// Open loop: release arrivals at most once per this window ("0s": each on time).
+    pub pacing: Option<HumanDuration>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -17,7 +17,7 @@ use super::{Endpoint, HttpUrl, Load, Op, Plan, Shard, Target, profile_error};
 use crate::error::{Error, ProfileError, ProfileErrors};
 
 const SCHEMA: u32 = 1;
-use super::{MAX_CONNECTIONS, MAX_DURATION, MAX_RATE};
+use super::{DEFAULT_PACING, MAX_CONNECTIONS, MAX_DURATION, MAX_PACING, MAX_RATE};
 
 /// TOML text → raw structs; syntax errors and unknown keys come out located.
 pub(super) fn deserialize(src: &str, file: &Path) -> Result<RawProfile, Error> {
@@ -252,14 +252,19 @@ fn load(c: &mut Check, l: RawLoad) -> (Load, Duration) {
             if !stages.is_empty() && !has_arrivals && c.errors.len() == errors_before {
                 c.fail("load.stage", "every stage has rate 0: nothing would be sent");
             }
-            Load::Open { stages, arrivals }
+            let pacing = l.pacing.map_or(DEFAULT_PACING, |p| c.duration("load.pacing", p));
+            if pacing > MAX_PACING {
+                c.fail("load.pacing", format!("must be at most {}", humantime::format_duration(MAX_PACING)));
+            }
+            Load::Open { stages, arrivals, pacing }
         }
         "closed" => {
             if !l.stages.is_empty() {
                 c.fail("load.stage", "stages apply to mode = \"open\"; a closed-loop run uses load.duration");
             }
-            if l.arrivals.is_some() {
-                c.fail("load.arrivals", "applies to mode = \"open\"");
+            if l.arrivals.is_some() || l.pacing.is_some() {
+                let key = if l.arrivals.is_some() { "load.arrivals" } else { "load.pacing" };
+                c.fail(key, "applies to mode = \"open\"");
             }
             let duration = match l.duration {
                 Some(d) => c.nonzero("load.duration", d),
