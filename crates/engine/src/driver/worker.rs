@@ -35,8 +35,9 @@ impl Source {
 pub async fn run(ctx: Arc<Ctx>, mut source: Source, shard: usize) {
     let mut conn: Option<Conn> = None;
     while let Some(job) = source.next().await {
-        let waited = job.intended.elapsed();
-        let sample = if job.queued && waited >= ctx.request_timeout {
+        // Only a queued job can be stale; the others skip the clock read.
+        let waited = if job.queued { job.intended.elapsed() } else { Duration::ZERO };
+        let sample = if waited >= ctx.request_timeout {
             expired(waited, &job)
         } else {
             execute(&ctx, &mut conn, &job).await
