@@ -18,9 +18,12 @@
 //! assert_eq!(schedule.count(), 200);
 //! ```
 
+pub mod feeder;
+pub mod invoice;
 mod mix;
 mod schedule;
 mod seed;
+pub mod trace;
 
 pub use mix::Mix;
 pub use schedule::{Arrival, Arrivals, Schedule, Stage};
@@ -35,4 +38,10 @@ pub enum Error {
     BadStage { index: usize, reason: String },
     #[error("the mix is empty or all its weights are 0")]
     EmptyMix,
+    /// A problem in a data file (feeder CSV or trace), located by file and line.
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Data { path: std::path::PathBuf, line: Option<u64>, message: String },
+    /// An invoice generator setting that cannot work.
+    #[error("invoice generator: {0}")]
+    Invoice(String),
 }

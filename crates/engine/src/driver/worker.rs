@@ -37,11 +37,8 @@ pub async fn run(ctx: Arc<Ctx>, mut source: Source, shard: usize) {
     while let Some(job) = source.next().await {
         // Only a queued job can be stale; the others skip the clock read.
         let waited = if job.queued { job.intended.elapsed() } else { Duration::ZERO };
-        let sample = if waited >= ctx.request_timeout {
-            expired(waited, &job)
-        } else {
-            execute(&ctx, &mut conn, &job).await
-        };
+        let sample =
+            if waited >= ctx.request_timeout { expired(waited, &job) } else { execute(&ctx, &mut conn, &job).await };
         ctx.recorder.record(shard, job.op, &sample);
     }
 }
