@@ -20,6 +20,7 @@ mod progress;
 mod run;
 mod serve;
 mod signals;
+mod workload;
 
 pub use error::{Error, ProfileError, ProfileErrors};
 pub use profile::{Endpoint, Load, Overrides, Plan, Shard};

@@ -8,13 +8,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use einv_poolsim::live::Server;
 use einv_report::{Connections, Finish, Recorder, RunInfo, RunLog, Stats, Summary};
-use einv_workload::{Mix, Schedule, derive_seed};
+use einv_workload::Schedule;
 use tokio::sync::watch;
 
-use crate::driver::{self, Ctx, Drive};
-use crate::error::{Error, ProfileError};
-use crate::profile::{Endpoint, Load, Plan, Shard};
+use crate::driver::{self, Ctx, Drive, Feed, Timeline};
+use crate::error::Error;
+use crate::profile::{Endpoint, Load, Plan};
 use crate::progress::Progress;
+use crate::workload::Workload;
 use crate::{folder, signals};
 
 /// How a run reports, beyond what the profile says.
@@ -73,41 +74,6 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     Ok(RunResult { summary, folder })
 }
 
-/// The op mix and (open loop) the arrival schedule, derived from the plan and its seed.
-struct Workload {
-    mix: Mix,
-    schedule: Option<Schedule>,
-}
-
-impl Workload {
-    fn new(plan: &Plan) -> Result<Workload, Error> {
-        let weights: Vec<u32> = plan.ops.iter().map(|o| o.weight).collect();
-        // Validation catches nearly all of these; what is left (a schedule too thin to hold
-        // one arrival) is still the profile's fault.
-        let bad = |e: einv_workload::Error| {
-            Error::from(ProfileError {
-                file: plan.file.clone(),
-                line: None,
-                key: "load".into(),
-                message: e.to_string(),
-            })
-        };
-        let mix = Mix::new(&weights, derive_seed(plan.seed, "mix")).map_err(bad)?;
-        let schedule = match &plan.load {
-            Load::Open { stages, arrivals, .. } => {
-                Some(Schedule::new(stages, *arrivals, derive_seed(plan.seed, "arrivals")).map_err(bad)?)
-            }
-            Load::Closed { .. } => None,
-        };
-        Ok(Workload { mix, schedule })
-    }
-
-    /// The schedule's mean rate for this shard (0 for closed loop).
-    fn target_rate(&self, shard: Shard) -> f64 {
-        self.schedule.as_ref().map_or(0.0, |s| s.expected_count() / s.duration().as_secs_f64() / shard.count as f64)
-    }
-}
-
 fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
@@ -151,7 +117,13 @@ async fn drive(
     let recorder = Arc::new(Recorder::new(names.len(), threads * 4));
     let label = format!("einv-load {} run of {}", env!("CARGO_PKG_VERSION"), plan.name);
     let mut log = RunLog::create(folder, &names, started_at, &label)?;
-    let ctx = Arc::new(Ctx::new(plan, target.addr, &target.authority, &target.base_path, recorder.clone()));
+    let ctx = Arc::new(Ctx::new(
+        plan,
+        target.addr,
+        (&target.authority, &target.base_path),
+        recorder.clone(),
+        workload.pools.clone(),
+    ));
     let (stop_tx, stop) = watch::channel(false);
     tokio::spawn(signals::forward(stop_tx, "interrupted: finishing in-flight requests and writing the report"));
 
@@ -159,12 +131,13 @@ async fn drive(
     let target_rate = workload.target_rate(plan.shard);
     let rates = workload.schedule.clone();
     let pacing = match plan.load {
-        Load::Open { pacing, .. } => pacing,
+        Load::Open { pacing, .. } | Load::Replay { pacing, .. } => pacing,
         Load::Closed { .. } => Duration::ZERO,
     };
     let (shard, connections) = (plan.shard, plan.target.connections);
     let drive = Drive { ctx: ctx.clone(), shard, connections, start, pacing, stop: stop.clone() };
-    let driver = spawn_driver(plan, drive, workload);
+    let timeline = workload.timeline(plan)?;
+    let driver = spawn_driver(plan, drive, workload, timeline, recorder.clone());
     let progress = Progress::new(plan.load.duration(), opts.progress);
     let mut collector = Collector {
         log: &mut log,
@@ -215,26 +188,30 @@ async fn drive(
         connections,
         lag_warning: plan.max_send_lag,
         interrupted,
+        tags: crate::workload::tags(),
     };
     Ok(log.finish(finish)?)
 }
 
-/// Start the driver for the plan's load. Open loop resolves to the arrivals dispatched
-/// per op; closed loop to `None` (what was sent is what was asked for).
+/// Start the driver for the plan's load. Open loop and replay resolve to the arrivals
+/// dispatched per op; closed loop to `None` (what was sent is what was asked for).
 fn spawn_driver(
     plan: &Plan,
     drive: Drive,
     workload: Workload,
+    timeline: Option<Timeline>,
+    recorder: Arc<Recorder>,
 ) -> tokio::task::JoinHandle<Result<Option<Vec<u64>>, Error>> {
-    let load = plan.load.clone();
+    let (load, ops) = (plan.load.clone(), plan.ops.len());
+    let feed = Feed::new(workload.requests, workload.dynamic, recorder);
     tokio::spawn(async move {
-        match (load, workload.schedule) {
-            (Load::Open { .. }, Some(schedule)) => Ok(Some(driver::open_loop(drive, schedule, workload.mix).await)),
+        match (load, timeline) {
             (Load::Closed { duration, think }, _) => {
-                driver::closed_loop(drive, workload.mix, duration, think).await;
+                driver::closed_loop(drive, feed, duration, think).await;
                 Ok(None)
             }
-            (Load::Open { .. }, None) => Err(Error::Runtime(std::io::Error::other("open loop without a schedule"))),
+            (_, Some(timeline)) => Ok(Some(driver::open_loop(drive, timeline, feed, ops).await)),
+            (_, None) => Err(Error::Runtime(std::io::Error::other("no arrivals to send"))),
         }
     })
 }

@@ -20,6 +20,8 @@ fn record(c: &mut Criterion) {
                 send_lag: Duration::from_micros(i % 300),
                 outcome: Outcome::Response(200),
                 queued: false,
+                check_failed: false,
+                tag: None,
             };
             rec.record(black_box(3), (i % 6) as usize, &sample)
         })

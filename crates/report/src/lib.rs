@@ -13,7 +13,8 @@
 //! let rec = Recorder::new(1, 2);
 //! let ms = Duration::from_millis;
 //! rec.record(0, 0, &Sample { latency: ms(5), service: Some(ms(2)), send_lag: ms(3),
-//!                             outcome: Outcome::Response(200), queued: false });
+//!                             outcome: Outcome::Response(200), queued: false,
+//!                             check_failed: false, tag: None });
 //! let mut interval = vec![Stats::new()];
 //! rec.drain_into(&mut interval);
 //! assert_eq!(interval[0].ok, 1);
@@ -36,13 +37,14 @@ mod write;
 pub use error::Error;
 pub use hgrm::hgrm;
 pub use hlog::{HlogWriter, read_hlog};
-pub use outcome::{ErrorClass, ErrorCounts, Outcome, Sample};
+pub use outcome::{ErrorClass, ErrorCounts, Outcome, Sample, TagCounts};
 pub use recorder::Recorder;
 pub use runlog::{Finish, RunLog, files};
 pub use slo::{SloCheck, SloReport, SloSpec};
-pub use stats::{Stats, max_ms, new_histogram, quantile_ms};
+pub use stats::{MAX_TAGS, Stats, max_ms, new_histogram, quantile_ms};
 pub use summary::{
-    Connections, LagPercentiles, OpSummary, Percentiles, Rate, Requests, RunInfo, SCHEMA_VERSION, Summary, Tool,
+    Connections, Injected, LagPercentiles, OpSummary, Percentiles, Rate, Requests, RunInfo, SCHEMA_VERSION, Summary,
+    Tool,
 };
 pub use text::text_summary;
 pub use timeseries::{TimeseriesRow, TimeseriesWriter, read_timeseries};

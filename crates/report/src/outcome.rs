@@ -99,6 +99,45 @@ pub struct Sample {
     pub outcome: Outcome,
     /// The request found no free connection and waited for one.
     pub queued: bool,
+    /// A response came but failed the op's checks (status set, JSON fields).
+    pub check_failed: bool,
+    /// Sent wrong on purpose: the index of its tag (duplicate, invalid ...), see
+    /// [`crate::Finish::tags`].
+    pub tag: Option<usize>,
+}
+
+/// How the target answered requests sent wrong on purpose.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TagCounts {
+    pub sent: u64,
+    /// 2xx/3xx: taken as valid.
+    pub accepted: u64,
+    /// 4xx: refused.
+    pub rejected: u64,
+    /// 5xx.
+    pub server_error: u64,
+    /// No response.
+    pub failed: u64,
+}
+
+impl TagCounts {
+    pub fn record(&mut self, outcome: Outcome) {
+        self.sent += 1;
+        match outcome {
+            Outcome::Response(s) if s < 400 => self.accepted += 1,
+            Outcome::Response(s) if s < 500 => self.rejected += 1,
+            Outcome::Response(_) => self.server_error += 1,
+            Outcome::Failed(_) => self.failed += 1,
+        }
+    }
+
+    pub fn merge(&mut self, o: &TagCounts) {
+        self.sent += o.sent;
+        self.accepted += o.accepted;
+        self.rejected += o.rejected;
+        self.server_error += o.server_error;
+        self.failed += o.failed;
+    }
 }
 
 /// Error counts indexed by [`ErrorClass`].

@@ -32,13 +32,18 @@ impl Recorder {
         stats[op].record(sample);
     }
 
+    /// Count an arrival of op `op` that was not sent (its data was missing).
+    pub fn skip(&self, shard: usize, op: usize) {
+        lock(&self.shards[shard % self.shards.len()])[op].skipped += 1;
+    }
+
     /// Move everything recorded since the last drain into `interval` (added per op), and
     /// clear the shards. `interval` must have one entry per op.
     pub fn drain_into(&self, interval: &mut [Stats]) {
         for shard in self.shards.iter() {
             let mut stats = lock(shard);
             for (into, from) in interval.iter_mut().zip(stats.iter_mut()) {
-                if from.sent > 0 {
+                if !from.is_idle() {
                     into.merge(from);
                     from.reset();
                 }
@@ -69,6 +74,8 @@ mod tests {
             send_lag: Duration::from_millis(2),
             outcome: Outcome::Response(200),
             queued: true,
+            check_failed: false,
+            tag: None,
         };
         for w in 0..10 {
             rec.record(w, w % 2, &s);

@@ -50,6 +50,8 @@ pub struct Finish {
     /// A send-lag p99 above this means the generator could not keep to the schedule.
     pub lag_warning: Duration,
     pub interrupted: bool,
+    /// Names of the injected-fault tags by index, and whether each expects a rejection.
+    pub tags: Vec<(String, bool)>,
 }
 
 impl RunLog {
@@ -114,7 +116,7 @@ impl RunLog {
         let duration_s = f.run.duration_s;
         let op_summary = |stats: &Stats, scheduled: u64| {
             let share = if scheduled_total == 0 { 0.0 } else { scheduled as f64 / scheduled_total as f64 };
-            OpSummary::new(stats, scheduled, f.target_rate * share, duration_s)
+            OpSummary::new(stats, scheduled, f.target_rate * share, duration_s).with_injected(stats, &f.tags)
         };
         let overall_summary = op_summary(&overall, scheduled_total);
         let ops_summary = ops

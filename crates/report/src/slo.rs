@@ -14,6 +14,8 @@ pub struct SloSpec {
     pub max: Option<Duration>,
     /// Highest acceptable `errors / sent`, 0..=1.
     pub error_rate: Option<f64>,
+    /// Highest acceptable `check_failed / sent`, 0..=1.
+    pub check_failure_rate: Option<f64>,
 }
 
 /// The verdicts, as written to summary.json.
@@ -63,6 +65,9 @@ impl SloSpec {
             .collect();
         if let Some(limit) = self.error_rate {
             checks.push(check("error rate", scope, limit, result.requests.error_rate, "ratio"));
+        }
+        if let Some(limit) = self.check_failure_rate {
+            checks.push(check("check failure rate", scope, limit, result.requests.check_failure_rate, "ratio"));
         }
         SloReport { passed: checks.iter().all(|c| c.passed), checks }
     }

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use crate::outcome::{ErrorCounts, Sample};
+use crate::outcome::{ErrorCounts, Sample, TagCounts};
 
 /// Histograms hold microseconds from 1 µs to one hour at 3 significant digits; larger
 /// values saturate at the top rather than being dropped.
@@ -33,7 +33,16 @@ pub struct Stats {
     pub queued: u64,
     /// (status code, count), few distinct codes so a linear scan wins.
     pub statuses: Vec<(u16, u64)>,
+    /// Responses that failed the op's checks.
+    pub check_failed: u64,
+    /// Arrivals not sent because their data was missing (empty pool, exhausted feeder).
+    pub skipped: u64,
+    /// Requests sent wrong on purpose, by tag index.
+    pub tags: [TagCounts; MAX_TAGS],
 }
+
+/// How many distinct injected-fault tags a run can have.
+pub const MAX_TAGS: usize = 8;
 
 impl Default for Stats {
     fn default() -> Self {
@@ -52,6 +61,9 @@ impl Stats {
             errors: ErrorCounts::default(),
             queued: 0,
             statuses: Vec::new(),
+            check_failed: 0,
+            skipped: 0,
+            tags: [TagCounts::default(); MAX_TAGS],
         }
     }
 
@@ -71,6 +83,10 @@ impl Stats {
         }
         if let crate::Outcome::Response(code) = s.outcome {
             self.count_status(code, 1);
+        }
+        self.check_failed += u64::from(s.check_failed);
+        if let Some(t) = s.tag.and_then(|t| self.tags.get_mut(t)) {
+            t.record(s.outcome);
         }
     }
 
@@ -97,6 +113,11 @@ impl Stats {
         for &(code, n) in &other.statuses {
             self.count_status(code, n);
         }
+        self.check_failed += other.check_failed;
+        self.skipped += other.skipped;
+        for (a, b) in self.tags.iter_mut().zip(&other.tags) {
+            a.merge(b);
+        }
     }
 
     pub fn reset(&mut self) {
@@ -108,6 +129,14 @@ impl Stats {
         self.errors = ErrorCounts::default();
         self.queued = 0;
         self.statuses.clear();
+        self.check_failed = 0;
+        self.skipped = 0;
+        self.tags = [TagCounts::default(); MAX_TAGS];
+    }
+
+    /// Anything at all recorded (requests or skips)?
+    pub fn is_idle(&self) -> bool {
+        self.sent == 0 && self.skipped == 0
     }
 
     /// Error count over all classes.
@@ -145,6 +174,8 @@ mod tests {
             send_lag: Duration::from_millis(ms / 2),
             outcome,
             queued: false,
+            check_failed: false,
+            tag: None,
         }
     }
 

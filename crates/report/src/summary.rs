@@ -71,6 +71,29 @@ pub struct OpSummary {
     pub errors: BTreeMap<String, u64>,
     /// Response counts by HTTP status code.
     pub status: BTreeMap<String, u64>,
+    /// Requests sent wrong on purpose, by tag (duplicate, bad_check_digit, ...), and how
+    /// the target answered them (only tags that occurred).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub injected: BTreeMap<String, Injected>,
+}
+
+/// How the target answered one kind of deliberately wrong request.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Injected {
+    pub sent: u64,
+    /// 2xx/3xx.
+    pub accepted: u64,
+    /// 4xx.
+    pub rejected: u64,
+    /// 5xx.
+    pub server_error: u64,
+    /// No response.
+    pub failed: u64,
+    /// What a correct service does: "reject" (invalid invoices) or "accept" (duplicates,
+    /// answered with the first invoice).
+    pub expected: String,
+    /// Share of `sent` answered as expected.
+    pub as_expected: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -80,7 +103,7 @@ pub struct Requests {
     pub scheduled: u64,
     /// Requests that finished: `ok + errors`.
     pub sent: u64,
-    /// `scheduled - sent`: dropped when the run was interrupted (0 otherwise).
+    /// `scheduled - sent - skipped`: dropped when the run was interrupted (0 otherwise).
     pub unsent: u64,
     pub ok: u64,
     pub errors: u64,
@@ -88,6 +111,13 @@ pub struct Requests {
     pub error_rate: f64,
     /// Requests that found every connection busy and waited for one.
     pub queued: u64,
+    /// Arrivals not sent because their data was missing (empty correlation pool,
+    /// exhausted sequential feeder). Counted in `scheduled`, not in `sent`.
+    pub skipped: u64,
+    /// Responses that failed the op's checks (counted apart from `errors`).
+    pub check_failed: u64,
+    /// `check_failed / sent`.
+    pub check_failure_rate: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -138,11 +168,14 @@ impl OpSummary {
             requests: Requests {
                 scheduled,
                 sent: stats.sent,
-                unsent: scheduled.saturating_sub(stats.sent),
+                unsent: scheduled.saturating_sub(stats.sent + stats.skipped),
                 ok: stats.ok,
                 errors,
                 error_rate: if stats.sent == 0 { 0.0 } else { errors as f64 / stats.sent as f64 },
                 queued: stats.queued,
+                skipped: stats.skipped,
+                check_failed: stats.check_failed,
+                check_failure_rate: if stats.sent == 0 { 0.0 } else { stats.check_failed as f64 / stats.sent as f64 },
             },
             rate: Rate {
                 target_per_s: round3(target_per_s),
@@ -157,7 +190,31 @@ impl OpSummary {
             },
             errors: stats.errors.iter().map(|(c, n)| (c.as_str().to_string(), n)).collect(),
             status: stats.statuses.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
+            injected: BTreeMap::new(),
         }
+    }
+
+    /// Fill `injected` from the tag counts; `tags` are (name, expects rejection).
+    pub fn with_injected(mut self, stats: &Stats, tags: &[(String, bool)]) -> Self {
+        for ((name, reject), t) in tags.iter().zip(&stats.tags) {
+            if t.sent == 0 {
+                continue;
+            }
+            let good = if *reject { t.rejected } else { t.accepted };
+            self.injected.insert(
+                name.clone(),
+                Injected {
+                    sent: t.sent,
+                    accepted: t.accepted,
+                    rejected: t.rejected,
+                    server_error: t.server_error,
+                    failed: t.failed,
+                    expected: if *reject { "reject" } else { "accept" }.into(),
+                    as_expected: good as f64 / t.sent as f64,
+                },
+            );
+        }
+        self
     }
 }
 

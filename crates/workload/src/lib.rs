@@ -21,11 +21,15 @@
 pub mod feeder;
 pub mod invoice;
 mod mix;
+mod pools;
+pub mod requests;
 mod schedule;
 mod seed;
+pub mod template;
 pub mod trace;
 
 pub use mix::Mix;
+pub use pools::Pools;
 pub use schedule::{Arrival, Arrivals, Schedule, Stage};
 pub use seed::derive_seed;
 

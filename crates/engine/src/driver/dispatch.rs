@@ -1,14 +1,14 @@
 //! The two ways of feeding workers: an open-loop dispatcher that follows the schedule,
 //! and closed-loop sources that follow the responses.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use einv_workload::{Mix, Schedule};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::feed::{Feed, Timeline};
 use super::pacer::Pacer;
 use super::pool::{Pool, Submitted};
 use super::worker::{self, Source};
@@ -32,25 +32,25 @@ pub struct Drive {
     pub stop: watch::Receiver<bool>,
 }
 
-/// Send `schedule` (the arrivals of this shard) through a pool of at most
+/// Send the arrivals of `timeline` that belong to this shard through a pool of at most
 /// `d.connections` connections. Returns the arrivals dispatched, per op.
-pub async fn open_loop(d: Drive, schedule: Schedule, mix: Mix) -> Vec<u64> {
+pub async fn open_loop(d: Drive, timeline: Timeline, mut feed: Feed, ops: usize) -> Vec<u64> {
     let mut pool = Pool::new(d.connections);
     let mut workers = JoinSet::new();
-    let mut scheduled = vec![0u64; mix.len()];
+    let mut scheduled = vec![0u64; ops];
     let shards = d.ctx.recorder.shard_count();
     let mut pacer = Pacer::new(d.pacing);
     let mut stop = d.stop.clone();
-    for arrival in schedule.filter(|a| a.index % d.shard.count == d.shard.index) {
+    for arrival in timeline.filter(|a| a.index % d.shard.count == d.shard.index) {
         let due = d.start + arrival.at;
         tokio::select! {
             biased;
             _ = stop.wait_for(|s| *s) => break,
             _ = pacer.wait_for(due) => {}
         }
-        let op = mix.pick(arrival.index);
+        let op = arrival.op.unwrap_or_else(|| feed.op_of(arrival.index));
         scheduled[op] += 1;
-        let job = Job { index: arrival.index, op, intended: due, queued: false };
+        let Some(job) = feed.job(arrival.index, op, due, arrival.body.as_ref()) else { continue };
         if let Submitted::Spawn(inbox, job) = pool.submit(job) {
             let slot = workers.len() % shards;
             workers.spawn(worker::run(d.ctx.clone(), Source::Pool { first: Some(job), inbox }, slot));
@@ -67,15 +67,15 @@ pub async fn open_loop(d: Drive, schedule: Schedule, mix: Mix) -> Vec<u64> {
 
 /// Closed loop: `d.connections` users, each sending its next request when the last one
 /// is answered (plus `think`), for `duration`.
-pub async fn closed_loop(d: Drive, mix: Mix, duration: Duration, think: Duration) {
+pub async fn closed_loop(d: Drive, feed: Feed, duration: Duration, think: Duration) {
     let next_index = Arc::new(AtomicU64::new(0));
-    let mix = Arc::new(mix);
+    let feed = Arc::new(Mutex::new(feed));
     let mut workers = JoinSet::new();
     let shards = d.ctx.recorder.shard_count();
     for user in 0..d.connections {
         let source = ClosedSource {
             next_index: next_index.clone(),
-            mix: mix.clone(),
+            feed: feed.clone(),
             shard: d.shard,
             deadline: d.start + duration,
             think,
@@ -103,7 +103,7 @@ async fn join(mut workers: JoinSet<()>, request_timeout: Duration, mut stop: wat
 /// A closed-loop user: its next job is due as soon as it asks for it.
 pub struct ClosedSource {
     next_index: Arc<AtomicU64>,
-    mix: Arc<Mix>,
+    feed: Arc<Mutex<Feed>>,
     shard: Shard,
     deadline: Instant,
     think: Duration,
@@ -124,8 +124,22 @@ impl ClosedSource {
         if now >= self.deadline || *self.stop.borrow() {
             return None;
         }
-        // Global indices interleave across shards, as the open-loop schedule does.
-        let index = self.next_index.fetch_add(1, Ordering::Relaxed) * self.shard.count + self.shard.index;
-        Some(Job { index, op: self.mix.pick(index), intended: now, queued: false })
+        loop {
+            // Global indices interleave across shards, as the open-loop schedule does.
+            let index = self.next_index.fetch_add(1, Ordering::Relaxed) * self.shard.count + self.shard.index;
+            let job = {
+                let mut feed = self.feed.lock().unwrap_or_else(|e| e.into_inner());
+                let op = feed.op_of(index);
+                feed.job(index, op, now, None)
+            };
+            if job.is_some() {
+                return job;
+            }
+            // Skipped for want of data: let the others run before trying the next index.
+            tokio::task::yield_now().await;
+            if Instant::now() >= self.deadline || *self.stop.borrow() {
+                return None;
+            }
+        }
     }
 }

@@ -21,6 +21,10 @@ pub struct ConnStats {
     pub max_open: AtomicU64,
 }
 
+/// Bodies kept for checks and extraction are cut here: an invoice API's answers are small,
+/// and a huge one must not grow memory.
+pub const MAX_KEPT_BODY: usize = 1 << 20;
+
 /// Why a send did not produce a response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendError {
@@ -59,8 +63,9 @@ impl Conn {
         self.sender.is_closed()
     }
 
-    /// Send one request and read the whole response body; returns the status.
-    pub async fn send(&mut self, req: Request<Full<Bytes>>) -> Result<u16, SendError> {
+    /// Send one request and read the whole response body; returns the status, and the
+    /// body if `keep` (up to [`MAX_KEPT_BODY`]; only ops that extract or check need it).
+    pub async fn send(&mut self, req: Request<Full<Bytes>>, keep: bool) -> Result<(u16, Vec<u8>), SendError> {
         // A server may close an idle keep-alive connection (keepalive_requests, idle
         // timeouts) an instant before we reuse it: then the request never left, and that
         // is no error of the target's. hyper hands such a request back.
@@ -76,11 +81,17 @@ impl Conn {
         };
         let status = resp.status().as_u16();
         let mut body = resp.into_body();
-        // Read frame by frame and drop them: the body is only waited for, not kept.
+        let mut kept = Vec::new();
+        // Read frame by frame; most ops only wait for the body and drop it.
         while let Some(frame) = body.frame().await {
-            frame.map_err(|e| SendError::Failed(classify(&e)))?;
+            let frame = frame.map_err(|e| SendError::Failed(classify(&e)))?;
+            if let (true, Some(data)) = (keep, frame.data_ref())
+                && kept.len() + data.len() <= MAX_KEPT_BODY
+            {
+                kept.extend_from_slice(data);
+            }
         }
-        Ok(status)
+        Ok((status, kept))
     }
 }
 

@@ -2,6 +2,7 @@
 //! (through the connection [`pool`]) or by a closed-loop source.
 
 mod dispatch;
+mod feed;
 pub mod http;
 mod pacer;
 mod pool;
@@ -13,23 +14,28 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use einv_report::Recorder;
+use einv_workload::Pools;
+use einv_workload::requests::Rendered;
 use http_body_util::Full;
-use hyper::header::{CONNECTION, HOST, HeaderMap, HeaderValue};
+use hyper::header::{CONNECTION, HOST, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Uri};
 
 pub use dispatch::{Drive, closed_loop, open_loop};
+pub use feed::{Feed, Timeline};
 pub use http::ConnStats;
 
-use crate::profile::{Op, Plan};
+use crate::profile::{Op, Plan, ResponseCheck};
 
 /// One request to send: which global arrival, which op, and when it should have gone out.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Job {
     pub index: u64,
     pub op: usize,
     pub intended: Instant,
     /// It found every connection busy and waited in the queue.
     pub queued: bool,
+    /// The rendered path, headers and body (None: the op's static request).
+    pub rendered: Option<Box<Rendered>>,
 }
 
 /// Everything workers share, read-only during the run.
@@ -42,6 +48,10 @@ pub struct Ctx {
     pub requests: Vec<Prepared>,
     pub recorder: Arc<Recorder>,
     pub conns: Arc<ConnStats>,
+    /// Correlation pools that responses fill.
+    pub pools: Arc<Pools>,
+    /// Per op: what to extract and check in its responses.
+    pub responses: Vec<(Vec<(usize, String)>, ResponseCheck)>,
 }
 
 /// An op's request, built once; each send clones its cheap parts.
@@ -51,6 +61,9 @@ pub struct Prepared {
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
+    base_path: String,
+    /// Names of the headers whose values are rendered per request.
+    templated: Vec<HeaderName>,
 }
 
 impl Prepared {
@@ -72,20 +85,57 @@ impl Prepared {
             (base, p) => format!("{base}{p}"),
         };
         let uri = path.parse().unwrap_or_default();
-        Prepared { method: op.method.clone(), uri, headers, body: op.body.clone() }
+        let templated = op
+            .template
+            .iter()
+            .flat_map(|t| t.headers.iter())
+            .filter_map(|(name, _)| HeaderName::from_bytes(name.as_bytes()).ok())
+            .collect();
+        Prepared {
+            method: op.method.clone(),
+            uri,
+            headers,
+            body: op.body.clone(),
+            base_path: base_path.into(),
+            templated,
+        }
     }
 
-    fn request(&self) -> Request<Full<Bytes>> {
-        let mut req = Request::new(Full::new(self.body.clone()));
+    /// The request to send: the static one, or with the rendered parts put in.
+    fn request(&self, rendered: Option<&Rendered>) -> Request<Full<Bytes>> {
+        let Some(r) = rendered else {
+            let mut req = Request::new(Full::new(self.body.clone()));
+            *req.method_mut() = self.method.clone();
+            *req.uri_mut() = self.uri.clone();
+            *req.headers_mut() = self.headers.clone();
+            return req;
+        };
+        let mut req = Request::new(Full::new(Bytes::copy_from_slice(&r.body)));
         *req.method_mut() = self.method.clone();
-        *req.uri_mut() = self.uri.clone();
-        *req.headers_mut() = self.headers.clone();
+        let path = [self.base_path.as_bytes(), &r.path].concat();
+        // A rendered value that makes no valid URI (a feeder cell with spaces) goes to the
+        // static path rather than nowhere; validation keeps this rare.
+        *req.uri_mut() =
+            Uri::try_from(if path.is_empty() { b"/".to_vec() } else { path }).unwrap_or_else(|_| self.uri.clone());
+        let mut headers = self.headers.clone();
+        for (name, value) in self.templated.iter().zip(&r.headers) {
+            if let Ok(v) = HeaderValue::from_bytes(value) {
+                headers.insert(name.clone(), v);
+            }
+        }
+        *req.headers_mut() = headers;
         req
     }
 }
 
 impl Ctx {
-    pub fn new(plan: &Plan, addr: SocketAddr, authority: &str, base_path: &str, recorder: Arc<Recorder>) -> Ctx {
+    pub fn new(
+        plan: &Plan,
+        addr: SocketAddr,
+        (authority, base_path): (&str, &str),
+        recorder: Arc<Recorder>,
+        pools: Arc<Pools>,
+    ) -> Ctx {
         let t = &plan.target;
         Ctx {
             addr,
@@ -95,6 +145,8 @@ impl Ctx {
             requests: plan.ops.iter().map(|op| Prepared::new(op, authority, base_path, t.keep_alive)).collect(),
             recorder,
             conns: Arc::default(),
+            pools,
+            responses: plan.ops.iter().map(|op| (op.extract.clone(), op.check.clone())).collect(),
         }
     }
 }

@@ -53,30 +53,63 @@ fn expired(waited: Duration, job: &Job) -> Sample {
         send_lag: waited,
         outcome: Outcome::Failed(ErrorClass::Timeout),
         queued: job.queued,
+        check_failed: false,
+        tag: job.rendered.as_ref().and_then(|r| r.tag).map(|t| t.index()),
     }
 }
 
 async fn execute(ctx: &Ctx, conn: &mut Option<Conn>, job: &Job) -> Sample {
     let sent = Instant::now();
-    let outcome = match tokio::time::timeout(ctx.request_timeout, exchange(ctx, conn, job.op)).await {
-        Ok(outcome) => outcome,
+    let (outcome, body) = match tokio::time::timeout(ctx.request_timeout, exchange(ctx, conn, job)).await {
+        Ok(result) => result,
         Err(_) => {
             // The connection still has a request in flight: it cannot be reused.
             *conn = None;
-            Outcome::Failed(ErrorClass::Timeout)
+            (Outcome::Failed(ErrorClass::Timeout), Vec::new())
         }
     };
     let end = Instant::now();
+    let check_failed = match outcome {
+        Outcome::Response(status) => !inspect(ctx, job.op, status, &body),
+        Outcome::Failed(_) => false,
+    };
     Sample {
         latency: end.saturating_duration_since(job.intended),
         service: Some(end - sent),
         send_lag: sent.saturating_duration_since(job.intended),
         outcome,
         queued: job.queued,
+        check_failed,
+        tag: job.rendered.as_ref().and_then(|r| r.tag).map(|t| t.index()),
     }
 }
 
-async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, op: usize) -> Outcome {
+/// Check a response and feed the pools from it; false when a check failed. Only
+/// successful responses feed pools: a rejected invoice has no number to query later.
+fn inspect(ctx: &Ctx, op: usize, status: u16, body: &[u8]) -> bool {
+    let (extract, check) = &ctx.responses[op];
+    if extract.is_empty() && check.is_empty() {
+        return true;
+    }
+    let json: Option<serde_json::Value> =
+        if extract.is_empty() && !check.needs_body() { None } else { serde_json::from_slice(body).ok() };
+    if status < 300
+        && let Some(json) = &json
+    {
+        for (pool, pointer) in extract {
+            match json.pointer(pointer) {
+                Some(serde_json::Value::String(s)) => ctx.pools.put(*pool, s.clone()),
+                Some(v @ serde_json::Value::Number(_)) => ctx.pools.put(*pool, v.to_string()),
+                _ => {}
+            }
+        }
+    }
+    check.passes(status, json.as_ref())
+}
+
+async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, job: &Job) -> (Outcome, Vec<u8>) {
+    let op = job.op;
+    let keep = !ctx.responses[op].0.is_empty() || ctx.responses[op].1.needs_body();
     // At most two tries: a reused connection the server had just closed, then a fresh one.
     for _ in 0..2 {
         let fresh = slot.as_ref().is_none_or(Conn::is_closed);
@@ -84,21 +117,21 @@ async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, op: usize) -> Outcome {
             *slot = None;
             match Conn::connect(ctx.addr, ctx.connect_timeout, &ctx.conns).await {
                 Ok(c) => *slot = Some(c),
-                Err(class) => return Outcome::Failed(class),
+                Err(class) => return (Outcome::Failed(class), Vec::new()),
             }
         }
-        let Some(conn) = slot.as_mut() else { return Outcome::Failed(ErrorClass::Other) };
-        let result = conn.send(ctx.requests[op].request()).await;
+        let Some(conn) = slot.as_mut() else { return (Outcome::Failed(ErrorClass::Other), Vec::new()) };
+        let result = conn.send(ctx.requests[op].request(job.rendered.as_deref()), keep).await;
         if result.is_err() || !ctx.keep_alive {
             *slot = None;
         }
         match result {
-            Ok(status) => return Outcome::Response(status),
+            Ok((status, body)) => return (Outcome::Response(status), body),
             Err(SendError::NotSent) if !fresh => continue,
             // A brand-new connection closed before the request: the server hangs up on us.
-            Err(SendError::NotSent) => return Outcome::Failed(ErrorClass::Reset),
-            Err(SendError::Failed(class)) => return Outcome::Failed(class),
+            Err(SendError::NotSent) => return (Outcome::Failed(ErrorClass::Reset), Vec::new()),
+            Err(SendError::Failed(class)) => return (Outcome::Failed(class), Vec::new()),
         }
     }
-    Outcome::Failed(ErrorClass::Reset)
+    (Outcome::Failed(ErrorClass::Reset), Vec::new())
 }

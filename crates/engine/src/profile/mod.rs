@@ -1,8 +1,11 @@
 //! Profiles: TOML in, a validated [`Plan`] out (raw serde structs, then domain types).
 
 mod locate;
+mod ops;
 mod raw;
 mod validate;
+
+pub use ops::{FeederSpec, WorkloadSpec};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,6 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use einv_poolsim::ModelSpec;
 use einv_report::SloSpec;
+use einv_workload::requests::OpTemplate;
 use einv_workload::{Arrivals, Stage};
 use hyper::Method;
 use hyper::header::{HeaderName, HeaderValue};
@@ -36,6 +40,8 @@ pub struct Plan {
     pub target: Target,
     pub load: Load,
     pub ops: Vec<Op>,
+    pub feeders: Vec<FeederSpec>,
+    pub workload: WorkloadSpec,
     pub slo: SloSpec,
     /// Send-lag p99 above this makes the summary warn.
     pub max_send_lag: Duration,
@@ -79,6 +85,8 @@ pub enum Load {
     /// Closed loop: each connection sends its next request when the last one is answered
     /// (plus think time): a saturation test, not a latency test.
     Closed { duration: Duration, think: Duration },
+    /// Replay a recorded trace with its own timing, `speed` times as fast.
+    Replay { trace: PathBuf, speed: f64, duration: Duration, pacing: Duration },
 }
 
 impl Load {
@@ -86,7 +94,7 @@ impl Load {
     pub fn duration(&self) -> Duration {
         match self {
             Load::Open { stages, .. } => stages.iter().map(Stage::duration).sum(),
-            Load::Closed { duration, .. } => *duration,
+            Load::Closed { duration, .. } | Load::Replay { duration, .. } => *duration,
         }
     }
 
@@ -94,6 +102,7 @@ impl Load {
         match self {
             Load::Open { .. } => "open",
             Load::Closed { .. } => "closed",
+            Load::Replay { .. } => "replay",
         }
     }
 }
@@ -107,7 +116,43 @@ pub struct Op {
     /// Path and query, appended to the target's base path.
     pub path: String,
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The body, when it has no placeholders.
     pub body: Bytes,
+    /// Path, body and header templates, when any of them has placeholders.
+    pub template: Option<OpTemplate>,
+    /// (pool index, JSON pointer): values to take from each response.
+    pub extract: Vec<(usize, String)>,
+    pub check: ResponseCheck,
+}
+
+/// What a correct response looks like; failures are counted apart from transport errors.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResponseCheck {
+    /// Accepted statuses (empty: any 2xx or 3xx).
+    pub status: Vec<u16>,
+    /// JSON pointer → expected value.
+    pub equals: Vec<(String, serde_json::Value)>,
+    /// JSON pointers that must exist.
+    pub exists: Vec<String>,
+}
+
+impl ResponseCheck {
+    /// Whether the body must be read and parsed.
+    pub fn needs_body(&self) -> bool {
+        !self.equals.is_empty() || !self.exists.is_empty()
+    }
+
+    /// Whether a response passes; `json` is the parsed body when [`Self::needs_body`].
+    pub fn passes(&self, status: u16, json: Option<&serde_json::Value>) -> bool {
+        let status_ok = if self.status.is_empty() { status < 400 } else { self.status.contains(&status) };
+        status_ok
+            && self.equals.iter().all(|(p, v)| json.and_then(|j| j.pointer(p)) == Some(v))
+            && self.exists.iter().all(|p| json.and_then(|j| j.pointer(p)).is_some())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.status.is_empty() && !self.needs_body()
+    }
 }
 
 /// Which share of the global schedule this process sends: arrivals `k` with
@@ -180,12 +225,16 @@ impl Plan {
             match &mut self.load {
                 Load::Open { stages, .. } => *stages = fit_stages(stages, d),
                 Load::Closed { duration, .. } => *duration = d,
+                Load::Replay { .. } => {
+                    let message = "does not apply to a replay (its trace sets the length; [load] speed its pace)";
+                    return Err(Error::Flag { flag: "--duration", message: message.into() });
+                }
             }
         }
         if let Some(rate) = o.rate {
             let planned = self.load.duration();
             let Load::Open { stages, .. } = &mut self.load else {
-                let message = "applies to open-loop profiles; this one is closed loop ([load] mode = \"closed\")";
+                let message = "applies to open-loop profiles ([load] mode = \"open\")";
                 return Err(Error::Flag { flag: "--rate", message: message.into() });
             };
             if !(rate.is_finite() && rate > 0.0 && rate <= MAX_RATE) {

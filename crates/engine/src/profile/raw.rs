@@ -20,6 +20,65 @@ pub struct RawProfile {
     #[serde(default, rename = "op")]
     pub ops: Vec<RawOp>,
     pub slo: Option<RawSlo>,
+    pub workload: Option<RawWorkload>,
+    #[serde(default, rename = "feeder")]
+    pub feeders: Vec<RawFeeder>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawWorkload {
+    pub duplicate_rate: Option<f64>,
+    pub invalid_rate: Option<f64>,
+    /// Capacity of each correlation pool.
+    pub pool_size: Option<i64>,
+    pub invoice: Option<RawInvoice>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawInvoice {
+    pub lines: Option<RawDist>,
+    pub max_lines: Option<i64>,
+    pub quantity: Option<RawDist>,
+    pub unit_price: Option<RawDist>,
+    pub special_share: Option<f64>,
+    pub parties: Option<i64>,
+}
+
+/// `3`, `{ min = 1, max = 5 }` or `{ p50 = 2, p99 = 12 }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawDist {
+    Fixed(f64),
+    Uniform { min: f64, max: f64 },
+    LogNormal { p50: f64, p99: f64 },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawFeeder {
+    pub name: String,
+    pub path: String,
+    pub mode: Option<String>,
+}
+
+/// A body template, or `{ generator = "invoice" }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawBody {
+    Text(String),
+    Generator { generator: String },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawCheck {
+    pub status: Option<Vec<u16>>,
+    #[serde(default)]
+    pub equals: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    pub exists: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,6 +126,10 @@ pub struct RawLoad {
     pub max_send_lag: Option<HumanDuration>,
     /// Open loop: release arrivals at most once per this window ("0s": each on time).
     pub pacing: Option<HumanDuration>,
+    /// Replay: the trace CSV, relative to the profile.
+    pub trace: Option<String>,
+    /// Replay: 2.0 plays the trace twice as fast.
+    pub speed: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,7 +150,11 @@ pub struct RawOp {
     pub path: String,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
-    pub body: Option<String>,
+    pub body: Option<RawBody>,
+    /// Pool name → JSON pointer into the response.
+    #[serde(default)]
+    pub extract: BTreeMap<String, String>,
+    pub check: Option<RawCheck>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,6 +166,7 @@ pub struct RawSlo {
     pub p999: Option<HumanDuration>,
     pub max: Option<HumanDuration>,
     pub error_rate: Option<f64>,
+    pub check_failure_rate: Option<f64>,
 }
 
 /// A duration written the way people write them: "30s", "250ms", "1m 30s".

@@ -4,16 +4,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use bytes::Bytes;
 use einv_poolsim::{ModelSpec, Stall};
 use einv_report::SloSpec;
 use einv_workload::{Arrivals, Stage};
-use hyper::Method;
-use hyper::header::{HeaderName, HeaderValue};
 
 use super::locate::{fields_quoted_in, line_of, locate_exact, parse_path, path_string};
-use super::raw::{HumanDuration, RawBuiltin, RawLoad, RawOp, RawProfile, RawSlo, RawStage, RawTarget};
-use super::{Endpoint, HttpUrl, Load, Op, Plan, Shard, Target, profile_error};
+use super::raw::{HumanDuration, RawBuiltin, RawLoad, RawProfile, RawSlo, RawStage, RawTarget};
+use super::{Endpoint, HttpUrl, Load, Plan, Shard, Target, profile_error};
 use crate::error::{Error, ProfileError, ProfileErrors};
 
 const SCHEMA: u32 = 1;
@@ -82,18 +79,18 @@ fn field_key(src: &str, key: &str, message: &str) -> String {
 }
 
 /// Collects problems while walking the raw profile.
-struct Check<'a> {
-    src: &'a str,
-    file: &'a Path,
-    errors: Vec<ProfileError>,
+pub(super) struct Check<'a> {
+    pub(super) src: &'a str,
+    pub(super) file: &'a Path,
+    pub(super) errors: Vec<ProfileError>,
 }
 
 impl Check<'_> {
-    fn fail(&mut self, key: &str, message: impl Into<String>) {
+    pub(super) fn fail(&mut self, key: &str, message: impl Into<String>) {
         self.errors.push(profile_error(self.file, self.src, key, message));
     }
 
-    fn positive_rate(&mut self, key: &str, v: f64) -> f64 {
+    pub(super) fn positive_rate(&mut self, key: &str, v: f64) -> f64 {
         if !v.is_finite() || v < 0.0 {
             self.fail(key, format!("must be a rate >= 0 requests/s, got {v}"));
             return 0.0;
@@ -106,7 +103,7 @@ impl Check<'_> {
     }
 
     /// A duration of at most [`MAX_DURATION`] (so sums of stages cannot overflow).
-    fn duration(&mut self, key: &str, d: HumanDuration) -> Duration {
+    pub(super) fn duration(&mut self, key: &str, d: HumanDuration) -> Duration {
         if d.0 > MAX_DURATION {
             self.fail(key, format!("must be at most {}", humantime::format_duration(MAX_DURATION)));
             return MAX_DURATION;
@@ -114,14 +111,14 @@ impl Check<'_> {
         d.0
     }
 
-    fn nonzero(&mut self, key: &str, d: HumanDuration) -> Duration {
+    pub(super) fn nonzero(&mut self, key: &str, d: HumanDuration) -> Duration {
         if d.0.is_zero() {
             self.fail(key, "must be longer than 0s");
         }
         self.duration(key, d)
     }
 
-    fn count(&mut self, key: &str, v: i64, (min, max): (i64, i64)) -> usize {
+    pub(super) fn count(&mut self, key: &str, v: i64, (min, max): (i64, i64)) -> usize {
         if v < min || v > max {
             self.fail(key, format!("must be from {min} to {max}, got {v}"));
         }
@@ -139,9 +136,14 @@ pub(super) fn plan(raw: RawProfile, src: &str, file: &Path) -> Result<Plan, Erro
     }
     let target = target(&mut c, raw.target);
     let load = load(&mut c, raw.load);
-    let ops = ops(&mut c, raw.ops);
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let feeders = super::ops::feeders(&mut c, raw.feeders, dir);
+    let pools = super::ops::pool_names(&raw.ops);
+    let ops = super::ops::ops(&mut c, raw.ops, &feeders, &pools);
+    let workload = super::ops::workload(&mut c, raw.workload, pools);
+    let (mut load, max_send_lag) = load;
+    check_trace(&mut c, &mut load, &ops);
     let slo = raw.slo.map(|s| slo(&mut c, s)).unwrap_or_default();
-    let (load, max_send_lag) = load;
     if !c.errors.is_empty() {
         return Err(Error::Profile(ProfileErrors(c.errors)));
     }
@@ -153,6 +155,8 @@ pub(super) fn plan(raw: RawProfile, src: &str, file: &Path) -> Result<Plan, Erro
         target,
         load,
         ops,
+        feeders,
+        workload,
         slo,
         max_send_lag,
         shard: Shard::default(),
@@ -258,6 +262,7 @@ fn load(c: &mut Check, l: RawLoad) -> (Load, Duration) {
             }
             Load::Open { stages, arrivals, pacing }
         }
+        "replay" => replay(c, &l),
         "closed" => {
             if !l.stages.is_empty() {
                 c.fail("load.stage", "stages apply to mode = \"open\"; a closed-loop run uses load.duration");
@@ -276,11 +281,60 @@ fn load(c: &mut Check, l: RawLoad) -> (Load, Duration) {
             Load::Closed { duration, think: l.think.map_or(Duration::ZERO, |d| c.duration("load.think", d)) }
         }
         other => {
-            c.fail("load.mode", format!("expected \"open\" or \"closed\", got {other:?}"));
+            c.fail("load.mode", format!("expected \"open\", \"closed\" or \"replay\", got {other:?}"));
             Load::Closed { duration: Duration::from_secs(1), think: Duration::ZERO }
         }
     };
     (load, max_lag)
+}
+
+/// `mode = "replay"`: the trace is read through later (see [`check_trace`]), once the ops
+/// it names are known.
+fn replay(c: &mut Check, l: &RawLoad) -> Load {
+    if !l.stages.is_empty() || l.duration.is_some() || l.arrivals.is_some() {
+        c.fail("load", "a replay takes its timing from the trace: no stages, duration or arrivals");
+    }
+    let speed = l.speed.unwrap_or(1.0);
+    if let Err(e) = einv_workload::trace::check_speed(speed) {
+        c.fail("load.speed", e);
+    }
+    let trace = match &l.trace {
+        Some(t) => c.file.parent().unwrap_or(Path::new(".")).join(t),
+        None => {
+            c.fail("load.trace", "a replay needs trace = \"path/to/trace.csv\" (relative to the profile)");
+            Default::default()
+        }
+    };
+    let pacing = l.pacing.map_or(DEFAULT_PACING, |p| c.duration("load.pacing", p));
+    Load::Replay { trace, speed, duration: Duration::ZERO, pacing }
+}
+
+/// Read a replay's trace through: every line's op must be one of the profile's, and the
+/// last offset gives the run's length. Problems name the trace file and line.
+fn check_trace(c: &mut Check, load: &mut Load, ops: &[super::Op]) {
+    let Load::Replay { trace, speed, duration, .. } = load else { return };
+    if trace.as_os_str().is_empty() {
+        return;
+    }
+    let reader = match einv_workload::trace::TraceReader::open(trace, *speed) {
+        Ok(r) => r,
+        Err(e) => return c.fail("load.trace", e.to_string()),
+    };
+    for entry in reader {
+        match entry {
+            Ok(e) if !ops.iter().any(|o| o.name == e.op) => {
+                let line = e.index + 2;
+                return c.fail(
+                    "load.trace",
+                    format!("{}:{line}: op {:?} is not an [[op]] of this profile", trace.display(), e.op),
+                );
+            }
+            Ok(e) => *duration = e.at,
+            Err(e) => return c.fail("load.trace", e.to_string()),
+        }
+    }
+    // The last arrival goes out at `duration`; a little room lets its answer count.
+    *duration += Duration::from_millis(1);
 }
 
 fn stage(c: &mut Check, i: usize, s: RawStage) -> Stage {
@@ -318,80 +372,13 @@ fn stage(c: &mut Check, i: usize, s: RawStage) -> Stage {
     }
 }
 
-fn ops(c: &mut Check, raw: Vec<RawOp>) -> Vec<Op> {
-    if raw.is_empty() {
-        c.fail("op", "the request mix is empty: add at least one [[op]] with a name and a path");
-    }
-    // Judged on the weights as written: a rejected weight (-1) is reported once, not also as 0.
-    let all_zero = !raw.is_empty() && raw.iter().all(|o| o.weight == Some(0));
-    let mut ops: Vec<Op> = Vec::with_capacity(raw.len());
-    for (i, o) in raw.into_iter().enumerate() {
-        let key = |k: &str| format!("op[{i}].{k}");
-        let name_ok = !o.name.is_empty() && o.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !name_ok {
-            c.fail(&key("name"), format!("{:?}: use letters, digits, '-' and '_' only", o.name));
-        } else if ops.iter().any(|p| p.name == o.name) {
-            c.fail(&key("name"), format!("{:?} is used by two ops; names must be unique", o.name));
-        }
-        let weight = u32::try_from(o.weight.unwrap_or(1)).unwrap_or_else(|_| {
-            c.fail(
-                &key("weight"),
-                format!("must be a whole number from 0 to {}, got {}", u32::MAX, o.weight.unwrap_or(0)),
-            );
-            0
-        });
-        let method = o.method.as_deref().unwrap_or("GET");
-        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap_or_else(|_| {
-            c.fail(&key("method"), format!("{method:?} is not an HTTP method"));
-            Method::GET
-        });
-        // "" is the target URL itself (handy with --target http://host/some/path).
-        if !o.path.is_empty() && (!o.path.starts_with('/') || o.path.parse::<hyper::Uri>().is_err()) {
-            c.fail(&key("path"), format!("{:?} must be an absolute path like \"/api/v1/invoices\" (or \"\")", o.path));
-        }
-        let headers = headers(c, &key("headers"), o.headers);
-        ops.push(Op {
-            name: o.name,
-            weight,
-            method,
-            path: o.path,
-            headers,
-            body: Bytes::from(o.body.unwrap_or_default()),
-        });
-    }
-    if all_zero {
-        c.fail("op", "every op has weight 0: nothing would be sent");
-    }
-    ops
-}
-
-fn headers(
-    c: &mut Check,
-    key: &str,
-    raw: std::collections::BTreeMap<String, String>,
-) -> Vec<(HeaderName, HeaderValue)> {
-    let mut out = Vec::new();
-    for (name, value) in raw {
-        let key = format!("{key}.{name}");
-        let lower = name.to_ascii_lowercase();
-        if matches!(lower.as_str(), "content-length" | "transfer-encoding" | "connection") {
-            c.fail(&key, "is set by einv-load itself (from the body and target.keep-alive)");
-            continue;
-        }
-        match (HeaderName::from_bytes(lower.as_bytes()), HeaderValue::from_str(&value)) {
-            (Ok(n), Ok(v)) => out.push((n, v)),
-            (Err(_), _) => c.fail(&key, "is not a valid header name"),
-            (_, Err(_)) => c.fail(&key, "has a value that is not a valid header value"),
-        }
-    }
-    out
-}
-
 fn slo(c: &mut Check, s: RawSlo) -> SloSpec {
-    if let Some(r) = s.error_rate
-        && !(0.0..=1.0).contains(&r)
-    {
-        c.fail("slo.error-rate", format!("must be a fraction from 0 to 1 (0.01 = 1%), got {r}"));
+    for (key, rate) in [("slo.error-rate", s.error_rate), ("slo.check-failure-rate", s.check_failure_rate)] {
+        if let Some(r) = rate
+            && !(0.0..=1.0).contains(&r)
+        {
+            c.fail(key, format!("must be a fraction from 0 to 1 (0.01 = 1%), got {r}"));
+        }
     }
     SloSpec {
         p50: s.p50.map(|d| c.duration("slo.p50", d)),
@@ -400,5 +387,6 @@ fn slo(c: &mut Check, s: RawSlo) -> SloSpec {
         p999: s.p999.map(|d| c.duration("slo.p999", d)),
         max: s.max.map(|d| c.duration("slo.max", d)),
         error_rate: s.error_rate,
+        check_failure_rate: s.check_failure_rate,
     }
 }

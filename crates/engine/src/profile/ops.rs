@@ -1,0 +1,284 @@
+//! The request side of a profile: ops (templates, extraction, checks), feeders and the
+//! invoice workload, validated into domain types.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use bytes::Bytes;
+use einv_workload::feeder::{FeedMode, Feeder};
+use einv_workload::invoice::{Dist, InvoiceSpec};
+use einv_workload::requests::{Faults, OpTemplate};
+use einv_workload::template::{Scope, Template};
+use hyper::Method;
+use hyper::header::{HeaderName, HeaderValue};
+
+use super::raw::{RawBody, RawCheck, RawDist, RawFeeder, RawInvoice, RawOp, RawWorkload};
+use super::validate::Check;
+use super::{Op, ResponseCheck};
+
+/// A CSV feeder of the profile.
+#[derive(Debug, Clone)]
+pub struct FeederSpec {
+    pub name: String,
+    pub path: std::path::PathBuf,
+    pub mode: FeedMode,
+    pub columns: Vec<String>,
+}
+
+/// The invoice workload: payload shape, injected faults, correlation pools.
+#[derive(Debug, Clone)]
+pub struct WorkloadSpec {
+    pub invoice: InvoiceSpec,
+    pub faults: Faults,
+    /// Capacity of each correlation pool.
+    pub pool_size: usize,
+    /// Pool names, in index order (from the ops' `extract` keys).
+    pub pools: Vec<String>,
+}
+
+pub(super) fn feeders(c: &mut Check, raw: Vec<RawFeeder>, dir: &Path) -> Vec<FeederSpec> {
+    let mut out: Vec<FeederSpec> = Vec::new();
+    for (i, f) in raw.into_iter().enumerate() {
+        let key = |k: &str| format!("feeder[{i}].{k}");
+        if out.iter().any(|o| o.name == f.name) {
+            c.fail(&key("name"), format!("{:?} is used by two feeders", f.name));
+        }
+        let mode = match f.mode.as_deref().unwrap_or("circular") {
+            "sequential" => FeedMode::Sequential,
+            "random" => FeedMode::Random,
+            "circular" => FeedMode::Circular,
+            other => {
+                c.fail(&key("mode"), format!("expected \"sequential\", \"random\" or \"circular\", got {other:?}"));
+                FeedMode::Circular
+            }
+        };
+        let path = dir.join(&f.path);
+        match Feeder::open(&path, mode, 0) {
+            Ok(feeder) => out.push(FeederSpec { name: f.name, path, mode, columns: feeder.columns().to_vec() }),
+            Err(e) => c.fail(&key("path"), e.to_string()),
+        }
+    }
+    out
+}
+
+/// Resolves template names against the profile's feeders and pools.
+struct ProfileScope<'a> {
+    feeders: &'a [FeederSpec],
+    pools: &'a [String],
+}
+
+impl Scope for ProfileScope<'_> {
+    fn feeder(&self, feeder: &str, column: &str) -> Result<(usize, usize), String> {
+        let f = self
+            .feeders
+            .iter()
+            .position(|f| f.name == feeder)
+            .ok_or_else(|| format!("no [[feeder]] named {feeder:?}"))?;
+        let col = self.feeders[f].columns.iter().position(|c| c == column);
+        col.map(|col| (f, col))
+            .ok_or_else(|| format!("feeder {feeder:?} has no column {column:?} (it has {:?})", self.feeders[f].columns))
+    }
+
+    fn pool(&self, name: &str) -> Result<usize, String> {
+        self.pools.iter().position(|p| p == name).ok_or_else(|| {
+            format!(
+                "no op extracts into a pool named {name:?} (add extract = {{ {name} = \"/json/pointer\" }} to an op)"
+            )
+        })
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+/// Every pool name any op extracts into, sorted (their index order).
+pub(super) fn pool_names(raw: &[RawOp]) -> Vec<String> {
+    let mut names: Vec<String> = raw.iter().flat_map(|o| o.extract.keys().cloned()).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+pub(super) fn ops(c: &mut Check, raw: Vec<RawOp>, feeders: &[FeederSpec], pools: &[String]) -> Vec<Op> {
+    if raw.is_empty() {
+        c.fail("op", "the request mix is empty: add at least one [[op]] with a name and a path");
+    }
+    // Judged on the weights as written: a rejected weight (-1) is reported once, not also as 0.
+    let all_zero = !raw.is_empty() && raw.iter().all(|o| o.weight == Some(0));
+    let scope = ProfileScope { feeders, pools };
+    let mut ops: Vec<Op> = Vec::with_capacity(raw.len());
+    for (i, o) in raw.into_iter().enumerate() {
+        let op = op(c, i, o, &scope);
+        if ops.iter().any(|p| p.name == op.name) {
+            c.fail(&format!("op[{i}].name"), format!("{:?} is used by two ops; names must be unique", op.name));
+        }
+        ops.push(op);
+    }
+    if all_zero {
+        c.fail("op", "every op has weight 0: nothing would be sent");
+    }
+    ops
+}
+
+fn op(c: &mut Check, i: usize, o: RawOp, scope: &ProfileScope) -> Op {
+    let key = |k: &str| format!("op[{i}].{k}");
+    let name_ok = !o.name.is_empty() && o.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !name_ok {
+        c.fail(&key("name"), format!("{:?}: use letters, digits, '-' and '_' only", o.name));
+    }
+    let weight = u32::try_from(o.weight.unwrap_or(1)).unwrap_or_else(|_| {
+        c.fail(&key("weight"), format!("must be a whole number from 0 to {}, got {}", u32::MAX, o.weight.unwrap_or(0)));
+        0
+    });
+    let method = o.method.as_deref().unwrap_or("GET");
+    let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap_or_else(|_| {
+        c.fail(&key("method"), format!("{method:?} is not an HTTP method"));
+        Method::GET
+    });
+    let mut compile = |c: &mut Check, k: &str, src: &str| {
+        Template::parse(src, scope).unwrap_or_else(|e| {
+            c.fail(&key(k), e);
+            Template::default()
+        })
+    };
+    let path = compile(c, "path", &o.path);
+    // "" is the target URL itself (handy with --target http://host/some/path).
+    let literal_path = if path.is_static() {
+        o.path.clone()
+    } else {
+        o.path.replace(|ch: char| !ch.is_ascii_alphanumeric() && ch != '/', "x")
+    };
+    if !o.path.is_empty() && (!o.path.starts_with('/') || literal_path.parse::<hyper::Uri>().is_err()) {
+        c.fail(&key("path"), format!("{:?} must be an absolute path like \"/api/v1/invoices\" (or \"\")", o.path));
+    }
+    let body_src = match o.body {
+        None => String::new(),
+        Some(RawBody::Text(t)) => t,
+        Some(RawBody::Generator { generator }) if generator == "invoice" => "${invoice}".into(),
+        Some(RawBody::Generator { generator }) => {
+            c.fail(&key("body.generator"), format!("unknown generator {generator:?}; expected \"invoice\""));
+            String::new()
+        }
+    };
+    let body = compile(c, "body", &body_src);
+    let (headers, templated) = headers(c, &key("headers"), o.headers, &mut compile);
+    let extract = o
+        .extract
+        .into_iter()
+        .filter_map(|(pool, pointer)| {
+            if !pointer.is_empty() && !pointer.starts_with('/') {
+                c.fail(
+                    &key(&format!("extract.{pool}")),
+                    format!("{pointer:?} is not a JSON pointer (like \"/invoice_no\")"),
+                );
+            }
+            scope.pools.iter().position(|p| *p == pool).map(|p| (p, pointer))
+        })
+        .collect();
+    let check = o.check.map(|ch| check(c, &key("check"), ch)).unwrap_or_default();
+    let dynamic = !path.is_static() || !body.is_static() || !templated.is_empty();
+    let template = dynamic.then(|| OpTemplate { path, headers: templated, body });
+    let static_body = if dynamic { Bytes::new() } else { Bytes::from(body_src) };
+    Op { name: o.name, weight, method, path: o.path, headers, body: static_body, template, extract, check }
+}
+
+type Compile<'a> = dyn FnMut(&mut Check, &str, &str) -> Template + 'a;
+
+/// Static headers (valid names and values) and templated ones (rendered per request).
+fn headers(
+    c: &mut Check,
+    key: &str,
+    raw: BTreeMap<String, String>,
+    compile: &mut Compile,
+) -> (Vec<(HeaderName, HeaderValue)>, Vec<(String, Template)>) {
+    let (mut fixed, mut templated) = (Vec::new(), Vec::new());
+    for (name, value) in raw {
+        let key = format!("{key}.{name}");
+        let lower = name.to_ascii_lowercase();
+        if matches!(lower.as_str(), "content-length" | "transfer-encoding" | "connection") {
+            c.fail(&key, "is set by einv-load itself (from the body and target.keep-alive)");
+            continue;
+        }
+        let Ok(header) = HeaderName::from_bytes(lower.as_bytes()) else {
+            c.fail(&key, "is not a valid header name");
+            continue;
+        };
+        if value.contains("${") {
+            let t = compile(c, &key[key.find("headers").unwrap_or(0)..], &value);
+            templated.push((header.as_str().to_string(), t));
+            continue;
+        }
+        match HeaderValue::from_str(&value) {
+            Ok(v) => fixed.push((header, v)),
+            Err(_) => c.fail(&key, "has a value that is not a valid header value"),
+        }
+    }
+    (fixed, templated)
+}
+
+fn check(c: &mut Check, key: &str, raw: RawCheck) -> ResponseCheck {
+    let mut equals = Vec::new();
+    for (pointer, value) in raw.equals {
+        match serde_json::to_value(&value) {
+            Ok(v) => equals.push((pointer, v)),
+            Err(e) => c.fail(&format!("{key}.equals"), e.to_string()),
+        }
+    }
+    for p in equals.iter().map(|(p, _)| p).chain(&raw.exists) {
+        if !p.is_empty() && !p.starts_with('/') {
+            c.fail(key, format!("{p:?} is not a JSON pointer (like \"/code\")"));
+        }
+    }
+    ResponseCheck { status: raw.status.unwrap_or_default(), equals, exists: raw.exists }
+}
+
+pub(super) fn workload(c: &mut Check, raw: Option<RawWorkload>, pools: Vec<String>) -> WorkloadSpec {
+    let raw = raw.unwrap_or(RawWorkload { duplicate_rate: None, invalid_rate: None, pool_size: None, invoice: None });
+    let mut share = |key: &str, v: Option<f64>| {
+        let v = v.unwrap_or(0.0);
+        if !(0.0..=1.0).contains(&v) {
+            c.fail(key, format!("must be a fraction from 0 to 1 (0.01 = 1%), got {v}"));
+            return 0.0;
+        }
+        v
+    };
+    let faults = Faults {
+        duplicate_rate: share("workload.duplicate-rate", raw.duplicate_rate),
+        invalid_rate: share("workload.invalid-rate", raw.invalid_rate),
+    };
+    if faults.duplicate_rate + faults.invalid_rate > 1.0 {
+        c.fail("workload.invalid-rate", "duplicate-rate + invalid-rate must not exceed 1");
+    }
+    let pool_size = raw.pool_size.map_or(10_000, |n| c.count("workload.pool-size", n, (1, 10_000_000)));
+    let invoice = raw.invoice.map(|i| invoice(c, i)).unwrap_or_default();
+    WorkloadSpec { invoice, faults, pool_size, pools }
+}
+
+fn invoice(c: &mut Check, raw: RawInvoice) -> InvoiceSpec {
+    let d = InvoiceSpec::default();
+    let dist = |c: &mut Check, key: &str, raw: Option<RawDist>, default: Dist| {
+        let dist = match raw {
+            None => return default,
+            Some(RawDist::Fixed(v)) => Dist::Fixed(v),
+            Some(RawDist::Uniform { min, max }) => Dist::Uniform { min, max },
+            Some(RawDist::LogNormal { p50, p99 }) => Dist::LogNormal { p50, p99 },
+        };
+        if let Err(e) = dist.validate() {
+            c.fail(key, e.to_string());
+        }
+        dist
+    };
+    let special_share = raw.special_share.unwrap_or(d.special_share);
+    if !(0.0..=1.0).contains(&special_share) {
+        c.fail("workload.invoice.special-share", format!("must be a fraction from 0 to 1, got {special_share}"));
+    }
+    InvoiceSpec {
+        lines: dist(c, "workload.invoice.lines", raw.lines, d.lines.clone()),
+        max_lines: raw.max_lines.map_or(d.max_lines, |n| c.count("workload.invoice.max-lines", n, (1, 1000)) as u32),
+        quantity: dist(c, "workload.invoice.quantity", raw.quantity, d.quantity.clone()),
+        unit_price: dist(c, "workload.invoice.unit-price", raw.unit_price, d.unit_price.clone()),
+        special_share,
+        parties: raw.parties.map_or(d.parties, |n| c.count("workload.invoice.parties", n, (1, 1_000_000)) as u32),
+    }
+}

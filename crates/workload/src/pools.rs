@@ -1,0 +1,64 @@
+//! Correlation pools: values extracted from responses (invoice numbers) that later
+//! requests draw from. Bounded: when full, the oldest value makes room.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+/// All pools of a run, shared by the workers that fill them and the dispatcher that draws.
+#[derive(Debug)]
+pub struct Pools {
+    pools: Vec<Mutex<VecDeque<String>>>,
+    capacity: usize,
+}
+
+impl Pools {
+    pub fn new(count: usize, capacity: usize) -> Pools {
+        Pools { pools: (0..count).map(|_| Mutex::new(VecDeque::new())).collect(), capacity: capacity.max(1) }
+    }
+
+    /// Add a value, dropping the oldest if the pool is full.
+    pub fn put(&self, pool: usize, value: String) {
+        let Some(p) = self.pools.get(pool) else { return };
+        let mut q = p.lock().unwrap_or_else(|e| e.into_inner());
+        if q.len() >= self.capacity {
+            q.pop_front();
+        }
+        q.push_back(value);
+    }
+
+    /// A value chosen by `pick` (a random number; any u64), removed if `take`. `None`
+    /// when the pool is empty: the caller skips the request instead of faking a value.
+    pub fn draw(&self, pool: usize, pick: u64, take: bool) -> Option<String> {
+        let mut q = self.pools.get(pool)?.lock().unwrap_or_else(|e| e.into_inner());
+        if q.is_empty() {
+            return None;
+        }
+        let i = (pick % q.len() as u64) as usize;
+        if take { q.swap_remove_back(i) } else { q.get(i).cloned() }
+    }
+
+    pub fn len(&self, pool: usize) -> usize {
+        self.pools.get(pool).map_or(0, |p| p.lock().unwrap_or_else(|e| e.into_inner()).len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_and_take_removes() {
+        let pools = Pools::new(1, 3);
+        assert_eq!(pools.draw(0, 5, false), None, "an empty pool gives nothing");
+        for v in ["a", "b", "c", "d"] {
+            pools.put(0, v.into());
+        }
+        assert_eq!(pools.len(0), 3, "the oldest value made room");
+        let taken = pools.draw(0, 0, true).unwrap();
+        assert_eq!(pools.len(0), 2);
+        assert_ne!(taken, "a");
+        let kept = pools.draw(0, 1, false).unwrap();
+        assert_eq!(pools.len(0), 2, "a plain draw keeps the value");
+        assert!(["b", "c", "d"].contains(&kept.as_str()));
+    }
+}

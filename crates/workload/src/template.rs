@@ -1,0 +1,228 @@
+//! Request templates: method-independent strings (path, header values, bodies) with
+//! `${...}` placeholders, compiled once and rendered per request without re-parsing.
+//!
+//! | placeholder | value |
+//! |---|---|
+//! | `${index}` | the arrival's global index |
+//! | `${order_no}` | this request's order number (unique in the run, shared by all shards) |
+//! | `${uuid}` | a random UUID (v4 layout) from the request's seeded stream |
+//! | `${invoice}` | the generated invoice JSON (bodies only) |
+//! | `${feeder.NAME.COLUMN}` | a column of the row feeder NAME gives this request |
+//! | `${pool.NAME}` | a value extracted from an earlier response (kept in the pool) |
+//! | `${take.NAME}` | the same, removed from the pool (an invoice is reversed once) |
+//! | `${env.NAME}` | an environment variable, read once at start (never printed) |
+//!
+//! `$$` is a literal `$`.
+
+/// One placeholder, resolved to indices at compile time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Var {
+    Index,
+    OrderNo,
+    Uuid,
+    Invoice,
+    Feeder {
+        feeder: usize,
+        column: usize,
+    },
+    Pool {
+        pool: usize,
+        take: bool,
+    },
+    /// The value, read at compile time; shown as `***` when secrets are masked.
+    Env {
+        name: String,
+        value: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Lit(String),
+    Var(Var),
+}
+
+/// What names a template may refer to.
+pub trait Scope {
+    /// (feeder index, column index) of `feeder.column`, or why not.
+    fn feeder(&self, feeder: &str, column: &str) -> Result<(usize, usize), String>;
+    /// The index of pool `name`, or why not.
+    fn pool(&self, name: &str) -> Result<usize, String>;
+    fn env(&self, name: &str) -> Option<String>;
+}
+
+/// A compiled template.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+/// The values one request's placeholders take.
+#[derive(Debug)]
+pub struct Values<'a> {
+    pub index: u64,
+    pub order_no: &'a str,
+    pub uuid: &'a str,
+    pub invoice: &'a [u8],
+    /// The row of each feeder (empty for feeders this request does not use).
+    pub rows: &'a [Vec<String>],
+    /// The value drawn from each pool this request uses.
+    pub pooled: &'a [Option<String>],
+    /// Replace `${env.*}` with `***` (for dry runs that print requests).
+    pub mask_secrets: bool,
+}
+
+impl Template {
+    /// Compile `src`; errors say what is wrong with which placeholder.
+    pub fn parse(src: &str, scope: &dyn Scope) -> Result<Template, String> {
+        let mut parts = Vec::new();
+        let mut lit = String::new();
+        let mut rest = src;
+        while let Some(at) = rest.find('$') {
+            lit.push_str(&rest[..at]);
+            rest = &rest[at..];
+            if let Some(r) = rest.strip_prefix("$$") {
+                lit.push('$');
+                rest = r;
+            } else if let Some(r) = rest.strip_prefix("${") {
+                let end = r.find('}').ok_or_else(|| format!("unclosed placeholder in {src:?}"))?;
+                if !lit.is_empty() {
+                    parts.push(Part::Lit(std::mem::take(&mut lit)));
+                }
+                parts.push(Part::Var(var(r[..end].trim(), scope)?));
+                rest = &r[end + 1..];
+            } else {
+                lit.push('$');
+                rest = &rest[1..];
+            }
+        }
+        lit.push_str(rest);
+        if !lit.is_empty() {
+            parts.push(Part::Lit(lit));
+        }
+        Ok(Template { parts })
+    }
+
+    /// A template without placeholders renders the same bytes every time.
+    pub fn is_static(&self) -> bool {
+        self.parts.iter().all(|p| matches!(p, Part::Lit(_)))
+    }
+
+    /// The placeholders, in order.
+    pub fn vars(&self) -> impl Iterator<Item = &Var> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Var(v) => Some(v),
+            Part::Lit(_) => None,
+        })
+    }
+
+    pub fn render(&self, v: &Values, out: &mut Vec<u8>) {
+        for part in &self.parts {
+            match part {
+                Part::Lit(s) => out.extend_from_slice(s.as_bytes()),
+                Part::Var(Var::Index) => out.extend_from_slice(itoa::Buffer::new().format(v.index).as_bytes()),
+                Part::Var(Var::OrderNo) => out.extend_from_slice(v.order_no.as_bytes()),
+                Part::Var(Var::Uuid) => out.extend_from_slice(v.uuid.as_bytes()),
+                Part::Var(Var::Invoice) => out.extend_from_slice(v.invoice),
+                Part::Var(Var::Feeder { feeder, column }) => {
+                    let cell = v.rows.get(*feeder).and_then(|row| row.get(*column));
+                    out.extend_from_slice(cell.map_or("", String::as_str).as_bytes());
+                }
+                Part::Var(Var::Pool { pool, .. }) => {
+                    let value = v.pooled.get(*pool).and_then(Option::as_deref);
+                    out.extend_from_slice(value.unwrap_or("").as_bytes());
+                }
+                Part::Var(Var::Env { value, .. }) => {
+                    out.extend_from_slice(if v.mask_secrets { b"***" } else { value.as_bytes() })
+                }
+            }
+        }
+    }
+}
+
+fn var(name: &str, scope: &dyn Scope) -> Result<Var, String> {
+    let parts: Vec<&str> = name.split('.').collect();
+    match parts.as_slice() {
+        ["index"] => Ok(Var::Index),
+        ["order_no"] => Ok(Var::OrderNo),
+        ["uuid"] => Ok(Var::Uuid),
+        ["invoice"] => Ok(Var::Invoice),
+        ["feeder", feeder, column] => {
+            scope.feeder(feeder, column).map(|(feeder, column)| Var::Feeder { feeder, column })
+        }
+        ["pool", pool] => scope.pool(pool).map(|pool| Var::Pool { pool, take: false }),
+        ["take", pool] => scope.pool(pool).map(|pool| Var::Pool { pool, take: true }),
+        ["env", env] => match scope.env(env) {
+            Some(value) => Ok(Var::Env { name: env.to_string(), value }),
+            None => Err(format!("${{env.{env}}}: environment variable {env} is not set")),
+        },
+        _ => Err(format!(
+            "unknown placeholder ${{{name}}}; expected index, order_no, uuid, invoice, \
+             feeder.NAME.COLUMN, pool.NAME, take.NAME or env.NAME"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct TestScope;
+
+    impl Scope for TestScope {
+        fn feeder(&self, feeder: &str, column: &str) -> Result<(usize, usize), String> {
+            match (feeder, column) {
+                ("buyers", "tax_id") => Ok((0, 1)),
+                _ => Err(format!("no feeder column {feeder}.{column}")),
+            }
+        }
+        fn pool(&self, name: &str) -> Result<usize, String> {
+            if name == "invoice_no" { Ok(0) } else { Err(format!("no pool {name}")) }
+        }
+        fn env(&self, name: &str) -> Option<String> {
+            (name == "TOKEN").then(|| "s3cret".to_string())
+        }
+    }
+
+    fn render(src: &str, mask: bool) -> String {
+        let t = Template::parse(src, &TestScope).unwrap();
+        let rows = vec![vec!["Acme".to_string(), "91350200776049653A".to_string()]];
+        let pooled = vec![Some("26110000000000000042".to_string())];
+        let v = Values {
+            index: 7,
+            order_no: "EL-7",
+            uuid: "u",
+            invoice: b"{}",
+            rows: &rows,
+            pooled: &pooled,
+            mask_secrets: mask,
+        };
+        let mut out = Vec::new();
+        t.render(&v, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn renders_every_kind_of_placeholder() {
+        assert_eq!(render("/invoices/${pool.invoice_no}?i=${index}", false), "/invoices/26110000000000000042?i=7");
+        assert_eq!(render("${feeder.buyers.tax_id}|${order_no}|${invoice}", false), "91350200776049653A|EL-7|{}");
+        assert_eq!(render("Bearer ${env.TOKEN}", false), "Bearer s3cret");
+        assert_eq!(render("Bearer ${env.TOKEN}", true), "Bearer ***", "secrets are masked in dry runs");
+        assert_eq!(render("cost: $$5 and $x", false), "cost: $5 and $x");
+    }
+
+    #[test]
+    fn static_templates_are_known() {
+        assert!(Template::parse("/healthz", &TestScope).unwrap().is_static());
+        assert!(!Template::parse("/i/${index}", &TestScope).unwrap().is_static());
+    }
+
+    #[test]
+    fn bad_placeholders_say_why() {
+        let err = |s: &str| Template::parse(s, &TestScope).unwrap_err();
+        assert!(err("/${nope}").contains("unknown placeholder ${nope}"));
+        assert!(err("/${pool.missing}").contains("no pool missing"));
+        assert!(err("/${env.UNSET_VAR}").contains("UNSET_VAR is not set"));
+        assert!(err("/${index").contains("unclosed"));
+    }
+}
