@@ -221,3 +221,64 @@ fn an_overloaded_run_gives_up_on_stale_requests_and_ends_on_time() {
     assert!(duration < 2.0 + 0.3 + 0.5, "the run ended {duration} s after start, not after draining a backlog");
     assert!(s["overall"]["latency_ms"]["p99"].as_f64().unwrap() >= 300.0, "timeouts count in latency");
 }
+
+/// Invoice bodies, an invoice number extracted from each issue and queried later, checks,
+/// and injected faults counted by tag.
+#[test]
+fn correlation_checks_and_injected_faults_are_reported() {
+    let profile = r#"schema = 1
+name = "corr"
+[target]
+url = "builtin"
+connections = 8
+[target.builtin]
+issue-hold = "0s"
+query-hold = "0s"
+[load]
+[[load.stage]]
+kind = "constant"
+rate = 200
+duration = "2s"
+[workload]
+duplicate-rate = 0.05
+invalid-rate = 0.05
+[[op]]
+name = "issue"
+method = "POST"
+path = "/api/v1/invoices"
+headers = { content-type = "application/json", x-request-id = "${uuid}" }
+body = { generator = "invoice" }
+extract = { invoice_no = "/invoice_no" }
+check = { status = [200], equals = { "/code" = "0000" } }
+[[op]]
+name = "query"
+path = "/api/v1/invoices/${pool.invoice_no}"
+check = { status = [200], exists = ["/invoice_no"] }
+"#;
+    let case = Case::new(profile);
+    let o = case.run(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary(&case.out());
+    let query = &s["ops"]["query"]["requests"];
+    let skipped = query["skipped"].as_u64().unwrap();
+    assert!(skipped < 20, "only queries before the first issue answered are skipped: {skipped}");
+    assert!(query["sent"].as_u64().unwrap() > 150, "queries drew issued invoice numbers");
+    assert_eq!(query["check_failed"], 0, "every drawn number was a real invoice (the target answers 404 otherwise)");
+    assert_eq!(
+        s["overall"]["requests"]["scheduled"].as_u64().unwrap(),
+        400,
+        "skipped arrivals still count as scheduled"
+    );
+    let injected = &s["ops"]["issue"]["injected"];
+    let tagged: u64 = ["duplicate", "bad_check_digit", "totals_mismatch", "missing_buyer"]
+        .iter()
+        .map(|t| injected[t]["sent"].as_u64().unwrap_or(0))
+        .sum();
+    let issued = s["ops"]["issue"]["requests"]["sent"].as_u64().unwrap();
+    assert!(
+        tagged > issued / 20 && tagged < issued / 4,
+        "about 10% of {issued} issues are injected faults, got {tagged}"
+    );
+    assert_eq!(injected["duplicate"]["expected"], "accept");
+    assert_eq!(injected["missing_buyer"]["expected"], "reject");
+}

@@ -56,7 +56,7 @@ impl Workload {
     /// The arrivals to send: the schedule, or the trace read afresh.
     pub fn timeline(&self, plan: &Plan) -> Result<Option<Timeline>, Error> {
         match (&plan.load, &self.schedule) {
-            (Load::Open { .. }, Some(s)) => Ok(Some(Timeline::Schedule(s.clone()))),
+            (Load::Open { .. }, Some(s)) => Ok(Some(Timeline::Schedule(Box::new(s.clone())))),
             (Load::Replay { trace, speed, .. }, _) => {
                 let reader = TraceReader::open(trace, *speed).map_err(|e| {
                     Error::from(ProfileError {
@@ -68,7 +68,7 @@ impl Workload {
                 })?;
                 let ops: HashMap<String, usize> =
                     plan.ops.iter().enumerate().map(|(i, o)| (o.name.clone(), i)).collect();
-                Ok(Some(Timeline::Trace { reader, ops }))
+                Ok(Some(Timeline::Trace { reader: Box::new(reader), ops }))
             }
             _ => Ok(None),
         }

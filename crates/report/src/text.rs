@@ -77,6 +77,29 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
     }
     let lag = &o.send_lag_ms;
     let _ = writeln!(out, "{:<22} {:>9.3} {:>9} {:>9.3} {:>9} {:>9.3}", "send lag", lag.p50, "", lag.p99, "", lag.max);
+    if o.requests.skipped > 0 || o.requests.check_failed > 0 {
+        let _ = writeln!(
+            out,
+            "\nskipped   {} (no data: empty pool or feeder)   check failures {} ({:.2}%)",
+            o.requests.skipped,
+            o.requests.check_failed,
+            o.requests.check_failure_rate * 100.0
+        );
+    }
+    for (op, summary) in &s.ops {
+        for (tag, i) in &summary.injected {
+            let _ = writeln!(
+                out,
+                "injected  {op}/{tag}: {} sent, {} accepted, {} rejected, {} 5xx: {:.1}% as expected ({})",
+                i.sent,
+                i.accepted,
+                i.rejected,
+                i.server_error,
+                i.as_expected * 100.0,
+                i.expected
+            );
+        }
+    }
     if !o.errors.is_empty() {
         let list: Vec<String> = o.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(out, "\nerrors    {}", list.join(", "));

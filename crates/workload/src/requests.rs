@@ -128,7 +128,7 @@ impl Requests {
         // Order numbers differ between runs with different seeds, so reruns against a
         // persistent service do not collide with earlier runs' invoices.
         let order_prefix = format!("EL{:08X}", derive_seed(seed, "order-no") as u32);
-        let pools_n = ops.iter().flat_map(|o| all_vars(o)).filter_map(|v| match v {
+        let pools_n = ops.iter().flat_map(all_vars).filter_map(|v| match v {
             Var::Pool { pool, .. } => Some(*pool + 1),
             _ => None,
         });

@@ -15,8 +15,9 @@ use super::Job;
 /// Where arrivals come from: a rate schedule (ops from the mix) or a recorded trace.
 #[derive(Debug)]
 pub enum Timeline {
-    Schedule(Schedule),
-    Trace { reader: TraceReader, ops: HashMap<String, usize> },
+    Schedule(Box<Schedule>),
+    // Boxed: a csv reader is large and the schedule variant is the common one.
+    Trace { reader: Box<TraceReader>, ops: HashMap<String, usize> },
 }
 
 /// One arrival: its global index, offset, and (replay) its op and body file.

@@ -178,10 +178,13 @@ fn op(c: &mut Check, i: usize, o: RawOp, scope: &ProfileScope) -> Op {
         .collect();
     let check = o.check.map(|ch| check(c, &key("check"), ch)).unwrap_or_default();
     let dynamic = !path.is_static() || !body.is_static() || !templated.is_empty();
-    let template = dynamic.then(|| OpTemplate { path, headers: templated, body });
+    let template = dynamic.then_some(OpTemplate { path, headers: templated, body });
     let static_body = if dynamic { Bytes::new() } else { Bytes::from(body_src) };
     Op { name: o.name, weight, method, path: o.path, headers, body: static_body, template, extract, check }
 }
+
+/// Header name and value template, rendered per request.
+type Templated = Vec<(String, Template)>;
 
 type Compile<'a> = dyn FnMut(&mut Check, &str, &str) -> Template + 'a;
 
@@ -191,7 +194,7 @@ fn headers(
     key: &str,
     raw: BTreeMap<String, String>,
     compile: &mut Compile,
-) -> (Vec<(HeaderName, HeaderValue)>, Vec<(String, Template)>) {
+) -> (Vec<(HeaderName, HeaderValue)>, Templated) {
     let (mut fixed, mut templated) = (Vec::new(), Vec::new());
     for (name, value) in raw {
         let key = format!("{key}.{name}");
@@ -274,10 +277,10 @@ fn invoice(c: &mut Check, raw: RawInvoice) -> InvoiceSpec {
         c.fail("workload.invoice.special-share", format!("must be a fraction from 0 to 1, got {special_share}"));
     }
     InvoiceSpec {
-        lines: dist(c, "workload.invoice.lines", raw.lines, d.lines.clone()),
+        lines: dist(c, "workload.invoice.lines", raw.lines, d.lines),
         max_lines: raw.max_lines.map_or(d.max_lines, |n| c.count("workload.invoice.max-lines", n, (1, 1000)) as u32),
-        quantity: dist(c, "workload.invoice.quantity", raw.quantity, d.quantity.clone()),
-        unit_price: dist(c, "workload.invoice.unit-price", raw.unit_price, d.unit_price.clone()),
+        quantity: dist(c, "workload.invoice.quantity", raw.quantity, d.quantity),
+        unit_price: dist(c, "workload.invoice.unit-price", raw.unit_price, d.unit_price),
         special_share,
         parties: raw.parties.map_or(d.parties, |n| c.count("workload.invoice.parties", n, (1, 1_000_000)) as u32),
     }
