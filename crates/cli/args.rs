@@ -40,6 +40,31 @@ pub enum Command {
     },
     /// Run the built-in invoice target on its own until Ctrl-C.
     Serve(ServeArgs),
+    /// Write the first N requests a run would send, as JSON lines, without sending them.
+    ///
+    /// Each line: index, offset_ms (intended send time), op, method, path, headers, body,
+    /// tag (an injected fault: duplicate, bad_check_digit, ...). ${env.*} values are shown
+    /// as ***. A dry run gets no responses, so requests drawing from a correlation pool
+    /// (${pool.*}, ${take.*}) are listed as skipped.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The profile (TOML).
+    pub profile: PathBuf,
+    /// How many requests to write.
+    #[arg(long, default_value_t = 20)]
+    pub count: u64,
+    /// Write to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Seed for every random choice (overrides the profile's).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Render only shard I of N (arrivals k with k mod N = I).
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +113,7 @@ impl Command {
             Command::Run(args) => run(args),
             Command::Validate { profile } => validate(&profile),
             Command::Serve(args) => serve(args),
+            Command::Generate(args) => generate(args),
         }
     }
 }
@@ -155,6 +181,29 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         println!("einv-load built-in target listening on http://{addr} (Ctrl-C to stop)");
     })
     .with_context(|| format!("serving on {}", a.addr))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
+    let mut plan = Plan::load(&a.profile)?;
+    plan.apply(&Overrides { seed: a.seed, shard: a.shard, ..Overrides::default() })?;
+    let done = match &a.out {
+        Some(path) => {
+            // Written beside, then renamed: an interrupted dry run leaves no half file.
+            let tmp = einv_report::temp_path(path);
+            let file = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+            let done = einv_engine::generate(&plan, a.count, &mut std::io::BufWriter::new(file))?;
+            std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+            done
+        }
+        None => einv_engine::generate(&plan, a.count, &mut std::io::stdout().lock())?,
+    };
+    if done.skipped > 0 {
+        eprintln!(
+            "{} of {} requests draw from an empty correlation pool (a dry run gets no responses)",
+            done.skipped, done.requests
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -15,6 +15,7 @@
 pub mod driver;
 mod error;
 mod folder;
+mod generate;
 mod profile;
 mod progress;
 mod run;
@@ -23,6 +24,7 @@ mod signals;
 mod workload;
 
 pub use error::{Error, ProfileError, ProfileErrors};
+pub use generate::{Generated, generate};
 pub use profile::{Endpoint, Load, Overrides, Plan, Shard};
 pub use run::{RunOptions, RunResult, run};
 pub use serve::serve;

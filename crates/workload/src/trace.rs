@@ -179,8 +179,9 @@ fn parse_offset(text: &str) -> Option<f64> {
     secs.is_finite().then_some(secs)
 }
 
-/// A sequence of `<number><unit>` parts, summed. Sub-second units divide rather than
-/// multiply so `300ms` is exactly the same f64 as `0.3`.
+/// A sequence of `<number><unit>` parts, summed. Not humantime: recorded traces carry
+/// fractions (`1.5s`, `12.75ms`), which humantime does not take. Sub-second units divide
+/// rather than multiply so `300ms` is exactly the same f64 as `0.3`.
 fn parse_duration(text: &str) -> Option<f64> {
     let is_number = |c: char| c.is_ascii_digit() || c == '.';
     let mut rest = text;
