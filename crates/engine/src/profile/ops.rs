@@ -282,6 +282,6 @@ fn invoice(c: &mut Check, raw: RawInvoice) -> InvoiceSpec {
         quantity: dist(c, "workload.invoice.quantity", raw.quantity, d.quantity),
         unit_price: dist(c, "workload.invoice.unit-price", raw.unit_price, d.unit_price),
         special_share,
-        parties: raw.parties.map_or(d.parties, |n| c.count("workload.invoice.parties", n, (1, 1_000_000)) as u32),
+        parties: raw.parties.map_or(d.parties, |n| c.count("workload.invoice.parties", n, (2, 1_000_000)) as u32),
     }
 }

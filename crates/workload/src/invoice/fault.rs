@@ -4,9 +4,9 @@ use std::borrow::Cow;
 
 use rand::{Rng, RngExt};
 
-use super::money::Cents;
 use super::payload::Invoice;
 use super::uscc;
+use einv_core::money::Cents;
 
 /// One defect injected into an otherwise valid invoice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

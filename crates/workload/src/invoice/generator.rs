@@ -7,12 +7,12 @@ use rand_pcg::Pcg64Mcg;
 
 use super::dist::Sampler;
 use super::fault::Fault;
-use super::money::Cents;
 use super::party::{self, Party};
 use super::payload::{Invoice, Kind, Line};
 use super::{InvoiceSpec, items};
 use crate::Error;
 use crate::seed::{derive_seed, splitmix64};
+use einv_core::money::Cents;
 
 /// Caps on drawn numbers, so that a long log-normal tail cannot overflow the i64 totals:
 /// 100 000 × 10 000 000.00 yuan per line, times at most 1000 lines, is below 2^63 fen.

@@ -6,7 +6,7 @@
 
 use rand::{Rng, RngExt};
 
-use super::money::TaxRate;
+use einv_core::money::TaxRate;
 
 /// One sellable item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

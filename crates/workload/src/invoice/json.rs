@@ -1,6 +1,6 @@
 //! Minimal JSON writing for the hot path: no serde, no intermediate strings.
 
-use super::money::Cents;
+use einv_core::money::Cents;
 
 /// Append `s` as a JSON string literal. Non-ASCII text is kept as UTF-8, which JSON allows.
 pub(super) fn string(out: &mut Vec<u8>, s: &str) {

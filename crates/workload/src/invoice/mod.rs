@@ -24,7 +24,6 @@ mod fault;
 mod generator;
 mod items;
 mod json;
-mod money;
 mod names;
 mod party;
 mod payload;
@@ -32,9 +31,9 @@ mod regions;
 pub mod uscc;
 
 pub use dist::Dist;
+pub use einv_core::money::{self, Cents, TaxRate};
 pub use fault::Fault;
 pub use generator::InvoiceGen;
-pub use money::{Cents, TaxRate};
 pub use party::Party;
 pub use payload::{Invoice, Kind, Line};
 

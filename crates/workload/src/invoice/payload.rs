@@ -3,8 +3,8 @@
 use std::borrow::Cow;
 
 use super::json;
-use super::money::{Cents, TaxRate};
 use super::party::Party;
+use einv_core::money::{Cents, TaxRate};
 
 /// Special VAT invoices (专票) let the buyer deduct input VAT; ordinary ones (普票) do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,15 +8,7 @@
 use rand::{Rng, RngExt};
 
 use super::regions::REGIONS;
-
-/// The 31 characters a code may use: digits and capitals without I, O, S, V, Z.
-pub const CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-
-/// GB 32100 weights: 3^(i-1) mod 31 for positions 1..=17.
-const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
-
-/// GB 11714 weights for the 8 body characters of the organization code.
-const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
+pub use einv_core::uscc::{CHARSET, charset_value, check_char, is_valid, org_check_char, org_code_is_valid};
 
 /// Registration authority and organization type (positions 1 and 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +42,8 @@ pub fn generate<R: Rng + ?Sized>(rng: &mut R) -> String {
     generate_for(rng, registrant, division)
 }
 
-/// A random valid code for this registrant and 6-digit division code.
+/// A random valid code for this registrant and 6-digit division code. Non-digits in
+/// `division` are skipped and missing digits become '0', so the result is always valid.
 pub fn generate_for<R: Rng + ?Sized>(rng: &mut R, registrant: Registrant, division: &str) -> String {
     let mut code = [b'0'; 18];
     code[..2].copy_from_slice(&registrant.prefix());
@@ -74,61 +67,6 @@ pub fn generate_for<R: Rng + ?Sized>(rng: &mut R, registrant: Registrant, divisi
     code[16] = org_check_char(&code[8..16]).unwrap_or(b'0');
     code[17] = check_char(&code[..17]).unwrap_or(b'0');
     code.iter().map(|&b| char::from(b)).collect()
-}
-
-/// Whether `code` is a well-formed code: 18 characters from [`CHARSET`], a correct GB 11714
-/// check on positions 9-17 and a correct GB 32100 check character at position 18.
-pub fn is_valid(code: &str) -> bool {
-    let b = code.as_bytes();
-    b.len() == 18 && org_code_is_valid_bytes(&b[8..17]) && check_char(&b[..17]) == Some(b[17])
-}
-
-/// Whether a 9-character GB 11714 organization code (8 body characters + check) is valid.
-pub fn org_code_is_valid(code9: &str) -> bool {
-    org_code_is_valid_bytes(code9.as_bytes())
-}
-
-fn org_code_is_valid_bytes(code9: &[u8]) -> bool {
-    code9.len() == 9 && org_check_char(&code9[..8]) == Some(code9[8])
-}
-
-/// The GB 32100 check character for the first 17 characters, or `None` if one is outside
-/// [`CHARSET`] or the length is wrong.
-pub fn check_char(first17: &[u8]) -> Option<u8> {
-    if first17.len() != 17 {
-        return None;
-    }
-    let mut sum = 0u32;
-    for (&b, w) in first17.iter().zip(WEIGHTS) {
-        sum += charset_value(b)? * w;
-    }
-    Some(CHARSET[((31 - sum % 31) % 31) as usize])
-}
-
-/// The GB 11714 check character for 8 body characters, or `None` if one is invalid.
-///
-/// Body characters must also be in [`CHARSET`] so the whole USCC stays within it, although
-/// GB 11714 itself values letters by their place in the full alphabet (A=10 .. Z=35).
-pub fn org_check_char(body8: &[u8]) -> Option<u8> {
-    if body8.len() != 8 {
-        return None;
-    }
-    let mut sum = 0u32;
-    for (&b, w) in body8.iter().zip(ORG_WEIGHTS) {
-        charset_value(b)?;
-        let v = if b.is_ascii_digit() { u32::from(b - b'0') } else { u32::from(b - b'A') + 10 };
-        sum += v * w;
-    }
-    Some(match 11 - sum % 11 {
-        10 => b'X',
-        11 => b'0',
-        c => b'0' + c as u8,
-    })
-}
-
-/// Index of `b` in [`CHARSET`].
-fn charset_value(b: u8) -> Option<u32> {
-    CHARSET.iter().position(|&c| c == b).map(|i| i as u32)
 }
 
 /// `code` with its final check character replaced by a different one from [`CHARSET`]: still

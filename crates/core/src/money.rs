@@ -21,6 +21,24 @@ impl Cents {
     }
 }
 
+impl Cents {
+    /// Parse a decimal yuan amount with at most two decimals ("113.97", "5", "-0.05").
+    pub fn parse(s: &str) -> Option<Cents> {
+        let (neg, digits) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
+        let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || frac.len() > 2 || !all_digits(whole) || !all_digits(frac) {
+            return None;
+        }
+        let frac: i64 = format!("{frac:0<2}").parse().ok()?;
+        let cents = whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(frac)?;
+        Some(Cents(if neg { -cents } else { cents }))
+    }
+}
+
 impl fmt::Display for Cents {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut buf = Vec::with_capacity(24);
@@ -54,13 +72,19 @@ impl Sum for Cents {
 pub struct TaxRate(u8);
 
 impl TaxRate {
+    /// Parse a rate written as a fraction with two places ("0.13") or fewer ("0.1").
+    pub fn parse(s: &str) -> Option<TaxRate> {
+        let cents = Cents::parse(s)?;
+        u8::try_from(cents.0).ok().and_then(TaxRate::from_percent)
+    }
+
     /// The rate for `percent`, or `None` above 100.
     pub fn from_percent(percent: u8) -> Option<TaxRate> {
         (percent <= 100).then_some(TaxRate(percent))
     }
 
     /// For the crate's own tables of statutory rates, all ≤ 100.
-    pub(super) const fn new(percent: u8) -> TaxRate {
+    pub const fn new(percent: u8) -> TaxRate {
         TaxRate(percent)
     }
 
@@ -113,6 +137,19 @@ mod tests {
         assert_eq!(render(6), "0.06");
         assert_eq!(render(0), "0.00");
         assert_eq!(TaxRate::from_percent(101), None);
+    }
+
+    #[test]
+    fn amounts_and_rates_parse_back() {
+        assert_eq!(Cents::parse("113.97"), Some(Cents(11_397)));
+        assert_eq!(Cents::parse("5"), Some(Cents(500)));
+        assert_eq!(Cents::parse("0.5"), Some(Cents(50)));
+        assert_eq!(Cents::parse("-0.05"), Some(Cents(-5)));
+        for bad in ["", "1.234", "1,00", "abc", ".5", "1e3"] {
+            assert_eq!(Cents::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(TaxRate::parse("0.13"), TaxRate::from_percent(13));
+        assert_eq!(TaxRate::parse("1.01"), None);
     }
 
     #[test]
