@@ -52,7 +52,7 @@ name = "issue"
 weight = 1
 method = "POST"
 path = "/api/v1/invoices"
-body = "{{}}"
+body = {{ generator = "invoice" }}
 [[op]]
 name = "health"
 weight = 1

@@ -9,16 +9,39 @@ pub enum Operation {
     Issue,
     /// GET /api/v1/invoices/{no}: read one back.
     Query,
+    /// POST /api/v1/invoices/{no}/red-flush: reverse an issued invoice (a write).
+    RedFlush,
+    /// GET /api/v1/taxpayers/{tax_id}: verify a taxpayer.
+    VerifyTaxpayer,
+    /// GET /api/v1/invoices/{no}/pdf: download (reprint) the invoice file.
+    Download,
+    /// POST /api/v1/payments/callback: the payment provider's notification.
+    PaymentCallback,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 2] = [Operation::Issue, Operation::Query];
+    pub const ALL: [Operation; 6] = [
+        Operation::Issue,
+        Operation::Query,
+        Operation::RedFlush,
+        Operation::VerifyTaxpayer,
+        Operation::Download,
+        Operation::PaymentCallback,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Operation::Issue => "issue",
             Operation::Query => "query",
+            Operation::RedFlush => "red_flush",
+            Operation::VerifyTaxpayer => "verify_taxpayer",
+            Operation::Download => "download",
+            Operation::PaymentCallback => "payment_callback",
         }
+    }
+
+    fn index(self) -> usize {
+        self as usize
     }
 }
 
@@ -52,10 +75,8 @@ pub struct ModelSpec {
     pub pool_size: usize,
     /// How long a request waits for a connection before failing with HTTP 500.
     pub acquire_timeout: Duration,
-    /// How long an issue holds its connection.
-    pub issue_hold: Duration,
-    /// How long a query holds its connection.
-    pub query_hold: Duration,
+    /// How long each operation holds its connection, indexed like [`Operation::ALL`].
+    pub holds: [Duration; 6],
     pub stall: Option<Stall>,
 }
 
@@ -64,8 +85,8 @@ impl Default for ModelSpec {
         Self {
             pool_size: 100,
             acquire_timeout: Duration::from_secs(1),
-            issue_hold: Duration::from_millis(20),
-            query_hold: Duration::from_millis(5),
+            // issue, query, red-flush, verify, download, callback: writes hold longest.
+            holds: [20, 5, 15, 3, 8, 5].map(Duration::from_millis),
             stall: None,
         }
     }
@@ -84,11 +105,14 @@ impl ModelSpec {
         Ok(())
     }
 
+    /// How long `op` holds its connection.
     pub fn hold(&self, op: Operation) -> Duration {
-        match op {
-            Operation::Issue => self.issue_hold,
-            Operation::Query => self.query_hold,
-        }
+        self.holds[op.index()]
+    }
+
+    /// Set how long `op` holds its connection.
+    pub fn set_hold(&mut self, op: Operation, hold: Duration) {
+        self.holds[op.index()] = hold;
     }
 
     /// Requests per second the pool can serve if every request holds for `hold`.

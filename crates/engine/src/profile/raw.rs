@@ -99,6 +99,10 @@ pub struct RawBuiltin {
     pub acquire_timeout: Option<HumanDuration>,
     pub issue_hold: Option<HumanDuration>,
     pub query_hold: Option<HumanDuration>,
+    pub red_flush_hold: Option<HumanDuration>,
+    pub verify_hold: Option<HumanDuration>,
+    pub download_hold: Option<HumanDuration>,
+    pub callback_hold: Option<HumanDuration>,
     pub threads: Option<i64>,
     pub stall: Option<RawStall>,
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use einv_poolsim::{ModelSpec, Stall};
+use einv_poolsim::{ModelSpec, Operation, Stall};
 use einv_report::SloSpec;
 use einv_workload::{Arrivals, Stage};
 
@@ -213,15 +213,27 @@ fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {
         }
         Stall { every, length }
     });
-    let spec = ModelSpec {
+    let mut spec = ModelSpec {
         pool_size: b.pool_size.map_or(d.pool_size, |n| c.count("target.builtin.pool-size", n, (1, 1_000_000))),
         acquire_timeout: b
             .acquire_timeout
             .map_or(d.acquire_timeout, |t| c.nonzero("target.builtin.acquire-timeout", t)),
-        issue_hold: b.issue_hold.map_or(d.issue_hold, |h| c.duration("target.builtin.issue-hold", h)),
-        query_hold: b.query_hold.map_or(d.query_hold, |h| c.duration("target.builtin.query-hold", h)),
         stall,
+        ..d
     };
+    let holds = [
+        (Operation::Issue, "issue-hold", b.issue_hold),
+        (Operation::Query, "query-hold", b.query_hold),
+        (Operation::RedFlush, "red-flush-hold", b.red_flush_hold),
+        (Operation::VerifyTaxpayer, "verify-hold", b.verify_hold),
+        (Operation::Download, "download-hold", b.download_hold),
+        (Operation::PaymentCallback, "callback-hold", b.callback_hold),
+    ];
+    for (op, key, hold) in holds {
+        if let Some(h) = hold {
+            spec.set_hold(op, c.duration(&format!("target.builtin.{key}"), h));
+        }
+    }
     (spec, b.threads.map_or(1, |n| c.count("target.builtin.threads", n, (1, 256))))
 }
 

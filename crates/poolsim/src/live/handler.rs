@@ -1,6 +1,7 @@
+//! The invoice API of the built-in target: routing, the database pool, and the answers.
+
 use std::convert::Infallible;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -9,39 +10,74 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::sync::Semaphore;
 
+use super::ledger::{Issued, Ledger, Reversal};
 use crate::{ModelSpec, Operation};
 
 const INVOICES: &str = "/api/v1/invoices";
 /// Invoice numbers are 20 digits: this prefix and a 16-digit sequence.
 const NO_PREFIX: &str = "2611";
+/// A downloaded invoice file: the size of a typical e-invoice PDF's first part.
+static PDF: [u8; 16 * 1024] = [b'%'; 16 * 1024];
 
 pub(super) struct State {
     spec: ModelSpec,
     pool: Semaphore,
     started: Instant,
-    issued: AtomicU64,
+    ledger: Mutex<Ledger>,
 }
 
 impl State {
     pub(super) fn new(spec: ModelSpec) -> Self {
         let pool = Semaphore::new(spec.pool_size);
-        Self { spec, pool, started: Instant::now(), issued: AtomicU64::new(0) }
+        Self { spec, pool, started: Instant::now(), ledger: Mutex::default() }
+    }
+
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
+/// A request, routed. Invoice numbers that do not parse are `None` (answered 404).
 enum Route {
     Issue,
     Query(Option<u64>),
+    RedFlush(Option<u64>),
+    Download(Option<u64>),
+    Verify(String),
+    Callback,
     Health,
     NotFound,
 }
 
+impl Route {
+    fn operation(&self) -> Option<Operation> {
+        Some(match self {
+            Route::Issue => Operation::Issue,
+            Route::Query(_) => Operation::Query,
+            Route::RedFlush(_) => Operation::RedFlush,
+            Route::Download(_) => Operation::Download,
+            Route::Verify(_) => Operation::VerifyTaxpayer,
+            Route::Callback => Operation::PaymentCallback,
+            Route::Health | Route::NotFound => return None,
+        })
+    }
+}
+
 fn route(method: &Method, path: &str) -> Route {
-    match (method, path) {
-        (&Method::POST, INVOICES) => Route::Issue,
-        (&Method::GET, "/healthz" | "/") => Route::Health,
-        (&Method::GET, p) => match p.strip_prefix(INVOICES).and_then(|r| r.strip_prefix('/')) {
-            Some(no) => Route::Query(parse_no(no)),
+    let invoice = path.strip_prefix(INVOICES).and_then(|r| r.strip_prefix('/'));
+    match (method, path, invoice) {
+        (&Method::POST, INVOICES, _) => Route::Issue,
+        (&Method::GET, "/healthz" | "/", _) => Route::Health,
+        (&Method::POST, "/api/v1/payments/callback", _) => Route::Callback,
+        (&Method::POST, _, Some(rest)) if rest.ends_with("/red-flush") => {
+            Route::RedFlush(parse_no(rest.trim_end_matches("/red-flush")))
+        }
+        (&Method::GET, _, Some(rest)) if rest.ends_with("/pdf") => {
+            Route::Download(parse_no(rest.trim_end_matches("/pdf")))
+        }
+        (&Method::GET, _, Some(no)) => Route::Query(parse_no(no)),
+        (&Method::GET, p, None) => match p.strip_prefix("/api/v1/taxpayers/") {
+            Some(id) => Route::Verify(id.to_string()),
             None => Route::NotFound,
         },
         _ => Route::NotFound,
@@ -59,14 +95,22 @@ fn parse_no(no: &str) -> Option<u64> {
 pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let route = route(req.method(), req.uri().path());
     // Read the whole body before answering so the connection stays usable (keep-alive).
-    if req.into_body().collect().await.is_err() {
-        return Ok(json(StatusCode::BAD_REQUEST, r#"{"code":"E400","msg":"unreadable body"}"#.into()));
-    }
-    let op = match route {
-        Route::Issue => Operation::Issue,
-        Route::Query(_) => Operation::Query,
-        Route::Health => return Ok(json(StatusCode::OK, r#"{"status":"ok"}"#.into())),
-        Route::NotFound => return Ok(json(StatusCode::NOT_FOUND, r#"{"code":"E404","msg":"no such route"}"#.into())),
+    let Ok(body) = req.into_body().collect().await.map(|b| b.to_bytes()) else {
+        return Ok(json(StatusCode::BAD_REQUEST, r#"{"code":"E4000","msg":"unreadable body"}"#.into()));
+    };
+    let Some(op) = route.operation() else {
+        return Ok(match route {
+            Route::Health => json(StatusCode::OK, r#"{"status":"ok"}"#.into()),
+            _ => json(StatusCode::NOT_FOUND, r#"{"code":"E404","msg":"no such route"}"#.into()),
+        });
+    };
+    // Input validation costs CPU, not a database connection: bad invoices are refused first.
+    let order_no = match (&route, op) {
+        (Route::Issue, _) => match super::validate::invoice(&body) {
+            Ok(order_no) => Some(order_no),
+            Err((code, msg)) => return Ok(json(StatusCode::BAD_REQUEST, error_body(code, &msg))),
+        },
+        _ => None,
     };
     if let Some(stall) = state.spec.stall {
         let wait = stall.wait_at(state.started.elapsed());
@@ -83,16 +127,64 @@ pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
     if !hold.is_zero() {
         tokio::time::sleep(hold).await;
     }
-    Ok(match route {
-        Route::Issue => {
-            let seq = state.issued.fetch_add(1, Ordering::Relaxed) + 1;
-            json(StatusCode::OK, format!(r#"{{"code":"0000","invoice_no":"{NO_PREFIX}{seq:016}","msg":"issued"}}"#))
+    Ok(answer(&state, route, order_no.as_deref().unwrap_or_default()))
+}
+
+fn answer(state: &State, route: Route, order_no: &str) -> Response<Full<Bytes>> {
+    let not_found = || json(StatusCode::NOT_FOUND, error_body("E404", "invoice not found"));
+    match route {
+        Route::Issue => match state.ledger().issue(order_no) {
+            Issued::New(seq) => {
+                json(StatusCode::OK, format!(r#"{{"code":"0000","invoice_no":"{NO_PREFIX}{seq:016}","msg":"issued"}}"#))
+            }
+            Issued::Duplicate(seq) => json(
+                StatusCode::OK,
+                format!(
+                    r#"{{"code":"0000","invoice_no":"{NO_PREFIX}{seq:016}","msg":"already issued","duplicate":true}}"#
+                ),
+            ),
+        },
+        Route::Query(Some(seq)) => {
+            let ledger = state.ledger();
+            if !ledger.exists(seq) {
+                return not_found();
+            }
+            let status = if ledger.is_reversed(seq) { "reversed" } else { "issued" };
+            json(
+                StatusCode::OK,
+                format!(r#"{{"code":"0000","invoice_no":"{NO_PREFIX}{seq:016}","status":"{status}"}}"#),
+            )
         }
-        Route::Query(Some(seq)) if seq >= 1 && seq <= state.issued.load(Ordering::Relaxed) => {
-            json(StatusCode::OK, format!(r#"{{"code":"0000","invoice_no":"{NO_PREFIX}{seq:016}","status":"issued"}}"#))
+        Route::RedFlush(Some(seq)) => match state.ledger().reverse(seq) {
+            Reversal::Done => json(
+                StatusCode::OK,
+                format!(r#"{{"code":"0000","invoice_no":"{NO_PREFIX}{seq:016}","status":"reversed"}}"#),
+            ),
+            Reversal::AlreadyReversed => json(StatusCode::CONFLICT, error_body("E4090", "invoice already reversed")),
+            Reversal::Unknown => not_found(),
+        },
+        Route::Download(Some(seq)) if state.ledger().exists(seq) => {
+            let mut resp = Response::new(Full::new(Bytes::from_static(&PDF)));
+            resp.headers_mut()
+                .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/pdf"));
+            resp
         }
-        _ => json(StatusCode::NOT_FOUND, r#"{"code":"E404","msg":"invoice not found"}"#.into()),
-    })
+        Route::Verify(tax_id) => {
+            let valid = einv_core::uscc::is_valid(&tax_id);
+            json(StatusCode::OK, format!(r#"{{"code":"0000","tax_id":"{}","valid":{valid}}}"#, escape(&tax_id)))
+        }
+        Route::Callback => json(StatusCode::OK, r#"{"code":"0000","msg":"received"}"#.into()),
+        _ => not_found(),
+    }
+}
+
+fn error_body(code: &str, msg: &str) -> String {
+    format!(r#"{{"code":"{code}","msg":"{}"}}"#, escape(msg))
+}
+
+/// Enough JSON escaping for what a client sent us back (tax ids, messages).
+fn escape(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).collect::<String>().replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {

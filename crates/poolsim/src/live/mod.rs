@@ -4,6 +4,8 @@
 //! process does not share a scheduler with the service it measures.
 
 mod handler;
+mod ledger;
+mod validate;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -116,23 +118,36 @@ mod tests {
     }
 
     #[test]
-    fn issues_then_queries_an_invoice() {
-        let spec = ModelSpec { issue_hold: Duration::ZERO, query_hold: Duration::ZERO, ..ModelSpec::default() };
+    fn issues_queries_reverses_and_refuses_like_an_invoice_service() {
+        let spec = ModelSpec { holds: [Duration::ZERO; 6], ..ModelSpec::default() };
         let server = Server::start(spec, "127.0.0.1:0".parse().unwrap(), 1).unwrap();
-        let issued = get(
-            server.addr(),
-            "POST /api/v1/invoices HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
-        );
+        let send = |method: &str, path: &str, body: &str| {
+            let req = format!(
+                "{method} {path} HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            get(server.addr(), &req)
+        };
+        let good = validate::tests::GOOD;
+        let issued = send("POST", "/api/v1/invoices", good);
         assert!(issued.starts_with("HTTP/1.1 200"), "{issued}");
         let no = issued.split("\"invoice_no\":\"").nth(1).unwrap().split('"').next().unwrap().to_string();
-        let found =
-            get(server.addr(), &format!("GET /api/v1/invoices/{no} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"));
-        assert!(found.starts_with("HTTP/1.1 200"), "{found}");
-        let missing = get(
-            server.addr(),
-            "GET /api/v1/invoices/26119999999999999999 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        let again = send("POST", "/api/v1/invoices", good);
+        assert!(
+            again.contains(&no) && again.contains("\"duplicate\":true"),
+            "a duplicate gets the first invoice: {again}"
         );
-        assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
+        assert!(send("GET", &format!("/api/v1/invoices/{no}"), "").contains("\"status\":\"issued\""));
+        assert!(send("POST", &format!("/api/v1/invoices/{no}/red-flush"), "").starts_with("HTTP/1.1 200"));
+        assert!(send("POST", &format!("/api/v1/invoices/{no}/red-flush"), "").starts_with("HTTP/1.1 409"));
+        assert!(send("GET", &format!("/api/v1/invoices/{no}"), "").contains("\"status\":\"reversed\""));
+        assert!(send("GET", &format!("/api/v1/invoices/{no}/pdf"), "").contains("application/pdf"));
+        assert!(send("GET", "/api/v1/invoices/26119999999999999999", "").starts_with("HTTP/1.1 404"));
+        assert!(send("GET", "/api/v1/taxpayers/91350100M000100Y43", "").contains("\"valid\":true"));
+        assert!(send("GET", "/api/v1/taxpayers/91350100M000100Y44", "").contains("\"valid\":false"));
+        assert!(send("POST", "/api/v1/payments/callback", "{}").starts_with("HTTP/1.1 200"));
+        let bad = send("POST", "/api/v1/invoices", &good.replace("113.51", "113.52"));
+        assert!(bad.starts_with("HTTP/1.1 400") && bad.contains("E4005"), "{bad}");
         server.stop();
     }
 
@@ -141,15 +156,22 @@ mod tests {
         let spec = ModelSpec {
             pool_size: 1,
             acquire_timeout: Duration::from_millis(10),
-            issue_hold: Duration::from_millis(300),
+            holds: [300, 0, 0, 0, 0, 0].map(Duration::from_millis),
             ..ModelSpec::default()
         };
         let server = Server::start(spec, "127.0.0.1:0".parse().unwrap(), 1).unwrap();
         let addr = server.addr();
-        let req = "POST /api/v1/invoices HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
-        let first = std::thread::spawn(move || get(addr, req));
+        let good = validate::tests::GOOD;
+        let req = format!(
+            "POST /api/v1/invoices HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{good}",
+            good.len()
+        );
+        let first = {
+            let req = req.clone();
+            std::thread::spawn(move || get(addr, &req))
+        };
         std::thread::sleep(Duration::from_millis(50));
-        let second = get(addr, req);
+        let second = get(addr, &req.replace("\"A1\"", "\"A2\""));
         assert!(second.starts_with("HTTP/1.1 500"), "{second}");
         assert!(second.contains("pool"), "{second}");
         assert!(first.join().unwrap().starts_with("HTTP/1.1 200"));

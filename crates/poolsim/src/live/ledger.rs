@@ -1,0 +1,83 @@
+//! What the built-in target remembers: issued invoices by number and by order number
+//! (idempotency), and which were reversed. Bounded: the oldest order numbers are
+//! forgotten past [`MAX_ORDERS`], as a real service's idempotency window would.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+const MAX_ORDERS: usize = 1_000_000;
+
+#[derive(Debug, Default)]
+pub(super) struct Ledger {
+    issued: u64,
+    by_order: HashMap<String, u64>,
+    order_fifo: VecDeque<String>,
+    reversed: HashSet<u64>,
+}
+
+/// The outcome of an issue request.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Issued {
+    New(u64),
+    /// The order number was issued before: the first invoice, never a second one.
+    Duplicate(u64),
+}
+
+/// The outcome of a red-flush (reversal) request.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Reversal {
+    Done,
+    AlreadyReversed,
+    Unknown,
+}
+
+impl Ledger {
+    pub(super) fn issue(&mut self, order_no: &str) -> Issued {
+        if let Some(&seq) = self.by_order.get(order_no) {
+            return Issued::Duplicate(seq);
+        }
+        self.issued += 1;
+        if self.order_fifo.len() >= MAX_ORDERS
+            && let Some(old) = self.order_fifo.pop_front()
+        {
+            self.by_order.remove(&old);
+        }
+        self.by_order.insert(order_no.to_string(), self.issued);
+        self.order_fifo.push_back(order_no.to_string());
+        Issued::New(self.issued)
+    }
+
+    pub(super) fn exists(&self, seq: u64) -> bool {
+        seq >= 1 && seq <= self.issued
+    }
+
+    pub(super) fn is_reversed(&self, seq: u64) -> bool {
+        self.reversed.contains(&seq)
+    }
+
+    pub(super) fn reverse(&mut self, seq: u64) -> Reversal {
+        if !self.exists(seq) {
+            Reversal::Unknown
+        } else if self.reversed.insert(seq) {
+            Reversal::Done
+        } else {
+            Reversal::AlreadyReversed
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_get_the_first_invoice_and_reversal_happens_once() {
+        let mut l = Ledger::default();
+        assert_eq!(l.issue("A"), Issued::New(1));
+        assert_eq!(l.issue("B"), Issued::New(2));
+        assert_eq!(l.issue("A"), Issued::Duplicate(1));
+        assert_eq!(l.reverse(2), Reversal::Done);
+        assert_eq!(l.reverse(2), Reversal::AlreadyReversed);
+        assert_eq!(l.reverse(9), Reversal::Unknown);
+        assert!(l.is_reversed(2) && !l.is_reversed(1));
+    }
+}
