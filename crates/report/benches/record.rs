@@ -22,6 +22,7 @@ fn record(c: &mut Criterion) {
                 queued: false,
                 check_failed: false,
                 tag: None,
+                expects_rejection: false,
             };
             rec.record(black_box(3), (i % 6) as usize, &sample)
         })

@@ -14,7 +14,7 @@
 //! let ms = Duration::from_millis;
 //! rec.record(0, 0, &Sample { latency: ms(5), service: Some(ms(2)), send_lag: ms(3),
 //!                             outcome: Outcome::Response(200), queued: false,
-//!                             check_failed: false, tag: None });
+//!                             check_failed: false, tag: None, expects_rejection: false });
 //! let mut interval = vec![Stats::new()];
 //! rec.drain_into(&mut interval);
 //! assert_eq!(interval[0].ok, 1);

@@ -104,6 +104,9 @@ pub struct Sample {
     /// Sent wrong on purpose: the index of its tag (duplicate, invalid ...), see
     /// [`crate::Finish::tags`].
     pub tag: Option<usize>,
+    /// Sent invalid on purpose: a 4xx is the right answer, so it counts as ok (and any
+    /// other answer as a failed check), not as an error.
+    pub expects_rejection: bool,
 }
 
 /// How the target answered requests sent wrong on purpose.

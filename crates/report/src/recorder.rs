@@ -76,6 +76,7 @@ mod tests {
             queued: true,
             check_failed: false,
             tag: None,
+            expects_rejection: false,
         };
         for w in 0..10 {
             rec.record(w, w % 2, &s);

@@ -78,6 +78,7 @@ impl Stats {
             }
         }
         match s.outcome.error() {
+            Some(crate::ErrorClass::Http4xx) if s.expects_rejection => self.ok += 1,
             Some(class) => self.errors.add(class, 1),
             None => self.ok += 1,
         }
@@ -176,6 +177,7 @@ mod tests {
             queued: false,
             check_failed: false,
             tag: None,
+            expects_rejection: false,
         }
     }
 

@@ -63,10 +63,10 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
         "rate      target {:.1}/s, achieved {:.1}/s, connections opened {} (max open {} of {})",
         o.rate.target_per_s, o.rate.achieved_per_s, s.connections.opened, s.connections.max_open, s.connections.limit
     );
-    let _ = writeln!(out, "\n{:<22} {:>9} {:>9} {:>9} {:>9} {:>9}", "ms", "p50", "p90", "p99", "p99.9", "max");
+    let _ = writeln!(out, "\n{:<28} {:>9} {:>9} {:>9} {:>9} {:>9}", "ms", "p50", "p90", "p99", "p99.9", "max");
     let mut row = |label: &str, p: &crate::Percentiles| {
         let _ =
-            writeln!(out, "{label:<22} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}", p.p50, p.p90, p.p99, p.p999, p.max);
+            writeln!(out, "{label:<28} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}", p.p50, p.p90, p.p99, p.p999, p.max);
     };
     row("latency", &o.latency_ms);
     row("service", &o.service_ms);
@@ -76,7 +76,7 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
         }
     }
     let lag = &o.send_lag_ms;
-    let _ = writeln!(out, "{:<22} {:>9.3} {:>9} {:>9.3} {:>9} {:>9.3}", "send lag", lag.p50, "", lag.p99, "", lag.max);
+    let _ = writeln!(out, "{:<28} {:>9.3} {:>9} {:>9.3} {:>9} {:>9.3}", "send lag", lag.p50, "", lag.p99, "", lag.max);
     if o.requests.skipped > 0 || o.requests.check_failed > 0 {
         let _ = writeln!(
             out,

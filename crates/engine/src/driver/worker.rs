@@ -55,6 +55,7 @@ fn expired(waited: Duration, job: &Job) -> Sample {
         queued: job.queued,
         check_failed: false,
         tag: job.rendered.as_ref().and_then(|r| r.tag).map(|t| t.index()),
+        expects_rejection: false,
     }
 }
 
@@ -69,7 +70,12 @@ async fn execute(ctx: &Ctx, conn: &mut Option<Conn>, job: &Job) -> Sample {
         }
     };
     let end = Instant::now();
+    let tag = job.rendered.as_ref().and_then(|r| r.tag);
+    let expects_rejection = tag.is_some_and(|t| t.expects_rejection());
     let check_failed = match outcome {
+        // An invoice sent invalid on purpose must be refused; the op's own checks describe
+        // a valid answer and do not apply.
+        Outcome::Response(status) if expects_rejection => !(400..500).contains(&status),
         Outcome::Response(status) => !inspect(ctx, job.op, status, &body),
         Outcome::Failed(_) => false,
     };
@@ -80,7 +86,8 @@ async fn execute(ctx: &Ctx, conn: &mut Option<Conn>, job: &Job) -> Sample {
         outcome,
         queued: job.queued,
         check_failed,
-        tag: job.rendered.as_ref().and_then(|r| r.tag).map(|t| t.index()),
+        tag: tag.map(|t| t.index()),
+        expects_rejection,
     }
 }
 
