@@ -164,6 +164,13 @@ async fn drive(
     collector.push(elapsed)?;
     progress.finish();
     let scheduled = scheduled.unwrap_or_else(|| log.totals().iter().map(|s| s.sent).collect());
+    // A replay's intended rate is its trace's: what it scheduled over the trace's length.
+    let target_rate = match plan.load {
+        Load::Replay { duration, .. } if !*stop.borrow() => {
+            scheduled.iter().sum::<u64>() as f64 / duration.as_secs_f64().max(1e-9)
+        }
+        _ => target_rate,
+    };
     let run = RunInfo {
         name: plan.name.clone(),
         profile: plan.file.display().to_string(),

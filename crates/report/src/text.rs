@@ -40,12 +40,12 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
     let mut out = String::new();
     let r = &s.run;
     let o = &s.overall;
+    let mode = if r.mode == "replay" { "replay".to_string() } else { format!("{} loop", r.mode) };
     let _ = writeln!(
         out,
-        "\n{} -> {}  ({} loop, {:.1} s{})",
+        "\n{} -> {}  ({mode}, {:.1} s{})",
         r.name,
         r.target,
-        r.mode,
         r.duration_s,
         if s.interrupted { ", INTERRUPTED" } else { "" }
     );
