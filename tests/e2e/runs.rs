@@ -290,3 +290,28 @@ check = { status = [200], exists = ["/invoice_no"] }
     assert_eq!(s["overall"]["requests"]["errors"], 0, "expected rejections are not errors");
     assert_eq!(s["overall"]["requests"]["check_failed"], 0);
 }
+
+/// A recorded trace replays with its own timing, scaled by `speed`; a broken trace is bad
+/// input that names its line before anything is sent.
+#[test]
+fn replays_a_trace_at_its_speed_and_names_bad_trace_lines() {
+    let mut trace = String::from("offset,op\n");
+    for i in 0..40 {
+        trace.push_str(&format!("{:.3},{}\n", f64::from(i) * 0.05, if i % 4 == 0 { "issue" } else { "health" }));
+    }
+    let profile = builtin_profile("mode = \"replay\"\ntrace = \"trace.csv\"\nspeed = 2.0", "", "");
+    let case = Case::new(&profile);
+    std::fs::write(case.dir.path().join("trace.csv"), &trace).unwrap();
+    let o = case.run(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary(&case.out());
+    assert_eq!(s["overall"]["requests"]["sent"], 40);
+    assert_eq!(s["ops"]["issue"]["requests"]["sent"], 10, "each line's op is honoured");
+    let planned = s["run"]["planned_duration_s"].as_f64().unwrap();
+    assert!((0.9..1.1).contains(&planned), "1.95 s of trace at speed 2 plans about 1 s, got {planned}");
+
+    std::fs::write(case.dir.path().join("trace.csv"), "offset,op\n0.5,issue\n0.2,health\n").unwrap();
+    let bad = run_in_root(&["validate", &case.profile()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("trace.csv:3"), "names the out-of-order line: {}", stderr(&bad));
+}

@@ -22,7 +22,8 @@ pub struct FeederSpec {
     pub name: String,
     pub path: std::path::PathBuf,
     pub mode: FeedMode,
-    pub columns: Vec<String>,
+    /// The header's column names (`None` when the file could not be read).
+    pub columns: Option<Vec<String>>,
 }
 
 /// The invoice workload: payload shape, injected faults, correlation pools.
@@ -54,8 +55,12 @@ pub(super) fn feeders(c: &mut Check, raw: Vec<RawFeeder>, dir: &Path) -> Vec<Fee
         };
         let path = dir.join(&f.path);
         match Feeder::open(&path, mode, 0) {
-            Ok(feeder) => out.push(FeederSpec { name: f.name, path, mode, columns: feeder.columns().to_vec() }),
-            Err(e) => c.fail(&key("path"), e.to_string()),
+            Ok(feeder) => out.push(FeederSpec { name: f.name, path, mode, columns: Some(feeder.columns().to_vec()) }),
+            Err(e) => {
+                c.fail(&key("path"), e.to_string());
+                // Kept, columns unknown, so ops that use it are not reported a second time.
+                out.push(FeederSpec { name: f.name, path, mode, columns: None });
+            }
         }
     }
     out
@@ -74,9 +79,10 @@ impl Scope for ProfileScope<'_> {
             .iter()
             .position(|f| f.name == feeder)
             .ok_or_else(|| format!("no [[feeder]] named {feeder:?}"))?;
-        let col = self.feeders[f].columns.iter().position(|c| c == column);
+        let Some(columns) = &self.feeders[f].columns else { return Ok((f, 0)) };
+        let col = columns.iter().position(|c| c == column);
         col.map(|col| (f, col))
-            .ok_or_else(|| format!("feeder {feeder:?} has no column {column:?} (it has {:?})", self.feeders[f].columns))
+            .ok_or_else(|| format!("feeder {feeder:?} has no column {column:?} (it has {columns:?})"))
     }
 
     fn pool(&self, name: &str) -> Result<usize, String> {
