@@ -39,6 +39,14 @@ pub struct ProfileError {
     pub message: String,
 }
 
+impl ProfileError {
+    /// A problem found after validation (a file changed since, a schedule too thin to
+    /// hold one arrival): it names the key, but not a line.
+    pub fn unlocated(file: &std::path::Path, key: &str, message: impl fmt::Display) -> ProfileError {
+        ProfileError { file: file.into(), line: None, key: key.into(), message: message.to_string() }
+    }
+}
+
 impl fmt::Display for ProfileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file.display())?;

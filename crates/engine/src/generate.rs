@@ -24,15 +24,18 @@ pub struct Generated {
 pub fn generate(plan: &Plan, count: u64, out: &mut dyn Write) -> Result<Generated, Error> {
     let mut workload = Workload::new(plan)?;
     let timeline = workload.timeline(plan)?;
-    let arrivals: Box<dyn Iterator<Item = (u64, Option<f64>, Option<usize>)>> = match timeline {
-        Some(t) => Box::new(t.map(|a| (a.index, Some(a.at.as_secs_f64() * 1000.0), a.op))),
-        None => Box::new((0..).map(|i| (i, None, None))),
+    type Arrival = (u64, Option<f64>, Option<usize>, Option<std::path::PathBuf>);
+    let arrivals: Box<dyn Iterator<Item = Arrival>> = match timeline {
+        Some(t) => Box::new(t.map(|a| (a.index, Some(a.at.as_secs_f64() * 1000.0), a.op, a.body))),
+        None => Box::new((0..).map(|i| (i, None, None, None))),
     };
     let shard = plan.shard;
     let mut done = Generated::default();
     let mut r = Rendered::default();
     let io = |e: std::io::Error| Error::Flag { flag: "--out", message: e.to_string() };
-    for (index, offset_ms, op) in arrivals.filter(|(i, ..)| i % shard.count == shard.index).take(count as usize) {
+    for (index, offset_ms, op, body_file) in
+        arrivals.filter(|(i, ..)| i % shard.count == shard.index).take(count as usize)
+    {
         let op = op.unwrap_or_else(|| workload.requests.op_of(index));
         let o = &plan.ops[op];
         let mut line = json!({
@@ -66,6 +69,12 @@ pub fn generate(plan: &Plan, count: u64, out: &mut dyn Write) -> Result<Generate
                 }
             },
         }
+        if let Some(path) = body_file.filter(|_| line.get("skipped").is_none()) {
+            // A replay line's own body replaces the op's (and any injected fault), as in a run.
+            let text = std::fs::read(&path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+            line["body"] = json!(text);
+            line["tag"] = serde_json::Value::Null;
+        }
         line["headers"] = serde_json::Value::Object(headers);
         serde_json::to_writer(&mut *out, &line).map_err(|e| io(e.into()))?;
         out.write_all(b"\n").map_err(io)?;
@@ -79,10 +88,5 @@ pub fn generate(plan: &Plan, count: u64, out: &mut dyn Write) -> Result<Generate
 }
 
 fn profile_error(plan: &Plan, e: einv_workload::Error) -> Error {
-    Error::from(crate::error::ProfileError {
-        file: plan.file.clone(),
-        line: None,
-        key: "feeder".into(),
-        message: e.to_string(),
-    })
+    Error::from(crate::error::ProfileError::unlocated(&plan.file, "feeder", e))
 }

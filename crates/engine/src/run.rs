@@ -137,7 +137,7 @@ async fn drive(
     let (shard, connections) = (plan.shard, plan.target.connections);
     let drive = Drive { ctx: ctx.clone(), shard, connections, start, pacing, stop: stop.clone() };
     let timeline = workload.timeline(plan)?;
-    let driver = spawn_driver(plan, drive, workload, timeline, recorder.clone());
+    let driver = spawn_driver(plan, drive, workload, timeline);
     let progress = Progress::new(plan.load.duration(), opts.progress);
     let mut collector = Collector {
         log: &mut log,
@@ -163,7 +163,8 @@ async fn drive(
     let elapsed = start.elapsed();
     collector.push(elapsed)?;
     progress.finish();
-    let scheduled = scheduled.unwrap_or_else(|| log.totals().iter().map(|s| s.sent).collect());
+    // Closed loop has no schedule: what it asked for is what it sent or skipped.
+    let scheduled = scheduled.unwrap_or_else(|| log.totals().iter().map(|s| s.sent + s.skipped).collect());
     // A replay's intended rate is its trace's: what it scheduled over the trace's length.
     let target_rate = match plan.load {
         Load::Replay { duration, .. } if !*stop.borrow() => {
@@ -207,10 +208,9 @@ fn spawn_driver(
     drive: Drive,
     workload: Workload,
     timeline: Option<Timeline>,
-    recorder: Arc<Recorder>,
 ) -> tokio::task::JoinHandle<Result<Option<Vec<u64>>, Error>> {
     let (load, ops) = (plan.load.clone(), plan.ops.len());
-    let feed = Feed::new(workload.requests, workload.dynamic, recorder);
+    let feed = Feed::new(workload.requests, workload.dynamic, drive.ctx.clone());
     tokio::spawn(async move {
         match (load, timeline) {
             (Load::Closed { duration, think }, _) => {

@@ -27,9 +27,7 @@ impl Workload {
     pub fn new(plan: &Plan) -> Result<Workload, Error> {
         // Validation catches nearly all of these; what is left (a schedule too thin to hold
         // one arrival, a feeder file changed since) is still the profile's fault.
-        let bad = |key: &str, e: einv_workload::Error| {
-            Error::from(ProfileError { file: plan.file.clone(), line: None, key: key.into(), message: e.to_string() })
-        };
+        let bad = |key: &str, e: einv_workload::Error| Error::from(ProfileError::unlocated(&plan.file, key, e));
         let weights: Vec<u32> = plan.ops.iter().map(|o| o.weight).collect();
         let mix = Mix::new(&weights, derive_seed(plan.seed, "mix")).map_err(|e| bad("op", e))?;
         let schedule = match &plan.load {
@@ -58,14 +56,8 @@ impl Workload {
         match (&plan.load, &self.schedule) {
             (Load::Open { .. }, Some(s)) => Ok(Some(Timeline::Schedule(Box::new(s.clone())))),
             (Load::Replay { trace, speed, .. }, _) => {
-                let reader = TraceReader::open(trace, *speed).map_err(|e| {
-                    Error::from(ProfileError {
-                        file: plan.file.clone(),
-                        line: None,
-                        key: "load.trace".into(),
-                        message: e.to_string(),
-                    })
-                })?;
+                let reader = TraceReader::open(trace, *speed)
+                    .map_err(|e| Error::from(ProfileError::unlocated(&plan.file, "load.trace", e)))?;
                 let ops: HashMap<String, usize> =
                     plan.ops.iter().enumerate().map(|(i, o)| (o.name.clone(), i)).collect();
                 Ok(Some(Timeline::Trace { reader: Box::new(reader), ops }))

@@ -1,5 +1,6 @@
 //! Correlation pools: values extracted from responses (invoice numbers) that later
-//! requests draw from. Bounded: when full, the oldest value makes room.
+//! requests draw from. Bounded: when full, the value at the front makes room. That is the
+//! oldest unless a take has moved the newest into a gap (a take is O(1) by swapping).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -16,7 +17,7 @@ impl Pools {
         Pools { pools: (0..count).map(|_| Mutex::new(VecDeque::new())).collect(), capacity: capacity.max(1) }
     }
 
-    /// Add a value, dropping the oldest if the pool is full.
+    /// Add a value, dropping the front (usually oldest) one if the pool is full.
     pub fn put(&self, pool: usize, value: String) {
         let Some(p) = self.pools.get(pool) else { return };
         let mut q = p.lock().unwrap_or_else(|e| e.into_inner());

@@ -170,15 +170,35 @@ impl Requests {
         out: &mut Rendered,
     ) -> Result<Result<(), Skip>, Error> {
         let mut rng = request_rng(self.seed, index);
-        let uses = self.uses[op].clone();
+        // Taken out for the call, so rendering needs no per-request clone of it.
+        let uses = std::mem::take(&mut self.uses[op]);
+        let result = self.render_with(&uses, index, op, &mut rng, mask_secrets, out);
+        self.uses[op] = uses;
+        result
+    }
+
+    fn render_with(
+        &mut self,
+        uses: &Uses,
+        index: u64,
+        op: usize,
+        rng: &mut Pcg64Mcg,
+        mask_secrets: bool,
+        out: &mut Rendered,
+    ) -> Result<Result<(), Skip>, Error> {
         out.tag = None;
         let mut source = index;
         if uses.invoice {
-            let (tag, from) = self.fault(index, op, &mut rng);
+            let (tag, from) = self.fault(index, op, rng);
             out.tag = tag;
             source = from;
         }
         out.order_no = self.order_no(source);
+        // Nothing is consumed until the request is sure to go: pools are looked at first,
+        // then feeder rows read, then values drawn (and taken).
+        if let Some(&(pool, _)) = uses.pools.iter().find(|(p, _)| self.pools.len(*p) == 0) {
+            return Ok(Err(Skip::EmptyPool(pool)));
+        }
         for &f in &uses.feeders {
             match self.feeders[f].next_row()? {
                 Some(row) => {
@@ -189,6 +209,7 @@ impl Requests {
             }
         }
         for &(pool, take) in &uses.pools {
+            // Only the dispatcher draws, so a pool seen non-empty above is non-empty now.
             self.pooled[pool] = self.pools.draw(pool, rng.next_u64(), take);
             if self.pooled[pool].is_none() {
                 return Ok(Err(Skip::EmptyPool(pool)));
@@ -205,7 +226,7 @@ impl Requests {
             let invoice = self.invoices.generate(&mut request_rng(self.seed ^ 0x1a7_0ce, source), &out.order_no, fault);
             invoice.write_json(&mut self.invoice);
         }
-        let uuid = uuid(&mut rng);
+        let uuid = uuid(rng);
         let values = Values {
             index,
             order_no: &out.order_no,
@@ -217,7 +238,7 @@ impl Requests {
         };
         let t = &self.ops[op];
         out.path.clear();
-        t.path.render(&values, &mut out.path);
+        t.path.render_path(&values, &mut out.path);
         out.headers.resize(t.headers.len(), Vec::new());
         for (value, (_, template)) in out.headers.iter_mut().zip(&t.headers) {
             value.clear();
@@ -230,11 +251,17 @@ impl Requests {
 
     /// Decide a fault for an invoice-carrying request: its tag and the arrival whose
     /// invoice it sends (itself, or an earlier one of the same op for a duplicate).
+    /// The fault draw is the first of a request's stream, so any arrival's can be
+    /// recomputed from `(seed, index)` alone.
     fn fault(&self, index: u64, op: usize, rng: &mut Pcg64Mcg) -> (Option<Tag>, u64) {
         let r = unit(rng);
         if r < self.faults.duplicate_rate {
-            // The nearest earlier arrival of the same op, within a short look-back.
-            if let Some(earlier) = (index.saturating_sub(1000)..index).rev().find(|&i| self.mix.pick(i) == op) {
+            // The nearest earlier arrival of the same op that went out clean: a duplicate
+            // must repeat an order number the target has actually been sent as valid.
+            let clean =
+                |i: u64| unit(&mut request_rng(self.seed, i)) >= self.faults.duplicate_rate + self.faults.invalid_rate;
+            let earlier = (index.saturating_sub(1000)..index).rev().find(|&i| self.mix.pick(i) == op && clean(i));
+            if let Some(earlier) = earlier {
                 return (Some(Tag::Duplicate), earlier);
             }
         } else if r < self.faults.duplicate_rate + self.faults.invalid_rate {

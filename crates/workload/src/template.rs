@@ -103,6 +103,17 @@ impl Template {
         Ok(Template { parts })
     }
 
+    /// Render with every placeholder as `x`: the template's own text, e.g. to check that
+    /// a path template makes a valid path whatever its values (they are percent-encoded).
+    pub fn render_literal(&self, out: &mut Vec<u8>) {
+        for part in &self.parts {
+            match part {
+                Part::Lit(s) => out.extend_from_slice(s.as_bytes()),
+                Part::Var(_) => out.push(b'x'),
+            }
+        }
+    }
+
     /// A template without placeholders renders the same bytes every time.
     pub fn is_static(&self) -> bool {
         self.parts.iter().all(|p| matches!(p, Part::Lit(_)))
@@ -117,26 +128,55 @@ impl Template {
     }
 
     pub fn render(&self, v: &Values, out: &mut Vec<u8>) {
+        self.render_with(v, out, false);
+    }
+
+    /// Render for a URL path: placeholder values are percent-encoded (a buyer name with
+    /// spaces, a tax id, a token), the template's own text is kept as written.
+    pub fn render_path(&self, v: &Values, out: &mut Vec<u8>) {
+        self.render_with(v, out, true);
+    }
+
+    fn render_with(&self, v: &Values, out: &mut Vec<u8>, encode: bool) {
+        let mut value = Vec::new();
         for part in &self.parts {
-            match part {
-                Part::Lit(s) => out.extend_from_slice(s.as_bytes()),
-                Part::Var(Var::Index) => out.extend_from_slice(itoa::Buffer::new().format(v.index).as_bytes()),
-                Part::Var(Var::OrderNo) => out.extend_from_slice(v.order_no.as_bytes()),
-                Part::Var(Var::Uuid) => out.extend_from_slice(v.uuid.as_bytes()),
-                Part::Var(Var::Invoice) => out.extend_from_slice(v.invoice),
-                Part::Var(Var::Feeder { feeder, column }) => {
-                    let cell = v.rows.get(*feeder).and_then(|row| row.get(*column));
-                    out.extend_from_slice(cell.map_or("", String::as_str).as_bytes());
+            let Part::Var(var) = part else {
+                if let Part::Lit(s) = part {
+                    out.extend_from_slice(s.as_bytes());
                 }
-                Part::Var(Var::Pool { pool, .. }) => {
-                    let value = v.pooled.get(*pool).and_then(Option::as_deref);
-                    out.extend_from_slice(value.unwrap_or("").as_bytes());
-                }
-                Part::Var(Var::Env { value, .. }) => {
-                    out.extend_from_slice(if v.mask_secrets { b"***" } else { value.as_bytes() })
-                }
+                continue;
+            };
+            if !encode {
+                render_var(var, v, out);
+                continue;
             }
+            value.clear();
+            render_var(var, v, &mut value);
+            let encoded = percent_encoding::percent_encode(&value, PATH_VALUE);
+            out.extend(encoded.flat_map(str::bytes));
         }
+    }
+}
+
+/// Everything but RFC 3986's unreserved characters is encoded in a path value.
+const PATH_VALUE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+fn render_var(var: &Var, v: &Values, out: &mut Vec<u8>) {
+    match var {
+        Var::Index => out.extend_from_slice(itoa::Buffer::new().format(v.index).as_bytes()),
+        Var::OrderNo => out.extend_from_slice(v.order_no.as_bytes()),
+        Var::Uuid => out.extend_from_slice(v.uuid.as_bytes()),
+        Var::Invoice => out.extend_from_slice(v.invoice),
+        Var::Feeder { feeder, column } => {
+            let cell = v.rows.get(*feeder).and_then(|row| row.get(*column));
+            out.extend_from_slice(cell.map_or("", String::as_str).as_bytes());
+        }
+        Var::Pool { pool, .. } => {
+            let value = v.pooled.get(*pool).and_then(Option::as_deref);
+            out.extend_from_slice(value.unwrap_or("").as_bytes());
+        }
+        Var::Env { value, .. } => out.extend_from_slice(if v.mask_secrets { b"***" } else { value.as_bytes() }),
     }
 }
 
@@ -209,6 +249,25 @@ mod tests {
         assert_eq!(render("Bearer ${env.TOKEN}", false), "Bearer s3cret");
         assert_eq!(render("Bearer ${env.TOKEN}", true), "Bearer ***", "secrets are masked in dry runs");
         assert_eq!(render("cost: $$5 and $x", false), "cost: $5 and $x");
+    }
+
+    #[test]
+    fn path_values_are_percent_encoded_but_the_template_is_not() {
+        let t = Template::parse("/q/${feeder.buyers.tax_id}?a=${pool.invoice_no}", &TestScope).unwrap();
+        let rows = vec![vec!["x".to_string(), "厦门 A&B".to_string()]];
+        let pooled = vec![Some("1/2".to_string())];
+        let v = Values {
+            index: 0,
+            order_no: "",
+            uuid: "",
+            invoice: b"",
+            rows: &rows,
+            pooled: &pooled,
+            mask_secrets: false,
+        };
+        let mut out = Vec::new();
+        t.render_path(&v, &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), "/q/%E5%8E%A6%E9%97%A8%20A%26B?a=1%2F2");
     }
 
     #[test]

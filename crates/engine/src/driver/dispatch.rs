@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::feed::{Feed, Timeline};
+use super::feed::{Feed, Skipped, Timeline};
 use super::pacer::Pacer;
 use super::pool::{Pool, Submitted};
 use super::worker::{self, Source};
@@ -50,7 +50,7 @@ pub async fn open_loop(d: Drive, timeline: Timeline, mut feed: Feed, ops: usize)
         }
         let op = arrival.op.unwrap_or_else(|| feed.op_of(arrival.index));
         scheduled[op] += 1;
-        let Some(job) = feed.job(arrival.index, op, due, arrival.body.as_ref()) else { continue };
+        let Ok(job) = feed.job(arrival.index, op, due, arrival.body.as_ref()) else { continue };
         if let Submitted::Spawn(inbox, job) = pool.submit(job) {
             let slot = workers.len() % shards;
             workers.spawn(worker::run(d.ctx.clone(), Source::Pool { first: Some(job), inbox }, slot));
@@ -125,20 +125,25 @@ impl ClosedSource {
             return None;
         }
         loop {
-            // Global indices interleave across shards, as the open-loop schedule does.
-            let index = self.next_index.fetch_add(1, Ordering::Relaxed) * self.shard.count + self.shard.index;
             let job = {
                 let mut feed = self.feed.lock().unwrap_or_else(|e| e.into_inner());
+                // Taken under the lock so feeder rows follow index order.
+                // Global indices interleave across shards, as the open-loop schedule does.
+                let index = self.next_index.fetch_add(1, Ordering::Relaxed) * self.shard.count + self.shard.index;
                 let op = feed.op_of(index);
                 feed.job(index, op, now, None)
             };
-            if job.is_some() {
-                return job;
-            }
-            // Skipped for want of data: let the others run before trying the next index.
-            tokio::task::yield_now().await;
-            if Instant::now() >= self.deadline || *self.stop.borrow() {
-                return None;
+            match job {
+                Ok(job) => return Some(job),
+                // This user's data has run out: it stops rather than spin on skips.
+                Err(Skipped::Exhausted) => return None,
+                // Skipped for want of data: wait a moment for responses to fill the pools.
+                Err(Skipped::NoData) => {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    if Instant::now() >= self.deadline || *self.stop.borrow() {
+                        return None;
+                    }
+                }
             }
         }
     }

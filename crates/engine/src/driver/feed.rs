@@ -5,12 +5,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use einv_report::Recorder;
+use bytes::Bytes;
 use einv_workload::Schedule;
-use einv_workload::requests::{Rendered, Requests};
+use einv_workload::requests::{Rendered, Requests, Skip};
 use einv_workload::trace::TraceReader;
+use hyper::header::HeaderValue;
 
-use super::Job;
+use super::{Ctx, Job, Parts};
 
 /// Where arrivals come from: a rate schedule (ops from the mix) or a recorded trace.
 #[derive(Debug)]
@@ -47,60 +48,93 @@ impl Iterator for Timeline {
     }
 }
 
+/// Why an arrival produced no job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skipped {
+    /// Its data was missing (empty pool) or unusable (a value that makes no valid URI or
+    /// header); counted as skipped.
+    NoData,
+    /// A sequential feeder ran out: later arrivals of its ops will be skipped too.
+    Exhausted,
+}
+
 /// Renders jobs. Static ops (no placeholders) skip rendering altogether.
 #[derive(Debug)]
 pub struct Feed {
     requests: Requests,
     dynamic: Vec<bool>,
-    recorder: Arc<Recorder>,
+    ctx: Arc<Ctx>,
     /// Replay bodies, read once per file.
-    bodies: HashMap<PathBuf, Arc<Vec<u8>>>,
+    bodies: HashMap<PathBuf, Bytes>,
+    /// Ops already warned about a value that could not be sent (one warning each).
+    warned: Vec<bool>,
+    rendered: Rendered,
 }
 
 impl Feed {
-    pub fn new(requests: Requests, dynamic: Vec<bool>, recorder: Arc<Recorder>) -> Feed {
-        Feed { requests, dynamic, recorder, bodies: HashMap::new() }
+    pub fn new(requests: Requests, dynamic: Vec<bool>, ctx: Arc<Ctx>) -> Feed {
+        let warned = vec![false; dynamic.len()];
+        Feed { requests, dynamic, ctx, bodies: HashMap::new(), warned, rendered: Rendered::default() }
     }
 
     pub fn op_of(&self, index: u64) -> usize {
         self.requests.op_of(index)
     }
 
-    pub fn is_dynamic(&self, op: usize) -> bool {
-        self.dynamic.get(op).copied().unwrap_or(false)
-    }
-
-    /// The job for arrival `index` of op `op`, or `None` if it must be skipped (then it
-    /// is counted as skipped).
-    pub fn job(&mut self, index: u64, op: usize, intended: Instant, body: Option<&PathBuf>) -> Option<Job> {
-        let mut rendered = None;
-        if self.is_dynamic(op) || body.is_some() {
-            let mut r = Rendered::default();
-            match self.requests.render(index, op, false, &mut r) {
-                Ok(Ok(())) => {}
-                Ok(Err(_skip)) => {
-                    self.recorder.skip(0, op);
-                    return None;
-                }
-                Err(e) => {
-                    tracing::error!("{e}");
-                    self.recorder.skip(0, op);
-                    return None;
+    /// The job for arrival `index` of op `op` (with a replay's body file, if any). A
+    /// skipped arrival is counted here.
+    pub fn job(&mut self, index: u64, op: usize, intended: Instant, body: Option<&PathBuf>) -> Result<Job, Skipped> {
+        let mut parts = None;
+        if self.dynamic.get(op).copied().unwrap_or(false) {
+            match self.render(index, op) {
+                Ok(p) => parts = Some(p),
+                Err(skipped) => {
+                    self.ctx.recorder.skip(0, op);
+                    return Err(skipped);
                 }
             }
-            if let Some(path) = body {
-                r.body = self.body(path).to_vec();
-            }
-            rendered = Some(Box::new(r));
         }
-        Some(Job { index, op, intended, queued: false, rendered })
+        if let Some(path) = body {
+            let p = parts.get_or_insert_with(Box::default);
+            p.body = Some(self.body(path));
+            // The trace's own body replaces whatever fault the generator would have injected.
+            p.tag = None;
+        }
+        Ok(Job { index, op, intended, queued: false, parts })
     }
 
-    fn body(&mut self, path: &PathBuf) -> Arc<Vec<u8>> {
+    fn render(&mut self, index: u64, op: usize) -> Result<Box<Parts>, Skipped> {
+        let r = &mut self.rendered;
+        match self.requests.render(index, op, false, r) {
+            Ok(Ok(())) => {}
+            Ok(Err(Skip::FeederExhausted(_))) => return Err(Skipped::Exhausted),
+            Ok(Err(Skip::EmptyPool(_))) => return Err(Skipped::NoData),
+            Err(e) => {
+                tracing::error!("{e}");
+                return Err(Skipped::Exhausted);
+            }
+        }
+        let prepared = &self.ctx.requests[op];
+        let uri = prepared.uri_for(&r.path);
+        let headers: Option<Vec<HeaderValue>> = r.headers.iter().map(|v| HeaderValue::from_bytes(v).ok()).collect();
+        let (Some(uri), Some(headers)) = (uri, headers) else {
+            if !std::mem::replace(&mut self.warned[op], true) {
+                let path = String::from_utf8_lossy(&r.path);
+                tracing::warn!(
+                    "op {op}: a rendered path or header is not valid HTTP (e.g. {path:?}); such requests are skipped"
+                );
+            }
+            return Err(Skipped::NoData);
+        };
+        let body = Bytes::copy_from_slice(&r.body);
+        Ok(Box::new(Parts { uri: Some(uri), headers, body: Some(body), tag: r.tag }))
+    }
+
+    fn body(&mut self, path: &PathBuf) -> Bytes {
         self.bodies
             .entry(path.clone())
             .or_insert_with(|| {
-                Arc::new(std::fs::read(path).unwrap_or_else(|e| {
+                Bytes::from(std::fs::read(path).unwrap_or_else(|e| {
                     tracing::error!("{}: {e}; sending an empty body", path.display());
                     Vec::new()
                 }))

@@ -15,13 +15,13 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use einv_report::Recorder;
 use einv_workload::Pools;
-use einv_workload::requests::Rendered;
+use einv_workload::requests::Tag;
 use http_body_util::Full;
 use hyper::header::{CONNECTION, HOST, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Uri};
 
 pub use dispatch::{Drive, closed_loop, open_loop};
-pub use feed::{Feed, Timeline};
+pub use feed::{Feed, Skipped, Timeline};
 pub use http::ConnStats;
 
 use crate::profile::{Op, Plan, ResponseCheck};
@@ -34,8 +34,20 @@ pub struct Job {
     pub intended: Instant,
     /// It found every connection busy and waited in the queue.
     pub queued: bool,
-    /// The rendered path, headers and body (None: the op's static request).
-    pub rendered: Option<Box<Rendered>>,
+    /// What this request does not share with its op's static request.
+    pub parts: Option<Box<Parts>>,
+}
+
+/// The per-request parts of a request, ready to send; the rest is the op's [`Prepared`].
+#[derive(Debug, Clone, Default)]
+pub struct Parts {
+    /// The rendered path (with the target's base path).
+    pub uri: Option<Uri>,
+    /// Values of the op's templated headers, in template order.
+    pub headers: Vec<HeaderValue>,
+    pub body: Option<Bytes>,
+    /// Sent wrong on purpose.
+    pub tag: Option<Tag>,
 }
 
 /// Everything workers share, read-only during the run.
@@ -101,30 +113,24 @@ impl Prepared {
         }
     }
 
-    /// The request to send: the static one, or with the rendered parts put in.
-    fn request(&self, rendered: Option<&Rendered>) -> Request<Full<Bytes>> {
-        let Some(r) = rendered else {
-            let mut req = Request::new(Full::new(self.body.clone()));
-            *req.method_mut() = self.method.clone();
-            *req.uri_mut() = self.uri.clone();
-            *req.headers_mut() = self.headers.clone();
-            return req;
-        };
-        let mut req = Request::new(Full::new(Bytes::copy_from_slice(&r.body)));
+    /// The request to send: the op's static request with this request's parts put in.
+    fn request(&self, parts: Option<&Parts>) -> Request<Full<Bytes>> {
+        let body = parts.and_then(|p| p.body.clone()).unwrap_or_else(|| self.body.clone());
+        let mut req = Request::new(Full::new(body));
         *req.method_mut() = self.method.clone();
-        let path = [self.base_path.as_bytes(), &r.path].concat();
-        // A rendered value that makes no valid URI (a feeder cell with spaces) goes to the
-        // static path rather than nowhere; validation keeps this rare.
-        *req.uri_mut() =
-            Uri::try_from(if path.is_empty() { b"/".to_vec() } else { path }).unwrap_or_else(|_| self.uri.clone());
+        *req.uri_mut() = parts.and_then(|p| p.uri.clone()).unwrap_or_else(|| self.uri.clone());
         let mut headers = self.headers.clone();
-        for (name, value) in self.templated.iter().zip(&r.headers) {
-            if let Ok(v) = HeaderValue::from_bytes(value) {
-                headers.insert(name.clone(), v);
-            }
+        for (name, value) in self.templated.iter().zip(parts.map_or(&[][..], |p| &p.headers)) {
+            headers.insert(name.clone(), value.clone());
         }
         *req.headers_mut() = headers;
         req
+    }
+
+    /// The URI of a rendered path (base path included), if it is a valid one.
+    pub fn uri_for(&self, path: &[u8]) -> Option<Uri> {
+        let full = [self.base_path.as_bytes(), path].concat();
+        Uri::try_from(if full.is_empty() { b"/".to_vec() } else { full }).ok()
     }
 }
 

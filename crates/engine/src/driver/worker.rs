@@ -8,6 +8,8 @@ use einv_report::{ErrorClass, Outcome, Sample};
 
 use super::http::{Conn, SendError};
 use super::pool::WorkerInbox;
+use einv_workload::requests::Tag;
+
 use super::{Ctx, Job};
 
 /// Where a worker's jobs come from.
@@ -54,7 +56,7 @@ fn expired(waited: Duration, job: &Job) -> Sample {
         outcome: Outcome::Failed(ErrorClass::Timeout),
         queued: job.queued,
         check_failed: false,
-        tag: job.rendered.as_ref().and_then(|r| r.tag).map(|t| t.index()),
+        tag: job.parts.as_ref().and_then(|p| p.tag).map(|t| t.index()),
         expects_rejection: false,
     }
 }
@@ -70,13 +72,13 @@ async fn execute(ctx: &Ctx, conn: &mut Option<Conn>, job: &Job) -> Sample {
         }
     };
     let end = Instant::now();
-    let tag = job.rendered.as_ref().and_then(|r| r.tag);
+    let tag = job.parts.as_ref().and_then(|p| p.tag);
     let expects_rejection = tag.is_some_and(|t| t.expects_rejection());
     let check_failed = match outcome {
         // An invoice sent invalid on purpose must be refused; the op's own checks describe
         // a valid answer and do not apply.
         Outcome::Response(status) if expects_rejection => !(400..500).contains(&status),
-        Outcome::Response(status) => !inspect(ctx, job.op, status, &body),
+        Outcome::Response(status) => !inspect(ctx, job.op, status, &body, tag),
         Outcome::Failed(_) => false,
     };
     Sample {
@@ -92,8 +94,9 @@ async fn execute(ctx: &Ctx, conn: &mut Option<Conn>, job: &Job) -> Sample {
 }
 
 /// Check a response and feed the pools from it; false when a check failed. Only
-/// successful responses feed pools: a rejected invoice has no number to query later.
-fn inspect(ctx: &Ctx, op: usize, status: u16, body: &[u8]) -> bool {
+/// successful first submissions feed pools: a rejected invoice has no number to query, and
+/// a duplicate's answer repeats a number the pool already holds.
+fn inspect(ctx: &Ctx, op: usize, status: u16, body: &[u8], tag: Option<Tag>) -> bool {
     let (extract, check) = &ctx.responses[op];
     if extract.is_empty() && check.is_empty() {
         return true;
@@ -101,6 +104,7 @@ fn inspect(ctx: &Ctx, op: usize, status: u16, body: &[u8]) -> bool {
     let json: Option<serde_json::Value> =
         if extract.is_empty() && !check.needs_body() { None } else { serde_json::from_slice(body).ok() };
     if status < 300
+        && tag != Some(Tag::Duplicate)
         && let Some(json) = &json
     {
         for (pool, pointer) in extract {
@@ -111,7 +115,8 @@ fn inspect(ctx: &Ctx, op: usize, status: u16, body: &[u8]) -> bool {
             }
         }
     }
-    check.passes(status, json.as_ref())
+    // No check configured: errors are counted as errors, never also as failed checks.
+    check.is_empty() || check.passes(status, json.as_ref())
 }
 
 async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, job: &Job) -> (Outcome, Vec<u8>) {
@@ -128,7 +133,7 @@ async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, job: &Job) -> (Outcome, Ve
             }
         }
         let Some(conn) = slot.as_mut() else { return (Outcome::Failed(ErrorClass::Other), Vec::new()) };
-        let result = conn.send(ctx.requests[op].request(job.rendered.as_deref()), keep).await;
+        let result = conn.send(ctx.requests[op].request(job.parts.as_deref()), keep).await;
         if result.is_err() || !ctx.keep_alive {
             *slot = None;
         }

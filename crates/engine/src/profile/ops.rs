@@ -149,13 +149,10 @@ fn op(c: &mut Check, i: usize, o: RawOp, scope: &ProfileScope) -> Op {
         })
     };
     let path = compile(c, "path", &o.path);
-    // "" is the target URL itself (handy with --target http://host/some/path).
-    let literal_path = if path.is_static() {
-        o.path.clone()
-    } else {
-        o.path.replace(|ch: char| !ch.is_ascii_alphanumeric() && ch != '/', "x")
-    };
-    if !o.path.is_empty() && (!o.path.starts_with('/') || literal_path.parse::<hyper::Uri>().is_err()) {
+    // The template's own text must make a valid path; placeholder values are
+    // percent-encoded when rendered, so any value fits. "" is the target URL itself.
+    let literal_path = literal(&path);
+    if !literal_path.is_empty() && (!literal_path.starts_with('/') || literal_path.parse::<hyper::Uri>().is_err()) {
         c.fail(&key("path"), format!("{:?} must be an absolute path like \"/api/v1/invoices\" (or \"\")", o.path));
     }
     let body_src = match o.body {
@@ -184,9 +181,19 @@ fn op(c: &mut Check, i: usize, o: RawOp, scope: &ProfileScope) -> Op {
         .collect();
     let check = o.check.map(|ch| check(c, &key("check"), ch)).unwrap_or_default();
     let dynamic = !path.is_static() || !body.is_static() || !templated.is_empty();
+    // Static templates are rendered once here (so `$$` means `$` everywhere).
+    let static_body = if dynamic { Bytes::new() } else { Bytes::from(literal(&body)) };
     let template = dynamic.then_some(OpTemplate { path, headers: templated, body });
-    let static_body = if dynamic { Bytes::new() } else { Bytes::from(body_src) };
-    Op { name: o.name, weight, method, path: o.path, headers, body: static_body, template, extract, check }
+    let path = if dynamic { o.path } else { literal_path };
+    Op { name: o.name, weight, method, path, headers, body: static_body, template, extract, check }
+}
+
+/// A template with each placeholder as `x`: what it renders to, for static templates, and
+/// a stand-in with the template's own text for checking the shape of templated ones.
+fn literal(t: &Template) -> String {
+    let mut out = Vec::new();
+    t.render_literal(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Header name and value template, rendered per request.
@@ -213,12 +220,12 @@ fn headers(
             c.fail(&key, "is not a valid header name");
             continue;
         };
-        if value.contains("${") {
-            let t = compile(c, &key[key.find("headers").unwrap_or(0)..], &value);
+        let t = compile(c, &key[key.find("headers").unwrap_or(0)..], &value);
+        if !t.is_static() {
             templated.push((header.as_str().to_string(), t));
             continue;
         }
-        match HeaderValue::from_str(&value) {
+        match HeaderValue::from_str(&literal(&t)) {
             Ok(v) => fixed.push((header, v)),
             Err(_) => c.fail(&key, "has a value that is not a valid header value"),
         }

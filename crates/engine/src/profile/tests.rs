@@ -68,3 +68,19 @@ fn steps_truncate_keeps_whole_steps_and_rates() {
         ]
     );
 }
+
+#[test]
+fn double_dollar_is_a_dollar_in_static_paths_and_bodies() {
+    let src = GOOD.replace("path = \"/api/v1/invoices\"", "path = \"/api/v1/invoices/$$1\"\nbody = \"cost $$5\"");
+    let plan = parse(&src).unwrap();
+    assert_eq!(plan.ops[0].path, "/api/v1/invoices/$1");
+    assert_eq!(&plan.ops[0].body[..], b"cost $5");
+    assert!(plan.ops[0].template.is_none(), "no placeholders: sent as a static request");
+}
+
+#[test]
+fn templated_paths_must_be_paths_whatever_their_values() {
+    let src = GOOD.replace("path = \"/api/v1/invoices\"", "path = \"/q?a=b c&i=${index}\"");
+    let e = parse(&src).unwrap_err().to_string();
+    assert!(e.contains("op[0].path"), "{e}");
+}

@@ -143,6 +143,11 @@ pub(super) fn plan(raw: RawProfile, src: &str, file: &Path) -> Result<Plan, Erro
     let workload = super::ops::workload(&mut c, raw.workload, pools);
     let (mut load, max_send_lag) = load;
     check_trace(&mut c, &mut load, &ops);
+    if matches!(load, Load::Replay { .. }) && workload.faults.duplicate_rate > 0.0 {
+        // A duplicate repeats an earlier issue of the mix; in a replay the trace decides
+        // the ops, so there is no earlier issue to be sure of.
+        c.fail("workload.duplicate-rate", "does not apply to mode = \"replay\" (the trace decides the ops)");
+    }
     let slo = raw.slo.map(|s| slo(&mut c, s)).unwrap_or_default();
     if !c.errors.is_empty() {
         return Err(Error::Profile(ProfileErrors(c.errors)));

@@ -127,13 +127,21 @@ pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
     if !hold.is_zero() {
         tokio::time::sleep(hold).await;
     }
-    Ok(answer(&state, route, order_no.as_deref().unwrap_or_default()))
+    Ok(answer(&state, route, order_no.as_deref().unwrap_or_default(), fingerprint(&body)))
 }
 
-fn answer(state: &State, route: Route, order_no: &str) -> Response<Full<Bytes>> {
+/// A payload's identity for idempotency checks (not a security hash).
+fn fingerprint(body: &[u8]) -> u64 {
+    use std::hash::{DefaultHasher, Hasher};
+    let mut h = DefaultHasher::new();
+    h.write(body);
+    h.finish()
+}
+
+fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Response<Full<Bytes>> {
     let not_found = || json(StatusCode::NOT_FOUND, error_body("E404", "invoice not found"));
     match route {
-        Route::Issue => match state.ledger().issue(order_no) {
+        Route::Issue => match state.ledger().issue(order_no, fingerprint) {
             Issued::New(seq) => {
                 json(StatusCode::OK, format!(r#"{{"code":"0000","invoice_no":"{NO_PREFIX}{seq:016}","msg":"issued"}}"#))
             }
@@ -143,6 +151,9 @@ fn answer(state: &State, route: Route, order_no: &str) -> Response<Full<Bytes>> 
                     r#"{{"code":"0000","invoice_no":"{NO_PREFIX}{seq:016}","msg":"already issued","duplicate":true}}"#
                 ),
             ),
+            Issued::Conflict(_) => {
+                json(StatusCode::CONFLICT, error_body("E4091", "order_no already used for a different invoice"))
+            }
         },
         Route::Query(Some(seq)) => {
             let ledger = state.ledger();

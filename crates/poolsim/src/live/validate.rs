@@ -9,10 +9,16 @@ use serde_json::Value;
 /// Why an invoice was refused: (error code, message) for a 400 answer.
 pub(super) type Rejection = (&'static str, String);
 
+/// The VAT rates (percent) an invoice line may carry.
+const RATES: [u8; 7] = [0, 1, 3, 5, 6, 9, 13];
+
 /// The order number of a valid invoice, or why it is not valid.
 pub(super) fn invoice(body: &[u8]) -> Result<String, Rejection> {
     let v: Value = serde_json::from_slice(body).map_err(|e| ("E4001", format!("malformed JSON: {e}")))?;
     let order_no = text(&v, "/order_no")?.to_string();
+    if order_no.trim().is_empty() {
+        return Err(("E4002", "order_no is empty".into()));
+    }
     for party in ["seller", "buyer"] {
         if v.get(party).is_none() {
             return Err(("E4002", format!("{party} is missing")));
@@ -27,17 +33,24 @@ pub(super) fn invoice(body: &[u8]) -> Result<String, Rejection> {
     let (mut amount, mut tax) = (Cents(0), Cents(0));
     for (i, line) in lines.iter().enumerate() {
         let line_amount = money(line, "/amount")?;
-        let rate = TaxRate::parse(text(line, "/tax_rate")?).ok_or(("E4004", format!("line {i}: bad tax_rate")))?;
+        if line_amount.0 <= 0 {
+            return Err(("E4004", format!("line {i}: amount {line_amount} must be positive on a blue invoice")));
+        }
+        let rate = TaxRate::parse(text(line, "/tax_rate")?)
+            .filter(|r| RATES.contains(&r.percent()))
+            .ok_or(("E4004", format!("line {i}: tax_rate is not a VAT rate in force")))?;
         let line_tax = money(line, "/tax")?;
         if rate.tax_on(line_amount) != line_tax {
             return Err(("E4005", format!("line {i}: tax {line_tax} is not {line_amount} x {}%", rate.percent())));
         }
-        amount = amount + line_amount;
-        tax = tax + line_tax;
+        // Checked: a forged amount near i64::MAX must be refused, not wrap into a match.
+        let overflow = || ("E4004", "amounts too large".to_string());
+        amount = Cents(amount.0.checked_add(line_amount.0).ok_or_else(overflow)?);
+        tax = Cents(tax.0.checked_add(line_tax.0).ok_or_else(overflow)?);
     }
     let (total_amount, total_tax, total) =
         (money(&v, "/total_amount")?, money(&v, "/total_tax")?, money(&v, "/total")?);
-    if total_amount != amount || total_tax != tax || total != amount + tax {
+    if total_amount != amount || total_tax != tax || Some(total.0) != amount.0.checked_add(tax.0) {
         return Err(("E4005", format!("totals do not add up: lines give {amount} + {tax}, invoice says {total}")));
     }
     Ok(order_no)
@@ -76,5 +89,16 @@ pub(super) mod tests {
         let no_buyer = GOOD.replace("\"buyer\":{\"tax_id\":\"91350100M000100Y43\"},", "");
         assert_eq!(code(no_buyer), "E4002");
         assert_eq!(code("{nope".into()), "E4001");
+        assert_eq!(code(GOOD.replace("\"0.13\"", "\"0.12\"")), "E4004", "12% is no VAT rate");
+        assert_eq!(code(GOOD.replace("\"A1\"", "\"\"")), "E4002");
+        let huge = GOOD.replace(
+            "\"100.00\",\"tax_rate\":\"0.13\",\"tax\":\"13.00\"",
+            "\"92233720368547758.00\",\"tax_rate\":\"0.00\",\"tax\":\"0.00\"",
+        );
+        let huge = huge.replace(
+            "\"0.50\",\"tax_rate\":\"0.01\",\"tax\":\"0.01\"",
+            "\"92233720368547758.00\",\"tax_rate\":\"0.00\",\"tax\":\"0.00\"",
+        );
+        assert_eq!(code(huge), "E4004", "an overflowing sum is refused, not wrapped");
     }
 }
