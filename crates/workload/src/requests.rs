@@ -150,6 +150,11 @@ impl Requests {
         }
     }
 
+    /// The op mix.
+    pub fn mix(&self) -> &Mix {
+        &self.mix
+    }
+
     /// The op of arrival `index` (the mix decides).
     pub fn op_of(&self, index: u64) -> usize {
         self.mix.pick(index)

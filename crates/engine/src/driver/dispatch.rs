@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use einv_workload::Mix;
+
 use super::feed::{Feed, Skipped, Timeline};
 use super::pacer::Pacer;
 use super::pool::{Pool, Submitted};
@@ -69,6 +71,7 @@ pub async fn open_loop(d: Drive, timeline: Timeline, mut feed: Feed, ops: usize)
 /// is answered (plus `think`), for `duration`.
 pub async fn closed_loop(d: Drive, feed: Feed, duration: Duration, think: Duration) {
     let next_index = Arc::new(AtomicU64::new(0));
+    let (mix, dynamic) = feed.statics();
     let feed = Arc::new(Mutex::new(feed));
     let mut workers = JoinSet::new();
     let shards = d.ctx.recorder.shard_count();
@@ -76,6 +79,8 @@ pub async fn closed_loop(d: Drive, feed: Feed, duration: Duration, think: Durati
         let source = ClosedSource {
             next_index: next_index.clone(),
             feed: feed.clone(),
+            mix: mix.clone(),
+            dynamic: dynamic.clone(),
             shard: d.shard,
             deadline: d.start + duration,
             think,
@@ -104,6 +109,10 @@ async fn join(mut workers: JoinSet<()>, request_timeout: Duration, mut stop: wat
 pub struct ClosedSource {
     next_index: Arc<AtomicU64>,
     feed: Arc<Mutex<Feed>>,
+    /// Static ops (no placeholders) are made here, without the shared feed's lock: at
+    /// saturation that lock would be on every request's path.
+    mix: Mix,
+    dynamic: Arc<[bool]>,
     shard: Shard,
     deadline: Instant,
     think: Duration,
@@ -123,6 +132,10 @@ impl ClosedSource {
         let now = Instant::now();
         if now >= self.deadline || *self.stop.borrow() {
             return None;
+        }
+        if !self.dynamic.iter().any(|d| *d) {
+            let index = self.next_index.fetch_add(1, Ordering::Relaxed) * self.shard.count + self.shard.index;
+            return Some(Job { index, op: self.mix.pick(index), intended: now, queued: false, parts: None });
         }
         loop {
             let job = {

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use einv_workload::Schedule;
 use einv_workload::requests::{Rendered, Requests, Skip};
 use einv_workload::trace::TraceReader;
+use einv_workload::{Mix, Schedule};
 use hyper::header::HeaderValue;
 
 use super::{Ctx, Job, Parts};
@@ -79,6 +79,11 @@ impl Feed {
 
     pub fn op_of(&self, index: u64) -> usize {
         self.requests.op_of(index)
+    }
+
+    /// The mix and which ops need rendering: enough to make static jobs without the feed.
+    pub fn statics(&self) -> (Mix, Arc<[bool]>) {
+        (self.requests.mix().clone(), self.dynamic.clone().into())
     }
 
     /// The job for arrival `index` of op `op` (with a replay's body file, if any). A
