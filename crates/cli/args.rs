@@ -89,7 +89,7 @@ pub struct RunArgs {
     /// Send only shard I of N of the schedule (arrivals k with k mod N = I).
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     pub shard: Option<Shard>,
-    /// The report folder (refused if it already holds a report) [default: reports/<name>-<utc>/].
+    /// The report folder (refused if it already holds a report) [default: reports/NAME-UTCSTAMP/].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Do not draw the progress bar.

@@ -1,5 +1,5 @@
-//! The live driver: one request loop ([`worker`]) fed either by the open-loop dispatcher
-//! (through the connection [`pool`]) or by a closed-loop source.
+//! The live driver: one request loop (`worker`) fed either by the open-loop dispatcher
+//! (through the engine's connection `pool`) or by a closed-loop source.
 
 mod dispatch;
 mod feed;
