@@ -20,6 +20,7 @@
 //! assert_eq!(spec.capacity_per_s(hold), 10_000.0);
 //! ```
 
+pub mod des;
 #[cfg(feature = "live")]
 pub mod live;
 mod spec;
