@@ -33,6 +33,13 @@ impl Cli {
 pub enum Command {
     /// Replay a profile's traffic against its target and write a report folder.
     Run(RunArgs),
+    /// Predict a run: the profile's schedule and mix through the built-in target's pool
+    /// model in virtual time (seconds of CPU, no target needed). Writes a report folder
+    /// like `run`, plus pool.csv (active, idle, pending connections, acquire and usage
+    /// times, timeouts per second). Ops named issue, query, red_flush, verify_taxpayer,
+    /// download and payment_callback hold the pool as [target.builtin] says; other names
+    /// hold it like a query.
+    Simulate(SimulateArgs),
     /// Check a profile and print what it would do, without sending anything.
     Validate {
         /// The profile (TOML).
@@ -47,6 +54,24 @@ pub enum Command {
     /// as ***. A dry run gets no responses, so requests drawing from a correlation pool
     /// (${pool.*}, ${take.*}) are listed as skipped.
     Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The profile (TOML): open loop or replay, with url = "builtin".
+    pub profile: PathBuf,
+    /// Replace the profile's stages with one constant rate (requests/s) for the same length.
+    #[arg(long, value_name = "TPS", allow_negative_numbers = true)]
+    pub rate: Option<f64>,
+    /// Simulate this long: stages are cut, or the last rate held longer.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Seed for every random choice.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// The report folder (refused if it already holds a report) [default: reports/NAME-UTCSTAMP/].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +139,7 @@ impl Command {
             Command::Validate { profile } => validate(&profile),
             Command::Serve(args) => serve(args),
             Command::Generate(args) => generate(args),
+            Command::Simulate(args) => simulate(args),
         }
     }
 }
@@ -182,6 +208,22 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     })
     .with_context(|| format!("serving on {}", a.addr))?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
+    let mut plan = Plan::load(&a.profile)?;
+    plan.apply(&Overrides { rate: a.rate, duration: a.duration, seed: a.seed, ..Overrides::default() })?;
+    let result = einv_engine::simulate(&plan, &RunOptions { out: a.out, progress: false })?;
+    let s = &result.summary;
+    print!("{}", einv_report::text_summary(s, &result.folder.display().to_string()));
+    if let Some(pool) = &s.pool {
+        let knee = pool.first_timeout_s.map_or("none".to_string(), |t| format!("at {t:.0} s"));
+        println!(
+            "pool      size {}, peak mean active {:.1}, max pending {}, acquire p99 {:.3} ms, timeouts {} (first {knee})",
+            pool.size, pool.peak_mean_active, pool.max_pending, pool.acquire_ms.p99, pool.timeouts
+        );
+    }
+    Ok(if s.slo.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {

@@ -6,6 +6,7 @@
 mod bad_profiles;
 mod generate;
 mod runs;
+mod simulate;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

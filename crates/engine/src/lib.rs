@@ -21,6 +21,7 @@ mod progress;
 mod run;
 mod serve;
 mod signals;
+mod simulate;
 mod workload;
 
 pub use error::{Error, ProfileError, ProfileErrors};
@@ -28,3 +29,4 @@ pub use generate::{Generated, generate};
 pub use profile::{Endpoint, Load, Overrides, Plan, Shard};
 pub use run::{RunOptions, RunResult, run};
 pub use serve::serve;
+pub use simulate::simulate;

@@ -197,6 +197,7 @@ async fn drive(
         lag_warning: plan.max_send_lag,
         interrupted,
         tags: crate::workload::tags(),
+        pool: None,
     };
     Ok(log.finish(finish)?)
 }

@@ -107,6 +107,12 @@ impl Sim {
         if self.clock == 0 { 0.0 } else { self.busy_ns as f64 / self.clock as f64 }
     }
 
+    /// Connection-nanoseconds of use so far, and the simulated time they cover: the
+    /// difference of two readings gives the mean occupancy between them.
+    pub fn occupancy(&self) -> (u128, u64) {
+        (self.busy_ns, self.clock)
+    }
+
     /// Connections in use, and requests waiting, right now.
     pub fn gauges(&self) -> (usize, usize) {
         (self.busy, self.waiters.len())

@@ -52,6 +52,8 @@ pub struct Finish {
     pub interrupted: bool,
     /// Names of the injected-fault tags by index, and whether each expects a rejection.
     pub tags: Vec<(String, bool)>,
+    /// The modelled pool (simulated runs only).
+    pub pool: Option<crate::PoolSummary>,
 }
 
 impl RunLog {
@@ -141,6 +143,7 @@ impl RunLog {
             run: f.run,
             connections: f.connections,
             warnings,
+            pool: f.pool,
             interrupted: f.interrupted,
         };
         let json = serde_json::to_vec_pretty(&summary)?;

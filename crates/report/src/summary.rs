@@ -21,6 +21,9 @@ pub struct Summary {
     pub connections: Connections,
     /// Loud notes about the validity of the numbers (generator bottleneck, ...).
     pub warnings: Vec<String>,
+    /// The modelled pool (simulated runs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<crate::PoolSummary>,
     pub interrupted: bool,
 }
 

@@ -1,0 +1,196 @@
+//! `einv-load simulate`: the profile's own schedule and mix through the pool model in
+//! virtual time, written as a report folder in the same format as a live run, plus
+//! pool.csv (HikariCP's gauges over time).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use einv_poolsim::des::{Completion, PoolParams, Sim, SimOutcome};
+use einv_poolsim::{ModelSpec, Operation};
+use einv_report::{
+    Connections, ErrorClass, Finish, Outcome, PoolInterval, PoolLog, RunInfo, RunLog, Sample, Stats, Summary,
+};
+use einv_workload::Schedule;
+
+use crate::error::Error;
+use crate::folder;
+use crate::profile::{Endpoint, Load, Plan};
+use crate::run::{RunOptions, RunResult};
+use crate::workload::Workload;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+/// Simulate `plan` against its built-in target's model and write the report.
+pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
+    let Endpoint::Builtin { spec, .. } = &plan.target.endpoint else {
+        let message = "simulate models the built-in target: use [target] url = \"builtin\" (or --target builtin) \
+                       and describe the service in [target.builtin]";
+        return Err(Error::Flag { flag: "simulate", message: message.into() });
+    };
+    if matches!(plan.load, Load::Closed { .. }) {
+        let message = "simulate needs an open-loop or replay profile: a closed loop has no arrival schedule";
+        return Err(Error::Flag { flag: "simulate", message: message.into() });
+    }
+    folder::check(opts.out.as_deref())?;
+    let workload = Workload::new(plan)?;
+    let timeline = workload.timeline(plan)?.ok_or(Error::Runtime(std::io::Error::other("no arrivals")))?;
+    let started_at = SystemTime::now();
+    let dir = folder::create(opts.out.as_deref(), &plan.name, started_at)?;
+    let names: Vec<String> = plan.ops.iter().map(|o| o.name.clone()).collect();
+    let label = format!("einv-load {} simulation of {}", env!("CARGO_PKG_VERSION"), plan.name);
+    let mut rec = Recording {
+        log: RunLog::create(&dir, &names, started_at, &label)?,
+        pool: PoolLog::create(&dir, spec.pool_size as u64)?,
+        pending: BTreeMap::new(),
+        ops: names.len(),
+        schedule: workload.schedule.clone(),
+        shards: plan.shard.count as f64,
+        last_occupancy: (0, 0),
+    };
+    let params = PoolParams {
+        size: spec.pool_size,
+        acquire_timeout: Some(spec.acquire_timeout),
+        client_timeout: Some(plan.target.request_timeout),
+    };
+    let mut sim = Sim::new(params);
+    let model: Vec<Operation> = plan.ops.iter().map(|o| operation_for(&o.name)).collect();
+    let mut scheduled = vec![0u64; names.len()];
+    let mut end = Duration::ZERO;
+    let mut err = None;
+    for a in timeline.filter(|a| a.index % plan.shard.count == plan.shard.index) {
+        let op = a.op.unwrap_or_else(|| workload.requests.op_of(a.index));
+        scheduled[op] += 1;
+        sim.arrive(op as u32, a.at, spec.hold(model[op]), &mut |c| rec.record(c));
+        end = a.at;
+        if let Err(e) = rec.flush_before(a.at, &sim) {
+            err = Some(e);
+            break;
+        }
+    }
+    if let Some(e) = err {
+        return Err(e);
+    }
+    sim.finish(&mut |c| {
+        end = end.max(c.end);
+        rec.record(c)
+    });
+    rec.flush_before(Duration::MAX, &sim)?;
+    finish(plan, spec, rec, scheduled, end, started_at, dir)
+}
+
+fn finish(
+    plan: &Plan,
+    spec: &ModelSpec,
+    rec: Recording,
+    scheduled: Vec<u64>,
+    end: Duration,
+    started_at: SystemTime,
+    dir: std::path::PathBuf,
+) -> Result<RunResult, Error> {
+    let pool = rec.pool.finish()?;
+    let planned = plan.load.duration().as_secs_f64();
+    let finish = Finish {
+        run: RunInfo {
+            name: plan.name.clone(),
+            profile: plan.file.display().to_string(),
+            seed: plan.seed,
+            target: format!("simulated model (pool {}, acquire timeout {:?})", spec.pool_size, spec.acquire_timeout),
+            mode: format!("simulated {}", plan.load.mode()),
+            started_at: humantime::format_rfc3339_millis(started_at).to_string(),
+            duration_s: end.as_secs_f64(),
+            planned_duration_s: planned,
+        },
+        target_rate: scheduled.iter().sum::<u64>() as f64 / planned.max(1e-9),
+        scheduled,
+        slo: plan.slo.clone(),
+        connections: Connections::default(),
+        lag_warning: plan.max_send_lag,
+        interrupted: false,
+        tags: crate::workload::tags(),
+        pool: Some(pool),
+    };
+    let summary: Summary = rec.log.finish(finish)?;
+    Ok(RunResult { summary, folder: dir })
+}
+
+/// Which modelled operation an op is, by its name; anything else holds like a query.
+fn operation_for(name: &str) -> Operation {
+    match name {
+        "issue" => Operation::Issue,
+        "red_flush" | "red-flush" => Operation::RedFlush,
+        "verify_taxpayer" | "verify-taxpayer" | "verify" => Operation::VerifyTaxpayer,
+        "download" => Operation::Download,
+        "payment_callback" | "payment-callback" | "callback" => Operation::PaymentCallback,
+        _ => Operation::Query,
+    }
+}
+
+/// Per-second report intervals, filled as completions come (in end-time order only
+/// roughly) and written once no later completion can fall in them.
+struct Recording {
+    log: RunLog,
+    pool: PoolLog,
+    pending: BTreeMap<u64, (Vec<Stats>, PoolInterval)>,
+    ops: usize,
+    schedule: Option<Schedule>,
+    shards: f64,
+    last_occupancy: (u128, u64),
+}
+
+impl Recording {
+    fn record(&mut self, c: Completion) {
+        let ops = self.ops;
+        let (stats, pool) =
+            self.pending.entry(c.end.as_secs()).or_insert_with(|| (vec![Stats::new(); ops], PoolInterval::default()));
+        let latency = c.end - c.arrival;
+        let outcome = match c.outcome {
+            SimOutcome::Ok => Outcome::Response(200),
+            SimOutcome::PoolTimeout => Outcome::Response(500),
+            SimOutcome::ClientTimeout => Outcome::Failed(ErrorClass::Timeout),
+        };
+        let sample = Sample {
+            latency,
+            service: Some(latency),
+            send_lag: Duration::ZERO,
+            outcome,
+            queued: false,
+            check_failed: false,
+            tag: None,
+            expects_rejection: false,
+        };
+        stats[c.tag as usize].record(&sample);
+        let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1);
+        pool.acquire.saturating_record(us(c.waited));
+        match c.outcome {
+            SimOutcome::Ok => pool.usage.saturating_record(us(latency - c.waited)),
+            SimOutcome::PoolTimeout => pool.timeouts += 1,
+            SimOutcome::ClientTimeout => {}
+        }
+    }
+
+    /// Write every interval that ends at or before `t`: the simulator reports nothing
+    /// that ends before the time it has reached.
+    fn flush_before(&mut self, t: Duration, sim: &Sim) -> Result<(), Error> {
+        while let Some((&k, _)) = self.pending.first_key_value() {
+            let start = Duration::from_secs(k);
+            if start + SECOND > t {
+                break;
+            }
+            let Some((_, (mut stats, mut pool))) = self.pending.pop_first() else { break };
+            let (busy, clock) = sim.occupancy();
+            let (last_busy, last_clock) = std::mem::replace(&mut self.last_occupancy, (busy, clock));
+            let span = clock.saturating_sub(last_clock);
+            pool.mean_active = if span == 0 { 0.0 } else { (busy - last_busy) as f64 / span as f64 };
+            (pool.active, pool.pending) = {
+                let (a, p) = sim.gauges();
+                (a as u64, p as u64)
+            };
+            let rate = self.schedule.as_ref().map_or(0.0, |s| {
+                (s.intended_count_until(start + SECOND) - s.intended_count_until(start)) / self.shards
+            });
+            self.log.push(start, SECOND, rate, 0, &mut stats)?;
+            self.pool.push(start.as_secs_f64(), 1.0, &mut pool)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,153 @@
+//! Pool metrics of simulated runs, in HikariCP's vocabulary: active, idle and pending
+//! connections over time, acquire (wait) and usage (hold) times, timeouts. Streamed to
+//! pool.csv one interval at a time, summarised in summary.json.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+use crate::stats::{new_histogram, quantile_ms};
+use crate::summary::Percentiles;
+use crate::write::{commit, temp_path};
+
+pub const POOL_CSV: &str = "pool.csv";
+
+/// What the pool did in one interval.
+#[derive(Debug, Clone)]
+pub struct PoolInterval {
+    /// Connections in use at the end of the interval.
+    pub active: u64,
+    /// Requests waiting for a connection at the end of the interval.
+    pub pending: u64,
+    /// Mean connections in use over the interval.
+    pub mean_active: f64,
+    /// Requests that gave up waiting (acquire timeout) in the interval.
+    pub timeouts: u64,
+    /// Time from arrival to getting a connection, microseconds.
+    pub acquire: Histogram<u64>,
+    /// Time a connection was held, microseconds.
+    pub usage: Histogram<u64>,
+}
+
+impl Default for PoolInterval {
+    fn default() -> Self {
+        PoolInterval {
+            active: 0,
+            pending: 0,
+            mean_active: 0.0,
+            timeouts: 0,
+            acquire: new_histogram(),
+            usage: new_histogram(),
+        }
+    }
+}
+
+/// The pool over a whole run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PoolSummary {
+    pub size: u64,
+    pub timeouts: u64,
+    pub max_pending: u64,
+    /// Highest per-interval mean of connections in use.
+    pub peak_mean_active: f64,
+    pub acquire_ms: Percentiles,
+    pub usage_ms: Percentiles,
+    /// Start of the first interval with an acquire timeout, seconds (the knee).
+    pub first_timeout_s: Option<f64>,
+}
+
+/// Streams pool.csv and keeps the run's pool totals.
+#[derive(Debug)]
+pub struct PoolLog {
+    path: PathBuf,
+    csv: csv::Writer<BufWriter<File>>,
+    size: u64,
+    acquire: Histogram<u64>,
+    usage: Histogram<u64>,
+    timeouts: u64,
+    max_pending: u64,
+    peak_mean_active: f64,
+    first_timeout_s: Option<f64>,
+}
+
+impl PoolLog {
+    pub fn create(dir: &Path, size: u64) -> Result<PoolLog, Error> {
+        let path = dir.join(POOL_CSV);
+        let tmp = temp_path(&path);
+        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let mut csv = csv::Writer::from_writer(BufWriter::new(file));
+        let header = [
+            "start_s",
+            "length_s",
+            "active",
+            "idle",
+            "pending",
+            "mean_active",
+            "timeouts",
+            "acquire_p50_ms",
+            "acquire_p99_ms",
+            "usage_p50_ms",
+            "usage_p99_ms",
+        ];
+        csv.write_record(header).map_err(|e| Error::csv(&tmp, e))?;
+        Ok(PoolLog {
+            path,
+            csv,
+            size,
+            acquire: new_histogram(),
+            usage: new_histogram(),
+            timeouts: 0,
+            max_pending: 0,
+            peak_mean_active: 0.0,
+            first_timeout_s: None,
+        })
+    }
+
+    /// Write one interval (and reset it).
+    pub fn push(&mut self, start_s: f64, length_s: f64, p: &mut PoolInterval) -> Result<(), Error> {
+        let f = |x: f64| format!("{x:.3}");
+        let row = [
+            f(start_s),
+            f(length_s),
+            p.active.to_string(),
+            self.size.saturating_sub(p.active).to_string(),
+            p.pending.to_string(),
+            f(p.mean_active),
+            p.timeouts.to_string(),
+            f(quantile_ms(&p.acquire, 0.5)),
+            f(quantile_ms(&p.acquire, 0.99)),
+            f(quantile_ms(&p.usage, 0.5)),
+            f(quantile_ms(&p.usage, 0.99)),
+        ];
+        self.csv.write_record(row).map_err(|e| Error::csv(&self.path, e))?;
+        let _ = self.acquire.add(&p.acquire);
+        let _ = self.usage.add(&p.usage);
+        self.timeouts += p.timeouts;
+        self.max_pending = self.max_pending.max(p.pending);
+        self.peak_mean_active = self.peak_mean_active.max(p.mean_active);
+        if p.timeouts > 0 && self.first_timeout_s.is_none() {
+            self.first_timeout_s = Some(start_s);
+        }
+        *p = PoolInterval::default();
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<PoolSummary, Error> {
+        self.csv.flush().map_err(|e| Error::io(&self.path, e))?;
+        drop(self.csv);
+        commit(&self.path)?;
+        Ok(PoolSummary {
+            size: self.size,
+            timeouts: self.timeouts,
+            max_pending: self.max_pending,
+            peak_mean_active: (self.peak_mean_active * 1000.0).round() / 1000.0,
+            acquire_ms: Percentiles::of(&self.acquire),
+            usage_ms: Percentiles::of(&self.usage),
+            first_timeout_s: self.first_timeout_s,
+        })
+    }
+}
