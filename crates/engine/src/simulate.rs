@@ -10,7 +10,7 @@ use einv_poolsim::{ModelSpec, Operation};
 use einv_report::{
     Connections, ErrorClass, Finish, Outcome, PoolInterval, PoolLog, RunInfo, RunLog, Sample, Stats, Summary,
 };
-use einv_workload::Schedule;
+use einv_workload::{Schedule, derive_seed};
 
 use crate::error::Error;
 use crate::folder;
@@ -55,12 +55,15 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     let mut sim = Sim::new(params);
     let model: Vec<Operation> = plan.ops.iter().map(|o| operation_for(&o.name)).collect();
     let mut scheduled = vec![0u64; names.len()];
+    // The service's randomness (hold times) has its own stream, apart from the workload's.
+    let mut rng = <rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(derive_seed(plan.seed, "holds"));
     let mut end = Duration::ZERO;
     let mut err = None;
     for a in timeline.filter(|a| a.index % plan.shard.count == plan.shard.index) {
         let op = a.op.unwrap_or_else(|| workload.requests.op_of(a.index));
         scheduled[op] += 1;
-        sim.arrive(op as u32, a.at, spec.hold(model[op]), &mut |c| rec.record(c));
+        let hold = spec.hold(model[op]).sample(&mut rng);
+        sim.arrive(op as u32, a.at, hold, &mut |c| rec.record(c));
         end = a.at;
         if let Err(e) = rec.flush_before(a.at, &sim) {
             err = Some(e);

@@ -16,7 +16,7 @@
 //!
 //! let spec = ModelSpec { pool_size: 200, ..ModelSpec::default() };
 //! // 200 connections held 20 ms per issue: 10,000 issues per second at most.
-//! let hold = spec.hold(Operation::Issue);
+//! let hold = spec.hold(Operation::Issue).mean();
 //! assert_eq!(spec.capacity_per_s(hold), 10_000.0);
 //! ```
 
@@ -25,7 +25,7 @@ pub mod des;
 pub mod live;
 mod spec;
 
-pub use spec::{ModelSpec, Operation, Stall};
+pub use spec::{Hold, ModelSpec, Operation, Stall};
 
 /// Everything that can go wrong with a model.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +34,8 @@ pub enum Error {
     EmptyPool,
     #[error("stall: `for` ({length:?}) must be shorter than `every` ({every:?})")]
     BadStall { every: std::time::Duration, length: std::time::Duration },
+    #[error("{op} hold: {reason}")]
+    BadHold { op: &'static str, reason: String },
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
     #[error("cannot start the server runtime: {0}")]

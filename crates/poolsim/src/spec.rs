@@ -45,6 +45,75 @@ impl Operation {
     }
 }
 
+/// How long an operation holds its connection: a distribution, sampled per request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Hold {
+    Constant(Duration),
+    /// Memoryless holds (the M/M/c model behind Erlang C).
+    Exponential {
+        mean: Duration,
+    },
+    /// Lognormal, given its median and 99th percentile: the long right tail of real queries.
+    LogNormal {
+        p50: Duration,
+        p99: Duration,
+    },
+}
+
+/// z of the 99th percentile of the standard normal distribution.
+const Z99: f64 = 2.326_347_874_040_841;
+
+impl Hold {
+    /// One hold time. `unit` and `normal` are a uniform in (0, 1] and a standard normal
+    /// draw; taking them as numbers keeps this crate's callers free to choose their RNG.
+    pub fn sample_with(&self, unit: f64, normal: f64) -> Duration {
+        match *self {
+            Hold::Constant(d) => d,
+            Hold::Exponential { mean } => Duration::from_secs_f64(-unit.ln() * mean.as_secs_f64()),
+            Hold::LogNormal { p50, p99 } => {
+                let mu = p50.as_secs_f64().ln();
+                let sigma = (p99.as_secs_f64().ln() - mu) / Z99;
+                Duration::from_secs_f64((mu + sigma * normal).exp().min(3600.0))
+            }
+        }
+    }
+
+    /// Draw a hold from `rng` (rand's `Rng`).
+    pub fn sample(&self, rng: &mut impl rand::Rng) -> Duration {
+        let unit = |rng: &mut dyn rand::Rng| ((rng.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64;
+        match self {
+            Hold::Constant(d) => *d,
+            Hold::Exponential { .. } => self.sample_with(unit(rng), 0.0),
+            Hold::LogNormal { .. } => {
+                // Box-Muller: two uniforms, one standard normal.
+                let (u1, u2) = (unit(rng), unit(rng));
+                let normal = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                self.sample_with(1.0, normal)
+            }
+        }
+    }
+
+    /// The mean hold, for capacity estimates.
+    pub fn mean(&self) -> Duration {
+        match *self {
+            Hold::Constant(d) | Hold::Exponential { mean: d } => d,
+            Hold::LogNormal { p50, p99 } => {
+                let sigma = (p99.as_secs_f64().ln() - p50.as_secs_f64().ln()) / Z99;
+                Duration::from_secs_f64(p50.as_secs_f64() * (sigma * sigma / 2.0).exp())
+            }
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        match *self {
+            Hold::LogNormal { p50, p99 } if p50.is_zero() || p99 < p50 => {
+                Err("a lognormal hold needs 0 < p50 <= p99".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// A periodic stall: every `every`, the service stops answering for `length` (a GC pause,
 /// a lock wait, a failover). Requests arriving in the window wait until it ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +145,7 @@ pub struct ModelSpec {
     /// How long a request waits for a connection before failing with HTTP 500.
     pub acquire_timeout: Duration,
     /// How long each operation holds its connection, indexed like [`Operation::ALL`].
-    pub holds: [Duration; 6],
+    pub holds: [Hold; 6],
     pub stall: Option<Stall>,
 }
 
@@ -86,7 +155,7 @@ impl Default for ModelSpec {
             pool_size: 100,
             acquire_timeout: Duration::from_secs(1),
             // issue, query, red-flush, verify, download, callback: writes hold longest.
-            holds: [20, 5, 15, 3, 8, 5].map(Duration::from_millis),
+            holds: [20, 5, 15, 3, 8, 5].map(|ms| Hold::Constant(Duration::from_millis(ms))),
             stall: None,
         }
     }
@@ -102,16 +171,19 @@ impl ModelSpec {
         {
             return Err(Error::BadStall { every: s.every, length: s.length });
         }
+        for (op, hold) in Operation::ALL.iter().zip(&self.holds) {
+            hold.check().map_err(|reason| Error::BadHold { op: op.as_str(), reason })?;
+        }
         Ok(())
     }
 
     /// How long `op` holds its connection.
-    pub fn hold(&self, op: Operation) -> Duration {
+    pub fn hold(&self, op: Operation) -> Hold {
         self.holds[op.index()]
     }
 
     /// Set how long `op` holds its connection.
-    pub fn set_hold(&mut self, op: Operation, hold: Duration) {
+    pub fn set_hold(&mut self, op: Operation, hold: Hold) {
         self.holds[op.index()] = hold;
     }
 
@@ -135,10 +207,34 @@ mod tests {
     }
 
     #[test]
+    fn hold_distributions_hit_their_parameters() {
+        let mut rng = <rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(3);
+        let ms = Duration::from_millis;
+        let mut draw = |h: Hold| {
+            let mut v: Vec<f64> = (0..200_000).map(|_| h.sample(&mut rng).as_secs_f64() * 1000.0).collect();
+            v.sort_by(f64::total_cmp);
+            (v.iter().sum::<f64>() / v.len() as f64, v[100_000], v[198_000])
+        };
+        let (mean, _, _) = draw(Hold::Exponential { mean: ms(20) });
+        assert!((mean - 20.0).abs() < 0.3, "exponential mean {mean}");
+        let (mean, p50, p99) = draw(Hold::LogNormal { p50: ms(15), p99: ms(80) });
+        assert!((p50 - 15.0).abs() < 0.3 && (p99 - 80.0).abs() < 3.0, "lognormal p50 {p50} p99 {p99}");
+        let expected = Hold::LogNormal { p50: ms(15), p99: ms(80) }.mean().as_secs_f64() * 1000.0;
+        assert!((mean - expected).abs() / expected < 0.02, "lognormal mean {mean} vs {expected}");
+        assert_eq!(draw(Hold::Constant(ms(7))).1, 7.0);
+    }
+
+    #[test]
     fn bad_specs_are_rejected() {
         assert!(ModelSpec { pool_size: 0, ..ModelSpec::default() }.validate().is_err());
         let stall = Some(Stall { every: Duration::from_secs(1), length: Duration::from_secs(1) });
         assert!(ModelSpec { stall, ..ModelSpec::default() }.validate().is_err());
         assert!(ModelSpec::default().validate().is_ok());
+        let mut spec = ModelSpec::default();
+        spec.set_hold(
+            Operation::Issue,
+            Hold::LogNormal { p50: Duration::from_millis(9), p99: Duration::from_millis(5) },
+        );
+        assert!(spec.validate().is_err());
     }
 }

@@ -97,14 +97,23 @@ pub struct RawTarget {
 pub struct RawBuiltin {
     pub pool_size: Option<i64>,
     pub acquire_timeout: Option<HumanDuration>,
-    pub issue_hold: Option<HumanDuration>,
-    pub query_hold: Option<HumanDuration>,
-    pub red_flush_hold: Option<HumanDuration>,
-    pub verify_hold: Option<HumanDuration>,
-    pub download_hold: Option<HumanDuration>,
-    pub callback_hold: Option<HumanDuration>,
+    pub issue_hold: Option<RawHold>,
+    pub query_hold: Option<RawHold>,
+    pub red_flush_hold: Option<RawHold>,
+    pub verify_hold: Option<RawHold>,
+    pub download_hold: Option<RawHold>,
+    pub callback_hold: Option<RawHold>,
     pub threads: Option<i64>,
     pub stall: Option<RawStall>,
+}
+
+/// `"20ms"`, `{ exponential = "20ms" }` or `{ p50 = "15ms", p99 = "80ms" }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawHold {
+    Constant(HumanDuration),
+    Exponential { exponential: HumanDuration },
+    LogNormal { p50: HumanDuration, p99: HumanDuration },
 }
 
 #[derive(Debug, Deserialize)]

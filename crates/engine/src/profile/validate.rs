@@ -4,12 +4,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use einv_poolsim::{ModelSpec, Operation, Stall};
+use einv_poolsim::{Hold, ModelSpec, Operation, Stall};
 use einv_report::SloSpec;
 use einv_workload::{Arrivals, Stage};
 
 use super::locate::{fields_quoted_in, line_of, locate_exact, parse_path, path_string};
-use super::raw::{HumanDuration, RawBuiltin, RawLoad, RawProfile, RawSlo, RawStage, RawTarget};
+use super::raw::{HumanDuration, RawBuiltin, RawHold, RawLoad, RawProfile, RawSlo, RawStage, RawTarget};
 use super::{Endpoint, HttpUrl, Load, Plan, Shard, Target, profile_error};
 use crate::error::{Error, ProfileError, ProfileErrors};
 
@@ -235,9 +235,20 @@ fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {
         (Operation::PaymentCallback, "callback-hold", b.callback_hold),
     ];
     for (op, key, hold) in holds {
-        if let Some(h) = hold {
-            spec.set_hold(op, c.duration(&format!("target.builtin.{key}"), h));
-        }
+        let key = format!("target.builtin.{key}");
+        let hold = match hold {
+            None => continue,
+            Some(RawHold::Constant(d)) => Hold::Constant(c.duration(&key, d)),
+            Some(RawHold::Exponential { exponential }) => Hold::Exponential { mean: c.duration(&key, exponential) },
+            Some(RawHold::LogNormal { p50, p99 }) => {
+                let (p50, p99) = (c.nonzero(&key, p50), c.duration(&key, p99));
+                if p99 < p50 {
+                    c.fail(&key, "p99 must not be below p50");
+                }
+                Hold::LogNormal { p50, p99 }
+            }
+        };
+        spec.set_hold(op, hold);
     }
     (spec, b.threads.map_or(1, |n| c.count("target.builtin.threads", n, (1, 256))))
 }

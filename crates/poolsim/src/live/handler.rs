@@ -24,12 +24,23 @@ pub(super) struct State {
     pool: Semaphore,
     started: Instant,
     ledger: Mutex<Ledger>,
+    /// Hold times are drawn from one seeded stream: the service is random, not the seed.
+    rng: Mutex<rand_pcg::Pcg64Mcg>,
 }
 
 impl State {
     pub(super) fn new(spec: ModelSpec) -> Self {
         let pool = Semaphore::new(spec.pool_size);
-        Self { spec, pool, started: Instant::now(), ledger: Mutex::default() }
+        let rng = Mutex::new(<rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(0x5eed));
+        Self { spec, pool, started: Instant::now(), ledger: Mutex::default(), rng }
+    }
+
+    /// A hold time for `op`, from the model's distribution.
+    fn sample_hold(&self, op: Operation) -> std::time::Duration {
+        match self.spec.hold(op) {
+            crate::Hold::Constant(d) => d,
+            hold => hold.sample(&mut *self.rng.lock().unwrap_or_else(|e| e.into_inner())),
+        }
     }
 
     fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
@@ -123,7 +134,7 @@ pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
         let body = r#"{"code":"E500","msg":"database pool exhausted: connection acquire timed out"}"#;
         return Ok(json(StatusCode::INTERNAL_SERVER_ERROR, body.into()));
     };
-    let hold = state.spec.hold(op);
+    let hold = state.sample_hold(op);
     if !hold.is_zero() {
         tokio::time::sleep(hold).await;
     }

@@ -105,6 +105,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, mut stop: watch::
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Hold;
     use std::io::{Read, Write};
     use std::time::Duration;
 
@@ -119,7 +120,7 @@ mod tests {
 
     #[test]
     fn issues_queries_reverses_and_refuses_like_an_invoice_service() {
-        let spec = ModelSpec { holds: [Duration::ZERO; 6], ..ModelSpec::default() };
+        let spec = ModelSpec { holds: [Hold::Constant(Duration::ZERO); 6], ..ModelSpec::default() };
         let server = Server::start(spec, "127.0.0.1:0".parse().unwrap(), 1).unwrap();
         let send = |method: &str, path: &str, body: &str| {
             let req = format!(
@@ -156,7 +157,7 @@ mod tests {
         let spec = ModelSpec {
             pool_size: 1,
             acquire_timeout: Duration::from_millis(10),
-            holds: [300, 0, 0, 0, 0, 0].map(Duration::from_millis),
+            holds: [300, 0, 0, 0, 0, 0].map(|ms| Hold::Constant(Duration::from_millis(ms))),
             ..ModelSpec::default()
         };
         let server = Server::start(spec, "127.0.0.1:0".parse().unwrap(), 1).unwrap();
