@@ -196,7 +196,7 @@ fn validate(path: &Path) -> anyhow::Result<ExitCode> {
 fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     let (spec, threads) = match &a.profile {
         Some(p) => match Plan::load(p)?.target.endpoint {
-            Endpoint::Builtin { spec, threads } => (spec, threads),
+            Endpoint::Builtin { spec, threads } => (*spec, threads),
             Endpoint::Http(_) => {
                 anyhow::bail!("{}: target.url is not \"builtin\", so it has no model to serve", p.display())
             }

@@ -46,7 +46,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     folder::check(opts.out.as_deref())?;
     // Kept alive for the whole run; dropped (and stopped) on return.
     let server = match &plan.target.endpoint {
-        Endpoint::Builtin { spec, threads } => Some(Server::start(spec.clone(), loopback(), *threads)?),
+        Endpoint::Builtin { spec, threads } => Some(Server::start((**spec).clone(), loopback(), *threads)?),
         Endpoint::Http(_) => None,
     };
     let (addr, base_path) = match (&plan.target.endpoint, &server) {

@@ -62,7 +62,7 @@ pub struct Target {
 pub enum Endpoint {
     /// Start the built-in target in-process, on 127.0.0.1 and a free port.
     Builtin {
-        spec: ModelSpec,
+        spec: Box<ModelSpec>,
         threads: usize,
     },
     Http(HttpUrl),
@@ -197,7 +197,7 @@ impl Plan {
     pub fn apply(&mut self, o: &Overrides) -> Result<(), Error> {
         if let Some(url) = &o.target {
             let builtin = match &self.target.endpoint {
-                Endpoint::Builtin { spec, threads } => (spec.clone(), *threads),
+                Endpoint::Builtin { spec, threads } => ((**spec).clone(), *threads),
                 Endpoint::Http(_) => (ModelSpec::default(), 1),
             };
             self.target.endpoint =

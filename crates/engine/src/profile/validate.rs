@@ -191,7 +191,7 @@ fn target(c: &mut Check, t: RawTarget) -> Target {
 /// `"builtin"` or an `http://host:port[/prefix]` URL.
 pub(super) fn endpoint(url: &str, builtin: (ModelSpec, usize)) -> Result<Endpoint, String> {
     if url == "builtin" {
-        return Ok(Endpoint::Builtin { spec: builtin.0, threads: builtin.1 });
+        return Ok(Endpoint::Builtin { spec: Box::new(builtin.0), threads: builtin.1 });
     }
     let uri: hyper::Uri =
         url.parse().map_err(|e| format!("not a URL: {url:?} ({e}); expected \"builtin\" or \"http://host:port\""))?;
