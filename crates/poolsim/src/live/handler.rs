@@ -26,13 +26,14 @@ pub(super) struct State {
     ledger: Mutex<Ledger>,
     /// Hold times are drawn from one seeded stream: the service is random, not the seed.
     rng: Mutex<rand_pcg::Pcg64Mcg>,
+    timer: super::timer::Timer,
 }
 
 impl State {
-    pub(super) fn new(spec: ModelSpec) -> Self {
+    pub(super) fn new(spec: ModelSpec, timer: super::timer::Timer) -> Self {
         let pool = Semaphore::new(spec.pool_size);
         let rng = Mutex::new(<rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(0x5eed));
-        Self { spec, pool, started: Instant::now(), ledger: Mutex::default(), rng }
+        Self { spec, pool, started: Instant::now(), ledger: Mutex::default(), rng, timer }
     }
 
     /// A hold time for `op`, from the model's distribution.
@@ -136,7 +137,7 @@ pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
     };
     let hold = state.sample_hold(op);
     if !hold.is_zero() {
-        tokio::time::sleep(hold).await;
+        state.timer.sleep(hold).await;
     }
     Ok(answer(&state, route, order_no.as_deref().unwrap_or_default(), fingerprint(&body)))
 }

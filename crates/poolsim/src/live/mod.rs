@@ -5,6 +5,7 @@
 
 mod handler;
 mod ledger;
+mod timer;
 mod validate;
 
 use std::net::SocketAddr;
@@ -43,7 +44,8 @@ impl Server {
             .map_err(|source| Error::Bind { addr: addr.to_string(), source })?;
         let addr = listener.local_addr().map_err(|source| Error::Bind { addr: addr.to_string(), source })?;
         let (shutdown, stop) = watch::channel(false);
-        let state = Arc::new(State::new(spec));
+        let timer = runtime.block_on(async { timer::Timer::start() });
+        let state = Arc::new(State::new(spec, timer));
         runtime.spawn(accept_loop(listener, state, stop));
         Ok(Server { addr, shutdown, runtime: Some(runtime) })
     }
