@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use einv_engine::{Endpoint, Overrides, Plan, RunOptions, Shard};
+use einv_poolsim::Stall;
 
 /// Open-loop load testing for electronic-invoice platforms.
 ///
@@ -130,6 +131,21 @@ pub struct ServeArgs {
     /// Take the model (pool size, hold times, stalls) from this profile's [target.builtin].
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<PathBuf>,
+    /// Database connections in the pool.
+    #[arg(long, value_name = "N")]
+    pub pool_size: Option<usize>,
+    /// How long a request waits for a connection before HTTP 500 (e.g. 1s).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub acquire_timeout: Option<Duration>,
+    /// Stop answering for FOR in every EVERY (e.g. 5s/1s): a GC pause, a failover.
+    #[arg(long, value_name = "EVERY/FOR", value_parser = parse_window)]
+    pub stall: Option<Stall>,
+    /// Answer 503 to everything for FOR in every EVERY (e.g. 10s/1s): a failing dependency.
+    #[arg(long, value_name = "EVERY/FOR", value_parser = parse_window)]
+    pub error_burst: Option<Stall>,
+    /// Drop this share of connections instead of answering (0..1).
+    #[arg(long, value_name = "SHARE")]
+    pub reset_rate: Option<f64>,
 }
 
 impl Command {
@@ -198,11 +214,19 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(p) => match Plan::load(p)?.target.endpoint {
             Endpoint::Builtin { spec, threads } => (*spec, threads),
             Endpoint::Http(_) => {
-                anyhow::bail!("{}: target.url is not \"builtin\", so it has no model to serve", p.display())
+                let message = format!("{}: target.url is not \"builtin\", so it has no model to serve", p.display());
+                return Err(einv_engine::Error::Flag { flag: "--profile", message }.into());
             }
         },
         None => (einv_poolsim::ModelSpec::default(), 1),
     };
+    let mut spec = spec;
+    spec.pool_size = a.pool_size.unwrap_or(spec.pool_size);
+    spec.acquire_timeout = a.acquire_timeout.unwrap_or(spec.acquire_timeout);
+    spec.stall = a.stall.or(spec.stall);
+    spec.error_burst = a.error_burst.or(spec.error_burst);
+    spec.reset_rate = a.reset_rate.unwrap_or(spec.reset_rate);
+    spec.validate().map_err(|e| einv_engine::Error::Flag { flag: "serve", message: e.to_string() })?;
     einv_engine::serve(spec, a.addr, threads, |addr| {
         println!("einv-load built-in target listening on http://{addr} (Ctrl-C to stop)");
     })
@@ -251,6 +275,15 @@ fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 30s, 250ms, 2m)"))
+}
+
+fn parse_window(s: &str) -> Result<Stall, String> {
+    let (every, length) = s.split_once('/').ok_or("expected EVERY/FOR, e.g. 5s/1s")?;
+    let (every, length) = (parse_duration(every)?, parse_duration(length)?);
+    if length.is_zero() || length >= every {
+        return Err(format!("need 0 < FOR < EVERY, got {s}"));
+    }
+    Ok(Stall { every, length })
 }
 
 fn parse_shard(s: &str) -> Result<Shard, String> {

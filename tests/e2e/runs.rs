@@ -331,3 +331,21 @@ fn replays_a_trace_at_its_speed_and_names_bad_trace_lines() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("trace.csv:3"), "names the out-of-order line: {}", stderr(&bad));
 }
+
+/// Faults injected into the built-in target are counted by class, and the run goes on.
+#[test]
+fn injected_target_faults_are_counted_by_class() {
+    let builtin = "reset-rate = 0.1\nerror-burst = { every = \"1s\", for = \"200ms\" }";
+    let case = Case::new(&builtin_profile(CONSTANT_2S, builtin, ""));
+    let o = case.run(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary(&case.out());
+    let errors = &s["overall"]["errors"];
+    let (resets, bursts) = (errors["reset"].as_u64().unwrap_or(0), errors["http_5xx"].as_u64().unwrap_or(0));
+    assert!((10..80).contains(&resets), "about 10% of 400 requests dropped: {resets}");
+    assert!(
+        (20..120).contains(&bursts),
+        "up to 20% of the time answers 503 (windows follow the target's clock): {bursts}"
+    );
+    assert_eq!(s["overall"]["requests"]["sent"], 400, "every request is accounted for");
+}

@@ -34,6 +34,8 @@ pub enum Error {
     EmptyPool,
     #[error("stall: `for` ({length:?}) must be shorter than `every` ({every:?})")]
     BadStall { every: std::time::Duration, length: std::time::Duration },
+    #[error("reset-rate must be a fraction from 0 to 1, got {0}")]
+    BadResetRate(f64),
     #[error("{op} hold: {reason}")]
     BadHold { op: &'static str, reason: String },
     #[error("cannot listen on {addr}: {source}")]

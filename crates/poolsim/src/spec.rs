@@ -147,6 +147,10 @@ pub struct ModelSpec {
     /// How long each operation holds its connection, indexed like [`Operation::ALL`].
     pub holds: [Hold; 6],
     pub stall: Option<Stall>,
+    /// Windows in which every request is answered 503 at once (a failing dependency).
+    pub error_burst: Option<Stall>,
+    /// Share of requests whose connection is dropped instead of answered (0..=1).
+    pub reset_rate: f64,
 }
 
 impl Default for ModelSpec {
@@ -157,6 +161,8 @@ impl Default for ModelSpec {
             // issue, query, red-flush, verify, download, callback: writes hold longest.
             holds: [20, 5, 15, 3, 8, 5].map(|ms| Hold::Constant(Duration::from_millis(ms))),
             stall: None,
+            error_burst: None,
+            reset_rate: 0.0,
         }
     }
 }
@@ -166,10 +172,13 @@ impl ModelSpec {
         if self.pool_size == 0 {
             return Err(Error::EmptyPool);
         }
-        if let Some(s) = self.stall
-            && (s.length >= s.every || s.every.is_zero())
-        {
-            return Err(Error::BadStall { every: s.every, length: s.length });
+        for s in [self.stall, self.error_burst].into_iter().flatten() {
+            if s.length >= s.every || s.every.is_zero() {
+                return Err(Error::BadStall { every: s.every, length: s.length });
+            }
+        }
+        if !(0.0..=1.0).contains(&self.reset_rate) {
+            return Err(Error::BadResetRate(self.reset_rate));
         }
         for (op, hold) in Operation::ALL.iter().zip(&self.holds) {
             hold.check().map_err(|reason| Error::BadHold { op: op.as_str(), reason })?;

@@ -105,6 +105,8 @@ pub struct RawBuiltin {
     pub callback_hold: Option<RawHold>,
     pub threads: Option<i64>,
     pub stall: Option<RawStall>,
+    pub error_burst: Option<RawStall>,
+    pub reset_rate: Option<f64>,
 }
 
 /// `"20ms"`, `{ exponential = "20ms" }` or `{ p50 = "15ms", p99 = "80ms" }`.

@@ -9,7 +9,7 @@ use einv_report::SloSpec;
 use einv_workload::{Arrivals, Stage};
 
 use super::locate::{fields_quoted_in, line_of, locate_exact, parse_path, path_string};
-use super::raw::{HumanDuration, RawBuiltin, RawHold, RawLoad, RawProfile, RawSlo, RawStage, RawTarget};
+use super::raw::{HumanDuration, RawBuiltin, RawHold, RawLoad, RawProfile, RawSlo, RawStage, RawStall, RawTarget};
 use super::{Endpoint, HttpUrl, Load, Plan, Shard, Target, profile_error};
 use crate::error::{Error, ProfileError, ProfileErrors};
 
@@ -210,20 +210,28 @@ pub(super) fn endpoint(url: &str, builtin: (ModelSpec, usize)) -> Result<Endpoin
 
 fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {
     let d = ModelSpec::default();
-    let stall = b.stall.map(|s| {
-        let every = c.nonzero("target.builtin.stall.every", s.every);
-        let length = c.nonzero("target.builtin.stall.for", s.length);
+    let mut window = |key: &str, s: RawStall| {
+        let every = c.nonzero(&format!("target.builtin.{key}.every"), s.every);
+        let length = c.nonzero(&format!("target.builtin.{key}.for"), s.length);
         if length >= every {
-            c.fail("target.builtin.stall.for", "must be shorter than `every`");
+            c.fail(&format!("target.builtin.{key}.for"), "must be shorter than `every`");
         }
         Stall { every, length }
-    });
+    };
+    let stall = b.stall.map(|s| window("stall", s));
+    let error_burst = b.error_burst.map(|s| window("error-burst", s));
+    let reset_rate = b.reset_rate.unwrap_or(0.0);
+    if !(0.0..=1.0).contains(&reset_rate) {
+        c.fail("target.builtin.reset-rate", format!("must be a fraction from 0 to 1, got {reset_rate}"));
+    }
     let mut spec = ModelSpec {
         pool_size: b.pool_size.map_or(d.pool_size, |n| c.count("target.builtin.pool-size", n, (1, 1_000_000))),
         acquire_timeout: b
             .acquire_timeout
             .map_or(d.acquire_timeout, |t| c.nonzero("target.builtin.acquire-timeout", t)),
         stall,
+        error_burst,
+        reset_rate: reset_rate.clamp(0.0, 1.0),
         ..d
     };
     let holds = [

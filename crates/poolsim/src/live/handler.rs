@@ -1,6 +1,6 @@
 //! The invoice API of the built-in target: routing, the database pool, and the answers.
 
-use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -27,13 +27,25 @@ pub(super) struct State {
     /// Hold times are drawn from one seeded stream: the service is random, not the seed.
     rng: Mutex<rand_pcg::Pcg64Mcg>,
     timer: super::timer::Timer,
+    /// Requests waiting for a pool connection, and acquire timeouts so far (/metrics).
+    pending: AtomicU64,
+    timeouts: AtomicU64,
 }
 
 impl State {
     pub(super) fn new(spec: ModelSpec, timer: super::timer::Timer) -> Self {
         let pool = Semaphore::new(spec.pool_size);
         let rng = Mutex::new(<rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(0x5eed));
-        Self { spec, pool, started: Instant::now(), ledger: Mutex::default(), rng, timer }
+        Self {
+            spec,
+            pool,
+            started: Instant::now(),
+            ledger: Mutex::default(),
+            rng,
+            timer,
+            pending: AtomicU64::new(0),
+            timeouts: AtomicU64::new(0),
+        }
     }
 
     /// A hold time for `op`, from the model's distribution.
@@ -42,6 +54,39 @@ impl State {
             crate::Hold::Constant(d) => d,
             hold => hold.sample(&mut *self.rng.lock().unwrap_or_else(|e| e.into_inner())),
         }
+    }
+
+    /// A uniform draw in [0, 1) from the service's stream.
+    fn draw(&self) -> f64 {
+        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        (rand::Rng::next_u64(&mut *rng) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// The pool's gauges in Prometheus' text format, in HikariCP's vocabulary.
+    fn metrics(&self) -> Response<Full<Bytes>> {
+        let size = self.spec.pool_size;
+        let active = size.saturating_sub(self.pool.available_permits());
+        let gauges = [
+            ("einv_pool_size", "gauge", "Connections in the pool.", size as u64),
+            ("einv_pool_active", "gauge", "Connections in use.", active as u64),
+            ("einv_pool_idle", "gauge", "Connections free.", (size - active) as u64),
+            ("einv_pool_pending", "gauge", "Requests waiting for a connection.", self.pending.load(Ordering::Relaxed)),
+            (
+                "einv_pool_timeouts_total",
+                "counter",
+                "Requests that gave up waiting (HTTP 500).",
+                self.timeouts.load(Ordering::Relaxed),
+            ),
+            ("einv_invoices_issued_total", "counter", "Invoices issued.", self.ledger().issued()),
+        ];
+        let mut text = String::new();
+        for (name, kind, help, value) in gauges {
+            text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+        }
+        let mut resp = Response::new(Full::new(Bytes::from(text)));
+        resp.headers_mut()
+            .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"));
+        resp
     }
 
     fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
@@ -58,6 +103,7 @@ enum Route {
     Verify(String),
     Callback,
     Health,
+    Metrics,
     NotFound,
 }
 
@@ -70,7 +116,7 @@ impl Route {
             Route::Download(_) => Operation::Download,
             Route::Verify(_) => Operation::VerifyTaxpayer,
             Route::Callback => Operation::PaymentCallback,
-            Route::Health | Route::NotFound => return None,
+            Route::Health | Route::Metrics | Route::NotFound => return None,
         })
     }
 }
@@ -80,6 +126,7 @@ fn route(method: &Method, path: &str) -> Route {
     match (method, path, invoice) {
         (&Method::POST, INVOICES, _) => Route::Issue,
         (&Method::GET, "/healthz" | "/", _) => Route::Health,
+        (&Method::GET, "/metrics", _) => Route::Metrics,
         (&Method::POST, "/api/v1/payments/callback", _) => Route::Callback,
         (&Method::POST, _, Some(rest)) if rest.ends_with("/red-flush") => {
             Route::RedFlush(parse_no(rest.trim_end_matches("/red-flush")))
@@ -104,7 +151,19 @@ fn parse_no(no: &str) -> Option<u64> {
     seq.parse().ok()
 }
 
-pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+/// The service's way of dropping a connection: hyper closes it without an answer.
+#[derive(Debug)]
+pub(super) struct Reset;
+
+impl std::fmt::Display for Reset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("injected connection reset")
+    }
+}
+
+impl std::error::Error for Reset {}
+
+pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Reset> {
     let route = route(req.method(), req.uri().path());
     // Read the whole body before answering so the connection stays usable (keep-alive).
     let Ok(body) = req.into_body().collect().await.map(|b| b.to_bytes()) else {
@@ -113,6 +172,7 @@ pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
     let Some(op) = route.operation() else {
         return Ok(match route {
             Route::Health => json(StatusCode::OK, r#"{"status":"ok"}"#.into()),
+            Route::Metrics => state.metrics(),
             _ => json(StatusCode::NOT_FOUND, r#"{"code":"E404","msg":"no such route"}"#.into()),
         });
     };
@@ -124,6 +184,19 @@ pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
         },
         _ => None,
     };
+    // Injected faults: a dropped connection (hyper closes it when the service fails), or
+    // a 503 burst from a failing dependency.
+    if state.spec.reset_rate > 0.0 && state.draw() < state.spec.reset_rate {
+        return Err(Reset);
+    }
+    if let Some(burst) = state.spec.error_burst
+        && !burst.wait_at(state.started.elapsed()).is_zero()
+    {
+        return Ok(json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            error_body("E503", "dependency unavailable (injected burst)"),
+        ));
+    }
     if let Some(stall) = state.spec.stall {
         let wait = stall.wait_at(state.started.elapsed());
         if !wait.is_zero() {
@@ -131,7 +204,11 @@ pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
         }
     }
     // The database pool: wait for a connection, give up after the acquire timeout.
-    let Ok(Ok(_conn)) = tokio::time::timeout(state.spec.acquire_timeout, state.pool.acquire()).await else {
+    state.pending.fetch_add(1, Ordering::Relaxed);
+    let acquired = tokio::time::timeout(state.spec.acquire_timeout, state.pool.acquire()).await;
+    state.pending.fetch_sub(1, Ordering::Relaxed);
+    let Ok(Ok(_conn)) = acquired else {
+        state.timeouts.fetch_add(1, Ordering::Relaxed);
         let body = r#"{"code":"E500","msg":"database pool exhausted: connection acquire timed out"}"#;
         return Ok(json(StatusCode::INTERNAL_SERVER_ERROR, body.into()));
     };

@@ -51,6 +51,10 @@ impl Ledger {
         Issued::New(self.issued)
     }
 
+    pub(super) fn issued(&self) -> u64 {
+        self.issued
+    }
+
     pub(super) fn exists(&self, seq: u64) -> bool {
         seq >= 1 && seq <= self.issued
     }

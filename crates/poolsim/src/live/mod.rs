@@ -155,6 +155,39 @@ mod tests {
     }
 
     #[test]
+    fn metrics_and_injected_faults() {
+        let second = Duration::from_secs(1);
+        // A burst window covering the whole test (every 1000 s, for 999 s... minus the start).
+        let burst = crate::Stall { every: second * 1000, length: second * 999 };
+        let server = Server::start(
+            ModelSpec { error_burst: Some(burst), ..ModelSpec::default() },
+            "127.0.0.1:0".parse().unwrap(),
+            1,
+        )
+        .unwrap();
+        let metrics = get(server.addr(), "GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        assert!(metrics.contains("einv_pool_size 100") && metrics.contains("einv_pool_active 0"), "{metrics}");
+        assert!(metrics.contains("# TYPE einv_pool_timeouts_total counter"));
+        std::thread::sleep(Duration::from_millis(1100));
+        let q = get(
+            server.addr(),
+            "GET /api/v1/invoices/26110000000000000001 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        );
+        assert!(q.starts_with("HTTP/1.1 503"), "{q}");
+        server.stop();
+
+        let server =
+            Server::start(ModelSpec { reset_rate: 1.0, ..ModelSpec::default() }, "127.0.0.1:0".parse().unwrap(), 1)
+                .unwrap();
+        let dropped = get(
+            server.addr(),
+            "GET /api/v1/invoices/26110000000000000001 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        );
+        assert!(dropped.is_empty(), "the connection is dropped without an answer: {dropped}");
+        server.stop();
+    }
+
+    #[test]
     fn pool_timeout_answers_500() {
         let spec = ModelSpec {
             pool_size: 1,
