@@ -73,6 +73,13 @@ pub struct SimulateArgs {
     /// The report folder (refused if it already holds a report) [default: reports/NAME-UTCSTAMP/].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Sweep pool sizes (e.g. 50,100,200): writes sweep.csv, sweep.md and heatmaps of p99
+    /// and error rate instead of one report, with the smallest pool meeting the SLO per rate.
+    #[arg(long, value_name = "N,N,...", value_delimiter = ',')]
+    pub sweep_pool: Vec<usize>,
+    /// Sweep constant rates (requests/s, e.g. 5000,8000,11000), alone or with --sweep-pool.
+    #[arg(long, value_name = "TPS,TPS,...", value_delimiter = ',')]
+    pub sweep_rate: Vec<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -237,6 +244,12 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
 fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
     let mut plan = Plan::load(&a.profile)?;
     plan.apply(&Overrides { rate: a.rate, duration: a.duration, seed: a.seed, ..Overrides::default() })?;
+    if !a.sweep_pool.is_empty() || !a.sweep_rate.is_empty() {
+        let result = einv_engine::sweep(&plan, &a.sweep_pool, &a.sweep_rate, a.out.as_deref())?;
+        print!("{}", einv_report::sweep_markdown(&result.cells));
+        println!("\nsweep     {}", result.folder.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let result = einv_engine::simulate(&plan, &RunOptions { out: a.out, progress: false })?;
     let s = &result.summary;
     print!("{}", einv_report::text_summary(s, &result.folder.display().to_string()));

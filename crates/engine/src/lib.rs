@@ -22,6 +22,7 @@ mod run;
 mod serve;
 mod signals;
 mod simulate;
+mod sweep;
 mod workload;
 
 pub use error::{Error, ProfileError, ProfileErrors};
@@ -30,3 +31,4 @@ pub use profile::{Endpoint, Load, Overrides, Plan, Shard};
 pub use run::{RunOptions, RunResult, run};
 pub use serve::serve;
 pub use simulate::simulate;
+pub use sweep::{SweepResult, sweep};

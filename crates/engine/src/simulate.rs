@@ -117,7 +117,7 @@ fn finish(
 }
 
 /// Which modelled operation an op is, by its name; anything else holds like a query.
-fn operation_for(name: &str) -> Operation {
+pub(crate) fn operation_for(name: &str) -> Operation {
     match name {
         "issue" => Operation::Issue,
         "red_flush" | "red-flush" => Operation::RedFlush,

@@ -31,6 +31,7 @@ mod runlog;
 mod slo;
 mod stats;
 mod summary;
+mod sweep;
 mod text;
 mod timeseries;
 mod write;
@@ -48,6 +49,7 @@ pub use summary::{
     Connections, Injected, LagPercentiles, OpSummary, Percentiles, Rate, Requests, RunInfo, SCHEMA_VERSION, Summary,
     Tool,
 };
+pub use sweep::{SweepCell, smallest_passing, sweep_csv, sweep_markdown};
 pub use text::text_summary;
 pub use timeseries::{TimeseriesRow, TimeseriesWriter, read_timeseries};
 pub use write::{temp_path, write_atomic};

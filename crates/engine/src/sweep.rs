@@ -1,0 +1,106 @@
+//! `einv-load simulate --sweep-pool ... --sweep-rate ...`: a grid of predictions, to find
+//! the smallest pool that meets the SLO at each rate.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use einv_poolsim::des::{PoolParams, Sim, SimOutcome};
+use einv_report::{ErrorClass, OpSummary, Outcome, Sample, Stats, SweepCell, write_atomic};
+use einv_workload::derive_seed;
+
+use crate::error::Error;
+use crate::folder;
+use crate::profile::{Endpoint, Overrides, Plan};
+use crate::simulate::operation_for;
+use crate::workload::Workload;
+
+/// A finished sweep: its cells and the folder holding sweep.csv, sweep.md and heatmaps.
+#[derive(Debug)]
+pub struct SweepResult {
+    pub cells: Vec<SweepCell>,
+    pub folder: PathBuf,
+}
+
+/// Predict every (pool size, rate) pair; an empty list keeps the profile's value.
+pub fn sweep(plan: &Plan, pools: &[usize], rates: &[f64], out: Option<&std::path::Path>) -> Result<SweepResult, Error> {
+    folder::check(out)?;
+    let Endpoint::Builtin { spec, .. } = &plan.target.endpoint else {
+        let message = "a sweep models the built-in target: use [target] url = \"builtin\"";
+        return Err(Error::Flag { flag: "--sweep-pool", message: message.into() });
+    };
+    let pools = if pools.is_empty() { vec![spec.pool_size] } else { pools.to_vec() };
+    let rates: Vec<Option<f64>> = if rates.is_empty() { vec![None] } else { rates.iter().copied().map(Some).collect() };
+    let mut cells = Vec::new();
+    for &rate in &rates {
+        for &size in &pools {
+            let mut p = plan.clone();
+            p.apply(&Overrides { rate, ..Overrides::default() })?;
+            if let Endpoint::Builtin { spec, .. } = &mut p.target.endpoint {
+                spec.pool_size = size.max(1);
+            }
+            cells.push(cell(&p, rate)?);
+        }
+    }
+    let dir = folder::create(out, &format!("{}-sweep", plan.name), SystemTime::now())?;
+    write_atomic(&dir.join("sweep.csv"), einv_report::sweep_csv(&cells).as_bytes())?;
+    write_atomic(&dir.join("sweep.md"), einv_report::sweep_markdown(&cells).as_bytes())?;
+    let p99 =
+        einv_report::chart::heatmap_svg(&format!("{}: predicted p99 latency", plan.name), "ms", &cells, |c| c.p99_ms)?;
+    write_atomic(&dir.join("sweep-p99.svg"), p99.as_bytes())?;
+    let title = format!("{}: predicted error rate", plan.name);
+    let errors = einv_report::chart::heatmap_svg(&title, "%", &cells, |c| c.error_rate)?;
+    write_atomic(&dir.join("sweep-errors.svg"), errors.as_bytes())?;
+    Ok(SweepResult { cells, folder: dir })
+}
+
+/// One prediction: the whole run through the model, summarised.
+fn cell(plan: &Plan, nominal_rate: Option<f64>) -> Result<SweepCell, Error> {
+    let Endpoint::Builtin { spec, .. } = &plan.target.endpoint else { unreachable!("checked by sweep") };
+    let workload = Workload::new(plan)?;
+    let timeline = workload.timeline(plan)?.ok_or(Error::Runtime(std::io::Error::other("no arrivals")))?;
+    let params = PoolParams {
+        size: spec.pool_size,
+        acquire_timeout: Some(spec.acquire_timeout),
+        client_timeout: Some(plan.target.request_timeout),
+    };
+    let mut sim = Sim::new(params);
+    let mut rng = <rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(derive_seed(plan.seed, "holds"));
+    let model: Vec<_> = plan.ops.iter().map(|o| operation_for(&o.name)).collect();
+    let mut stats = Stats::new();
+    let (mut scheduled, mut end) = (0u64, Duration::ZERO);
+    let mut record = |c: einv_poolsim::des::Completion| {
+        end = end.max(c.end);
+        let outcome = match c.outcome {
+            SimOutcome::Ok => Outcome::Response(200),
+            SimOutcome::PoolTimeout => Outcome::Response(500),
+            SimOutcome::ClientTimeout => Outcome::Failed(ErrorClass::Timeout),
+        };
+        let latency = c.end - c.arrival;
+        stats.record(&Sample {
+            latency,
+            service: Some(latency),
+            send_lag: Duration::ZERO,
+            outcome,
+            queued: false,
+            check_failed: false,
+            tag: None,
+            expects_rejection: false,
+        });
+    };
+    for a in timeline.filter(|a| a.index % plan.shard.count == plan.shard.index) {
+        let op = a.op.unwrap_or_else(|| workload.requests.op_of(a.index));
+        scheduled += 1;
+        sim.arrive(op as u32, a.at, spec.hold(model[op]).sample(&mut rng), &mut record);
+    }
+    sim.finish(&mut record);
+    let duration = plan.load.duration().as_secs_f64();
+    let summary = OpSummary::new(&stats, scheduled, scheduled as f64 / duration.max(1e-9), duration);
+    Ok(SweepCell {
+        pool_size: spec.pool_size as u64,
+        rate: nominal_rate.unwrap_or(summary.rate.target_per_s),
+        p50_ms: summary.latency_ms.p50,
+        p99_ms: summary.latency_ms.p99,
+        error_rate: summary.requests.error_rate,
+        slo_passed: plan.slo.check("overall", &summary).passed,
+    })
+}
