@@ -34,9 +34,10 @@ impl Cli {
 pub enum Command {
     /// Replay a profile's traffic against its target and write a report folder.
     Run(RunArgs),
-    /// Predict a run: the profile's schedule and mix through the built-in target's pool
-    /// model in virtual time (seconds of CPU, no target needed). Writes a report folder
-    /// like `run`, plus pool.csv (active, idle, pending connections, acquire and usage
+    /// Predict a run with the built-in target's pool model, in virtual time.
+    ///
+    /// The profile's schedule and mix go through the model of [target.builtin] (seconds of
+    /// CPU, no target needed). Writes a report folder like `run`, plus pool.csv (active, idle, pending connections, acquire and usage
     /// times, timeouts per second). Ops named issue, query, red_flush, verify_taxpayer,
     /// download and payment_callback hold the pool as [target.builtin] says; other names
     /// hold it like a query.
