@@ -116,6 +116,27 @@ fn finish(
     Ok(RunResult { summary, folder: dir })
 }
 
+/// A simulated request as the recorder sees a live one: latency from arrival (no client
+/// queue is modelled, so service time is the same and send lag is zero).
+pub(crate) fn sample_of(c: &Completion) -> Sample {
+    let latency = c.end - c.arrival;
+    let outcome = match c.outcome {
+        SimOutcome::Ok => Outcome::Response(200),
+        SimOutcome::PoolTimeout => Outcome::Response(500),
+        SimOutcome::ClientTimeout => Outcome::Failed(ErrorClass::Timeout),
+    };
+    Sample {
+        latency,
+        service: Some(latency),
+        send_lag: Duration::ZERO,
+        outcome,
+        queued: false,
+        check_failed: false,
+        tag: None,
+        expects_rejection: false,
+    }
+}
+
 /// Which modelled operation an op is, by its name; anything else holds like a query.
 pub(crate) fn operation_for(name: &str) -> Operation {
     match name {
@@ -145,22 +166,8 @@ impl Recording {
         let ops = self.ops;
         let (stats, pool) =
             self.pending.entry(c.end.as_secs()).or_insert_with(|| (vec![Stats::new(); ops], PoolInterval::default()));
-        let latency = c.end - c.arrival;
-        let outcome = match c.outcome {
-            SimOutcome::Ok => Outcome::Response(200),
-            SimOutcome::PoolTimeout => Outcome::Response(500),
-            SimOutcome::ClientTimeout => Outcome::Failed(ErrorClass::Timeout),
-        };
-        let sample = Sample {
-            latency,
-            service: Some(latency),
-            send_lag: Duration::ZERO,
-            outcome,
-            queued: false,
-            check_failed: false,
-            tag: None,
-            expects_rejection: false,
-        };
+        let sample = sample_of(&c);
+        let latency = sample.latency;
         stats[c.tag as usize].record(&sample);
         let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1);
         pool.acquire.saturating_record(us(c.waited));

@@ -4,14 +4,14 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use einv_poolsim::des::{PoolParams, Sim, SimOutcome};
-use einv_report::{ErrorClass, OpSummary, Outcome, Sample, Stats, SweepCell, write_atomic};
+use einv_poolsim::des::{PoolParams, Sim};
+use einv_report::{OpSummary, Stats, SweepCell, write_atomic};
 use einv_workload::derive_seed;
 
 use crate::error::Error;
 use crate::folder;
 use crate::profile::{Endpoint, Overrides, Plan};
-use crate::simulate::operation_for;
+use crate::simulate::{operation_for, sample_of};
 use crate::workload::Workload;
 
 /// A finished sweep: its cells and the folder holding sweep.csv, sweep.md and heatmaps.
@@ -70,22 +70,7 @@ fn cell(plan: &Plan, nominal_rate: Option<f64>) -> Result<SweepCell, Error> {
     let (mut scheduled, mut end) = (0u64, Duration::ZERO);
     let mut record = |c: einv_poolsim::des::Completion| {
         end = end.max(c.end);
-        let outcome = match c.outcome {
-            SimOutcome::Ok => Outcome::Response(200),
-            SimOutcome::PoolTimeout => Outcome::Response(500),
-            SimOutcome::ClientTimeout => Outcome::Failed(ErrorClass::Timeout),
-        };
-        let latency = c.end - c.arrival;
-        stats.record(&Sample {
-            latency,
-            service: Some(latency),
-            send_lag: Duration::ZERO,
-            outcome,
-            queued: false,
-            check_failed: false,
-            tag: None,
-            expects_rejection: false,
-        });
+        stats.record(&sample_of(&c));
     };
     for a in timeline.filter(|a| a.index % plan.shard.count == plan.shard.index) {
         let op = a.op.unwrap_or_else(|| workload.requests.op_of(a.index));
