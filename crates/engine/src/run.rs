@@ -128,7 +128,7 @@ async fn drive(
     tokio::spawn(signals::forward(stop_tx, "interrupted: finishing in-flight requests and writing the report"));
 
     let start = Instant::now();
-    let target_rate = workload.target_rate(plan.shard);
+    let target_rate = workload.target_rate(&plan.load, plan.shard);
     let rates = workload.schedule.clone();
     let pacing = match plan.load {
         Load::Open { pacing, .. } | Load::Replay { pacing, .. } => pacing,
@@ -165,41 +165,45 @@ async fn drive(
     progress.finish();
     // Closed loop has no schedule: what it asked for is what it sent or skipped.
     let scheduled = scheduled.unwrap_or_else(|| log.totals().iter().map(|s| s.sent + s.skipped).collect());
-    // A replay's intended rate is its trace's: what it scheduled over the trace's length.
-    let target_rate = match plan.load {
-        Load::Replay { duration, .. } if !*stop.borrow() => {
-            scheduled.iter().sum::<u64>() as f64 / duration.as_secs_f64().max(1e-9)
-        }
-        _ => target_rate,
-    };
-    let run = RunInfo {
-        name: plan.name.clone(),
-        profile: plan.file.display().to_string(),
-        seed: plan.seed,
-        target: target.label,
-        mode: plan.load.mode().into(),
-        started_at: humantime::format_rfc3339_millis(started_at).to_string(),
-        duration_s: elapsed.as_secs_f64(),
-        planned_duration_s: plan.load.duration().as_secs_f64(),
-    };
-    let connections = Connections {
-        limit: plan.target.connections as u64,
-        opened: ctx.conns.opened.load(Ordering::Relaxed),
-        max_open: ctx.conns.max_open.load(Ordering::Relaxed),
-    };
-    let interrupted = *stop.borrow();
-    let finish = Finish {
-        run,
-        scheduled,
-        target_rate,
+    let ended = Ended { elapsed, scheduled, target_rate, interrupted: *stop.borrow() };
+    let finish = finish_info(plan, target.label, started_at, &ctx, ended);
+    Ok(log.finish(finish)?)
+}
+
+/// How a run ended, as the report needs to know.
+struct Ended {
+    elapsed: Duration,
+    scheduled: Vec<u64>,
+    target_rate: f64,
+    interrupted: bool,
+}
+
+/// What the run log needs beyond its own records to write the report.
+fn finish_info(plan: &Plan, target: String, started_at: SystemTime, ctx: &Ctx, ended: Ended) -> Finish {
+    Finish {
+        run: RunInfo {
+            name: plan.name.clone(),
+            profile: plan.file.display().to_string(),
+            seed: plan.seed,
+            target,
+            mode: plan.load.mode().into(),
+            started_at: humantime::format_rfc3339_millis(started_at).to_string(),
+            duration_s: ended.elapsed.as_secs_f64(),
+            planned_duration_s: plan.load.duration().as_secs_f64(),
+        },
+        scheduled: ended.scheduled,
+        target_rate: ended.target_rate,
         slo: plan.slo.clone(),
-        connections,
+        connections: Connections {
+            limit: plan.target.connections as u64,
+            opened: ctx.conns.opened.load(Ordering::Relaxed),
+            max_open: ctx.conns.max_open.load(Ordering::Relaxed),
+        },
         lag_warning: plan.max_send_lag,
-        interrupted,
+        interrupted: ended.interrupted,
         tags: crate::workload::tags(),
         pool: None,
-    };
-    Ok(log.finish(finish)?)
+    }
 }
 
 /// Start the driver for the plan's load. Open loop and replay resolve to the arrivals

@@ -78,14 +78,15 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
         rec.record(c)
     });
     rec.flush_before(Duration::MAX, &sim)?;
-    finish(plan, spec, rec, scheduled, end, started_at, dir)
+    let target_rate = workload.target_rate(&plan.load, plan.shard);
+    finish(plan, spec, rec, (scheduled, target_rate), end, started_at, dir)
 }
 
 fn finish(
     plan: &Plan,
     spec: &ModelSpec,
     rec: Recording,
-    scheduled: Vec<u64>,
+    (scheduled, target_rate): (Vec<u64>, f64),
     end: Duration,
     started_at: SystemTime,
     dir: std::path::PathBuf,
@@ -103,7 +104,7 @@ fn finish(
             duration_s: end.as_secs_f64(),
             planned_duration_s: planned,
         },
-        target_rate: scheduled.iter().sum::<u64>() as f64 / planned.max(1e-9),
+        target_rate,
         scheduled,
         slo: plan.slo.clone(),
         connections: Connections::default(),

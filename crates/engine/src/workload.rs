@@ -66,9 +66,15 @@ impl Workload {
         }
     }
 
-    /// The schedule's mean rate for this shard (0 for closed loop and replays).
-    pub fn target_rate(&self, shard: Shard) -> f64 {
-        self.schedule.as_ref().map_or(0.0, |s| s.expected_count() / s.duration().as_secs_f64() / shard.count as f64)
+    /// The mean intended rate for this shard: the schedule's, or the trace's (0 for
+    /// closed loop, which has none).
+    pub fn target_rate(&self, load: &Load, shard: Shard) -> f64 {
+        let per_run = match (load, &self.schedule) {
+            (_, Some(s)) => s.expected_count() / s.duration().as_secs_f64(),
+            (Load::Replay { arrivals, duration, .. }, None) => *arrivals as f64 / duration.as_secs_f64().max(1e-9),
+            _ => 0.0,
+        };
+        per_run / shard.count as f64
     }
 }
 

@@ -164,27 +164,19 @@ impl Sim {
         self.busy += 1;
         let end = t.saturating_add(w.hold);
         self.releases.push(Reverse(end));
-        let dur = |x: u64| Duration::from_nanos(x);
-        let mut c = Completion {
-            tag: w.tag,
-            arrival: dur(w.arrival),
-            end: dur(end),
-            waited: dur(t - w.arrival),
-            outcome: SimOutcome::Ok,
-        };
-        if let Some(limit) = self.params.client_timeout
-            && c.end - c.arrival > limit
-        {
-            c.end = c.arrival + limit;
-            c.outcome = SimOutcome::ClientTimeout;
-        }
-        emit(c);
+        self.complete(w, t, end, SimOutcome::Ok, emit);
     }
 
     fn fail(&mut self, w: Waiter, at: u64, outcome: SimOutcome, emit: &mut impl FnMut(Completion)) {
-        let dur = |x: u64| Duration::from_nanos(x);
+        self.complete(w, at, at, outcome, emit);
+    }
+
+    /// Report `w`: it stopped waiting at `served` and ended at `end`, unless its client gave
+    /// up first (the server may then still hold a connection for it, as a real one would).
+    fn complete(&self, w: Waiter, served: u64, end: u64, outcome: SimOutcome, emit: &mut impl FnMut(Completion)) {
+        let dur = Duration::from_nanos;
         let mut c =
-            Completion { tag: w.tag, arrival: dur(w.arrival), end: dur(at), waited: dur(at - w.arrival), outcome };
+            Completion { tag: w.tag, arrival: dur(w.arrival), end: dur(end), waited: dur(served - w.arrival), outcome };
         if let Some(limit) = self.params.client_timeout
             && c.end - c.arrival > limit
         {

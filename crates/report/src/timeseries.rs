@@ -116,6 +116,7 @@ fn header() -> Vec<String> {
 #[derive(Debug)]
 pub struct TimeseriesWriter {
     csv: csv::Writer<BufWriter<File>>,
+    path: std::path::PathBuf,
 }
 
 impl TimeseriesWriter {
@@ -123,13 +124,13 @@ impl TimeseriesWriter {
         let file = File::create(path).map_err(|e| Error::io(path, e))?;
         let mut csv = csv::Writer::from_writer(BufWriter::new(file));
         csv.write_record(header()).map_err(|e| Error::csv(path, e))?;
-        Ok(Self { csv })
+        Ok(Self { csv, path: path.into() })
     }
 
     pub fn write(&mut self, row: &TimeseriesRow) -> Result<(), Error> {
-        self.csv.write_record(row.record()).map_err(|e| Error::csv(Path::new("timeseries.csv"), e))?;
+        self.csv.write_record(row.record()).map_err(|e| Error::csv(&self.path, e))?;
         // One flush a second keeps the file useful to `tail -f` and costs nothing.
-        self.csv.flush().map_err(|e| Error::io(Path::new("timeseries.csv"), e))
+        self.csv.flush().map_err(|e| Error::io(&self.path, e))
     }
 }
 

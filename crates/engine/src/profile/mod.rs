@@ -86,7 +86,8 @@ pub enum Load {
     /// (plus think time): a saturation test, not a latency test.
     Closed { duration: Duration, think: Duration },
     /// Replay a recorded trace with its own timing, `speed` times as fast.
-    Replay { trace: PathBuf, speed: f64, duration: Duration, pacing: Duration },
+    /// `arrivals` and `duration` are the trace's, found when the profile was validated.
+    Replay { trace: PathBuf, speed: f64, arrivals: u64, duration: Duration, pacing: Duration },
 }
 
 impl Load {

@@ -342,13 +342,13 @@ fn replay(c: &mut Check, l: &RawLoad) -> Load {
         }
     };
     let pacing = l.pacing.map_or(DEFAULT_PACING, |p| c.duration("load.pacing", p));
-    Load::Replay { trace, speed, duration: Duration::ZERO, pacing }
+    Load::Replay { trace, speed, arrivals: 0, duration: Duration::ZERO, pacing }
 }
 
 /// Read a replay's trace through: every line's op must be one of the profile's, and the
 /// last offset gives the run's length. Problems name the trace file and line.
 fn check_trace(c: &mut Check, load: &mut Load, ops: &[super::Op]) {
-    let Load::Replay { trace, speed, duration, .. } = load else { return };
+    let Load::Replay { trace, speed, arrivals, duration, .. } = load else { return };
     if trace.as_os_str().is_empty() {
         return;
     }
@@ -365,7 +365,10 @@ fn check_trace(c: &mut Check, load: &mut Load, ops: &[super::Op]) {
                     format!("{}:{line}: op {:?} is not an [[op]] of this profile", trace.display(), e.op),
                 );
             }
-            Ok(e) => *duration = e.at,
+            Ok(e) => {
+                *duration = e.at;
+                *arrivals += 1;
+            }
             Err(e) => return c.fail("load.trace", e.to_string()),
         }
     }
