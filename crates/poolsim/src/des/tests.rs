@@ -1,4 +1,5 @@
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
+use rand_distr::Exp1;
 use rand_pcg::Pcg64Mcg;
 
 use super::*;
@@ -15,62 +16,139 @@ fn erlang_c(c: usize, a: f64) -> f64 {
     top / (sum + top)
 }
 
-fn exp(rng: &mut Pcg64Mcg, mean: f64) -> f64 {
-    let u = ((rng.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64;
-    -u.ln() * mean
+/// The simulator's estimates, with batch-means standard errors.
+#[derive(Debug)]
+struct Estimate {
+    p_wait: f64,
+    mean_wait: f64,
+    /// Relative standard errors of the two (sd of the batch means / √batches / estimate).
+    p_se: f64,
+    w_se: f64,
 }
 
-/// Simulate M/M/c with no timeouts; (P(wait), mean wait in seconds).
-fn simulate(c: usize, rho: f64, n: u64) -> (f64, f64) {
-    let hold = 0.010;
-    let lambda = rho * c as f64 / hold;
-    let mut rng = Pcg64Mcg::seed_from_u64(c as u64 * 1000 + (rho * 100.0) as u64);
+const BATCHES: usize = 32;
+
+/// Per batch: (share of arrivals that waited, mean wait in seconds).
+type Batches = Vec<(f64, f64)>;
+
+/// Simulate M/M/c with no timeouts for `n` arrivals (hold mean 10 ms). Consecutive
+/// arrivals are grouped into 32 batches (the tag carries the batch); with no timeouts
+/// every request is served in arrival order, so each batch's waits are its own, and the
+/// spread of the batch means gives an honest standard error for a correlated series.
+fn simulate_batches(c: usize, rho: f64, n: u64, seed: u64) -> Batches {
+    let hold_ns = 10_000_000.0;
+    let gap_ns = hold_ns / (rho * c as f64);
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
     let mut sim = Sim::new(PoolParams { size: c, acquire_timeout: None, client_timeout: None });
-    let (mut waited, mut total_wait, mut done) = (0u64, 0.0, 0u64);
+    let mut waited = [0u64; BATCHES];
+    let mut wait_ns = [0u128; BATCHES];
+    let mut count = [0u64; BATCHES];
     let mut emit = |x: Completion| {
-        done += 1;
-        if x.waited > Duration::ZERO {
-            waited += 1;
-        }
-        total_wait += x.waited.as_secs_f64();
+        let b = x.tag as usize;
+        count[b] += 1;
+        let w = x.waited.as_nanos();
+        waited[b] += u64::from(w > 0);
+        wait_ns[b] += w;
     };
+    let per_batch = n / BATCHES as u64;
     let mut t = 0.0;
-    for _ in 0..n {
-        t += exp(&mut rng, 1.0 / lambda);
-        let h = exp(&mut rng, hold);
-        sim.arrive(0, Duration::from_secs_f64(t), Duration::from_secs_f64(h), &mut emit);
+    for i in 0..per_batch * BATCHES as u64 {
+        let gap: f64 = rng.sample(Exp1);
+        let hold: f64 = rng.sample(Exp1);
+        t += gap * gap_ns;
+        let tag = (i / per_batch) as u32;
+        sim.arrive(tag, Duration::from_nanos(t as u64), Duration::from_nanos((hold * hold_ns) as u64), &mut emit);
     }
     sim.finish(&mut emit);
-    assert_eq!(done, n, "every request completes exactly once");
-    (waited as f64 / n as f64, total_wait / n as f64)
+    assert!(count.iter().all(|&k| k == per_batch), "every request completes exactly once");
+    let per = per_batch as f64;
+    waited.iter().zip(&wait_ns).map(|(&w, &ns)| (w as f64 / per, ns as f64 / 1e9 / per)).collect()
+}
+
+/// `n` arrivals in all, as two independent runs on two threads (the machines have two
+/// cores); their batches are pooled.
+fn simulate(c: usize, rho: f64, n: u64, seed: u64) -> Estimate {
+    let batches: Batches = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..2).map(|k| s.spawn(move || simulate_batches(c, rho, n / 2, seed * 2 + k))).collect();
+        runs.into_iter().flat_map(|r| r.join().expect("simulation thread")).collect()
+    });
+    let (p_wait, p_se) = mean_and_relative_se(batches.iter().map(|b| b.0));
+    let (mean_wait, w_se) = mean_and_relative_se(batches.iter().map(|b| b.1));
+    Estimate { p_wait, mean_wait, p_se, w_se }
+}
+
+fn mean_and_relative_se(x: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let k = x.clone().count() as f64;
+    let mean = x.clone().sum::<f64>() / k;
+    let var = x.map(|v| (v - mean).powi(2)).sum::<f64>() / (k - 1.0);
+    (mean, (var / k).sqrt() / mean)
+}
+
+/// Check one (c, load) point against Erlang C: within 2 % relative, and the run long
+/// enough that 2 % is at least three standard errors, so a pass is not luck and a bias
+/// of 2 % would not go unseen.
+fn check_erlang_c(c: usize, rho: f64, n: u64) {
+    let a = rho * c as f64;
+    let p_ref = erlang_c(c, a);
+    // Mean wait in M/M/c: P(wait) / (cμ - λ), with μ = 1 / 10 ms.
+    let w_ref = p_ref / ((c as f64 - a) / 0.010);
+    let e = simulate(c, rho, n, c as u64 * 100 + (rho * 100.0) as u64);
+    let rel = |x: f64, y: f64| (x - y) / y;
+    let (dp, dw) = (rel(e.p_wait, p_ref), rel(e.mean_wait, w_ref));
+    println!(
+        "c={c} rho={rho} n={n}: P(wait) {:.6} vs {p_ref:.6} ({:+.2} %, se {:.2} %), \
+         mean wait {:.5} ms vs {:.5} ms ({:+.2} %, se {:.2} %)",
+        e.p_wait,
+        dp * 100.0,
+        e.p_se * 100.0,
+        e.mean_wait * 1e3,
+        w_ref * 1e3,
+        dw * 100.0,
+        e.w_se * 100.0
+    );
+    assert!(e.p_se < 0.02 / 3.0 && e.w_se < 0.02 / 3.0, "c={c} rho={rho}: too few arrivals for a 2 % check: {e:?}");
+    assert!(dp.abs() < 0.02, "c={c} rho={rho}: P(wait) {:.6} vs Erlang C {p_ref:.6}", e.p_wait);
+    assert!(dw.abs() < 0.02, "c={c} rho={rho}: mean wait {:.7} s vs {w_ref:.7} s", e.mean_wait);
 }
 
 #[test]
-fn matches_erlang_c_for_10_and_200_connections() {
-    for c in [10usize, 200] {
-        for rho in [0.5, 0.8, 0.9, 0.95] {
-            let a = rho * c as f64;
-            let p_wait = erlang_c(c, a);
-            let mean_wait = p_wait / (c as f64 / 0.010 - a / 0.010);
-            // Near saturation waits are long-range correlated, and rare waits need many
-            // arrivals to be counted: more samples there.
-            let n = if rho >= 0.9 || p_wait < 0.01 { 16_000_000 } else { 1_000_000 };
-            let (p, w) = simulate(c, rho, n);
-            if p_wait * (n as f64) < 1e-6 {
-                // c = 200 at half load: Erlang C gives ~1e-18, so a relative check cannot be
-                // measured by any simulation; the right answer is that nobody waits.
-                assert_eq!(p, 0.0, "c={c} rho={rho}: nobody should wait");
-                continue;
-            }
-            let rel = |x: f64, y: f64| (x - y).abs() / y;
-            // With 200 connections the estimates converge slowly (waits come in clustered
-            // busy periods): at 0.8 load 16 M arrivals gave -4 % and 64 M gave +3.8 %; at 0.9
-            // and 0.95, +2.1 % and +2.4 %. Issue 4 asks for 2 % here: not yet shown (open).
-            let tolerance = if c == 200 { 0.05 } else { 0.02 };
-            assert!(rel(p, p_wait) < tolerance, "c={c} rho={rho}: P(wait) {p:.5} vs Erlang C {p_wait:.5}");
-            assert!(rel(w, mean_wait) < tolerance, "c={c} rho={rho}: mean wait {w:.7} s vs {mean_wait:.7} s");
-        }
+fn matches_erlang_c_with_10_connections() {
+    // Sized so each standard error is below 0.67 % (measured: 0.4-0.6 %).
+    for (rho, n) in [(0.5, 20_000_000), (0.8, 12_000_000), (0.9, 32_000_000), (0.95, 96_000_000)] {
+        check_erlang_c(10, rho, n);
     }
+}
+
+#[test]
+fn with_200_connections_at_half_load_nobody_waits() {
+    // Erlang C gives P(wait) ≈ 1e-18 here: no simulation can measure that relative to
+    // itself; the checkable answer is that none of two million arrivals waits.
+    assert!(erlang_c(200, 100.0) < 1e-15);
+    let e = simulate(200, 0.5, 2_000_000, 1);
+    assert_eq!(e.p_wait, 0.0);
+}
+
+// With 200 connections, waits come in rare, clustered excursions to a full pool, so the
+// estimates converge slowly: a 2 % check needs 0.3-4 billion arrivals (minutes of CPU).
+// These run in release mode from .ci/run (`cargo test --release -p einv-poolsim --lib --
+// --ignored erlang`), not in the default debug `cargo test`.
+
+#[test]
+#[ignore = "minutes of CPU: run in release (see .ci/run)"]
+fn erlang_c_with_200_connections_at_0_95() {
+    check_erlang_c(200, 0.95, 256_000_000);
+}
+
+#[test]
+#[ignore = "minutes of CPU: run in release (see .ci/run)"]
+fn erlang_c_with_200_connections_at_0_9() {
+    check_erlang_c(200, 0.9, 384_000_000);
+}
+
+#[test]
+#[ignore = "minutes of CPU: run in release (see .ci/run)"]
+fn erlang_c_with_200_connections_at_0_8() {
+    check_erlang_c(200, 0.8, 3_840_000_000);
 }
 
 #[test]
