@@ -24,6 +24,7 @@ pub mod chart;
 mod error;
 mod hgrm;
 mod hlog;
+mod merge;
 mod outcome;
 mod pool;
 mod recorder;
@@ -38,7 +39,8 @@ mod write;
 
 pub use error::Error;
 pub use hgrm::hgrm;
-pub use hlog::{HlogWriter, read_hlog};
+pub use hlog::{Hlog, HlogEntry, HlogWriter, read_hlog, read_interval_log};
+pub use merge::merge;
 pub use outcome::{ErrorClass, ErrorCounts, Outcome, Sample, TagCounts};
 pub use pool::{POOL_CSV, PoolInterval, PoolLog, PoolSummary};
 pub use recorder::Recorder;

@@ -62,7 +62,7 @@ impl<'a> Line<'a> {
 
 /// floor(log10(count)), counted in integers so 1,000 gives exactly 3; at least one nine so
 /// the axis always spans 0%..90%.
-fn supported_nines(count: u64) -> u32 {
+pub(super) fn supported_nines(count: u64) -> u32 {
     let mut nines = 0;
     let mut needed = 10u64;
     while nines < MAX_NINES && count >= needed {
@@ -73,7 +73,7 @@ fn supported_nines(count: u64) -> u32 {
 }
 
 /// "0%", "90%", "99%", "99.9%", ...
-fn nines_label(x: f64) -> String {
+pub(super) fn nines_label(x: f64) -> String {
     let k = x.round() as usize;
     match k {
         0 => "0%".into(),
@@ -84,7 +84,7 @@ fn nines_label(x: f64) -> String {
 }
 
 /// "50" rather than "50.0", "0.25" rather than "0.25000000000000006".
-fn ms_label(v: f64) -> String {
+pub(super) fn ms_label(v: f64) -> String {
     let s = format!("{v:.6}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
