@@ -21,6 +21,7 @@
 //! ```
 
 pub mod chart;
+mod compare;
 mod error;
 mod hgrm;
 mod hlog;
@@ -37,6 +38,9 @@ mod text;
 mod timeseries;
 mod write;
 
+pub use compare::{
+    COMPARE_SCHEMA_VERSION, Comparison, MetricDiff, RunRef, ScopeDiff, compare, compare_markdown, compare_table, rules,
+};
 pub use error::Error;
 pub use hgrm::hgrm;
 pub use hlog::{Hlog, HlogEntry, HlogWriter, read_hlog, read_interval_log};

@@ -35,16 +35,16 @@ fn err(e: impl std::fmt::Display) -> Error {
     Error::Chart { chart: "spectrum", message: e.to_string() }
 }
 
-struct Line<'a> {
-    name: &'a str,
+pub(super) struct Line<'a> {
+    pub(super) name: &'a str,
     /// Number of nines the sample count supports: quantiles beyond it are just the maximum.
-    nines: u32,
+    pub(super) nines: u32,
     /// (nines, milliseconds)
-    points: Vec<(f64, f64)>,
+    pub(super) points: Vec<(f64, f64)>,
 }
 
 impl<'a> Line<'a> {
-    fn new(name: &'a str, hist: &Histogram<u64>) -> Self {
+    pub(super) fn new(name: &'a str, hist: &Histogram<u64>) -> Self {
         let nines = supported_nines(hist.len());
         let end = f64::from(nines);
         let x = |q: f64| -(1.0 - q).log10();
@@ -62,7 +62,7 @@ impl<'a> Line<'a> {
 
 /// floor(log10(count)), counted in integers so 1,000 gives exactly 3; at least one nine so
 /// the axis always spans 0%..90%.
-pub(super) fn supported_nines(count: u64) -> u32 {
+fn supported_nines(count: u64) -> u32 {
     let mut nines = 0;
     let mut needed = 10u64;
     while nines < MAX_NINES && count >= needed {
