@@ -117,10 +117,30 @@ impl Side {
     }
 }
 
-/// Compare the report folders `baseline` and `current`, write compare.json, compare.md,
-/// compare.html and the overlay charts into `out` (an existing folder), and return the
-/// comparison. `max_regression` is relative: 0.1 = 10 %.
-pub fn compare(baseline: &Path, current: &Path, max_regression: f64, out: &Path) -> Result<Comparison, Error> {
+/// A comparison with its rendered overlay charts, ready to be written.
+#[derive(Debug)]
+pub struct Compared {
+    pub comparison: Comparison,
+    /// (file name, SVG)
+    charts: Vec<(String, String)>,
+}
+
+impl Compared {
+    /// Write compare.json (last), compare.md, compare.html and the overlay charts into
+    /// `out`, an existing folder.
+    pub fn write(&self, out: &Path) -> Result<(), Error> {
+        for (file, svg) in &self.charts {
+            write_atomic(&out.join(file), svg.as_bytes())?;
+        }
+        write_atomic(&out.join("compare.md"), compare_markdown(&self.comparison).as_bytes())?;
+        write_atomic(&out.join("compare.html"), render::compare_html(&self.comparison, &self.charts).as_bytes())?;
+        write_atomic(&out.join("compare.json"), &serde_json::to_vec_pretty(&self.comparison)?)
+    }
+}
+
+/// Compare the report folders `baseline` and `current` and draw the overlays.
+/// `max_regression` is relative: 0.1 = 10 %.
+pub fn compare(baseline: &Path, current: &Path, max_regression: f64) -> Result<Compared, Error> {
     let (b, c) = (Side::open(baseline)?, Side::open(current)?);
     let (bs, cs) = (&b.folder.summary, &c.folder.summary);
     let mut scopes = vec![diff_scope(
@@ -165,22 +185,15 @@ pub fn compare(baseline: &Path, current: &Path, max_regression: f64, out: &Path)
         notes,
         scopes,
     };
-    let charts = render_charts(&b, &c);
-    let mut cmp = cmp;
-    let mut svgs = Vec::new();
-    for (file, svg) in charts {
+    let mut comparison = cmp;
+    let mut charts = Vec::new();
+    for (file, svg) in render_charts(&b, &c) {
         match svg {
-            Ok(svg) => {
-                write_atomic(&out.join(&file), svg.as_bytes())?;
-                svgs.push((file, svg));
-            }
-            Err(e) => cmp.notes.push(format!("chart {file} not drawn: {e}")),
+            Ok(svg) => charts.push((file, svg)),
+            Err(e) => comparison.notes.push(format!("chart {file} not drawn: {e}")),
         }
     }
-    write_atomic(&out.join("compare.md"), compare_markdown(&cmp).as_bytes())?;
-    write_atomic(&out.join("compare.html"), render::compare_html(&cmp, &svgs).as_bytes())?;
-    write_atomic(&out.join("compare.json"), &serde_json::to_vec_pretty(&cmp)?)?;
-    Ok(cmp)
+    Ok(Compared { comparison, charts })
 }
 
 fn describe(scope: &str, m: &MetricDiff) -> String {

@@ -39,7 +39,8 @@ mod timeseries;
 mod write;
 
 pub use compare::{
-    COMPARE_SCHEMA_VERSION, Comparison, MetricDiff, RunRef, ScopeDiff, compare, compare_markdown, compare_table, rules,
+    COMPARE_SCHEMA_VERSION, Compared, Comparison, MetricDiff, RunRef, ScopeDiff, compare, compare_markdown,
+    compare_table, rules,
 };
 pub use error::Error;
 pub use hgrm::hgrm;

@@ -27,8 +27,8 @@ use crate::write::{commit, temp_path, write_atomic};
 /// Runs write one interval per second.
 const INTERVAL_S: f64 = 1.0;
 
-/// Merge the report folders `dirs` (shards of one run) into `out`, an existing folder
-/// holding no report, and return the merged summary (also written, last, as summary.json).
+/// Merge the report folders `dirs` (shards of one run) into `out` (created if missing;
+/// the caller makes sure it holds no report), and return the merged summary (also written, last, as summary.json).
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
     let folders = dirs.iter().map(|d| Folder::load(d)).collect::<Result<Vec<_>, _>>()?;
     let mut warnings = check_compatible(&folders, out)?;
@@ -36,14 +36,17 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
     warnings.extend(skew);
     let intervals = bucket(&folders, &offsets)?;
     let first = &folders[0].summary;
+    // Everything that can reject the input runs before the first file is written.
+    let duration_s = folders.iter().zip(&offsets).map(|(f, o)| o + f.summary.run.duration_s).fold(0.0, f64::max);
+    let Merged { overall, stats, ops } = summarise(&folders, duration_s)?;
+    let slo = slo::recheck(&first.slo, &overall, &ops, &folders[0].dir)?;
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+
     let start = folders.iter().filter_map(|f| f.log.start_time).min().unwrap_or_default();
     let label =
         format!("einv-load {} merge of {} folders of {}", env!("CARGO_PKG_VERSION"), folders.len(), first.run.name);
     write_hlog(out, &intervals, std::time::UNIX_EPOCH + start, &label)?;
     write_timeseries(out, &intervals)?;
-
-    let duration_s = folders.iter().zip(&offsets).map(|(f, o)| o + f.summary.run.duration_s).fold(0.0, f64::max);
-    let Merged { overall, stats, ops } = summarise(&folders, duration_s)?;
     write_atomic(&out.join(files::LATENCY_HGRM), hgrm(&stats.latency).as_bytes())?;
     write_atomic(&out.join(files::SERVICE_HGRM), hgrm(&stats.service).as_bytes())?;
     for f in &folders {
@@ -53,7 +56,6 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
     if let Err(e) = render_charts(out, &first.run.name, &stats) {
         warnings.push(format!("charts not written: {e}"));
     }
-    let slo = slo::recheck(&first.slo, &overall, &ops, &folders[0].dir)?;
     let summary = Summary {
         schema_version: SCHEMA_VERSION,
         tool: Tool { name: "einv-load".into(), version: env!("CARGO_PKG_VERSION").into() },

@@ -65,7 +65,9 @@ fn judge(base: (u64, f64, u64), cur: (u64, f64, u64)) -> einv_report::Comparison
     folder(&b, base.0, base.1, base.2);
     folder(&c, cur.0, cur.1, cur.2);
     std::fs::create_dir(&out).unwrap();
-    let cmp = einv_report::compare(&b, &c, 0.1, &out).unwrap();
+    let compared = einv_report::compare(&b, &c, 0.1).unwrap();
+    compared.write(&out).unwrap();
+    let cmp = compared.comparison;
     for f in [
         "compare.json",
         "compare.md",

@@ -189,7 +189,7 @@ fn folders_of_different_runs_or_the_same_shard_twice_are_refused() {
     let reqs = requests(2, 500);
     let dirs = shards(root.path(), &reqs, 2, Duration::ZERO);
     let out = root.path().join("merged");
-    std::fs::create_dir(&out).unwrap();
+
     let err = |dirs: &[PathBuf]| einv_report::merge(dirs, &out).unwrap_err();
 
     let e = err(&[dirs[0].clone(), dirs[0].clone()]);
@@ -205,7 +205,7 @@ fn folders_of_different_runs_or_the_same_shard_twice_are_refused() {
     std::fs::remove_file(dirs[1].join("histograms.hlog")).unwrap();
     let e = err(&dirs);
     assert!(e.to_string().contains("histograms.hlog is missing"), "{e}");
-    assert!(!out.join("summary.json").exists(), "nothing written on bad input");
+    assert!(!out.exists(), "nothing written on bad input");
 }
 
 #[test]
