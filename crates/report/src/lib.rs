@@ -4,7 +4,9 @@
 //! (sharded, fixed-size HDR histograms). Once a second the engine drains it into a
 //! [`RunLog`], which streams `histograms.hlog` and `timeseries.csv` to disk and keeps
 //! run totals; [`RunLog::finish`] turns those into a [`Summary`] (summary.json) and renders
-//! every other file. Renderers are pure: data in, bytes out.
+//! every other file. Renderers are pure: data in, bytes out. Finished folders are read
+//! back by [`merge()`] (shard folders into one, histograms added) and [`compare()`] (two
+//! runs, distribution to distribution, with overlay charts).
 //!
 //! ```
 //! use std::time::Duration;

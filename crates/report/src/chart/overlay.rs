@@ -3,6 +3,7 @@
 //! the current run and reads the baseline as the reference.
 
 use hdrhistogram::Histogram;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::spectrum::{Line, ms_label, nines_label};
@@ -69,7 +70,7 @@ pub fn spectrum_overlay_svg(
             } else {
                 chart.draw_series(LineSeries::new(points, style)).map_err(err)?
             };
-            drawn.label(line.name).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+            drawn.label(line.name).legend(move |(x, y)| legend_line((x, y), style, *is_baseline));
         }
         chart
             .configure_series_labels()
@@ -107,7 +108,8 @@ pub fn timeline_overlay_svg(
     let end = |r: &TimeseriesRow| r.start_s + r.length_s;
     let t_end = baseline.iter().chain(current).map(end).fold(0.0, f64::max).max(1.0);
     let y_max = baseline.iter().chain(current).map(p99).fold(0.0, f64::max);
-    let y_max = if y_max > 0.0 { y_max * 1.25 } else { 1.0 };
+    // Room above the highest p99 for the four-line legend in the top right corner.
+    let y_max = if y_max > 0.0 { y_max * 1.45 } else { 1.0 };
     let mut buf = String::new();
     {
         let root = SVGBackend::with_string(&mut buf, SIZE).into_drawing_area();
@@ -145,7 +147,7 @@ pub fn timeline_overlay_svg(
                 .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
                 .map_err(err)?
                 .label(name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+                .legend(move |(x, y)| legend_line((x, y), style, dashed));
         }
         chart
             .configure_series_labels()
@@ -158,6 +160,16 @@ pub fn timeline_overlay_svg(
         root.present().map_err(err)?;
     }
     Ok(buf)
+}
+
+/// A legend sample drawn like its line: dashed for the baseline.
+fn legend_line(
+    (x, y): (i32, i32),
+    style: ShapeStyle,
+    dashed: bool,
+) -> DashedPathElement<std::vec::IntoIter<(i32, i32)>, i32> {
+    let (dash, gap) = if dashed { (6, 4) } else { (24, 0) };
+    DashedPathElement::new(vec![(x, y), (x + 24, y)], dash, gap, style)
 }
 
 /// Consecutive intervals with a value, as separate lines: an idle second is a gap.

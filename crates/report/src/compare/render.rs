@@ -47,13 +47,13 @@ pub fn compare_table(c: &Comparison) -> String {
     let _ = writeln!(out, "baseline  {} ({})", c.baseline.folder, c.baseline.started_at);
     let _ = writeln!(out, "current   {} ({})\n", c.current.folder, c.current.started_at);
     let _ =
-        writeln!(out, "{:<20} {:<14} {:>12} {:>12} {:>9}  verdict", "scope", "metric", "baseline", "current", "change");
+        writeln!(out, "{:<20} {:<18} {:>12} {:>12} {:>9}  verdict", "scope", "metric", "baseline", "current", "change");
     for s in &c.scopes {
         for m in &s.metrics {
             let metric = format!("{} ({})", m.metric.trim_start_matches("latency "), unit(m));
             let _ = writeln!(
                 out,
-                "{:<20} {:<14} {:>12} {:>12} {:>9}  {}",
+                "{:<20} {:<18} {:>12} {:>12} {:>9}  {}",
                 s.scope,
                 metric,
                 value(m, m.baseline),
@@ -177,8 +177,9 @@ pub(super) fn compare_html(c: &Comparison, charts: &[(String, String)]) -> Strin
         }
     }
     out.push_str("</table>\n");
+    // Each SVG carries its own title; the file name is kept for whoever wants the file.
     for (file, svg) in charts {
-        let _ = writeln!(out, "<figure>{svg}<figcaption>{}</figcaption></figure>", esc(file));
+        let _ = writeln!(out, "<figure id=\"{}\">{svg}</figure>", esc(file));
     }
     out.push_str("</body></html>\n");
     out
