@@ -168,6 +168,11 @@ pub fn compare(baseline: &Path, current: &Path, max_regression: f64) -> Result<C
             "the runs had different target rates ({bt:.1} vs {ct:.1} req/s): not a like-for-like comparison"
         ));
     }
+    for (side, s) in [("baseline", bs), ("current", cs)] {
+        if s.interrupted {
+            notes.push(format!("the {side} run was interrupted: its figures cover part of the schedule"));
+        }
+    }
     if bs.run.name != cs.run.name {
         notes.push(format!("different profiles: {:?} vs {:?}", bs.run.name, cs.run.name));
     }
@@ -175,7 +180,7 @@ pub fn compare(baseline: &Path, current: &Path, max_regression: f64) -> Result<C
         .iter()
         .flat_map(|s| s.metrics.iter().filter(|m| m.regression).map(move |m| describe(&s.scope, m)))
         .collect();
-    let cmp = Comparison {
+    let mut comparison = Comparison {
         schema_version: COMPARE_SCHEMA_VERSION,
         regression: !regressions.is_empty(),
         regressions,
@@ -185,7 +190,6 @@ pub fn compare(baseline: &Path, current: &Path, max_regression: f64) -> Result<C
         notes,
         scopes,
     };
-    let mut comparison = cmp;
     let mut charts = Vec::new();
     for (file, svg) in render_charts(&b, &c) {
         match svg {
