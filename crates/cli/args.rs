@@ -12,7 +12,8 @@ use einv_poolsim::Stall;
 
 /// Open-loop load testing for electronic-invoice platforms.
 ///
-/// Exit codes: 0 pass, 1 an SLO failed, 2 bad input (profile, flags, paths),
+/// Exit codes: 0 pass, 1 an SLO failed or `compare` found a regression, 2 bad input (profile,
+/// flags, paths, report folders),
 /// 3 the run could not be carried out (interrupted, target never answered, I/O).
 #[derive(Debug, Parser)]
 #[command(name = "einv-load", version, max_term_width = 100)]
