@@ -28,8 +28,9 @@ use crate::write::{commit, temp_path, write_atomic};
 /// Runs write one interval per second.
 const INTERVAL_S: f64 = 1.0;
 
-/// Merge the report folders `dirs` (shards of one run) into `out` (created if missing;
-/// the caller makes sure it holds no report), and return the merged summary (also written, last, as summary.json).
+/// Merge the report folders `dirs` (shards of one run) into `out` (created if missing; the
+/// caller makes sure it holds no report) and return the merged summary, also written
+/// (last) as summary.json. Every input is read and checked before `out` is touched.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
     let folders = dirs.iter().map(|d| Folder::load(d)).collect::<Result<Vec<_>, _>>()?;
     let mut warnings = check::compatible(&folders, out)?;
@@ -37,7 +38,6 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
     warnings.extend(skew);
     let intervals = bucket(&folders, &offsets)?;
     let first = &folders[0].summary;
-    // Everything that can reject the input runs before the first file is written.
     let duration_s = folders.iter().zip(&offsets).map(|(f, o)| o + f.summary.run.duration_s).fold(0.0, f64::max);
     let Merged { overall, stats, ops } = summarise(&folders, duration_s)?;
     let slo = slo::recheck(&first.slo, &overall, &ops, &folders[0].dir)?;
