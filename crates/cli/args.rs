@@ -12,7 +12,8 @@ use einv_poolsim::Stall;
 
 /// Open-loop load testing for electronic-invoice platforms.
 ///
-/// Exit codes: 0 pass, 1 an SLO failed, 2 bad input (profile, flags, paths),
+/// Exit codes: 0 pass, 1 an SLO failed or `compare` found a regression, 2 bad input (profile,
+/// flags, paths, report folders),
 /// 3 the run could not be carried out (interrupted, target never answered, I/O).
 #[derive(Debug, Parser)]
 #[command(name = "einv-load", version, max_term_width = 100)]
@@ -56,6 +57,51 @@ pub enum Command {
     /// as ***. A dry run gets no responses, so requests drawing from a correlation pool
     /// (${pool.*}, ${take.*}) are listed as skipped.
     Generate(GenerateArgs),
+    /// Merge the report folders of a sharded run (run --shard I/N) into one, exactly.
+    ///
+    /// Histograms are added interval by interval and op by op, and every percentile is
+    /// computed again from the sums (never averaged); counters are summed, rates recomputed
+    /// over the merged duration, the SLO checked again. Shards started within a second of
+    /// each other line up by interval index (second k of every shard's schedule), shards
+    /// started further apart by wall-clock time. Refuses folders of different runs
+    /// (name, profile, seed, mode, ops), the same shard twice, and incomplete folders; a
+    /// missing shard is a warning in the merged summary. Exit code 1 when the merged run
+    /// fails its SLO.
+    Merge(MergeArgs),
+    /// Compare a run with a baseline, distribution to distribution; exit 1 on a regression.
+    ///
+    /// Overall and per op: latency p50/p90/p99/p99.9/max (from the saved histograms), error
+    /// rate and throughput. A regression is a judged figure worse than the baseline by more
+    /// than --max-regression: latency p90, p99 or p99.9 higher (and by at least 1 ms, with at
+    /// least 10 samples above the percentile in both runs), overall throughput lower, or the
+    /// error rate higher (and by at least 0.1 percentage point, with 100 requests in both
+    /// runs). p50, max and per-op throughput are shown, not judged. Writes compare.json,
+    /// compare.md, compare.html and overlay charts to CURRENT/compare-BASELINE_NAME/.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shard report folders.
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// The merged report folder (created; refused if it already holds a report).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The report folder to compare against (e.g. the last good nightly run).
+    pub baseline: PathBuf,
+    /// The report folder of the run under test.
+    pub current: PathBuf,
+    /// How much worse a figure may get before it is a regression: 10% or 0.1.
+    #[arg(long, value_name = "SHARE", default_value = "10%", value_parser = parse_share)]
+    pub max_regression: f64,
+    /// Write the comparison here (refused if it holds one) [default: CURRENT/compare-BASELINE_NAME/].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +210,8 @@ impl Command {
             Command::Serve(args) => serve(args),
             Command::Generate(args) => generate(args),
             Command::Simulate(args) => simulate(args),
+            Command::Merge(args) => merge(args),
+            Command::Compare(args) => compare(args),
         }
     }
 }
@@ -285,6 +333,46 @@ fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn merge(a: MergeArgs) -> anyhow::Result<ExitCode> {
+    let s = einv_engine::merge(&a.dirs, &a.out)?;
+    print!("{}", einv_report::text_summary(&s, &a.out.display().to_string()));
+    for w in &s.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(if s.slo.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
+    let result = einv_engine::compare(&a.baseline, &a.current, a.max_regression, a.out.as_deref())?;
+    let c = &result.compared.comparison;
+    print!("{}", einv_report::compare_table(c));
+    println!(
+        "
+compare   {}",
+        result.folder.join("compare.html").display()
+    );
+    Ok(if c.regression { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// "10%" or "0.1" -> 0.1.
+fn parse_share(s: &str) -> Result<f64, String> {
+    let bad = || format!("{s:?} is not a share: write e.g. 10% or 0.1");
+    let v = match s.trim().strip_suffix('%') {
+        Some(pct) => pct.trim().parse::<f64>().map_err(|_| bad())? / 100.0,
+        None => {
+            let v: f64 = s.trim().parse().map_err(|_| bad())?;
+            if v > 1.0 {
+                return Err(format!("{s} is more than 1 (100 %): write {s}% if you mean percent"));
+            }
+            v
+        }
+    };
+    if !v.is_finite() || v < 0.0 {
+        return Err(bad());
+    }
+    Ok(v)
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

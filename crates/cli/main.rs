@@ -1,5 +1,6 @@
 //! The einv-load binary: parse arguments, set up logging, call the engine, map the result
-//! to an exit code (0 pass, 1 SLO failed, 2 bad input, 3 the run could not be carried out).
+//! to an exit code (0 pass, 1 SLO failed or regression, 2 bad input, 3 the run could not be
+//! carried out).
 
 mod args;
 

@@ -4,8 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_profiles;
+mod compare;
 mod generate;
 mod runs;
+mod shards;
 mod simulate;
 
 use std::path::{Path, PathBuf};

@@ -13,8 +13,9 @@ pub enum Error {
     Flag { flag: &'static str, message: String },
     #[error("report folder {}: {message}", path.display())]
     Folder { path: PathBuf, message: String },
+    /// The message already holds the cause; no `#[source]`, or `{:#}` would print it twice.
     #[error("report: {0}")]
-    Report(#[from] einv_report::Error),
+    Report(einv_report::Error),
     #[error("built-in target: {0}")]
     Target(#[from] einv_poolsim::Error),
     #[error("cannot start the async runtime: {0}")]
@@ -24,7 +25,12 @@ pub enum Error {
 impl Error {
     /// True when the user can fix this by changing the profile, a flag or a path.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, Error::Read { .. } | Error::Profile(_) | Error::Flag { .. } | Error::Folder { .. })
+        match self {
+            Error::Read { .. } | Error::Profile(_) | Error::Flag { .. } | Error::Folder { .. } => true,
+            // An input report folder that is missing, incomplete or from another run.
+            Error::Report(e) => e.is_bad_input(),
+            _ => false,
+        }
     }
 }
 
@@ -73,6 +79,12 @@ impl fmt::Display for ProfileErrors {
             write!(f, "{e}")?;
         }
         Ok(())
+    }
+}
+
+impl From<einv_report::Error> for Error {
+    fn from(e: einv_report::Error) -> Self {
+        Error::Report(e)
     }
 }
 

@@ -12,6 +12,7 @@
 //! println!("p99 {} ms", result.summary.overall.latency_ms.p99);
 //! ```
 
+mod combine;
 pub mod driver;
 mod error;
 mod folder;
@@ -25,6 +26,7 @@ mod simulate;
 mod sweep;
 mod workload;
 
+pub use combine::{CompareResult, compare, merge};
 pub use error::{Error, ProfileError, ProfileErrors};
 pub use generate::{Generated, generate};
 pub use profile::{Endpoint, Load, Overrides, Plan, Shard};

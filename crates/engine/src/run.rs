@@ -190,6 +190,7 @@ fn finish_info(plan: &Plan, target: String, started_at: SystemTime, ctx: &Ctx, e
             started_at: humantime::format_rfc3339_millis(started_at).to_string(),
             duration_s: ended.elapsed.as_secs_f64(),
             planned_duration_s: plan.load.duration().as_secs_f64(),
+            shard: (plan.shard.count > 1).then(|| format!("{}/{}", plan.shard.index, plan.shard.count)),
         },
         scheduled: ended.scheduled,
         target_rate: ended.target_rate,

@@ -103,6 +103,7 @@ fn finish(
             started_at: humantime::format_rfc3339_millis(started_at).to_string(),
             duration_s: end.as_secs_f64(),
             planned_duration_s: planned,
+            shard: None,
         },
         target_rate,
         scheduled,

@@ -15,9 +15,18 @@ pub enum Error {
     Json(#[from] serde_json::Error),
     #[error("histogram serialization: {0}")]
     Histogram(String),
+    /// A report folder given as input (to `merge`, `compare`) is missing, incomplete or
+    /// does not fit with the others: the user's mistake, not a failure of the tool.
+    #[error("{}: {message}", path.display())]
+    Input { path: PathBuf, message: String },
 }
 
 impl Error {
+    /// True when the user can fix this by pointing at other folders or flags.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, Error::Input { .. })
+    }
+
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), source }
     }

@@ -79,28 +79,48 @@ pub struct HlogEntry {
     pub histogram: Histogram<u64>,
 }
 
+/// An interval log read back whole.
+#[derive(Debug)]
+pub struct Hlog {
+    /// The log's `#[StartTime: ...]`: when the run started, since the Unix epoch.
+    pub start_time: Option<Duration>,
+    pub entries: Vec<HlogEntry>,
+}
+
 /// Read every histogram of an interval log (as written by [`HlogWriter`]).
 pub fn read_hlog(path: &Path) -> Result<Vec<HlogEntry>, Error> {
+    Ok(read_interval_log(path)?.entries)
+}
+
+/// Read an interval log with its start time (to line up logs of runs started apart).
+pub fn read_interval_log(path: &Path) -> Result<Hlog, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let mut deserializer = Deserializer::new();
-    let mut out = Vec::new();
+    let mut log = Hlog { start_time: None, entries: Vec::new() };
     for entry in IntervalLogIterator::new(&bytes) {
         let entry = entry.map_err(|e| Error::Format { path: path.into(), message: format!("{e:?}") })?;
-        let LogEntry::Interval(ilh) = entry else { continue };
+        let ilh = match entry {
+            LogEntry::Interval(ilh) => ilh,
+            LogEntry::StartTime(t) => {
+                log.start_time.get_or_insert(t);
+                continue;
+            }
+            LogEntry::BaseTime(_) => continue,
+        };
         let raw = BASE64
             .decode(ilh.encoded_histogram())
             .map_err(|e| Error::Format { path: path.into(), message: format!("bad base64 histogram: {e}") })?;
         let histogram: Histogram<u64> = deserializer
             .deserialize(&mut raw.as_slice())
             .map_err(|e| Error::Format { path: path.into(), message: format!("{e:?}") })?;
-        out.push(HlogEntry {
+        log.entries.push(HlogEntry {
             tag: ilh.tag().map(|t| t.as_str().to_string()),
             start: ilh.start_timestamp(),
             length: ilh.duration(),
             histogram,
         });
     }
-    Ok(out)
+    Ok(log)
 }
 
 #[cfg(test)]
@@ -112,7 +132,8 @@ mod tests {
     fn written_log_reads_back_identically() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("histograms.hlog");
-        let mut w = HlogWriter::create(&path, SystemTime::now(), "test").unwrap();
+        let start = SystemTime::now();
+        let mut w = HlogWriter::create(&path, start, "test").unwrap();
         let mut a = new_histogram();
         let mut b = new_histogram();
         for v in 1..=5000u64 {
@@ -123,7 +144,10 @@ mod tests {
         w.write(&a, Duration::ZERO, sec, None).unwrap();
         w.write(&b, sec, sec, Some("issue:latency")).unwrap();
         w.flush().unwrap();
-        let back = read_hlog(&path).unwrap();
+        let log = read_interval_log(&path).unwrap();
+        let started = start.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs_f64();
+        assert!((log.start_time.unwrap().as_secs_f64() - started).abs() < 0.001);
+        let back = log.entries;
         assert_eq!(back.len(), 2);
         assert_eq!(back[0].tag, None);
         assert_eq!(back[1].tag.as_deref(), Some("issue:latency"));

@@ -4,7 +4,9 @@
 //! (sharded, fixed-size HDR histograms). Once a second the engine drains it into a
 //! [`RunLog`], which streams `histograms.hlog` and `timeseries.csv` to disk and keeps
 //! run totals; [`RunLog::finish`] turns those into a [`Summary`] (summary.json) and renders
-//! every other file. Renderers are pure: data in, bytes out.
+//! every other file. Renderers are pure: data in, bytes out. Finished folders are read
+//! back by [`merge()`] (shard folders into one, histograms added) and [`compare()`] (two
+//! runs, distribution to distribution, with overlay charts).
 //!
 //! ```
 //! use std::time::Duration;
@@ -21,9 +23,11 @@
 //! ```
 
 pub mod chart;
+mod compare;
 mod error;
 mod hgrm;
 mod hlog;
+mod merge;
 mod outcome;
 mod pool;
 mod recorder;
@@ -36,9 +40,14 @@ mod text;
 mod timeseries;
 mod write;
 
+pub use compare::{
+    COMPARE_SCHEMA_VERSION, Compared, Comparison, MetricDiff, RunRef, ScopeDiff, compare, compare_markdown,
+    compare_table, rules,
+};
 pub use error::Error;
 pub use hgrm::hgrm;
-pub use hlog::{HlogWriter, read_hlog};
+pub use hlog::{Hlog, HlogEntry, HlogWriter, read_hlog, read_interval_log};
+pub use merge::merge;
 pub use outcome::{ErrorClass, ErrorCounts, Outcome, Sample, TagCounts};
 pub use pool::{POOL_CSV, PoolInterval, PoolLog, PoolSummary};
 pub use recorder::Recorder;

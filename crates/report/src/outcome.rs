@@ -52,6 +52,11 @@ impl ErrorClass {
         }
     }
 
+    /// The class named `name` by [`ErrorClass::as_str`], e.g. read back from summary.json.
+    pub fn from_name(name: &str) -> Option<ErrorClass> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
     fn index(self) -> usize {
         self as usize
     }

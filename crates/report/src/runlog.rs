@@ -152,7 +152,7 @@ impl RunLog {
     }
 }
 
-fn render_charts(dir: &Path, name: &str, overall: &Stats) -> Result<(), Error> {
+pub(crate) fn render_charts(dir: &Path, name: &str, overall: &Stats) -> Result<(), Error> {
     let spectrum = chart::spectrum_svg(
         &format!("{name}: latency percentile spectrum"),
         &[("latency (from intended send)", &overall.latency), ("service (from actual send)", &overall.service)],

@@ -3,6 +3,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::outcome::{ErrorCounts, Sample, TagCounts};
+use crate::summary::OpSummary;
 
 /// Histograms hold microseconds from 1 µs to one hour at 3 significant digits; larger
 /// values saturate at the top rather than being dropped.
@@ -135,6 +136,40 @@ impl Stats {
         self.tags = [TagCounts::default(); MAX_TAGS];
     }
 
+    /// Rebuild the totals of a saved op (e.g. a shard's, to merge it) from its summary.json
+    /// counters and its histograms summed from histograms.hlog. `tags` names the tag
+    /// indices. The error names the field that cannot be read back.
+    pub fn from_saved(
+        op: &OpSummary,
+        [latency, service, send_lag]: [Histogram<u64>; 3],
+        tags: &[String],
+    ) -> Result<Stats, String> {
+        let r = &op.requests;
+        let mut s = Stats { latency, service, send_lag, ..Stats::new() };
+        (s.sent, s.ok, s.queued, s.check_failed, s.skipped) = (r.sent, r.ok, r.queued, r.check_failed, r.skipped);
+        for (name, &n) in &op.errors {
+            let class =
+                crate::ErrorClass::from_name(name).ok_or_else(|| format!("errors.{name}: unknown error class"))?;
+            s.errors.add(class, n);
+        }
+        for (code, &n) in &op.status {
+            let code: u16 = code.parse().map_err(|_| format!("status.{code}: not an HTTP status code"))?;
+            s.count_status(code, n);
+        }
+        for (name, inj) in &op.injected {
+            let slot = tags.iter().position(|t| t == name).and_then(|i| s.tags.get_mut(i));
+            let slot = slot.ok_or_else(|| format!("injected.{name}: more than {MAX_TAGS} tags"))?;
+            *slot = TagCounts {
+                sent: inj.sent,
+                accepted: inj.accepted,
+                rejected: inj.rejected,
+                server_error: inj.server_error,
+                failed: inj.failed,
+            };
+        }
+        Ok(s)
+    }
+
     /// Anything at all recorded (requests or skips)?
     pub fn is_idle(&self) -> bool {
         self.sent == 0 && self.skipped == 0
@@ -201,6 +236,30 @@ mod tests {
         assert_eq!(a.ok, 900);
         assert_eq!(a.errors.get(ErrorClass::Http5xx), 100);
         assert_eq!(a.statuses, vec![(200, 900), (500, 100)]);
+    }
+
+    #[test]
+    fn saved_totals_rebuild_the_same_summary() {
+        let mut s = Stats::new();
+        for i in 1..=500u64 {
+            let mut x = sample(i, if i % 7 == 0 { Outcome::Response(503) } else { Outcome::Response(200) });
+            x.tag = (i % 50 == 0).then_some(1);
+            x.check_failed = i % 11 == 0;
+            s.record(&x);
+        }
+        s.skipped = 3;
+        let tags = ["duplicate".to_string(), "bad_check_digit".to_string()];
+        let named: Vec<(String, bool)> = tags.iter().map(|t| (t.clone(), false)).collect();
+        let saved = OpSummary::new(&s, 510, 100.0, 5.0).with_injected(&s, &named);
+        let hists = [s.latency.clone(), s.service.clone(), s.send_lag.clone()];
+        let back = Stats::from_saved(&saved, hists, &tags).unwrap();
+        assert_eq!(OpSummary::new(&back, 510, 100.0, 5.0).with_injected(&back, &named), saved);
+        assert_eq!(back.tags[1].sent, 10);
+
+        let mut bad = saved.clone();
+        bad.errors.insert("teapot".into(), 1);
+        let hists = [s.latency.clone(), s.service.clone(), s.send_lag.clone()];
+        assert_eq!(Stats::from_saved(&bad, hists, &tags).unwrap_err(), "errors.teapot: unknown error class");
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub struct RunInfo {
     pub duration_s: f64,
     /// Length of the planned schedule, seconds.
     pub planned_duration_s: f64,
+    /// `"I/N"` when this run sent only shard I of N of the schedule (`run --shard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
 }
 
 /// Client-side connection accounting.

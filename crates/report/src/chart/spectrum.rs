@@ -35,16 +35,16 @@ fn err(e: impl std::fmt::Display) -> Error {
     Error::Chart { chart: "spectrum", message: e.to_string() }
 }
 
-struct Line<'a> {
-    name: &'a str,
+pub(super) struct Line<'a> {
+    pub(super) name: &'a str,
     /// Number of nines the sample count supports: quantiles beyond it are just the maximum.
-    nines: u32,
+    pub(super) nines: u32,
     /// (nines, milliseconds)
-    points: Vec<(f64, f64)>,
+    pub(super) points: Vec<(f64, f64)>,
 }
 
 impl<'a> Line<'a> {
-    fn new(name: &'a str, hist: &Histogram<u64>) -> Self {
+    pub(super) fn new(name: &'a str, hist: &Histogram<u64>) -> Self {
         let nines = supported_nines(hist.len());
         let end = f64::from(nines);
         let x = |q: f64| -(1.0 - q).log10();
@@ -73,7 +73,7 @@ fn supported_nines(count: u64) -> u32 {
 }
 
 /// "0%", "90%", "99%", "99.9%", ...
-fn nines_label(x: f64) -> String {
+pub(super) fn nines_label(x: f64) -> String {
     let k = x.round() as usize;
     match k {
         0 => "0%".into(),
@@ -84,7 +84,7 @@ fn nines_label(x: f64) -> String {
 }
 
 /// "50" rather than "50.0", "0.25" rather than "0.25000000000000006".
-fn ms_label(v: f64) -> String {
+pub(super) fn ms_label(v: f64) -> String {
     let s = format!("{v:.6}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }

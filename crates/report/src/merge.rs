@@ -1,0 +1,266 @@
+//! `einv-load merge`: shard folders into one report folder, exactly.
+//!
+//! Histograms are added bucket by bucket (interval by interval, op by op) and every
+//! percentile is computed again from the sums, never averaged; counters are summed; rates
+//! are recomputed over the merged duration; the SLO is checked again on the result.
+
+mod check;
+mod folder;
+mod slo;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hdrhistogram::Histogram;
+
+pub(crate) use folder::{Folder, OpHists, Totals, add, bad, empty_hists};
+
+use crate::Error;
+use crate::hgrm::hgrm;
+use crate::hlog::HlogWriter;
+use crate::outcome::ErrorClass;
+use crate::runlog::{files, render_charts};
+use crate::stats::{Stats, new_histogram};
+use crate::summary::{Connections, OpSummary, RunInfo, SCHEMA_VERSION, Summary, Tool};
+use crate::timeseries::{TimeseriesRow, TimeseriesWriter};
+use crate::write::{commit, temp_path, write_atomic};
+
+/// Runs write one interval per second.
+const INTERVAL_S: f64 = 1.0;
+
+/// Merge the report folders `dirs` (shards of one run) into `out` (created if missing; the
+/// caller makes sure it holds no report) and return the merged summary, also written
+/// (last) as summary.json. Every input is read and checked before `out` is touched.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
+    let folders = dirs.iter().map(|d| Folder::load(d)).collect::<Result<Vec<_>, _>>()?;
+    let mut warnings = check::compatible(&folders, out)?;
+    let (offsets, skew) = align(&folders)?;
+    warnings.extend(skew);
+    let intervals = bucket(&folders, &offsets)?;
+    let first = &folders[0].summary;
+    let duration_s = folders.iter().zip(&offsets).map(|(f, o)| o + f.summary.run.duration_s).fold(0.0, f64::max);
+    let Merged { overall, stats, ops } = summarise(&folders, duration_s)?;
+    let slo = slo::recheck(&first.slo, &overall, &ops, &folders[0].dir)?;
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+
+    let start = folders.iter().filter_map(|f| f.log.start_time).min().unwrap_or_default();
+    let label =
+        format!("einv-load {} merge of {} folders of {}", env!("CARGO_PKG_VERSION"), folders.len(), first.run.name);
+    write_hlog(out, &intervals, std::time::UNIX_EPOCH + start, &label)?;
+    write_timeseries(out, &intervals)?;
+    write_atomic(&out.join(files::LATENCY_HGRM), hgrm(&stats.latency).as_bytes())?;
+    write_atomic(&out.join(files::SERVICE_HGRM), hgrm(&stats.service).as_bytes())?;
+    for f in &folders {
+        let who = f.summary.run.shard.clone().unwrap_or_else(|| f.label());
+        warnings.extend(f.summary.warnings.iter().map(|w| format!("{who}: {w}")));
+    }
+    if let Err(e) = render_charts(out, &first.run.name, &stats) {
+        warnings.push(format!("charts not written: {e}"));
+    }
+    let summary = Summary {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool { name: "einv-load".into(), version: env!("CARGO_PKG_VERSION").into() },
+        run: run_info(&folders, duration_s),
+        overall,
+        ops,
+        slo,
+        connections: connections(&folders),
+        warnings,
+        pool: None,
+        interrupted: folders.iter().any(|f| f.summary.interrupted),
+    };
+    write_atomic(&out.join(files::SUMMARY), &serde_json::to_vec_pretty(&summary)?)?;
+    Ok(summary)
+}
+
+/// Each folder's offset (seconds) on the merged time axis. Every shard's interval k
+/// covers second k of its own schedule, so shards started together line up by index:
+/// bucketing their wall-clock times instead would split one schedule second of two shards
+/// started 0.4 s apart over two buckets. Shards started more than an interval apart did
+/// not load the target together, so they line up by wall-clock time (bucketed to the
+/// second) and the merged time series shows what the target saw at once.
+fn align(folders: &[Folder]) -> Result<(Vec<f64>, Option<String>), Error> {
+    let starts = folders
+        .iter()
+        .map(|f| f.log.start_time.map(|t| t.as_secs_f64()))
+        .collect::<Option<Vec<f64>>>()
+        .ok_or_else(|| bad(&folders[0].dir, "histograms.hlog has no StartTime header"))?;
+    let (lo, hi) = starts.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+    if hi - lo <= INTERVAL_S {
+        return Ok((vec![0.0; folders.len()], None));
+    }
+    let warning = format!(
+        "the folders started up to {:.1} s apart: their intervals are lined up by wall-clock time, \
+         so the merged time series shows the load the target saw at once",
+        hi - lo
+    );
+    Ok((starts.iter().map(|s| s - lo).collect(), Some(warning)))
+}
+
+/// One merged interval: every folder's histograms and counters that fall in it.
+#[derive(Debug)]
+struct Interval {
+    length: f64,
+    overall: Histogram<u64>,
+    ops: BTreeMap<String, OpHists>,
+    /// Summed counters (sent, ok, errors, target rate, connections).
+    counts: TimeseriesRow,
+}
+
+fn bucket(folders: &[Folder], offsets: &[f64]) -> Result<BTreeMap<i64, Interval>, Error> {
+    let mut out: BTreeMap<i64, Interval> = BTreeMap::new();
+    fn at(out: &mut BTreeMap<i64, Interval>, key: i64) -> &mut Interval {
+        out.entry(key).or_insert_with(|| Interval {
+            length: 0.0,
+            overall: new_histogram(),
+            ops: BTreeMap::new(),
+            counts: TimeseriesRow::default(),
+        })
+    }
+    for (f, offset) in folders.iter().zip(offsets) {
+        let path = f.dir.join(files::HLOG);
+        for e in &f.log.entries {
+            let iv = at(&mut out, (offset + e.start.as_secs_f64()).round() as i64);
+            iv.length = iv.length.max(e.length.as_secs_f64());
+            let Some(tag) = &e.tag else {
+                add(&mut iv.overall, &e.histogram, &path)?;
+                continue;
+            };
+            let (op, slot) = folder::split_tag(tag).ok_or_else(|| bad(&path, format!("unknown tag {tag:?}")))?;
+            add(&mut iv.ops.entry(op.to_string()).or_insert_with(empty_hists)[slot], &e.histogram, &path)?;
+        }
+        for r in &f.rows {
+            let iv = at(&mut out, (offset + r.start_s).round() as i64);
+            iv.length = iv.length.max(r.length_s);
+            let c = &mut iv.counts;
+            (c.sent, c.ok, c.errors) = (c.sent + r.sent, c.ok + r.ok, c.errors + r.errors);
+            c.target_rate += r.target_rate;
+            c.connections += r.connections;
+            c.errors_by_class.iter_mut().zip(&r.errors_by_class).for_each(|(a, b)| *a += b);
+        }
+    }
+    Ok(out)
+}
+
+fn write_hlog(
+    out: &Path,
+    intervals: &BTreeMap<i64, Interval>,
+    start: std::time::SystemTime,
+    label: &str,
+) -> Result<(), Error> {
+    let path = out.join(files::HLOG);
+    let mut w = HlogWriter::create(&temp_path(&path), start, label)?;
+    for (&key, iv) in intervals {
+        let (at, length) = (secs(key as f64), secs(iv.length));
+        for (op, hists) in &iv.ops {
+            for (h, kind) in hists.iter().zip(["latency", "service", "send_lag"]) {
+                w.write(h, at, length, Some(&format!("{op}:{kind}")))?;
+            }
+        }
+        w.write(&iv.overall, at, length, None)?;
+    }
+    w.flush()?;
+    drop(w);
+    commit(&path)
+}
+
+fn secs(s: f64) -> std::time::Duration {
+    std::time::Duration::from_secs_f64(s.max(0.0))
+}
+
+/// timeseries.csv again, each row computed from the merged interval's histograms.
+fn write_timeseries(out: &Path, intervals: &BTreeMap<i64, Interval>) -> Result<(), Error> {
+    let path = out.join(files::TIMESERIES);
+    let mut w = TimeseriesWriter::create(&temp_path(&path))?;
+    for (&key, iv) in intervals {
+        let mut stats = Stats { latency: iv.overall.clone(), ..Stats::new() };
+        for [_, service, send_lag] in iv.ops.values() {
+            add(&mut stats.service, service, &path)?;
+            add(&mut stats.send_lag, send_lag, &path)?;
+        }
+        (stats.sent, stats.ok) = (iv.counts.sent, iv.counts.ok);
+        for (class, &n) in ErrorClass::ALL.iter().zip(&iv.counts.errors_by_class) {
+            stats.errors.add(*class, n);
+        }
+        let c = &iv.counts;
+        w.write(&TimeseriesRow::new(key as f64, iv.length, c.target_rate, c.connections, &stats))?;
+    }
+    drop(w);
+    commit(&path)
+}
+
+/// The merged totals: overall (summary and stats) and per op.
+struct Merged {
+    overall: OpSummary,
+    stats: Stats,
+    ops: BTreeMap<String, OpSummary>,
+}
+
+fn summarise(folders: &[Folder], duration_s: f64) -> Result<Merged, Error> {
+    let mut tags: Vec<(String, bool)> = Vec::new();
+    for op in folders.iter().flat_map(|f| f.summary.ops.values()) {
+        for (name, inj) in &op.injected {
+            if !tags.iter().any(|(t, _)| t == name) {
+                tags.push((name.clone(), inj.expected == "reject"));
+            }
+        }
+    }
+    let names: Vec<String> = tags.iter().map(|(t, _)| t.clone()).collect();
+    let mut merged: BTreeMap<String, (Stats, u64, f64)> = BTreeMap::new();
+    for f in folders {
+        let Totals { ops: hists, .. } = f.totals()?;
+        for (name, h) in hists {
+            let saved = &f.summary.ops[&name];
+            let path = f.dir.join(files::SUMMARY);
+            let stats = Stats::from_saved(saved, h, &names).map_err(|m| bad(&path, format!("ops.{name}.{m}")))?;
+            let entry = merged.entry(name).or_insert_with(|| (Stats::new(), 0, 0.0));
+            entry.0.merge(&stats);
+            entry.1 += saved.requests.scheduled;
+            entry.2 += saved.rate.target_per_s;
+        }
+    }
+    let mut overall = Stats::new();
+    merged.values().for_each(|(s, _, _)| overall.merge(s));
+    let scheduled = merged.values().map(|m| m.1).sum();
+    let target: f64 = folders.iter().map(|f| f.summary.overall.rate.target_per_s).sum();
+    let overall_summary = OpSummary::new(&overall, scheduled, target, duration_s).with_injected(&overall, &tags);
+    let ops = merged
+        .into_iter()
+        .map(|(name, (s, sched, target))| {
+            (name, OpSummary::new(&s, sched, target, duration_s).with_injected(&s, &tags))
+        })
+        .collect();
+    Ok(Merged { overall: overall_summary, stats: overall, ops })
+}
+
+fn run_info(folders: &[Folder], duration_s: f64) -> RunInfo {
+    let first = &folders[0].summary.run;
+    let mut targets: Vec<&str> = Vec::new();
+    for f in folders {
+        if !targets.contains(&f.summary.run.target.as_str()) {
+            targets.push(&f.summary.run.target);
+        }
+    }
+    let target = match targets.len() {
+        0 | 1 => first.target.clone(),
+        n if n <= 3 => targets.join(", "),
+        n => format!("{} and {} more", targets[..2].join(", "), n - 2),
+    };
+    RunInfo {
+        target,
+        started_at: folders.iter().map(|f| f.summary.run.started_at.clone()).min().unwrap_or_default(),
+        duration_s,
+        planned_duration_s: folders.iter().map(|f| f.summary.run.planned_duration_s).fold(0.0, f64::max),
+        shard: None,
+        ..first.clone()
+    }
+}
+
+/// Client connections of all the load generators together. `max_open` is the sum of each
+/// one's maximum: an upper bound, since they need not have peaked at the same moment.
+fn connections(folders: &[Folder]) -> Connections {
+    folders.iter().fold(Connections::default(), |a, f| {
+        let c = &f.summary.connections;
+        Connections { limit: a.limit + c.limit, opened: a.opened + c.opened, max_open: a.max_open + c.max_open }
+    })
+}

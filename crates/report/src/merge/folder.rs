@@ -1,0 +1,141 @@
+//! A finished report folder read back from disk, for `merge` and `compare`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hdrhistogram::Histogram;
+
+use crate::Error;
+use crate::hlog::{Hlog, read_interval_log};
+use crate::runlog::files;
+use crate::stats::new_histogram;
+use crate::summary::{SCHEMA_VERSION, Summary};
+use crate::timeseries::{TimeseriesRow, read_timeseries};
+
+/// Latency, service time and send lag of one op, in that order.
+pub(crate) type OpHists = [Histogram<u64>; 3];
+
+pub(crate) fn empty_hists() -> OpHists {
+    [new_histogram(), new_histogram(), new_histogram()]
+}
+
+/// The saved data of one report folder.
+#[derive(Debug)]
+pub(crate) struct Folder {
+    pub dir: PathBuf,
+    pub summary: Summary,
+    pub log: Hlog,
+    pub rows: Vec<TimeseriesRow>,
+}
+
+/// Whole-run histograms, summed from the interval log.
+#[derive(Debug)]
+pub(crate) struct Totals {
+    /// The untagged (overall latency) histograms.
+    pub overall: Histogram<u64>,
+    pub ops: BTreeMap<String, OpHists>,
+}
+
+/// A problem with an input folder (exit code 2), located by its path.
+pub(crate) fn bad(path: &Path, message: impl Into<String>) -> Error {
+    Error::Input { path: path.into(), message: message.into() }
+}
+
+/// Any error from reading `path` (unreadable, malformed) is the input's fault.
+fn unreadable(path: &Path, e: Error) -> Error {
+    match e {
+        Error::Format { path, message } => Error::Input { path, message },
+        Error::Io { path, source } => Error::Input { path, message: format!("cannot read: {source}") },
+        Error::Csv { path, source } => Error::Input { path, message: source.to_string() },
+        other => bad(path, other.to_string()),
+    }
+}
+
+/// Add `h` into `into`; both must hold the same unit and range.
+pub(crate) fn add(into: &mut Histogram<u64>, h: &Histogram<u64>, path: &Path) -> Result<(), Error> {
+    into.add(h).map_err(|e| bad(path, format!("a histogram does not fit einv-load's range: {e:?}")))
+}
+
+impl Folder {
+    /// Read summary.json, histograms.hlog and timeseries.csv of `dir`.
+    pub fn load(dir: &Path) -> Result<Folder, Error> {
+        if !dir.is_dir() {
+            return Err(bad(dir, "not a report folder (no such directory)"));
+        }
+        for f in [files::SUMMARY, files::HLOG, files::TIMESERIES] {
+            if !dir.join(f).is_file() {
+                let why = if f == files::SUMMARY { " (written last: the run may not have finished)" } else { "" };
+                return Err(bad(dir, format!("not a complete report folder: {f} is missing{why}")));
+            }
+        }
+        let path = dir.join(files::SUMMARY);
+        let bytes = std::fs::read(&path).map_err(|e| bad(&path, format!("cannot read: {e}")))?;
+        let summary: Summary = serde_json::from_slice(&bytes).map_err(|e| bad(&path, e.to_string()))?;
+        if summary.schema_version != SCHEMA_VERSION {
+            let v = summary.schema_version;
+            return Err(bad(&path, format!("schema_version {v}, this einv-load reads {SCHEMA_VERSION}")));
+        }
+        let hlog = dir.join(files::HLOG);
+        let log = read_interval_log(&hlog).map_err(|e| unreadable(&hlog, e))?;
+        let csv = dir.join(files::TIMESERIES);
+        let rows = read_timeseries(&csv).map_err(|e| unreadable(&csv, e))?;
+        Ok(Folder { dir: dir.into(), summary, log, rows })
+    }
+
+    /// The interval log's histograms summed over the run, checked against summary.json so
+    /// that a truncated or foreign log is refused instead of silently merged.
+    pub fn totals(&self) -> Result<Totals, Error> {
+        let path = self.dir.join(files::HLOG);
+        let mut totals = Totals { overall: new_histogram(), ops: BTreeMap::new() };
+        for name in self.summary.ops.keys() {
+            totals.ops.insert(name.clone(), empty_hists());
+        }
+        for e in &self.log.entries {
+            let Some(tag) = &e.tag else {
+                add(&mut totals.overall, &e.histogram, &path)?;
+                continue;
+            };
+            let (op, slot) = split_tag(tag).ok_or_else(|| bad(&path, format!("unknown histogram tag {tag:?}")))?;
+            let hists = totals
+                .ops
+                .get_mut(op)
+                .ok_or_else(|| bad(&path, format!("tag {tag:?}: op {op:?} is not in summary.json")))?;
+            add(&mut hists[slot], &e.histogram, &path)?;
+        }
+        let mismatch = |scope: &str, what: &str, log: u64, saved: u64| {
+            let message = format!("holds {log} {what} values for {scope} but summary.json counts {saved}");
+            bad(&path, message)
+        };
+        for (name, [latency, service, _]) in &totals.ops {
+            let saved = &self.summary.ops[name];
+            if latency.len() != saved.latency_ms.count {
+                return Err(mismatch(name, "latency", latency.len(), saved.latency_ms.count));
+            }
+            if service.len() != saved.service_ms.count {
+                return Err(mismatch(name, "service", service.len(), saved.service_ms.count));
+            }
+        }
+        let saved = self.summary.overall.latency_ms.count;
+        if totals.overall.len() != saved {
+            return Err(mismatch("overall", "latency", totals.overall.len(), saved));
+        }
+        Ok(totals)
+    }
+
+    /// The folder's last path component, for messages and default names.
+    pub fn label(&self) -> String {
+        self.dir.file_name().map_or_else(|| self.dir.display().to_string(), |n| n.to_string_lossy().into_owned())
+    }
+}
+
+/// `"issue:latency"` -> `("issue", 0)`: the op and its slot in [`OpHists`].
+pub(crate) fn split_tag(tag: &str) -> Option<(&str, usize)> {
+    let (op, kind) = tag.rsplit_once(':')?;
+    let slot = match kind {
+        "latency" => 0,
+        "service" => 1,
+        "send_lag" => 2,
+        _ => return None,
+    };
+    Some((op, slot))
+}

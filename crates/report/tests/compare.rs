@@ -1,0 +1,130 @@
+//! `compare` judges distributions: a 20 % slower tail is a regression, the same run is not,
+//! and figures too thin or too small to mean anything are shown but not judged.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use einv_report::{Connections, Finish, Outcome, RunInfo, RunLog, Sample, SloSpec, Stats};
+
+/// A 10-second report folder of `n` requests per second, latencies 5..=45 ms times `scale`,
+/// every `fail_every`-th answered 500.
+fn folder(dir: &Path, n: u64, scale: f64, fail_every: u64) {
+    std::fs::create_dir_all(dir).unwrap();
+    let ops = vec!["issue".to_string()];
+    let mut log = RunLog::create(dir, &ops, SystemTime::now(), "test").unwrap();
+    let mut k = 0u64;
+    for second in 0..10 {
+        let mut interval = vec![Stats::new()];
+        for _ in 0..n {
+            k += 1;
+            let us = ((5_000 + (k * 7919) % 40_000) as f64 * scale) as u64;
+            let status = if fail_every > 0 && k % fail_every == 0 { 500 } else { 200 };
+            interval[0].record(&Sample {
+                latency: Duration::from_micros(us),
+                service: Some(Duration::from_micros(us)),
+                send_lag: Duration::ZERO,
+                outcome: Outcome::Response(status),
+                queued: false,
+                check_failed: false,
+                tag: None,
+                expects_rejection: false,
+            });
+        }
+        log.push(Duration::from_secs(second), Duration::from_secs(1), n as f64, 1, &mut interval).unwrap();
+    }
+    let run = RunInfo {
+        name: "cmp".into(),
+        profile: "p.toml".into(),
+        seed: 1,
+        target: "builtin".into(),
+        mode: "open".into(),
+        started_at: "2026-11-22T00:00:00Z".into(),
+        duration_s: 10.0,
+        planned_duration_s: 10.0,
+        shard: None,
+    };
+    let finish = Finish {
+        run,
+        scheduled: vec![n * 10],
+        target_rate: n as f64,
+        slo: SloSpec::default(),
+        connections: Connections::default(),
+        lag_warning: Duration::from_secs(1),
+        interrupted: false,
+        tags: Vec::new(),
+        pool: None,
+    };
+    log.finish(finish).unwrap();
+}
+
+fn judge(base: (u64, f64, u64), cur: (u64, f64, u64)) -> einv_report::Comparison {
+    let root = tempfile::tempdir().unwrap();
+    let (b, c, out) = (root.path().join("b"), root.path().join("c"), root.path().join("out"));
+    folder(&b, base.0, base.1, base.2);
+    folder(&c, cur.0, cur.1, cur.2);
+    std::fs::create_dir(&out).unwrap();
+    let compared = einv_report::compare(&b, &c, 0.1).unwrap();
+    compared.write(&out).unwrap();
+    let cmp = compared.comparison;
+    for f in [
+        "compare.json",
+        "compare.md",
+        "compare.html",
+        "overlay-spectrum.svg",
+        "overlay-spectrum-issue.svg",
+        "overlay-timeline.svg",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let html = std::fs::read_to_string(out.join("compare.html")).unwrap();
+    assert!(html.find("class=\"verdict").unwrap() < html.find("<table").unwrap(), "verdict first");
+    assert_eq!(html.matches("<svg").count(), 3, "charts inline");
+    cmp
+}
+
+#[test]
+fn a_twenty_percent_slower_tail_is_a_regression() {
+    let cmp = judge((500, 1.0, 0), (500, 1.2, 0));
+    assert!(cmp.regression);
+    assert!(
+        cmp.regressions.iter().any(|r| r.starts_with("overall latency p99:") && r.contains("(+20.")),
+        "{:?}",
+        cmp.regressions
+    );
+    assert!(cmp.regressions.iter().any(|r| r.starts_with("issue latency p90:")), "{:?}", cmp.regressions);
+}
+
+#[test]
+fn the_same_run_is_not_a_regression_and_a_faster_one_neither() {
+    assert!(!judge((500, 1.0, 0), (500, 1.0, 0)).regression);
+    assert!(!judge((500, 1.0, 0), (500, 0.8, 0)).regression);
+    assert!(!judge((500, 1.0, 0), (500, 1.05, 0)).regression, "5 % is inside a 10 % threshold");
+}
+
+#[test]
+fn thin_tails_are_shown_but_not_judged() {
+    // 10 requests/s for 10 s: 100 samples support p90, not p99.
+    let cmp = judge((10, 1.0, 0), (10, 1.5, 0));
+    let overall = &cmp.scopes[0];
+    let p99 = overall.metrics.iter().find(|m| m.metric == "latency p99").unwrap();
+    assert!(!p99.judged && !p99.regression && p99.note.as_deref().unwrap().contains("need 1000"));
+    let p90 = overall.metrics.iter().find(|m| m.metric == "latency p90").unwrap();
+    assert!(p90.judged && p90.regression);
+}
+
+#[test]
+fn error_rate_needs_both_a_relative_and_an_absolute_rise() {
+    // 0.2 % -> 0.25 %: +25 % relative, but +0.05 pp is under the 0.1 pp floor.
+    assert!(!judge((400, 1.0, 500), (400, 1.0, 400)).regression);
+    // 0.2 % -> 1 %: a regression.
+    let cmp = judge((400, 1.0, 500), (400, 1.0, 100));
+    assert!(cmp.regressions.iter().any(|r| r.starts_with("overall error rate")), "{:?}", cmp.regressions);
+}
+
+#[test]
+fn lower_throughput_is_a_regression() {
+    let cmp = judge((500, 1.0, 0), (400, 1.0, 0));
+    assert!(cmp.regressions.iter().any(|r| r.starts_with("overall throughput")), "{:?}", cmp.regressions);
+}
