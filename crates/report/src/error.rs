@@ -15,6 +15,9 @@ pub enum Error {
     Json(#[from] serde_json::Error),
     #[error("histogram serialization: {0}")]
     Histogram(String),
+    /// The folder given to [`crate::Saved::load`] has no summary.json.
+    #[error("{path}: not a report folder (no summary.json)")]
+    NotReport { path: PathBuf },
 }
 
 impl Error {
