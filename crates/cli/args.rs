@@ -56,6 +56,25 @@ pub enum Command {
     /// as ***. A dry run gets no responses, so requests drawing from a correlation pool
     /// (${pool.*}, ${take.*}) are listed as skipped.
     Generate(GenerateArgs),
+    /// Render a report folder again from its saved data (charts, index.html, summary.md, junit.xml).
+    ///
+    /// Reads summary.json, timeseries.csv, histograms.hlog (and pool.csv) and writes every
+    /// derived file: index.html (one self-contained page: verdicts, tables, charts),
+    /// summary.md (for a CI step summary), junit.xml (each SLO check a test case),
+    /// latency.hgrm, service.hgrm and the SVG charts. In place by default: only derived
+    /// files are replaced, each atomically; the data files are never touched. With --out
+    /// the data files are copied to a new folder first. Use it after upgrading einv-load,
+    /// or on a folder copied from CI.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The report folder (the one holding summary.json).
+    pub dir: PathBuf,
+    /// Write the rendered report into this folder instead (refused if it already holds a report).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +183,7 @@ impl Command {
             Command::Serve(args) => serve(args),
             Command::Generate(args) => generate(args),
             Command::Simulate(args) => simulate(args),
+            Command::Report(args) => report(args),
         }
     }
 }
@@ -262,6 +282,13 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(if s.slo.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
+    let done = einv_engine::rerender(&a.dir, a.out.as_deref())?;
+    println!("rendered {} files in {}: {}", done.files.len(), done.folder.display(), done.files.join(", "));
+    println!("open {}", done.folder.join(einv_report::files::INDEX_HTML).display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {

@@ -5,6 +5,8 @@
 
 mod bad_profiles;
 mod generate;
+mod html;
+mod report;
 mod runs;
 mod simulate;
 

@@ -15,6 +15,9 @@ pub enum Error {
     Folder { path: PathBuf, message: String },
     #[error("report: {0}")]
     Report(#[from] einv_report::Error),
+    /// A report folder given as input could not be read back.
+    #[error("{0}")]
+    Saved(einv_report::Error),
     #[error("built-in target: {0}")]
     Target(#[from] einv_poolsim::Error),
     #[error("cannot start the async runtime: {0}")]
@@ -24,7 +27,10 @@ pub enum Error {
 impl Error {
     /// True when the user can fix this by changing the profile, a flag or a path.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, Error::Read { .. } | Error::Profile(_) | Error::Flag { .. } | Error::Folder { .. })
+        matches!(
+            self,
+            Error::Read { .. } | Error::Profile(_) | Error::Flag { .. } | Error::Folder { .. } | Error::Saved(_)
+        )
     }
 }
 

@@ -2,7 +2,23 @@ use crate::Error;
 use crate::outcome::ErrorClass;
 use crate::timeseries::TimeseriesRow;
 
-use super::lines::{PALETTE, Series, note, panel, svg};
+use plotters::style::RGBColor;
+
+use super::lines::{Series, note, panel, svg};
+
+/// A colour per class, indexed like [`ErrorClass::ALL`], so a class looks the same in
+/// every report: server errors red, client errors orange, timeouts purple.
+const CLASS_COLORS: [RGBColor; ErrorClass::COUNT] = [
+    RGBColor(31, 119, 180),  // connect_refused
+    RGBColor(23, 190, 207),  // connect_timeout
+    RGBColor(44, 160, 44),   // connect_error
+    RGBColor(140, 86, 75),   // reset
+    RGBColor(148, 103, 189), // timeout
+    RGBColor(227, 119, 194), // protocol
+    RGBColor(255, 127, 14),  // http_4xx
+    RGBColor(214, 39, 40),   // http_5xx
+    RGBColor(127, 127, 127), // other
+];
 
 /// Errors per second over time, one line per error class that occurred.
 pub fn errors_svg(title: &str, rows: &[TimeseriesRow]) -> Result<String, Error> {
@@ -13,8 +29,7 @@ pub fn errors_svg(title: &str, rows: &[TimeseriesRow]) -> Result<String, Error> 
         .filter(|(i, _)| rows.iter().any(|r| r.errors_by_class[*i] > 0))
         .map(|(i, class)| Series {
             label: class.as_str().to_string(),
-            // A class keeps its colour from run to run, so two reports read alike.
-            color: PALETTE[i % PALETTE.len()],
+            color: CLASS_COLORS[i],
             dashed: false,
             points: rows
                 .iter()

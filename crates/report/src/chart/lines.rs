@@ -26,18 +26,10 @@ pub(super) struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
-/// Colours that stay apart for readers with the common colour-vision deficiencies.
-pub(super) const PALETTE: [RGBColor; 9] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(23, 190, 207),
-];
+/// Blue, green, red, orange: distinct for readers with the common colour-vision
+/// deficiencies when paired with line order in the legend.
+pub(super) const PALETTE: [RGBColor; 4] =
+    [RGBColor(31, 119, 180), RGBColor(44, 160, 44), RGBColor(214, 39, 40), RGBColor(255, 127, 14)];
 
 pub(super) fn err(chart: &'static str) -> impl Fn(&dyn std::fmt::Display) -> Error {
     move |e| Error::Chart { chart, message: e.to_string() }

@@ -17,8 +17,8 @@ pub fn pool_svg(title: &str, rows: &[PoolRow], size: u64) -> Result<String, Erro
     };
     let mut gauges = vec![
         line("active", PALETTE[0], |r| r.active as f64),
-        line("idle", PALETTE[2], |r| r.idle as f64),
-        line("pending", PALETTE[3], |r| r.pending as f64),
+        line("idle", PALETTE[1], |r| r.idle as f64),
+        line("pending", PALETTE[2], |r| r.pending as f64),
     ];
     if size > 0 {
         gauges.push(Series {
@@ -31,7 +31,7 @@ pub fn pool_svg(title: &str, rows: &[PoolRow], size: u64) -> Result<String, Erro
     let per_s = |r: &PoolRow| if r.length_s > 0.0 { r.timeouts as f64 / r.length_s } else { 0.0 };
     let timeouts = [Series {
         label: "acquire timeouts/s".into(),
-        color: PALETTE[3],
+        color: PALETTE[2],
         dashed: false,
         points: rows.iter().map(|r| (r.start_s + r.length_s, per_s(r))).collect(),
     }];

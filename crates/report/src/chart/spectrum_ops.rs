@@ -5,7 +5,8 @@ use crate::Error;
 
 use super::spectrum::{Fonts, Line, draw, err, no_data};
 
-const PANEL: (u32, u32) = (450, 330);
+const WIDTH: u32 = 900;
+const PANEL_HEIGHT: u32 = 330;
 
 /// One op's spectrum: its name and its latency and service histograms (microseconds).
 pub type OpSpectrum<'a> = (&'a str, &'a Histogram<u64>, &'a Histogram<u64>);
@@ -16,10 +17,9 @@ pub type OpSpectrum<'a> = (&'a str, &'a Histogram<u64>, &'a Histogram<u64>);
 pub fn spectrum_ops_svg(title: &str, ops: &[OpSpectrum]) -> Result<String, Error> {
     let columns = if ops.len() > 1 { 2 } else { 1 };
     let rows = ops.len().div_ceil(columns).max(1) as u32;
-    let width = PANEL.0 * columns as u32;
     let mut buf = String::new();
     {
-        let root = SVGBackend::with_string(&mut buf, (width, 40 + rows * PANEL.1)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut buf, (WIDTH, 40 + rows * PANEL_HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let body = root.titled(title, ("sans-serif", 24)).map_err(err)?;
         let panels = body.split_evenly((rows as usize, columns));
