@@ -23,7 +23,7 @@ use crate::write::write_atomic;
 struct Chart {
     file: &'static str,
     /// The heading above it in index.html.
-    heading: &'static str,
+    heading: String,
     svg: String,
 }
 
@@ -57,15 +57,17 @@ fn charts(saved: &Saved) -> Result<Vec<Chart>, Error> {
     let s = &saved.summary;
     let name = &s.run.name;
     let rows = &saved.timeseries;
+    // A simulation models no client queue: both clocks are the same line, drawn twice.
+    let same = if s.pool.is_some() { " (simulated: latency and service coincide)" } else { "" };
     let mut charts = vec![
         Chart {
             file: files::TIMELINE_SVG,
-            heading: "Latency and throughput over time",
+            heading: "Latency and throughput over time".into(),
             svg: chart::timeline_svg(&format!("{name}: latency and throughput over time"), rows)?,
         },
         Chart {
             file: files::SPECTRUM_SVG,
-            heading: "Latency percentile spectrum",
+            heading: format!("Latency percentile spectrum{same}"),
             svg: chart::spectrum_svg(
                 &format!("{name}: latency percentile spectrum"),
                 &[
@@ -87,19 +89,19 @@ fn charts(saved: &Saved) -> Result<Vec<Chart>, Error> {
         .collect();
     charts.push(Chart {
         file: files::SPECTRUM_OPS_SVG,
-        heading: "Percentile spectrum per op",
+        heading: format!("Percentile spectrum per op{same}"),
         svg: chart::spectrum_ops_svg(&format!("{name}: percentile spectrum per op (latency vs service)"), &ops)?,
     });
     charts.push(Chart {
         file: files::ERRORS_SVG,
-        heading: "Errors by class over time",
+        heading: "Errors by class over time".into(),
         svg: chart::errors_svg(&format!("{name}: errors by class over time"), rows)?,
     });
     // A simulation has no client connections; its pool gauges tell that story instead.
     if s.pool.is_none() {
         charts.push(Chart {
             file: files::CONNECTIONS_SVG,
-            heading: "Client connections over time",
+            heading: "Client connections over time".into(),
             svg: chart::connections_svg(&format!("{name}: open client connections"), rows, s.connections.limit)?,
         });
     }
@@ -107,7 +109,7 @@ fn charts(saved: &Saved) -> Result<Vec<Chart>, Error> {
         let size = s.pool.as_ref().map_or(0, |p| p.size);
         charts.push(Chart {
             file: files::POOL_SVG,
-            heading: "Database pool (simulated) over time",
+            heading: "Database pool (simulated) over time".into(),
             svg: chart::pool_svg(&format!("{name}: simulated database pool"), pool, size)?,
         });
     }
