@@ -33,6 +33,12 @@ impl Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Replay a profile's traffic against its target and write a report folder.
+    ///
+    /// The folder holds the data (summary.json, timeseries.csv, histograms.hlog) and what is
+    /// rendered from it: index.html (the report to read: verdicts, tables, charts, one
+    /// self-contained page), summary.md (for a CI step summary), junit.xml (each SLO check a
+    /// test case), latency.hgrm, service.hgrm and SVG charts. `einv-load report DIR`
+    /// renders them again.
     Run(RunArgs),
     /// Predict a run with the built-in target's pool model, in virtual time.
     ///
