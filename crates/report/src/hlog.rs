@@ -81,26 +81,38 @@ pub struct HlogEntry {
 
 /// Read every histogram of an interval log (as written by [`HlogWriter`]).
 pub fn read_hlog(path: &Path) -> Result<Vec<HlogEntry>, Error> {
+    let mut out = Vec::new();
+    for_each_hlog(path, |entry| {
+        out.push(entry);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Hand each histogram of an interval log to `f`, one at a time: an hour-long log holds
+/// tens of thousands of histograms of ~200 kB each when decoded, far too many to keep.
+pub fn for_each_hlog(path: &Path, mut f: impl FnMut(HlogEntry) -> Result<(), Error>) -> Result<(), Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let mut deserializer = Deserializer::new();
-    let mut out = Vec::new();
+    let mut raw = Vec::new();
     for entry in IntervalLogIterator::new(&bytes) {
         let entry = entry.map_err(|e| Error::Format { path: path.into(), message: format!("{e:?}") })?;
         let LogEntry::Interval(ilh) = entry else { continue };
-        let raw = BASE64
-            .decode(ilh.encoded_histogram())
+        raw.clear();
+        BASE64
+            .decode_vec(ilh.encoded_histogram(), &mut raw)
             .map_err(|e| Error::Format { path: path.into(), message: format!("bad base64 histogram: {e}") })?;
         let histogram: Histogram<u64> = deserializer
             .deserialize(&mut raw.as_slice())
             .map_err(|e| Error::Format { path: path.into(), message: format!("{e:?}") })?;
-        out.push(HlogEntry {
+        f(HlogEntry {
             tag: ilh.tag().map(|t| t.as_str().to_string()),
             start: ilh.start_timestamp(),
             length: ilh.duration(),
             histogram,
-        });
+        })?;
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

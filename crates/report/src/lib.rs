@@ -24,6 +24,7 @@ pub mod chart;
 mod error;
 mod hgrm;
 mod hlog;
+mod hlog_sum;
 mod outcome;
 mod pool;
 mod recorder;
@@ -40,7 +41,8 @@ mod write;
 
 pub use error::Error;
 pub use hgrm::hgrm;
-pub use hlog::{HlogWriter, read_hlog};
+pub use hlog::{HlogEntry, HlogWriter, for_each_hlog, read_hlog};
+pub use hlog_sum::sum_hlog;
 pub use outcome::{ErrorClass, ErrorCounts, Outcome, Sample, TagCounts};
 pub use pool::{POOL_CSV, PoolInterval, PoolLog, PoolRow, PoolSummary, read_pool_csv};
 pub use recorder::Recorder;

@@ -7,7 +7,7 @@ use std::path::Path;
 use hdrhistogram::Histogram;
 
 use crate::Error;
-use crate::hlog::read_hlog;
+use crate::hlog_sum::sum_hlog;
 use crate::pool::{POOL_CSV, PoolRow, read_pool_csv};
 use crate::runlog::files;
 use crate::stats::new_histogram;
@@ -78,22 +78,20 @@ impl Saved {
 fn load_histograms(path: &Path) -> Result<(BTreeMap<String, Histograms>, Histograms), Error> {
     let mut ops: BTreeMap<String, Histograms> = BTreeMap::new();
     let mut overall = Histograms::default();
-    for entry in read_hlog(path)? {
-        let target = match entry.tag.as_deref() {
-            None => &mut overall.latency,
-            Some(tag) => {
-                let bad = || Error::Format { path: path.into(), message: format!("unexpected tag {tag:?}") };
-                let (op, kind) = tag.rsplit_once(':').ok_or_else(bad)?;
-                let h = ops.entry(op.to_string()).or_default();
-                match kind {
-                    "latency" => &mut h.latency,
-                    "service" => &mut h.service,
-                    "send_lag" => &mut h.send_lag,
-                    _ => return Err(bad()),
-                }
-            }
+    for (tag, histogram) in sum_hlog(path)? {
+        let Some(tag) = tag else {
+            overall.latency = histogram;
+            continue;
         };
-        target.add(&entry.histogram).map_err(|e| Error::Format { path: path.into(), message: format!("{e:?}") })?;
+        let bad = || Error::Format { path: path.into(), message: format!("unexpected tag {tag:?}") };
+        let (op, kind) = tag.rsplit_once(':').ok_or_else(bad)?;
+        let h = ops.entry(op.to_string()).or_default();
+        match kind {
+            "latency" => h.latency = histogram,
+            "service" => h.service = histogram,
+            "send_lag" => h.send_lag = histogram,
+            _ => return Err(bad()),
+        }
     }
     let mut sum = Histograms::default();
     ops.values().for_each(|h| sum.add(h));
