@@ -136,3 +136,19 @@ fn summary_md_has_verdict_slo_table_and_per_op_rows() {
     assert!(md.contains("| issue | 1,200 |"), "{md}");
     assert!(md.len() < 4096, "fits a step summary at a glance: {} bytes", md.len());
 }
+
+#[test]
+fn an_interrupted_run_without_slo_says_both_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut summary = recorded(dir.path());
+    summary.interrupted = true;
+    summary.slo = crate::SloReport { passed: true, checks: Vec::new() };
+    let html = super::html::page(&summary, &[]);
+    assert!(html.contains("No SLO set") && html.contains("INTERRUPTED"));
+    let xml = super::junit::junit_xml(&summary);
+    assert!(xml.contains("tests=\"1\" failures=\"1\""), "only `run completed`, failed: {xml}");
+    assert!(xml.contains("<failure type=\"interrupted\""));
+    let md = super::markdown::summary_md(&summary);
+    assert!(md.starts_with("### einv-load ta&lt;b&gt;&amp;\"x\": ⚪ no SLO set"), "{md}");
+    assert!(md.contains("**Interrupted**"));
+}
