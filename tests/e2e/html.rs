@@ -28,7 +28,9 @@ fn chromium() -> Option<PathBuf> {
 }
 
 fn headless(chromium: &Path, profile: &Path) -> Command {
-    let mut c = Command::new(chromium);
+    // A browser that hangs must not hang the test suite.
+    let mut c = Command::new("timeout");
+    c.arg("120").arg(chromium);
     c.args([
         "--headless",
         "--no-sandbox",

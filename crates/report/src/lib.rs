@@ -3,8 +3,10 @@
 //! Workers record each finished request as a [`Sample`] into a shared [`Recorder`]
 //! (sharded, fixed-size HDR histograms). Once a second the engine drains it into a
 //! [`RunLog`], which streams `histograms.hlog` and `timeseries.csv` to disk and keeps
-//! run totals; [`RunLog::finish`] turns those into a [`Summary`] (summary.json) and renders
-//! every other file. Renderers are pure: data in, bytes out.
+//! run totals; [`RunLog::finish`] turns those into a [`Summary`] (summary.json) and calls
+//! [`render_folder`], which writes every derived file (charts, index.html, summary.md,
+//! junit.xml, .hgrm). [`Saved::load`] reads a finished folder back, so `einv-load report`
+//! renders the same files from disk. Renderers are pure: data in, bytes out.
 //!
 //! ```
 //! use std::time::Duration;
