@@ -40,7 +40,8 @@ pub fn junit_xml(s: &Summary) -> String {
     x.push_str("    </properties>\n");
     let class = format!("einv-load.{name}");
     for c in &s.slo.checks {
-        let case = format!("{}: {} &lt;= {}", esc(&c.scope), esc(&c.name), esc(&check_value(c, c.threshold)));
+        // "limit", not "<=": a check may also be a floor (a minimum achieved rate).
+        let case = format!("{}: {} (limit {})", esc(&c.scope), esc(&c.name), esc(&check_value(c, c.threshold)));
         let _ = write!(x, "    <testcase classname=\"{class}\" name=\"{case}\" time=\"0\"");
         if c.passed {
             x.push_str("/>\n");

@@ -117,7 +117,7 @@ fn junit_has_one_case_per_check_and_says_why_one_failed() {
     let failure = format!("overall latency p99: actual {p99:.2} ms, limit 50.00 ms");
     assert!(xml.contains(&failure), "{failure} not in {xml}");
     assert!(
-        xml.contains("name=\"overall: error rate &lt;= 5.00%\" time=\"0\"/>"),
+        xml.contains("name=\"overall: error rate (limit 5.00%)\" time=\"0\"/>"),
         "a passing check has no failure: {xml}"
     );
     assert!(!xml.contains(ODD) && xml.contains("ta&lt;b&gt;&amp;&quot;x&quot;"));
