@@ -34,6 +34,12 @@ impl Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Replay a profile's traffic against its target and write a report folder.
+    ///
+    /// The folder holds the data (summary.json, timeseries.csv, histograms.hlog) and what is
+    /// rendered from it: index.html (the report to read: verdicts, tables, charts, one
+    /// self-contained page), summary.md (for a CI step summary), junit.xml (each SLO check a
+    /// test case), latency.hgrm, service.hgrm and SVG charts. `einv-load report DIR`
+    /// renders them again.
     Run(RunArgs),
     /// Predict a run with the built-in target's pool model, in virtual time.
     ///
@@ -78,6 +84,16 @@ pub enum Command {
     /// runs). p50, max and per-op throughput are shown, not judged. Writes compare.json,
     /// compare.md, compare.html and overlay charts to CURRENT/compare-BASELINE_NAME/.
     Compare(CompareArgs),
+    /// Render a report folder again from its saved data (charts, index.html, summary.md, junit.xml).
+    ///
+    /// Reads summary.json, timeseries.csv, histograms.hlog (and pool.csv) and writes every
+    /// derived file: index.html (one self-contained page: verdicts, tables, charts),
+    /// summary.md (for a CI step summary), junit.xml (each SLO check a test case),
+    /// latency.hgrm, service.hgrm and the SVG charts. In place by default: only derived
+    /// files are replaced, each atomically; the data files are never touched. With --out
+    /// the data files are copied to a new folder first. Use it after upgrading einv-load,
+    /// or on a folder copied from CI.
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -100,6 +116,15 @@ pub struct CompareArgs {
     #[arg(long, value_name = "SHARE", default_value = "10%", value_parser = parse_share)]
     pub max_regression: f64,
     /// Write the comparison here (refused if it holds one) [default: CURRENT/compare-BASELINE_NAME/].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The report folder (the one holding summary.json).
+    pub dir: PathBuf,
+    /// Write the rendered report into this folder instead (refused if it already holds a report).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
@@ -212,6 +237,7 @@ impl Command {
             Command::Simulate(args) => simulate(args),
             Command::Merge(args) => merge(args),
             Command::Compare(args) => compare(args),
+            Command::Report(args) => report(args),
         }
     }
 }
@@ -310,6 +336,13 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(if s.slo.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
+    let done = einv_engine::rerender(&a.dir, a.out.as_deref())?;
+    println!("rendered {} files in {}: {}", done.files.len(), done.folder.display(), done.files.join(", "));
+    println!("open {}", done.folder.join(einv_report::files::INDEX_HTML).display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {

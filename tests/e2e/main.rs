@@ -6,6 +6,8 @@
 mod bad_profiles;
 mod compare;
 mod generate;
+mod html;
+mod report;
 mod runs;
 mod shards;
 mod simulate;

@@ -16,6 +16,9 @@ pub enum Error {
     /// The message already holds the cause; no `#[source]`, or `{:#}` would print it twice.
     #[error("report: {0}")]
     Report(einv_report::Error),
+    /// A report folder given as input could not be read back.
+    #[error("{0}")]
+    Saved(einv_report::Error),
     #[error("built-in target: {0}")]
     Target(#[from] einv_poolsim::Error),
     #[error("cannot start the async runtime: {0}")]
@@ -26,7 +29,9 @@ impl Error {
     /// True when the user can fix this by changing the profile, a flag or a path.
     pub fn is_bad_input(&self) -> bool {
         match self {
-            Error::Read { .. } | Error::Profile(_) | Error::Flag { .. } | Error::Folder { .. } => true,
+            Error::Read { .. } | Error::Profile(_) | Error::Flag { .. } | Error::Folder { .. } | Error::Saved(_) => {
+                true
+            }
             // An input report folder that is missing, incomplete or from another run.
             Error::Report(e) => e.is_bad_input(),
             _ => false,

@@ -19,12 +19,15 @@ pub enum Error {
     /// does not fit with the others: the user's mistake, not a failure of the tool.
     #[error("{}: {message}", path.display())]
     Input { path: PathBuf, message: String },
+    /// The folder given to [`crate::Saved::load`] has no summary.json.
+    #[error("{path}: not a report folder (no summary.json)")]
+    NotReport { path: PathBuf },
 }
 
 impl Error {
     /// True when the user can fix this by pointing at other folders or flags.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, Error::Input { .. })
+        matches!(self, Error::Input { .. } | Error::NotReport { .. })
     }
 
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {

@@ -92,35 +92,52 @@ pub fn read_hlog(path: &Path) -> Result<Vec<HlogEntry>, Error> {
     Ok(read_interval_log(path)?.entries)
 }
 
-/// Read an interval log with its start time (to line up logs of runs started apart).
+/// Read an interval log whole, with its start time (to line up logs of runs started apart).
 pub fn read_interval_log(path: &Path) -> Result<Hlog, Error> {
+    let mut entries = Vec::new();
+    let start_time = for_each_hlog(path, |entry| {
+        entries.push(entry);
+        Ok(())
+    })?;
+    Ok(Hlog { start_time, entries })
+}
+
+/// Hand each histogram of an interval log to `f`, one at a time: an hour-long log holds
+/// tens of thousands of histograms of ~200 kB each when decoded, far too many to keep.
+/// Returns the log's `#[StartTime: ...]`, if it has one.
+pub fn for_each_hlog(
+    path: &Path,
+    mut f: impl FnMut(HlogEntry) -> Result<(), Error>,
+) -> Result<Option<Duration>, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let mut deserializer = Deserializer::new();
-    let mut log = Hlog { start_time: None, entries: Vec::new() };
+    let mut raw = Vec::new();
+    let mut start_time = None;
     for entry in IntervalLogIterator::new(&bytes) {
         let entry = entry.map_err(|e| Error::Format { path: path.into(), message: format!("{e:?}") })?;
         let ilh = match entry {
             LogEntry::Interval(ilh) => ilh,
             LogEntry::StartTime(t) => {
-                log.start_time.get_or_insert(t);
+                start_time.get_or_insert(t);
                 continue;
             }
             LogEntry::BaseTime(_) => continue,
         };
-        let raw = BASE64
-            .decode(ilh.encoded_histogram())
+        raw.clear();
+        BASE64
+            .decode_vec(ilh.encoded_histogram(), &mut raw)
             .map_err(|e| Error::Format { path: path.into(), message: format!("bad base64 histogram: {e}") })?;
         let histogram: Histogram<u64> = deserializer
             .deserialize(&mut raw.as_slice())
             .map_err(|e| Error::Format { path: path.into(), message: format!("{e:?}") })?;
-        log.entries.push(HlogEntry {
+        f(HlogEntry {
             tag: ilh.tag().map(|t| t.as_str().to_string()),
             start: ilh.start_timestamp(),
             length: ilh.duration(),
             histogram,
-        });
+        })?;
     }
-    Ok(log)
+    Ok(start_time)
 }
 
 #[cfg(test)]

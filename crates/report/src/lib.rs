@@ -3,10 +3,12 @@
 //! Workers record each finished request as a [`Sample`] into a shared [`Recorder`]
 //! (sharded, fixed-size HDR histograms). Once a second the engine drains it into a
 //! [`RunLog`], which streams `histograms.hlog` and `timeseries.csv` to disk and keeps
-//! run totals; [`RunLog::finish`] turns those into a [`Summary`] (summary.json) and renders
-//! every other file. Renderers are pure: data in, bytes out. Finished folders are read
-//! back by [`merge()`] (shard folders into one, histograms added) and [`compare()`] (two
-//! runs, distribution to distribution, with overlay charts).
+//! run totals; [`RunLog::finish`] turns those into a [`Summary`] (summary.json) and calls
+//! [`render_folder`], which writes every derived file (charts, index.html, summary.md,
+//! junit.xml, .hgrm). [`Saved::load`] reads a finished folder back, so `einv-load report`
+//! renders the same files from disk. Renderers are pure: data in, bytes out. Finished
+//! folders are also read back by [`merge()`] (shard folders into one, histograms added)
+//! and [`compare()`] (two runs, distribution to distribution, with overlay charts).
 //!
 //! ```
 //! use std::time::Duration;
@@ -27,11 +29,14 @@ mod compare;
 mod error;
 mod hgrm;
 mod hlog;
+mod hlog_sum;
 mod merge;
 mod outcome;
 mod pool;
 mod recorder;
+mod render;
 mod runlog;
+mod saved;
 mod slo;
 mod stats;
 mod summary;
@@ -46,12 +51,15 @@ pub use compare::{
 };
 pub use error::Error;
 pub use hgrm::hgrm;
-pub use hlog::{Hlog, HlogEntry, HlogWriter, read_hlog, read_interval_log};
+pub use hlog::{Hlog, HlogEntry, HlogWriter, for_each_hlog, read_hlog, read_interval_log};
+pub use hlog_sum::sum_hlog;
 pub use merge::merge;
 pub use outcome::{ErrorClass, ErrorCounts, Outcome, Sample, TagCounts};
-pub use pool::{POOL_CSV, PoolInterval, PoolLog, PoolSummary};
+pub use pool::{POOL_CSV, PoolInterval, PoolLog, PoolRow, PoolSummary, read_pool_csv};
 pub use recorder::Recorder;
+pub use render::render_folder;
 pub use runlog::{Finish, RunLog, files};
+pub use saved::{Histograms, Saved};
 pub use slo::{SloCheck, SloReport, SloSpec};
 pub use stats::{MAX_TAGS, Stats, max_ms, new_histogram, quantile_ms};
 pub use summary::{

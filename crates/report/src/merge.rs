@@ -16,10 +16,11 @@ use hdrhistogram::Histogram;
 pub(crate) use folder::{Folder, OpHists, Totals, add, bad, empty_hists};
 
 use crate::Error;
-use crate::hgrm::hgrm;
 use crate::hlog::HlogWriter;
 use crate::outcome::ErrorClass;
-use crate::runlog::{files, render_charts};
+use crate::render::render_folder;
+use crate::runlog::files;
+use crate::saved::Saved;
 use crate::stats::{Stats, new_histogram};
 use crate::summary::{Connections, OpSummary, RunInfo, SCHEMA_VERSION, Summary, Tool};
 use crate::timeseries::{TimeseriesRow, TimeseriesWriter};
@@ -39,7 +40,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
     let intervals = bucket(&folders, &offsets)?;
     let first = &folders[0].summary;
     let duration_s = folders.iter().zip(&offsets).map(|(f, o)| o + f.summary.run.duration_s).fold(0.0, f64::max);
-    let Merged { overall, stats, ops } = summarise(&folders, duration_s)?;
+    let Merged { overall, ops } = summarise(&folders, duration_s)?;
     let slo = slo::recheck(&first.slo, &overall, &ops, &folders[0].dir)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
 
@@ -48,14 +49,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
         format!("einv-load {} merge of {} folders of {}", env!("CARGO_PKG_VERSION"), folders.len(), first.run.name);
     write_hlog(out, &intervals, std::time::UNIX_EPOCH + start, &label)?;
     write_timeseries(out, &intervals)?;
-    write_atomic(&out.join(files::LATENCY_HGRM), hgrm(&stats.latency).as_bytes())?;
-    write_atomic(&out.join(files::SERVICE_HGRM), hgrm(&stats.service).as_bytes())?;
     for f in &folders {
         let who = f.summary.run.shard.clone().unwrap_or_else(|| f.label());
         warnings.extend(f.summary.warnings.iter().map(|w| format!("{who}: {w}")));
-    }
-    if let Err(e) = render_charts(out, &first.run.name, &stats) {
-        warnings.push(format!("charts not written: {e}"));
     }
     let summary = Summary {
         schema_version: SCHEMA_VERSION,
@@ -69,8 +65,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
         pool: None,
         interrupted: folders.iter().any(|f| f.summary.interrupted),
     };
-    write_atomic(&out.join(files::SUMMARY), &serde_json::to_vec_pretty(&summary)?)?;
-    Ok(summary)
+    let mut saved = Saved::with_summary(out, summary)?;
+    if let Err(e) = render_folder(out, &saved) {
+        saved.summary.warnings.push(format!("report files not all written: {e}"));
+    }
+    write_atomic(&out.join(files::SUMMARY), &serde_json::to_vec_pretty(&saved.summary)?)?;
+    Ok(saved.summary)
 }
 
 /// Each folder's offset (seconds) on the merged time axis. Every shard's interval k
@@ -189,10 +189,9 @@ fn write_timeseries(out: &Path, intervals: &BTreeMap<i64, Interval>) -> Result<(
     commit(&path)
 }
 
-/// The merged totals: overall (summary and stats) and per op.
+/// The merged totals: overall and per op.
 struct Merged {
     overall: OpSummary,
-    stats: Stats,
     ops: BTreeMap<String, OpSummary>,
 }
 
@@ -230,7 +229,7 @@ fn summarise(folders: &[Folder], duration_s: f64) -> Result<Merged, Error> {
             (name, OpSummary::new(&s, sched, target, duration_s).with_injected(&s, &tags))
         })
         .collect();
-    Ok(Merged { overall: overall_summary, stats: overall, ops })
+    Ok(Merged { overall: overall_summary, ops })
 }
 
 fn run_info(folders: &[Folder], duration_s: f64) -> RunInfo {

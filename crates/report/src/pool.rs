@@ -16,6 +16,66 @@ use crate::write::{commit, temp_path};
 
 pub const POOL_CSV: &str = "pool.csv";
 
+const HEADER: [&str; 11] = [
+    "start_s",
+    "length_s",
+    "active",
+    "idle",
+    "pending",
+    "mean_active",
+    "timeouts",
+    "acquire_p50_ms",
+    "acquire_p99_ms",
+    "usage_p50_ms",
+    "usage_p99_ms",
+];
+
+/// One line of pool.csv, read back (for charts and `report`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PoolRow {
+    pub start_s: f64,
+    pub length_s: f64,
+    pub active: u64,
+    pub idle: u64,
+    pub pending: u64,
+    pub mean_active: f64,
+    pub timeouts: u64,
+    pub acquire_p50_ms: f64,
+    pub acquire_p99_ms: f64,
+    pub usage_p50_ms: f64,
+    pub usage_p99_ms: f64,
+}
+
+/// Read a pool.csv back; errors name the file and line.
+pub fn read_pool_csv(path: &Path) -> Result<Vec<PoolRow>, Error> {
+    let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::csv(path, e))?;
+    let got: Vec<String> = rdr.headers().map_err(|e| Error::csv(path, e))?.iter().map(String::from).collect();
+    if got != HEADER {
+        return Err(Error::Format { path: path.into(), message: "unexpected pool.csv header".into() });
+    }
+    let mut rows = Vec::new();
+    for (line, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| Error::csv(path, e))?;
+        let bad = || Error::Format { path: path.into(), message: format!("line {}: not a number", line + 2) };
+        let num = |i: usize| rec.get(i).and_then(|v| v.parse::<f64>().ok()).ok_or_else(bad);
+        let int = |i: usize| rec.get(i).and_then(|v| v.parse::<u64>().ok()).ok_or_else(bad);
+        rows.push(PoolRow {
+            start_s: num(0)?,
+            length_s: num(1)?,
+            active: int(2)?,
+            idle: int(3)?,
+            pending: int(4)?,
+            mean_active: num(5)?,
+            timeouts: int(6)?,
+            acquire_p50_ms: num(7)?,
+            acquire_p99_ms: num(8)?,
+            usage_p50_ms: num(9)?,
+            usage_p99_ms: num(10)?,
+        });
+    }
+    Ok(rows)
+}
+
 /// What the pool did in one interval.
 #[derive(Debug, Clone)]
 pub struct PoolInterval {
@@ -80,20 +140,7 @@ impl PoolLog {
         let tmp = temp_path(&path);
         let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
         let mut csv = csv::Writer::from_writer(BufWriter::new(file));
-        let header = [
-            "start_s",
-            "length_s",
-            "active",
-            "idle",
-            "pending",
-            "mean_active",
-            "timeouts",
-            "acquire_p50_ms",
-            "acquire_p99_ms",
-            "usage_p50_ms",
-            "usage_p99_ms",
-        ];
-        csv.write_record(header).map_err(|e| Error::csv(&tmp, e))?;
+        csv.write_record(HEADER).map_err(|e| Error::csv(&tmp, e))?;
         Ok(PoolLog {
             path,
             csv,
@@ -149,5 +196,36 @@ impl PoolLog {
             usage_ms: Percentiles::of(&self.usage),
             first_timeout_s: self.first_timeout_s,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_csv_reads_back_what_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PoolLog::create(dir.path(), 10).unwrap();
+        let mut p = PoolInterval { active: 7, pending: 3, mean_active: 6.5, timeouts: 2, ..Default::default() };
+        p.acquire.record(250_000).unwrap();
+        log.push(4.0, 1.0, &mut p).unwrap();
+        log.finish().unwrap();
+        let rows = read_pool_csv(&dir.path().join(POOL_CSV)).unwrap();
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!((r.start_s, r.active, r.idle, r.pending, r.timeouts), (4.0, 7, 3, 3, 2));
+        assert!((r.acquire_p99_ms - 250.0).abs() < 0.5, "{r:?}");
+    }
+
+    #[test]
+    fn a_bad_pool_csv_names_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(POOL_CSV);
+        let mut text = HEADER.join(",");
+        text.push_str("\n0,1,2,3,4,5,6,7,8,9,10\n1,1,x,3,4,5,6,7,8,9,10\n");
+        std::fs::write(&path, text).unwrap();
+        let e = read_pool_csv(&path).unwrap_err().to_string();
+        assert!(e.contains("pool.csv") && e.contains("line 3"), "{e}");
     }
 }

@@ -2,9 +2,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::Error;
-use crate::chart;
-use crate::hgrm::hgrm;
 use crate::hlog::HlogWriter;
+use crate::pool::{POOL_CSV, read_pool_csv};
+use crate::render::render_folder;
+use crate::saved::{Histograms, Saved};
 use crate::slo::SloSpec;
 use crate::stats::Stats;
 use crate::summary::{Connections, OpSummary, RunInfo, SCHEMA_VERSION, Summary, Tool};
@@ -20,8 +21,45 @@ pub mod files {
     pub const SERVICE_HGRM: &str = "service.hgrm";
     pub const SPECTRUM_SVG: &str = "latency-spectrum.svg";
     pub const TIMELINE_SVG: &str = "latency-timeline.svg";
+    pub const SPECTRUM_OPS_SVG: &str = "latency-spectrum-ops.svg";
+    pub const ERRORS_SVG: &str = "errors-timeline.svg";
+    pub const CONNECTIONS_SVG: &str = "connections-timeline.svg";
+    pub const POOL_SVG: &str = "pool-timeline.svg";
+    pub const INDEX_HTML: &str = "index.html";
+    pub const SUMMARY_MD: &str = "summary.md";
+    pub const JUNIT_XML: &str = "junit.xml";
     /// Every file a report folder may hold.
-    pub const ALL: [&str; 7] = [SUMMARY, TIMESERIES, HLOG, LATENCY_HGRM, SERVICE_HGRM, SPECTRUM_SVG, TIMELINE_SVG];
+    pub const ALL: [&str; 14] = [
+        SUMMARY,
+        TIMESERIES,
+        HLOG,
+        LATENCY_HGRM,
+        SERVICE_HGRM,
+        SPECTRUM_SVG,
+        TIMELINE_SVG,
+        SPECTRUM_OPS_SVG,
+        ERRORS_SVG,
+        CONNECTIONS_SVG,
+        POOL_SVG,
+        INDEX_HTML,
+        SUMMARY_MD,
+        JUNIT_XML,
+    ];
+    /// The files made from the data files (summary.json, timeseries.csv, histograms.hlog,
+    /// pool.csv): what `einv-load report` rewrites.
+    pub const DERIVED: [&str; 11] = [
+        LATENCY_HGRM,
+        SERVICE_HGRM,
+        SPECTRUM_SVG,
+        TIMELINE_SVG,
+        SPECTRUM_OPS_SVG,
+        ERRORS_SVG,
+        CONNECTIONS_SVG,
+        POOL_SVG,
+        INDEX_HTML,
+        SUMMARY_MD,
+        JUNIT_XML,
+    ];
 }
 
 /// A run being recorded: streams one interval at a time to disk and keeps exact totals.
@@ -128,12 +166,7 @@ impl RunLog {
             .map(|((name, stats), &scheduled)| (name.clone(), op_summary(stats, scheduled)))
             .collect();
 
-        write_atomic(&dir.join(files::LATENCY_HGRM), hgrm(&overall.latency).as_bytes())?;
-        write_atomic(&dir.join(files::SERVICE_HGRM), hgrm(&overall.service).as_bytes())?;
-        let mut warnings = crate::text::lag_warnings(&overall_summary, f.lag_warning, f.connections.limit);
-        if let Err(e) = render_charts(&dir, &f.run.name, &overall) {
-            warnings.push(format!("charts not written: {e}"));
-        }
+        let warnings = crate::text::lag_warnings(&overall_summary, f.lag_warning, f.connections.limit);
         let summary = Summary {
             schema_version: SCHEMA_VERSION,
             tool: Tool { name: "einv-load".into(), version: env!("CARGO_PKG_VERSION").into() },
@@ -146,19 +179,30 @@ impl RunLog {
             pool: f.pool,
             interrupted: f.interrupted,
         };
+        let mut saved = saved_of(&dir, summary, &ops, &totals, &overall)?;
+        // The data is safe on disk whatever happens here: a failed render is a warning, and
+        // `einv-load report DIR` can try again.
+        if let Err(e) = render_folder(&dir, &saved) {
+            saved.summary.warnings.push(format!("report files not all written: {e}"));
+        }
+        let summary = saved.summary;
         let json = serde_json::to_vec_pretty(&summary)?;
         write_atomic(&dir.join(files::SUMMARY), &json)?;
         Ok(summary)
     }
 }
 
-pub(crate) fn render_charts(dir: &Path, name: &str, overall: &Stats) -> Result<(), Error> {
-    let spectrum = chart::spectrum_svg(
-        &format!("{name}: latency percentile spectrum"),
-        &[("latency (from intended send)", &overall.latency), ("service (from actual send)", &overall.service)],
-    )?;
-    write_atomic(&dir.join(files::SPECTRUM_SVG), spectrum.as_bytes())?;
-    let rows = read_timeseries(&dir.join(files::TIMESERIES))?;
-    let timeline = chart::timeline_svg(&format!("{name}: latency and throughput over time"), &rows)?;
-    write_atomic(&dir.join(files::TIMELINE_SVG), timeline.as_bytes())
+/// The finished run as `einv-load report` would read it back from the folder, without
+/// reading the histograms back: they are still in memory.
+fn saved_of(dir: &Path, summary: Summary, ops: &[String], totals: &[Stats], overall: &Stats) -> Result<Saved, Error> {
+    let hist =
+        |s: &Stats| Histograms { latency: s.latency.clone(), service: s.service.clone(), send_lag: s.send_lag.clone() };
+    let pool_path = dir.join(POOL_CSV);
+    Ok(Saved {
+        summary,
+        timeseries: read_timeseries(&dir.join(files::TIMESERIES))?,
+        ops: ops.iter().zip(totals).map(|(name, s)| (name.clone(), hist(s))).collect(),
+        overall: hist(overall),
+        pool: if pool_path.exists() { Some(read_pool_csv(&pool_path)?) } else { None },
+    })
 }

@@ -7,8 +7,8 @@ use crate::summary::OpSummary;
 
 /// Histograms hold microseconds from 1 µs to one hour at 3 significant digits; larger
 /// values saturate at the top rather than being dropped.
-const HIGHEST_US: u64 = 3_600_000_000;
-const SIGFIG: u8 = 3;
+pub(crate) const HIGHEST_US: u64 = 3_600_000_000;
+pub(crate) const SIGFIG: u8 = 3;
 
 /// A fixed-size latency histogram in microseconds.
 pub fn new_histogram() -> Histogram<u64> {

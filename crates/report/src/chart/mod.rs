@@ -1,12 +1,21 @@
 //! SVG charts, rendered to a `String` (so tests can look at them) and written atomically
 //! by the caller. One file per chart.
 
+mod connections;
+mod errors;
 mod heatmap;
+mod lines;
 mod overlay;
+mod pool;
 mod spectrum;
+mod spectrum_ops;
 mod timeline;
 
+pub use connections::connections_svg;
+pub use errors::errors_svg;
 pub use heatmap::heatmap_svg;
 pub use overlay::{spectrum_overlay_svg, timeline_overlay_svg};
+pub use pool::pool_svg;
 pub use spectrum::spectrum_svg;
+pub use spectrum_ops::{OpSpectrum, spectrum_ops_svg};
 pub use timeline::timeline_svg;

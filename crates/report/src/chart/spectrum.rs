@@ -22,16 +22,16 @@ pub fn spectrum_svg(title: &str, series: &[(&str, &Histogram<u64>)]) -> Result<S
         let lines: Vec<Line> =
             series.iter().filter(|(_, h)| !h.is_empty()).map(|(name, h)| Line::new(name, h)).collect();
         if lines.is_empty() {
-            no_data(&root, title)?;
+            no_data(&root, title, 24)?;
         } else {
-            draw(&root, title, &lines)?;
+            draw(&root, title, &lines, Fonts::FULL)?;
         }
         root.present().map_err(err)?;
     }
     Ok(buf)
 }
 
-fn err(e: impl std::fmt::Display) -> Error {
+pub(super) fn err(e: impl std::fmt::Display) -> Error {
     Error::Chart { chart: "spectrum", message: e.to_string() }
 }
 
@@ -89,14 +89,32 @@ pub(super) fn ms_label(v: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-fn draw(root: &DrawingArea<SVGBackend, Shift>, title: &str, lines: &[Line]) -> Result<(), Error> {
+/// Font sizes of one spectrum: a full chart, or one panel of many.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Fonts {
+    pub title: u32,
+    pub label: u32,
+    pub desc: u32,
+}
+
+impl Fonts {
+    pub const FULL: Fonts = Fonts { title: 24, label: 15, desc: 16 };
+    pub const PANEL: Fonts = Fonts { title: 18, label: 13, desc: 14 };
+}
+
+pub(super) fn draw(
+    root: &DrawingArea<SVGBackend, Shift>,
+    title: &str,
+    lines: &[Line],
+    fonts: Fonts,
+) -> Result<(), Error> {
     let nines = lines.iter().map(|l| l.nines).max().unwrap_or(1);
     let y_max = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).fold(0.0, f64::max);
     // Headroom keeps a flat line clear of the legend; an all-zero histogram still needs a
     // non-empty range.
     let y_max = if y_max > 0.0 { y_max * 1.2 } else { 1.0 };
     let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", 24))
+        .caption(title, ("sans-serif", fonts.title))
         .margin(16)
         .margin_right(36)
         .x_label_area_size(50)
@@ -111,8 +129,8 @@ fn draw(root: &DrawingArea<SVGBackend, Shift>, title: &str, lines: &[Line]) -> R
         .x_labels(nines as usize + 1)
         .x_label_formatter(&|x| nines_label(*x))
         .y_label_formatter(&|y| ms_label(*y))
-        .label_style(("sans-serif", 15))
-        .axis_desc_style(("sans-serif", 16))
+        .label_style(("sans-serif", fonts.label))
+        .axis_desc_style(("sans-serif", fonts.desc))
         .light_line_style(WHITE.mix(0.0))
         .bold_line_style(BLACK.mix(0.12))
         .draw()
@@ -129,21 +147,21 @@ fn draw(root: &DrawingArea<SVGBackend, Shift>, title: &str, lines: &[Line]) -> R
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
-        .label_font(("sans-serif", 15))
+        .label_font(("sans-serif", fonts.label))
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK.mix(0.4))
         .draw()
         .map_err(err)
 }
 
-fn no_data(root: &DrawingArea<SVGBackend, Shift>, title: &str) -> Result<(), Error> {
+pub(super) fn no_data(root: &DrawingArea<SVGBackend, Shift>, title: &str, title_size: u32) -> Result<(), Error> {
     let (w, h) = root.dim_in_pixel();
     let centered = |size| TextStyle::from(("sans-serif", size).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
     let (cx, cy) = (w as i32 / 2, h as i32 / 2);
-    root.draw(&Text::new(title, (cx, 30), centered(24))).map_err(err)?;
+    root.draw(&Text::new(title, (cx, 30), centered(title_size))).map_err(err)?;
     let grey = BLACK.mix(0.6);
     let note = "no data: no latencies were recorded";
-    root.draw(&Text::new(note, (cx, cy), centered(18).color(&grey))).map_err(err)
+    root.draw(&Text::new(note, (cx, cy), centered(title_size * 3 / 4).color(&grey))).map_err(err)
 }
 
 #[cfg(test)]

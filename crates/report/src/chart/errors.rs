@@ -1,0 +1,91 @@
+use crate::Error;
+use crate::outcome::ErrorClass;
+use crate::timeseries::TimeseriesRow;
+
+use plotters::style::RGBColor;
+
+use super::lines::{Series, note, panel, svg};
+
+/// A colour per class, indexed like [`ErrorClass::ALL`], so a class looks the same in
+/// every report: server errors red, client errors orange, timeouts purple.
+const CLASS_COLORS: [RGBColor; ErrorClass::COUNT] = [
+    RGBColor(31, 119, 180),  // connect_refused
+    RGBColor(23, 190, 207),  // connect_timeout
+    RGBColor(44, 160, 44),   // connect_error
+    RGBColor(140, 86, 75),   // reset
+    RGBColor(148, 103, 189), // timeout
+    RGBColor(227, 119, 194), // protocol
+    RGBColor(255, 127, 14),  // http_4xx
+    RGBColor(214, 39, 40),   // http_5xx
+    RGBColor(127, 127, 127), // other
+];
+
+/// Errors per second over time, one line per error class that occurred.
+pub fn errors_svg(title: &str, rows: &[TimeseriesRow]) -> Result<String, Error> {
+    let t_end = rows.iter().map(|r| r.start_s + r.length_s).fold(0.0, f64::max);
+    let series: Vec<Series> = ErrorClass::ALL
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| rows.iter().any(|r| r.errors_by_class[*i] > 0))
+        .map(|(i, class)| Series {
+            label: class.as_str().to_string(),
+            color: CLASS_COLORS[i],
+            dashed: false,
+            points: rows
+                .iter()
+                .map(|r| {
+                    let per_s = if r.length_s > 0.0 { r.errors_by_class[i] as f64 / r.length_s } else { 0.0 };
+                    (r.start_s + r.length_s, per_s)
+                })
+                .collect(),
+        })
+        .collect();
+    svg("errors", title, 400, |area| {
+        if series.is_empty() {
+            let text = if rows.is_empty() { "no data: no intervals were recorded" } else { "no errors in this run" };
+            note(area, "errors", text)
+        } else {
+            panel(area, "errors", &series, t_end, (Some("time (s)"), "errors/s"))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::lines::tests::texts;
+
+    fn rows() -> Vec<TimeseriesRow> {
+        (0..30)
+            .map(|i| {
+                let mut r = TimeseriesRow { start_s: f64::from(i), length_s: 1.0, ..Default::default() };
+                r.errors_by_class[7] = if i > 20 { 40 } else { 0 }; // http_5xx
+                r.errors_by_class[4] = u64::from(i % 10 == 0); // timeout
+                r
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_line_per_class_that_occurred() {
+        let svg = errors_svg("run: errors", &rows()).unwrap();
+        let texts = texts(&svg);
+        for t in ["run: errors", "http_5xx", "timeout", "errors/s", "time (s)", "30"] {
+            assert!(texts.contains(&t), "missing {t} in {texts:?}");
+        }
+        assert!(!texts.contains(&"reset"), "classes that never occurred stay out of the legend");
+    }
+
+    #[test]
+    fn a_clean_run_says_so() {
+        let clean: Vec<TimeseriesRow> = rows()
+            .into_iter()
+            .map(|mut r| {
+                r.errors_by_class = Default::default();
+                r
+            })
+            .collect();
+        assert!(texts(&errors_svg("t", &clean).unwrap()).contains(&"no errors in this run"));
+        assert!(texts(&errors_svg("t", &[]).unwrap()).contains(&"no data: no intervals were recorded"));
+    }
+}

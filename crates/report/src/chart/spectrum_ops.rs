@@ -1,0 +1,71 @@
+use hdrhistogram::Histogram;
+use plotters::prelude::*;
+
+use crate::Error;
+
+use super::spectrum::{Fonts, Line, draw, err, no_data};
+
+const WIDTH: u32 = 900;
+const PANEL_HEIGHT: u32 = 330;
+
+/// One op's spectrum: its name and its latency and service histograms (microseconds).
+pub type OpSpectrum<'a> = (&'a str, &'a Histogram<u64>, &'a Histogram<u64>);
+
+/// Small multiples: one percentile spectrum per op (latency vs service, log "nines" axis),
+/// two panels a row, each with its own millisecond scale so a fast op stays readable next
+/// to a slow one.
+pub fn spectrum_ops_svg(title: &str, ops: &[OpSpectrum]) -> Result<String, Error> {
+    let columns = if ops.len() > 1 { 2 } else { 1 };
+    let rows = ops.len().div_ceil(columns).max(1) as u32;
+    let mut buf = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, (WIDTH, 40 + rows * PANEL_HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let body = root.titled(title, ("sans-serif", 24)).map_err(err)?;
+        let panels = body.split_evenly((rows as usize, columns));
+        for (panel, (name, latency, service)) in panels.iter().zip(ops) {
+            let lines: Vec<Line> = [("latency", *latency), ("service", *service)]
+                .into_iter()
+                .filter(|(_, h)| !h.is_empty())
+                .map(|(label, h)| Line::new(label, h))
+                .collect();
+            let caption = format!("{name} ({} requests)", latency.len());
+            if lines.is_empty() {
+                no_data(panel, name, Fonts::PANEL.title)?;
+            } else {
+                draw(panel, &caption, &lines, Fonts::PANEL)?;
+            }
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::lines::tests::texts;
+
+    #[test]
+    fn one_panel_per_op_with_both_lines() {
+        let mut fast = crate::new_histogram();
+        let mut slow = crate::new_histogram();
+        for v in 1..=2000u64 {
+            fast.record(v).unwrap();
+            slow.record(v * 100).unwrap();
+        }
+        let empty = crate::new_histogram();
+        let svg = spectrum_ops_svg(
+            "run: spectrum per op",
+            &[("issue", &slow, &fast), ("query", &fast, &fast), ("<idle>", &empty, &empty)],
+        )
+        .unwrap();
+        let texts = texts(&svg);
+        for t in ["run: spectrum per op", "issue (2000 requests)", "query (2000 requests)", "latency", "service"] {
+            assert!(texts.contains(&t), "missing {t} in {texts:?}");
+        }
+        assert!(texts.contains(&"&lt;idle&gt;"), "an op that never ran says so, escaped: {texts:?}");
+        assert!(texts.contains(&"no data: no latencies were recorded"));
+        assert!(svg.contains("height=\"700\""), "three ops take two rows of two");
+    }
+}

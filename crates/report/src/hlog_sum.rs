@@ -1,0 +1,196 @@
+//! Summing an interval log per tag, fast: a whole run's totals from histograms.hlog.
+//!
+//! The hdrhistogram crate decodes each interval into a full-size histogram (~190 kB of
+//! counters for 1 µs..1 h at 3 digits) and adding it up walks every counter again; an
+//! hour-long log holds tens of thousands of intervals, which took seconds. Our own
+//! histograms all have one configuration, so their V2 encoding (zig-zag LEB128 counts,
+//! negative = a run of empty counters) is decoded straight into the sum, touching only
+//! non-empty counters. Anything else falls back to the crate's deserializer.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+
+use crate::Error;
+use crate::stats::{HIGHEST_US, SIGFIG, new_histogram};
+
+const V2_COOKIE: u32 = 0x1c84_9303 | 0x10;
+const V2_COMPRESSED_COOKIE: u32 = 0x1c84_9304 | 0x10;
+/// cookie, payload length, normalizing offset, digits (u32 each), low, high (u64), ratio (f64).
+const V2_HEADER: usize = 40;
+/// log2 of half the sub-bucket count of a 3-digit histogram (2048 sub-buckets).
+const HALF_MAGNITUDE: u32 = 10;
+
+/// Per tag (`None` = untagged), the sum of every interval of the log at `path`.
+pub fn sum_hlog(path: &Path) -> Result<BTreeMap<Option<String>, Histogram<u64>>, Error> {
+    let bad = |message: String| Error::Format { path: path.into(), message };
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let mut sums: BTreeMap<Option<String>, Histogram<u64>> = BTreeMap::new();
+    let (mut raw, mut inflated) = (Vec::new(), Vec::new());
+    let mut deserializer = Deserializer::new();
+    for entry in IntervalLogIterator::new(&bytes) {
+        let entry = entry.map_err(|e| bad(format!("{e:?}")))?;
+        let LogEntry::Interval(ilh) = entry else { continue };
+        raw.clear();
+        BASE64.decode_vec(ilh.encoded_histogram(), &mut raw).map_err(|e| bad(format!("bad base64 histogram: {e}")))?;
+        let sum = sums.entry(ilh.tag().map(|t| t.as_str().to_string())).or_insert_with(new_histogram);
+        if !add_v2_deflate(&raw, sum, &mut inflated).map_err(&bad)? {
+            let h: Histogram<u64> = deserializer.deserialize(&mut raw.as_slice()).map_err(|e| bad(format!("{e:?}")))?;
+            sum.add(&h).map_err(|e| bad(format!("{e:?}")))?;
+        }
+    }
+    Ok(sums)
+}
+
+fn be_u32(b: &[u8]) -> u32 {
+    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+}
+
+fn be_u64(b: &[u8]) -> u64 {
+    let mut a = [0; 8];
+    a.copy_from_slice(&b[..8]);
+    u64::from_be_bytes(a)
+}
+
+/// Add one V2-deflate histogram into `sum`; `Ok(false)` when it is not in our own
+/// configuration (the caller then decodes it the slow way).
+fn add_v2_deflate(raw: &[u8], sum: &mut Histogram<u64>, buf: &mut Vec<u8>) -> Result<bool, String> {
+    if raw.len() < 8 || be_u32(raw) != V2_COMPRESSED_COOKIE {
+        return Ok(false);
+    }
+    let len = be_u32(&raw[4..]) as usize;
+    let compressed = raw.get(8..8 + len).ok_or("truncated histogram")?;
+    buf.clear();
+    flate2::read::ZlibDecoder::new(compressed).read_to_end(buf).map_err(|e| format!("bad histogram: {e}"))?;
+    if buf.len() < V2_HEADER || be_u32(buf) != V2_COOKIE {
+        return Err("bad histogram cookie".into());
+    }
+    let payload_len = be_u32(&buf[4..]) as usize;
+    let ours = be_u32(&buf[8..]) == 0
+        && be_u32(&buf[12..]) == u32::from(SIGFIG)
+        && be_u64(&buf[16..]) == 1
+        && be_u64(&buf[24..]) == HIGHEST_US
+        && f64::from_bits(be_u64(&buf[32..])) == 1.0;
+    if !ours {
+        return Ok(false);
+    }
+    let payload = buf.get(V2_HEADER..V2_HEADER + payload_len).ok_or("truncated histogram payload")?;
+    let (mut pos, mut index) = (0, 0usize);
+    while pos < payload.len() {
+        let (zz, used) = varint(&payload[pos..]).ok_or("truncated histogram counts")?;
+        pos += used;
+        let n = ((zz >> 1) as i64) ^ -((zz & 1) as i64);
+        if n < 0 {
+            index = index.saturating_add(n.unsigned_abs() as usize);
+        } else {
+            if n > 0 {
+                sum.record_n(value_at(index), n as u64).map_err(|e| format!("histogram count out of range: {e:?}"))?;
+            }
+            index += 1;
+        }
+    }
+    Ok(true)
+}
+
+/// HdrHistogram's LEB128 variant: up to 8 bytes of 7 bits, a ninth byte of 8 bits.
+fn varint(b: &[u8]) -> Option<(u64, usize)> {
+    let mut value = 0u64;
+    for i in 0..9 {
+        let byte = *b.get(i)?;
+        if i == 8 {
+            return Some((value | (u64::from(byte) << 56), 9));
+        }
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
+/// The lowest value counted at `index` of a histogram with lowest value 1 and 2,048
+/// sub-buckets: the first 2,048 indexes are the values themselves, then each bucket of
+/// 1,024 doubles the step.
+fn value_at(index: usize) -> u64 {
+    let bucket = (index >> HALF_MAGNITUDE) as i64 - 1;
+    let sub = (index & ((1 << HALF_MAGNITUDE) - 1)) as u64 + (1 << HALF_MAGNITUDE);
+    if bucket < 0 { sub - (1 << HALF_MAGNITUDE) } else { sub << bucket }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::hlog::{HlogWriter, read_hlog};
+
+    #[test]
+    fn sums_equal_the_crates_own_decoding_added_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("histograms.hlog");
+        let mut w = HlogWriter::create(&path, SystemTime::now(), "test").unwrap();
+        let sec = Duration::from_secs(1);
+        for i in 0..20u64 {
+            let mut h = new_histogram();
+            // From 1 µs to past the top (saturating at one hour), sparse and dense.
+            for v in (1..5000u64).map(|v| v * v * (i + 1) % 4_000_000_000 + 1) {
+                h.saturating_record(v);
+            }
+            h.record_n(7, 1_000_000).unwrap();
+            w.write(&h, sec * i as u32, sec, if i % 2 == 0 { None } else { Some("issue:latency") }).unwrap();
+        }
+        w.write(&new_histogram(), sec * 20, sec, Some("query:latency")).unwrap();
+        w.flush().unwrap();
+        let mut expected: BTreeMap<Option<String>, Histogram<u64>> = BTreeMap::new();
+        for e in read_hlog(&path).unwrap() {
+            expected.entry(e.tag).or_insert_with(new_histogram).add(&e.histogram).unwrap();
+        }
+        let sums = sum_hlog(&path).unwrap();
+        assert_eq!(sums.len(), 3);
+        for (tag, h) in &expected {
+            let got = &sums[tag];
+            assert_eq!(got, h, "{tag:?}");
+            assert_eq!(got.len(), h.len());
+            assert_eq!(got.max(), h.max());
+            assert_eq!(got.value_at_quantile(0.999), h.value_at_quantile(0.999));
+        }
+    }
+
+    #[test]
+    fn our_own_histograms_take_the_fast_path() {
+        use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
+        let mut h = new_histogram();
+        for v in [1u64, 5, 2048, 2049, 70_000, 123_456_789, HIGHEST_US] {
+            h.record_n(v, v % 7 + 1).unwrap();
+        }
+        let mut raw = Vec::new();
+        V2DeflateSerializer::new().serialize(&h, &mut raw).unwrap();
+        let mut sum = new_histogram();
+        assert_eq!(add_v2_deflate(&raw, &mut sum, &mut Vec::new()), Ok(true));
+        assert_eq!(sum, h);
+        // A histogram of another shape is left to the crate's deserializer.
+        let other = Histogram::<u64>::new_with_bounds(1, 1000, 2).unwrap();
+        let mut raw = Vec::new();
+        V2DeflateSerializer::new().serialize(&other, &mut raw).unwrap();
+        assert_eq!(add_v2_deflate(&raw, &mut sum, &mut Vec::new()), Ok(false));
+    }
+
+    #[test]
+    fn each_index_is_the_start_of_the_next_bucket() {
+        let h = new_histogram();
+        let mut i = 1;
+        while value_at(i + 1) < HIGHEST_US {
+            let v = value_at(i);
+            assert_eq!(h.lowest_equivalent(v), v, "index {i}");
+            assert_eq!(h.next_non_equivalent(v), value_at(i + 1), "index {i}");
+            i += 1;
+        }
+        assert!(i > 20_000, "covers the whole range: {i} indexes");
+    }
+}

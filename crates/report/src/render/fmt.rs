@@ -1,0 +1,78 @@
+//! Number formats and escaping shared by the HTML, Markdown and JUnit renderers.
+
+use crate::slo::SloCheck;
+
+/// Escape text for HTML and XML content and attribute values. Characters XML 1.0 forbids
+/// (most control characters) are dropped, so a profile name can never make junit.xml
+/// invalid.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// 1234567 -> "1,234,567".
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Milliseconds with two decimals ("0.42", "1250.00").
+pub fn ms(v: f64) -> String {
+    format!("{v:.2}")
+}
+
+/// A ratio as a percentage ("0.12%"); more decimals for tiny non-zero shares so they do
+/// not read as zero.
+pub fn pct(ratio: f64) -> String {
+    let p = ratio * 100.0;
+    if p > 0.0 && p < 0.01 { format!("{p:.4}%") } else { format!("{p:.2}%") }
+}
+
+/// Requests per second with one decimal.
+pub fn rate(v: f64) -> String {
+    format!("{v:.1}/s")
+}
+
+/// A check's value in its unit: "12.30 ms", "0.10%", or the number and unit as written.
+pub fn check_value(check: &SloCheck, v: f64) -> String {
+    match check.unit.as_str() {
+        "ms" => format!("{} ms", ms(v)),
+        "ratio" => pct(v),
+        unit => format!("{v:.3} {unit}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_and_numbers() {
+        assert_eq!(esc("<op a=\"1\"> & 'x'\u{1}"), "&lt;op a=&quot;1&quot;&gt; &amp; &#39;x&#39;");
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(pct(0.0), "0.00%");
+        assert_eq!(pct(0.00001), "0.0010%");
+        assert_eq!(pct(0.25), "25.00%");
+    }
+}

@@ -1,0 +1,295 @@
+//! index.html: one self-contained page (inline CSS and SVG, no script, no fonts, nothing
+//! fetched) that opens in any browser: verdicts first, then tables, then charts.
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use super::Chart;
+use super::fmt::{check_value, count, esc, ms, pct, rate};
+use crate::summary::{OpSummary, Summary};
+
+const CSS: &str = "\
+body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2329;margin:0 auto;\
+max-width:1180px;padding:0 20px 40px}\
+h1{font-size:26px;margin:22px 0 4px}h2{font-size:20px;margin:30px 0 10px;border-bottom:1px solid #d8dde3}\
+.meta{color:#56606b;margin:0 0 10px}nav a{margin-right:14px;color:#2a5db0}\
+.verdict{border-radius:6px;padding:12px 16px;margin:16px 0;font-size:20px;font-weight:600}\
+.pass{background:#e3f4e6;border:1px solid #8cc99a}.fail{background:#fbe4e4;border:1px solid #e39a9a}\
+.none{background:#eef1f4;border:1px solid #c5ccd3}.interrupted{background:#fff1d6;border:1px solid #e6b85c}\
+.warnings li{background:#fff8e1;border-left:4px solid #e6a700;padding:6px 10px;margin:6px 0;list-style:none}\
+.warnings{padding:0}table{border-collapse:collapse;margin:8px 0 16px;font-variant-numeric:tabular-nums}\
+th,td{border:1px solid #d8dde3;padding:4px 9px;text-align:right}th{background:#f3f5f7}\
+td:first-child,th:first-child{text-align:left}tr.overall td{font-weight:600}\
+td.ok{color:#1c7c33;font-weight:600}td.bad{color:#b3261e;font-weight:700}\
+figure{margin:18px 0 28px}figcaption{font-weight:600;margin-bottom:6px}\
+figure svg{max-width:100%;height:auto;border:1px solid #e3e7eb}footer{color:#56606b;margin-top:30px}";
+
+/// The whole page.
+pub fn page(s: &Summary, charts: &[Chart]) -> String {
+    let mut h = String::with_capacity(64 * 1024 + charts.iter().map(|c| c.svg.len()).sum::<usize>());
+    let name = esc(&s.run.name);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>einv-load report: {name}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+    );
+    header(&mut h, s);
+    verdict(&mut h, s);
+    requests(&mut h, s);
+    latency(&mut h, s);
+    errors(&mut h, s);
+    extras(&mut h, s);
+    h.push_str("<section id=\"charts\">\n<h2>Charts</h2>\n");
+    for c in charts {
+        let id = c.file.trim_end_matches(".svg");
+        let _ = write!(h, "<figure id=\"{id}\">\n<figcaption>{} ({})</figcaption>\n", c.heading, c.file);
+        h.push_str(strip_xml_prolog(&c.svg));
+        h.push_str("\n</figure>\n");
+    }
+    h.push_str("</section>\n");
+    let _ = write!(
+        h,
+        "<footer>Written by {} {} from summary.json, timeseries.csv and histograms.hlog in this folder; \
+         <code>einv-load report DIR</code> renders it again. Latency is measured from each request's \
+         intended send time (no coordinated omission); service time from its actual send.</footer>\n\
+         </body>\n</html>\n",
+        esc(&s.tool.name),
+        esc(&s.tool.version)
+    );
+    h
+}
+
+/// Inline SVG must not carry an XML declaration; plotters does not write one, but a
+/// chart from elsewhere might.
+fn strip_xml_prolog(svg: &str) -> &str {
+    match svg.find("<svg") {
+        Some(i) => &svg[i..],
+        None => svg,
+    }
+}
+
+fn header(h: &mut String, s: &Summary) {
+    let r = &s.run;
+    let _ = write!(
+        h,
+        "<header>\n<h1>einv-load report: {}</h1>\n<p class=\"meta\">{} · target {} · started {} · ran {:.1} s of \
+         {:.1} s planned · seed {} · profile {}</p>\n",
+        esc(&r.name),
+        esc(&r.mode),
+        esc(&r.target),
+        esc(&r.started_at),
+        r.duration_s,
+        r.planned_duration_s,
+        r.seed,
+        esc(&r.profile)
+    );
+    h.push_str(
+        "<nav><a href=\"#verdict\">Verdict</a><a href=\"#requests\">Requests</a><a href=\"#latency\">Latency</a>\
+         <a href=\"#errors\">Errors</a><a href=\"#charts\">Charts</a></nav>\n</header>\n",
+    );
+}
+
+fn verdict(h: &mut String, s: &Summary) {
+    h.push_str("<section id=\"verdict\">\n");
+    let failed = s.slo.checks.iter().filter(|c| !c.passed).count();
+    let (class, text) = match (s.slo.checks.is_empty(), failed) {
+        (true, _) => ("none", "No SLO set: nothing was checked".to_string()),
+        (false, 0) => ("pass", format!("SLO passed: all {} checks", s.slo.checks.len())),
+        (false, n) => ("fail", format!("SLO FAILED: {n} of {} checks", s.slo.checks.len())),
+    };
+    let _ = writeln!(h, "<div class=\"verdict {class}\">{text}</div>");
+    if s.interrupted {
+        h.push_str(
+            "<div class=\"verdict interrupted\">INTERRUPTED: the run was stopped early; \
+             the figures cover only what ran</div>\n",
+        );
+    }
+    if !s.slo.checks.is_empty() {
+        h.push_str("<table>\n<tr><th>check</th><th>scope</th><th>actual</th><th>limit</th><th>verdict</th></tr>\n");
+        for c in &s.slo.checks {
+            let (cls, word) = if c.passed { ("ok", "pass") } else { ("bad", "FAIL") };
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{cls}\">{word}</td></tr>",
+                esc(&c.name),
+                esc(&c.scope),
+                check_value(c, c.actual),
+                check_value(c, c.threshold)
+            );
+        }
+        h.push_str("</table>\n");
+    }
+    if !s.warnings.is_empty() {
+        h.push_str("<ul class=\"warnings\">\n");
+        for w in &s.warnings {
+            let _ = writeln!(h, "<li>Warning: {}</li>", esc(w));
+        }
+        h.push_str("</ul>\n");
+    }
+    h.push_str("</section>\n");
+}
+
+/// Overall first, then each op.
+fn scopes(s: &Summary) -> Vec<(String, &OpSummary)> {
+    let mut v = vec![("overall".to_string(), &s.overall)];
+    v.extend(s.ops.iter().map(|(name, op)| (esc(name), op)));
+    v
+}
+
+fn row_start(h: &mut String, i: usize, scope: &str) {
+    let class = if i == 0 { " class=\"overall\"" } else { "" };
+    let _ = write!(h, "<tr{class}><td>{scope}</td>");
+}
+
+fn requests(h: &mut String, s: &Summary) {
+    h.push_str(
+        "<section id=\"requests\">\n<h2>Requests</h2>\n<table>\n<tr><th>scope</th><th>scheduled</th><th>sent</th>\
+         <th>ok</th><th>errors</th><th>error rate</th><th>skipped</th><th>unsent</th><th>check failures</th>\
+         <th>queued</th><th>target rate</th><th>achieved rate</th></tr>\n",
+    );
+    for (i, (scope, o)) in scopes(s).iter().enumerate() {
+        let r = &o.requests;
+        row_start(h, i, scope);
+        let _ = writeln!(
+            h,
+            "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} ({})</td>\
+             <td>{}</td><td>{}</td><td>{}</td></tr>",
+            count(r.scheduled),
+            count(r.sent),
+            count(r.ok),
+            count(r.errors),
+            pct(r.error_rate),
+            count(r.skipped),
+            count(r.unsent),
+            count(r.check_failed),
+            pct(r.check_failure_rate),
+            count(r.queued),
+            rate(o.rate.target_per_s),
+            rate(o.rate.achieved_per_s)
+        );
+    }
+    h.push_str("</table>\n</section>\n");
+}
+
+fn latency(h: &mut String, s: &Summary) {
+    h.push_str(
+        "<section id=\"latency\">\n<h2>Latency (ms)</h2>\n<p class=\"meta\">latency: from the intended send time; \
+         service: from the actual send; send lag: actual minus intended send.</p>\n<table>\n<tr><th>scope</th>\
+         <th>clock</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>mean</th><th>count</th>\
+         </tr>\n",
+    );
+    for (i, (scope, o)) in scopes(s).iter().enumerate() {
+        for (clock, p) in [("latency", &o.latency_ms), ("service", &o.service_ms)] {
+            row_start(h, i, scope);
+            let _ = writeln!(
+                h,
+                "<td>{clock}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                ms(p.p50),
+                ms(p.p90),
+                ms(p.p99),
+                ms(p.p999),
+                ms(p.max),
+                ms(p.mean),
+                count(p.count)
+            );
+        }
+        let l = &o.send_lag_ms;
+        row_start(h, i, scope);
+        let _ = writeln!(
+            h,
+            "<td>send lag</td><td>{}</td><td></td><td>{}</td><td></td><td>{}</td><td></td><td></td></tr>",
+            ms(l.p50),
+            ms(l.p99),
+            ms(l.max)
+        );
+    }
+    h.push_str("</table>\n</section>\n");
+}
+
+/// A scope x key table of counts (errors by class, responses by status), with only the
+/// keys that occurred as columns.
+fn counts_table(
+    h: &mut String,
+    s: &Summary,
+    what: &str,
+    pick: fn(&OpSummary) -> &std::collections::BTreeMap<String, u64>,
+) {
+    let keys: BTreeSet<&String> = scopes(s).iter().flat_map(|(_, o)| pick(o).keys()).collect();
+    if keys.is_empty() {
+        let _ = writeln!(h, "<p>No {what}.</p>");
+        return;
+    }
+    h.push_str("<table>\n<tr><th>scope</th>");
+    for k in &keys {
+        let _ = write!(h, "<th>{}</th>", esc(k));
+    }
+    h.push_str("</tr>\n");
+    for (i, (scope, o)) in scopes(s).iter().enumerate() {
+        row_start(h, i, scope);
+        for k in &keys {
+            let _ = write!(h, "<td>{}</td>", count(pick(o).get(*k).copied().unwrap_or(0)));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table>\n");
+}
+
+fn errors(h: &mut String, s: &Summary) {
+    h.push_str("<section id=\"errors\">\n<h2>Errors by class</h2>\n");
+    counts_table(h, s, "errors", |o| &o.errors);
+    h.push_str("<h2>Responses by HTTP status</h2>\n");
+    counts_table(h, s, "responses", |o| &o.status);
+    h.push_str("</section>\n");
+}
+
+/// Injected faults, the simulated pool, client connections: only what the run has.
+fn extras(h: &mut String, s: &Summary) {
+    let injected: Vec<_> = s.ops.iter().flat_map(|(op, o)| o.injected.iter().map(move |(t, i)| (op, t, i))).collect();
+    if !injected.is_empty() {
+        h.push_str(
+            "<h2>Injected faults</h2>\n<table>\n<tr><th>op</th><th>fault</th><th>sent</th><th>accepted</th>\
+             <th>rejected</th><th>5xx</th><th>no answer</th><th>expected</th><th>as expected</th></tr>\n",
+        );
+        for (op, tag, i) in injected {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+                 <td>{}</td></tr>",
+                esc(op),
+                esc(tag),
+                count(i.sent),
+                count(i.accepted),
+                count(i.rejected),
+                count(i.server_error),
+                count(i.failed),
+                esc(&i.expected),
+                pct(i.as_expected)
+            );
+        }
+        h.push_str("</table>\n");
+    }
+    if let Some(p) = &s.pool {
+        let knee = p.first_timeout_s.map_or("none".to_string(), |t| format!("at {t:.0} s"));
+        let _ = writeln!(
+            h,
+            "<h2>Database pool (simulated)</h2>\n<p>size {}, peak mean active {:.1}, max pending {}, acquire p99 {} ms, \
+             usage p99 {} ms, acquire timeouts {} (first {knee})</p>",
+            p.size,
+            p.peak_mean_active,
+            count(p.max_pending),
+            ms(p.acquire_ms.p99),
+            ms(p.usage_ms.p99),
+            count(p.timeouts)
+        );
+    } else {
+        let c = &s.connections;
+        let _ = writeln!(
+            h,
+            "<h2>Client connections</h2>\n<p>limit {}, opened {}, at most {} open at once</p>",
+            count(c.limit),
+            count(c.opened),
+            count(c.max_open)
+        );
+    }
+}

@@ -1,0 +1,101 @@
+//! summary.md: a compact Markdown verdict that fits a CI step summary (GitHub's
+//! `$GITHUB_STEP_SUMMARY`): verdict line, SLO table, per-op table, warnings.
+
+use std::fmt::Write;
+
+use super::fmt::{check_value, count, ms, pct, rate};
+use crate::summary::Summary;
+
+/// Text from the profile or the run, safe inside a Markdown table cell: GitHub renders
+/// inline HTML, so `<` is escaped, and `|` would end the cell.
+fn md(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '|' => out.push_str("\\|"),
+            '*' | '_' | '`' | '[' | ']' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn summary_md(s: &Summary) -> String {
+    let mut out = String::new();
+    let failed = s.slo.checks.iter().filter(|c| !c.passed).count();
+    let verdict = match (s.slo.checks.is_empty(), failed) {
+        (true, _) => "⚪ no SLO set".to_string(),
+        (false, 0) => format!("✅ SLO passed ({} checks)", s.slo.checks.len()),
+        (false, n) => format!("❌ SLO failed ({n} of {} checks)", s.slo.checks.len()),
+    };
+    let _ = writeln!(out, "### einv-load {}: {verdict}\n", md(&s.run.name));
+    if s.interrupted {
+        out.push_str("> ⚠️ **Interrupted**: the run was stopped early; the figures cover only what ran.\n\n");
+    }
+    let r = &s.run;
+    let o = &s.overall;
+    let _ = writeln!(
+        out,
+        "{} against {} · {:.1} s · {} sent of {} scheduled · errors {} · target {}, achieved {}\n",
+        md(&r.mode),
+        md(&r.target),
+        r.duration_s,
+        count(o.requests.sent),
+        count(o.requests.scheduled),
+        pct(o.requests.error_rate),
+        rate(o.rate.target_per_s),
+        rate(o.rate.achieved_per_s)
+    );
+    if !s.slo.checks.is_empty() {
+        out.push_str("| | check | scope | actual | limit |\n|---|---|---|---:|---:|\n");
+        for c in &s.slo.checks {
+            let mark = if c.passed { "✅" } else { "❌" };
+            let _ = writeln!(
+                out,
+                "| {mark} | {} | {} | {} | {} |",
+                md(&c.name),
+                md(&c.scope),
+                check_value(c, c.actual),
+                check_value(c, c.threshold)
+            );
+        }
+        out.push('\n');
+    }
+    out.push_str(
+        "| op | sent | errors | error rate | achieved | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let rows = std::iter::once(("**overall**".to_string(), o)).chain(s.ops.iter().map(|(n, op)| (md(n), op)));
+    for (name, op) in rows {
+        let l = &op.latency_ms;
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            count(op.requests.sent),
+            count(op.requests.errors),
+            pct(op.requests.error_rate),
+            rate(op.rate.achieved_per_s),
+            ms(l.p50),
+            ms(l.p90),
+            ms(l.p99),
+            ms(l.p999),
+            ms(l.max)
+        );
+    }
+    if !s.warnings.is_empty() {
+        out.push_str("\n**Warnings**\n\n");
+        for w in &s.warnings {
+            let _ = writeln!(out, "- {}", md(w));
+        }
+    }
+    out.push_str("\nLatency from the intended send time (no coordinated omission). Full report: index.html.\n");
+    out
+}

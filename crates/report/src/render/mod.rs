@@ -1,0 +1,117 @@
+//! Every file derived from a report folder's data: .hgrm, the charts, index.html,
+//! summary.md and junit.xml. One entry point, [`render_folder`], used by `run`, `simulate`
+//! and `einv-load report` alike, so the three give the same files for the same data.
+
+mod fmt;
+mod html;
+mod junit;
+mod markdown;
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+
+use crate::Error;
+use crate::chart;
+use crate::hgrm::hgrm;
+use crate::runlog::files;
+use crate::saved::{Histograms, Saved};
+use crate::write::write_atomic;
+
+/// A rendered chart: its file, what it shows, and the SVG itself.
+#[derive(Debug)]
+struct Chart {
+    file: &'static str,
+    /// The heading above it in index.html.
+    heading: String,
+    svg: String,
+}
+
+/// Render every derived file of `saved` in memory: (file name, bytes), in writing order.
+/// Pure: the same data gives the same bytes.
+pub fn render(saved: &Saved) -> Result<Vec<(&'static str, Vec<u8>)>, Error> {
+    let charts = charts(saved)?;
+    let mut out = vec![
+        (files::LATENCY_HGRM, hgrm(&saved.overall.latency).into_bytes()),
+        (files::SERVICE_HGRM, hgrm(&saved.overall.service).into_bytes()),
+    ];
+    out.push((files::INDEX_HTML, html::page(&saved.summary, &charts).into_bytes()));
+    out.push((files::SUMMARY_MD, markdown::summary_md(&saved.summary).into_bytes()));
+    out.push((files::JUNIT_XML, junit::junit_xml(&saved.summary).into_bytes()));
+    out.extend(charts.into_iter().map(|c| (c.file, c.svg.into_bytes())));
+    Ok(out)
+}
+
+/// Write every derived file of `saved` into `dir` (each atomically) and return their
+/// names. Never touches the data files (summary.json, timeseries.csv, histograms.hlog,
+/// pool.csv).
+pub fn render_folder(dir: &Path, saved: &Saved) -> Result<Vec<&'static str>, Error> {
+    let rendered = render(saved)?;
+    for (file, bytes) in &rendered {
+        write_atomic(&dir.join(file), bytes)?;
+    }
+    Ok(rendered.into_iter().map(|(file, _)| file).collect())
+}
+
+fn charts(saved: &Saved) -> Result<Vec<Chart>, Error> {
+    let s = &saved.summary;
+    let name = &s.run.name;
+    let rows = &saved.timeseries;
+    // A simulation models no client queue: both clocks are the same line, drawn twice.
+    let same = if s.pool.is_some() { " (simulated: latency and service coincide)" } else { "" };
+    let mut charts = vec![
+        Chart {
+            file: files::TIMELINE_SVG,
+            heading: "Latency and throughput over time".into(),
+            svg: chart::timeline_svg(&format!("{name}: latency and throughput over time"), rows)?,
+        },
+        Chart {
+            file: files::SPECTRUM_SVG,
+            heading: format!("Latency percentile spectrum{same}"),
+            svg: chart::spectrum_svg(
+                &format!("{name}: latency percentile spectrum"),
+                &[
+                    ("latency (from intended send)", &saved.overall.latency),
+                    ("service (from actual send)", &saved.overall.service),
+                ],
+            )?,
+        },
+    ];
+    // An op that never sent has no intervals in histograms.hlog: it still gets its panel.
+    let empty = Histograms::default();
+    let ops: Vec<chart::OpSpectrum> = s
+        .ops
+        .keys()
+        .map(|op| {
+            let h = saved.ops.get(op).unwrap_or(&empty);
+            (op.as_str(), &h.latency, &h.service)
+        })
+        .collect();
+    charts.push(Chart {
+        file: files::SPECTRUM_OPS_SVG,
+        heading: format!("Percentile spectrum per op{same}"),
+        svg: chart::spectrum_ops_svg(&format!("{name}: percentile spectrum per op (latency vs service)"), &ops)?,
+    });
+    charts.push(Chart {
+        file: files::ERRORS_SVG,
+        heading: "Errors by class over time".into(),
+        svg: chart::errors_svg(&format!("{name}: errors by class over time"), rows)?,
+    });
+    // A simulation has no client connections; its pool gauges tell that story instead.
+    if s.pool.is_none() {
+        charts.push(Chart {
+            file: files::CONNECTIONS_SVG,
+            heading: "Client connections over time".into(),
+            svg: chart::connections_svg(&format!("{name}: open client connections"), rows, s.connections.limit)?,
+        });
+    }
+    if let Some(pool) = &saved.pool {
+        let size = s.pool.as_ref().map_or(0, |p| p.size);
+        charts.push(Chart {
+            file: files::POOL_SVG,
+            heading: "Database pool (simulated) over time".into(),
+            svg: chart::pool_svg(&format!("{name}: simulated database pool"), pool, size)?,
+        });
+    }
+    Ok(charts)
+}

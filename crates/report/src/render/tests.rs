@@ -1,0 +1,155 @@
+//! A recorded run rendered by `RunLog::finish`, read back by `Saved::load` and rendered
+//! again: what `einv-load report` does to a folder.
+
+use std::time::{Duration, SystemTime};
+
+use super::render;
+use crate::runlog::files;
+use crate::{Connections, Finish, Outcome, Percentiles, RunInfo, RunLog, Sample, Saved, SloSpec, Stats, Summary};
+
+/// An op name a profile could hold that is also markup.
+const ODD: &str = "a<b>&\"x\"";
+
+fn sample(ms: u64, outcome: Outcome) -> Sample {
+    Sample {
+        latency: Duration::from_millis(ms),
+        service: Some(Duration::from_millis(ms / 2 + 1)),
+        send_lag: Duration::from_micros(ms * 10),
+        outcome,
+        queued: false,
+        check_failed: false,
+        tag: None,
+        expects_rejection: false,
+    }
+}
+
+/// Record a 12-second, two-op run into `dir`; p99 breaks a 50 ms SLO, errors stay in one.
+fn recorded(dir: &std::path::Path) -> Summary {
+    let ops = vec!["issue".to_string(), ODD.to_string()];
+    let mut log = RunLog::create(dir, &ops, SystemTime::now(), "test").unwrap();
+    let mut interval = vec![Stats::new(), Stats::new()];
+    for second in 0..12u64 {
+        for i in 0..200u64 {
+            let outcome = if second > 8 && i % 50 == 0 { Outcome::Response(503) } else { Outcome::Response(200) };
+            let ms = 1 + (i * 7 + second * 13) % 40 + if i % 97 == 0 { 120 } else { 0 };
+            interval[(i % 2) as usize].record(&sample(ms, outcome));
+        }
+        log.push(Duration::from_secs(second), Duration::from_secs(1), 200.0, 8 + second, &mut interval).unwrap();
+    }
+    let finish = Finish {
+        run: RunInfo {
+            name: format!("t{ODD}"),
+            profile: "p.toml".into(),
+            seed: 1,
+            target: "http://127.0.0.1:1".into(),
+            mode: "open".into(),
+            started_at: "2026-11-21T00:00:00.000Z".into(),
+            duration_s: 12.0,
+            planned_duration_s: 12.0,
+            shard: None,
+        },
+        scheduled: vec![1200, 1200],
+        target_rate: 200.0,
+        slo: SloSpec { p99: Some(Duration::from_millis(50)), error_rate: Some(0.05), ..SloSpec::default() },
+        connections: Connections { limit: 32, opened: 20, max_open: 19 },
+        lag_warning: Duration::from_millis(10),
+        interrupted: false,
+        tags: Vec::new(),
+        pool: None,
+    };
+    log.finish(finish).unwrap()
+}
+
+#[test]
+fn report_rerenders_exactly_what_the_run_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = recorded(dir.path());
+    let saved = Saved::load(dir.path()).unwrap();
+    assert_eq!(saved.summary, summary);
+    for (file, bytes) in render(&saved).unwrap() {
+        let written = std::fs::read(dir.path().join(file)).unwrap();
+        assert!(written == bytes, "{file} differs when rendered again from the folder");
+    }
+    // A live run has client connections but no simulated pool.
+    assert!(dir.path().join(files::CONNECTIONS_SVG).exists());
+    assert!(!dir.path().join(files::POOL_SVG).exists());
+}
+
+#[test]
+fn saved_histograms_give_the_summary_percentiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = recorded(dir.path());
+    let saved = Saved::load(dir.path()).unwrap();
+    assert_eq!(Percentiles::of(&saved.overall.latency), summary.overall.latency_ms);
+    assert_eq!(Percentiles::of(&saved.overall.service), summary.overall.service_ms);
+    for (name, op) in &summary.ops {
+        assert_eq!(Percentiles::of(&saved.ops[name].latency), op.latency_ms, "{name}");
+        assert_eq!(Percentiles::of(&saved.ops[name].service), op.service_ms, "{name}");
+    }
+    assert_eq!(saved.timeseries.len(), 12);
+}
+
+#[test]
+fn index_html_puts_verdicts_first_escapes_profile_text_and_fetches_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    recorded(dir.path());
+    let html = std::fs::read_to_string(dir.path().join(files::INDEX_HTML)).unwrap();
+    let at = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("no {needle:?} in index.html"));
+    assert!(at("SLO FAILED: 1 of 2 checks") < at("id=\"requests\""));
+    assert!(at("id=\"requests\"") < at("<svg"));
+    assert!(at("latency p99") < at("id=\"requests\""), "the failed check is named in the verdict");
+    assert!(html.contains("a&lt;b&gt;&amp;&quot;x&quot;"));
+    assert!(!html.contains(ODD), "profile text must be escaped");
+    assert_eq!(html.matches("<svg").count(), 5, "timeline, spectrum, per-op spectra, errors, connections");
+    for attr in ["src=", "href=\"http", "href=\"/", "url(", "@import", "<script", "<link"] {
+        assert!(!html.contains(attr), "index.html must be self-contained: found {attr}");
+    }
+}
+
+#[test]
+fn junit_has_one_case_per_check_and_says_why_one_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = recorded(dir.path());
+    let xml = std::fs::read_to_string(dir.path().join(files::JUNIT_XML)).unwrap();
+    assert_eq!(xml.matches("<testsuite ").count(), 1);
+    assert_eq!(xml.matches("<testcase ").count(), summary.slo.checks.len() + 1);
+    assert!(xml.contains("tests=\"3\" failures=\"1\""), "{xml}");
+    let p99 = summary.overall.latency_ms.p99;
+    let failure = format!("overall latency p99: actual {p99:.2} ms, limit 50.00 ms");
+    assert!(xml.contains(&failure), "{failure} not in {xml}");
+    assert!(
+        xml.contains("name=\"overall: error rate (limit 5.00%)\" time=\"0\"/>"),
+        "a passing check has no failure: {xml}"
+    );
+    assert!(!xml.contains(ODD) && xml.contains("ta&lt;b&gt;&amp;&quot;x&quot;"));
+}
+
+#[test]
+fn summary_md_has_verdict_slo_table_and_per_op_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    recorded(dir.path());
+    let md = std::fs::read_to_string(dir.path().join(files::SUMMARY_MD)).unwrap();
+    let first = md.lines().next().unwrap();
+    assert!(first.contains("❌ SLO failed (1 of 2 checks)"), "{first}");
+    assert!(md.contains("| ❌ | latency p99 | overall |"), "{md}");
+    assert!(md.contains("| ✅ | error rate | overall |"), "{md}");
+    assert!(md.contains("| a&lt;b&gt;&amp;\"x\" | 1,200 |"), "{md}");
+    assert!(md.contains("| issue | 1,200 |"), "{md}");
+    assert!(md.len() < 4096, "fits a step summary at a glance: {} bytes", md.len());
+}
+
+#[test]
+fn an_interrupted_run_without_slo_says_both_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut summary = recorded(dir.path());
+    summary.interrupted = true;
+    summary.slo = crate::SloReport { passed: true, checks: Vec::new() };
+    let html = super::html::page(&summary, &[]);
+    assert!(html.contains("No SLO set") && html.contains("INTERRUPTED"));
+    let xml = super::junit::junit_xml(&summary);
+    assert!(xml.contains("tests=\"1\" failures=\"1\""), "only `run completed`, failed: {xml}");
+    assert!(xml.contains("<failure type=\"interrupted\""));
+    let md = super::markdown::summary_md(&summary);
+    assert!(md.starts_with("### einv-load ta&lt;b&gt;&amp;\"x\": ⚪ no SLO set"), "{md}");
+    assert!(md.contains("**Interrupted**"));
+}

@@ -1,0 +1,128 @@
+//! A report folder read back from disk: what `einv-load report` re-renders from, and what
+//! comparing or merging folders starts from.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use hdrhistogram::Histogram;
+
+use crate::Error;
+use crate::hlog_sum::sum_hlog;
+use crate::pool::{POOL_CSV, PoolRow, read_pool_csv};
+use crate::runlog::files;
+use crate::stats::new_histogram;
+use crate::summary::Summary;
+use crate::timeseries::{TimeseriesRow, read_timeseries};
+
+/// Whole-run histograms (microseconds) of one op, or of the whole run.
+#[derive(Debug, Clone)]
+pub struct Histograms {
+    /// From intended send time (coordinated-omission corrected).
+    pub latency: Histogram<u64>,
+    /// From actual send time.
+    pub service: Histogram<u64>,
+    pub send_lag: Histogram<u64>,
+}
+
+impl Default for Histograms {
+    fn default() -> Self {
+        Histograms { latency: new_histogram(), service: new_histogram(), send_lag: new_histogram() }
+    }
+}
+
+impl Histograms {
+    fn add(&mut self, other: &Histograms) {
+        // Every histogram has the bounds of new_histogram(), so add() cannot fail.
+        let _ = self.latency.add(&other.latency);
+        let _ = self.service.add(&other.service);
+        let _ = self.send_lag.add(&other.send_lag);
+    }
+}
+
+/// Everything a report folder holds that the rendered files are made from.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    /// summary.json.
+    pub summary: Summary,
+    /// timeseries.csv, one row per interval.
+    pub timeseries: Vec<TimeseriesRow>,
+    /// Per op, the sum of its intervals in histograms.hlog.
+    pub ops: BTreeMap<String, Histograms>,
+    /// The whole run: the untagged latency intervals; service and send lag summed over ops.
+    pub overall: Histograms,
+    /// pool.csv (simulated runs only).
+    pub pool: Option<Vec<PoolRow>>,
+}
+
+impl Saved {
+    /// Read the report folder `dir`. Errors name the file that is missing or malformed;
+    /// a folder without summary.json is [`Error::NotReport`].
+    pub fn load(dir: &Path) -> Result<Saved, Error> {
+        let summary_path = dir.join(files::SUMMARY);
+        if !summary_path.is_file() {
+            return Err(Error::NotReport { path: dir.into() });
+        }
+        let text = std::fs::read(&summary_path).map_err(|e| Error::io(&summary_path, e))?;
+        let summary: Summary = serde_json::from_slice(&text)
+            .map_err(|e| Error::Format { path: summary_path.clone(), message: e.to_string() })?;
+        Saved::with_summary(dir, summary)
+    }
+
+    /// The folder `dir` with `summary` in place of its summary.json, which a folder being
+    /// written gets last (`merge` renders the merged folder before it is complete).
+    pub(crate) fn with_summary(dir: &Path, summary: Summary) -> Result<Saved, Error> {
+        let timeseries = read_timeseries(&dir.join(files::TIMESERIES))?;
+        let (ops, overall) = load_histograms(&dir.join(files::HLOG))?;
+        let pool_path = dir.join(POOL_CSV);
+        let pool = if pool_path.exists() { Some(read_pool_csv(&pool_path)?) } else { None };
+        Ok(Saved { summary, timeseries, ops, overall, pool })
+    }
+}
+
+/// Sum histograms.hlog's intervals per tag: `<op>:latency|service|send_lag` per op, and the
+/// untagged overall latency.
+fn load_histograms(path: &Path) -> Result<(BTreeMap<String, Histograms>, Histograms), Error> {
+    let mut ops: BTreeMap<String, Histograms> = BTreeMap::new();
+    let mut overall = Histograms::default();
+    for (tag, histogram) in sum_hlog(path)? {
+        let Some(tag) = tag else {
+            overall.latency = histogram;
+            continue;
+        };
+        let bad = || Error::Format { path: path.into(), message: format!("unexpected tag {tag:?}") };
+        let (op, kind) = tag.rsplit_once(':').ok_or_else(bad)?;
+        let h = ops.entry(op.to_string()).or_default();
+        match kind {
+            "latency" => h.latency = histogram,
+            "service" => h.service = histogram,
+            "send_lag" => h.send_lag = histogram,
+            _ => return Err(bad()),
+        }
+    }
+    let mut sum = Histograms::default();
+    ops.values().for_each(|h| sum.add(h));
+    overall.service = sum.service;
+    overall.send_lag = sum.send_lag;
+    Ok((ops, overall))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_without_summary_is_not_a_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Saved::load(dir.path()).unwrap_err();
+        assert!(matches!(e, Error::NotReport { .. }));
+        assert!(e.to_string().contains("not a report folder"), "{e}");
+    }
+
+    #[test]
+    fn a_broken_summary_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(files::SUMMARY), "{\"schema_version\": 1").unwrap();
+        let e = Saved::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("summary.json"), "{e}");
+    }
+}
