@@ -25,6 +25,10 @@ pub struct Stats {
     pub latency: Histogram<u64>,
     pub service: Histogram<u64>,
     pub send_lag: Histogram<u64>,
+    /// TCP connect times of the requests that opened a new connection.
+    pub connect: Histogram<u64>,
+    /// Time to first byte (request handed over → response head) of requests that got one.
+    pub ttfb: Histogram<u64>,
     /// Requests that finished (ok or not).
     pub sent: u64,
     pub ok: u64,
@@ -56,6 +60,8 @@ impl Stats {
             latency: new_histogram(),
             service: new_histogram(),
             send_lag: new_histogram(),
+            connect: new_histogram(),
+            ttfb: new_histogram(),
             sent: 0,
             ok: 0,
             errors: ErrorCounts::default(),
@@ -71,6 +77,12 @@ impl Stats {
         self.sent += 1;
         self.queued += u64::from(s.queued);
         self.send_lag.saturating_record(micros(s.send_lag));
+        if let Some(d) = s.phases.connect {
+            self.connect.saturating_record(micros(d));
+        }
+        if let Some(d) = s.phases.ttfb {
+            self.ttfb.saturating_record(micros(d));
+        }
         if s.outcome.is_timed() {
             self.latency.saturating_record(micros(s.latency));
             if let Some(service) = s.service {
@@ -107,6 +119,8 @@ impl Stats {
         let _ = self.latency.add(&other.latency);
         let _ = self.service.add(&other.service);
         let _ = self.send_lag.add(&other.send_lag);
+        let _ = self.connect.add(&other.connect);
+        let _ = self.ttfb.add(&other.ttfb);
         self.sent += other.sent;
         self.ok += other.ok;
         self.errors.merge(&other.errors);
@@ -125,6 +139,8 @@ impl Stats {
         self.latency.reset();
         self.service.reset();
         self.send_lag.reset();
+        self.connect.reset();
+        self.ttfb.reset();
         self.sent = 0;
         self.ok = 0;
         self.errors = ErrorCounts::default();
@@ -178,6 +194,7 @@ mod tests {
             check_failed: false,
             tag: None,
             expects_rejection: false,
+            phases: crate::Phases::default(),
         }
     }
 
@@ -210,6 +227,24 @@ mod tests {
         assert_eq!(s.sent, 1);
         assert_eq!(s.error_count(), 1);
         assert!(s.latency.is_empty());
+    }
+
+    #[test]
+    fn phases_are_recorded_only_when_they_happened() {
+        let mut s = Stats::new();
+        let mut fresh = sample(8, Outcome::Response(200));
+        fresh.phases =
+            crate::Phases { connect: Some(Duration::from_micros(300)), ttfb: Some(Duration::from_millis(3)) };
+        s.record(&fresh);
+        s.record(&sample(8, Outcome::Response(200)));
+        assert_eq!(s.connect.len(), 1, "a reused connection has no connect phase");
+        assert_eq!(s.ttfb.len(), 1);
+        assert_eq!(s.connect.max(), s.connect.highest_equivalent(300));
+        let mut merged = Stats::new();
+        merged.merge(&s);
+        assert_eq!((merged.connect.len(), merged.ttfb.len()), (1, 1));
+        merged.reset();
+        assert!(merged.connect.is_empty() && merged.ttfb.is_empty());
     }
 
     #[test]
