@@ -7,6 +7,7 @@ mod bad_profiles;
 mod generate;
 mod runs;
 mod simulate;
+mod slo;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

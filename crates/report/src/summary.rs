@@ -277,3 +277,19 @@ impl OpSummary {
 pub(crate) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// summary.json files written before phases were recorded still load.
+    #[test]
+    fn an_op_summary_without_phases_loads_with_empty_phases() {
+        let op = OpSummary::new(&Stats::new(), 0, 0.0, 1.0);
+        let mut json = serde_json::to_value(&op).unwrap();
+        json.as_object_mut().unwrap().remove("phases");
+        let back: OpSummary = serde_json::from_value(json).unwrap();
+        assert_eq!(back.phases, PhaseSummary::default());
+        assert_eq!(back, op);
+    }
+}
