@@ -36,8 +36,8 @@ pub enum Command {
     ///
     /// Records latency (from the intended send), service time, send lag, and per-phase
     /// times (TCP connect for requests that opened a connection, time to first byte).
-    /// [slo] limits apply overall and per op ([slo.ops.NAME]): latency p50..max,
-    /// error-rate, check-failure-rate, min-rate (requests/s). With abort-on-fail = true the
+    /// The profile's SLO limits apply overall (table slo) and per op (table slo.ops.NAME):
+    /// latency p50..max, error-rate, check-failure-rate, min-rate (requests/s). With abort-on-fail = true the
     /// run stops once a check fails on the run so far, checked every second after `grace`
     /// (default 30s); summary.json then holds "aborted" and the exit code is 1.
     Run(RunArgs),
