@@ -40,6 +40,13 @@ pub enum Command {
     /// self-contained page), summary.md (for a CI step summary), junit.xml (each SLO check a
     /// test case), latency.hgrm, service.hgrm and SVG charts. `einv-load report DIR`
     /// renders them again.
+    ///
+    /// Records latency (from the intended send), service time, send lag, and per-phase
+    /// times (TCP connect for requests that opened a connection, time to first byte).
+    /// The profile's SLO limits apply overall (table slo) and per op (table slo.ops.NAME):
+    /// latency p50..max, error-rate, check-failure-rate, min-rate (requests/s). With abort-on-fail = true the
+    /// run stops once a check fails on the run so far, checked every second after `grace`
+    /// (default 30s); summary.json then holds "aborted" and the exit code is 1.
     Run(RunArgs),
     /// Predict a run with the built-in target's pool model, in virtual time.
     ///
@@ -288,7 +295,36 @@ fn validate(path: &Path) -> anyhow::Result<ExitCode> {
         let share = f64::from(op.weight) / f64::from(total.max(1)) * 100.0;
         println!("  op          {:<16} {:>5.1}%  {} {}", op.name, share, op.method, op.path);
     }
+    for line in slo_lines(&plan.slo) {
+        println!("  slo         {line}");
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The profile's SLO in words, one line per scope and one for abort-on-fail.
+fn slo_lines(slo: &einv_report::SloSpec) -> Vec<String> {
+    let limits = |s: &einv_report::SloSpec| {
+        let ms = |d: Duration| humantime::format_duration(d).to_string();
+        let mut out: Vec<String> = [("p50", s.p50), ("p90", s.p90), ("p99", s.p99), ("p99.9", s.p999), ("max", s.max)]
+            .into_iter()
+            .filter_map(|(name, d)| Some(format!("latency {name} <= {}", ms(d?))))
+            .collect();
+        out.extend(s.error_rate.map(|r| format!("error rate <= {}%", r * 100.0)));
+        out.extend(s.check_failure_rate.map(|r| format!("check failure rate <= {}%", r * 100.0)));
+        out.extend(s.min_rate.map(|r| format!("achieved rate >= {r}/s")));
+        out.join(", ")
+    };
+    let mut lines = Vec::new();
+    let overall = limits(slo);
+    if !overall.is_empty() {
+        lines.push(format!("overall: {overall}"));
+    }
+    lines.extend(slo.ops.iter().map(|(name, s)| format!("{name}: {}", limits(s))));
+    if let Some(grace) = slo.abort_after {
+        let grace = humantime::format_duration(grace);
+        lines.push(format!("abort-on-fail: after {grace}, stop the run once a check fails on the run so far"));
+    }
+    lines
 }
 
 fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {

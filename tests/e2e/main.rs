@@ -11,6 +11,7 @@ mod report;
 mod runs;
 mod shards;
 mod simulate;
+mod slo;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use einv_poolsim::live::Server;
-use einv_report::{Connections, Finish, Recorder, RunInfo, RunLog, Stats, Summary};
+use einv_report::{Aborted, Connections, Finish, Recorder, RunInfo, RunLog, SloSpec, Stats, Summary};
 use einv_workload::Schedule;
 use tokio::sync::watch;
 
@@ -125,7 +125,7 @@ async fn drive(
         workload.pools.clone(),
     ));
     let (stop_tx, stop) = watch::channel(false);
-    tokio::spawn(signals::forward(stop_tx, "interrupted: finishing in-flight requests and writing the report"));
+    tokio::spawn(signals::forward(stop_tx.clone(), "interrupted: finishing in-flight requests and writing the report"));
 
     let start = Instant::now();
     let target_rate = workload.target_rate(&plan.load, plan.shard);
@@ -154,20 +154,57 @@ async fn drive(
     let mut ticker = tokio::time::interval_at((start + Duration::from_secs(1)).into(), Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(driver);
+    let mut aborted = None;
     let scheduled = loop {
         tokio::select! {
-            _ = ticker.tick() => collector.push(start.elapsed())?,
+            _ = ticker.tick() => {
+                let now = start.elapsed();
+                collector.push(now)?;
+                if aborted.is_none() && let Some(a) = slo_abort(&plan.slo, collector.log, now) {
+                    // Stopping works as Ctrl-C does: no new sends, in-flight requests
+                    // get a short grace, the report is written.
+                    let _ = stop_tx.send(true);
+                    aborted = Some(a);
+                }
+            }
             done = &mut driver => break done.map_err(|e| Error::Runtime(std::io::Error::other(e)))??,
         }
     };
     let elapsed = start.elapsed();
     collector.push(elapsed)?;
+    let interrupted = *stop.borrow() && aborted.is_none();
+    if let Some(a) = aborted {
+        log.mark_aborted(a);
+    }
     progress.finish();
     // Closed loop has no schedule: what it asked for is what it sent or skipped.
     let scheduled = scheduled.unwrap_or_else(|| log.totals().iter().map(|s| s.sent + s.skipped).collect());
-    let ended = Ended { elapsed, scheduled, target_rate, interrupted: *stop.borrow() };
+    let ended = Ended { elapsed, scheduled, target_rate, interrupted };
     let finish = finish_info(plan, target.label, started_at, &ctx, ended);
     Ok(log.finish(finish)?)
+}
+
+/// `[slo] abort-on-fail`: once the grace is over, the checks on the run so far
+/// (cumulative totals, rates over the time elapsed) decide whether it goes on. The rule is
+/// "failing now", not "can no longer pass": a p99 or error rate over the whole run so far
+/// rarely recovers, and a run that is failing its SLO is what the gate exists to stop.
+fn slo_abort(spec: &SloSpec, log: &RunLog, now: Duration) -> Option<Aborted> {
+    let grace = spec.abort_after?;
+    if now < grace {
+        return None;
+    }
+    let report = log.slo_so_far(spec, now);
+    if report.passed {
+        return None;
+    }
+    let failed: Vec<_> = report.checks.into_iter().filter(|c| !c.passed).collect();
+    let names: Vec<String> = failed.iter().map(|c| format!("{} ({})", c.name, c.scope)).collect();
+    tracing::warn!(
+        "SLO failing after {:.1} s: {}; aborting the run (abort-on-fail)",
+        now.as_secs_f64(),
+        names.join(", ")
+    );
+    Some(Aborted { at_s: now.as_secs_f64(), grace_s: grace.as_secs_f64(), failed })
 }
 
 /// How a run ended, as the report needs to know.

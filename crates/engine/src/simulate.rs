@@ -136,6 +136,8 @@ pub(crate) fn sample_of(c: &Completion) -> Sample {
         check_failed: false,
         tag: None,
         expects_rejection: false,
+        // The model has no client connections: no connect, no first byte apart from the end.
+        phases: einv_report::Phases::default(),
     }
 }
 

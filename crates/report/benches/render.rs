@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use einv_report::{
-    Connections, Finish, Outcome, PoolInterval, PoolLog, RunInfo, RunLog, Sample, Saved, SloSpec, Stats, render_folder,
+    Connections, Finish, Outcome, Phases, PoolInterval, PoolLog, RunInfo, RunLog, Sample, Saved, SloSpec, Stats,
+    render_folder,
 };
 
 const SECONDS: u64 = 3600;
@@ -35,6 +36,10 @@ fn one_hour(dir: &std::path::Path) -> Saved {
                 check_failed: false,
                 tag: None,
                 expects_rejection: false,
+                phases: Phases {
+                    connect: (i == 0).then(|| Duration::from_micros(120)),
+                    ttfb: Some(Duration::from_millis(ms / 2)),
+                },
             };
             interval[(i % 4) as usize].record(&sample);
         }

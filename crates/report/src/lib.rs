@@ -18,7 +18,8 @@
 //! let ms = Duration::from_millis;
 //! rec.record(0, 0, &Sample { latency: ms(5), service: Some(ms(2)), send_lag: ms(3),
 //!                             outcome: Outcome::Response(200), queued: false,
-//!                             check_failed: false, tag: None, expects_rejection: false });
+//!                             check_failed: false, tag: None, expects_rejection: false,
+//!                             phases: Default::default() });
 //! let mut interval = vec![Stats::new()];
 //! rec.drain_into(&mut interval);
 //! assert_eq!(interval[0].ok, 1);
@@ -54,7 +55,7 @@ pub use hgrm::hgrm;
 pub use hlog::{Hlog, HlogEntry, HlogWriter, for_each_hlog, read_hlog, read_interval_log};
 pub use hlog_sum::sum_hlog;
 pub use merge::merge;
-pub use outcome::{ErrorClass, ErrorCounts, Outcome, Sample, TagCounts};
+pub use outcome::{ErrorClass, ErrorCounts, Outcome, Phases, Sample, TagCounts};
 pub use pool::{POOL_CSV, PoolInterval, PoolLog, PoolRow, PoolSummary, read_pool_csv};
 pub use recorder::Recorder;
 pub use render::render_folder;
@@ -63,8 +64,8 @@ pub use saved::{Histograms, Saved};
 pub use slo::{SloCheck, SloReport, SloSpec};
 pub use stats::{MAX_TAGS, Stats, max_ms, new_histogram, quantile_ms};
 pub use summary::{
-    Connections, Injected, LagPercentiles, OpSummary, Percentiles, Rate, Requests, RunInfo, SCHEMA_VERSION, Summary,
-    Tool,
+    Aborted, Connections, Injected, LagPercentiles, OpSummary, Percentiles, PhasePercentiles, PhaseSummary, Rate,
+    Requests, RunInfo, SCHEMA_VERSION, Summary, Tool,
 };
 pub use sweep::{SweepCell, smallest_passing, sweep_csv, sweep_markdown};
 pub use text::text_summary;

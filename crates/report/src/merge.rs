@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use hdrhistogram::Histogram;
 
-pub(crate) use folder::{Folder, OpHists, Totals, add, bad, empty_hists};
+pub(crate) use folder::{Folder, KINDS, OpHists, Totals, add, bad, empty_hists};
 
 use crate::Error;
 use crate::hlog::HlogWriter;
@@ -64,6 +64,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
         warnings,
         pool: None,
         interrupted: folders.iter().any(|f| f.summary.interrupted),
+        // A shard stopped by abort-on-fail stopped the whole run's verdict with it.
+        aborted: folders.iter().find_map(|f| f.summary.aborted.clone()),
     };
     let mut saved = Saved::with_summary(out, summary)?;
     if let Err(e) = render_folder(out, &saved) {
@@ -153,7 +155,9 @@ fn write_hlog(
     for (&key, iv) in intervals {
         let (at, length) = (secs(key as f64), secs(iv.length));
         for (op, hists) in &iv.ops {
-            for (h, kind) in hists.iter().zip(["latency", "service", "send_lag"]) {
+            // Phases are written only in intervals that had them, as a run writes them.
+            for (h, kind) in hists.iter().zip(KINDS).filter(|(h, k)| !h.is_empty() || !matches!(*k, "connect" | "ttfb"))
+            {
                 w.write(h, at, length, Some(&format!("{op}:{kind}")))?;
             }
         }
@@ -174,7 +178,7 @@ fn write_timeseries(out: &Path, intervals: &BTreeMap<i64, Interval>) -> Result<(
     let mut w = TimeseriesWriter::create(&temp_path(&path))?;
     for (&key, iv) in intervals {
         let mut stats = Stats { latency: iv.overall.clone(), ..Stats::new() };
-        for [_, service, send_lag] in iv.ops.values() {
+        for [_, service, send_lag, ..] in iv.ops.values() {
             add(&mut stats.service, service, &path)?;
             add(&mut stats.send_lag, send_lag, &path)?;
         }
@@ -205,28 +209,30 @@ fn summarise(folders: &[Folder], duration_s: f64) -> Result<Merged, Error> {
         }
     }
     let names: Vec<String> = tags.iter().map(|(t, _)| t.clone()).collect();
-    let mut merged: BTreeMap<String, (Stats, u64, f64)> = BTreeMap::new();
+    let mut merged: BTreeMap<String, (Stats, u64)> = BTreeMap::new();
     for f in folders {
         let Totals { ops: hists, .. } = f.totals()?;
         for (name, h) in hists {
             let saved = &f.summary.ops[&name];
             let path = f.dir.join(files::SUMMARY);
             let stats = Stats::from_saved(saved, h, &names).map_err(|m| bad(&path, format!("ops.{name}.{m}")))?;
-            let entry = merged.entry(name).or_insert_with(|| (Stats::new(), 0, 0.0));
+            let entry = merged.entry(name).or_insert_with(|| (Stats::new(), 0));
             entry.0.merge(&stats);
             entry.1 += saved.requests.scheduled;
-            entry.2 += saved.rate.target_per_s;
         }
     }
     let mut overall = Stats::new();
-    merged.values().for_each(|(s, _, _)| overall.merge(s));
+    merged.values().for_each(|(s, _)| overall.merge(s));
     let scheduled = merged.values().map(|m| m.1).sum();
     let target: f64 = folders.iter().map(|f| f.summary.overall.rate.target_per_s).sum();
     let overall_summary = OpSummary::new(&overall, scheduled, target, duration_s).with_injected(&overall, &tags);
+    // An op's target rate is the run's, times its share of the schedule, as one run
+    // computes it: summing the shards' own shares would weigh each shard's mix.
     let ops = merged
         .into_iter()
-        .map(|(name, (s, sched, target))| {
-            (name, OpSummary::new(&s, sched, target, duration_s).with_injected(&s, &tags))
+        .map(|(name, (s, sched))| {
+            let share = if scheduled == 0 { 0.0 } else { sched as f64 / scheduled as f64 };
+            (name, OpSummary::new(&s, sched, target * share, duration_s).with_injected(&s, &tags))
         })
         .collect();
     Ok(Merged { overall: overall_summary, ops })

@@ -77,6 +77,7 @@ mod tests {
             check_failed: false,
             tag: None,
             expects_rejection: false,
+            phases: crate::Phases::default(),
         };
         for w in 0..10 {
             rec.record(w, w % 2, &s);

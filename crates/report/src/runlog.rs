@@ -6,9 +6,9 @@ use crate::hlog::HlogWriter;
 use crate::pool::{POOL_CSV, read_pool_csv};
 use crate::render::render_folder;
 use crate::saved::{Histograms, Saved};
-use crate::slo::SloSpec;
+use crate::slo::{SloReport, SloSpec};
 use crate::stats::Stats;
-use crate::summary::{Connections, OpSummary, RunInfo, SCHEMA_VERSION, Summary, Tool};
+use crate::summary::{Aborted, Connections, OpSummary, RunInfo, SCHEMA_VERSION, Summary, Tool};
 use crate::timeseries::{TimeseriesRow, TimeseriesWriter, read_timeseries};
 use crate::write::{commit, temp_path, write_atomic};
 
@@ -72,6 +72,7 @@ pub struct RunLog {
     overall: Stats,
     hlog: HlogWriter,
     timeseries: TimeseriesWriter,
+    aborted: Option<Aborted>,
 }
 
 /// What the engine knows at the end of a run that the log does not.
@@ -106,6 +107,7 @@ impl RunLog {
             overall: Stats::new(),
             hlog,
             timeseries,
+            aborted: None,
         })
     }
 
@@ -126,6 +128,13 @@ impl RunLog {
                 self.hlog.write(&stats.service, start, length, Some(&format!("{}:service", self.ops[i])))?;
                 self.hlog.write(&stats.send_lag, start, length, Some(&format!("{}:send_lag", self.ops[i])))?;
             }
+            // Phases only where they happened: keep-alive runs connect rarely.
+            if !stats.connect.is_empty() {
+                self.hlog.write(&stats.connect, start, length, Some(&format!("{}:connect", self.ops[i])))?;
+            }
+            if !stats.ttfb.is_empty() {
+                self.hlog.write(&stats.ttfb, start, length, Some(&format!("{}:ttfb", self.ops[i])))?;
+            }
             self.totals[i].merge(stats);
             stats.reset();
         }
@@ -142,10 +151,31 @@ impl RunLog {
         &self.totals
     }
 
+    /// `spec` checked on the run so far (cumulative totals; rates over `elapsed`), as
+    /// `abort-on-fail` does once per interval.
+    pub fn slo_so_far(&self, spec: &SloSpec, elapsed: Duration) -> SloReport {
+        let secs = elapsed.as_secs_f64();
+        let mut overall = Stats::new();
+        self.totals.iter().for_each(|s| overall.merge(s));
+        let ops = self
+            .ops
+            .iter()
+            .zip(&self.totals)
+            .filter(|(name, _)| spec.ops.contains_key(*name))
+            .map(|(name, stats)| (name.clone(), OpSummary::new(stats, 0, 0.0, secs)))
+            .collect();
+        spec.evaluate(&OpSummary::new(&overall, 0, 0.0, secs), &ops)
+    }
+
+    /// The run was stopped early by failing SLO checks: the summary says so and fails.
+    pub fn mark_aborted(&mut self, aborted: Aborted) {
+        self.aborted = Some(aborted);
+    }
+
     /// Close the streams, write every other file, and return the summary (also written
     /// as summary.json, last, so its presence means the folder is complete).
     pub fn finish(self, f: Finish) -> Result<Summary, Error> {
-        let RunLog { dir, ops, totals, hlog, timeseries, .. } = self;
+        let RunLog { dir, ops, totals, hlog, timeseries, aborted, .. } = self;
         drop((hlog, timeseries));
         commit(&dir.join(files::HLOG))?;
         commit(&dir.join(files::TIMESERIES))?;
@@ -159,7 +189,7 @@ impl RunLog {
             OpSummary::new(stats, scheduled, f.target_rate * share, duration_s).with_injected(stats, &f.tags)
         };
         let overall_summary = op_summary(&overall, scheduled_total);
-        let ops_summary = ops
+        let ops_summary: std::collections::BTreeMap<String, OpSummary> = ops
             .iter()
             .zip(&totals)
             .zip(&f.scheduled)
@@ -167,10 +197,14 @@ impl RunLog {
             .collect();
 
         let warnings = crate::text::lag_warnings(&overall_summary, f.lag_warning, f.connections.limit);
+        let mut slo = f.slo.evaluate(&overall_summary, &ops_summary);
+        // An aborted run failed its SLO by definition, even if the requests still in
+        // flight when it stopped pulled the final figures back under the limits.
+        slo.passed &= aborted.is_none();
         let summary = Summary {
             schema_version: SCHEMA_VERSION,
             tool: Tool { name: "einv-load".into(), version: env!("CARGO_PKG_VERSION").into() },
-            slo: f.slo.check("overall", &overall_summary),
+            slo,
             overall: overall_summary,
             ops: ops_summary,
             run: f.run,
@@ -178,6 +212,7 @@ impl RunLog {
             warnings,
             pool: f.pool,
             interrupted: f.interrupted,
+            aborted,
         };
         let mut saved = saved_of(&dir, summary, &ops, &totals, &overall)?;
         // The data is safe on disk whatever happens here: a failed render is a warning, and
@@ -195,8 +230,13 @@ impl RunLog {
 /// The finished run as `einv-load report` would read it back from the folder, without
 /// reading the histograms back: they are still in memory.
 fn saved_of(dir: &Path, summary: Summary, ops: &[String], totals: &[Stats], overall: &Stats) -> Result<Saved, Error> {
-    let hist =
-        |s: &Stats| Histograms { latency: s.latency.clone(), service: s.service.clone(), send_lag: s.send_lag.clone() };
+    let hist = |s: &Stats| Histograms {
+        latency: s.latency.clone(),
+        service: s.service.clone(),
+        send_lag: s.send_lag.clone(),
+        connect: s.connect.clone(),
+        ttfb: s.ttfb.clone(),
+    };
     let pool_path = dir.join(POOL_CSV);
     Ok(Saved {
         summary,

@@ -22,11 +22,21 @@ pub struct Histograms {
     /// From actual send time.
     pub service: Histogram<u64>,
     pub send_lag: Histogram<u64>,
+    /// TCP connect, of the requests that opened a connection (empty when simulated).
+    pub connect: Histogram<u64>,
+    /// Request written to response head.
+    pub ttfb: Histogram<u64>,
 }
 
 impl Default for Histograms {
     fn default() -> Self {
-        Histograms { latency: new_histogram(), service: new_histogram(), send_lag: new_histogram() }
+        Histograms {
+            latency: new_histogram(),
+            service: new_histogram(),
+            send_lag: new_histogram(),
+            connect: new_histogram(),
+            ttfb: new_histogram(),
+        }
     }
 }
 
@@ -36,6 +46,8 @@ impl Histograms {
         let _ = self.latency.add(&other.latency);
         let _ = self.service.add(&other.service);
         let _ = self.send_lag.add(&other.send_lag);
+        let _ = self.connect.add(&other.connect);
+        let _ = self.ttfb.add(&other.ttfb);
     }
 }
 
@@ -96,6 +108,8 @@ fn load_histograms(path: &Path) -> Result<(BTreeMap<String, Histograms>, Histogr
             "latency" => h.latency = histogram,
             "service" => h.service = histogram,
             "send_lag" => h.send_lag = histogram,
+            "connect" => h.connect = histogram,
+            "ttfb" => h.ttfb = histogram,
             _ => return Err(bad()),
         }
     }
@@ -103,6 +117,8 @@ fn load_histograms(path: &Path) -> Result<(BTreeMap<String, Histograms>, Histogr
     ops.values().for_each(|h| sum.add(h));
     overall.service = sum.service;
     overall.send_lag = sum.send_lag;
+    overall.connect = sum.connect;
+    overall.ttfb = sum.ttfb;
     Ok((ops, overall))
 }
 

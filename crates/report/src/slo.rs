@@ -1,10 +1,12 @@
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::summary::OpSummary;
 
-/// Service-level objectives checked against the overall result of a run.
+/// Service-level objectives: limits on the overall result of a run (the fields below),
+/// the same limits per op (`ops`), and whether a failing check may stop the run early.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SloSpec {
     pub p50: Option<Duration>,
@@ -16,6 +18,13 @@ pub struct SloSpec {
     pub error_rate: Option<f64>,
     /// Highest acceptable `check_failed / sent`, 0..=1.
     pub check_failure_rate: Option<f64>,
+    /// Lowest acceptable achieved rate, requests/s (finished requests / run duration).
+    pub min_rate: Option<f64>,
+    /// Limits for single ops, by op name (their own `ops` and `abort_after` are unused).
+    pub ops: BTreeMap<String, SloSpec>,
+    /// `abort-on-fail`: once the run is this old, stop it as soon as a check fails on the
+    /// run so far (`None`: always run to the end).
+    pub abort_after: Option<Duration>,
 }
 
 /// The verdicts, as written to summary.json.
@@ -36,7 +45,8 @@ pub struct SloCheck {
     pub threshold: f64,
     /// The measured value, in `unit`.
     pub actual: f64,
-    /// "ms" or "ratio".
+    /// "ms", "ratio" or "req/s". A "min rate" check passes when `actual >= threshold`,
+    /// every other check when `actual <= threshold`.
     pub unit: String,
     pub passed: bool,
 }
@@ -46,7 +56,20 @@ impl SloSpec {
         *self == SloSpec::default()
     }
 
-    /// Check `result` (latency checks use the CO-corrected latency, not service time).
+    /// Check the overall result and every op that has limits of its own. An op with
+    /// limits but no result (it never ran) is checked as an empty one.
+    pub fn evaluate(&self, overall: &OpSummary, ops: &BTreeMap<String, OpSummary>) -> SloReport {
+        let mut report = self.check("overall", overall);
+        for (name, spec) in &self.ops {
+            let op = ops.get(name).cloned().unwrap_or_else(|| OpSummary::new(&crate::Stats::new(), 0, 0.0, 0.0));
+            report.checks.extend(spec.check(name, &op).checks);
+        }
+        report.passed = report.checks.iter().all(|c| c.passed);
+        report
+    }
+
+    /// Check `result` against the limits of this spec (not `ops`): latency checks use the
+    /// CO-corrected latency, not service time.
     pub fn check(&self, scope: &str, result: &OpSummary) -> SloReport {
         let lat = &result.latency_ms;
         let latency = [
@@ -69,6 +92,10 @@ impl SloSpec {
         if let Some(limit) = self.check_failure_rate {
             checks.push(check("check failure rate", scope, limit, result.requests.check_failure_rate, "ratio"));
         }
+        if let Some(limit) = self.min_rate {
+            let actual = result.rate.achieved_per_s;
+            checks.push(SloCheck { passed: actual >= limit, ..check("min rate", scope, limit, actual, "req/s") });
+        }
         SloReport { passed: checks.iter().all(|c| c.passed), checks }
     }
 }
@@ -81,5 +108,63 @@ fn check(name: &str, scope: &str, threshold: f64, actual: f64, unit: &str) -> Sl
         actual,
         unit: unit.into(),
         passed: actual <= threshold,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Outcome, Phases, Sample, Stats};
+
+    fn result(ms: u64, n: u64, duration_s: f64) -> OpSummary {
+        let mut stats = Stats::new();
+        for _ in 0..n {
+            stats.record(&Sample {
+                latency: Duration::from_millis(ms),
+                service: Some(Duration::from_millis(ms)),
+                send_lag: Duration::ZERO,
+                outcome: Outcome::Response(200),
+                queued: false,
+                check_failed: false,
+                tag: None,
+                expects_rejection: false,
+                phases: Phases::default(),
+            });
+        }
+        OpSummary::new(&stats, n, 0.0, duration_s)
+    }
+
+    #[test]
+    fn per_op_limits_are_checked_under_the_op_name() {
+        let issue = SloSpec { p99: Some(Duration::from_millis(150)), ..SloSpec::default() };
+        let spec = SloSpec {
+            p99: Some(Duration::from_millis(500)),
+            ops: [("issue".to_string(), issue)].into(),
+            ..SloSpec::default()
+        };
+        let ops = [("issue".to_string(), result(200, 10, 1.0)), ("query".to_string(), result(5, 10, 1.0))].into();
+        let report = spec.evaluate(&result(200, 20, 1.0), &ops);
+        assert!(!report.passed);
+        let failed: Vec<_> = report.checks.iter().filter(|c| !c.passed).map(|c| (&*c.scope, &*c.name)).collect();
+        assert_eq!(failed, vec![("issue", "latency p99")]);
+        assert_eq!(report.checks.len(), 2);
+    }
+
+    #[test]
+    fn min_rate_passes_at_or_above_the_limit() {
+        let spec = SloSpec { min_rate: Some(100.0), ..SloSpec::default() };
+        let report = spec.check("overall", &result(1, 99, 1.0));
+        assert!(!report.passed, "99 req/s is below a minimum of 100");
+        assert_eq!((report.checks[0].unit.as_str(), report.checks[0].actual), ("req/s", 99.0));
+        assert!(spec.check("overall", &result(1, 100, 1.0)).passed);
+    }
+
+    #[test]
+    fn an_op_that_never_ran_fails_its_min_rate() {
+        let op = SloSpec { min_rate: Some(1.0), ..SloSpec::default() };
+        let spec = SloSpec { ops: [("refund".to_string(), op)].into(), ..SloSpec::default() };
+        let report = spec.evaluate(&result(1, 10, 1.0), &BTreeMap::new());
+        assert!(!report.passed);
+        assert_eq!(report.checks[0].scope, "refund");
     }
 }

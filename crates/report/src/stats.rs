@@ -26,6 +26,10 @@ pub struct Stats {
     pub latency: Histogram<u64>,
     pub service: Histogram<u64>,
     pub send_lag: Histogram<u64>,
+    /// TCP connect times of the requests that opened a new connection.
+    pub connect: Histogram<u64>,
+    /// Time to first byte (request handed over → response head) of requests that got one.
+    pub ttfb: Histogram<u64>,
     /// Requests that finished (ok or not).
     pub sent: u64,
     pub ok: u64,
@@ -57,6 +61,8 @@ impl Stats {
             latency: new_histogram(),
             service: new_histogram(),
             send_lag: new_histogram(),
+            connect: new_histogram(),
+            ttfb: new_histogram(),
             sent: 0,
             ok: 0,
             errors: ErrorCounts::default(),
@@ -72,6 +78,12 @@ impl Stats {
         self.sent += 1;
         self.queued += u64::from(s.queued);
         self.send_lag.saturating_record(micros(s.send_lag));
+        if let Some(d) = s.phases.connect {
+            self.connect.saturating_record(micros(d));
+        }
+        if let Some(d) = s.phases.ttfb {
+            self.ttfb.saturating_record(micros(d));
+        }
         if s.outcome.is_timed() {
             self.latency.saturating_record(micros(s.latency));
             if let Some(service) = s.service {
@@ -104,10 +116,13 @@ impl Stats {
 
     /// Add `other` into `self` (exact: histograms are added bucket by bucket).
     pub fn merge(&mut self, other: &Stats) {
-        // Same bounds everywhere, so add() cannot fail.
-        let _ = self.latency.add(&other.latency);
-        let _ = self.service.add(&other.service);
-        let _ = self.send_lag.add(&other.send_lag);
+        for (into, from) in self.histograms_mut().into_iter().zip(other.histograms()) {
+            // add() scans every bucket of `from`: skip the empty ones (connect, mostly).
+            // Same bounds everywhere, so add() cannot fail.
+            if !from.is_empty() {
+                let _ = into.add(from);
+            }
+        }
         self.sent += other.sent;
         self.ok += other.ok;
         self.errors.merge(&other.errors);
@@ -123,9 +138,11 @@ impl Stats {
     }
 
     pub fn reset(&mut self) {
-        self.latency.reset();
-        self.service.reset();
-        self.send_lag.reset();
+        // An empty histogram is all zeros already; writing them again would make every
+        // page of it resident (and cost a pass over ~190 KB) for nothing.
+        for h in self.histograms_mut().into_iter().filter(|h| !h.is_empty()) {
+            h.reset();
+        }
         self.sent = 0;
         self.ok = 0;
         self.errors = ErrorCounts::default();
@@ -141,11 +158,11 @@ impl Stats {
     /// indices. The error names the field that cannot be read back.
     pub fn from_saved(
         op: &OpSummary,
-        [latency, service, send_lag]: [Histogram<u64>; 3],
+        [latency, service, send_lag, connect, ttfb]: [Histogram<u64>; 5],
         tags: &[String],
     ) -> Result<Stats, String> {
         let r = &op.requests;
-        let mut s = Stats { latency, service, send_lag, ..Stats::new() };
+        let mut s = Stats { latency, service, send_lag, connect, ttfb, ..Stats::new() };
         (s.sent, s.ok, s.queued, s.check_failed, s.skipped) = (r.sent, r.ok, r.queued, r.check_failed, r.skipped);
         for (name, &n) in &op.errors {
             let class =
@@ -168,6 +185,14 @@ impl Stats {
             };
         }
         Ok(s)
+    }
+
+    fn histograms(&self) -> [&Histogram<u64>; 5] {
+        [&self.latency, &self.service, &self.send_lag, &self.connect, &self.ttfb]
+    }
+
+    fn histograms_mut(&mut self) -> [&mut Histogram<u64>; 5] {
+        [&mut self.latency, &mut self.service, &mut self.send_lag, &mut self.connect, &mut self.ttfb]
     }
 
     /// Anything at all recorded (requests or skips)?
@@ -213,6 +238,7 @@ mod tests {
             check_failed: false,
             tag: None,
             expects_rejection: false,
+            phases: crate::Phases::default(),
         }
     }
 
@@ -251,14 +277,14 @@ mod tests {
         let tags = ["duplicate".to_string(), "bad_check_digit".to_string()];
         let named: Vec<(String, bool)> = tags.iter().map(|t| (t.clone(), false)).collect();
         let saved = OpSummary::new(&s, 510, 100.0, 5.0).with_injected(&s, &named);
-        let hists = [s.latency.clone(), s.service.clone(), s.send_lag.clone()];
+        let hists = [s.latency.clone(), s.service.clone(), s.send_lag.clone(), s.connect.clone(), s.ttfb.clone()];
         let back = Stats::from_saved(&saved, hists, &tags).unwrap();
         assert_eq!(OpSummary::new(&back, 510, 100.0, 5.0).with_injected(&back, &named), saved);
         assert_eq!(back.tags[1].sent, 10);
 
         let mut bad = saved.clone();
         bad.errors.insert("teapot".into(), 1);
-        let hists = [s.latency.clone(), s.service.clone(), s.send_lag.clone()];
+        let hists = [s.latency.clone(), s.service.clone(), s.send_lag.clone(), s.connect.clone(), s.ttfb.clone()];
         assert_eq!(Stats::from_saved(&bad, hists, &tags).unwrap_err(), "errors.teapot: unknown error class");
     }
 
@@ -269,6 +295,24 @@ mod tests {
         assert_eq!(s.sent, 1);
         assert_eq!(s.error_count(), 1);
         assert!(s.latency.is_empty());
+    }
+
+    #[test]
+    fn phases_are_recorded_only_when_they_happened() {
+        let mut s = Stats::new();
+        let mut fresh = sample(8, Outcome::Response(200));
+        fresh.phases =
+            crate::Phases { connect: Some(Duration::from_micros(300)), ttfb: Some(Duration::from_millis(3)) };
+        s.record(&fresh);
+        s.record(&sample(8, Outcome::Response(200)));
+        assert_eq!(s.connect.len(), 1, "a reused connection has no connect phase");
+        assert_eq!(s.ttfb.len(), 1);
+        assert_eq!(s.connect.max(), s.connect.highest_equivalent(300));
+        let mut merged = Stats::new();
+        merged.merge(&s);
+        assert_eq!((merged.connect.len(), merged.ttfb.len()), (1, 1));
+        merged.reset();
+        assert!(merged.connect.is_empty() && merged.ttfb.is_empty());
     }
 
     #[test]

@@ -25,6 +25,20 @@ pub struct Summary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<crate::PoolSummary>,
     pub interrupted: bool,
+    /// Set when `[slo] abort-on-fail` stopped the run early.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<Aborted>,
+}
+
+/// Why and when a run was stopped by a failing SLO (`[slo] abort-on-fail`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Aborted {
+    /// Seconds from run start when the failing checks were seen.
+    pub at_s: f64,
+    /// The grace period before checks could abort the run, seconds.
+    pub grace_s: f64,
+    /// The checks that were failing on the run so far (cumulative totals) at `at_s`.
+    pub failed: Vec<crate::SloCheck>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -81,6 +95,41 @@ pub struct OpSummary {
     /// the target answered them (only tags that occurred).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub injected: BTreeMap<String, Injected>,
+    /// Where the time went inside requests (live runs; empty for simulated runs and for
+    /// summaries written before phases were recorded).
+    #[serde(default)]
+    pub phases: PhaseSummary,
+}
+
+/// Per-phase times of requests. TLS handshake: not recorded (einv-load has no TLS yet).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PhaseSummary {
+    /// TCP connect, over the requests that opened a new connection.
+    pub connect: PhasePercentiles,
+    /// Request handed to the connection → response head received.
+    pub ttfb: PhasePercentiles,
+}
+
+/// One phase's distribution in milliseconds; `count` is how many requests had the phase.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PhasePercentiles {
+    pub count: u64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl PhasePercentiles {
+    pub fn of(h: &hdrhistogram::Histogram<u64>) -> Self {
+        Self {
+            count: h.len(),
+            p50: quantile_ms(h, 0.50),
+            p90: quantile_ms(h, 0.90),
+            p99: quantile_ms(h, 0.99),
+            max: max_ms(h),
+        }
+    }
 }
 
 /// How the target answered one kind of deliberately wrong request.
@@ -197,6 +246,10 @@ impl OpSummary {
             errors: stats.errors.iter().map(|(c, n)| (c.as_str().to_string(), n)).collect(),
             status: stats.statuses.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
             injected: BTreeMap::new(),
+            phases: PhaseSummary {
+                connect: PhasePercentiles::of(&stats.connect),
+                ttfb: PhasePercentiles::of(&stats.ttfb),
+            },
         }
     }
 
@@ -226,4 +279,20 @@ impl OpSummary {
 
 pub(crate) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// summary.json files written before phases were recorded still load.
+    #[test]
+    fn an_op_summary_without_phases_loads_with_empty_phases() {
+        let op = OpSummary::new(&Stats::new(), 0, 0.0, 1.0);
+        let mut json = serde_json::to_value(&op).unwrap();
+        json.as_object_mut().unwrap().remove("phases");
+        let back: OpSummary = serde_json::from_value(json).unwrap();
+        assert_eq!(back.phases, PhaseSummary::default());
+        assert_eq!(back, op);
+    }
 }

@@ -47,8 +47,24 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
         r.name,
         r.target,
         r.duration_s,
-        if s.interrupted { ", INTERRUPTED" } else { "" }
+        if s.interrupted {
+            ", INTERRUPTED"
+        } else if s.aborted.is_some() {
+            ", ABORTED"
+        } else {
+            ""
+        }
     );
+    if let Some(a) = &s.aborted {
+        let failed: Vec<String> = a.failed.iter().map(describe).collect();
+        let _ = writeln!(
+            out,
+            "ABORTED   at {:.1} s (abort-on-fail, grace {:.1} s): failing on the run so far: {}",
+            a.at_s,
+            a.grace_s,
+            failed.join("; ")
+        );
+    }
     let _ = writeln!(
         out,
         "requests  sent {} of {} scheduled, ok {}, errors {} ({:.2}%)",
@@ -73,6 +89,12 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
     if s.ops.len() > 1 {
         for (name, op) in &s.ops {
             row(&format!("  {name} ({})", op.requests.sent), &op.latency_ms);
+        }
+    }
+    for (label, p) in [("connect", &o.phases.connect), ("time to first byte", &o.phases.ttfb)] {
+        if p.count > 0 {
+            let label = format!("{label} ({})", p.count);
+            let _ = writeln!(out, "{label:<28} {:>9.3} {:>9.3} {:>9.3} {:>9} {:>9.3}", p.p50, p.p90, p.p99, "", p.max);
         }
     }
     let lag = &o.send_lag_ms;
@@ -108,7 +130,7 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
         let _ = writeln!(out, "\nSLO       {}", if s.slo.passed { "PASS" } else { "FAIL" });
         for c in &s.slo.checks {
             let verdict = if c.passed { "ok  " } else { "FAIL" };
-            let _ = writeln!(out, "  {verdict} {:<14} {:.3} {} (limit {:.3})", c.name, c.actual, c.unit, c.threshold);
+            let _ = writeln!(out, "  {verdict} {}", describe(c));
         }
     }
     for w in &s.warnings {
@@ -116,4 +138,11 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
     }
     let _ = writeln!(out, "\nreport    {folder}");
     out
+}
+
+/// One check in words: `latency p99 (issue) 212.000 ms (limit 150.000)`.
+fn describe(c: &crate::SloCheck) -> String {
+    let scope = if c.scope == "overall" { String::new() } else { format!(" ({})", c.scope) };
+    let bound = if c.name == "min rate" { "at least" } else { "limit" };
+    format!("{}{scope} {:.3} {} ({bound} {:.3})", c.name, c.actual, c.unit, c.threshold)
 }

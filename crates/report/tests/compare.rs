@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use einv_report::{Connections, Finish, Outcome, RunInfo, RunLog, Sample, SloSpec, Stats};
+use einv_report::{Connections, Finish, Outcome, Phases, RunInfo, RunLog, Sample, SloSpec, Stats};
 
 /// A 10-second report folder of `n` requests per second, latencies 5..=45 ms times `scale`,
 /// every `fail_every`-th answered 500.
@@ -30,6 +30,7 @@ fn folder(dir: &Path, n: u64, scale: f64, fail_every: u64) {
                 check_failed: false,
                 tag: None,
                 expects_rejection: false,
+                phases: Phases::default(),
             });
         }
         log.push(Duration::from_secs(second), Duration::from_secs(1), n as f64, 1, &mut interval).unwrap();

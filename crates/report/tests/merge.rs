@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use einv_report::{
-    Connections, Finish, Outcome, RunInfo, RunLog, Sample, SloSpec, Stats, Summary, new_histogram, read_hlog,
+    Connections, Finish, Outcome, Phases, RunInfo, RunLog, Sample, SloSpec, Stats, Summary, new_histogram, read_hlog,
     read_timeseries,
 };
 
@@ -42,6 +42,11 @@ fn requests(k: u64, n: usize) -> Vec<(u64, u64, usize, Sample)> {
                 check_failed: rng.next() % 17 == 0,
                 tag: (rng.next() % 20 == 0).then_some((rng.next() % 2) as usize),
                 expects_rejection: false,
+                // Some requests opened a connection; all got a first byte.
+                phases: Phases {
+                    connect: (rng.next() % 5 == 0).then(|| Duration::from_micros(50 + rng.next() % 5_000)),
+                    ttfb: Some(Duration::from_micros(1 + rng.next() % 300_000)),
+                },
             };
             (rng.next() % k, rng.next() % SECONDS, (rng.next() % 2) as usize, sample)
         })

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use einv_report::ErrorClass;
@@ -38,16 +38,32 @@ pub enum SendError {
 pub struct Conn {
     sender: http1::SendRequest<Full<Bytes>>,
     stats: Arc<ConnStats>,
+    /// How long the TCP connect took (the request that opened it records this).
+    pub connected_in: Duration,
+}
+
+/// A response as [`Conn::send`] returns it.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    /// The body, if kept.
+    pub body: Vec<u8>,
+    /// From handing the request to hyper (which writes it at once) to the response head.
+    pub ttfb: Duration,
 }
 
 impl Conn {
+    /// Open a connection. TLS would go here, after the TCP connect, with its own timing
+    /// (a `tls` phase beside `connected_in`); einv-load speaks plain HTTP only so far.
     pub async fn connect(addr: SocketAddr, timeout: Duration, stats: &Arc<ConnStats>) -> Result<Conn, ErrorClass> {
+        let began = Instant::now();
         let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
             Err(_) => return Err(ErrorClass::ConnectTimeout),
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => return Err(ErrorClass::ConnectRefused),
             Ok(Err(_)) => return Err(ErrorClass::Connect),
             Ok(Ok(s)) => s,
         };
+        let connected_in = began.elapsed();
         // Requests are small and latency is the point: never wait for Nagle.
         let _ = stream.set_nodelay(true);
         let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| classify(&e))?;
@@ -55,7 +71,7 @@ impl Conn {
         let open = stats.open.fetch_add(1, Ordering::Relaxed) + 1;
         stats.opened.fetch_add(1, Ordering::Relaxed);
         stats.max_open.fetch_max(open, Ordering::Relaxed);
-        Ok(Conn { sender, stats: stats.clone() })
+        Ok(Conn { sender, stats: stats.clone(), connected_in })
     }
 
     /// Whether the peer or hyper has closed this connection (reconnect before reuse).
@@ -65,13 +81,14 @@ impl Conn {
 
     /// Send one request and read the whole response body; returns the status, and the
     /// body if `keep` (up to [`MAX_KEPT_BODY`]; only ops that extract or check need it).
-    pub async fn send(&mut self, req: Request<Full<Bytes>>, keep: bool) -> Result<(u16, Vec<u8>), SendError> {
+    pub async fn send(&mut self, req: Request<Full<Bytes>>, keep: bool) -> Result<Response, SendError> {
         // A server may close an idle keep-alive connection (keepalive_requests, idle
         // timeouts) an instant before we reuse it: then the request never left, and that
         // is no error of the target's. hyper hands such a request back.
         if self.sender.ready().await.is_err() {
             return Err(SendError::NotSent);
         }
+        let handed = Instant::now();
         let resp = match self.sender.try_send_request(req).await {
             Ok(resp) => resp,
             Err(mut e) => {
@@ -79,6 +96,7 @@ impl Conn {
                 return Err(if sent { SendError::Failed(classify(e.error())) } else { SendError::NotSent });
             }
         };
+        let ttfb = handed.elapsed();
         let status = resp.status().as_u16();
         let mut body = resp.into_body();
         let mut kept = Vec::new();
@@ -91,7 +109,7 @@ impl Conn {
                 kept.extend_from_slice(data);
             }
         }
-        Ok((status, kept))
+        Ok(Response { status, body: kept, ttfb })
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use einv_report::{ErrorClass, Outcome, Sample};
+use einv_report::{ErrorClass, Outcome, Phases, Sample};
 
 use super::http::{Conn, SendError};
 use super::pool::WorkerInbox;
@@ -58,12 +58,14 @@ fn expired(waited: Duration, job: &Job) -> Sample {
         check_failed: false,
         tag: job.parts.as_ref().and_then(|p| p.tag).map(|t| t.index()),
         expects_rejection: false,
+        phases: Phases::default(),
     }
 }
 
 async fn execute(ctx: &Ctx, conn: &mut Option<Conn>, job: &Job) -> Sample {
     let sent = Instant::now();
-    let (outcome, body) = match tokio::time::timeout(ctx.request_timeout, exchange(ctx, conn, job)).await {
+    let mut phases = Phases::default();
+    let (outcome, body) = match tokio::time::timeout(ctx.request_timeout, exchange(ctx, conn, job, &mut phases)).await {
         Ok(result) => result,
         Err(_) => {
             // The connection still has a request in flight: it cannot be reused.
@@ -90,6 +92,7 @@ async fn execute(ctx: &Ctx, conn: &mut Option<Conn>, job: &Job) -> Sample {
         check_failed,
         tag: tag.map(|t| t.index()),
         expects_rejection,
+        phases,
     }
 }
 
@@ -119,7 +122,10 @@ fn inspect(ctx: &Ctx, op: usize, status: u16, body: &[u8], tag: Option<Tag>) -> 
     check.is_empty() || check.passes(status, json.as_ref())
 }
 
-async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, job: &Job) -> (Outcome, Vec<u8>) {
+/// Send `job` on the worker's connection (opening one if needed); `phases` gets the
+/// connect time of a connection opened for it and the time to first byte. Written
+/// through a reference so that a request timeout keeps the phases reached so far.
+async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, job: &Job, phases: &mut Phases) -> (Outcome, Vec<u8>) {
     let op = job.op;
     let keep = !ctx.responses[op].0.is_empty() || ctx.responses[op].1.needs_body();
     // At most two tries: a reused connection the server had just closed, then a fresh one.
@@ -128,7 +134,10 @@ async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, job: &Job) -> (Outcome, Ve
         if fresh {
             *slot = None;
             match Conn::connect(ctx.addr, ctx.connect_timeout, &ctx.conns).await {
-                Ok(c) => *slot = Some(c),
+                Ok(c) => {
+                    phases.connect = Some(c.connected_in);
+                    *slot = Some(c)
+                }
                 Err(class) => return (Outcome::Failed(class), Vec::new()),
             }
         }
@@ -138,7 +147,10 @@ async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, job: &Job) -> (Outcome, Ve
             *slot = None;
         }
         match result {
-            Ok((status, body)) => return (Outcome::Response(status), body),
+            Ok(resp) => {
+                phases.ttfb = Some(resp.ttfb);
+                return (Outcome::Response(resp.status), resp.body);
+            }
             Err(SendError::NotSent) if !fresh => continue,
             // A brand-new connection closed before the request: the server hangs up on us.
             Err(SendError::NotSent) => return (Outcome::Failed(ErrorClass::Reset), Vec::new()),

@@ -3,6 +3,7 @@
 mod locate;
 mod ops;
 mod raw;
+mod slo;
 mod validate;
 
 pub use ops::{FeederSpec, WorkloadSpec};

@@ -182,6 +182,29 @@ pub struct RawSlo {
     pub max: Option<HumanDuration>,
     pub error_rate: Option<f64>,
     pub check_failure_rate: Option<f64>,
+    /// Lowest acceptable achieved rate, requests/s.
+    pub min_rate: Option<f64>,
+    /// Stop the run once a check fails on the run so far (after `grace`).
+    pub abort_on_fail: Option<bool>,
+    pub grace: Option<HumanDuration>,
+    /// `[slo.ops.NAME]`: limits for one op. (serde cannot flatten the shared limits into
+    /// a struct that denies unknown fields, hence the repetition.)
+    #[serde(default)]
+    pub ops: BTreeMap<String, RawSloLimits>,
+}
+
+/// The limits of `[slo.ops.NAME]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawSloLimits {
+    pub p50: Option<HumanDuration>,
+    pub p90: Option<HumanDuration>,
+    pub p99: Option<HumanDuration>,
+    pub p999: Option<HumanDuration>,
+    pub max: Option<HumanDuration>,
+    pub error_rate: Option<f64>,
+    pub check_failure_rate: Option<f64>,
+    pub min_rate: Option<f64>,
 }
 
 /// A duration written the way people write them: "30s", "250ms", "1m 30s".

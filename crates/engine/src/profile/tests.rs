@@ -84,3 +84,23 @@ fn templated_paths_must_be_paths_whatever_their_values() {
     let e = parse(&src).unwrap_err().to_string();
     assert!(e.contains("op[0].path"), "{e}");
 }
+
+#[test]
+fn slo_limits_per_op_and_abort_rule_are_read() {
+    let src = format!(
+        "{GOOD}\n[slo]\np99 = \"200ms\"\nmin-rate = 90\nabort-on-fail = true\n\n[slo.ops.issue]\np50 = \"20ms\"\nerror-rate = 0.01\n"
+    );
+    let slo = parse(&src.replace("\"10s\"", "\"60s\"")).unwrap().slo;
+    assert_eq!((slo.p99, slo.min_rate), (Some(Duration::from_millis(200)), Some(90.0)));
+    assert_eq!(slo.abort_after, Some(Duration::from_secs(30)), "the default grace");
+    let issue = &slo.ops["issue"];
+    assert_eq!((issue.p50, issue.error_rate), (Some(Duration::from_millis(20)), Some(0.01)));
+    assert!(issue.ops.is_empty() && issue.abort_after.is_none());
+}
+
+#[test]
+fn the_default_grace_must_fit_in_the_run() {
+    let e = error_of(&format!("{GOOD}\n[slo]\np99 = \"200ms\"\nabort-on-fail = true\n"));
+    assert!(e.starts_with("p.toml:20: slo.abort-on-fail: a grace of 30s is not shorter than the run (10s)"), "{e}");
+    assert!(e.ends_with("set slo.grace (default 30s)"), "{e}");
+}

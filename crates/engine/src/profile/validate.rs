@@ -5,11 +5,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use einv_poolsim::{Hold, ModelSpec, Operation, Stall};
-use einv_report::SloSpec;
 use einv_workload::{Arrivals, Stage};
 
 use super::locate::{fields_quoted_in, line_of, locate_exact, parse_path, path_string};
-use super::raw::{HumanDuration, RawBuiltin, RawHold, RawLoad, RawProfile, RawSlo, RawStage, RawStall, RawTarget};
+use super::raw::{HumanDuration, RawBuiltin, RawHold, RawLoad, RawProfile, RawStage, RawStall, RawTarget};
 use super::{Endpoint, HttpUrl, Load, Plan, Shard, Target, profile_error};
 use crate::error::{Error, ProfileError, ProfileErrors};
 
@@ -148,7 +147,7 @@ pub(super) fn plan(raw: RawProfile, src: &str, file: &Path) -> Result<Plan, Erro
         // the ops, so there is no earlier issue to be sure of.
         c.fail("workload.duplicate-rate", "does not apply to mode = \"replay\" (the trace decides the ops)");
     }
-    let slo = raw.slo.map(|s| slo(&mut c, s)).unwrap_or_default();
+    let slo = raw.slo.map(|s| super::slo::slo(&mut c, s, &ops, load.duration())).unwrap_or_default();
     if !c.errors.is_empty() {
         return Err(Error::Profile(ProfileErrors(c.errors)));
     }
@@ -408,24 +407,5 @@ fn stage(c: &mut Check, i: usize, s: RawStage) -> Stage {
                 duration,
             }
         }
-    }
-}
-
-fn slo(c: &mut Check, s: RawSlo) -> SloSpec {
-    for (key, rate) in [("slo.error-rate", s.error_rate), ("slo.check-failure-rate", s.check_failure_rate)] {
-        if let Some(r) = rate
-            && !(0.0..=1.0).contains(&r)
-        {
-            c.fail(key, format!("must be a fraction from 0 to 1 (0.01 = 1%), got {r}"));
-        }
-    }
-    SloSpec {
-        p50: s.p50.map(|d| c.duration("slo.p50", d)),
-        p90: s.p90.map(|d| c.duration("slo.p90", d)),
-        p99: s.p99.map(|d| c.duration("slo.p99", d)),
-        p999: s.p999.map(|d| c.duration("slo.p999", d)),
-        max: s.max.map(|d| c.duration("slo.max", d)),
-        error_rate: s.error_rate,
-        check_failure_rate: s.check_failure_rate,
     }
 }

@@ -12,11 +12,15 @@ use crate::stats::new_histogram;
 use crate::summary::{SCHEMA_VERSION, Summary};
 use crate::timeseries::{TimeseriesRow, read_timeseries};
 
-/// Latency, service time and send lag of one op, in that order.
-pub(crate) type OpHists = [Histogram<u64>; 3];
+/// Latency, service time, send lag, connect and time to first byte of one op, in that
+/// order (the order of [`KINDS`]).
+pub(crate) type OpHists = [Histogram<u64>; 5];
+
+/// The tag suffixes of an op's histograms in histograms.hlog, in [`OpHists`] order.
+pub(crate) const KINDS: [&str; 5] = ["latency", "service", "send_lag", "connect", "ttfb"];
 
 pub(crate) fn empty_hists() -> OpHists {
-    [new_histogram(), new_histogram(), new_histogram()]
+    std::array::from_fn(|_| new_histogram())
 }
 
 /// The saved data of one report folder.
@@ -106,7 +110,7 @@ impl Folder {
             let message = format!("holds {log} {what} values for {scope} but summary.json counts {saved}");
             bad(&path, message)
         };
-        for (name, [latency, service, _]) in &totals.ops {
+        for (name, [latency, service, ..]) in &totals.ops {
             let saved = &self.summary.ops[name];
             if latency.len() != saved.latency_ms.count {
                 return Err(mismatch(name, "latency", latency.len(), saved.latency_ms.count));
@@ -131,11 +135,5 @@ impl Folder {
 /// `"issue:latency"` -> `("issue", 0)`: the op and its slot in [`OpHists`].
 pub(crate) fn split_tag(tag: &str) -> Option<(&str, usize)> {
     let (op, kind) = tag.rsplit_once(':')?;
-    let slot = match kind {
-        "latency" => 0,
-        "service" => 1,
-        "send_lag" => 2,
-        _ => return None,
-    };
-    Some((op, slot))
+    Some((op, KINDS.iter().position(|k| *k == kind)?))
 }

@@ -23,7 +23,8 @@ pub(super) fn recheck(
                 format!("summary.json: SLO check {:?} of {:?} cannot be checked again after a merge", c.name, c.scope);
             super::bad(dir, message)
         })?;
-        checks.push(SloCheck { actual, passed: actual <= c.threshold, ..c.clone() });
+        let passed = if c.name == "min rate" { actual >= c.threshold } else { actual <= c.threshold };
+        checks.push(SloCheck { actual, passed, ..c.clone() });
     }
     Ok(SloReport { passed: checks.iter().all(|c| c.passed), checks })
 }
@@ -39,6 +40,7 @@ fn measure(name: &str, s: &OpSummary) -> Option<f64> {
         "latency max" => lat.max,
         "error rate" => s.requests.error_rate,
         "check failure rate" => s.requests.check_failure_rate,
+        "min rate" => s.rate.achieved_per_s,
         _ => return None,
     })
 }

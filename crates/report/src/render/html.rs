@@ -175,7 +175,8 @@ fn requests(h: &mut String, s: &Summary) {
 fn latency(h: &mut String, s: &Summary) {
     h.push_str(
         "<section id=\"latency\">\n<h2>Latency (ms)</h2>\n<p class=\"meta\">latency: from the intended send time; \
-         service: from the actual send; send lag: actual minus intended send.</p>\n<table>\n<tr><th>scope</th>\
+         service: from the actual send; send lag: actual minus intended send; connect: TCP connect, \
+         for the requests that opened a connection; ttfb: request written to response head.</p>\n<table>\n<tr><th>scope</th>\
          <th>clock</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>mean</th><th>count</th>\
          </tr>\n",
     );
@@ -203,6 +204,22 @@ fn latency(h: &mut String, s: &Summary) {
             ms(l.p99),
             ms(l.max)
         );
+        // Phases exist only for live runs, and connect only when connections were opened.
+        for (phase, p) in [("connect", &o.phases.connect), ("ttfb", &o.phases.ttfb)] {
+            if p.count == 0 {
+                continue;
+            }
+            row_start(h, i, scope);
+            let _ = writeln!(
+                h,
+                "<td>{phase}</td><td>{}</td><td>{}</td><td>{}</td><td></td><td>{}</td><td></td><td>{}</td></tr>",
+                ms(p.p50),
+                ms(p.p90),
+                ms(p.p99),
+                ms(p.max),
+                count(p.count)
+            );
+        }
     }
     h.push_str("</table>\n</section>\n");
 }

@@ -5,7 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use super::render;
 use crate::runlog::files;
-use crate::{Connections, Finish, Outcome, Percentiles, RunInfo, RunLog, Sample, Saved, SloSpec, Stats, Summary};
+use crate::{
+    Connections, Finish, Outcome, Percentiles, Phases, RunInfo, RunLog, Sample, Saved, SloSpec, Stats, Summary,
+};
 
 /// An op name a profile could hold that is also markup.
 const ODD: &str = "a<b>&\"x\"";
@@ -20,6 +22,11 @@ fn sample(ms: u64, outcome: Outcome) -> Sample {
         check_failed: false,
         tag: None,
         expects_rejection: false,
+        // Every tenth request opened a connection.
+        phases: Phases {
+            connect: (ms % 10 == 0).then(|| Duration::from_micros(150)),
+            ttfb: Some(Duration::from_millis(ms / 2)),
+        },
     }
 }
 
@@ -101,6 +108,7 @@ fn index_html_puts_verdicts_first_escapes_profile_text_and_fetches_nothing() {
     assert!(html.contains("a&lt;b&gt;&amp;&quot;x&quot;"));
     assert!(!html.contains(ODD), "profile text must be escaped");
     assert_eq!(html.matches("<svg").count(), 5, "timeline, spectrum, per-op spectra, errors, connections");
+    assert!(html.contains("<td>connect</td>") && html.contains("<td>ttfb</td>"), "the phases are tabled");
     for attr in ["src=", "href=\"http", "href=\"/", "url(", "@import", "<script", "<link"] {
         assert!(!html.contains(attr), "index.html must be self-contained: found {attr}");
     }

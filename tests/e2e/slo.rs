@@ -1,0 +1,195 @@
+//! Per-phase times and SLO gates: per-op limits, minimum rate, abort-on-fail. Every run
+//! goes to the built-in target on 127.0.0.1, bounded in time and count.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use crate::{run_in_root, stderr, stdout, summary};
+
+/// `[target]` extras, `[target.builtin]`, `[load]` and anything after the ops (`[slo]`).
+fn profile(target: &str, builtin: &str, load: &str, slo: &str) -> String {
+    format!(
+        r#"schema = 1
+name = "slo-e2e"
+[target]
+url = "builtin"
+{target}
+[target.builtin]
+{builtin}
+[load]
+{load}
+[[op]]
+name = "issue"
+method = "POST"
+path = "/api/v1/invoices"
+body = {{ generator = "invoice" }}
+[[op]]
+name = "health"
+path = "/healthz"
+{slo}
+"#
+    )
+}
+
+/// Write `profile` to a temp folder and run it; the report goes to `<tmp>/report`.
+fn run(profile: &str, extra: &[&str]) -> (tempfile::TempDir, PathBuf, Output) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.toml");
+    std::fs::write(&file, profile).unwrap();
+    let out = dir.path().join("report");
+    let (file, out_arg) = (file.display().to_string(), out.display().to_string());
+    let mut args = vec!["run", file.as_str(), "--out", out_arg.as_str(), "--no-progress"];
+    args.extend_from_slice(extra);
+    let o = run_in_root(&args);
+    (dir, out, o)
+}
+
+const RATE_200_FOR_2S: &str = "[[load.stage]]\nkind = \"constant\"\nrate = 200\nduration = \"2s\"";
+
+fn phase(s: &serde_json::Value, scope: &str, phase: &str, field: &str) -> f64 {
+    let node = if scope == "overall" { &s["overall"] } else { &s["ops"][scope] };
+    node["phases"][phase][field].as_f64().unwrap_or_else(|| panic!("{scope}.phases.{phase}.{field} in {s}"))
+}
+
+/// Sum of the counts of every interval histogram with `tag` in histograms.hlog.
+fn hlog_count(dir: &Path, tag: &str) -> u64 {
+    let entries = einv_report::read_hlog(&dir.join("histograms.hlog")).unwrap();
+    entries.iter().filter(|e| e.tag.as_deref() == Some(tag)).map(|e| e.histogram.len()).sum()
+}
+
+/// Without keep-alive every request opens its own connection: one connect per request.
+/// The time to first byte is part of the service time, never more.
+#[test]
+fn without_keep_alive_every_request_has_a_connect_phase() {
+    let (_tmp, out, o) = run(&profile("connections = 8\nkeep-alive = false", "", RATE_200_FOR_2S, ""), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let s = summary(&out);
+    let sent = s["overall"]["requests"]["sent"].as_f64().unwrap();
+    assert_eq!(sent, 400.0);
+    assert_eq!(phase(&s, "overall", "connect", "count"), sent, "one connect per request");
+    assert_eq!(phase(&s, "overall", "ttfb", "count"), sent, "every request got a response head");
+    assert_eq!(s["connections"]["opened"].as_f64().unwrap(), sent);
+    for scope in ["overall", "issue", "health"] {
+        let node = if scope == "overall" { &s["overall"] } else { &s["ops"][scope] };
+        let service = &node["service_ms"];
+        for q in ["p50", "p99", "max"] {
+            let (ttfb, svc) = (phase(&s, scope, "ttfb", q), service[q].as_f64().unwrap());
+            assert!(ttfb <= svc, "{scope}: ttfb {q} {ttfb} ms > service {q} {svc} ms");
+        }
+        // A loopback connect takes well under the 2 s connect timeout.
+        assert!(phase(&s, scope, "connect", "max") < 1000.0, "{s}");
+    }
+    // The interval log holds the same phases, per op, read back by HdrHistogram's reader.
+    let logged = hlog_count(&out, "issue:connect") + hlog_count(&out, "health:connect");
+    assert_eq!(logged as f64, sent);
+    assert_eq!(hlog_count(&out, "issue:ttfb") as f64, phase(&s, "issue", "ttfb", "count"));
+    assert!(stdout(&o).contains("connect (400)"), "{}", stdout(&o));
+}
+
+/// With keep-alive a connection serves many requests: connects = connections opened.
+#[test]
+fn with_keep_alive_only_requests_that_opened_a_connection_have_a_connect_phase() {
+    let (_tmp, out, o) = run(&profile("connections = 8", "", RATE_200_FOR_2S, ""), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let s = summary(&out);
+    let opened = s["connections"]["opened"].as_f64().unwrap();
+    assert!((1.0..=8.0).contains(&opened), "{opened} connections for 8 allowed");
+    assert_eq!(phase(&s, "overall", "connect", "count"), opened);
+    assert_eq!(phase(&s, "overall", "ttfb", "count"), 400.0);
+}
+
+/// A per-op limit fails on its own op even when the overall limit passes, and the check
+/// in summary.json names the op.
+#[test]
+fn a_failing_per_op_slo_exits_1_naming_the_op() {
+    let slo = "[slo]\np99 = \"5s\"\n[slo.ops.issue]\np99 = \"1us\"\n[slo.ops.health]\nerror-rate = 0.5";
+    let (_tmp, out, o) = run(&profile("connections = 8", "issue-hold = \"2ms\"", RATE_200_FOR_2S, slo), &[]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let s = summary(&out);
+    assert_eq!(s["slo"]["passed"], false);
+    let checks = s["slo"]["checks"].as_array().unwrap();
+    let verdicts: Vec<(&str, &str, bool)> = checks
+        .iter()
+        .map(|c| (c["scope"].as_str().unwrap(), c["name"].as_str().unwrap(), c["passed"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        verdicts,
+        vec![("overall", "latency p99", true), ("health", "error rate", true), ("issue", "latency p99", false)]
+    );
+    assert!(stdout(&o).contains("FAIL latency p99 (issue)"), "{}", stdout(&o));
+}
+
+/// Two closed-loop users against 20 ms requests cannot reach 500 requests/s.
+#[test]
+fn min_rate_fails_when_the_target_cannot_keep_up() {
+    let load = "mode = \"closed\"\nduration = \"2s\"";
+    let builtin = "issue-hold = \"20ms\"\nquery-hold = \"20ms\"";
+    let slo = "[slo]\nmin-rate = 500\n[slo.ops.issue]\nmin-rate = 1";
+    let (_tmp, out, o) = run(&profile("connections = 2", builtin, load, slo), &[]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let s = summary(&out);
+    let check = &s["slo"]["checks"][0];
+    assert_eq!((check["name"].as_str(), check["scope"].as_str()), (Some("min rate"), Some("overall")));
+    assert_eq!(check["unit"], "req/s");
+    assert_eq!(check["passed"], false);
+    let actual = check["actual"].as_f64().unwrap();
+    assert_eq!(actual, s["overall"]["rate"]["achieved_per_s"].as_f64().unwrap());
+    assert!(actual < 500.0, "{actual}");
+    assert_eq!(s["slo"]["checks"][1]["passed"], true, "issue ran at more than 1 request/s");
+}
+
+/// A 30 s run whose target stalls for 3 s in every 4: once the 2 s grace is over and the
+/// first stalled requests are in, the p99 of the run so far fails and the run stops.
+#[test]
+fn abort_on_fail_stops_a_failing_run_after_its_grace() {
+    let load = "[[load.stage]]\nkind = \"constant\"\nrate = 100\nduration = \"30s\"";
+    let builtin = "issue-hold = \"1ms\"\nstall = { every = \"4s\", for = \"3s\" }";
+    let slo = "[slo]\np99 = \"50ms\"\nabort-on-fail = true\ngrace = \"2s\"";
+    let began = Instant::now();
+    let (_tmp, out, o) = run(&profile("connections = 8\nrequest-timeout = \"5s\"", builtin, load, slo), &[]);
+    let took = began.elapsed();
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(took < Duration::from_secs(10), "an aborted 30 s run took {took:?}");
+    let s = summary(&out);
+    let aborted = &s["aborted"];
+    let at = aborted["at_s"].as_f64().unwrap();
+    assert!((2.0..8.0).contains(&at), "aborted at {at} s, after the 2 s grace");
+    assert_eq!(aborted["grace_s"], 2.0);
+    assert_eq!(aborted["failed"][0]["name"], "latency p99");
+    assert_eq!(s["interrupted"], false, "an abort is an SLO failure, not an interruption");
+    assert_eq!(s["slo"]["passed"], false);
+    assert!(s["run"]["duration_s"].as_f64().unwrap() < 10.0);
+    let text = stdout(&o);
+    assert!(text.contains("ABORTED   at") && text.contains("latency p99"), "{text}");
+}
+
+/// abort-on-fail leaves a passing run alone: it runs to the end and is not marked.
+#[test]
+fn abort_on_fail_lets_a_passing_run_finish() {
+    let slo = "[slo]\np99 = \"2s\"\nabort-on-fail = true\ngrace = \"1s\"";
+    let (_tmp, out, o) = run(&profile("connections = 8", "issue-hold = \"1ms\"", RATE_200_FOR_2S, slo), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let s = summary(&out);
+    assert!(s.get("aborted").is_none(), "{s}");
+    assert_eq!(s["overall"]["requests"]["sent"], 400);
+}
+
+/// `validate` spells out every limit, per scope, and the abort rule.
+#[test]
+fn validate_prints_the_slo() {
+    let slo = "[slo]\np99 = \"200ms\"\nmin-rate = 150\nabort-on-fail = true\ngrace = \"1s\"\n[slo.ops.issue]\np99 = \"150ms\"";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.toml");
+    std::fs::write(&file, profile("", "", RATE_200_FOR_2S, slo)).unwrap();
+    let o = run_in_root(&["validate", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    for line in [
+        "slo         overall: latency p99 <= 200ms, achieved rate >= 150/s",
+        "slo         issue: latency p99 <= 150ms",
+        "slo         abort-on-fail: after 1s",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+}
