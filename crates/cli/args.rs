@@ -86,7 +86,7 @@ pub enum Command {
     /// Overall and per op: latency p50/p90/p99/p99.9/max (from the saved histograms), error
     /// rate and throughput. A regression is a judged figure worse than the baseline by more
     /// than --max-regression: latency p90, p99 or p99.9 higher (and by at least 1 ms, with at
-    /// least 10 samples above the percentile in both runs), overall throughput lower, or the
+    /// least 50 samples above the percentile in both runs), overall throughput lower, or the
     /// error rate higher (and by at least 0.1 percentage point, with 100 requests in both
     /// runs). p50, max and per-op throughput are shown, not judged. Writes compare.json,
     /// compare.md, compare.html and overlay charts to CURRENT/compare-BASELINE_NAME/.

@@ -29,9 +29,10 @@ pub mod rules {
     /// 10 % change is 0.2 ms, below what a scheduler hiccup moves.
     pub const LATENCY_FLOOR_MS: f64 = 1.0;
     /// A percentile q is judged only when both runs have at least this many samples above
-    /// it (count x (1 - q)): p99 needs 1,000 samples, p99.9 needs 10,000. Fewer, and the
-    /// "percentile" is one or two unlucky requests.
-    pub const TAIL_SAMPLES: f64 = 10.0;
+    /// it (count x (1 - q)): p99 needs 5,000 samples, p99.9 needs 50,000. Fewer, and the
+    /// "percentile" is a handful of unlucky requests: with 16 samples above p99.9, two
+    /// identical nightly runs on a busy machine differed by 66 % there.
+    pub const TAIL_SAMPLES: f64 = 50.0;
     /// The error rate must also grow by at least this much (0.001 = 0.1 percentage point).
     pub const ERROR_RATE_FLOOR: f64 = 0.001;
     /// Error rates of a scope with fewer requests (in either run) are shown, not judged.

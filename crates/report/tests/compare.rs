@@ -106,11 +106,11 @@ fn the_same_run_is_not_a_regression_and_a_faster_one_neither() {
 
 #[test]
 fn thin_tails_are_shown_but_not_judged() {
-    // 10 requests/s for 10 s: 100 samples support p90, not p99.
-    let cmp = judge((10, 1.0, 0), (10, 1.5, 0));
+    // 100 requests/s for 10 s: 1,000 samples support p90 (50 above it), not p99 (10).
+    let cmp = judge((100, 1.0, 0), (100, 1.5, 0));
     let overall = &cmp.scopes[0];
     let p99 = overall.metrics.iter().find(|m| m.metric == "latency p99").unwrap();
-    assert!(!p99.judged && !p99.regression && p99.note.as_deref().unwrap().contains("need 1000"));
+    assert!(!p99.judged && !p99.regression && p99.note.as_deref().unwrap().contains("need 5000"));
     let p90 = overall.metrics.iter().find(|m| m.metric == "latency p90").unwrap();
     assert!(p90.judged && p90.regression);
 }

