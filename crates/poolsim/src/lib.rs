@@ -21,10 +21,14 @@
 //! ```
 
 pub mod des;
+mod empirical;
+mod limits;
 #[cfg(feature = "live")]
 pub mod live;
 mod spec;
 
+pub use empirical::Empirical;
+pub use limits::{RateLimit, SlowBody, TokenBucket, parse_byte_rate};
 pub use spec::{Hold, ModelSpec, Operation, Stall};
 
 /// Everything that can go wrong with a model.
@@ -38,6 +42,8 @@ pub enum Error {
     BadResetRate(f64),
     #[error("{op} hold: {reason}")]
     BadHold { op: &'static str, reason: String },
+    #[error("{0}")]
+    BadLimit(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
     #[error("cannot start the server runtime: {0}")]

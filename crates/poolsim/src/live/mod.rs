@@ -3,6 +3,8 @@
 //! It runs on its own tokio runtime and threads, so that a load test run in the same
 //! process does not share a scheduler with the service it measures.
 
+mod body;
+mod gate;
 mod handler;
 mod ledger;
 mod timer;
