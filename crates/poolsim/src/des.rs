@@ -140,8 +140,7 @@ impl Sim {
 
     /// The service `spec` describes, called by clients that give up after `client_timeout`.
     pub fn for_model(spec: &ModelSpec, client_timeout: Option<Duration>) -> Sim {
-        let params =
-            PoolParams { size: spec.pool_size, acquire_timeout: Some(spec.acquire_timeout), client_timeout };
+        let params = PoolParams { size: spec.pool_size, acquire_timeout: Some(spec.acquire_timeout), client_timeout };
         let service =
             ServiceParams { workers: spec.workers, queue_limit: spec.queue_limit, rate_limit: spec.rate_limit };
         Sim::with_service(params, service)
@@ -164,10 +163,10 @@ impl Sim {
             return self.complete(w, (t, t, 0), SimOutcome::RateLimited, emit);
         }
         match self.service.workers {
-            None => self.to_pool(w, t, emit),
+            None => self.ask_pool(w, t, emit),
             Some(n) if self.workers_busy < n => {
                 self.workers_busy += 1;
-                self.to_pool(w, t, emit);
+                self.ask_pool(w, t, emit);
             }
             Some(_) if self.service.queue_limit.is_some_and(|q| self.worker_queue.len() >= q) => {
                 self.complete(w, (t, t, 0), SimOutcome::QueueFull, emit);
@@ -227,7 +226,7 @@ impl Sim {
                         if let Some(mut w) = self.worker_queue.pop_front() {
                             self.workers_busy += 1;
                             w.ready = r;
-                            self.to_pool(w, r, emit);
+                            self.ask_pool(w, r, emit);
                         }
                     }
                 }
@@ -246,7 +245,7 @@ impl Sim {
     }
 
     /// A request with a worker asks for a connection at `t`.
-    fn to_pool(&mut self, w: Waiter, t: u64, emit: &mut impl FnMut(Completion)) {
+    fn ask_pool(&mut self, w: Waiter, t: u64, emit: &mut impl FnMut(Completion)) {
         if self.busy < self.params.size {
             self.start(w, t, emit);
         } else {

@@ -21,6 +21,7 @@
 //! ```
 
 pub mod des;
+mod describe;
 mod empirical;
 mod limits;
 #[cfg(feature = "live")]

@@ -78,7 +78,7 @@ pub fn parse_byte_rate(s: &str) -> Result<u64, String> {
         _ => return Err(bad()),
     };
     let bytes = number * scale;
-    if !(bytes.is_finite() && bytes >= 1.0 && bytes <= 1e12) {
+    if !(1.0..=1e12).contains(&bytes) {
         return Err(format!("{s:?}: a transfer rate must be from 1B/s to 1TB/s"));
     }
     Ok(bytes as u64)

@@ -218,7 +218,10 @@ impl ModelSpec {
         if let Some(r) = self.rate_limit
             && (!(r.rate.is_finite() && r.rate > 0.0) || r.burst == 0)
         {
-            return Err(Error::BadLimit(format!("rate-limit needs rate > 0 and burst >= 1, got {} and {}", r.rate, r.burst)));
+            return Err(Error::BadLimit(format!(
+                "rate-limit needs rate > 0 and burst >= 1, got {} and {}",
+                r.rate, r.burst
+            )));
         }
         Ok(())
     }

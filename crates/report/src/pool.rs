@@ -27,6 +27,12 @@ pub struct PoolInterval {
     pub mean_active: f64,
     /// Requests that gave up waiting (acquire timeout) in the interval.
     pub timeouts: u64,
+    /// Requests waiting for a request worker at the end of the interval.
+    pub queued: u64,
+    /// Requests refused by the rate limit (HTTP 429) in the interval.
+    pub rate_limited: u64,
+    /// Requests refused because the worker queue was full (HTTP 503) in the interval.
+    pub queue_full: u64,
     /// Time from arrival to getting a connection, microseconds.
     pub acquire: Histogram<u64>,
     /// Time a connection was held, microseconds.
@@ -40,6 +46,9 @@ impl Default for PoolInterval {
             pending: 0,
             mean_active: 0.0,
             timeouts: 0,
+            queued: 0,
+            rate_limited: 0,
+            queue_full: 0,
             acquire: new_histogram(),
             usage: new_histogram(),
         }
@@ -58,6 +67,15 @@ pub struct PoolSummary {
     pub usage_ms: Percentiles,
     /// Start of the first interval with an acquire timeout, seconds (the knee).
     pub first_timeout_s: Option<f64>,
+    /// Requests refused before reaching the pool: by the rate limit (429), and because
+    /// the queue for a worker was full (503).
+    #[serde(default)]
+    pub rate_limited: u64,
+    #[serde(default)]
+    pub queue_full: u64,
+    /// Most requests seen waiting for a worker at an interval's end.
+    #[serde(default)]
+    pub max_queued: u64,
 }
 
 /// Streams pool.csv and keeps the run's pool totals.
@@ -72,6 +90,9 @@ pub struct PoolLog {
     max_pending: u64,
     peak_mean_active: f64,
     first_timeout_s: Option<f64>,
+    rate_limited: u64,
+    queue_full: u64,
+    max_queued: u64,
 }
 
 impl PoolLog {
@@ -92,6 +113,9 @@ impl PoolLog {
             "acquire_p99_ms",
             "usage_p50_ms",
             "usage_p99_ms",
+            "queued",
+            "rate_limited",
+            "queue_full",
         ];
         csv.write_record(header).map_err(|e| Error::csv(&tmp, e))?;
         Ok(PoolLog {
@@ -104,6 +128,9 @@ impl PoolLog {
             max_pending: 0,
             peak_mean_active: 0.0,
             first_timeout_s: None,
+            rate_limited: 0,
+            queue_full: 0,
+            max_queued: 0,
         })
     }
 
@@ -122,12 +149,18 @@ impl PoolLog {
             f(quantile_ms(&p.acquire, 0.99)),
             f(quantile_ms(&p.usage, 0.5)),
             f(quantile_ms(&p.usage, 0.99)),
+            p.queued.to_string(),
+            p.rate_limited.to_string(),
+            p.queue_full.to_string(),
         ];
         self.csv.write_record(row).map_err(|e| Error::csv(&self.path, e))?;
         let _ = self.acquire.add(&p.acquire);
         let _ = self.usage.add(&p.usage);
         self.timeouts += p.timeouts;
         self.max_pending = self.max_pending.max(p.pending);
+        self.max_queued = self.max_queued.max(p.queued);
+        self.rate_limited += p.rate_limited;
+        self.queue_full += p.queue_full;
         self.peak_mean_active = self.peak_mean_active.max(p.mean_active);
         if p.timeouts > 0 && self.first_timeout_s.is_none() {
             self.first_timeout_s = Some(start_s);
@@ -148,6 +181,9 @@ impl PoolLog {
             acquire_ms: Percentiles::of(&self.acquire),
             usage_ms: Percentiles::of(&self.usage),
             first_timeout_s: self.first_timeout_s,
+            rate_limited: self.rate_limited,
+            queue_full: self.queue_full,
+            max_queued: self.max_queued,
         })
     }
 }

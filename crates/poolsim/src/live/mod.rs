@@ -124,7 +124,7 @@ mod tests {
 
     #[test]
     fn issues_queries_reverses_and_refuses_like_an_invoice_service() {
-        let spec = ModelSpec { holds: [Hold::Constant(Duration::ZERO); 6], ..ModelSpec::default() };
+        let spec = ModelSpec { holds: std::array::from_fn(|_| Hold::Constant(Duration::ZERO)), ..ModelSpec::default() };
         let server = Server::start(spec, "127.0.0.1:0".parse().unwrap(), 1).unwrap();
         let send = |method: &str, path: &str, body: &str| {
             let req = format!(
