@@ -5,6 +5,7 @@
 
 mod bad_profiles;
 mod generate;
+mod limits;
 mod runs;
 mod simulate;
 
