@@ -38,7 +38,7 @@ pub enum Command {
     ///
     /// The profile's schedule and mix go through the model of [target.builtin] (seconds of
     /// CPU, no target needed). Writes a report folder like `run`, plus pool.csv (active, idle, pending connections, acquire and usage
-    /// times, timeouts per second). Ops named issue, query, red_flush, verify_taxpayer,
+    /// times, timeouts, requests queued for a worker, 429 and 503 refusals per second). Ops named issue, query, red_flush, verify_taxpayer,
     /// download and payment_callback hold the pool as [target.builtin] says; other names
     /// hold it like a query.
     Simulate(SimulateArgs),

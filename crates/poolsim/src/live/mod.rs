@@ -107,6 +107,9 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, mut stop: watch::
 }
 
 #[cfg(test)]
+mod limits_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::Hold;
