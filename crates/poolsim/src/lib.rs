@@ -2,7 +2,10 @@
 //!
 //! [`ModelSpec`] describes the service: how many connections its pool has, how long a
 //! request waits for one before failing (HikariCP's `connectionTimeout`), and how long each
-//! operation holds it. With the `live` feature, [`live::Server`] runs that model in real
+//! operation holds it (a [`Hold`]: constant, exponential, lognormal, or [`Empirical`],
+//! measured by a real run); and in front of the pool, request workers with a bounded wait
+//! queue (503), a token-bucket [`RateLimit`] (429) and the handler's overhead. [`des::Sim`]
+//! runs that model in virtual time. With the `live` feature, [`live::Server`] runs that model in real
 //! time behind a real HTTP/1.1 server on loopback: the built-in target of `einv-load run`
 //! (`url = "builtin"`) and of `einv-load serve`.
 //!
