@@ -124,3 +124,34 @@ fn a_hold_measured_by_a_run_drives_the_simulation() {
         "{err}"
     );
 }
+
+#[test]
+fn bad_serve_flags_for_the_service_exit_2_naming_it() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--rate-limit", "0/5"], "--rate-limit"),
+        (&["--rate-limit", "100"], "--rate-limit"),
+        (&["--slow-body", "5s/1s@fast"], "--slow-body"),
+        (&["--slow-body", "1s/5s@1KiB/s"], "--slow-body"),
+        (&["--queue-limit", "5"], "queue-limit needs workers"),
+        (&["--workers", "0"], "workers must be at least 1"),
+    ];
+    for (flags, named) in cases {
+        let mut child = crate::einv()
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(*flags)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A flag wrongly accepted would serve until killed: give it 10 s.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let o = child.wait_with_output().unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(err.contains(named) && !err.contains("panicked"), "{flags:?}: {err}");
+    }
+}
