@@ -87,9 +87,16 @@ struct Waiter {
     overhead: u64,
 }
 
-/// Scheduled events; at equal times a connection is freed before a worker.
-const CONN_RELEASE: u8 = 0;
-const WORKER_RELEASE: u8 = 1;
+/// Scheduled events, packed as `time << 1 | kind` so the heap holds plain integers (as
+/// fast as a heap of times); at equal times a connection is freed before a worker.
+const CONN_RELEASE: u64 = 0;
+const WORKER_RELEASE: u64 = 1;
+/// Event times saturate here, so that packing never overflows (292 years of nanoseconds).
+const NEVER: u64 = u64::MAX >> 1;
+
+fn event(t: u64, kind: u64) -> Reverse<u64> {
+    Reverse(t.min(NEVER) << 1 | kind)
+}
 
 /// The simulator state. Feed it arrivals in time order with [`Sim::arrive`] or
 /// [`Sim::offer`], then call [`Sim::finish`]; completions are handed to `emit` as they
@@ -103,7 +110,7 @@ pub struct Sim {
     busy: usize,
     workers_busy: usize,
     /// Connection and worker releases still to come.
-    events: BinaryHeap<Reverse<(u64, u8)>>,
+    events: BinaryHeap<Reverse<u64>>,
     /// Requests waiting for a connection, and for a worker.
     waiters: VecDeque<Waiter>,
     worker_queue: VecDeque<Waiter>,
@@ -206,32 +213,35 @@ impl Sim {
     fn advance(&mut self, t: u64, emit: &mut impl FnMut(Completion)) {
         let end = t == u64::MAX;
         loop {
-            let release = self.events.peek().map(|e| e.0).filter(|&(r, _)| r <= t);
+            let release = match self.events.peek() {
+                Some(&Reverse(e)) if e >> 1 <= t => Some(e),
+                _ => None,
+            };
             // The pool queue is FIFO with one timeout, so its front has the first deadline.
-            let deadline =
-                self.waiters.front().map(|w| w.ready.saturating_add(self.acquire_ns)).filter(|&d| d < t || end);
-            match (release, deadline) {
-                // A waiter whose deadline is exactly a release time still gets the connection.
-                (Some((r, _)), Some(d)) if d < r => self.time_out(d, emit),
-                (Some((r, kind)), _) => {
-                    self.events.pop();
-                    self.tick(r);
-                    if kind == CONN_RELEASE {
-                        self.busy -= 1;
-                        if let Some(w) = self.waiters.pop_front() {
-                            self.start(w, r, emit);
-                        }
-                    } else {
-                        self.workers_busy -= 1;
-                        if let Some(mut w) = self.worker_queue.pop_front() {
-                            self.workers_busy += 1;
-                            w.ready = r;
-                            self.ask_pool(w, r, emit);
-                        }
-                    }
+            // A waiter whose deadline is exactly a release time still gets the connection.
+            if let Some(w) = self.waiters.front() {
+                let d = w.ready.saturating_add(self.acquire_ns);
+                if (d < t || end) && release.is_none_or(|e| d < e >> 1) {
+                    self.time_out(d, emit);
+                    continue;
                 }
-                (None, Some(d)) => self.time_out(d, emit),
-                (None, None) => break,
+            }
+            let Some(e) = release else { break };
+            self.events.pop();
+            let r = e >> 1;
+            self.tick(r);
+            if e & 1 == CONN_RELEASE {
+                self.busy -= 1;
+                if let Some(w) = self.waiters.pop_front() {
+                    self.start(w, r, emit);
+                }
+            } else {
+                self.workers_busy -= 1;
+                if let Some(mut w) = self.worker_queue.pop_front() {
+                    self.workers_busy += 1;
+                    w.ready = r;
+                    self.ask_pool(w, r, emit);
+                }
             }
         }
         self.tick(t);
@@ -258,7 +268,7 @@ impl Sim {
         self.tick(t);
         self.busy += 1;
         let released = t.saturating_add(w.hold);
-        self.events.push(Reverse((released, CONN_RELEASE)));
+        self.events.push(event(released, CONN_RELEASE));
         let end = self.release_worker_at(released, w.overhead);
         self.complete(w, (t, end, w.hold), SimOutcome::Ok, emit);
     }
@@ -268,7 +278,7 @@ impl Sim {
     fn release_worker_at(&mut self, t: u64, overhead: u64) -> u64 {
         let end = t.saturating_add(overhead);
         if self.service.workers.is_some() {
-            self.events.push(Reverse((end, WORKER_RELEASE)));
+            self.events.push(event(end, WORKER_RELEASE));
         }
         end
     }
