@@ -262,10 +262,18 @@ async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>,
         let body = r#"{"code":"E500","msg":"database pool exhausted: connection acquire timed out"}"#;
         return Ok(json(StatusCode::INTERNAL_SERVER_ERROR, body.into()));
     };
-    state.sleep(state.sample(state.spec.hold(op))).await;
+    // Both deadlines count from the acquire, so a late wake-up from the hold is not added
+    // again to the overhead: the worker is busy hold + overhead, as in the model.
+    let acquired_at = Instant::now();
+    let released_at = acquired_at + state.sample(state.spec.hold(op));
+    if released_at > acquired_at {
+        state.timer.sleep_until(released_at).await;
+    }
     drop(conn);
     // Building and sending the answer: the worker's time outside the pool.
-    state.sleep(overhead).await;
+    if !overhead.is_zero() {
+        state.timer.sleep_until(released_at + overhead).await;
+    }
     Ok(answer(state, route, order_no.as_deref().unwrap_or_default(), fingerprint(&body)))
 }
 
