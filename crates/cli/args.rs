@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use einv_engine::{Endpoint, Overrides, Plan, RunOptions, Shard};
-use einv_poolsim::Stall;
+use einv_poolsim::{Hold, RateLimit, SlowBody, Stall};
 
 /// Open-loop load testing for electronic-invoice platforms.
 ///
@@ -52,7 +52,7 @@ pub enum Command {
     ///
     /// The profile's schedule and mix go through the model of [target.builtin] (seconds of
     /// CPU, no target needed). Writes a report folder like `run`, plus pool.csv (active, idle, pending connections, acquire and usage
-    /// times, timeouts per second). Ops named issue, query, red_flush, verify_taxpayer,
+    /// times, timeouts, requests queued for a worker, 429 and 503 refusals per second). Ops named issue, query, red_flush, verify_taxpayer,
     /// download and payment_callback hold the pool as [target.builtin] says; other names
     /// hold it like a query.
     Simulate(SimulateArgs),
@@ -232,6 +232,22 @@ pub struct ServeArgs {
     /// Drop this share of connections instead of answering (0..1).
     #[arg(long, value_name = "SHARE")]
     pub reset_rate: Option<f64>,
+    /// Request workers (server threads): requests served at once [default: unlimited].
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Requests that may wait for a worker; more are refused with 503 (needs --workers).
+    #[arg(long, value_name = "N")]
+    pub queue_limit: Option<usize>,
+    /// Time each request keeps its worker after the pool, building its answer (e.g. 2ms).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub overhead: Option<Duration>,
+    /// Token-bucket rate limit, RATE requests/s with a bucket of BURST (e.g. 8000/200);
+    /// requests finding it empty get 429.
+    #[arg(long, value_name = "RATE/BURST", value_parser = parse_rate_limit)]
+    pub rate_limit: Option<RateLimit>,
+    /// Send response bodies at RATE for FOR in every EVERY (e.g. 5s/1s@10KiB/s).
+    #[arg(long, value_name = "EVERY/FOR@RATE", value_parser = parse_slow_body)]
+    pub slow_body: Option<SlowBody>,
 }
 
 impl Command {
@@ -289,6 +305,11 @@ fn validate(path: &Path) -> anyhow::Result<ExitCode> {
         Endpoint::Http(u) => format!("http://{}{}", u.authority, u.base_path),
     };
     println!("  target      {target}, {} connections", plan.target.connections);
+    if let Endpoint::Builtin { spec, .. } = &plan.target.endpoint {
+        for (label, line) in spec.describe() {
+            println!("  {label:<11} {line}");
+        }
+    }
     println!("  load        {} loop, {}", plan.load.mode(), humantime::format_duration(plan.load.duration()));
     let total: u32 = plan.ops.iter().map(|o| o.weight).sum();
     for op in &plan.ops {
@@ -344,6 +365,11 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     spec.stall = a.stall.or(spec.stall);
     spec.error_burst = a.error_burst.or(spec.error_burst);
     spec.reset_rate = a.reset_rate.unwrap_or(spec.reset_rate);
+    spec.workers = a.workers.or(spec.workers);
+    spec.queue_limit = a.queue_limit.or(spec.queue_limit);
+    spec.overhead = a.overhead.map_or(spec.overhead, Hold::Constant);
+    spec.rate_limit = a.rate_limit.or(spec.rate_limit);
+    spec.slow_body = a.slow_body.or(spec.slow_body);
     spec.validate().map_err(|e| einv_engine::Error::Flag { flag: "serve", message: e.to_string() })?;
     einv_engine::serve(spec, a.addr, threads, |addr| {
         println!("einv-load built-in target listening on http://{addr} (Ctrl-C to stop)");
@@ -370,6 +396,12 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
             "pool      size {}, peak mean active {:.1}, max pending {}, acquire p99 {:.3} ms, timeouts {} (first {knee})",
             pool.size, pool.peak_mean_active, pool.max_pending, pool.acquire_ms.p99, pool.timeouts
         );
+        if pool.rate_limited + pool.queue_full > 0 {
+            println!(
+                "refused   {} by the rate limit (429), {} with the worker queue full (503)",
+                pool.rate_limited, pool.queue_full
+            );
+        }
     }
     Ok(if s.slo.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
@@ -455,6 +487,21 @@ fn parse_window(s: &str) -> Result<Stall, String> {
         return Err(format!("need 0 < FOR < EVERY, got {s}"));
     }
     Ok(Stall { every, length })
+}
+
+fn parse_rate_limit(s: &str) -> Result<RateLimit, String> {
+    let (rate, burst) = s.split_once('/').ok_or("expected RATE/BURST, e.g. 8000/200")?;
+    let rate: f64 = rate.trim().parse().map_err(|_| format!("{rate:?} is not a rate"))?;
+    let burst: u32 = burst.trim().parse().map_err(|_| format!("{burst:?} is not a whole number"))?;
+    if !(rate.is_finite() && rate > 0.0) || burst == 0 {
+        return Err(format!("need RATE > 0 and BURST >= 1, got {s}"));
+    }
+    Ok(RateLimit { rate, burst })
+}
+
+fn parse_slow_body(s: &str) -> Result<SlowBody, String> {
+    let (window, rate) = s.split_once('@').ok_or("expected EVERY/FOR@RATE, e.g. 5s/1s@10KiB/s")?;
+    Ok(SlowBody { window: parse_window(window)?, bytes_per_s: einv_poolsim::parse_byte_rate(rate)? })
 }
 
 fn parse_shard(s: &str) -> Result<Shard, String> {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use einv_poolsim::des::{Completion, PoolParams, Sim, SimOutcome};
+use einv_poolsim::des::{Arrival, Completion, Sim, SimOutcome};
 use einv_poolsim::{ModelSpec, Operation};
 use einv_report::{
     Connections, ErrorClass, Finish, Outcome, PoolInterval, PoolLog, RunInfo, RunLog, Sample, Stats, Summary,
@@ -47,12 +47,7 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
         shards: plan.shard.count as f64,
         last_occupancy: (0, 0),
     };
-    let params = PoolParams {
-        size: spec.pool_size,
-        acquire_timeout: Some(spec.acquire_timeout),
-        client_timeout: Some(plan.target.request_timeout),
-    };
-    let mut sim = Sim::new(params);
+    let mut sim = Sim::for_model(spec, Some(plan.target.request_timeout));
     let model: Vec<Operation> = plan.ops.iter().map(|o| operation_for(&o.name)).collect();
     let mut scheduled = vec![0u64; names.len()];
     // The service's randomness (hold times) has its own stream, apart from the workload's.
@@ -62,8 +57,8 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     for a in timeline.filter(|a| a.index % plan.shard.count == plan.shard.index) {
         let op = a.op.unwrap_or_else(|| workload.requests.op_of(a.index));
         scheduled[op] += 1;
-        let hold = spec.hold(model[op]).sample(&mut rng);
-        sim.arrive(op as u32, a.at, hold, &mut |c| rec.record(c));
+        let (hold, overhead) = spec.draw(model[op], &mut rng);
+        sim.offer(Arrival { tag: op as u32, at: a.at, hold, overhead }, &mut |c| rec.record(c));
         end = a.at;
         if let Err(e) = rec.flush_before(a.at, &sim) {
             err = Some(e);
@@ -119,12 +114,15 @@ fn finish(
 }
 
 /// A simulated request as the recorder sees a live one: latency from arrival (no client
-/// queue is modelled, so service time is the same and send lag is zero).
+/// queue is modelled, so service time is the same and send lag is zero), and the status
+/// the built-in target answers with for the same fate.
 pub(crate) fn sample_of(c: &Completion) -> Sample {
     let latency = c.end - c.arrival;
     let outcome = match c.outcome {
         SimOutcome::Ok => Outcome::Response(200),
         SimOutcome::PoolTimeout => Outcome::Response(500),
+        SimOutcome::RateLimited => Outcome::Response(429),
+        SimOutcome::QueueFull => Outcome::Response(503),
         SimOutcome::ClientTimeout => Outcome::Failed(ErrorClass::Timeout),
     };
     Sample {
@@ -170,15 +168,20 @@ impl Recording {
         let ops = self.ops;
         let (stats, pool) =
             self.pending.entry(c.end.as_secs()).or_insert_with(|| (vec![Stats::new(); ops], PoolInterval::default()));
-        let sample = sample_of(&c);
-        let latency = sample.latency;
-        stats[c.tag as usize].record(&sample);
+        stats[c.tag as usize].record(&sample_of(&c));
         let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1);
-        pool.acquire.saturating_record(us(c.waited));
         match c.outcome {
-            SimOutcome::Ok => pool.usage.saturating_record(us(latency - c.waited)),
-            SimOutcome::PoolTimeout => pool.timeouts += 1,
-            SimOutcome::ClientTimeout => {}
+            // Refused at the door: they never asked the pool.
+            SimOutcome::RateLimited => pool.rate_limited += 1,
+            SimOutcome::QueueFull => pool.queue_full += 1,
+            outcome => {
+                pool.acquire.saturating_record(us(c.waited));
+                match outcome {
+                    SimOutcome::Ok => pool.usage.saturating_record(us(c.held)),
+                    SimOutcome::PoolTimeout => pool.timeouts += 1,
+                    _ => {}
+                }
+            }
         }
     }
 
@@ -199,6 +202,7 @@ impl Recording {
                 let (a, p) = sim.gauges();
                 (a as u64, p as u64)
             };
+            pool.queued = sim.workers().1 as u64;
             let rate = self.schedule.as_ref().map_or(0.0, |s| {
                 (s.intended_count_until(start + SECOND) - s.intended_count_until(start)) / self.shards
             });

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use einv_poolsim::des::{PoolParams, Sim};
+use einv_poolsim::des::{Arrival, Sim};
 use einv_report::{OpSummary, Stats, SweepCell, write_atomic};
 use einv_workload::derive_seed;
 
@@ -58,12 +58,7 @@ fn cell(plan: &Plan, nominal_rate: Option<f64>) -> Result<SweepCell, Error> {
     let Endpoint::Builtin { spec, .. } = &plan.target.endpoint else { unreachable!("checked by sweep") };
     let workload = Workload::new(plan)?;
     let timeline = workload.timeline(plan)?.ok_or(Error::Runtime(std::io::Error::other("no arrivals")))?;
-    let params = PoolParams {
-        size: spec.pool_size,
-        acquire_timeout: Some(spec.acquire_timeout),
-        client_timeout: Some(plan.target.request_timeout),
-    };
-    let mut sim = Sim::new(params);
+    let mut sim = Sim::for_model(spec, Some(plan.target.request_timeout));
     let mut rng = <rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(derive_seed(plan.seed, "holds"));
     let model: Vec<_> = plan.ops.iter().map(|o| operation_for(&o.name)).collect();
     let mut stats = Stats::new();
@@ -75,7 +70,8 @@ fn cell(plan: &Plan, nominal_rate: Option<f64>) -> Result<SweepCell, Error> {
     for a in timeline.filter(|a| a.index % plan.shard.count == plan.shard.index) {
         let op = a.op.unwrap_or_else(|| workload.requests.op_of(a.index));
         scheduled += 1;
-        sim.arrive(op as u32, a.at, spec.hold(model[op]).sample(&mut rng), &mut record);
+        let (hold, overhead) = spec.draw(model[op], &mut rng);
+        sim.offer(Arrival { tag: op as u32, at: a.at, hold, overhead }, &mut record);
     }
     sim.finish(&mut record);
     let duration = plan.load.duration().as_secs_f64();

@@ -2,7 +2,10 @@
 //!
 //! [`ModelSpec`] describes the service: how many connections its pool has, how long a
 //! request waits for one before failing (HikariCP's `connectionTimeout`), and how long each
-//! operation holds it. With the `live` feature, [`live::Server`] runs that model in real
+//! operation holds it (a [`Hold`]: constant, exponential, lognormal, or [`Empirical`],
+//! measured by a real run); and in front of the pool, request workers with a bounded wait
+//! queue (503), a token-bucket [`RateLimit`] (429) and the handler's overhead. [`des::Sim`]
+//! runs that model in virtual time. With the `live` feature, [`live::Server`] runs that model in real
 //! time behind a real HTTP/1.1 server on loopback: the built-in target of `einv-load run`
 //! (`url = "builtin"`) and of `einv-load serve`.
 //!
@@ -21,10 +24,15 @@
 //! ```
 
 pub mod des;
+mod describe;
+mod empirical;
+mod limits;
 #[cfg(feature = "live")]
 pub mod live;
 mod spec;
 
+pub use empirical::Empirical;
+pub use limits::{RateLimit, SlowBody, TokenBucket, parse_byte_rate};
 pub use spec::{Hold, ModelSpec, Operation, Stall};
 
 /// Everything that can go wrong with a model.
@@ -38,6 +46,8 @@ pub enum Error {
     BadResetRate(f64),
     #[error("{op} hold: {reason}")]
     BadHold { op: &'static str, reason: String },
+    #[error("{0}")]
+    BadLimit(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
     #[error("cannot start the server runtime: {0}")]

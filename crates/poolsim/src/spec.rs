@@ -1,6 +1,7 @@
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::Error;
+use crate::{Empirical, Error, RateLimit, SlowBody};
 
 /// The operations of the invoice API the model knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,7 +47,7 @@ impl Operation {
 }
 
 /// How long an operation holds its connection: a distribution, sampled per request.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Hold {
     Constant(Duration),
     /// Memoryless holds (the M/M/c model behind Erlang C).
@@ -58,6 +59,8 @@ pub enum Hold {
         p50: Duration,
         p99: Duration,
     },
+    /// Drawn from a measured distribution (a real run's service times).
+    Empirical(Arc<Empirical>),
 }
 
 /// z of the 99th percentile of the standard normal distribution.
@@ -75,6 +78,7 @@ impl Hold {
                 let sigma = (p99.as_secs_f64().ln() - mu) / Z99;
                 Duration::from_secs_f64((mu + sigma * normal).exp().min(3600.0))
             }
+            Hold::Empirical(ref e) => e.at(unit),
         }
     }
 
@@ -83,7 +87,7 @@ impl Hold {
         let unit = |rng: &mut dyn rand::Rng| ((rng.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64;
         match self {
             Hold::Constant(d) => *d,
-            Hold::Exponential { .. } => self.sample_with(unit(rng), 0.0),
+            Hold::Exponential { .. } | Hold::Empirical(_) => self.sample_with(unit(rng), 0.0),
             Hold::LogNormal { .. } => {
                 // Box-Muller: two uniforms, one standard normal.
                 let (u1, u2) = (unit(rng), unit(rng));
@@ -101,6 +105,7 @@ impl Hold {
                 let sigma = (p99.as_secs_f64().ln() - p50.as_secs_f64().ln()) / Z99;
                 Duration::from_secs_f64(p50.as_secs_f64() * (sigma * sigma / 2.0).exp())
             }
+            Hold::Empirical(ref e) => e.mean(),
         }
     }
 
@@ -151,6 +156,19 @@ pub struct ModelSpec {
     pub error_burst: Option<Stall>,
     /// Share of requests whose connection is dropped instead of answered (0..=1).
     pub reset_rate: f64,
+    /// Request workers (server threads): requests served at once. `None`: no limit.
+    pub workers: Option<usize>,
+    /// Requests that may wait for a worker; an arrival finding the queue full is refused
+    /// at once (HTTP 503). `None`: no bound. Needs `workers`.
+    pub queue_limit: Option<usize>,
+    /// Time a request keeps its worker after its database work (building and sending the
+    /// answer), outside the pool.
+    pub overhead: Hold,
+    /// A token bucket in front of the service (HTTP 429 when empty).
+    pub rate_limit: Option<RateLimit>,
+    /// Windows in which response bodies trickle out (live target only: the simulator
+    /// does not model the wire).
+    pub slow_body: Option<SlowBody>,
 }
 
 impl Default for ModelSpec {
@@ -163,6 +181,11 @@ impl Default for ModelSpec {
             stall: None,
             error_burst: None,
             reset_rate: 0.0,
+            workers: None,
+            queue_limit: None,
+            overhead: Hold::Constant(Duration::ZERO),
+            rate_limit: None,
+            slow_body: None,
         }
     }
 }
@@ -172,7 +195,8 @@ impl ModelSpec {
         if self.pool_size == 0 {
             return Err(Error::EmptyPool);
         }
-        for s in [self.stall, self.error_burst].into_iter().flatten() {
+        let slow_window = self.slow_body.map(|s| s.window);
+        for s in [self.stall, self.error_burst, slow_window].into_iter().flatten() {
             if s.length >= s.every || s.every.is_zero() {
                 return Err(Error::BadStall { every: s.every, length: s.length });
             }
@@ -183,12 +207,34 @@ impl ModelSpec {
         for (op, hold) in Operation::ALL.iter().zip(&self.holds) {
             hold.check().map_err(|reason| Error::BadHold { op: op.as_str(), reason })?;
         }
+        self.overhead.check().map_err(|reason| Error::BadHold { op: "overhead", reason })?;
+        match (self.workers, self.queue_limit) {
+            (Some(0), _) => return Err(Error::BadLimit("workers must be at least 1".into())),
+            (None, Some(_)) => {
+                return Err(Error::BadLimit("queue-limit needs workers: with unlimited workers nobody queues".into()));
+            }
+            _ => {}
+        }
+        if let Some(r) = self.rate_limit
+            && (!(r.rate.is_finite() && r.rate > 0.0) || r.burst == 0)
+        {
+            return Err(Error::BadLimit(format!(
+                "rate-limit needs rate > 0 and burst >= 1, got {} and {}",
+                r.rate, r.burst
+            )));
+        }
         Ok(())
     }
 
     /// How long `op` holds its connection.
-    pub fn hold(&self, op: Operation) -> Hold {
-        self.holds[op.index()]
+    pub fn hold(&self, op: Operation) -> &Hold {
+        &self.holds[op.index()]
+    }
+
+    /// One request's demand on the service: (connection hold, worker overhead), drawn
+    /// the same way by the simulator and the live target.
+    pub fn draw(&self, op: Operation, rng: &mut impl rand::Rng) -> (Duration, Duration) {
+        (self.hold(op).sample(rng), self.overhead.sample(rng))
     }
 
     /// Set how long `op` holds its connection.

@@ -16,7 +16,9 @@ use crate::write::{commit, temp_path};
 
 pub const POOL_CSV: &str = "pool.csv";
 
-const HEADER: [&str; 11] = [
+/// pool.csv's columns. Folders written before the service model had workers and a rate
+/// limit have only the first 11 (`OLD_COLUMNS`); they still read back, with zeros.
+const HEADER: [&str; 14] = [
     "start_s",
     "length_s",
     "active",
@@ -28,7 +30,11 @@ const HEADER: [&str; 11] = [
     "acquire_p99_ms",
     "usage_p50_ms",
     "usage_p99_ms",
+    "queued",
+    "rate_limited",
+    "queue_full",
 ];
+const OLD_COLUMNS: usize = 11;
 
 /// One line of pool.csv, read back (for charts and `report`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -44,13 +50,19 @@ pub struct PoolRow {
     pub acquire_p99_ms: f64,
     pub usage_p50_ms: f64,
     pub usage_p99_ms: f64,
+    /// Requests waiting for a worker at the end of the interval.
+    pub queued: u64,
+    /// Refused by the rate limit (429) in the interval.
+    pub rate_limited: u64,
+    /// Refused because the worker queue was full (503) in the interval.
+    pub queue_full: u64,
 }
 
 /// Read a pool.csv back; errors name the file and line.
 pub fn read_pool_csv(path: &Path) -> Result<Vec<PoolRow>, Error> {
     let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::csv(path, e))?;
     let got: Vec<String> = rdr.headers().map_err(|e| Error::csv(path, e))?.iter().map(String::from).collect();
-    if got != HEADER {
+    if got != HEADER && got != HEADER[..OLD_COLUMNS] {
         return Err(Error::Format { path: path.into(), message: "unexpected pool.csv header".into() });
     }
     let mut rows = Vec::new();
@@ -59,6 +71,7 @@ pub fn read_pool_csv(path: &Path) -> Result<Vec<PoolRow>, Error> {
         let bad = || Error::Format { path: path.into(), message: format!("line {}: not a number", line + 2) };
         let num = |i: usize| rec.get(i).and_then(|v| v.parse::<f64>().ok()).ok_or_else(bad);
         let int = |i: usize| rec.get(i).and_then(|v| v.parse::<u64>().ok()).ok_or_else(bad);
+        let newer = |i: usize| if got.len() > i { int(i) } else { Ok(0) };
         rows.push(PoolRow {
             start_s: num(0)?,
             length_s: num(1)?,
@@ -71,6 +84,9 @@ pub fn read_pool_csv(path: &Path) -> Result<Vec<PoolRow>, Error> {
             acquire_p99_ms: num(8)?,
             usage_p50_ms: num(9)?,
             usage_p99_ms: num(10)?,
+            queued: newer(11)?,
+            rate_limited: newer(12)?,
+            queue_full: newer(13)?,
         });
     }
     Ok(rows)
@@ -87,6 +103,12 @@ pub struct PoolInterval {
     pub mean_active: f64,
     /// Requests that gave up waiting (acquire timeout) in the interval.
     pub timeouts: u64,
+    /// Requests waiting for a request worker at the end of the interval.
+    pub queued: u64,
+    /// Requests refused by the rate limit (HTTP 429) in the interval.
+    pub rate_limited: u64,
+    /// Requests refused because the worker queue was full (HTTP 503) in the interval.
+    pub queue_full: u64,
     /// Time from arrival to getting a connection, microseconds.
     pub acquire: Histogram<u64>,
     /// Time a connection was held, microseconds.
@@ -100,6 +122,9 @@ impl Default for PoolInterval {
             pending: 0,
             mean_active: 0.0,
             timeouts: 0,
+            queued: 0,
+            rate_limited: 0,
+            queue_full: 0,
             acquire: new_histogram(),
             usage: new_histogram(),
         }
@@ -118,6 +143,15 @@ pub struct PoolSummary {
     pub usage_ms: Percentiles,
     /// Start of the first interval with an acquire timeout, seconds (the knee).
     pub first_timeout_s: Option<f64>,
+    /// Requests refused before reaching the pool: by the rate limit (429), and because
+    /// the queue for a worker was full (503).
+    #[serde(default)]
+    pub rate_limited: u64,
+    #[serde(default)]
+    pub queue_full: u64,
+    /// Most requests seen waiting for a worker at an interval's end.
+    #[serde(default)]
+    pub max_queued: u64,
 }
 
 /// Streams pool.csv and keeps the run's pool totals.
@@ -132,6 +166,9 @@ pub struct PoolLog {
     max_pending: u64,
     peak_mean_active: f64,
     first_timeout_s: Option<f64>,
+    rate_limited: u64,
+    queue_full: u64,
+    max_queued: u64,
 }
 
 impl PoolLog {
@@ -151,6 +188,9 @@ impl PoolLog {
             max_pending: 0,
             peak_mean_active: 0.0,
             first_timeout_s: None,
+            rate_limited: 0,
+            queue_full: 0,
+            max_queued: 0,
         })
     }
 
@@ -169,12 +209,18 @@ impl PoolLog {
             f(quantile_ms(&p.acquire, 0.99)),
             f(quantile_ms(&p.usage, 0.5)),
             f(quantile_ms(&p.usage, 0.99)),
+            p.queued.to_string(),
+            p.rate_limited.to_string(),
+            p.queue_full.to_string(),
         ];
         self.csv.write_record(row).map_err(|e| Error::csv(&self.path, e))?;
         let _ = self.acquire.add(&p.acquire);
         let _ = self.usage.add(&p.usage);
         self.timeouts += p.timeouts;
         self.max_pending = self.max_pending.max(p.pending);
+        self.max_queued = self.max_queued.max(p.queued);
+        self.rate_limited += p.rate_limited;
+        self.queue_full += p.queue_full;
         self.peak_mean_active = self.peak_mean_active.max(p.mean_active);
         if p.timeouts > 0 && self.first_timeout_s.is_none() {
             self.first_timeout_s = Some(start_s);
@@ -195,6 +241,9 @@ impl PoolLog {
             acquire_ms: Percentiles::of(&self.acquire),
             usage_ms: Percentiles::of(&self.usage),
             first_timeout_s: self.first_timeout_s,
+            rate_limited: self.rate_limited,
+            queue_full: self.queue_full,
+            max_queued: self.max_queued,
         })
     }
 }
@@ -223,7 +272,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(POOL_CSV);
         let mut text = HEADER.join(",");
-        text.push_str("\n0,1,2,3,4,5,6,7,8,9,10\n1,1,x,3,4,5,6,7,8,9,10\n");
+        text.push_str("\n0,1,2,3,4,5,6,7,8,9,10,0,0,0\n1,1,x,3,4,5,6,7,8,9,10,0,0,0\n");
         std::fs::write(&path, text).unwrap();
         let e = read_pool_csv(&path).unwrap_err().to_string();
         assert!(e.contains("pool.csv") && e.contains("line 3"), "{e}");

@@ -1,6 +1,7 @@
 //! Profiles: TOML in, a validated [`Plan`] out (raw serde structs, then domain types).
 
 mod locate;
+mod model;
 mod ops;
 mod raw;
 mod slo;

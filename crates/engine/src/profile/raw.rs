@@ -107,15 +107,49 @@ pub struct RawBuiltin {
     pub stall: Option<RawStall>,
     pub error_burst: Option<RawStall>,
     pub reset_rate: Option<f64>,
+    pub workers: Option<i64>,
+    pub queue_limit: Option<i64>,
+    pub overhead: Option<RawHold>,
+    pub rate_limit: Option<RawRateLimit>,
+    pub slow_body: Option<RawSlowBody>,
 }
 
-/// `"20ms"`, `{ exponential = "20ms" }` or `{ p50 = "15ms", p99 = "80ms" }`.
+/// `{ rate = 8000, burst = 200 }`: requests/s, bucket size.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawRateLimit {
+    pub rate: f64,
+    pub burst: i64,
+}
+
+/// `{ every = "5s", for = "1s", rate = "10KiB/s" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawSlowBody {
+    pub every: HumanDuration,
+    #[serde(rename = "for")]
+    pub length: HumanDuration,
+    pub rate: String,
+}
+
+/// `"20ms"`, `{ exponential = "20ms" }`, `{ p50 = "15ms", p99 = "80ms" }` or
+/// `{ from-report = "reports/run-x", op = "issue" }`.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum RawHold {
     Constant(HumanDuration),
-    Exponential { exponential: HumanDuration },
-    LogNormal { p50: HumanDuration, p99: HumanDuration },
+    Exponential {
+        exponential: HumanDuration,
+    },
+    LogNormal {
+        p50: HumanDuration,
+        p99: HumanDuration,
+    },
+    FromReport {
+        #[serde(rename = "from-report")]
+        from_report: String,
+        op: String,
+    },
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,11 +4,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use einv_poolsim::{Hold, ModelSpec, Operation, Stall};
+use einv_poolsim::{ModelSpec, Operation, Stall};
 use einv_workload::{Arrivals, Stage};
 
 use super::locate::{fields_quoted_in, line_of, locate_exact, parse_path, path_string};
-use super::raw::{HumanDuration, RawBuiltin, RawHold, RawLoad, RawProfile, RawStage, RawStall, RawTarget};
+use super::raw::{HumanDuration, RawBuiltin, RawLoad, RawProfile, RawStage, RawStall, RawTarget};
 use super::{Endpoint, HttpUrl, Load, Plan, Shard, Target, profile_error};
 use crate::error::{Error, ProfileError, ProfileErrors};
 
@@ -233,6 +233,14 @@ fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {
         reset_rate: reset_rate.clamp(0.0, 1.0),
         ..d
     };
+    let service = super::model::RawService {
+        workers: b.workers,
+        queue_limit: b.queue_limit,
+        overhead: b.overhead,
+        rate_limit: b.rate_limit,
+        slow_body: b.slow_body,
+    };
+    super::model::service(c, service, &mut spec);
     let holds = [
         (Operation::Issue, "issue-hold", b.issue_hold),
         (Operation::Query, "query-hold", b.query_hold),
@@ -242,20 +250,10 @@ fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {
         (Operation::PaymentCallback, "callback-hold", b.callback_hold),
     ];
     for (op, key, hold) in holds {
-        let key = format!("target.builtin.{key}");
-        let hold = match hold {
-            None => continue,
-            Some(RawHold::Constant(d)) => Hold::Constant(c.duration(&key, d)),
-            Some(RawHold::Exponential { exponential }) => Hold::Exponential { mean: c.duration(&key, exponential) },
-            Some(RawHold::LogNormal { p50, p99 }) => {
-                let (p50, p99) = (c.nonzero(&key, p50), c.duration(&key, p99));
-                if p99 < p50 {
-                    c.fail(&key, "p99 must not be below p50");
-                }
-                Hold::LogNormal { p50, p99 }
-            }
-        };
-        spec.set_hold(op, hold);
+        if let Some(hold) = hold {
+            let hold = super::model::hold(c, &format!("target.builtin.{key}"), hold);
+            spec.set_hold(op, hold);
+        }
     }
     (spec, b.threads.map_or(1, |n| c.count("target.builtin.threads", n, (1, 256))))
 }

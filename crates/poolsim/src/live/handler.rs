@@ -10,8 +10,10 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::sync::Semaphore;
 
+use super::body::Body;
+use super::gate::{Gate, Refusal};
 use super::ledger::{Issued, Ledger, Reversal};
-use crate::{ModelSpec, Operation};
+use crate::{Hold, ModelSpec, Operation};
 
 const INVOICES: &str = "/api/v1/invoices";
 /// Invoice numbers are 20 digits: this prefix and a 16-digit sequence.
@@ -21,6 +23,7 @@ static PDF: [u8; 16 * 1024] = [b'%'; 16 * 1024];
 
 pub(super) struct State {
     spec: ModelSpec,
+    gate: Gate,
     pool: Semaphore,
     started: Instant,
     ledger: Mutex<Ledger>,
@@ -37,6 +40,7 @@ impl State {
         let pool = Semaphore::new(spec.pool_size);
         let rng = Mutex::new(<rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(0x5eed));
         Self {
+            gate: Gate::new(&spec),
             spec,
             pool,
             started: Instant::now(),
@@ -48,11 +52,18 @@ impl State {
         }
     }
 
-    /// A hold time for `op`, from the model's distribution.
-    fn sample_hold(&self, op: Operation) -> std::time::Duration {
-        match self.spec.hold(op) {
-            crate::Hold::Constant(d) => d,
+    /// A draw from `hold` (constant ones without taking the lock).
+    fn sample(&self, hold: &Hold) -> std::time::Duration {
+        match hold {
+            Hold::Constant(d) => *d,
             hold => hold.sample(&mut *self.rng.lock().unwrap_or_else(|e| e.into_inner())),
+        }
+    }
+
+    /// Sleep `d` on the precise timer (nothing for zero).
+    async fn sleep(&self, d: std::time::Duration) {
+        if !d.is_zero() {
+            self.timer.sleep(d).await;
         }
     }
 
@@ -63,9 +74,10 @@ impl State {
     }
 
     /// The pool's gauges in Prometheus' text format, in HikariCP's vocabulary.
-    fn metrics(&self) -> Response<Full<Bytes>> {
+    fn metrics(&self) -> Response<Bytes> {
         let size = self.spec.pool_size;
         let active = size.saturating_sub(self.pool.available_permits());
+        let (workers_busy, queued) = self.gate.gauges();
         let gauges = [
             ("einv_pool_size", "gauge", "Connections in the pool.", size as u64),
             ("einv_pool_active", "gauge", "Connections in use.", active as u64),
@@ -78,12 +90,26 @@ impl State {
                 self.timeouts.load(Ordering::Relaxed),
             ),
             ("einv_invoices_issued_total", "counter", "Invoices issued.", self.ledger().issued()),
+            ("einv_workers_busy", "gauge", "Request workers serving a request.", workers_busy as u64),
+            ("einv_workers_queued", "gauge", "Requests waiting for a worker.", queued as u64),
+            (
+                "einv_rate_limited_total",
+                "counter",
+                "Requests refused by the rate limit (HTTP 429).",
+                self.gate.rate_limited.load(Ordering::Relaxed),
+            ),
+            (
+                "einv_queue_full_total",
+                "counter",
+                "Requests refused because the worker queue was full (HTTP 503).",
+                self.gate.queue_full.load(Ordering::Relaxed),
+            ),
         ];
         let mut text = String::new();
         for (name, kind, help, value) in gauges {
             text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
         }
-        let mut resp = Response::new(Full::new(Bytes::from(text)));
+        let mut resp = Response::new(Bytes::from(text));
         resp.headers_mut()
             .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"));
         resp
@@ -163,7 +189,17 @@ impl std::fmt::Display for Reset {
 
 impl std::error::Error for Reset {}
 
-pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Reset> {
+pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, Reset> {
+    let resp = serve(&state, req).await?;
+    // The slow-body fault: in its windows the answer trickles out after its headers.
+    let slow = state.spec.slow_body.filter(|s| s.active_at(state.started.elapsed()));
+    Ok(resp.map(|bytes| match slow {
+        Some(s) => Body::slow(bytes, s.bytes_per_s),
+        None => Full::new(bytes).into(),
+    }))
+}
+
+async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>, Reset> {
     let route = route(req.method(), req.uri().path());
     // Read the whole body before answering so the connection stays usable (keep-alive).
     let Ok(body) = req.into_body().collect().await.map(|b| b.to_bytes()) else {
@@ -175,6 +211,18 @@ pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
             Route::Metrics => state.metrics(),
             _ => json(StatusCode::NOT_FOUND, r#"{"code":"E404","msg":"no such route"}"#.into()),
         });
+    };
+    // At the door: the rate limit, then a request worker, kept until the answer is built.
+    let _worker = match state.gate.admit(state.started.elapsed()).await {
+        Ok(worker) => worker,
+        Err(Refusal::RateLimited) => {
+            let mut resp = json(StatusCode::TOO_MANY_REQUESTS, error_body("E429", "rate limit exceeded"));
+            resp.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static("1"));
+            return Ok(resp);
+        }
+        Err(Refusal::QueueFull) => {
+            return Ok(json(StatusCode::SERVICE_UNAVAILABLE, error_body("E503", "server busy: request queue full")));
+        }
     };
     // Input validation costs CPU, not a database connection: bad invoices are refused first.
     let order_no = match (&route, op) {
@@ -207,16 +255,26 @@ pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
     state.pending.fetch_add(1, Ordering::Relaxed);
     let acquired = tokio::time::timeout(state.spec.acquire_timeout, state.pool.acquire()).await;
     state.pending.fetch_sub(1, Ordering::Relaxed);
-    let Ok(Ok(_conn)) = acquired else {
+    let overhead = state.sample(&state.spec.overhead);
+    let Ok(Ok(conn)) = acquired else {
         state.timeouts.fetch_add(1, Ordering::Relaxed);
+        state.sleep(overhead).await;
         let body = r#"{"code":"E500","msg":"database pool exhausted: connection acquire timed out"}"#;
         return Ok(json(StatusCode::INTERNAL_SERVER_ERROR, body.into()));
     };
-    let hold = state.sample_hold(op);
-    if !hold.is_zero() {
-        state.timer.sleep(hold).await;
+    // Both deadlines count from the acquire, so a late wake-up from the hold is not added
+    // again to the overhead: the worker is busy hold + overhead, as in the model.
+    let acquired_at = Instant::now();
+    let released_at = acquired_at + state.sample(state.spec.hold(op));
+    if released_at > acquired_at {
+        state.timer.sleep_until(released_at).await;
     }
-    Ok(answer(&state, route, order_no.as_deref().unwrap_or_default(), fingerprint(&body)))
+    drop(conn);
+    // Building and sending the answer: the worker's time outside the pool.
+    if !overhead.is_zero() {
+        state.timer.sleep_until(released_at + overhead).await;
+    }
+    Ok(answer(state, route, order_no.as_deref().unwrap_or_default(), fingerprint(&body)))
 }
 
 /// A payload's identity for idempotency checks (not a security hash).
@@ -227,7 +285,7 @@ fn fingerprint(body: &[u8]) -> u64 {
     h.finish()
 }
 
-fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Response<Full<Bytes>> {
+fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Response<Bytes> {
     let not_found = || json(StatusCode::NOT_FOUND, error_body("E404", "invoice not found"));
     match route {
         Route::Issue => match state.ledger().issue(order_no, fingerprint) {
@@ -264,7 +322,7 @@ fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Resp
             Reversal::Unknown => not_found(),
         },
         Route::Download(Some(seq)) if state.ledger().exists(seq) => {
-            let mut resp = Response::new(Full::new(Bytes::from_static(&PDF)));
+            let mut resp = Response::new(Bytes::from_static(&PDF));
             resp.headers_mut()
                 .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/pdf"));
             resp
@@ -287,8 +345,8 @@ fn escape(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).collect::<String>().replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
+fn json(status: StatusCode, body: String) -> Response<Bytes> {
+    let mut resp = Response::new(Bytes::from(body));
     *resp.status_mut() = status;
     resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
     resp

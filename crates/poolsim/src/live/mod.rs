@@ -3,6 +3,8 @@
 //! It runs on its own tokio runtime and threads, so that a load test run in the same
 //! process does not share a scheduler with the service it measures.
 
+mod body;
+mod gate;
 mod handler;
 mod ledger;
 mod timer;
@@ -105,6 +107,9 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, mut stop: watch::
 }
 
 #[cfg(test)]
+mod limits_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::Hold;
@@ -122,7 +127,7 @@ mod tests {
 
     #[test]
     fn issues_queries_reverses_and_refuses_like_an_invoice_service() {
-        let spec = ModelSpec { holds: [Hold::Constant(Duration::ZERO); 6], ..ModelSpec::default() };
+        let spec = ModelSpec { holds: std::array::from_fn(|_| Hold::Constant(Duration::ZERO)), ..ModelSpec::default() };
         let server = Server::start(spec, "127.0.0.1:0".parse().unwrap(), 1).unwrap();
         let send = |method: &str, path: &str, body: &str| {
             let req = format!(

@@ -61,7 +61,10 @@ impl Timer {
     }
 
     pub(super) async fn sleep(&self, d: Duration) {
-        let at = Instant::now() + d;
+        self.sleep_until(Instant::now() + d).await;
+    }
+
+    pub(super) async fn sleep_until(&self, at: Instant) {
         if let Some(tx) = &self.tx {
             let (wake, woken) = oneshot::channel();
             if tx.send((at, wake)).is_ok() && woken.await.is_ok() {
