@@ -87,7 +87,7 @@ fn a_full_worker_queue_answers_503_live_and_simulated_alike() {
 }
 
 #[test]
-fn slow_bodies_show_in_latency() {
+fn slow_bodies_show_in_latency_not_in_time_to_first_byte() {
     let dir = tempfile::tempdir().unwrap();
     // The window is the last quarter of every 2 s; a 33-byte answer at 1 KiB/s takes ~40 ms.
     let slow = "callback-hold = \"0s\"\nslow-body = { every = \"2s\", for = \"500ms\", rate = \"1KiB/s\" }";
@@ -97,6 +97,9 @@ fn slow_bodies_show_in_latency() {
     let p50 = s["overall"]["latency_ms"]["p50"].as_f64().unwrap();
     assert!(p90 > 25.0, "latency p90 {p90} ms: a quarter of the answers trickle out");
     assert!(p50 < 10.0, "latency p50 {p50} ms: outside the window answers are quick");
+    // The head goes out at once; only the body trickles.
+    let ttfb_p90 = s["overall"]["phases"]["ttfb"]["p90"].as_f64().unwrap();
+    assert!(ttfb_p90 < 10.0, "time to first byte p90 {ttfb_p90} ms: the head is not slowed");
     assert_eq!(s["overall"]["requests"]["ok"], 200, "slow is not broken");
 }
 
