@@ -54,7 +54,8 @@ pub enum Command {
     /// CPU, no target needed). Writes a report folder like `run`, plus pool.csv (active, idle, pending connections, acquire and usage
     /// times, timeouts, requests queued for a worker, 429 and 503 refusals per second). Ops named issue, query, red_flush, verify_taxpayer,
     /// download and payment_callback hold the pool as [target.builtin] says; other names
-    /// hold it like a query.
+    /// hold it like a query. Deterministic for a seed; set SOURCE_DATE_EPOCH (seconds since
+    /// 1970) to fix the start time as well, and the folder is the same byte for byte.
     Simulate(SimulateArgs),
     /// Check a profile and print what it would do, without sending anything.
     Validate {

@@ -34,7 +34,7 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     folder::check(opts.out.as_deref())?;
     let workload = Workload::new(plan)?;
     let timeline = workload.timeline(plan)?.ok_or(Error::Runtime(std::io::Error::other("no arrivals")))?;
-    let started_at = SystemTime::now();
+    let started_at = start_stamp()?;
     let dir = folder::create(opts.out.as_deref(), &plan.name, started_at)?;
     let names: Vec<String> = plan.ops.iter().map(|o| o.name.clone()).collect();
     let label = format!("einv-load {} simulation of {}", env!("CARGO_PKG_VERSION"), plan.name);
@@ -75,6 +75,18 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     rec.flush_before(Duration::MAX, &sim)?;
     let target_rate = workload.target_rate(&plan.load, plan.shard);
     finish(plan, spec, rec, (scheduled, target_rate), end, started_at, dir)
+}
+
+/// When the simulated run "started": now, or `SOURCE_DATE_EPOCH` (seconds since the Unix
+/// epoch, the reproducible-builds convention) when set. Nothing else in a simulation
+/// reads the clock, so with it the report folder is the same byte for byte every time.
+fn start_stamp() -> Result<SystemTime, Error> {
+    let Ok(text) = std::env::var("SOURCE_DATE_EPOCH") else { return Ok(SystemTime::now()) };
+    let secs: u64 = text.trim().parse().map_err(|_| Error::Flag {
+        flag: "SOURCE_DATE_EPOCH",
+        message: format!("must be whole seconds since 1970-01-01, got {text:?}"),
+    })?;
+    Ok(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
 }
 
 fn finish(
