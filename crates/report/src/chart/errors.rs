@@ -4,7 +4,8 @@ use crate::timeseries::TimeseriesRow;
 
 use plotters::style::RGBColor;
 
-use super::lines::{Series, note, panel, svg};
+use super::lines::{LEGEND_W, Series, note, panel, svg};
+use super::style::end_s;
 
 /// A colour per class, indexed like [`ErrorClass::ALL`], so a class looks the same in
 /// every report: server errors red, client errors orange, timeouts purple.
@@ -22,22 +23,16 @@ const CLASS_COLORS: [RGBColor; ErrorClass::COUNT] = [
 
 /// Errors per second over time, one line per error class that occurred.
 pub fn errors_svg(title: &str, rows: &[TimeseriesRow]) -> Result<String, Error> {
-    let t_end = rows.iter().map(|r| r.start_s + r.length_s).fold(0.0, f64::max);
+    let t_end = rows.iter().map(end_s).fold(0.0, f64::max);
     let series: Vec<Series> = ErrorClass::ALL
         .iter()
         .enumerate()
         .filter(|(i, _)| rows.iter().any(|r| r.errors_by_class[*i] > 0))
-        .map(|(i, class)| Series {
-            label: class.as_str().to_string(),
-            color: CLASS_COLORS[i],
-            dashed: false,
-            points: rows
-                .iter()
-                .map(|r| {
-                    let per_s = if r.length_s > 0.0 { r.errors_by_class[i] as f64 / r.length_s } else { 0.0 };
-                    (r.start_s + r.length_s, per_s)
-                })
-                .collect(),
+        .map(|(i, class)| {
+            let per_s = |r: &TimeseriesRow| {
+                if r.length_s > 0.0 { r.errors_by_class[i] as f64 / r.length_s } else { 0.0 }
+            };
+            Series::line(class.as_str(), CLASS_COLORS[i], rows.iter().map(|r| (end_s(r), per_s(r))).collect())
         })
         .collect();
     svg("errors", title, 400, |area| {
@@ -45,7 +40,7 @@ pub fn errors_svg(title: &str, rows: &[TimeseriesRow]) -> Result<String, Error> 
             let text = if rows.is_empty() { "no data: no intervals were recorded" } else { "no errors in this run" };
             note(area, "errors", text)
         } else {
-            panel(area, "errors", &series, t_end, (Some("time (s)"), "errors/s"))
+            panel(area, "errors", &series, (t_end, LEGEND_W), (Some("time (s)"), "errors/s"))
         }
     })
 }
@@ -53,7 +48,7 @@ pub fn errors_svg(title: &str, rows: &[TimeseriesRow]) -> Result<String, Error> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chart::lines::tests::texts;
+    use crate::chart::style::tests::texts;
 
     fn rows() -> Vec<TimeseriesRow> {
         (0..30)

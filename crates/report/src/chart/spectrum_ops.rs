@@ -44,7 +44,7 @@ pub fn spectrum_ops_svg(title: &str, ops: &[OpSpectrum]) -> Result<String, Error
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chart::lines::tests::texts;
+    use crate::chart::style::tests::texts;
 
     #[test]
     fn one_panel_per_op_with_both_lines() {
