@@ -10,6 +10,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::csv_rows::read_rows;
 use crate::stats::{new_histogram, quantile_ms};
 use crate::summary::Percentiles;
 use crate::write::{commit, temp_path};
@@ -48,32 +49,21 @@ pub struct PoolRow {
 
 /// Read a pool.csv back; errors name the file and line.
 pub fn read_pool_csv(path: &Path) -> Result<Vec<PoolRow>, Error> {
-    let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::csv(path, e))?;
-    let got: Vec<String> = rdr.headers().map_err(|e| Error::csv(path, e))?.iter().map(String::from).collect();
-    if got != HEADER {
-        return Err(Error::Format { path: path.into(), message: "unexpected pool.csv header".into() });
-    }
-    let mut rows = Vec::new();
-    for (line, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| Error::csv(path, e))?;
-        let bad = || Error::Format { path: path.into(), message: format!("line {}: not a number", line + 2) };
-        let num = |i: usize| rec.get(i).and_then(|v| v.parse::<f64>().ok()).ok_or_else(bad);
-        let int = |i: usize| rec.get(i).and_then(|v| v.parse::<u64>().ok()).ok_or_else(bad);
-        rows.push(PoolRow {
-            start_s: num(0)?,
-            length_s: num(1)?,
-            active: int(2)?,
-            idle: int(3)?,
-            pending: int(4)?,
-            mean_active: num(5)?,
-            timeouts: int(6)?,
-            acquire_p50_ms: num(7)?,
-            acquire_p99_ms: num(8)?,
-            usage_p50_ms: num(9)?,
-            usage_p99_ms: num(10)?,
-        });
-    }
-    Ok(rows)
+    read_rows(path, "pool.csv", &HEADER, |r| {
+        Ok(PoolRow {
+            start_s: r.num(0)?,
+            length_s: r.num(1)?,
+            active: r.int(2)?,
+            idle: r.int(3)?,
+            pending: r.int(4)?,
+            mean_active: r.num(5)?,
+            timeouts: r.int(6)?,
+            acquire_p50_ms: r.num(7)?,
+            acquire_p99_ms: r.num(8)?,
+            usage_p50_ms: r.num(9)?,
+            usage_p99_ms: r.num(10)?,
+        })
+    })
 }
 
 /// What the pool did in one interval.
