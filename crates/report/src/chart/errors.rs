@@ -5,7 +5,7 @@ use crate::timeseries::TimeseriesRow;
 use plotters::style::RGBColor;
 
 use super::lines::{LEGEND_W, Series, note, panel, svg};
-use super::style::end_s;
+use super::style::{end_s, full_intervals};
 
 /// A colour per class, indexed like [`ErrorClass::ALL`], so a class looks the same in
 /// every report: server errors red, client errors orange, timeouts purple.
@@ -21,8 +21,10 @@ const CLASS_COLORS: [RGBColor; ErrorClass::COUNT] = [
     RGBColor(127, 127, 127), // other
 ];
 
-/// Errors per second over time, one line per error class that occurred.
+/// Errors per second over time, one line per error class that occurred. A cut-short last
+/// interval is left out (see `full_intervals`).
 pub fn errors_svg(title: &str, rows: &[TimeseriesRow]) -> Result<String, Error> {
+    let rows = &full_intervals(rows);
     let t_end = rows.iter().map(end_s).fold(0.0, f64::max);
     let series: Vec<Series> = ErrorClass::ALL
         .iter()
@@ -69,6 +71,16 @@ mod tests {
             assert!(texts.contains(&t), "missing {t} in {texts:?}");
         }
         assert!(!texts.contains(&"reset"), "classes that never occurred stay out of the legend");
+    }
+
+    #[test]
+    fn a_cut_short_last_interval_is_not_drawn() {
+        let mut cut = rows();
+        // 3 errors in the last 0.2 s would read as a jump to 15 errors/s.
+        let mut tail = TimeseriesRow { start_s: 30.0, length_s: 0.2, ..Default::default() };
+        tail.errors_by_class[7] = 3;
+        cut.push(tail);
+        assert_eq!(errors_svg("t", &cut).unwrap(), errors_svg("t", &rows()).unwrap());
     }
 
     #[test]

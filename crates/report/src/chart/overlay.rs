@@ -7,7 +7,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::spectrum::{Fonts, Line, axes};
-use super::style::{Axes, end_s, frame, legend_box, mesh, positive_runs};
+use super::style::{Axes, end_s, frame, full_intervals, legend_box, mesh, positive_runs};
 use crate::Error;
 use crate::timeseries::TimeseriesRow;
 
@@ -51,12 +51,14 @@ pub fn spectrum_overlay_svg(
 }
 
 /// Latency p50 and p99 per interval of two runs, on one time axis (seconds from each
-/// run's start). Intervals without a finished request are gaps, not zeros.
+/// run's start). Intervals without a finished request are gaps, not zeros; a cut-short last
+/// interval is left out (see `full_intervals`).
 pub fn timeline_overlay_svg(
     title: &str,
     (b_name, baseline): (&str, &[TimeseriesRow]),
     (c_name, current): (&str, &[TimeseriesRow]),
 ) -> Result<String, Error> {
+    let (baseline, current) = (&full_intervals(baseline)[..], &full_intervals(current)[..]);
     type Pick = fn(&TimeseriesRow) -> f64;
     let p99: Pick = |r| r.latency_p99_ms;
     let p50: Pick = |r| r.latency_p50_ms;
@@ -157,6 +159,11 @@ mod tests {
         for t in ["baseline p99", "baseline p50", "current p99", "current p50", "time since run start (s)"] {
             assert!(texts.contains(&t), "missing {t} in {texts:?}");
         }
+        // A cut-short last interval of either run is not drawn.
+        let mut cut = c.clone();
+        cut.push(TimeseriesRow { length_s: 0.4, latency_p99_ms: 300.0, ..row(20.0, 12.0) });
+        let with_tail = timeline_overlay_svg("over time", ("baseline", &b), ("current", &cut)).unwrap();
+        assert_eq!(with_tail, timeline_overlay_svg("over time", ("baseline", &b), ("current", &c)).unwrap());
         let svg = timeline_overlay_svg("empty", ("baseline", &[]), ("current", &[])).unwrap();
         assert!(svg.trim_end().ends_with("</svg>"));
     }

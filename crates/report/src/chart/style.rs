@@ -109,6 +109,17 @@ pub(super) fn legend_box<'a, 'b: 'a>(
         .draw()
 }
 
+/// The intervals a line chart draws. A run's last interval is usually cut short (0.3 s of
+/// a 1 s interval), and its rates and percentiles over so little time would show as a
+/// spike or a drop at the right edge; so intervals shorter than half the nominal (median)
+/// length are left out. Only the charts: the data files keep every interval.
+pub(super) fn full_intervals(rows: &[TimeseriesRow]) -> Vec<TimeseriesRow> {
+    let mut lengths: Vec<f64> = rows.iter().map(|r| r.length_s).collect();
+    lengths.sort_by(f64::total_cmp);
+    let Some(&nominal) = lengths.get(lengths.len() / 2) else { return Vec::new() };
+    rows.iter().filter(|r| r.length_s >= nominal / 2.0).cloned().collect()
+}
+
 /// The end of an interval, where its value is drawn.
 pub(super) fn end_s(row: &TimeseriesRow) -> f64 {
     row.start_s + row.length_s
@@ -136,6 +147,19 @@ pub(super) mod tests {
     /// The text of every <text> element, as a reader of the chart sees it.
     pub fn texts(svg: &str) -> Vec<&str> {
         svg.split("<text").skip(1).filter_map(|t| Some(t.split_once('>')?.1.split_once("</text>")?.0.trim())).collect()
+    }
+
+    #[test]
+    fn short_intervals_are_left_out_of_line_charts() {
+        let row = |start_s: f64, length_s: f64| TimeseriesRow { start_s, length_s, ..Default::default() };
+        let starts = |rows: Vec<TimeseriesRow>| rows.iter().map(|r| r.start_s).collect::<Vec<_>>();
+        let run = [row(0.0, 1.0), row(1.0, 1.0), row(2.0, 1.0), row(3.0, 0.3)];
+        assert_eq!(starts(full_intervals(&run)), [0.0, 1.0, 2.0], "the 0.3 s tail is dropped");
+        let tail = [row(0.0, 1.0), row(1.0, 1.0), row(2.0, 0.5)];
+        assert_eq!(starts(full_intervals(&tail)), [0.0, 1.0, 2.0], "half an interval is kept");
+        // A run shorter than one interval still has its one row to draw.
+        assert_eq!(starts(full_intervals(&[row(0.0, 0.3)])), [0.0]);
+        assert!(full_intervals(&[]).is_empty());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 use plotters::prelude::*;
 
 use super::lines::{DOTS_BELOW, Series, WIDTH, legend, note, panel, svg};
-use super::style::{Area, Axes, end_s, err, mesh, positive_runs};
+use super::style::{Area, Axes, end_s, err, full_intervals, mesh, positive_runs};
 use crate::Error;
 use crate::timeseries::TimeseriesRow;
 
@@ -11,7 +11,9 @@ type Pick = fn(&TimeseriesRow) -> f64;
 const LEGEND_W: u32 = 170;
 
 /// Latency (p50/p90/p99/max per interval) and throughput (target vs achieved) over time.
+/// A cut-short last interval is left out (see `full_intervals`).
 pub fn timeline_svg(title: &str, rows: &[TimeseriesRow]) -> Result<String, Error> {
+    let rows = &full_intervals(rows);
     svg("timeline", title, 640, |body| {
         if rows.is_empty() {
             return note(body, "timeline", "no data: no intervals were recorded");
@@ -156,6 +158,21 @@ mod tests {
         // One all-zero interval: plotters must not get an empty range.
         let svg = timeline_svg("idle", &[TimeseriesRow::default()]).unwrap();
         assert!(texts(&svg).contains(&"requests/s"));
+    }
+
+    #[test]
+    fn a_cut_short_last_interval_is_not_drawn() {
+        let full = rows(20);
+        let mut cut = full.clone();
+        // 0.3 s of a last interval: a few requests at a high rate and an odd p99.
+        cut.push(TimeseriesRow {
+            start_s: 20.0,
+            length_s: 0.3,
+            achieved_rate: 2000.0,
+            latency_p99_ms: 400.0,
+            ..full[0].clone()
+        });
+        assert_eq!(timeline_svg("t", &cut).unwrap(), timeline_svg("t", &full).unwrap());
     }
 
     #[test]
