@@ -1,8 +1,8 @@
 use crate::Error;
 use crate::timeseries::TimeseriesRow;
 
-use super::lines::{LEGEND_W, PALETTE, Series, note, panel, svg};
-use super::style::end_s;
+use super::lines::{LEGEND_W, PALETTE, Series, WIDTH, note, panel};
+use super::style::{end_s, render};
 
 /// Client connections open at the end of each interval, against the limit.
 pub fn connections_svg(title: &str, rows: &[TimeseriesRow], limit: u64) -> Result<String, Error> {
@@ -12,7 +12,7 @@ pub fn connections_svg(title: &str, rows: &[TimeseriesRow], limit: u64) -> Resul
     if limit > 0 {
         series.push(Series::limit(format!("limit ({limit})"), limit, t_end));
     }
-    svg("connections", title, 400, |area| {
+    render("connections", (WIDTH, 400), Some(title), |area| {
         if rows.is_empty() {
             note(area, "connections", "no data: no intervals were recorded")
         } else {

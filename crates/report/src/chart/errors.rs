@@ -4,8 +4,8 @@ use crate::timeseries::TimeseriesRow;
 
 use plotters::style::RGBColor;
 
-use super::lines::{LEGEND_W, Series, note, panel, svg};
-use super::style::{end_s, full_intervals};
+use super::lines::{LEGEND_W, Series, WIDTH, note, panel};
+use super::style::{end_s, full_intervals, render};
 
 /// A colour per class, indexed like [`ErrorClass::ALL`], so a class looks the same in
 /// every report: server errors red, client errors orange, timeouts purple.
@@ -37,7 +37,7 @@ pub fn errors_svg(title: &str, rows: &[TimeseriesRow]) -> Result<String, Error> 
             Series::line(class.as_str(), CLASS_COLORS[i], rows.iter().map(|r| (end_s(r), per_s(r))).collect())
         })
         .collect();
-    svg("errors", title, 400, |area| {
+    render("errors", (WIDTH, 400), Some(title), |area| {
         if series.is_empty() {
             let text = if rows.is_empty() { "no data: no intervals were recorded" } else { "no errors in this run" };
             note(area, "errors", text)

@@ -104,22 +104,3 @@ pub(super) fn note(area: &Area, chart_name: &'static str, text: &str) -> Result<
     let style = TextStyle::from((FONT, 18).into_font()).pos(Pos::new(HPos::Center, VPos::Center)).color(&grey);
     area.draw(&Text::new(text, (w as i32 / 2, h as i32 / 2), style)).map_err(|e| err(chart_name)(&e))
 }
-
-/// Render a chart of `height` pixels with a title into an SVG string.
-pub(super) fn svg(
-    chart_name: &'static str,
-    title: &str,
-    height: u32,
-    body: impl FnOnce(&Area) -> Result<(), Error>,
-) -> Result<String, Error> {
-    let err = err(chart_name);
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| err(&e))?;
-        let area = root.titled(title, (FONT, 24)).map_err(|e| err(&e))?;
-        body(&area)?;
-        root.present().map_err(|e| err(&e))?;
-    }
-    Ok(buf)
-}

@@ -7,7 +7,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::spectrum::{Fonts, Line, axes};
-use super::style::{Axes, end_s, frame, full_intervals, legend_box, mesh, positive_runs};
+use super::style::{Axes, end_s, frame, full_intervals, legend_box, mesh, positive_runs, render};
 use crate::Error;
 use crate::timeseries::TimeseriesRow;
 
@@ -34,7 +34,7 @@ pub fn spectrum_overlay_svg(
     if lines.is_empty() {
         return super::spectrum_svg(title, &[]);
     }
-    svg(|root| {
+    render("overlay", SIZE, None, |root| {
         let mut chart = axes(root, title, lines.iter().map(|(l, _)| l), Fonts::FULL).map_err(err)?;
         for (line, is_baseline) in &lines {
             let style = if *is_baseline { BASE.stroke_width(2) } else { CURRENT.stroke_width(3) };
@@ -76,7 +76,7 @@ pub fn timeline_overlay_svg(
     let y_max = baseline.iter().chain(current).map(p99).fold(0.0, f64::max);
     // Room above the highest p99 for the four-line legend in the top right corner.
     let y_max = if y_max > 0.0 { y_max * 1.45 } else { 1.0 };
-    svg(|root| {
+    render("overlay", SIZE, None, |root| {
         let mut chart = frame(root, (title, Fonts::FULL.title), 0.0..t_end, y_max).map_err(err)?;
         let x_desc = Some("time since run start (s)");
         mesh(&mut chart, &Axes { x_desc, y_desc: "latency (ms)", x_ticks: None, sizes: Axes::SIZES }).map_err(err)?;
@@ -97,18 +97,6 @@ pub fn timeline_overlay_svg(
         }
         legend_box(&mut chart, SeriesLabelPosition::UpperRight, 14).map_err(err)
     })
-}
-
-/// An SVG of `SIZE` on white, drawn by `body`.
-fn svg(body: impl FnOnce(&super::style::Area) -> Result<(), Error>) -> Result<String, Error> {
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        body(&root)?;
-        root.present().map_err(err)?;
-    }
-    Ok(buf)
 }
 
 /// A legend sample drawn like its line: dashed for the baseline.

@@ -1,7 +1,8 @@
 use crate::Error;
 use crate::pool::PoolRow;
 
-use super::lines::{LEGEND_W, PALETTE, Series, note, panel, svg};
+use super::lines::{LEGEND_W, PALETTE, Series, WIDTH, note, panel};
+use super::style::render;
 
 /// A simulated run's pool gauges (active, idle, pending at the end of each second, against
 /// the pool size) above its acquire timeouts per second.
@@ -20,7 +21,7 @@ pub fn pool_svg(title: &str, rows: &[PoolRow], size: u64) -> Result<String, Erro
     }
     let per_s = |r: &PoolRow| if r.length_s > 0.0 { r.timeouts as f64 / r.length_s } else { 0.0 };
     let timeouts = [line("acquire timeouts/s", PALETTE[2], &per_s)];
-    svg("pool", title, 640, |area| {
+    render("pool", (WIDTH, 640), Some(title), |area| {
         if rows.is_empty() {
             return note(area, "pool", "no data: no intervals were recorded");
         }

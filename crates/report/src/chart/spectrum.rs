@@ -3,7 +3,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::style::{Axes, Chart, DrawError, FONT, TickText, frame, legend_box, mesh};
+use super::style::{Axes, Chart, DrawError, FONT, TickText, frame, legend_box, mesh, render};
 use crate::Error;
 use crate::stats::us_to_ms;
 
@@ -16,20 +16,10 @@ const MAX_NINES: u32 = 6;
 /// Latency percentile spectrum (HdrHistogram style: x = percentile on a log "nines" axis,
 /// y = milliseconds), one line per named microsecond histogram.
 pub fn spectrum_svg(title: &str, series: &[(&str, &Histogram<u64>)]) -> Result<String, Error> {
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let lines: Vec<Line> =
-            series.iter().filter(|(_, h)| !h.is_empty()).map(|(name, h)| Line::new(name, h)).collect();
-        if lines.is_empty() {
-            no_data(&root, title, 24)?;
-        } else {
-            draw(&root, title, &lines, Fonts::FULL)?;
-        }
-        root.present().map_err(err)?;
-    }
-    Ok(buf)
+    let lines: Vec<Line> = series.iter().filter(|(_, h)| !h.is_empty()).map(|(name, h)| Line::new(name, h)).collect();
+    render("spectrum", SIZE, None, |root| {
+        if lines.is_empty() { no_data(root, title, 24) } else { draw(root, title, &lines, Fonts::FULL) }
+    })
 }
 
 pub(super) fn err(e: impl std::fmt::Display) -> Error {

@@ -25,6 +25,28 @@ pub(super) fn err(chart: &'static str) -> impl Fn(&dyn std::fmt::Display) -> Err
     move |e| Error::Chart { chart, message: e.to_string() }
 }
 
+/// Render a chart of `size` pixels on white into an SVG string: `body` draws on the whole
+/// picture, or below `title` where there is one.
+pub(super) fn render(
+    chart: &'static str,
+    size: (u32, u32),
+    title: Option<&str>,
+    body: impl FnOnce(&Area) -> Result<(), Error>,
+) -> Result<String, Error> {
+    let err = err(chart);
+    let mut buf = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        match title {
+            Some(title) => body(&root.titled(title, (FONT, 24)).map_err(|e| err(&e))?)?,
+            None => body(&root)?,
+        }
+        root.present().map_err(|e| err(&e))?;
+    }
+    Ok(buf)
+}
+
 /// "10" rather than "10.0", "0.2" rather than "0.20000000000000004".
 pub(super) fn num_label(v: f64) -> String {
     let s = format!("{v:.6}");

@@ -1,7 +1,7 @@
 use plotters::prelude::*;
 
-use super::lines::{DOTS_BELOW, Series, WIDTH, legend, note, panel, svg};
-use super::style::{Area, Axes, end_s, err, full_intervals, mesh, positive_runs};
+use super::lines::{DOTS_BELOW, Series, WIDTH, legend, note, panel};
+use super::style::{Area, Axes, end_s, err, full_intervals, mesh, positive_runs, render};
 use crate::Error;
 use crate::timeseries::TimeseriesRow;
 
@@ -14,7 +14,7 @@ const LEGEND_W: u32 = 170;
 /// A cut-short last interval is left out (see `full_intervals`).
 pub fn timeline_svg(title: &str, rows: &[TimeseriesRow]) -> Result<String, Error> {
     let rows = &full_intervals(rows);
-    svg("timeline", title, 640, |body| {
+    render("timeline", (WIDTH, 640), Some(title), |body| {
         if rows.is_empty() {
             return note(body, "timeline", "no data: no intervals were recorded");
         }
