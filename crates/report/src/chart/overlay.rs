@@ -113,16 +113,11 @@ fn legend_line(
 mod tests {
     use super::*;
 
-    use crate::chart::style::tests::texts;
+    use crate::chart::style::tests::{hist, texts};
 
     #[test]
     fn spectrum_overlay_names_both_runs_and_draws_the_baseline_dashed() {
-        let mut b = crate::new_histogram();
-        let mut c = crate::new_histogram();
-        for v in 1..=10_000u64 {
-            b.record(v * 10).unwrap();
-            c.record(v * 12).unwrap();
-        }
+        let (b, c) = (hist((1..=10_000).map(|v| v * 10)), hist((1..=10_000).map(|v| v * 12)));
         let svg = spectrum_overlay_svg("overall", ("baseline (a)", &b), ("current (b)", &c)).unwrap();
         let texts = texts(&svg);
         for t in ["overall", "baseline (a)", "current (b)", "percentile", "latency (ms)", "99.99%"] {

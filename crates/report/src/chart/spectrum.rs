@@ -141,15 +141,7 @@ pub(super) fn no_data(root: &DrawingArea<SVGBackend, Shift>, title: &str, title_
 mod tests {
     use super::*;
 
-    use crate::chart::style::tests::texts;
-
-    fn hist(values: impl IntoIterator<Item = u64>) -> Histogram<u64> {
-        let mut h = crate::new_histogram();
-        for v in values {
-            h.record(v).unwrap();
-        }
-        h
-    }
+    use crate::chart::style::tests::{hist, texts};
 
     #[test]
     fn draws_both_series_with_legend_up_to_supported_nines() {

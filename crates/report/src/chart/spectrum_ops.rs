@@ -39,16 +39,11 @@ pub fn spectrum_ops_svg(title: &str, ops: &[OpSpectrum]) -> Result<String, Error
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chart::style::tests::texts;
+    use crate::chart::style::tests::{hist, texts};
 
     #[test]
     fn one_panel_per_op_with_both_lines() {
-        let mut fast = crate::new_histogram();
-        let mut slow = crate::new_histogram();
-        for v in 1..=2000u64 {
-            fast.record(v).unwrap();
-            slow.record(v * 100).unwrap();
-        }
+        let (fast, slow) = (hist(1..=2000), hist((1..=2000).map(|v| v * 100)));
         let empty = crate::new_histogram();
         let svg = spectrum_ops_svg(
             "run: spectrum per op",

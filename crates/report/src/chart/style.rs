@@ -171,6 +171,15 @@ pub(super) mod tests {
         svg.split("<text").skip(1).filter_map(|t| Some(t.split_once('>')?.1.split_once("</text>")?.0.trim())).collect()
     }
 
+    /// A microsecond histogram of `values`.
+    pub fn hist(values: impl IntoIterator<Item = u64>) -> hdrhistogram::Histogram<u64> {
+        let mut h = crate::new_histogram();
+        for v in values {
+            h.record(v).unwrap();
+        }
+        h
+    }
+
     #[test]
     fn short_intervals_are_left_out_of_line_charts() {
         let row = |start_s: f64, length_s: f64| TimeseriesRow { start_s, length_s, ..Default::default() };
