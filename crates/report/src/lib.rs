@@ -27,6 +27,7 @@
 
 pub mod chart;
 mod compare;
+mod csv_rows;
 mod error;
 mod hgrm;
 mod hlog;

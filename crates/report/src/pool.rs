@@ -10,6 +10,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::csv_rows::{Record, read_rows};
 use crate::stats::{new_histogram, quantile_ms};
 use crate::summary::Percentiles;
 use crate::write::{commit, temp_path};
@@ -60,36 +61,33 @@ pub struct PoolRow {
 
 /// Read a pool.csv back; errors name the file and line.
 pub fn read_pool_csv(path: &Path) -> Result<Vec<PoolRow>, Error> {
-    let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::csv(path, e))?;
-    let got: Vec<String> = rdr.headers().map_err(|e| Error::csv(path, e))?.iter().map(String::from).collect();
-    if got != HEADER && got != HEADER[..OLD_COLUMNS] {
-        return Err(Error::Format { path: path.into(), message: "unexpected pool.csv header".into() });
-    }
-    let mut rows = Vec::new();
-    for (line, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| Error::csv(path, e))?;
-        let bad = || Error::Format { path: path.into(), message: format!("line {}: not a number", line + 2) };
-        let num = |i: usize| rec.get(i).and_then(|v| v.parse::<f64>().ok()).ok_or_else(bad);
-        let int = |i: usize| rec.get(i).and_then(|v| v.parse::<u64>().ok()).ok_or_else(bad);
-        let newer = |i: usize| if got.len() > i { int(i) } else { Ok(0) };
-        rows.push(PoolRow {
-            start_s: num(0)?,
-            length_s: num(1)?,
-            active: int(2)?,
-            idle: int(3)?,
-            pending: int(4)?,
-            mean_active: num(5)?,
-            timeouts: int(6)?,
-            acquire_p50_ms: num(7)?,
-            acquire_p99_ms: num(8)?,
-            usage_p50_ms: num(9)?,
-            usage_p99_ms: num(10)?,
+    let row = |r: &Record| {
+        // Columns an older folder does not have read as zero.
+        let newer = |i: usize| if r.len() > i { r.int(i) } else { Ok(0) };
+        Ok(PoolRow {
+            start_s: r.num(0)?,
+            length_s: r.num(1)?,
+            active: r.int(2)?,
+            idle: r.int(3)?,
+            pending: r.int(4)?,
+            mean_active: r.num(5)?,
+            timeouts: r.int(6)?,
+            acquire_p50_ms: r.num(7)?,
+            acquire_p99_ms: r.num(8)?,
+            usage_p50_ms: r.num(9)?,
+            usage_p99_ms: r.num(10)?,
             queued: newer(11)?,
             rate_limited: newer(12)?,
             queue_full: newer(13)?,
-        });
-    }
-    Ok(rows)
+        })
+    };
+    read_rows(path, "pool.csv", &HEADER, row).or_else(|e| {
+        match read_rows(path, "pool.csv", &HEADER[..OLD_COLUMNS], row) {
+            Ok(rows) => Ok(rows),
+            // Neither header: report the error against today's.
+            Err(_) => Err(e),
+        }
+    })
 }
 
 /// What the pool did in one interval.
@@ -265,6 +263,17 @@ mod tests {
         let r = &rows[0];
         assert_eq!((r.start_s, r.active, r.idle, r.pending, r.timeouts), (4.0, 7, 3, 3, 2));
         assert!((r.acquire_p99_ms - 250.0).abs() < 0.5, "{r:?}");
+    }
+
+    #[test]
+    fn a_pool_csv_from_before_workers_reads_back_with_zero_refusals() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(POOL_CSV);
+        let mut text = HEADER[..OLD_COLUMNS].join(",");
+        text.push_str("\n0,1,2,3,4,5,6,7,8,9,10\n");
+        std::fs::write(&path, text).unwrap();
+        let rows = read_pool_csv(&path).unwrap();
+        assert_eq!((rows[0].timeouts, rows[0].usage_p99_ms, rows[0].queue_full), (6, 10.0, 0));
     }
 
     #[test]

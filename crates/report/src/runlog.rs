@@ -28,23 +28,6 @@ pub mod files {
     pub const INDEX_HTML: &str = "index.html";
     pub const SUMMARY_MD: &str = "summary.md";
     pub const JUNIT_XML: &str = "junit.xml";
-    /// Every file a report folder may hold.
-    pub const ALL: [&str; 14] = [
-        SUMMARY,
-        TIMESERIES,
-        HLOG,
-        LATENCY_HGRM,
-        SERVICE_HGRM,
-        SPECTRUM_SVG,
-        TIMELINE_SVG,
-        SPECTRUM_OPS_SVG,
-        ERRORS_SVG,
-        CONNECTIONS_SVG,
-        POOL_SVG,
-        INDEX_HTML,
-        SUMMARY_MD,
-        JUNIT_XML,
-    ];
     /// The files made from the data files (summary.json, timeseries.csv, histograms.hlog,
     /// pool.csv): what `einv-load report` rewrites.
     pub const DERIVED: [&str; 11] = [
@@ -60,6 +43,18 @@ pub mod files {
         SUMMARY_MD,
         JUNIT_XML,
     ];
+    /// The data files a run writes besides pool.csv (which only a simulation has).
+    const DATA: [&str; 3] = [SUMMARY, TIMESERIES, HLOG];
+    /// Every file a report folder may hold: the data files, then the derived ones.
+    pub const ALL: [&str; DATA.len() + DERIVED.len()] = {
+        let mut all = [""; DATA.len() + DERIVED.len()];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = if i < DATA.len() { DATA[i] } else { DERIVED[i - DATA.len()] };
+            i += 1;
+        }
+        all
+    };
 }
 
 /// A run being recorded: streams one interval at a time to disk and keeps exact totals.
@@ -245,4 +240,19 @@ fn saved_of(dir: &Path, summary: Summary, ops: &[String], totals: &[Stats], over
         overall: hist(overall),
         pool: if pool_path.exists() { Some(read_pool_csv(&pool_path)?) } else { None },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::files;
+
+    #[test]
+    fn all_files_are_the_data_files_then_the_derived_ones_once_each() {
+        assert_eq!(files::ALL[..3], [files::SUMMARY, files::TIMESERIES, files::HLOG]);
+        assert_eq!(files::ALL[3..], files::DERIVED);
+        let mut unique = files::ALL.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), files::ALL.len());
+    }
 }

@@ -3,6 +3,7 @@ use std::io::BufWriter;
 use std::path::Path;
 
 use crate::Error;
+use crate::csv_rows::read_rows;
 use crate::outcome::ErrorClass;
 use crate::stats::{Stats, max_ms, quantile_ms};
 
@@ -136,43 +137,31 @@ impl TimeseriesWriter {
 
 /// Read a timeseries.csv back (for charts and `report`).
 pub fn read_timeseries(path: &Path) -> Result<Vec<TimeseriesRow>, Error> {
-    let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::csv(path, e))?;
-    let expected = header();
-    let got: Vec<String> = rdr.headers().map_err(|e| Error::csv(path, e))?.iter().map(String::from).collect();
-    if got != expected {
-        return Err(Error::Format { path: path.into(), message: "unexpected timeseries.csv header".into() });
-    }
-    let mut rows = Vec::new();
-    for (line, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| Error::csv(path, e))?;
-        let bad = || Error::Format { path: path.into(), message: format!("line {}: not a number", line + 2) };
-        let num = |i: usize| rec.get(i).and_then(|v| v.parse::<f64>().ok()).ok_or_else(bad);
-        let int = |i: usize| rec.get(i).and_then(|v| v.parse::<u64>().ok()).ok_or_else(bad);
+    read_rows(path, "timeseries.csv", &header(), |r| {
         let mut errors_by_class = [0; ErrorClass::COUNT];
         for (i, e) in errors_by_class.iter_mut().enumerate() {
-            *e = int(FIXED.len() + i)?;
+            *e = r.int(FIXED.len() + i)?;
         }
-        rows.push(TimeseriesRow {
-            start_s: num(0)?,
-            length_s: num(1)?,
-            target_rate: num(2)?,
-            achieved_rate: num(3)?,
-            sent: int(4)?,
-            ok: int(5)?,
-            errors: int(6)?,
-            latency_p50_ms: num(7)?,
-            latency_p90_ms: num(8)?,
-            latency_p99_ms: num(9)?,
-            latency_max_ms: num(10)?,
-            service_p50_ms: num(11)?,
-            service_p99_ms: num(12)?,
-            send_lag_p99_ms: num(13)?,
-            send_lag_max_ms: num(14)?,
-            connections: int(15)?,
+        Ok(TimeseriesRow {
+            start_s: r.num(0)?,
+            length_s: r.num(1)?,
+            target_rate: r.num(2)?,
+            achieved_rate: r.num(3)?,
+            sent: r.int(4)?,
+            ok: r.int(5)?,
+            errors: r.int(6)?,
+            latency_p50_ms: r.num(7)?,
+            latency_p90_ms: r.num(8)?,
+            latency_p99_ms: r.num(9)?,
+            latency_max_ms: r.num(10)?,
+            service_p50_ms: r.num(11)?,
+            service_p99_ms: r.num(12)?,
+            send_lag_p99_ms: r.num(13)?,
+            send_lag_max_ms: r.num(14)?,
+            connections: r.int(15)?,
             errors_by_class,
-        });
-    }
-    Ok(rows)
+        })
+    })
 }
 
 #[cfg(test)]

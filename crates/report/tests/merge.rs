@@ -114,14 +114,20 @@ fn shards(root: &Path, reqs: &[(u64, u64, usize, Sample)], k: u64, apart: Durati
         .collect()
 }
 
+/// Merge `dirs` into a new folder `merged` under `root`: (that folder, the summary).
+fn merged_into(root: &Path, dirs: &[PathBuf]) -> (PathBuf, Summary) {
+    let out = root.join("merged");
+    std::fs::create_dir(&out).unwrap();
+    let merged = einv_report::merge(dirs, &out).unwrap();
+    (out, merged)
+}
+
 #[test]
 fn merged_percentiles_equal_one_histogram_of_all_values() {
     let root = tempfile::tempdir().unwrap();
     let reqs = requests(3, 20_000);
     let dirs = shards(root.path(), &reqs, 3, Duration::from_millis(300));
-    let out = root.path().join("merged");
-    std::fs::create_dir(&out).unwrap();
-    let merged = einv_report::merge(&dirs, &out).unwrap();
+    let (out, merged) = merged_into(root.path(), &dirs);
 
     // One histogram holding every timed latency, straight from the values.
     let mut all = new_histogram();
@@ -176,9 +182,7 @@ fn shards_started_apart_line_up_by_wall_clock_and_stay_exact() {
     let root = tempfile::tempdir().unwrap();
     let reqs = requests(2, 4_000);
     let dirs = shards(root.path(), &reqs, 2, Duration::from_secs(3));
-    let out = root.path().join("merged");
-    std::fs::create_dir(&out).unwrap();
-    let merged = einv_report::merge(&dirs, &out).unwrap();
+    let (out, merged) = merged_into(root.path(), &dirs);
     assert_eq!(merged.overall.requests.sent, 4_000);
     assert_eq!(merged.run.duration_s, 8.0, "3 s apart, 5 s each");
     assert!(merged.warnings.iter().any(|w| w.contains("3.0 s apart")), "{:?}", merged.warnings);
@@ -218,8 +222,6 @@ fn a_missing_shard_is_reported_not_hidden() {
     let root = tempfile::tempdir().unwrap();
     let reqs = requests(3, 900);
     let dirs = shards(root.path(), &reqs, 3, Duration::ZERO);
-    let out = root.path().join("merged");
-    std::fs::create_dir(&out).unwrap();
-    let merged = einv_report::merge(&dirs[..2], &out).unwrap();
+    let (_, merged) = merged_into(root.path(), &dirs[..2]);
     assert!(merged.warnings.iter().any(|w| w.contains("shards 2/3 were not merged")), "{:?}", merged.warnings);
 }

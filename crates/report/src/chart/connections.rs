@@ -1,32 +1,22 @@
-use plotters::style::RGBColor;
-
 use crate::Error;
 use crate::timeseries::TimeseriesRow;
 
-use super::lines::{PALETTE, Series, note, panel, svg};
+use super::lines::{LEGEND_W, PALETTE, Series, WIDTH, note, panel};
+use super::style::{end_s, render};
 
 /// Client connections open at the end of each interval, against the limit.
 pub fn connections_svg(title: &str, rows: &[TimeseriesRow], limit: u64) -> Result<String, Error> {
-    let t_end = rows.iter().map(|r| r.start_s + r.length_s).fold(0.0, f64::max);
-    let mut series = vec![Series {
-        label: "open".into(),
-        color: PALETTE[0],
-        dashed: false,
-        points: rows.iter().map(|r| (r.start_s + r.length_s, r.connections as f64)).collect(),
-    }];
+    let t_end = rows.iter().map(end_s).fold(0.0, f64::max);
+    let open = rows.iter().map(|r| (end_s(r), r.connections as f64)).collect();
+    let mut series = vec![Series::line("open", PALETTE[0], open)];
     if limit > 0 {
-        series.push(Series {
-            label: format!("limit ({limit})"),
-            color: RGBColor(90, 90, 90),
-            dashed: true,
-            points: vec![(0.0, limit as f64), (t_end, limit as f64)],
-        });
+        series.push(Series::limit(format!("limit ({limit})"), limit, t_end));
     }
-    svg("connections", title, 400, |area| {
+    render("connections", (WIDTH, 400), Some(title), |area| {
         if rows.is_empty() {
             note(area, "connections", "no data: no intervals were recorded")
         } else {
-            panel(area, "connections", &series, t_end, (Some("time (s)"), "open connections"))
+            panel(area, "connections", &series, (t_end, LEGEND_W), (Some("time (s)"), "open connections"))
         }
     })
 }
@@ -34,7 +24,7 @@ pub fn connections_svg(title: &str, rows: &[TimeseriesRow], limit: u64) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chart::lines::tests::texts;
+    use crate::chart::style::tests::texts;
 
     #[test]
     fn open_connections_against_the_limit() {

@@ -4,7 +4,8 @@ use crate::timeseries::TimeseriesRow;
 
 use plotters::style::RGBColor;
 
-use super::lines::{Series, note, panel, svg};
+use super::lines::{LEGEND_W, Series, WIDTH, note, panel};
+use super::style::{end_s, full_intervals, render};
 
 /// A colour per class, indexed like [`ErrorClass::ALL`], so a class looks the same in
 /// every report: server errors red, client errors orange, timeouts purple.
@@ -20,32 +21,28 @@ const CLASS_COLORS: [RGBColor; ErrorClass::COUNT] = [
     RGBColor(127, 127, 127), // other
 ];
 
-/// Errors per second over time, one line per error class that occurred.
+/// Errors per second over time, one line per error class that occurred. A cut-short last
+/// interval is left out (see `full_intervals`).
 pub fn errors_svg(title: &str, rows: &[TimeseriesRow]) -> Result<String, Error> {
-    let t_end = rows.iter().map(|r| r.start_s + r.length_s).fold(0.0, f64::max);
+    let rows = &full_intervals(rows);
+    let t_end = rows.iter().map(end_s).fold(0.0, f64::max);
     let series: Vec<Series> = ErrorClass::ALL
         .iter()
         .enumerate()
         .filter(|(i, _)| rows.iter().any(|r| r.errors_by_class[*i] > 0))
-        .map(|(i, class)| Series {
-            label: class.as_str().to_string(),
-            color: CLASS_COLORS[i],
-            dashed: false,
-            points: rows
-                .iter()
-                .map(|r| {
-                    let per_s = if r.length_s > 0.0 { r.errors_by_class[i] as f64 / r.length_s } else { 0.0 };
-                    (r.start_s + r.length_s, per_s)
-                })
-                .collect(),
+        .map(|(i, class)| {
+            let per_s = |r: &TimeseriesRow| {
+                if r.length_s > 0.0 { r.errors_by_class[i] as f64 / r.length_s } else { 0.0 }
+            };
+            Series::line(class.as_str(), CLASS_COLORS[i], rows.iter().map(|r| (end_s(r), per_s(r))).collect())
         })
         .collect();
-    svg("errors", title, 400, |area| {
+    render("errors", (WIDTH, 400), Some(title), |area| {
         if series.is_empty() {
             let text = if rows.is_empty() { "no data: no intervals were recorded" } else { "no errors in this run" };
             note(area, "errors", text)
         } else {
-            panel(area, "errors", &series, t_end, (Some("time (s)"), "errors/s"))
+            panel(area, "errors", &series, (t_end, LEGEND_W), (Some("time (s)"), "errors/s"))
         }
     })
 }
@@ -53,7 +50,7 @@ pub fn errors_svg(title: &str, rows: &[TimeseriesRow]) -> Result<String, Error> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chart::lines::tests::texts;
+    use crate::chart::style::tests::texts;
 
     fn rows() -> Vec<TimeseriesRow> {
         (0..30)
@@ -74,6 +71,16 @@ mod tests {
             assert!(texts.contains(&t), "missing {t} in {texts:?}");
         }
         assert!(!texts.contains(&"reset"), "classes that never occurred stay out of the legend");
+    }
+
+    #[test]
+    fn a_cut_short_last_interval_is_not_drawn() {
+        let mut cut = rows();
+        // 3 errors in the last 0.2 s would read as a jump to 15 errors/s.
+        let mut tail = TimeseriesRow { start_s: 30.0, length_s: 0.2, ..Default::default() };
+        tail.errors_by_class[7] = 3;
+        cut.push(tail);
+        assert_eq!(errors_svg("t", &cut).unwrap(), errors_svg("t", &rows()).unwrap());
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod overlay;
 mod pool;
 mod spectrum;
 mod spectrum_ops;
+mod style;
 mod timeline;
 
 pub use connections::connections_svg;

@@ -6,12 +6,12 @@ use hdrhistogram::Histogram;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
-use super::spectrum::{Line, ms_label, nines_label};
+use super::spectrum::{Fonts, Line, axes};
+use super::style::{Axes, end_s, frame, full_intervals, legend_box, mesh, positive_runs, render};
 use crate::Error;
 use crate::timeseries::TimeseriesRow;
 
 const SIZE: (u32, u32) = (900, 500);
-const FONT: &str = "sans-serif";
 const BASE: RGBColor = RGBColor(110, 110, 110);
 const CURRENT: RGBColor = RGBColor(31, 119, 180);
 const CURRENT_P50: RGBColor = RGBColor(44, 160, 44);
@@ -34,34 +34,8 @@ pub fn spectrum_overlay_svg(
     if lines.is_empty() {
         return super::spectrum_svg(title, &[]);
     }
-    let nines = lines.iter().map(|(l, _)| l.nines).max().unwrap_or(1);
-    let y_max = lines.iter().flat_map(|(l, _)| l.points.iter().map(|p| p.1)).fold(0.0, f64::max);
-    let y_max = if y_max > 0.0 { y_max * 1.2 } else { 1.0 };
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 24))
-            .margin(16)
-            .margin_right(36)
-            .x_label_area_size(50)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0.0..f64::from(nines), 0.0..y_max)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("percentile")
-            .y_desc("latency (ms)")
-            .x_labels(nines as usize + 1)
-            .x_label_formatter(&|x| nines_label(*x))
-            .y_label_formatter(&|y| ms_label(*y))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 16))
-            .light_line_style(WHITE.mix(0.0))
-            .bold_line_style(BLACK.mix(0.12))
-            .draw()
-            .map_err(err)?;
+    render("overlay", SIZE, None, |root| {
+        let mut chart = axes(root, title, lines.iter().map(|(l, _)| l), Fonts::FULL).map_err(err)?;
         for (line, is_baseline) in &lines {
             let style = if *is_baseline { BASE.stroke_width(2) } else { CURRENT.stroke_width(3) };
             let points = line.points.iter().copied();
@@ -72,26 +46,19 @@ pub fn spectrum_overlay_svg(
             };
             drawn.label(line.name).legend(move |(x, y)| legend_line((x, y), style, *is_baseline));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(buf)
+        legend_box(&mut chart, SeriesLabelPosition::UpperLeft, Fonts::FULL.label).map_err(err)
+    })
 }
 
 /// Latency p50 and p99 per interval of two runs, on one time axis (seconds from each
-/// run's start). Intervals without a finished request are gaps, not zeros.
+/// run's start). Intervals without a finished request are gaps, not zeros; a cut-short last
+/// interval is left out (see `full_intervals`).
 pub fn timeline_overlay_svg(
     title: &str,
     (b_name, baseline): (&str, &[TimeseriesRow]),
     (c_name, current): (&str, &[TimeseriesRow]),
 ) -> Result<String, Error> {
+    let (baseline, current) = (&full_intervals(baseline)[..], &full_intervals(current)[..]);
     type Pick = fn(&TimeseriesRow) -> f64;
     let p99: Pick = |r| r.latency_p99_ms;
     let p50: Pick = |r| r.latency_p50_ms;
@@ -105,37 +72,16 @@ pub fn timeline_overlay_svg(
         (&c99, current, p99, CURRENT.stroke_width(2), false),
         (&c50, current, p50, CURRENT_P50.stroke_width(2), false),
     ];
-    let end = |r: &TimeseriesRow| r.start_s + r.length_s;
-    let t_end = baseline.iter().chain(current).map(end).fold(0.0, f64::max).max(1.0);
+    let t_end = baseline.iter().chain(current).map(end_s).fold(0.0, f64::max).max(1.0);
     let y_max = baseline.iter().chain(current).map(p99).fold(0.0, f64::max);
     // Room above the highest p99 for the four-line legend in the top right corner.
     let y_max = if y_max > 0.0 { y_max * 1.45 } else { 1.0 };
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 24))
-            .margin(16)
-            .margin_right(36)
-            .x_label_area_size(50)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0.0..t_end, 0.0..y_max)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("time since run start (s)")
-            .y_desc("latency (ms)")
-            .x_label_formatter(&|x| ms_label(*x))
-            .y_label_formatter(&|y| ms_label(*y))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 16))
-            .light_line_style(WHITE.mix(0.0))
-            .bold_line_style(BLACK.mix(0.12))
-            .draw()
-            .map_err(err)?;
+    render("overlay", SIZE, None, |root| {
+        let mut chart = frame(root, (title, Fonts::FULL.title), 0.0..t_end, y_max).map_err(err)?;
+        let x_desc = Some("time since run start (s)");
+        mesh(&mut chart, &Axes { x_desc, y_desc: "latency (ms)", x_ticks: None, sizes: Axes::SIZES }).map_err(err)?;
         for (name, rows, pick, style, dashed) in series {
-            for run in runs(rows, pick) {
+            for run in positive_runs(rows, pick) {
                 if dashed {
                     chart.draw_series(DashedLineSeries::new(run, 6, 4, style)).map_err(err)?;
                 } else {
@@ -149,17 +95,8 @@ pub fn timeline_overlay_svg(
                 .label(name)
                 .legend(move |(x, y)| legend_line((x, y), style, dashed));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(buf)
+        legend_box(&mut chart, SeriesLabelPosition::UpperRight, 14).map_err(err)
+    })
 }
 
 /// A legend sample drawn like its line: dashed for the baseline.
@@ -172,37 +109,15 @@ fn legend_line(
     DashedPathElement::new(vec![(x, y), (x + 24, y)], dash, gap, style)
 }
 
-/// Consecutive intervals with a value, as separate lines: an idle second is a gap.
-fn runs(rows: &[TimeseriesRow], pick: fn(&TimeseriesRow) -> f64) -> Vec<Vec<(f64, f64)>> {
-    let mut out: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
-    for r in rows {
-        let v = pick(r);
-        match out.last_mut() {
-            Some(run) if v > 0.0 => run.push((r.start_s + r.length_s, v)),
-            Some(run) if !run.is_empty() => out.push(Vec::new()),
-            _ => {}
-        }
-    }
-    out.retain(|r| !r.is_empty());
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn texts(svg: &str) -> Vec<&str> {
-        svg.split("<text").skip(1).filter_map(|t| Some(t.split_once('>')?.1.split_once("</text>")?.0.trim())).collect()
-    }
+    use crate::chart::style::tests::{hist, texts};
 
     #[test]
     fn spectrum_overlay_names_both_runs_and_draws_the_baseline_dashed() {
-        let mut b = crate::new_histogram();
-        let mut c = crate::new_histogram();
-        for v in 1..=10_000u64 {
-            b.record(v * 10).unwrap();
-            c.record(v * 12).unwrap();
-        }
+        let (b, c) = (hist((1..=10_000).map(|v| v * 10)), hist((1..=10_000).map(|v| v * 12)));
         let svg = spectrum_overlay_svg("overall", ("baseline (a)", &b), ("current (b)", &c)).unwrap();
         let texts = texts(&svg);
         for t in ["overall", "baseline (a)", "current (b)", "percentile", "latency (ms)", "99.99%"] {
@@ -227,6 +142,11 @@ mod tests {
         for t in ["baseline p99", "baseline p50", "current p99", "current p50", "time since run start (s)"] {
             assert!(texts.contains(&t), "missing {t} in {texts:?}");
         }
+        // A cut-short last interval of either run is not drawn.
+        let mut cut = c.clone();
+        cut.push(TimeseriesRow { length_s: 0.4, latency_p99_ms: 300.0, ..row(20.0, 12.0) });
+        let with_tail = timeline_overlay_svg("over time", ("baseline", &b), ("current", &cut)).unwrap();
+        assert_eq!(with_tail, timeline_overlay_svg("over time", ("baseline", &b), ("current", &c)).unwrap());
         let svg = timeline_overlay_svg("empty", ("baseline", &[]), ("current", &[])).unwrap();
         assert!(svg.trim_end().ends_with("</svg>"));
     }

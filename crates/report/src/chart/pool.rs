@@ -1,54 +1,40 @@
-use plotters::style::RGBColor;
-
 use crate::Error;
 use crate::pool::PoolRow;
 
-use super::lines::{PALETTE, Series, note, panel, svg};
+use super::lines::{LEGEND_W, PALETTE, Series, WIDTH, note, panel};
+use super::style::render;
 
 /// A simulated run's pool gauges (active, idle, pending at the end of each second, against
 /// the pool size) above its acquire timeouts per second.
 pub fn pool_svg(title: &str, rows: &[PoolRow], size: u64) -> Result<String, Error> {
     let t_end = rows.iter().map(|r| r.start_s + r.length_s).fold(0.0, f64::max);
-    let line = |label: &str, color, pick: fn(&PoolRow) -> f64| Series {
-        label: label.into(),
-        color,
-        dashed: false,
-        points: rows.iter().map(|r| (r.start_s + r.length_s, pick(r))).collect(),
+    let line = |label: &str, color, pick: &dyn Fn(&PoolRow) -> f64| {
+        Series::line(label, color, rows.iter().map(|r| (r.start_s + r.length_s, pick(r))).collect())
     };
     let mut gauges = vec![
-        line("active", PALETTE[0], |r| r.active as f64),
-        line("idle", PALETTE[1], |r| r.idle as f64),
-        line("pending", PALETTE[2], |r| r.pending as f64),
+        line("active", PALETTE[0], &|r| r.active as f64),
+        line("idle", PALETTE[1], &|r| r.idle as f64),
+        line("pending", PALETTE[2], &|r| r.pending as f64),
     ];
     if size > 0 {
-        gauges.push(Series {
-            label: format!("pool size ({size})"),
-            color: RGBColor(90, 90, 90),
-            dashed: true,
-            points: vec![(0.0, size as f64), (t_end, size as f64)],
-        });
+        gauges.push(Series::limit(format!("pool size ({size})"), size, t_end));
     }
     let per_s = |r: &PoolRow| if r.length_s > 0.0 { r.timeouts as f64 / r.length_s } else { 0.0 };
-    let timeouts = [Series {
-        label: "acquire timeouts/s".into(),
-        color: PALETTE[2],
-        dashed: false,
-        points: rows.iter().map(|r| (r.start_s + r.length_s, per_s(r))).collect(),
-    }];
-    svg("pool", title, 640, |area| {
+    let timeouts = [line("acquire timeouts/s", PALETTE[2], &per_s)];
+    render("pool", (WIDTH, 640), Some(title), |area| {
         if rows.is_empty() {
             return note(area, "pool", "no data: no intervals were recorded");
         }
         let (top, bottom) = area.split_vertically(330);
-        panel(&top, "pool", &gauges, t_end, (None, "connections"))?;
-        panel(&bottom, "pool", &timeouts, t_end, (Some("time (s)"), "timeouts/s"))
+        panel(&top, "pool", &gauges, (t_end, LEGEND_W), (None, "connections"))?;
+        panel(&bottom, "pool", &timeouts, (t_end, LEGEND_W), (Some("time (s)"), "timeouts/s"))
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chart::lines::tests::texts;
+    use crate::chart::style::tests::texts;
 
     #[test]
     fn gauges_and_timeouts_with_legends() {

@@ -3,6 +3,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::style::{Axes, Chart, DrawError, FONT, TickText, frame, legend_box, mesh, render};
 use crate::Error;
 use crate::stats::us_to_ms;
 
@@ -15,20 +16,10 @@ const MAX_NINES: u32 = 6;
 /// Latency percentile spectrum (HdrHistogram style: x = percentile on a log "nines" axis,
 /// y = milliseconds), one line per named microsecond histogram.
 pub fn spectrum_svg(title: &str, series: &[(&str, &Histogram<u64>)]) -> Result<String, Error> {
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let lines: Vec<Line> =
-            series.iter().filter(|(_, h)| !h.is_empty()).map(|(name, h)| Line::new(name, h)).collect();
-        if lines.is_empty() {
-            no_data(&root, title, 24)?;
-        } else {
-            draw(&root, title, &lines, Fonts::FULL)?;
-        }
-        root.present().map_err(err)?;
-    }
-    Ok(buf)
+    let lines: Vec<Line> = series.iter().filter(|(_, h)| !h.is_empty()).map(|(name, h)| Line::new(name, h)).collect();
+    render("spectrum", SIZE, None, |root| {
+        if lines.is_empty() { no_data(root, title, 24) } else { draw(root, title, &lines, Fonts::FULL) }
+    })
 }
 
 pub(super) fn err(e: impl std::fmt::Display) -> Error {
@@ -83,12 +74,6 @@ pub(super) fn nines_label(x: f64) -> String {
     }
 }
 
-/// "50" rather than "50.0", "0.25" rather than "0.25000000000000006".
-pub(super) fn ms_label(v: f64) -> String {
-    let s = format!("{v:.6}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
 /// Font sizes of one spectrum: a full chart, or one panel of many.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Fonts {
@@ -108,33 +93,7 @@ pub(super) fn draw(
     lines: &[Line],
     fonts: Fonts,
 ) -> Result<(), Error> {
-    let nines = lines.iter().map(|l| l.nines).max().unwrap_or(1);
-    let y_max = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).fold(0.0, f64::max);
-    // Headroom keeps a flat line clear of the legend; an all-zero histogram still needs a
-    // non-empty range.
-    let y_max = if y_max > 0.0 { y_max * 1.2 } else { 1.0 };
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", fonts.title))
-        .margin(16)
-        .margin_right(36)
-        .x_label_area_size(50)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0.0..f64::from(nines), 0.0..y_max)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc("percentile")
-        .y_desc("latency (ms)")
-        // One label per nine: with exactly that many allowed, plotters steps by whole nines.
-        .x_labels(nines as usize + 1)
-        .x_label_formatter(&|x| nines_label(*x))
-        .y_label_formatter(&|y| ms_label(*y))
-        .label_style(("sans-serif", fonts.label))
-        .axis_desc_style(("sans-serif", fonts.desc))
-        .light_line_style(WHITE.mix(0.0))
-        .bold_line_style(BLACK.mix(0.12))
-        .draw()
-        .map_err(err)?;
+    let mut chart = axes(root, title, lines.iter(), fonts).map_err(err)?;
     for (i, line) in lines.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         chart
@@ -144,19 +103,33 @@ pub(super) fn draw(
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2)));
     }
     // Spectra rise to the right, so the top left corner is the emptiest place.
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font(("sans-serif", fonts.label))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.4))
-        .draw()
-        .map_err(err)
+    legend_box(&mut chart, SeriesLabelPosition::UpperLeft, fonts.label).map_err(err)
+}
+
+/// The frame and axes of a spectrum of `lines`: x in nines up to the most any line
+/// supports, y in milliseconds up to the highest value.
+pub(super) fn axes<'a, 'b, 'l, 'n: 'l>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    title: &str,
+    lines: impl Iterator<Item = &'l Line<'n>> + Clone,
+    fonts: Fonts,
+) -> Result<Chart<'a, 'b>, DrawError> {
+    let nines = lines.clone().map(|l| l.nines).max().unwrap_or(1);
+    let y_max = lines.flat_map(|l| l.points.iter().map(|p| p.1)).fold(0.0, f64::max);
+    // Headroom keeps a flat line clear of the legend; an all-zero histogram still needs a
+    // non-empty range.
+    let y_max = if y_max > 0.0 { y_max * 1.2 } else { 1.0 };
+    let mut chart = frame(root, (title, fonts.title), 0.0..f64::from(nines), y_max)?;
+    // One label per nine: with exactly that many allowed, plotters steps by whole nines.
+    let x_ticks = Some((nines as usize + 1, nines_label as TickText));
+    let sizes = (fonts.label, fonts.desc);
+    mesh(&mut chart, &Axes { x_desc: Some("percentile"), y_desc: "latency (ms)", x_ticks, sizes })?;
+    Ok(chart)
 }
 
 pub(super) fn no_data(root: &DrawingArea<SVGBackend, Shift>, title: &str, title_size: u32) -> Result<(), Error> {
     let (w, h) = root.dim_in_pixel();
-    let centered = |size| TextStyle::from(("sans-serif", size).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
+    let centered = |size| TextStyle::from((FONT, size).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
     let (cx, cy) = (w as i32 / 2, h as i32 / 2);
     root.draw(&Text::new(title, (cx, 30), centered(title_size))).map_err(err)?;
     let grey = BLACK.mix(0.6);
@@ -168,18 +141,7 @@ pub(super) fn no_data(root: &DrawingArea<SVGBackend, Shift>, title: &str, title_
 mod tests {
     use super::*;
 
-    /// The text of every <text> element, as a reader of the chart sees it.
-    fn texts(svg: &str) -> Vec<&str> {
-        svg.split("<text").skip(1).filter_map(|t| Some(t.split_once('>')?.1.split_once("</text>")?.0.trim())).collect()
-    }
-
-    fn hist(values: impl IntoIterator<Item = u64>) -> Histogram<u64> {
-        let mut h = crate::new_histogram();
-        for v in values {
-            h.record(v).unwrap();
-        }
-        h
-    }
+    use crate::chart::style::tests::{hist, texts};
 
     #[test]
     fn draws_both_series_with_legend_up_to_supported_nines() {

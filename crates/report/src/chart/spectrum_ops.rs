@@ -1,9 +1,9 @@
 use hdrhistogram::Histogram;
-use plotters::prelude::*;
 
 use crate::Error;
 
-use super::spectrum::{Fonts, Line, draw, err, no_data};
+use super::spectrum::{Fonts, Line, draw, no_data};
+use super::style::render;
 
 const WIDTH: u32 = 900;
 const PANEL_HEIGHT: u32 = 330;
@@ -17,11 +17,7 @@ pub type OpSpectrum<'a> = (&'a str, &'a Histogram<u64>, &'a Histogram<u64>);
 pub fn spectrum_ops_svg(title: &str, ops: &[OpSpectrum]) -> Result<String, Error> {
     let columns = if ops.len() > 1 { 2 } else { 1 };
     let rows = ops.len().div_ceil(columns).max(1) as u32;
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, (WIDTH, 40 + rows * PANEL_HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let body = root.titled(title, ("sans-serif", 24)).map_err(err)?;
+    render("spectrum", (WIDTH, 40 + rows * PANEL_HEIGHT), Some(title), |body| {
         let panels = body.split_evenly((rows as usize, columns));
         for (panel, (name, latency, service)) in panels.iter().zip(ops) {
             let lines: Vec<Line> = [("latency", *latency), ("service", *service)]
@@ -36,24 +32,18 @@ pub fn spectrum_ops_svg(title: &str, ops: &[OpSpectrum]) -> Result<String, Error
                 draw(panel, &caption, &lines, Fonts::PANEL)?;
             }
         }
-        root.present().map_err(err)?;
-    }
-    Ok(buf)
+        Ok(())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chart::lines::tests::texts;
+    use crate::chart::style::tests::{hist, texts};
 
     #[test]
     fn one_panel_per_op_with_both_lines() {
-        let mut fast = crate::new_histogram();
-        let mut slow = crate::new_histogram();
-        for v in 1..=2000u64 {
-            fast.record(v).unwrap();
-            slow.record(v * 100).unwrap();
-        }
+        let (fast, slow) = (hist(1..=2000), hist((1..=2000).map(|v| v * 100)));
         let empty = crate::new_histogram();
         let svg = spectrum_ops_svg(
             "run: spectrum per op",

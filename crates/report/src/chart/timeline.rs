@@ -1,90 +1,29 @@
-use plotters::coord::Shift;
-use plotters::coord::ranged1d::ValueFormatter;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::lines::{DOTS_BELOW, Series, WIDTH, legend, note, panel};
+use super::style::{Area, Axes, end_s, err, full_intervals, mesh, positive_runs, render};
 use crate::Error;
 use crate::timeseries::TimeseriesRow;
 
-type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 type Pick = fn(&TimeseriesRow) -> f64;
 
-const SIZE: (u32, u32) = (900, 640);
 /// Width kept free on the right of each panel for its legend, so it never covers a line.
 const LEGEND_W: u32 = 170;
-/// Below this many intervals each value also gets a dot, so short runs stay visible.
-const DOTS_BELOW: usize = 40;
-const FONT: &str = "sans-serif";
 
 /// Latency (p50/p90/p99/max per interval) and throughput (target vs achieved) over time.
+/// A cut-short last interval is left out (see `full_intervals`).
 pub fn timeline_svg(title: &str, rows: &[TimeseriesRow]) -> Result<String, Error> {
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let body = root.titled(title, (FONT, 24)).map_err(err)?;
+    let rows = &full_intervals(rows);
+    render("timeline", (WIDTH, 640), Some(title), |body| {
         if rows.is_empty() {
-            no_data(&body)?;
-        } else {
-            let t_end = rows.iter().map(end_s).fold(0.0, f64::max);
-            let t_end = if t_end > 0.0 { t_end } else { 1.0 };
-            let (top, bottom) = body.split_vertically(310);
-            latency_panel(&top, rows, t_end)?;
-            throughput_panel(&bottom, rows, t_end)?;
+            return note(body, "timeline", "no data: no intervals were recorded");
         }
-        root.present().map_err(err)?;
-    }
-    Ok(buf)
-}
-
-fn no_data(area: &Area) -> Result<(), Error> {
-    let (w, h) = area.dim_in_pixel();
-    let grey = BLACK.mix(0.6);
-    let style = TextStyle::from((FONT, 18).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
-    let at = (w as i32 / 2, h as i32 / 2);
-    let note = Text::new("no data: no intervals were recorded", at, style.color(&grey));
-    area.draw(&note).map_err(err)
-}
-
-fn err(e: impl std::fmt::Display) -> Error {
-    Error::Chart { chart: "timeline", message: e.to_string() }
-}
-
-fn end_s(row: &TimeseriesRow) -> f64 {
-    row.start_s + row.length_s
-}
-
-/// "10" rather than "10.0", "0.2" rather than "0.20000000000000004".
-fn num_label(v: f64) -> String {
-    let s = format!("{v:.6}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
-/// A legend line: label, stroke, dashed.
-type Entry = (&'static str, ShapeStyle, bool);
-
-fn draw_mesh<X, Y>(
-    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, Y>>,
-    x_desc: Option<&str>,
-    y_desc: &str,
-) -> Result<(), Error>
-where
-    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
-    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
-{
-    let mut mesh = chart.configure_mesh();
-    if let Some(desc) = x_desc {
-        mesh.x_desc(desc);
-    }
-    mesh.y_desc(y_desc)
-        .x_label_formatter(&|x| num_label(*x))
-        .y_label_formatter(&|y| num_label(*y))
-        .label_style((FONT, 15))
-        .axis_desc_style((FONT, 16))
-        .light_line_style(WHITE.mix(0.0))
-        .bold_line_style(BLACK.mix(0.12))
-        .draw()
-        .map_err(err)
+        let t_end = rows.iter().map(end_s).fold(0.0, f64::max);
+        let t_end = if t_end > 0.0 { t_end } else { 1.0 };
+        let (top, bottom) = body.split_vertically(310);
+        latency_panel(&top, rows, t_end)?;
+        throughput_panel(&bottom, rows, t_end)
+    })
 }
 
 fn latency_panel(area: &Area, rows: &[TimeseriesRow], t_end: f64) -> Result<(), Error> {
@@ -101,15 +40,17 @@ fn latency_panel(area: &Area, rows: &[TimeseriesRow], t_end: f64) -> Result<(), 
         (Some(lo), Some(hi)) => (lo / 1.5, hi * 2.0),
         _ => (0.1, 10.0),
     };
-    let (plot, legend_area) = area.split_horizontally(SIZE.0 - LEGEND_W);
+    let err = err("timeline");
+    let (plot, legend_area) = area.split_horizontally(WIDTH - LEGEND_W);
     let y = (lo..hi).log_scale().with_key_points(log_ticks(lo, hi));
     let mut chart = ChartBuilder::on(&plot)
         .margin(12)
         .x_label_area_size(30)
         .y_label_area_size(70)
         .build_cartesian_2d(0.0..t_end, y)
-        .map_err(err)?;
-    draw_mesh(&mut chart, None, "latency (ms), log scale")?;
+        .map_err(|e| err(&e))?;
+    let axes = Axes { x_desc: None, y_desc: "latency (ms), log scale", x_ticks: None, sizes: Axes::SIZES };
+    mesh(&mut chart, &axes).map_err(|e| err(&e))?;
     let dots = if rows.len() < DOTS_BELOW { 2 } else { 0 };
     let mut entries = Vec::new();
     for (label, color, value) in lines {
@@ -117,25 +58,11 @@ fn latency_panel(area: &Area, rows: &[TimeseriesRow], t_end: f64) -> Result<(), 
         let style = color.stroke_width(if label == "max" { 1 } else { 2 });
         for run in positive_runs(rows, value) {
             let series = LineSeries::new(run, style).point_size(dots);
-            chart.draw_series(series).map_err(err)?;
+            chart.draw_series(series).map_err(|e| err(&e))?;
         }
         entries.push((label, style, false));
     }
-    legend(&legend_area, &entries)
-}
-
-/// Consecutive intervals with a positive value, as separate lines so gaps stay gaps.
-fn positive_runs(rows: &[TimeseriesRow], value: Pick) -> Vec<Vec<(f64, f64)>> {
-    let mut runs = vec![Vec::new()];
-    for row in rows {
-        match (value(row), runs.last_mut()) {
-            (v, Some(run)) if v > 0.0 => run.push((end_s(row), v)),
-            (_, Some(run)) if !run.is_empty() => runs.push(Vec::new()),
-            _ => {}
-        }
-    }
-    runs.retain(|run| !run.is_empty());
-    runs
+    legend(&legend_area, entries).map_err(|e| err(&e))
 }
 
 /// 1-2-5 steps for a narrow range, whole decades for a wide one.
@@ -154,67 +81,28 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
 }
 
 fn throughput_panel(area: &Area, rows: &[TimeseriesRow], t_end: f64) -> Result<(), Error> {
-    let points =
-        |f: &dyn Fn(&TimeseriesRow) -> f64| -> Vec<(f64, f64)> { rows.iter().map(|r| (end_s(r), f(r))).collect() };
+    let points = |f: &dyn Fn(&TimeseriesRow) -> f64| rows.iter().map(|r| (end_s(r), f(r))).collect();
     let mut lines = Vec::new();
     // Closed-loop runs have no target; drawing a flat zero would look like a failed schedule.
     if rows.iter().any(|r| r.target_rate > 0.0) {
-        let style = BLACK.mix(0.7).stroke_width(2);
-        lines.push((("target rate", style, true), points(&|r| r.target_rate)));
+        let target = points(&|r| r.target_rate);
+        lines.push(Series { label: "target rate".into(), color: BLACK.mix(0.7), dashed: true, points: target });
     }
-    let style = RGBColor(31, 119, 180).stroke_width(2);
-    lines.push((("achieved rate", style, false), points(&|r| r.achieved_rate)));
+    lines.push(Series::line("achieved rate", RGBColor(31, 119, 180), points(&|r| r.achieved_rate)));
     if rows.iter().any(|r| r.errors > 0) {
         let per_s = |r: &TimeseriesRow| {
             if r.length_s > 0.0 { r.errors as f64 / r.length_s } else { 0.0 }
         };
-        lines.push((("errors/s", RGBColor(214, 39, 40).stroke_width(2), false), points(&per_s)));
+        lines.push(Series::line("errors/s", RGBColor(214, 39, 40), points(&per_s)));
     }
-    let y_max = lines.iter().flat_map(|(_, p)| p.iter().map(|p| p.1)).fold(0.0, f64::max);
-    let y_max = if y_max > 0.0 { y_max * 1.15 } else { 1.0 };
-    let (plot, legend_area) = area.split_horizontally(SIZE.0 - LEGEND_W);
-    let mut chart = ChartBuilder::on(&plot)
-        .margin(12)
-        .x_label_area_size(50)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0.0..t_end, 0.0..y_max)
-        .map_err(err)?;
-    draw_mesh(&mut chart, Some("time (s)"), "requests/s")?;
-    let dots = if rows.len() < DOTS_BELOW { 2 } else { 0 };
-    for ((_, style, dashed), points) in &lines {
-        let points = points.iter().copied();
-        if *dashed {
-            chart.draw_series(DashedLineSeries::new(points, 8, 5, *style))
-        } else {
-            chart.draw_series(LineSeries::new(points, *style).point_size(dots))
-        }
-        .map_err(err)?;
-    }
-    let entries: Vec<Entry> = lines.into_iter().map(|(entry, _)| entry).collect();
-    legend(&legend_area, &entries)
-}
-
-fn legend(area: &Area, entries: &[Entry]) -> Result<(), Error> {
-    let text = TextStyle::from((FONT, 15).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
-    for (i, (label, style, dashed)) in entries.iter().enumerate() {
-        let y = 24 + 24 * i as i32;
-        let segments: &[(i32, i32)] = if *dashed { &[(0, 8), (13, 21), (26, 30)] } else { &[(0, 30)] };
-        for (a, b) in segments {
-            area.draw(&PathElement::new(vec![(4 + a, y), (4 + b, y)], *style)).map_err(err)?;
-        }
-        area.draw(&Text::new(*label, (42, y), text.clone())).map_err(err)?;
-    }
-    Ok(())
+    panel(area, "timeline", &lines, (t_end, LEGEND_W), (Some("time (s)"), "requests/s"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The text of every <text> element, as a reader of the chart sees it.
-    fn texts(svg: &str) -> Vec<&str> {
-        svg.split("<text").skip(1).filter_map(|t| Some(t.split_once('>')?.1.split_once("</text>")?.0.trim())).collect()
-    }
+    use crate::chart::style::tests::texts;
 
     fn rows(n: usize) -> Vec<TimeseriesRow> {
         (0..n)
@@ -270,6 +158,21 @@ mod tests {
         // One all-zero interval: plotters must not get an empty range.
         let svg = timeline_svg("idle", &[TimeseriesRow::default()]).unwrap();
         assert!(texts(&svg).contains(&"requests/s"));
+    }
+
+    #[test]
+    fn a_cut_short_last_interval_is_not_drawn() {
+        let full = rows(20);
+        let mut cut = full.clone();
+        // 0.3 s of a last interval: a few requests at a high rate and an odd p99.
+        cut.push(TimeseriesRow {
+            start_s: 20.0,
+            length_s: 0.3,
+            achieved_rate: 2000.0,
+            latency_p99_ms: 400.0,
+            ..full[0].clone()
+        });
+        assert_eq!(timeline_svg("t", &cut).unwrap(), timeline_svg("t", &full).unwrap());
     }
 
     #[test]

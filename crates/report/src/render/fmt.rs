@@ -1,6 +1,7 @@
 //! Number formats and escaping shared by the HTML, Markdown and JUnit renderers.
 
 use crate::slo::SloCheck;
+use crate::summary::Summary;
 
 /// Escape text for HTML and XML content and attribute values. Characters XML 1.0 forbids
 /// (most control characters) are dropped, so a profile name can never make junit.xml
@@ -59,6 +60,34 @@ pub fn check_value(check: &SloCheck, v: f64) -> String {
         "ratio" => pct(v),
         unit => format!("{v:.3} {unit}"),
     }
+}
+
+/// The run's SLO verdict, worded by each renderer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// No SLO was set.
+    Unchecked,
+    Passed {
+        checks: usize,
+    },
+    Failed {
+        failed: usize,
+        checks: usize,
+    },
+}
+
+pub fn slo_verdict(s: &Summary) -> Verdict {
+    let checks = s.slo.checks.len();
+    match s.slo.checks.iter().filter(|c| !c.passed).count() {
+        _ if checks == 0 => Verdict::Unchecked,
+        0 => Verdict::Passed { checks },
+        failed => Verdict::Failed { failed, checks },
+    }
+}
+
+/// A check's name, scope, actual value and limit as table cells, text made safe by `escape`.
+pub fn check_cells(c: &SloCheck, escape: fn(&str) -> String) -> [String; 4] {
+    [escape(&c.name), escape(&c.scope), check_value(c, c.actual), check_value(c, c.threshold)]
 }
 
 #[cfg(test)]

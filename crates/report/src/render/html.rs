@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use super::Chart;
-use super::fmt::{check_value, count, esc, ms, pct, rate};
+use super::fmt::{Verdict, check_cells, count, esc, ms, pct, rate, slo_verdict};
 use crate::summary::{OpSummary, Summary};
 
 const CSS: &str = "\
@@ -92,11 +92,10 @@ fn header(h: &mut String, s: &Summary) {
 
 fn verdict(h: &mut String, s: &Summary) {
     h.push_str("<section id=\"verdict\">\n");
-    let failed = s.slo.checks.iter().filter(|c| !c.passed).count();
-    let (class, text) = match (s.slo.checks.is_empty(), failed) {
-        (true, _) => ("none", "No SLO set: nothing was checked".to_string()),
-        (false, 0) => ("pass", format!("SLO passed: all {} checks", s.slo.checks.len())),
-        (false, n) => ("fail", format!("SLO FAILED: {n} of {} checks", s.slo.checks.len())),
+    let (class, text) = match slo_verdict(s) {
+        Verdict::Unchecked => ("none", "No SLO set: nothing was checked".to_string()),
+        Verdict::Passed { checks } => ("pass", format!("SLO passed: all {checks} checks")),
+        Verdict::Failed { failed, checks } => ("fail", format!("SLO FAILED: {failed} of {checks} checks")),
     };
     let _ = writeln!(h, "<div class=\"verdict {class}\">{text}</div>");
     if s.interrupted {
@@ -109,13 +108,10 @@ fn verdict(h: &mut String, s: &Summary) {
         h.push_str("<table>\n<tr><th>check</th><th>scope</th><th>actual</th><th>limit</th><th>verdict</th></tr>\n");
         for c in &s.slo.checks {
             let (cls, word) = if c.passed { ("ok", "pass") } else { ("bad", "FAIL") };
+            let [name, scope, actual, limit] = check_cells(c, esc);
             let _ = writeln!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{cls}\">{word}</td></tr>",
-                esc(&c.name),
-                esc(&c.scope),
-                check_value(c, c.actual),
-                check_value(c, c.threshold)
+                "<tr><td>{name}</td><td>{scope}</td><td>{actual}</td><td>{limit}</td><td class=\"{cls}\">{word}</td></tr>"
             );
         }
         h.push_str("</table>\n");
@@ -182,46 +178,31 @@ fn latency(h: &mut String, s: &Summary) {
     );
     for (i, (scope, o)) in scopes(s).iter().enumerate() {
         for (clock, p) in [("latency", &o.latency_ms), ("service", &o.service_ms)] {
-            row_start(h, i, scope);
-            let _ = writeln!(
-                h,
-                "<td>{clock}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                ms(p.p50),
-                ms(p.p90),
-                ms(p.p99),
-                ms(p.p999),
-                ms(p.max),
-                ms(p.mean),
-                count(p.count)
-            );
+            let cells = [p.p50, p.p90, p.p99, p.p999, p.max, p.mean].map(Some);
+            latency_row(h, (i, scope), clock, cells, Some(p.count));
         }
         let l = &o.send_lag_ms;
-        row_start(h, i, scope);
-        let _ = writeln!(
-            h,
-            "<td>send lag</td><td>{}</td><td></td><td>{}</td><td></td><td>{}</td><td></td><td></td></tr>",
-            ms(l.p50),
-            ms(l.p99),
-            ms(l.max)
-        );
+        latency_row(h, (i, scope), "send lag", [Some(l.p50), None, Some(l.p99), None, Some(l.max), None], None);
         // Phases exist only for live runs, and connect only when connections were opened.
         for (phase, p) in [("connect", &o.phases.connect), ("ttfb", &o.phases.ttfb)] {
-            if p.count == 0 {
-                continue;
+            if p.count > 0 {
+                let cells = [Some(p.p50), Some(p.p90), Some(p.p99), None, Some(p.max), None];
+                latency_row(h, (i, scope), phase, cells, Some(p.count));
             }
-            row_start(h, i, scope);
-            let _ = writeln!(
-                h,
-                "<td>{phase}</td><td>{}</td><td>{}</td><td>{}</td><td></td><td>{}</td><td></td><td>{}</td></tr>",
-                ms(p.p50),
-                ms(p.p90),
-                ms(p.p99),
-                ms(p.max),
-                count(p.count)
-            );
         }
     }
     h.push_str("</table>\n</section>\n");
+}
+
+/// One row of the latency table: p50, p90, p99, p99.9, max and mean in ms, then the
+/// count; `None` leaves a cell empty.
+fn latency_row(h: &mut String, (i, scope): (usize, &str), clock: &str, cells: [Option<f64>; 6], n: Option<u64>) {
+    row_start(h, i, scope);
+    let _ = write!(h, "<td>{clock}</td>");
+    for v in cells {
+        let _ = write!(h, "<td>{}</td>", v.map(ms).unwrap_or_default());
+    }
+    let _ = writeln!(h, "<td>{}</td></tr>", n.map(count).unwrap_or_default());
 }
 
 /// A scope x key table of counts (errors by class, responses by status), with only the

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::fmt::{check_value, count, ms, pct, rate};
+use super::fmt::{Verdict, check_cells, count, ms, pct, rate, slo_verdict};
 use crate::summary::Summary;
 
 /// Text from the profile or the run, safe inside a Markdown table cell: GitHub renders
@@ -30,11 +30,10 @@ fn md(s: &str) -> String {
 
 pub fn summary_md(s: &Summary) -> String {
     let mut out = String::new();
-    let failed = s.slo.checks.iter().filter(|c| !c.passed).count();
-    let verdict = match (s.slo.checks.is_empty(), failed) {
-        (true, _) => "⚪ no SLO set".to_string(),
-        (false, 0) => format!("✅ SLO passed ({} checks)", s.slo.checks.len()),
-        (false, n) => format!("❌ SLO failed ({n} of {} checks)", s.slo.checks.len()),
+    let verdict = match slo_verdict(s) {
+        Verdict::Unchecked => "⚪ no SLO set".to_string(),
+        Verdict::Passed { checks } => format!("✅ SLO passed ({checks} checks)"),
+        Verdict::Failed { failed, checks } => format!("❌ SLO failed ({failed} of {checks} checks)"),
     };
     let _ = writeln!(out, "### einv-load {}: {verdict}\n", md(&s.run.name));
     if s.interrupted {
@@ -58,14 +57,8 @@ pub fn summary_md(s: &Summary) -> String {
         out.push_str("| | check | scope | actual | limit |\n|---|---|---|---:|---:|\n");
         for c in &s.slo.checks {
             let mark = if c.passed { "✅" } else { "❌" };
-            let _ = writeln!(
-                out,
-                "| {mark} | {} | {} | {} | {} |",
-                md(&c.name),
-                md(&c.scope),
-                check_value(c, c.actual),
-                check_value(c, c.threshold)
-            );
+            let [name, scope, actual, limit] = check_cells(c, md);
+            let _ = writeln!(out, "| {mark} | {name} | {scope} | {actual} | {limit} |");
         }
         out.push('\n');
     }

@@ -1,0 +1,79 @@
+//! Reading a report CSV back (timeseries.csv, pool.csv): the header must match exactly,
+//! and a bad value names the file and the line.
+
+use std::path::Path;
+
+use crate::Error;
+
+/// One record of a report CSV, read by column.
+pub(crate) struct Record<'a> {
+    path: &'a Path,
+    /// 0-based index of the record; the file line is two more (1-based, after the header).
+    index: usize,
+    fields: csv::StringRecord,
+}
+
+impl Record<'_> {
+    fn parse<T: std::str::FromStr>(&self, i: usize) -> Result<T, Error> {
+        self.fields.get(i).and_then(|v| v.parse::<T>().ok()).ok_or_else(|| Error::Format {
+            path: self.path.into(),
+            message: format!("line {}: not a number", self.index + 2),
+        })
+    }
+
+    /// How many columns the record has.
+    pub(crate) fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Column `i` as a float.
+    pub(crate) fn num(&self, i: usize) -> Result<f64, Error> {
+        self.parse(i)
+    }
+
+    /// Column `i` as a count.
+    pub(crate) fn int(&self, i: usize) -> Result<u64, Error> {
+        self.parse(i)
+    }
+}
+
+/// Every row of the CSV at `path` (called `name` in the header error), made by `row`.
+pub(crate) fn read_rows<T>(
+    path: &Path,
+    name: &str,
+    header: &[impl AsRef<str>],
+    row: impl Fn(&Record) -> Result<T, Error>,
+) -> Result<Vec<T>, Error> {
+    let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::csv(path, e))?;
+    let got = rdr.headers().map_err(|e| Error::csv(path, e))?;
+    if !got.iter().eq(header.iter().map(AsRef::as_ref)) {
+        return Err(Error::Format { path: path.into(), message: format!("unexpected {name} header") });
+    }
+    let mut rows = Vec::new();
+    for (index, fields) in rdr.records().enumerate() {
+        let fields = fields.map_err(|e| Error::csv(path, e))?;
+        rows.push(row(&Record { path, index, fields })?);
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Vec<(f64, u64)>, Error> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, text).unwrap();
+        read_rows(&path, "t.csv", &["a", "b"], |r| Ok((r.num(0)?, r.int(1)?)))
+    }
+
+    #[test]
+    fn rows_parse_and_errors_name_the_line_and_the_file() {
+        assert_eq!(read("a,b\n0.5,3\n1.5,4\n").unwrap(), [(0.5, 3), (1.5, 4)]);
+        let bad = read("a,b\n0.5,3\n1.5,-4\n").unwrap_err().to_string();
+        assert!(bad.contains("t.csv") && bad.contains("line 3: not a number"), "{bad}");
+        let header = read("a,c\n0.5,3\n").unwrap_err().to_string();
+        assert!(header.contains("unexpected t.csv header"), "{header}");
+    }
+}
