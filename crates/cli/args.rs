@@ -88,8 +88,8 @@ pub enum Command {
     /// rate and throughput. A regression is a judged figure worse than the baseline by more
     /// than --max-regression: latency p90, p99 or p99.9 higher (and by at least 1 ms, with at
     /// least 50 samples above the percentile in both runs), overall throughput lower, or the
-    /// error rate higher (and by at least 0.1 percentage point, with 100 requests in both
-    /// runs). p50, max and per-op throughput are shown, not judged. Writes compare.json,
+    /// error rate or check-failure rate higher (and by at least 0.1 percentage point, with
+    /// 100 requests in both runs). p50, max and per-op throughput are shown, not judged. Writes compare.json,
     /// compare.md, compare.html and overlay charts to CURRENT/compare-BASELINE_NAME/.
     Compare(CompareArgs),
     /// Render a report folder again from its saved data (charts, index.html, summary.md, junit.xml).

@@ -232,11 +232,17 @@ fn diff_scope(
         let worse = c > b * (1.0 + t) && c - b >= rules::LATENCY_FLOOR_MS;
         metrics.push(metric(&format!("latency {name}"), "ms", b, c, judged, judged && worse, note));
     }
-    let (b, c) = (bs.requests.error_rate, cs.requests.error_rate);
+    // Check failures are wrong answers: judged by the error rate's rules.
     let enough = bs.requests.sent.min(cs.requests.sent) >= rules::MIN_REQUESTS;
-    let note = (!enough).then(|| format!("too few requests to judge (need {} in both runs)", rules::MIN_REQUESTS));
-    let worse = c - b > rules::ERROR_RATE_FLOOR && c > b * (1.0 + t);
-    metrics.push(metric("error rate", "ratio", b, c, enough, enough && worse, note));
+    let rates = [
+        ("error rate", bs.requests.error_rate, cs.requests.error_rate),
+        ("check failure rate", bs.requests.check_failure_rate, cs.requests.check_failure_rate),
+    ];
+    for (name, b, c) in rates {
+        let note = (!enough).then(|| format!("too few requests to judge (need {} in both runs)", rules::MIN_REQUESTS));
+        let worse = c - b > rules::ERROR_RATE_FLOOR && c > b * (1.0 + t);
+        metrics.push(metric(name, "ratio", b, c, enough, enough && worse, note));
+    }
     let (b, c) = (bs.rate.achieved_per_s, cs.rate.achieved_per_s);
     let note = (!overall).then(|| "shown, not judged: an op's throughput follows the mix".to_string());
     metrics.push(metric("throughput", "req/s", b, c, overall, overall && c < b * (1.0 - t), note));

@@ -11,6 +11,11 @@ use einv_report::{Connections, Finish, Outcome, Phases, RunInfo, RunLog, Sample,
 /// A 10-second report folder of `n` requests per second, latencies 5..=45 ms times `scale`,
 /// every `fail_every`-th answered 500.
 fn folder(dir: &Path, n: u64, scale: f64, fail_every: u64) {
+    folder_with_checks(dir, n, scale, fail_every, 0);
+}
+
+/// As [`folder`], and every `check_every`-th answer fails its op's checks.
+fn folder_with_checks(dir: &Path, n: u64, scale: f64, fail_every: u64, check_every: u64) {
     std::fs::create_dir_all(dir).unwrap();
     let ops = vec!["issue".to_string()];
     let mut log = RunLog::create(dir, &ops, SystemTime::now(), "test").unwrap();
@@ -27,7 +32,7 @@ fn folder(dir: &Path, n: u64, scale: f64, fail_every: u64) {
                 send_lag: Duration::ZERO,
                 outcome: Outcome::Response(status),
                 queued: false,
-                check_failed: false,
+                check_failed: check_every > 0 && k % check_every == 0,
                 tag: None,
                 expects_rejection: false,
                 phases: Phases::default(),
@@ -122,6 +127,18 @@ fn error_rate_needs_both_a_relative_and_an_absolute_rise() {
     // 0.2 % -> 1 %: a regression.
     let cmp = judge((400, 1.0, 500), (400, 1.0, 100));
     assert!(cmp.regressions.iter().any(|r| r.starts_with("overall error rate")), "{:?}", cmp.regressions);
+}
+
+#[test]
+fn more_wrong_answers_are_a_regression() {
+    let root = tempfile::tempdir().unwrap();
+    let (b, c) = (root.path().join("b"), root.path().join("c"));
+    // 0.2 % -> 2 % of answers fail their checks; latency and errors unchanged.
+    folder_with_checks(&b, 400, 1.0, 0, 500);
+    folder_with_checks(&c, 400, 1.0, 0, 50);
+    let cmp = einv_report::compare(&b, &c, 0.1).unwrap().comparison;
+    assert!(cmp.regressions.iter().any(|r| r.starts_with("overall check failure rate")), "{:?}", cmp.regressions);
+    assert!(!einv_report::compare(&b, &b, 0.1).unwrap().comparison.regression);
 }
 
 #[test]
