@@ -85,7 +85,7 @@ pub enum Command {
     /// Compare a run with a baseline, distribution to distribution; exit 1 on a regression.
     ///
     /// Overall and per op: latency p50/p90/p99/p99.9/max (from the saved histograms), error
-    /// rate and throughput. A regression is a judged figure worse than the baseline by more
+    /// rate, check-failure rate and throughput. A regression is a judged figure worse than the baseline by more
     /// than --max-regression: latency p90, p99 or p99.9 higher (and by at least 1 ms, with at
     /// least 50 samples above the percentile in both runs), overall throughput lower, or the
     /// error rate or check-failure rate higher (and by at least 0.1 percentage point, with
