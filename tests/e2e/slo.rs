@@ -175,6 +175,20 @@ fn abort_on_fail_lets_a_passing_run_finish() {
     assert_eq!(s["overall"]["requests"]["sent"], 400);
 }
 
+/// A ramp from 50 to 350/s over 3 s means 200/s over the run but only 100/s in its first
+/// second. Checked during the run, `min-rate = 160` is held to the pace the schedule meant
+/// so far (80/s after 1 s), so a target that keeps up is not aborted on the ramp.
+#[test]
+fn abort_on_fail_holds_min_rate_to_the_schedule_so_far() {
+    let ramp = "[[load.stage]]\nkind = \"ramp\"\nfrom = 50\nto = 350\nduration = \"3s\"";
+    let slo = "[slo]\nmin-rate = 160\nabort-on-fail = true\ngrace = \"1s\"";
+    let (_tmp, out, o) = run(&profile("connections = 8", "issue-hold = \"1ms\"", ramp, slo), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let s = summary(&out);
+    assert!(s.get("aborted").is_none(), "{s}");
+    assert_eq!(s["overall"]["requests"]["sent"], 600);
+}
+
 /// `validate` spells out every limit, per scope, and the abort rule.
 #[test]
 fn validate_prints_the_slo() {

@@ -160,7 +160,9 @@ async fn drive(
             _ = ticker.tick() => {
                 let now = start.elapsed();
                 collector.push(now)?;
-                if aborted.is_none() && let Some(a) = slo_abort(&plan.slo, collector.log, now) {
+                if aborted.is_none()
+                    && let Some(a) = slo_abort(&plan.slo, collector.log, now, collector.pace(now, target_rate))
+                {
                     // Stopping works as Ctrl-C does: no new sends, in-flight requests
                     // get a short grace, the report is written.
                     let _ = stop_tx.send(true);
@@ -188,12 +190,14 @@ async fn drive(
 /// (cumulative totals, rates over the time elapsed) decide whether it goes on. The rule is
 /// "failing now", not "can no longer pass": a p99 or error rate over the whole run so far
 /// rarely recovers, and a run that is failing its SLO is what the gate exists to stop.
-fn slo_abort(spec: &SloSpec, log: &RunLog, now: Duration) -> Option<Aborted> {
+/// Minimum rates are scaled by `pace` (see [`Collector::pace`]), so a ramp that keeps to
+/// its schedule is not stopped for being below the run's mean rate.
+fn slo_abort(spec: &SloSpec, log: &RunLog, now: Duration, pace: f64) -> Option<Aborted> {
     let grace = spec.abort_after?;
     if now < grace {
         return None;
     }
-    let report = log.slo_so_far(spec, now);
+    let report = log.slo_so_far(&spec.with_min_rates_paced(pace), now);
     if report.passed {
         return None;
     }
@@ -281,6 +285,18 @@ struct Collector<'a> {
 }
 
 impl Collector<'_> {
+    /// How fast the schedule meant to send so far, as a share of its mean rate over the
+    /// whole run (`mean`, per shard): below 1 during a ramp, above it after a spike. 1
+    /// when there is no schedule (closed loop) or nothing to compare.
+    fn pace(&self, now: Duration, mean: f64) -> f64 {
+        match self.rates {
+            Some(s) if mean > 0.0 && !now.is_zero() => {
+                s.intended_count_until(now) / now.as_secs_f64() / self.shard_count as f64 / mean
+            }
+            _ => 1.0,
+        }
+    }
+
     fn push(&mut self, now: Duration) -> Result<(), Error> {
         let length = now.saturating_sub(self.last);
         self.recorder.drain_into(&mut self.interval);

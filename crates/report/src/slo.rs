@@ -56,6 +56,19 @@ impl SloSpec {
         *self == SloSpec::default()
     }
 
+    /// This spec with every `min_rate` (overall and per op) multiplied by `pace`. Checked
+    /// during a run, a minimum rate over the whole run is only fair against what the
+    /// schedule meant to send so far: `pace` is the intended rate so far over the run's
+    /// mean, below 1 during a ramp.
+    pub fn with_min_rates_paced(&self, pace: f64) -> SloSpec {
+        let mut spec = self.clone();
+        spec.min_rate = spec.min_rate.map(|r| r * pace);
+        for op in spec.ops.values_mut() {
+            op.min_rate = op.min_rate.map(|r| r * pace);
+        }
+        spec
+    }
+
     /// Check the overall result and every op that has limits of its own. An op with
     /// limits but no result (it never ran) is checked as an empty one.
     pub fn evaluate(&self, overall: &OpSummary, ops: &BTreeMap<String, OpSummary>) -> SloReport {
