@@ -184,7 +184,8 @@ pub struct GenerateArgs {
 pub struct RunArgs {
     /// The profile (TOML) to run.
     pub profile: PathBuf,
-    /// Send to this base URL instead of the profile's target ("builtin" or http://host:port).
+    /// Send to this base URL instead of the profile's target ("builtin", "builtin+tls",
+    /// http://host:port or https://host:port; https uses the profile's tls-* keys).
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
     /// Replace the profile's stages with one constant rate (requests/s) for the same length.
@@ -249,6 +250,13 @@ pub struct ServeArgs {
     /// Send response bodies at RATE for FOR in every EVERY (e.g. 5s/1s@10KiB/s).
     #[arg(long, value_name = "EVERY/FOR@RATE", value_parser = parse_slow_body)]
     pub slow_body: Option<SlowBody>,
+    /// Serve HTTPS with a self-signed certificate (for localhost, 127.0.0.1 and ::1) made
+    /// at start; its PEM is written to --cert-out for clients to trust (profile key tls-ca).
+    #[arg(long)]
+    pub tls: bool,
+    /// Where --tls writes the certificate's PEM [default: TMPDIR/einv-load-serve-PORT.pem].
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub cert_out: Option<PathBuf>,
 }
 
 impl Command {
@@ -300,12 +308,26 @@ fn validate(path: &Path) -> anyhow::Result<ExitCode> {
         println!("  about       {d}");
     }
     let target = match &plan.target.endpoint {
-        Endpoint::Builtin { spec, .. } => {
+        Endpoint::Builtin { spec, tls: false, .. } => {
             format!("builtin (pool {}, acquire timeout {:?})", spec.pool_size, spec.acquire_timeout)
         }
-        Endpoint::Http(u) => format!("http://{}{}", u.authority, u.base_path),
+        Endpoint::Builtin { tls: true, spec, .. } => {
+            format!("builtin over TLS (pool {}, acquire timeout {:?})", spec.pool_size, spec.acquire_timeout)
+        }
+        Endpoint::Http(u) => u.display(),
     };
     println!("  target      {target}, {} connections", plan.target.connections);
+    if plan.target.endpoint.tls() {
+        let t = &plan.target.tls;
+        let trust = match (&t.ca_file, t.insecure) {
+            (_, true) => "NOT CHECKED (tls-insecure; test rigs only)".to_string(),
+            (Some(f), _) => format!("system roots + {}", f.display()),
+            (None, _) if matches!(plan.target.endpoint, Endpoint::Builtin { .. }) => "its own certificate".into(),
+            (None, _) => "system roots".into(),
+        };
+        let resumption = if t.resumption { "on" } else { "off (every connection a full handshake)" };
+        println!("  tls         certificate: {trust}; session resumption {resumption}");
+    }
     if let Endpoint::Builtin { spec, .. } = &plan.target.endpoint {
         for (label, line) in spec.describe() {
             println!("  {label:<11} {line}");
@@ -352,7 +374,7 @@ fn slo_lines(slo: &einv_report::SloSpec) -> Vec<String> {
 fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     let (spec, threads) = match &a.profile {
         Some(p) => match Plan::load(p)?.target.endpoint {
-            Endpoint::Builtin { spec, threads } => (*spec, threads),
+            Endpoint::Builtin { spec, threads, .. } => (*spec, threads),
             Endpoint::Http(_) => {
                 let message = format!("{}: target.url is not \"builtin\", so it has no model to serve", p.display());
                 return Err(einv_engine::Error::Flag { flag: "--profile", message }.into());
@@ -372,6 +394,14 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     spec.rate_limit = a.rate_limit.or(spec.rate_limit);
     spec.slow_body = a.slow_body.or(spec.slow_body);
     spec.validate().map_err(|e| einv_engine::Error::Flag { flag: "serve", message: e.to_string() })?;
+    if a.tls {
+        einv_engine::serve_tls(spec, a.addr, threads, a.cert_out.as_deref(), |addr, cert| {
+            println!("einv-load built-in target listening on https://{addr} (Ctrl-C to stop)");
+            println!("certificate (self-signed) written to {}: trust it with tls-ca", cert.display());
+        })
+        .with_context(|| format!("serving on {}", a.addr))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     einv_engine::serve(spec, a.addr, threads, |addr| {
         println!("einv-load built-in target listening on http://{addr} (Ctrl-C to stop)");
     })

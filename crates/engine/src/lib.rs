@@ -33,6 +33,6 @@ pub use generate::{Generated, generate};
 pub use profile::{Endpoint, Load, Overrides, Plan, Shard};
 pub use rerender::{Rerendered, rerender};
 pub use run::{RunOptions, RunResult, run};
-pub use serve::serve;
+pub use serve::{serve, serve_tls};
 pub use simulate::simulate;
 pub use sweep::{SweepResult, sweep};

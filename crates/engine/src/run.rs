@@ -11,12 +11,14 @@ use einv_report::{Aborted, Connections, Finish, Recorder, RunInfo, RunLog, SloSp
 use einv_workload::Schedule;
 use tokio::sync::watch;
 
+use crate::driver::tls::{TlsClient, Trust};
 use crate::driver::{self, Ctx, Drive, Feed, Timeline};
 use crate::error::Error;
 use crate::profile::{Endpoint, Load, Plan};
 use crate::progress::Progress;
 use crate::workload::Workload;
 use crate::{folder, signals};
+use rustls_pki_types::pem::PemObject;
 
 /// How a run reports, beyond what the profile says.
 #[derive(Debug, Clone, Default)]
@@ -46,7 +48,10 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     folder::check(opts.out.as_deref())?;
     // Kept alive for the whole run; dropped (and stopped) on return.
     let server = match &plan.target.endpoint {
-        Endpoint::Builtin { spec, threads } => Some(Server::start((**spec).clone(), loopback(), *threads)?),
+        Endpoint::Builtin { spec, threads, tls: false } => Some(Server::start((**spec).clone(), loopback(), *threads)?),
+        Endpoint::Builtin { spec, threads, tls: true } => {
+            Some(Server::start_tls((**spec).clone(), loopback(), *threads)?)
+        }
         Endpoint::Http(_) => None,
     };
     let (addr, base_path) = match (&plan.target.endpoint, &server) {
@@ -56,17 +61,19 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
         (Endpoint::Builtin { .. }, Some(s)) => (s.addr(), String::new()),
         (Endpoint::Builtin { .. }, None) => unreachable!("started above"),
     };
-    let target_label = match &server {
-        Some(s) => format!("builtin ({})", s.url()),
-        None => format!("http://{}{}", plan.authority(None), base_path),
+    let target_label = match (&server, &plan.target.endpoint) {
+        (Some(s), _) => format!("builtin ({})", s.url()),
+        (None, Endpoint::Http(url)) => url.display(),
+        (None, Endpoint::Builtin { .. }) => unreachable!("started above"),
     };
     tracing::info!("target {target_label}");
+    let tls = tls_client(plan, server.as_ref())?;
     // Everything that can reject the input is checked before the folder exists.
     let workload = Workload::new(plan)?;
     let started_at = SystemTime::now();
     let folder = folder::create(opts.out.as_deref(), &plan.name, started_at)?;
     let authority = plan.authority(Some(addr));
-    let target = Target { addr, authority, base_path, label: target_label };
+    let target = Target { addr, authority, base_path, label: target_label, tls };
     let summary = rt.block_on(drive(plan, opts, workload, target, &folder, started_at, threads))?;
     if let Some(s) = server {
         s.stop();
@@ -97,11 +104,37 @@ async fn resolve(authority: &str, connect_timeout: Duration) -> Result<SocketAdd
     Ok(first)
 }
 
+/// The TLS client for a TLS target: trusting the built-in target's own certificate, or
+/// the system's roots and `tls-ca`.
+fn tls_client(plan: &Plan, server: Option<&Server>) -> Result<Option<TlsClient>, Error> {
+    let fail = |message: String| Error::Flag { flag: "target.url", message };
+    let opts = &plan.target.tls;
+    match (&plan.target.endpoint, server.and_then(Server::cert_pem)) {
+        (Endpoint::Builtin { tls: true, .. }, Some(pem)) => {
+            let certs = rustls_pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| fail(format!("the built-in target's certificate: {e}")))?;
+            TlsClient::new(opts, "127.0.0.1", Trust::Only(&certs)).map(Some).map_err(fail)
+        }
+        (Endpoint::Http(url), _) if url.tls => {
+            if opts.insecure {
+                tracing::warn!(
+                    "tls-insecure = true: the target's certificate is NOT checked (for test rigs only; \
+                     anyone in the path could answer)"
+                );
+            }
+            TlsClient::new(opts, url.host(), Trust::System).map(Some).map_err(fail)
+        }
+        _ => Ok(None),
+    }
+}
+
 struct Target {
     addr: SocketAddr,
     authority: String,
     base_path: String,
     label: String,
+    tls: Option<TlsClient>,
 }
 
 async fn drive(
@@ -117,13 +150,10 @@ async fn drive(
     let recorder = Arc::new(Recorder::new(names.len(), threads * 4));
     let label = format!("einv-load {} run of {}", env!("CARGO_PKG_VERSION"), plan.name);
     let mut log = RunLog::create(folder, &names, started_at, &label)?;
-    let ctx = Arc::new(Ctx::new(
-        plan,
-        target.addr,
-        (&target.authority, &target.base_path),
-        recorder.clone(),
-        workload.pools.clone(),
-    ));
+    let mut ctx =
+        Ctx::new(plan, target.addr, (&target.authority, &target.base_path), recorder.clone(), workload.pools.clone());
+    ctx.tls = target.tls;
+    let ctx = Arc::new(ctx);
     let (stop_tx, stop) = watch::channel(false);
     tokio::spawn(signals::forward(stop_tx.clone(), "interrupted: finishing in-flight requests and writing the report"));
 
@@ -182,6 +212,12 @@ async fn drive(
     // Closed loop has no schedule: what it asked for is what it sent or skipped.
     let scheduled = scheduled.unwrap_or_else(|| log.totals().iter().map(|s| s.sent + s.skipped).collect());
     let ended = Ended { elapsed, scheduled, target_rate, interrupted };
+    if plan.target.tls.insecure && plan.target.endpoint.tls() {
+        log.warn("tls-insecure = true: the target's certificate was not checked (test rigs only)".into());
+    }
+    if let Some(w) = ctx.conns.tls_warning() {
+        log.warn(w);
+    }
     let finish = finish_info(plan, target.label, started_at, &ctx, ended);
     Ok(log.finish(finish)?)
 }

@@ -1,6 +1,7 @@
 //! `einv-load serve`: the built-in target on its own, until Ctrl-C.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 use einv_poolsim::ModelSpec;
 use einv_poolsim::live::Server;
@@ -12,6 +13,34 @@ use crate::error::Error;
 pub fn serve(spec: ModelSpec, addr: SocketAddr, threads: usize, ready: impl FnOnce(SocketAddr)) -> Result<(), Error> {
     let server = Server::start(spec, addr, threads)?;
     ready(server.addr());
+    wait_and_stop(server)
+}
+
+/// Like [`serve()`], over TLS with a self-signed certificate made at start. Its PEM is
+/// written to `cert_out` (default: `einv-load-serve-PORT.pem` in the temporary folder) so
+/// that clients can trust it (`tls-ca`); `ready` gets the address and that path.
+pub fn serve_tls(
+    spec: ModelSpec,
+    addr: SocketAddr,
+    threads: usize,
+    cert_out: Option<&Path>,
+    ready: impl FnOnce(SocketAddr, &Path),
+) -> Result<(), Error> {
+    let server = Server::start_tls(spec, addr, threads)?;
+    let path = cert_out.map_or_else(
+        || std::env::temp_dir().join(format!("einv-load-serve-{}.pem", server.addr().port())),
+        PathBuf::from,
+    );
+    let pem = server.cert_pem().unwrap_or_default();
+    std::fs::write(&path, pem).map_err(|e| Error::Flag {
+        flag: "--cert-out",
+        message: format!("{}: cannot write the certificate: {e}", path.display()),
+    })?;
+    ready(server.addr(), &path);
+    wait_and_stop(server)
+}
+
+fn wait_and_stop(server: Server) -> Result<(), Error> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Error::Runtime)?;
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     rt.block_on(async {

@@ -52,4 +52,6 @@ pub enum Error {
     Bind { addr: String, source: std::io::Error },
     #[error("cannot start the server runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
 }

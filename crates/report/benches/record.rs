@@ -14,6 +14,7 @@ fn record(c: &mut Criterion) {
     // A keep-alive request: a time to first byte, and a connect one time in a thousand.
     let phases = |i: u64| Phases {
         connect: (i % 1000 == 0).then(|| Duration::from_micros(80 + i % 50)),
+        tls: None,
         ttfb: Some(Duration::from_micros(300 + i % 9_000)),
     };
     for (name, timed) in [("recorder/record", false), ("recorder/record-with-phases", true)] {

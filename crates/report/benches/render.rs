@@ -38,6 +38,7 @@ fn one_hour(dir: &std::path::Path) -> Saved {
                 expects_rejection: false,
                 phases: Phases {
                     connect: (i == 0).then(|| Duration::from_micros(120)),
+                    tls: None,
                     ttfb: Some(Duration::from_millis(ms / 2)),
                 },
             };

@@ -156,7 +156,8 @@ fn write_hlog(
         let (at, length) = (secs(key as f64), secs(iv.length));
         for (op, hists) in &iv.ops {
             // Phases are written only in intervals that had them, as a run writes them.
-            for (h, kind) in hists.iter().zip(KINDS).filter(|(h, k)| !h.is_empty() || !matches!(*k, "connect" | "ttfb"))
+            for (h, kind) in
+                hists.iter().zip(KINDS).filter(|(h, k)| !h.is_empty() || !matches!(*k, "connect" | "ttfb" | "tls"))
             {
                 w.write(h, at, length, Some(&format!("{op}:{kind}")))?;
             }

@@ -118,13 +118,13 @@ pub struct Sample {
 
 /// The phases of one request that the driver can time. Each is `None` when the phase did
 /// not happen (a reused connection has no connect) or was not reached (no response head).
-///
-/// TLS is not supported yet; when it is, its handshake becomes a phase here, timed from
-/// the end of the TCP connect to the end of the handshake.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Phases {
     /// TCP connect, for a request that opened a new connection.
     pub connect: Option<Duration>,
+    /// TLS handshake, from the end of the TCP connect to the end of the handshake, for a
+    /// request that opened a new TLS connection.
+    pub tls: Option<Duration>,
     /// Time to first byte: from handing the written request to the connection until the
     /// response head arrived.
     pub ttfb: Option<Duration>,

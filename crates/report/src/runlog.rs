@@ -68,6 +68,8 @@ pub struct RunLog {
     hlog: HlogWriter,
     timeseries: TimeseriesWriter,
     aborted: Option<Aborted>,
+    /// Warnings the engine adds (TLS failures, verification off), after the lag warnings.
+    notes: Vec<String>,
 }
 
 /// What the engine knows at the end of a run that the log does not.
@@ -103,6 +105,7 @@ impl RunLog {
             hlog,
             timeseries,
             aborted: None,
+            notes: Vec::new(),
         })
     }
 
@@ -126,6 +129,9 @@ impl RunLog {
             // Phases only where they happened: keep-alive runs connect rarely.
             if !stats.connect.is_empty() {
                 self.hlog.write(&stats.connect, start, length, Some(&format!("{}:connect", self.ops[i])))?;
+            }
+            if !stats.tls.is_empty() {
+                self.hlog.write(&stats.tls, start, length, Some(&format!("{}:tls", self.ops[i])))?;
             }
             if !stats.ttfb.is_empty() {
                 self.hlog.write(&stats.ttfb, start, length, Some(&format!("{}:ttfb", self.ops[i])))?;
@@ -167,10 +173,15 @@ impl RunLog {
         self.aborted = Some(aborted);
     }
 
+    /// Add a warning to the summary (shown with the others, saved in summary.json).
+    pub fn warn(&mut self, warning: String) {
+        self.notes.push(warning);
+    }
+
     /// Close the streams, write every other file, and return the summary (also written
     /// as summary.json, last, so its presence means the folder is complete).
     pub fn finish(self, f: Finish) -> Result<Summary, Error> {
-        let RunLog { dir, ops, totals, hlog, timeseries, aborted, .. } = self;
+        let RunLog { dir, ops, totals, hlog, timeseries, aborted, notes, .. } = self;
         drop((hlog, timeseries));
         commit(&dir.join(files::HLOG))?;
         commit(&dir.join(files::TIMESERIES))?;
@@ -191,7 +202,8 @@ impl RunLog {
             .map(|((name, stats), &scheduled)| (name.clone(), op_summary(stats, scheduled)))
             .collect();
 
-        let warnings = crate::text::lag_warnings(&overall_summary, f.lag_warning, f.connections.limit);
+        let mut warnings = crate::text::lag_warnings(&overall_summary, f.lag_warning, f.connections.limit);
+        warnings.extend(notes);
         let mut slo = f.slo.evaluate(&overall_summary, &ops_summary);
         // An aborted run failed its SLO by definition, even if the requests still in
         // flight when it stopped pulled the final figures back under the limits.
@@ -230,6 +242,7 @@ fn saved_of(dir: &Path, summary: Summary, ops: &[String], totals: &[Stats], over
         service: s.service.clone(),
         send_lag: s.send_lag.clone(),
         connect: s.connect.clone(),
+        tls: s.tls.clone(),
         ttfb: s.ttfb.clone(),
     };
     let pool_path = dir.join(POOL_CSV);

@@ -24,6 +24,8 @@ pub struct Histograms {
     pub send_lag: Histogram<u64>,
     /// TCP connect, of the requests that opened a connection (empty when simulated).
     pub connect: Histogram<u64>,
+    /// TLS handshake, of the requests that opened a TLS connection.
+    pub tls: Histogram<u64>,
     /// Request written to response head.
     pub ttfb: Histogram<u64>,
 }
@@ -35,6 +37,7 @@ impl Default for Histograms {
             service: new_histogram(),
             send_lag: new_histogram(),
             connect: new_histogram(),
+            tls: new_histogram(),
             ttfb: new_histogram(),
         }
     }
@@ -47,6 +50,7 @@ impl Histograms {
         let _ = self.service.add(&other.service);
         let _ = self.send_lag.add(&other.send_lag);
         let _ = self.connect.add(&other.connect);
+        let _ = self.tls.add(&other.tls);
         let _ = self.ttfb.add(&other.ttfb);
     }
 }
@@ -109,6 +113,7 @@ fn load_histograms(path: &Path) -> Result<(BTreeMap<String, Histograms>, Histogr
             "service" => h.service = histogram,
             "send_lag" => h.send_lag = histogram,
             "connect" => h.connect = histogram,
+            "tls" => h.tls = histogram,
             "ttfb" => h.ttfb = histogram,
             _ => return Err(bad()),
         }
@@ -118,6 +123,7 @@ fn load_histograms(path: &Path) -> Result<(BTreeMap<String, Histograms>, Histogr
     overall.service = sum.service;
     overall.send_lag = sum.send_lag;
     overall.connect = sum.connect;
+    overall.tls = sum.tls;
     overall.ttfb = sum.ttfb;
     Ok((ops, overall))
 }

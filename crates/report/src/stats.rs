@@ -28,6 +28,8 @@ pub struct Stats {
     pub send_lag: Histogram<u64>,
     /// TCP connect times of the requests that opened a new connection.
     pub connect: Histogram<u64>,
+    /// TLS handshake times of the requests that opened a new TLS connection.
+    pub tls: Histogram<u64>,
     /// Time to first byte (request handed over → response head) of requests that got one.
     pub ttfb: Histogram<u64>,
     /// Requests that finished (ok or not).
@@ -62,6 +64,7 @@ impl Stats {
             service: new_histogram(),
             send_lag: new_histogram(),
             connect: new_histogram(),
+            tls: new_histogram(),
             ttfb: new_histogram(),
             sent: 0,
             ok: 0,
@@ -80,6 +83,9 @@ impl Stats {
         self.send_lag.saturating_record(micros(s.send_lag));
         if let Some(d) = s.phases.connect {
             self.connect.saturating_record(micros(d));
+        }
+        if let Some(d) = s.phases.tls {
+            self.tls.saturating_record(micros(d));
         }
         if let Some(d) = s.phases.ttfb {
             self.ttfb.saturating_record(micros(d));
@@ -158,11 +164,11 @@ impl Stats {
     /// indices. The error names the field that cannot be read back.
     pub fn from_saved(
         op: &OpSummary,
-        [latency, service, send_lag, connect, ttfb]: [Histogram<u64>; 5],
+        [latency, service, send_lag, connect, ttfb, tls]: [Histogram<u64>; 6],
         tags: &[String],
     ) -> Result<Stats, String> {
         let r = &op.requests;
-        let mut s = Stats { latency, service, send_lag, connect, ttfb, ..Stats::new() };
+        let mut s = Stats { latency, service, send_lag, connect, ttfb, tls, ..Stats::new() };
         (s.sent, s.ok, s.queued, s.check_failed, s.skipped) = (r.sent, r.ok, r.queued, r.check_failed, r.skipped);
         for (name, &n) in &op.errors {
             let class =
@@ -187,12 +193,12 @@ impl Stats {
         Ok(s)
     }
 
-    fn histograms(&self) -> [&Histogram<u64>; 5] {
-        [&self.latency, &self.service, &self.send_lag, &self.connect, &self.ttfb]
+    fn histograms(&self) -> [&Histogram<u64>; 6] {
+        [&self.latency, &self.service, &self.send_lag, &self.connect, &self.ttfb, &self.tls]
     }
 
-    fn histograms_mut(&mut self) -> [&mut Histogram<u64>; 5] {
-        [&mut self.latency, &mut self.service, &mut self.send_lag, &mut self.connect, &mut self.ttfb]
+    fn histograms_mut(&mut self) -> [&mut Histogram<u64>; 6] {
+        [&mut self.latency, &mut self.service, &mut self.send_lag, &mut self.connect, &mut self.ttfb, &mut self.tls]
     }
 
     /// Anything at all recorded (requests or skips)?
@@ -277,14 +283,28 @@ mod tests {
         let tags = ["duplicate".to_string(), "bad_check_digit".to_string()];
         let named: Vec<(String, bool)> = tags.iter().map(|t| (t.clone(), false)).collect();
         let saved = OpSummary::new(&s, 510, 100.0, 5.0).with_injected(&s, &named);
-        let hists = [s.latency.clone(), s.service.clone(), s.send_lag.clone(), s.connect.clone(), s.ttfb.clone()];
+        let hists = [
+            s.latency.clone(),
+            s.service.clone(),
+            s.send_lag.clone(),
+            s.connect.clone(),
+            s.ttfb.clone(),
+            s.tls.clone(),
+        ];
         let back = Stats::from_saved(&saved, hists, &tags).unwrap();
         assert_eq!(OpSummary::new(&back, 510, 100.0, 5.0).with_injected(&back, &named), saved);
         assert_eq!(back.tags[1].sent, 10);
 
         let mut bad = saved.clone();
         bad.errors.insert("teapot".into(), 1);
-        let hists = [s.latency.clone(), s.service.clone(), s.send_lag.clone(), s.connect.clone(), s.ttfb.clone()];
+        let hists = [
+            s.latency.clone(),
+            s.service.clone(),
+            s.send_lag.clone(),
+            s.connect.clone(),
+            s.ttfb.clone(),
+            s.tls.clone(),
+        ];
         assert_eq!(Stats::from_saved(&bad, hists, &tags).unwrap_err(), "errors.teapot: unknown error class");
     }
 
@@ -301,8 +321,11 @@ mod tests {
     fn phases_are_recorded_only_when_they_happened() {
         let mut s = Stats::new();
         let mut fresh = sample(8, Outcome::Response(200));
-        fresh.phases =
-            crate::Phases { connect: Some(Duration::from_micros(300)), ttfb: Some(Duration::from_millis(3)) };
+        fresh.phases = crate::Phases {
+            connect: Some(Duration::from_micros(300)),
+            ttfb: Some(Duration::from_millis(3)),
+            tls: None,
+        };
         s.record(&fresh);
         s.record(&sample(8, Outcome::Response(200)));
         assert_eq!(s.connect.len(), 1, "a reused connection has no connect phase");

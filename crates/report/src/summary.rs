@@ -101,11 +101,15 @@ pub struct OpSummary {
     pub phases: PhaseSummary,
 }
 
-/// Per-phase times of requests. TLS handshake: not recorded (einv-load has no TLS yet).
+/// Per-phase times of requests.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct PhaseSummary {
     /// TCP connect, over the requests that opened a new connection.
     pub connect: PhasePercentiles,
+    /// TLS handshake, over the requests that opened a new TLS connection (count 0 for
+    /// plain-HTTP runs and for summaries written before TLS was supported).
+    #[serde(default)]
+    pub tls: PhasePercentiles,
     /// Request handed to the connection → response head received.
     pub ttfb: PhasePercentiles,
 }
@@ -248,6 +252,7 @@ impl OpSummary {
             injected: BTreeMap::new(),
             phases: PhaseSummary {
                 connect: PhasePercentiles::of(&stats.connect),
+                tls: PhasePercentiles::of(&stats.tls),
                 ttfb: PhasePercentiles::of(&stats.ttfb),
             },
         }

@@ -91,7 +91,9 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
             row(&format!("  {name} ({})", op.requests.sent), &op.latency_ms);
         }
     }
-    for (label, p) in [("connect", &o.phases.connect), ("time to first byte", &o.phases.ttfb)] {
+    for (label, p) in
+        [("connect", &o.phases.connect), ("TLS handshake", &o.phases.tls), ("time to first byte", &o.phases.ttfb)]
+    {
         if p.count > 0 {
             let label = format!("{label} ({})", p.count);
             let _ = writeln!(out, "{label:<28} {:>9.3} {:>9.3} {:>9.3} {:>9} {:>9.3}", p.p50, p.p90, p.p99, "", p.max);

@@ -32,6 +32,9 @@ fn requests(k: u64, n: usize) -> Vec<(u64, u64, usize, Sample)> {
         .map(|_| {
             // Log-uniform from 50 us to ~5 s, so every HDR bucket size is exercised.
             let us = (50.0 * 10f64.powf((rng.next() % 10_000) as f64 / 2_500.0)) as u64;
+            // Some requests opened a connection, most of those over TLS; all got a first byte.
+            let connect = (rng.next() % 5 == 0).then(|| Duration::from_micros(50 + rng.next() % 5_000));
+            let tls = connect.filter(|_| rng.next() % 4 != 0).map(|_| Duration::from_micros(200 + rng.next() % 20_000));
             let status = [200, 200, 200, 200, 200, 200, 200, 404, 500, 503][(rng.next() % 10) as usize];
             let sample = Sample {
                 latency: Duration::from_micros(us),
@@ -42,11 +45,7 @@ fn requests(k: u64, n: usize) -> Vec<(u64, u64, usize, Sample)> {
                 check_failed: rng.next() % 17 == 0,
                 tag: (rng.next() % 20 == 0).then_some((rng.next() % 2) as usize),
                 expects_rejection: false,
-                // Some requests opened a connection; all got a first byte.
-                phases: Phases {
-                    connect: (rng.next() % 5 == 0).then(|| Duration::from_micros(50 + rng.next() % 5_000)),
-                    ttfb: Some(Duration::from_micros(1 + rng.next() % 300_000)),
-                },
+                phases: Phases { connect, tls, ttfb: Some(Duration::from_micros(1 + rng.next() % 300_000)) },
             };
             (rng.next() % k, rng.next() % SECONDS, (rng.next() % 2) as usize, sample)
         })
@@ -148,6 +147,9 @@ fn merged_percentiles_equal_one_histogram_of_all_values() {
     assert_eq!(merged.overall.requests.sent, 20_000);
     assert_eq!(merged.connections, Connections { limit: 24, opened: 15, max_open: 12 });
     assert!(merged.overall.injected["duplicate"].sent > 0);
+    let tls = reqs.iter().filter(|(_, _, _, s)| s.phases.tls.is_some()).count() as u64;
+    assert!(tls > 1_000 && merged.overall.phases.tls.count == tls, "every TLS handshake merged: {tls}");
+    assert_eq!(merged.overall.phases.tls, one.overall.phases.tls);
     assert!(merged.warnings.is_empty(), "{:?}", merged.warnings);
 
     // Interval by interval too: the time series and the interval log.

@@ -1,7 +1,9 @@
-//! One client connection: TCP connect with a timeout, HTTP/1.1 handshake, request/response.
+//! One client connection: TCP connect with a timeout, the TLS handshake (for TLS
+//! targets), HTTP/1.1 handshake, request/response.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -13,12 +15,37 @@ use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+use super::tls::TlsClient;
+
 /// Connection counts shared by all workers (for the summary and the live gauge).
 #[derive(Debug, Default)]
 pub struct ConnStats {
     pub open: AtomicU64,
     pub opened: AtomicU64,
     pub max_open: AtomicU64,
+    /// TLS handshakes that failed (each also counted as a `connect_error`).
+    pub tls_failed: AtomicU64,
+    /// Why the first failed TLS handshake failed, for the summary's warning.
+    pub tls_error: Mutex<Option<String>>,
+}
+
+impl ConnStats {
+    /// A warning for the summary when TLS handshakes failed, naming the first cause.
+    pub fn tls_warning(&self) -> Option<String> {
+        let n = self.tls_failed.load(Ordering::Relaxed);
+        let first = self.tls_error.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        (n > 0).then(|| {
+            format!("{n} TLS handshakes failed (counted as connect_error); the first: {}", first.unwrap_or_default())
+        })
+    }
+
+    fn tls_failure(&self, e: &std::io::Error) {
+        if self.tls_failed.fetch_add(1, Ordering::Relaxed) == 0 {
+            let why = e.get_ref().map_or_else(|| e.to_string(), ToString::to_string);
+            tracing::warn!("TLS handshake failed: {why}");
+            *self.tls_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+        }
+    }
 }
 
 /// Bodies kept for checks and extraction are cut here: an invoice API's answers are small,
@@ -40,6 +67,8 @@ pub struct Conn {
     stats: Arc<ConnStats>,
     /// How long the TCP connect took (the request that opened it records this).
     pub connected_in: Duration,
+    /// How long the TLS handshake took, for a TLS connection.
+    pub tls_in: Option<Duration>,
 }
 
 /// A response as [`Conn::send`] returns it.
@@ -53,9 +82,15 @@ pub struct Response {
 }
 
 impl Conn {
-    /// Open a connection. TLS would go here, after the TCP connect, with its own timing
-    /// (a `tls` phase beside `connected_in`); einv-load speaks plain HTTP only so far.
-    pub async fn connect(addr: SocketAddr, timeout: Duration, stats: &Arc<ConnStats>) -> Result<Conn, ErrorClass> {
+    /// Open a connection, over TLS when `tls` is given. `timeout` bounds the TCP connect
+    /// and, separately, the TLS handshake. A failed handshake is a `connect_error` (its
+    /// cause goes to `stats` for the summary's warning).
+    pub async fn connect(
+        addr: SocketAddr,
+        timeout: Duration,
+        stats: &Arc<ConnStats>,
+        tls: Option<&TlsClient>,
+    ) -> Result<Conn, ErrorClass> {
         let began = Instant::now();
         let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
             Err(_) => return Err(ErrorClass::ConnectTimeout),
@@ -66,12 +101,32 @@ impl Conn {
         let connected_in = began.elapsed();
         // Requests are small and latency is the point: never wait for Nagle.
         let _ = stream.set_nodelay(true);
-        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| classify(&e))?;
-        tokio::spawn(connection);
+        let (sender, tls_in) = match tls {
+            None => {
+                let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| classify(&e))?;
+                tokio::spawn(connection);
+                (sender, None)
+            }
+            Some(tls) => {
+                let began = Instant::now();
+                let stream = match tokio::time::timeout(timeout, tls.handshake(stream)).await {
+                    Err(_) => return Err(ErrorClass::ConnectTimeout),
+                    Ok(Err(e)) => {
+                        stats.tls_failure(&e);
+                        return Err(ErrorClass::Connect);
+                    }
+                    Ok(Ok(s)) => s,
+                };
+                let tls_in = began.elapsed();
+                let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| classify(&e))?;
+                tokio::spawn(connection);
+                (sender, Some(tls_in))
+            }
+        };
         let open = stats.open.fetch_add(1, Ordering::Relaxed) + 1;
         stats.opened.fetch_add(1, Ordering::Relaxed);
         stats.max_open.fetch_max(open, Ordering::Relaxed);
-        Ok(Conn { sender, stats: stats.clone(), connected_in })
+        Ok(Conn { sender, stats: stats.clone(), connected_in, tls_in })
     }
 
     /// Whether the peer or hyper has closed this connection (reconnect before reuse).

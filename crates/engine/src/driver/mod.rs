@@ -6,6 +6,7 @@ mod feed;
 pub mod http;
 mod pacer;
 mod pool;
+pub mod tls;
 mod worker;
 
 use std::net::SocketAddr;
@@ -57,6 +58,8 @@ pub struct Ctx {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub keep_alive: bool,
+    /// Set for TLS targets: every new connection makes a TLS handshake.
+    pub tls: Option<tls::TlsClient>,
     pub requests: Vec<Prepared>,
     pub recorder: Arc<Recorder>,
     pub conns: Arc<ConnStats>,
@@ -148,6 +151,7 @@ impl Ctx {
             connect_timeout: t.connect_timeout,
             request_timeout: t.request_timeout,
             keep_alive: t.keep_alive,
+            tls: None,
             requests: plan.ops.iter().map(|op| Prepared::new(op, authority, base_path, t.keep_alive)).collect(),
             recorder,
             conns: Arc::default(),

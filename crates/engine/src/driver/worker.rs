@@ -133,9 +133,10 @@ async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, job: &Job, phases: &mut Ph
         let fresh = slot.as_ref().is_none_or(Conn::is_closed);
         if fresh {
             *slot = None;
-            match Conn::connect(ctx.addr, ctx.connect_timeout, &ctx.conns).await {
+            match Conn::connect(ctx.addr, ctx.connect_timeout, &ctx.conns, ctx.tls.as_ref()).await {
                 Ok(c) => {
                     phases.connect = Some(c.connected_in);
+                    phases.tls = c.tls_in;
                     *slot = Some(c)
                 }
                 Err(class) => return (Outcome::Failed(class), Vec::new()),

@@ -5,9 +5,11 @@ mod model;
 mod ops;
 mod raw;
 mod slo;
+mod tls;
 mod validate;
 
 pub use ops::{FeederSpec, WorkloadSpec};
+pub use tls::TlsOptions;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -58,25 +60,55 @@ pub struct Target {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub keep_alive: bool,
+    /// How to speak TLS, when the endpoint does.
+    pub tls: TlsOptions,
 }
 
 #[derive(Debug, Clone)]
 pub enum Endpoint {
-    /// Start the built-in target in-process, on 127.0.0.1 and a free port.
+    /// Start the built-in target in-process, on 127.0.0.1 and a free port (`"builtin"`;
+    /// over TLS with a self-signed certificate for `"builtin+tls"`).
     Builtin {
         spec: Box<ModelSpec>,
         threads: usize,
+        tls: bool,
     },
     Http(HttpUrl),
 }
 
-/// A plain-HTTP base URL, split the way the driver needs it.
+impl Endpoint {
+    /// Whether requests go over TLS.
+    pub fn tls(&self) -> bool {
+        match self {
+            Endpoint::Builtin { tls, .. } => *tls,
+            Endpoint::Http(url) => url.tls,
+        }
+    }
+}
+
+/// An `http://` or `https://` base URL, split the way the driver needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl {
     /// `host:port` as written, for connecting and for the Host header.
     pub authority: String,
     /// Path prefix without a trailing slash ("" for none); op paths are appended.
     pub base_path: String,
+    /// `https://`: TLS, with the host as the server name (SNI and certificate check).
+    pub tls: bool,
+}
+
+impl HttpUrl {
+    /// The URL's host without the port (and without an IPv6 address's brackets).
+    pub fn host(&self) -> &str {
+        let host = self.authority.rsplit_once(':').map_or(self.authority.as_str(), |(h, _)| h);
+        host.trim_start_matches('[').trim_end_matches(']')
+    }
+
+    /// The URL as a user would write it.
+    pub fn display(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.authority, self.base_path)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -200,7 +232,7 @@ impl Plan {
     pub fn apply(&mut self, o: &Overrides) -> Result<(), Error> {
         if let Some(url) = &o.target {
             let builtin = match &self.target.endpoint {
-                Endpoint::Builtin { spec, threads } => ((**spec).clone(), *threads),
+                Endpoint::Builtin { spec, threads, .. } => ((**spec).clone(), *threads),
                 Endpoint::Http(_) => (ModelSpec::default(), 1),
             };
             self.target.endpoint =

@@ -89,6 +89,9 @@ pub struct RawTarget {
     pub connect_timeout: Option<HumanDuration>,
     pub request_timeout: Option<HumanDuration>,
     pub keep_alive: Option<bool>,
+    pub tls_ca: Option<String>,
+    pub tls_insecure: Option<bool>,
+    pub tls_resumption: Option<bool>,
     pub builtin: Option<RawBuiltin>,
 }
 

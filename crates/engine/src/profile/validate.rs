@@ -133,9 +133,9 @@ pub(super) fn plan(raw: RawProfile, src: &str, file: &Path) -> Result<Plan, Erro
     if raw.name.trim().is_empty() || raw.name.contains(['/', '\\']) {
         c.fail("name", "must be a non-empty name without slashes (it names the report folder)");
     }
-    let target = target(&mut c, raw.target);
-    let load = load(&mut c, raw.load);
     let dir = file.parent().unwrap_or(Path::new("."));
+    let target = target(&mut c, raw.target, dir);
+    let load = load(&mut c, raw.load);
     let feeders = super::ops::feeders(&mut c, raw.feeders, dir);
     let pools = super::ops::pool_names(&raw.ops);
     let ops = super::ops::ops(&mut c, raw.ops, &feeders, &pools);
@@ -167,12 +167,12 @@ pub(super) fn plan(raw: RawProfile, src: &str, file: &Path) -> Result<Plan, Erro
     })
 }
 
-fn target(c: &mut Check, t: RawTarget) -> Target {
+fn target(c: &mut Check, mut t: RawTarget, dir: &Path) -> Target {
     let connections = c.count("target.connections", t.connections.unwrap_or(64), (1, MAX_CONNECTIONS));
-    let is_builtin = t.url == "builtin";
-    let builtin = match t.builtin {
+    let is_builtin = t.url == "builtin" || t.url == "builtin+tls";
+    let builtin = match t.builtin.take() {
         Some(b) if !is_builtin => {
-            c.fail("target.builtin", "applies only when target.url = \"builtin\"");
+            c.fail("target.builtin", "applies only when target.url = \"builtin\" (or \"builtin+tls\")");
             builtin(c, b)
         }
         Some(b) => builtin(c, b),
@@ -180,31 +180,44 @@ fn target(c: &mut Check, t: RawTarget) -> Target {
     };
     let endpoint = endpoint(&t.url, builtin).unwrap_or_else(|message| {
         c.fail("target.url", message);
-        Endpoint::Http(HttpUrl { authority: String::new(), base_path: String::new() })
+        Endpoint::Http(HttpUrl { authority: String::new(), base_path: String::new(), tls: false })
     });
+    // A bad URL is reported once: its scheme decides nothing about the TLS keys then.
+    let tls_known = c.errors.iter().all(|e| e.key != "target.url");
+    let tls = match tls_known {
+        true => super::tls::options(c, &t, dir, (endpoint.tls(), is_builtin)),
+        false => super::TlsOptions::default(),
+    };
     let connect_timeout = t.connect_timeout.map_or(Duration::from_secs(2), |d| c.nonzero("target.connect-timeout", d));
     let request_timeout = t.request_timeout.map_or(Duration::from_secs(10), |d| c.nonzero("target.request-timeout", d));
-    Target { endpoint, connections, connect_timeout, request_timeout, keep_alive: t.keep_alive.unwrap_or(true) }
+    let keep_alive = t.keep_alive.unwrap_or(true);
+    Target { endpoint, connections, connect_timeout, request_timeout, keep_alive, tls }
 }
 
-/// `"builtin"` or an `http://host:port[/prefix]` URL.
+/// `"builtin"`, `"builtin+tls"` or an `http[s]://host[:port][/prefix]` URL.
 pub(super) fn endpoint(url: &str, builtin: (ModelSpec, usize)) -> Result<Endpoint, String> {
-    if url == "builtin" {
-        return Ok(Endpoint::Builtin { spec: Box::new(builtin.0), threads: builtin.1 });
+    if let Some(tls) =
+        [("builtin", false), ("builtin+tls", true)].iter().find_map(|(n, tls)| (url == *n).then_some(*tls))
+    {
+        return Ok(Endpoint::Builtin { spec: Box::new(builtin.0), threads: builtin.1, tls });
     }
-    let uri: hyper::Uri =
-        url.parse().map_err(|e| format!("not a URL: {url:?} ({e}); expected \"builtin\" or \"http://host:port\""))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => return Err("https targets are not supported yet; use an http:// URL (TLS is planned)".into()),
-        _ => return Err(format!("{url:?} must start with http:// (or be \"builtin\")")),
-    }
+    let expected = "expected \"builtin\", \"builtin+tls\" or \"http[s]://host:port\"";
+    let uri: hyper::Uri = url.parse().map_err(|e| format!("not a URL: {url:?} ({e}); {expected}"))?;
+    let (tls, port) = match uri.scheme_str() {
+        Some("http") => (false, 80),
+        Some("https") => (true, 443),
+        _ => return Err(format!("{url:?} must start with http:// or https:// (or be \"builtin\" or \"builtin+tls\")")),
+    };
     let Some(auth) = uri.authority() else { return Err(format!("{url:?} has no host")) };
     if uri.query().is_some() {
         return Err("the target URL must not have a query; put queries in each op's path".into());
     }
-    let authority = if auth.port().is_some() { auth.to_string() } else { format!("{}:80", auth.host()) };
-    Ok(Endpoint::Http(HttpUrl { authority, base_path: uri.path().trim_end_matches('/').to_string() }))
+    let authority = if auth.port().is_some() { auth.to_string() } else { format!("{}:{port}", auth.host()) };
+    let url = HttpUrl { authority, base_path: uri.path().trim_end_matches('/').to_string(), tls };
+    if tls && rustls_pki_types::ServerName::try_from(url.host()).is_err() {
+        return Err(format!("{:?} is not a host name TLS can check a certificate against", url.host()));
+    }
+    Ok(Endpoint::Http(url))
 }
 
 fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {

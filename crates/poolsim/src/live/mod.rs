@@ -1,4 +1,5 @@
-//! The built-in target: the [`ModelSpec`] in real time behind a hyper HTTP/1.1 server.
+//! The built-in target: the [`ModelSpec`] in real time behind a hyper HTTP/1.1 server,
+//! over plain TCP or ([`Server::start_tls`]) TLS with a self-signed certificate.
 //!
 //! It runs on its own tokio runtime and threads, so that a load test run in the same
 //! process does not share a scheduler with the service it measures.
@@ -8,6 +9,7 @@ mod gate;
 mod handler;
 mod ledger;
 mod timer;
+mod tls;
 mod validate;
 
 use std::net::SocketAddr;
@@ -28,12 +30,24 @@ pub struct Server {
     addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     runtime: Option<tokio::runtime::Runtime>,
+    /// The certificate served, in PEM, when the server speaks TLS.
+    cert_pem: Option<String>,
 }
 
 impl Server {
     /// Validate `spec`, bind `addr` (port 0 picks a free port) and start serving on
     /// `threads` worker threads.
     pub fn start(spec: ModelSpec, addr: SocketAddr, threads: usize) -> Result<Server, Error> {
+        Server::launch(spec, addr, threads, None)
+    }
+
+    /// Like [`Server::start`], over TLS with a self-signed certificate made now for
+    /// `localhost`, 127.0.0.1 and ::1 (see [`Server::cert_pem`]).
+    pub fn start_tls(spec: ModelSpec, addr: SocketAddr, threads: usize) -> Result<Server, Error> {
+        Server::launch(spec, addr, threads, Some(tls::self_signed()?))
+    }
+
+    fn launch(spec: ModelSpec, addr: SocketAddr, threads: usize, tls: Option<tls::Identity>) -> Result<Server, Error> {
         spec.validate()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))
@@ -48,8 +62,14 @@ impl Server {
         let (shutdown, stop) = watch::channel(false);
         let timer = runtime.block_on(async { timer::Timer::start() });
         let state = Arc::new(State::new(spec, timer));
-        runtime.spawn(accept_loop(listener, state, stop));
-        Ok(Server { addr, shutdown, runtime: Some(runtime) })
+        let cert_pem = tls.as_ref().map(|t| t.cert_pem.clone());
+        runtime.spawn(accept_loop(listener, state, stop, tls.map(|t| t.acceptor)));
+        Ok(Server { addr, shutdown, runtime: Some(runtime), cert_pem })
+    }
+
+    /// The self-signed certificate in PEM, when the server speaks TLS.
+    pub fn cert_pem(&self) -> Option<&str> {
+        self.cert_pem.as_deref()
     }
 
     /// The address the server listens on.
@@ -57,9 +77,10 @@ impl Server {
         self.addr
     }
 
-    /// The base URL of the server, e.g. `http://127.0.0.1:41234`.
+    /// The base URL of the server, e.g. `http://127.0.0.1:41234` (`https://` over TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.cert_pem.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Stop accepting, close connections, and wait (briefly) for the threads.
@@ -81,7 +102,12 @@ impl Drop for Server {
     }
 }
 
-async fn accept_loop(listener: TcpListener, state: Arc<State>, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<State>,
+    mut stop: watch::Receiver<bool>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -92,17 +118,33 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, mut stop: watch::
             _ = stop.changed() => return,
         };
         let _ = stream.set_nodelay(true);
-        let state = state.clone();
-        let mut stop = stop.clone();
+        let (state, stop, tls) = (state.clone(), stop.clone(), tls.clone());
         tokio::spawn(async move {
-            let service = service_fn(move |req| handler::handle(state.clone(), req));
-            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = stop.changed() => conn.as_mut().graceful_shutdown(),
+            match tls {
+                // The handshake runs on the connection's own task, so a handshake storm
+                // costs the server's threads but never stalls accepting.
+                Some(acceptor) => {
+                    if let Ok(stream) = acceptor.accept(stream).await {
+                        serve(stream, state, stop).await;
+                    }
+                }
+                None => serve(stream, state, stop).await,
             }
         });
+    }
+}
+
+/// Serve HTTP/1.1 on one accepted connection until it closes or the server stops.
+async fn serve<S>(stream: S, state: Arc<State>, mut stop: watch::Receiver<bool>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| handler::handle(state.clone(), req));
+    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = stop.changed() => conn.as_mut().graceful_shutdown(),
     }
 }
 

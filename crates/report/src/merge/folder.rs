@@ -12,12 +12,12 @@ use crate::stats::new_histogram;
 use crate::summary::{SCHEMA_VERSION, Summary};
 use crate::timeseries::{TimeseriesRow, read_timeseries};
 
-/// Latency, service time, send lag, connect and time to first byte of one op, in that
-/// order (the order of [`KINDS`]).
-pub(crate) type OpHists = [Histogram<u64>; 5];
+/// Latency, service time, send lag, connect, time to first byte and TLS handshake of one
+/// op, in that order (the order of [`KINDS`]).
+pub(crate) type OpHists = [Histogram<u64>; 6];
 
 /// The tag suffixes of an op's histograms in histograms.hlog, in [`OpHists`] order.
-pub(crate) const KINDS: [&str; 5] = ["latency", "service", "send_lag", "connect", "ttfb"];
+pub(crate) const KINDS: [&str; 6] = ["latency", "service", "send_lag", "connect", "ttfb", "tls"];
 
 pub(crate) fn empty_hists() -> OpHists {
     std::array::from_fn(|_| new_histogram())

@@ -172,7 +172,8 @@ fn latency(h: &mut String, s: &Summary) {
     h.push_str(
         "<section id=\"latency\">\n<h2>Latency (ms)</h2>\n<p class=\"meta\">latency: from the intended send time; \
          service: from the actual send; send lag: actual minus intended send; connect: TCP connect, \
-         for the requests that opened a connection; ttfb: request written to response head.</p>\n<table>\n<tr><th>scope</th>\
+         for the requests that opened a connection; tls: TLS handshake, for the requests that opened a \
+         TLS connection; ttfb: request written to response head.</p>\n<table>\n<tr><th>scope</th>\
          <th>clock</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>mean</th><th>count</th>\
          </tr>\n",
     );
@@ -184,7 +185,7 @@ fn latency(h: &mut String, s: &Summary) {
         let l = &o.send_lag_ms;
         latency_row(h, (i, scope), "send lag", [Some(l.p50), None, Some(l.p99), None, Some(l.max), None], None);
         // Phases exist only for live runs, and connect only when connections were opened.
-        for (phase, p) in [("connect", &o.phases.connect), ("ttfb", &o.phases.ttfb)] {
+        for (phase, p) in [("connect", &o.phases.connect), ("tls", &o.phases.tls), ("ttfb", &o.phases.ttfb)] {
             if p.count > 0 {
                 let cells = [Some(p.p50), Some(p.p90), Some(p.p99), None, Some(p.max), None];
                 latency_row(h, (i, scope), phase, cells, Some(p.count));

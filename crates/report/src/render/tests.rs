@@ -25,6 +25,7 @@ fn sample(ms: u64, outcome: Outcome) -> Sample {
         // Every tenth request opened a connection.
         phases: Phases {
             connect: (ms % 10 == 0).then(|| Duration::from_micros(150)),
+            tls: (ms % 20 == 0).then(|| Duration::from_micros(900)),
             ttfb: Some(Duration::from_millis(ms / 2)),
         },
     }
@@ -108,7 +109,10 @@ fn index_html_puts_verdicts_first_escapes_profile_text_and_fetches_nothing() {
     assert!(html.contains("a&lt;b&gt;&amp;&quot;x&quot;"));
     assert!(!html.contains(ODD), "profile text must be escaped");
     assert_eq!(html.matches("<svg").count(), 5, "timeline, spectrum, per-op spectra, errors, connections");
-    assert!(html.contains("<td>connect</td>") && html.contains("<td>ttfb</td>"), "the phases are tabled");
+    assert!(
+        html.contains("<td>connect</td>") && html.contains("<td>tls</td>") && html.contains("<td>ttfb</td>"),
+        "the phases are tabled"
+    );
     for attr in ["src=", "href=\"http", "href=\"/", "url(", "@import", "<script", "<link"] {
         assert!(!html.contains(attr), "index.html must be self-contained: found {attr}");
     }
