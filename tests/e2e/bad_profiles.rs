@@ -128,7 +128,8 @@ fn bad_flag_values_exit_2_naming_the_flag() {
         (&["--duration", "10parsecs"], "--duration"),
         (&["--duration", "0s"], "--duration"),
         (&["--connections", "0"], "--connections"),
-        (&["--target", "https://127.0.0.1:9"], "--target"),
+        (&["--target", "ftp://127.0.0.1:9"], "--target"),
+        (&["--target", "https://"], "--target"),
     ];
     let mut failures = Vec::new();
     for (flags, flag) in cases {

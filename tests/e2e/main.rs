@@ -13,6 +13,7 @@ mod runs;
 mod shards;
 mod simulate;
 mod slo;
+mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -215,6 +215,11 @@ async fn drive(
     if plan.target.tls.insecure && plan.target.endpoint.tls() {
         log.warn("tls-insecure = true: the target's certificate was not checked (test rigs only)".into());
     }
+    if ctx.tls.is_some() {
+        let (all, resumed) =
+            (ctx.conns.tls_handshakes.load(Ordering::Relaxed), ctx.conns.tls_resumed.load(Ordering::Relaxed));
+        tracing::info!("TLS handshakes: {all}, of which {resumed} resumed a session");
+    }
     if let Some(w) = ctx.conns.tls_warning() {
         log.warn(w);
     }

@@ -23,6 +23,9 @@ pub struct ConnStats {
     pub open: AtomicU64,
     pub opened: AtomicU64,
     pub max_open: AtomicU64,
+    /// TLS handshakes completed, and how many of them resumed an earlier session.
+    pub tls_handshakes: AtomicU64,
+    pub tls_resumed: AtomicU64,
     /// TLS handshakes that failed (each also counted as a `connect_error`).
     pub tls_failed: AtomicU64,
     /// Why the first failed TLS handshake failed, for the summary's warning.
@@ -118,6 +121,10 @@ impl Conn {
                     Ok(Ok(s)) => s,
                 };
                 let tls_in = began.elapsed();
+                stats.tls_handshakes.fetch_add(1, Ordering::Relaxed);
+                if stream.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed) {
+                    stats.tls_resumed.fetch_add(1, Ordering::Relaxed);
+                }
                 let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| classify(&e))?;
                 tokio::spawn(connection);
                 (sender, Some(tls_in))

@@ -104,3 +104,54 @@ fn the_default_grace_must_fit_in_the_run() {
     assert!(e.starts_with("p.toml:20: slo.abort-on-fail: a grace of 30s is not shorter than the run (10s)"), "{e}");
     assert!(e.ends_with("set slo.grace (default 30s)"), "{e}");
 }
+
+#[test]
+fn tls_keys_parse_and_are_checked_against_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let with = |target: &str| GOOD.replace("url = \"builtin\"", target);
+    let parse_in = |src: &str| Plan::parse(src, &dir.path().join("p.toml"));
+
+    // https: port 443 by default, the host as the server name, resumption on by default.
+    let plan = parse_in(&with("url = \"https://invoices.example:8443/v2/\"")).unwrap();
+    let Endpoint::Http(url) = &plan.target.endpoint else { panic!() };
+    assert_eq!(
+        (url.authority.as_str(), url.base_path.as_str(), url.host(), url.tls),
+        ("invoices.example:8443", "/v2", "invoices.example", true)
+    );
+    assert!(plan.target.tls.resumption && !plan.target.tls.insecure && plan.target.tls.ca.is_empty());
+    let plan = parse_in(&with("url = \"https://[::1]\"\ntls-resumption = false")).unwrap();
+    let Endpoint::Http(url) = &plan.target.endpoint else { panic!() };
+    assert_eq!((url.authority.as_str(), url.host()), ("[::1]:443", "::1"));
+    assert!(!plan.target.tls.resumption);
+
+    // tls-ca is read relative to the profile, and must hold a certificate.
+    let pem = a_certificate_pem();
+    std::fs::write(dir.path().join("ca.pem"), pem).unwrap();
+    let plan = parse_in(&with("url = \"https://localhost:9\"\ntls-ca = \"ca.pem\"")).unwrap();
+    assert_eq!(plan.target.tls.ca.len(), 1);
+    assert_eq!(plan.target.tls.ca_file.as_deref(), Some(dir.path().join("ca.pem").as_path()));
+    std::fs::write(dir.path().join("empty.pem"), "not a certificate\n").unwrap();
+    let e = parse_in(&with("url = \"https://localhost:9\"\ntls-ca = \"empty.pem\"")).unwrap_err().to_string();
+    assert!(e.contains(":6: target.tls-ca:") && e.contains("holds no PEM certificate"), "{e}");
+
+    // builtin+tls: the built-in target over TLS; it needs no CA and takes none.
+    let plan = parse_in(&with("url = \"builtin+tls\"")).unwrap();
+    assert!(matches!(plan.target.endpoint, Endpoint::Builtin { tls: true, .. }) && plan.target.endpoint.tls());
+    let e = parse_in(&with("url = \"builtin+tls\"\ntls-insecure = true")).unwrap_err().to_string();
+    assert!(e.contains(":6: target.tls-insecure: does not apply to \"builtin+tls\""), "{e}");
+    // TLS keys on a plain target, and both tls-ca and tls-insecure, are mistakes.
+    let e = parse_in(&with("url = \"builtin\"\ntls-resumption = true")).unwrap_err().to_string();
+    assert!(e.contains(":6: target.tls-resumption: applies only to https://"), "{e}");
+    let e = parse_in(&with("url = \"https://localhost\"\ntls-ca = \"ca.pem\"\ntls-insecure = true")).unwrap_err();
+    assert!(e.to_string().contains(":7: target.tls-insecure:"), "{e}");
+}
+
+/// A real certificate (the built-in target's kind), without depending on rcgen here.
+fn a_certificate_pem() -> String {
+    let server =
+        einv_poolsim::live::Server::start_tls(einv_poolsim::ModelSpec::default(), "127.0.0.1:0".parse().unwrap(), 1)
+            .unwrap();
+    let pem = server.cert_pem().unwrap().to_string();
+    server.stop();
+    pem
+}
