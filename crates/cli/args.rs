@@ -42,7 +42,18 @@ pub enum Command {
     /// renders them again.
     ///
     /// Records latency (from the intended send), service time, send lag, and per-phase
-    /// times (TCP connect for requests that opened a connection, time to first byte).
+    /// times (TCP connect and, over TLS, the TLS handshake for requests that opened a
+    /// connection; time to first byte).
+    ///
+    /// TLS (table target): url = "https://host:port/prefix" (port and prefix optional)
+    /// trusts the system's roots plus tls-ca = "ca.pem" (relative to the profile);
+    /// tls-insecure = true skips the certificate check (test rigs only: it warns);
+    /// tls-resumption = false makes every new connection a full handshake (with
+    /// keep-alive = false: a handshake storm).
+    /// url = "builtin+tls" serves the built-in target over TLS with a self-signed
+    /// certificate the engine trusts. A failed handshake counts as connect_error and the
+    /// summary says why.
+    ///
     /// The profile's SLO limits apply overall (table slo) and per op (table slo.ops.NAME):
     /// latency p50..max, error-rate, check-failure-rate, min-rate (requests/s). With abort-on-fail = true the
     /// run stops once a check fails on the run so far, checked every second after `grace`
@@ -322,7 +333,9 @@ fn validate(path: &Path) -> anyhow::Result<ExitCode> {
         let trust = match (&t.ca_file, t.insecure) {
             (_, true) => "NOT CHECKED (tls-insecure; test rigs only)".to_string(),
             (Some(f), _) => format!("system roots + {}", f.display()),
-            (None, _) if matches!(plan.target.endpoint, Endpoint::Builtin { .. }) => "its own certificate".into(),
+            (None, _) if matches!(plan.target.endpoint, Endpoint::Builtin { .. }) => {
+                "the built-in target's own, made at start".into()
+            }
             (None, _) => "system roots".into(),
         };
         let resumption = if t.resumption { "on" } else { "off (every connection a full handshake)" };
