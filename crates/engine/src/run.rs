@@ -11,14 +11,13 @@ use einv_report::{Aborted, Connections, Finish, Recorder, RunInfo, RunLog, SloSp
 use einv_workload::Schedule;
 use tokio::sync::watch;
 
-use crate::driver::tls::{TlsClient, Trust};
+use crate::driver::tls::TlsClient;
 use crate::driver::{self, Ctx, Drive, Feed, Timeline};
 use crate::error::Error;
 use crate::profile::{Endpoint, Load, Plan};
 use crate::progress::Progress;
 use crate::workload::Workload;
 use crate::{folder, signals};
-use rustls_pki_types::pem::PemObject;
 
 /// How a run reports, beyond what the profile says.
 #[derive(Debug, Clone, Default)]
@@ -67,7 +66,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
         (None, Endpoint::Builtin { .. }) => unreachable!("started above"),
     };
     tracing::info!("target {target_label}");
-    let tls = tls_client(plan, server.as_ref())?;
+    let tls = TlsClient::for_plan(plan, server.as_ref().and_then(Server::cert_pem))?;
     // Everything that can reject the input is checked before the folder exists.
     let workload = Workload::new(plan)?;
     let started_at = SystemTime::now();
@@ -102,31 +101,6 @@ async fn resolve(authority: &str, connect_timeout: Duration) -> Result<SocketAdd
     let first = *addrs.first().ok_or_else(|| fail(format!("{authority} resolves to no address")))?;
     tracing::warn!("cannot connect to {authority} ({first}) now; the run will count the errors");
     Ok(first)
-}
-
-/// The TLS client for a TLS target: trusting the built-in target's own certificate, or
-/// the system's roots and `tls-ca`.
-fn tls_client(plan: &Plan, server: Option<&Server>) -> Result<Option<TlsClient>, Error> {
-    let fail = |message: String| Error::Flag { flag: "target.url", message };
-    let opts = &plan.target.tls;
-    match (&plan.target.endpoint, server.and_then(Server::cert_pem)) {
-        (Endpoint::Builtin { tls: true, .. }, Some(pem)) => {
-            let certs = rustls_pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| fail(format!("the built-in target's certificate: {e}")))?;
-            TlsClient::new(opts, "127.0.0.1", Trust::Only(&certs)).map(Some).map_err(fail)
-        }
-        (Endpoint::Http(url), _) if url.tls => {
-            if opts.insecure {
-                tracing::warn!(
-                    "tls-insecure = true: the target's certificate is NOT checked (for test rigs only; \
-                     anyone in the path could answer)"
-                );
-            }
-            TlsClient::new(opts, url.host(), Trust::System).map(Some).map_err(fail)
-        }
-        _ => Ok(None),
-    }
 }
 
 struct Target {

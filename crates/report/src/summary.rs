@@ -300,4 +300,17 @@ mod tests {
         assert_eq!(back.phases, PhaseSummary::default());
         assert_eq!(back, op);
     }
+
+    /// summary.json files written before TLS was supported have phases without `tls`.
+    #[test]
+    fn phases_without_tls_load_with_an_empty_tls_phase() {
+        let mut stats = Stats::new();
+        stats.connect.record(150).unwrap();
+        let op = OpSummary::new(&stats, 0, 0.0, 1.0);
+        let mut json = serde_json::to_value(&op).unwrap();
+        json["phases"].as_object_mut().unwrap().remove("tls");
+        let back: OpSummary = serde_json::from_value(json).unwrap();
+        assert_eq!((back.phases.connect.count, back.phases.tls.count), (1, 0));
+        assert_eq!(back, op);
+    }
 }

@@ -6,13 +6,15 @@ use std::sync::Arc;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{ClientSessionMemoryCache, Resumption};
 use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use crate::profile::TlsOptions;
+use crate::error::Error;
+use crate::profile::{Endpoint, Plan, TlsOptions};
 
 /// Sessions remembered for resumption. One target has one server name, and rustls keeps
 /// a few TLS 1.3 tickets per name, so this only needs to be more than one.
@@ -41,6 +43,32 @@ pub enum Trust<'a> {
 }
 
 impl TlsClient {
+    /// The client for the plan's target, if it speaks TLS: trusting the built-in target's
+    /// own certificate (`builtin_pem`, once it has started), or the system's roots and
+    /// `tls-ca`.
+    pub fn for_plan(plan: &Plan, builtin_pem: Option<&str>) -> Result<Option<TlsClient>, Error> {
+        let fail = |message: String| Error::Flag { flag: "target.url", message };
+        let opts = &plan.target.tls;
+        match (&plan.target.endpoint, builtin_pem) {
+            (Endpoint::Builtin { tls: true, .. }, Some(pem)) => {
+                let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| fail(format!("the built-in target's certificate: {e}")))?;
+                TlsClient::new(opts, "127.0.0.1", Trust::Only(&certs)).map(Some).map_err(fail)
+            }
+            (Endpoint::Http(url), _) if url.tls => {
+                if opts.insecure {
+                    tracing::warn!(
+                        "tls-insecure = true: the target's certificate is NOT checked (for test rigs only; \
+                         anyone in the path could answer)"
+                    );
+                }
+                TlsClient::new(opts, url.host(), Trust::System).map(Some).map_err(fail)
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// A client for server name `host` (also sent as SNI when it is a DNS name). The
     /// error says what could not be set up.
     pub fn new(opts: &TlsOptions, host: &str, trust: Trust<'_>) -> Result<TlsClient, String> {
