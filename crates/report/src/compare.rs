@@ -173,6 +173,10 @@ pub fn compare(baseline: &Path, current: &Path, max_regression: f64) -> Result<C
         if s.interrupted {
             notes.push(format!("the {side} run was interrupted: its figures cover part of the schedule"));
         }
+        if let Some(a) = &s.aborted {
+            notes
+                .push(format!("the {side} run was aborted at {:.1} s: its figures cover part of the schedule", a.at_s));
+        }
     }
     if bs.run.name != cs.run.name {
         notes.push(format!("different profiles: {:?} vs {:?}", bs.run.name, cs.run.name));

@@ -41,7 +41,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
     let first = &folders[0].summary;
     let duration_s = folders.iter().zip(&offsets).map(|(f, o)| o + f.summary.run.duration_s).fold(0.0, f64::max);
     let Merged { overall, ops } = summarise(&folders, duration_s)?;
-    let slo = slo::recheck(&first.slo, &overall, &ops, &folders[0].dir)?;
+    let mut slo = slo::recheck(&first.slo, &overall, &ops, &folders[0].dir)?;
+    // A shard stopped by abort-on-fail fails the merged run, as it failed its own.
+    let aborted = folders.iter().find_map(|f| f.summary.aborted.clone());
+    slo.passed &= aborted.is_none();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
 
     let start = folders.iter().filter_map(|f| f.log.start_time).min().unwrap_or_default();
@@ -64,8 +67,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
         warnings,
         pool: None,
         interrupted: folders.iter().any(|f| f.summary.interrupted),
-        // A shard stopped by abort-on-fail stopped the whole run's verdict with it.
-        aborted: folders.iter().find_map(|f| f.summary.aborted.clone()),
+        aborted,
     };
     let mut saved = Saved::with_summary(out, summary)?;
     if let Err(e) = render_folder(out, &saved) {

@@ -63,7 +63,7 @@ pub fn check_value(check: &SloCheck, v: f64) -> String {
 }
 
 /// The run's SLO verdict, worded by each renderer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Verdict {
     /// No SLO was set.
     Unchecked,
@@ -74,10 +74,19 @@ pub enum Verdict {
         failed: usize,
         checks: usize,
     },
+    /// abort-on-fail stopped the run at `at_s` with `failing` checks failing then: a
+    /// failure even if the final figures came back under the limits.
+    Aborted {
+        at_s: f64,
+        failing: usize,
+    },
 }
 
 pub fn slo_verdict(s: &Summary) -> Verdict {
     let checks = s.slo.checks.len();
+    if let Some(a) = &s.aborted {
+        return Verdict::Aborted { at_s: a.at_s, failing: a.failed.len() };
+    }
     match s.slo.checks.iter().filter(|c| !c.passed).count() {
         _ if checks == 0 => Verdict::Unchecked,
         0 => Verdict::Passed { checks },

@@ -96,6 +96,9 @@ fn verdict(h: &mut String, s: &Summary) {
         Verdict::Unchecked => ("none", "No SLO set: nothing was checked".to_string()),
         Verdict::Passed { checks } => ("pass", format!("SLO passed: all {checks} checks")),
         Verdict::Failed { failed, checks } => ("fail", format!("SLO FAILED: {failed} of {checks} checks")),
+        Verdict::Aborted { at_s, failing } => {
+            ("fail", format!("SLO FAILED: run aborted at {at_s:.1} s by abort-on-fail ({failing} checks failing then)"))
+        }
     };
     let _ = writeln!(h, "<div class=\"verdict {class}\">{text}</div>");
     if s.interrupted {

@@ -11,7 +11,8 @@ pub fn junit_xml(s: &Summary) -> String {
     // One extra case, "run completed", fails when the run was interrupted: the checks then
     // judged only part of the run. It also keeps the suite non-empty without an SLO.
     let tests = s.slo.checks.len() + 1;
-    let failures = s.slo.checks.iter().filter(|c| !c.passed).count() + usize::from(s.interrupted);
+    let stopped = s.interrupted || s.aborted.is_some();
+    let failures = s.slo.checks.iter().filter(|c| !c.passed).count() + usize::from(stopped);
     let time = format!("{:.3}", s.run.duration_s);
     let mut x = String::new();
     x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -61,7 +62,14 @@ pub fn junit_xml(s: &Summary) -> String {
         }
     }
     let _ = write!(x, "    <testcase classname=\"{class}\" name=\"run completed\" time=\"{time}\"");
-    if s.interrupted {
+    if let Some(a) = &s.aborted {
+        let names: Vec<String> = a.failed.iter().map(|c| format!("{} ({})", c.name, c.scope)).collect();
+        let message = esc(&format!("aborted at {:.1} s by abort-on-fail: {} failing", a.at_s, names.join(", ")));
+        let _ = writeln!(
+            x,
+            ">\n      <failure type=\"aborted\" message=\"{message}\">{message}</failure>\n    </testcase>"
+        );
+    } else if s.interrupted {
         x.push_str(
             ">\n      <failure type=\"interrupted\" message=\"the run was interrupted\">the run was stopped early; \
                     the checks judged only part of it</failure>\n    </testcase>\n",

@@ -34,6 +34,9 @@ pub fn summary_md(s: &Summary) -> String {
         Verdict::Unchecked => "⚪ no SLO set".to_string(),
         Verdict::Passed { checks } => format!("✅ SLO passed ({checks} checks)"),
         Verdict::Failed { failed, checks } => format!("❌ SLO failed ({failed} of {checks} checks)"),
+        Verdict::Aborted { at_s, failing } => {
+            format!("❌ SLO failed: run aborted at {at_s:.1} s by abort-on-fail ({failing} checks failing then)")
+        }
     };
     let _ = writeln!(out, "### einv-load {}: {verdict}\n", md(&s.run.name));
     if s.interrupted {

@@ -165,3 +165,22 @@ fn an_interrupted_run_without_slo_says_both_everywhere() {
     assert!(md.starts_with("### einv-load ta&lt;b&gt;&amp;\"x\": ⚪ no SLO set"), "{md}");
     assert!(md.contains("**Interrupted**"));
 }
+
+/// A run stopped by abort-on-fail failed, even when its final figures pass every check:
+/// the page, the step summary and the JUnit suite all say so.
+#[test]
+fn an_aborted_run_fails_everywhere_even_if_its_final_figures_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut summary = recorded(dir.path());
+    let failing = summary.slo.checks.iter().find(|c| !c.passed).cloned().unwrap();
+    summary.slo.checks.iter_mut().for_each(|c| c.passed = true);
+    summary.slo.passed = false;
+    summary.aborted = Some(crate::Aborted { at_s: 4.0, grace_s: 2.0, failed: vec![failing] });
+    let html = super::html::page(&summary, &[]);
+    assert!(html.contains("SLO FAILED: run aborted at 4.0 s"), "the banner says so");
+    let md = super::markdown::summary_md(&summary);
+    assert!(md.contains("❌ SLO failed: run aborted at 4.0 s"), "{md}");
+    let xml = super::junit::junit_xml(&summary);
+    assert!(xml.contains("failures=\"1\"") && xml.contains("<failure type=\"aborted\""), "{xml}");
+    assert!(xml.contains("latency p99 (overall) failing"), "{xml}");
+}
