@@ -165,7 +165,7 @@ async fn drive(
                 let now = start.elapsed();
                 collector.push(now)?;
                 if aborted.is_none()
-                    && let Some(a) = slo_abort(&plan.slo, collector.log, now, collector.pace(now, target_rate))
+                    && let Some(a) = slo_abort(&shard_slo(plan), collector.log, now, collector.pace(now, target_rate))
                 {
                     // Stopping works as Ctrl-C does: no new sends, in-flight requests
                     // get a short grace, the report is written.
@@ -234,6 +234,12 @@ struct Ended {
     interrupted: bool,
 }
 
+/// The SLO one process checks: a shard sends 1/N of the run, so a minimum rate (set for
+/// the whole run) is held at 1/N of it; `merge` checks the whole again at full height.
+fn shard_slo(plan: &Plan) -> SloSpec {
+    plan.slo.with_min_rates_paced(1.0 / plan.shard.count as f64)
+}
+
 /// What the run log needs beyond its own records to write the report.
 fn finish_info(plan: &Plan, target: String, started_at: SystemTime, ctx: &Ctx, ended: Ended) -> Finish {
     Finish {
@@ -250,7 +256,7 @@ fn finish_info(plan: &Plan, target: String, started_at: SystemTime, ctx: &Ctx, e
         },
         scheduled: ended.scheduled,
         target_rate: ended.target_rate,
-        slo: plan.slo.clone(),
+        slo: shard_slo(plan),
         connections: Connections {
             limit: plan.target.connections as u64,
             opened: ctx.conns.opened.load(Ordering::Relaxed),

@@ -41,7 +41,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
     let first = &folders[0].summary;
     let duration_s = folders.iter().zip(&offsets).map(|(f, o)| o + f.summary.run.duration_s).fold(0.0, f64::max);
     let Merged { overall, ops } = summarise(&folders, duration_s)?;
-    let mut slo = slo::recheck(&first.slo, &overall, &ops, &folders[0].dir)?;
+    // "I/N" of a shard run; folders that were not shards count as one whole run each.
+    let shards = first.run.shard.as_deref().and_then(|s| s.split_once('/')?.1.parse().ok()).unwrap_or(1);
+    let mut slo = slo::recheck(&first.slo, shards, &overall, &ops, &folders[0].dir)?;
     // A shard stopped by abort-on-fail fails the merged run, as it failed its own.
     let aborted = folders.iter().find_map(|f| f.summary.aborted.clone());
     slo.passed &= aborted.is_none();
@@ -84,11 +86,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
 /// not load the target together, so they line up by wall-clock time (bucketed to the
 /// second) and the merged time series shows what the target saw at once.
 fn align(folders: &[Folder]) -> Result<(Vec<f64>, Option<String>), Error> {
-    let starts = folders
-        .iter()
-        .map(|f| f.log.start_time.map(|t| t.as_secs_f64()))
-        .collect::<Option<Vec<f64>>>()
-        .ok_or_else(|| bad(&folders[0].dir, "histograms.hlog has no StartTime header"))?;
+    if let Some(f) = folders.iter().find(|f| f.log.start_time.is_none()) {
+        return Err(bad(&f.dir, "histograms.hlog has no StartTime header"));
+    }
+    let starts: Vec<f64> = folders.iter().filter_map(|f| f.log.start_time.map(|t| t.as_secs_f64())).collect();
     let (lo, hi) = starts.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &s| (lo.min(s), hi.max(s)));
     if hi - lo <= INTERVAL_S {
         return Ok((vec![0.0; folders.len()], None));

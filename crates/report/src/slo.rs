@@ -84,44 +84,76 @@ impl SloSpec {
     /// Check `result` against the limits of this spec (not `ops`): latency checks use the
     /// CO-corrected latency, not service time.
     pub fn check(&self, scope: &str, result: &OpSummary) -> SloReport {
-        let lat = &result.latency_ms;
-        let latency = [
-            ("latency p50", self.p50, lat.p50),
-            ("latency p90", self.p90, lat.p90),
-            ("latency p99", self.p99, lat.p99),
-            ("latency p99.9", self.p999, lat.p999),
-            ("latency max", self.max, lat.max),
+        let ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1000.0);
+        let limits = [
+            ("latency p50", ms(self.p50), "ms"),
+            ("latency p90", ms(self.p90), "ms"),
+            ("latency p99", ms(self.p99), "ms"),
+            ("latency p99.9", ms(self.p999), "ms"),
+            ("latency max", ms(self.max), "ms"),
+            ("error rate", self.error_rate, "ratio"),
+            ("check failure rate", self.check_failure_rate, "ratio"),
+            (MIN_RATE, self.min_rate, "req/s"),
         ];
-        let mut checks: Vec<SloCheck> = latency
+        let checks: Vec<SloCheck> = limits
             .into_iter()
-            .filter_map(|(name, limit, actual)| {
-                let threshold = limit?.as_secs_f64() * 1000.0;
-                Some(check(name, scope, threshold, actual, "ms"))
+            .filter_map(|(name, limit, unit)| {
+                let threshold = limit?;
+                let actual = measure(name, result)?;
+                Some(SloCheck {
+                    name: name.into(),
+                    scope: scope.into(),
+                    threshold,
+                    actual,
+                    unit: unit.into(),
+                    passed: passes(name, actual, threshold),
+                })
             })
             .collect();
-        if let Some(limit) = self.error_rate {
-            checks.push(check("error rate", scope, limit, result.requests.error_rate, "ratio"));
-        }
-        if let Some(limit) = self.check_failure_rate {
-            checks.push(check("check failure rate", scope, limit, result.requests.check_failure_rate, "ratio"));
-        }
-        if let Some(limit) = self.min_rate {
-            let actual = result.rate.achieved_per_s;
-            checks.push(SloCheck { passed: actual >= limit, ..check("min rate", scope, limit, actual, "req/s") });
-        }
         SloReport { passed: checks.iter().all(|c| c.passed), checks }
     }
 }
 
-fn check(name: &str, scope: &str, threshold: f64, actual: f64, unit: &str) -> SloCheck {
-    SloCheck {
-        name: name.into(),
-        scope: scope.into(),
-        threshold,
-        actual,
-        unit: unit.into(),
-        passed: actual <= threshold,
+const MIN_RATE: &str = "min rate";
+
+impl SloCheck {
+    /// The check as the whole run of which this was one of `shards` shards would make
+    /// it: each shard holds a minimum rate at 1/`shards` of the run's.
+    pub fn for_whole_run(&self, shards: u64) -> SloCheck {
+        let mut c = self.clone();
+        if c.name == MIN_RATE {
+            c.threshold *= shards as f64;
+        }
+        c
     }
+
+    /// This check (same name, scope, limit) measured again on `result`, e.g. a merged
+    /// run's; `None` for a check this version does not know.
+    pub fn remeasured(&self, result: &OpSummary) -> Option<SloCheck> {
+        let actual = measure(&self.name, result)?;
+        Some(SloCheck { actual, passed: passes(&self.name, actual, self.threshold), ..self.clone() })
+    }
+}
+
+/// The figure of `result` that the check named `name` limits.
+fn measure(name: &str, result: &OpSummary) -> Option<f64> {
+    let lat = &result.latency_ms;
+    Some(match name {
+        "latency p50" => lat.p50,
+        "latency p90" => lat.p90,
+        "latency p99" => lat.p99,
+        "latency p99.9" => lat.p999,
+        "latency max" => lat.max,
+        "error rate" => result.requests.error_rate,
+        "check failure rate" => result.requests.check_failure_rate,
+        MIN_RATE => result.rate.achieved_per_s,
+        _ => return None,
+    })
+}
+
+/// A minimum rate is a floor; every other limit a ceiling.
+fn passes(name: &str, actual: f64, threshold: f64) -> bool {
+    if name == MIN_RATE { actual >= threshold } else { actual <= threshold }
 }
 
 #[cfg(test)]

@@ -86,21 +86,10 @@ fn from_report_hold(profile: &Path, folder: &str, op: &str) -> Result<Empirical,
         ));
     }
     let path = dir.join(einv_report::files::HLOG);
-    let entries = einv_report::read_hlog(&path).map_err(|e| e.to_string())?;
-    let tag = format!("{op}:service");
-    let mut total = None;
-    for e in entries.iter().filter(|e| e.tag.as_deref() == Some(tag.as_str())) {
-        match &mut total {
-            None => total = Some(e.histogram.clone()),
-            Some(t) => {
-                let _ = t.add(&e.histogram);
-            }
-        }
-    }
-    let Some(h) = total.filter(|h| !h.is_empty()) else {
-        let mut ops: Vec<&str> = entries.iter().filter_map(|e| e.tag.as_deref()?.strip_suffix(":service")).collect();
-        ops.sort_unstable();
-        ops.dedup();
+    // Summed as it is read: an hour's log decoded whole would not fit in memory.
+    let mut sums = einv_report::sum_hlog(&path).map_err(|e| e.to_string())?;
+    let Some(h) = sums.remove(&Some(format!("{op}:service"))).filter(|h| !h.is_empty()) else {
+        let ops: Vec<&str> = sums.keys().filter_map(|t| t.as_deref()?.strip_suffix(":service")).collect();
         return Err(format!(
             "op {op:?} has no service times in {} (ops there: {})",
             path.display(),

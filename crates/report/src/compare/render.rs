@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::{Comparison, MetricDiff};
+use crate::render::esc;
 
 fn value(m: &MetricDiff, v: f64) -> String {
     match m.unit.as_str() {
@@ -110,10 +111,6 @@ pub fn compare_markdown(c: &Comparison) -> String {
         }
     }
     out
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// compare.html: one self-contained page (charts inline, nothing fetched).

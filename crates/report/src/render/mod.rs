@@ -3,6 +3,8 @@
 //! and `einv-load report` alike, so the three give the same files for the same data.
 
 mod fmt;
+
+pub(crate) use fmt::esc;
 mod html;
 mod junit;
 mod markdown;
