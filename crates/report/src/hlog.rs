@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::interval_log::{IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag};
+use hdrhistogram::serialization::interval_log::{
+    IntervalLogHistogram, IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag,
+};
 use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
 
 use crate::Error;
@@ -102,6 +104,20 @@ pub fn read_interval_log(path: &Path) -> Result<Hlog, Error> {
     Ok(Hlog { start_time, entries })
 }
 
+/// The log's `#[StartTime: ...]`, read without decoding a single histogram.
+pub fn hlog_start_time(path: &Path) -> Result<Option<Duration>, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    for entry in IntervalLogIterator::new(&bytes) {
+        match entry.map_err(|e| Error::Format { path: path.into(), message: format!("{e:?}") })? {
+            LogEntry::StartTime(t) => return Ok(Some(t)),
+            // The header comes first: past it, there is no start time.
+            LogEntry::Interval(_) => return Ok(None),
+            LogEntry::BaseTime(_) => {}
+        }
+    }
+    Ok(None)
+}
+
 /// Hand each histogram of an interval log to `f`, one at a time: an hour-long log holds
 /// tens of thousands of histograms of ~200 kB each when decoded, far too many to keep.
 /// Returns the log's `#[StartTime: ...]`, if it has one.
@@ -123,21 +139,31 @@ pub fn for_each_hlog(
             }
             LogEntry::BaseTime(_) => continue,
         };
-        raw.clear();
-        BASE64
-            .decode_vec(ilh.encoded_histogram(), &mut raw)
-            .map_err(|e| Error::Format { path: path.into(), message: format!("bad base64 histogram: {e}") })?;
-        let histogram: Histogram<u64> = deserializer
-            .deserialize(&mut raw.as_slice())
-            .map_err(|e| Error::Format { path: path.into(), message: format!("{e:?}") })?;
-        f(HlogEntry {
-            tag: ilh.tag().map(|t| t.as_str().to_string()),
-            start: ilh.start_timestamp(),
-            length: ilh.duration(),
-            histogram,
-        })?;
+        f(decode(&ilh, path, &mut deserializer, &mut raw)?)?;
     }
     Ok(start_time)
+}
+
+/// Decode one interval of the log at `path`; `raw` is scratch space, reused.
+pub(crate) fn decode(
+    ilh: &IntervalLogHistogram<'_>,
+    path: &Path,
+    deserializer: &mut Deserializer,
+    raw: &mut Vec<u8>,
+) -> Result<HlogEntry, Error> {
+    raw.clear();
+    BASE64
+        .decode_vec(ilh.encoded_histogram(), raw)
+        .map_err(|e| Error::Format { path: path.into(), message: format!("bad base64 histogram: {e}") })?;
+    let histogram: Histogram<u64> = deserializer
+        .deserialize(&mut raw.as_slice())
+        .map_err(|e| Error::Format { path: path.into(), message: format!("{e:?}") })?;
+    Ok(HlogEntry {
+        tag: ilh.tag().map(|t| t.as_str().to_string()),
+        start: ilh.start_timestamp(),
+        length: ilh.duration(),
+        histogram,
+    })
 }
 
 #[cfg(test)]

@@ -7,13 +7,12 @@
 mod check;
 mod folder;
 mod slo;
+mod stream;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use hdrhistogram::Histogram;
-
-pub(crate) use folder::{Folder, KINDS, OpHists, Totals, add, bad, empty_hists};
+pub(crate) use folder::{Folder, KINDS, Totals, add, bad};
 
 use crate::Error;
 use crate::hlog::HlogWriter;
@@ -21,7 +20,7 @@ use crate::outcome::ErrorClass;
 use crate::render::render_folder;
 use crate::runlog::files;
 use crate::saved::Saved;
-use crate::stats::{Stats, new_histogram};
+use crate::stats::Stats;
 use crate::summary::{Connections, OpSummary, RunInfo, SCHEMA_VERSION, Summary, Tool};
 use crate::timeseries::{TimeseriesRow, TimeseriesWriter};
 use crate::write::{commit, temp_path, write_atomic};
@@ -37,7 +36,6 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
     let mut warnings = check::compatible(&folders, out)?;
     let (offsets, skew) = align(&folders)?;
     warnings.extend(skew);
-    let intervals = bucket(&folders, &offsets)?;
     let first = &folders[0].summary;
     let duration_s = folders.iter().zip(&offsets).map(|(f, o)| o + f.summary.run.duration_s).fold(0.0, f64::max);
     let Merged { overall, ops } = summarise(&folders, duration_s)?;
@@ -49,11 +47,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
     slo.passed &= aborted.is_none();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
 
-    let start = folders.iter().filter_map(|f| f.log.start_time).min().unwrap_or_default();
+    let start = folders.iter().filter_map(|f| f.start_time).min().unwrap_or_default();
     let label =
         format!("einv-load {} merge of {} folders of {}", env!("CARGO_PKG_VERSION"), folders.len(), first.run.name);
-    write_hlog(out, &intervals, std::time::UNIX_EPOCH + start, &label)?;
-    write_timeseries(out, &intervals)?;
+    write_intervals(out, (&folders, &offsets), std::time::UNIX_EPOCH + start, &label)?;
     for f in &folders {
         let who = f.summary.run.shard.clone().unwrap_or_else(|| f.label());
         warnings.extend(f.summary.warnings.iter().map(|w| format!("{who}: {w}")));
@@ -86,10 +83,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
 /// not load the target together, so they line up by wall-clock time (bucketed to the
 /// second) and the merged time series shows what the target saw at once.
 fn align(folders: &[Folder]) -> Result<(Vec<f64>, Option<String>), Error> {
-    if let Some(f) = folders.iter().find(|f| f.log.start_time.is_none()) {
+    if let Some(f) = folders.iter().find(|f| f.start_time.is_none()) {
         return Err(bad(&f.dir, "histograms.hlog has no StartTime header"));
     }
-    let starts: Vec<f64> = folders.iter().filter_map(|f| f.log.start_time.map(|t| t.as_secs_f64())).collect();
+    let starts: Vec<f64> = folders.iter().filter_map(|f| f.start_time.map(|t| t.as_secs_f64())).collect();
     let (lo, hi) = starts.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &s| (lo.min(s), hi.max(s)));
     if hi - lo <= INTERVAL_S {
         return Ok((vec![0.0; folders.len()], None));
@@ -102,99 +99,48 @@ fn align(folders: &[Folder]) -> Result<(Vec<f64>, Option<String>), Error> {
     Ok((starts.iter().map(|s| s - lo).collect(), Some(warning)))
 }
 
-/// One merged interval: every folder's histograms and counters that fall in it.
-#[derive(Debug)]
-struct Interval {
-    length: f64,
-    overall: Histogram<u64>,
-    ops: BTreeMap<String, OpHists>,
-    /// Summed counters (sent, ok, errors, target rate, connections).
-    counts: TimeseriesRow,
-}
-
-fn bucket(folders: &[Folder], offsets: &[f64]) -> Result<BTreeMap<i64, Interval>, Error> {
-    let mut out: BTreeMap<i64, Interval> = BTreeMap::new();
-    fn at(out: &mut BTreeMap<i64, Interval>, key: i64) -> &mut Interval {
-        out.entry(key).or_insert_with(|| Interval {
-            length: 0.0,
-            overall: new_histogram(),
-            ops: BTreeMap::new(),
-            counts: TimeseriesRow::default(),
-        })
-    }
-    for (f, offset) in folders.iter().zip(offsets) {
-        let path = f.dir.join(files::HLOG);
-        for e in &f.log.entries {
-            let iv = at(&mut out, (offset + e.start.as_secs_f64()).round() as i64);
-            iv.length = iv.length.max(e.length.as_secs_f64());
-            let Some(tag) = &e.tag else {
-                add(&mut iv.overall, &e.histogram, &path)?;
-                continue;
-            };
-            let (op, slot) = folder::split_tag(tag).ok_or_else(|| bad(&path, format!("unknown tag {tag:?}")))?;
-            add(&mut iv.ops.entry(op.to_string()).or_insert_with(empty_hists)[slot], &e.histogram, &path)?;
-        }
-        for r in &f.rows {
-            let iv = at(&mut out, (offset + r.start_s).round() as i64);
-            iv.length = iv.length.max(r.length_s);
-            let c = &mut iv.counts;
-            (c.sent, c.ok, c.errors) = (c.sent + r.sent, c.ok + r.ok, c.errors + r.errors);
-            c.target_rate += r.target_rate;
-            c.connections += r.connections;
-            c.errors_by_class.iter_mut().zip(&r.errors_by_class).for_each(|(a, b)| *a += b);
-        }
-    }
-    Ok(out)
-}
-
-fn write_hlog(
+/// histograms.hlog and timeseries.csv of the merged run, written one merged interval
+/// at a time (each timeseries row computed from that interval's merged histograms).
+fn write_intervals(
     out: &Path,
-    intervals: &BTreeMap<i64, Interval>,
+    (folders, offsets): (&[Folder], &[f64]),
     start: std::time::SystemTime,
     label: &str,
 ) -> Result<(), Error> {
-    let path = out.join(files::HLOG);
-    let mut w = HlogWriter::create(&temp_path(&path), start, label)?;
-    for (&key, iv) in intervals {
+    let (hlog_path, csv_path) = (out.join(files::HLOG), out.join(files::TIMESERIES));
+    let mut hlog = HlogWriter::create(&temp_path(&hlog_path), start, label)?;
+    let mut csv = TimeseriesWriter::create(&temp_path(&csv_path))?;
+    stream::for_each_interval(folders, offsets, |key, iv| {
         let (at, length) = (secs(key as f64), secs(iv.length));
         for (op, hists) in &iv.ops {
             // Phases are written only in intervals that had them, as a run writes them.
             for (h, kind) in
                 hists.iter().zip(KINDS).filter(|(h, k)| !h.is_empty() || !matches!(*k, "connect" | "ttfb" | "tls"))
             {
-                w.write(h, at, length, Some(&format!("{op}:{kind}")))?;
+                hlog.write(h, at, length, Some(&format!("{op}:{kind}")))?;
             }
         }
-        w.write(&iv.overall, at, length, None)?;
-    }
-    w.flush()?;
-    drop(w);
-    commit(&path)
-}
-
-fn secs(s: f64) -> std::time::Duration {
-    std::time::Duration::from_secs_f64(s.max(0.0))
-}
-
-/// timeseries.csv again, each row computed from the merged interval's histograms.
-fn write_timeseries(out: &Path, intervals: &BTreeMap<i64, Interval>) -> Result<(), Error> {
-    let path = out.join(files::TIMESERIES);
-    let mut w = TimeseriesWriter::create(&temp_path(&path))?;
-    for (&key, iv) in intervals {
+        hlog.write(&iv.overall, at, length, None)?;
         let mut stats = Stats { latency: iv.overall.clone(), ..Stats::new() };
         for [_, service, send_lag, ..] in iv.ops.values() {
-            add(&mut stats.service, service, &path)?;
-            add(&mut stats.send_lag, send_lag, &path)?;
+            add(&mut stats.service, service, &csv_path)?;
+            add(&mut stats.send_lag, send_lag, &csv_path)?;
         }
         (stats.sent, stats.ok) = (iv.counts.sent, iv.counts.ok);
         for (class, &n) in ErrorClass::ALL.iter().zip(&iv.counts.errors_by_class) {
             stats.errors.add(*class, n);
         }
         let c = &iv.counts;
-        w.write(&TimeseriesRow::new(key as f64, iv.length, c.target_rate, c.connections, &stats))?;
-    }
-    drop(w);
-    commit(&path)
+        csv.write(&TimeseriesRow::new(key as f64, iv.length, c.target_rate, c.connections, &stats))
+    })?;
+    hlog.flush()?;
+    drop((hlog, csv));
+    commit(&hlog_path)?;
+    commit(&csv_path)
+}
+
+fn secs(s: f64) -> std::time::Duration {
+    std::time::Duration::from_secs_f64(s.max(0.0))
 }
 
 /// The merged totals: overall and per op.

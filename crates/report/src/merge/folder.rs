@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use hdrhistogram::Histogram;
 
 use crate::Error;
-use crate::hlog::{Hlog, read_interval_log};
+use crate::hlog::hlog_start_time;
+use crate::hlog_sum::sum_hlog;
 use crate::runlog::files;
 use crate::stats::new_histogram;
 use crate::summary::{SCHEMA_VERSION, Summary};
@@ -28,7 +29,10 @@ pub(crate) fn empty_hists() -> OpHists {
 pub(crate) struct Folder {
     pub dir: PathBuf,
     pub summary: Summary,
-    pub log: Hlog,
+    /// histograms.hlog's `#[StartTime: ...]`: when the run started, since the Unix epoch.
+    /// The histograms themselves are read when needed, one at a time: an hour-long log
+    /// decoded whole takes gigabytes.
+    pub start_time: Option<std::time::Duration>,
     pub rows: Vec<TimeseriesRow>,
 }
 
@@ -46,11 +50,12 @@ pub(crate) fn bad(path: &Path, message: impl Into<String>) -> Error {
 }
 
 /// Any error from reading `path` (unreadable, malformed) is the input's fault.
-fn unreadable(path: &Path, e: Error) -> Error {
+pub(crate) fn unreadable(path: &Path, e: Error) -> Error {
     match e {
         Error::Format { path, message } => Error::Input { path, message },
         Error::Io { path, source } => Error::Input { path, message: format!("cannot read: {source}") },
         Error::Csv { path, source } => Error::Input { path, message: source.to_string() },
+        input @ Error::Input { .. } => input,
         other => bad(path, other.to_string()),
     }
 }
@@ -80,10 +85,10 @@ impl Folder {
             return Err(bad(&path, format!("schema_version {v}, this einv-load reads {SCHEMA_VERSION}")));
         }
         let hlog = dir.join(files::HLOG);
-        let log = read_interval_log(&hlog).map_err(|e| unreadable(&hlog, e))?;
+        let start_time = hlog_start_time(&hlog).map_err(|e| unreadable(&hlog, e))?;
         let csv = dir.join(files::TIMESERIES);
         let rows = read_timeseries(&csv).map_err(|e| unreadable(&csv, e))?;
-        Ok(Folder { dir: dir.into(), summary, log, rows })
+        Ok(Folder { dir: dir.into(), summary, start_time, rows })
     }
 
     /// The interval log's histograms summed over the run, checked against summary.json so
@@ -94,9 +99,9 @@ impl Folder {
         for name in self.summary.ops.keys() {
             totals.ops.insert(name.clone(), empty_hists());
         }
-        for e in &self.log.entries {
-            let Some(tag) = &e.tag else {
-                add(&mut totals.overall, &e.histogram, &path)?;
+        for (tag, histogram) in sum_hlog(&path).map_err(|e| unreadable(&path, e))? {
+            let Some(tag) = &tag else {
+                add(&mut totals.overall, &histogram, &path)?;
                 continue;
             };
             let (op, slot) = split_tag(tag).ok_or_else(|| bad(&path, format!("unknown histogram tag {tag:?}")))?;
@@ -104,7 +109,7 @@ impl Folder {
                 .ops
                 .get_mut(op)
                 .ok_or_else(|| bad(&path, format!("tag {tag:?}: op {op:?} is not in summary.json")))?;
-            add(&mut hists[slot], &e.histogram, &path)?;
+            add(&mut hists[slot], &histogram, &path)?;
         }
         let mismatch = |scope: &str, what: &str, log: u64, saved: u64| {
             let message = format!("holds {log} {what} values for {scope} but summary.json counts {saved}");

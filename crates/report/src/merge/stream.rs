@@ -1,0 +1,120 @@
+//! The folders' interval logs merged one interval at a time. Each log is in time order,
+//! so the merged intervals come out in order by always taking the earliest next interval
+//! of any log: only one merged interval is decoded at once, whatever the run's length
+//! (an hour of six ops decoded whole takes tens of gigabytes).
+
+use std::collections::BTreeMap;
+use std::iter::Peekable;
+use std::path::{Path, PathBuf};
+
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+
+use super::folder::{self, Folder, OpHists, add, bad, empty_hists, unreadable};
+use crate::Error;
+use crate::hlog::decode;
+use crate::runlog::files;
+use crate::stats::new_histogram;
+use crate::timeseries::TimeseriesRow;
+
+/// One merged interval: every folder's histograms and counters that fall in it.
+#[derive(Debug)]
+pub(super) struct Interval {
+    pub length: f64,
+    pub overall: Histogram<u64>,
+    pub ops: BTreeMap<String, OpHists>,
+    /// Summed counters (sent, ok, errors, target rate, connections).
+    pub counts: TimeseriesRow,
+}
+
+/// Hand `f` every merged interval, in time order, keyed by its start second on the
+/// merged axis (a folder's interval starting at `s` lands at `round(offset + s)`).
+pub(super) fn for_each_interval(
+    folders: &[Folder],
+    offsets: &[f64],
+    mut f: impl FnMut(i64, &Interval) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let key = |offset: f64, start_s: f64| (offset + start_s).round() as i64;
+    // The counters are small: all of them, summed per key, up front.
+    let mut rows: BTreeMap<i64, (f64, TimeseriesRow)> = BTreeMap::new();
+    for (folder, &offset) in folders.iter().zip(offsets) {
+        for r in &folder.rows {
+            let (length, c) = rows.entry(key(offset, r.start_s)).or_default();
+            *length = length.max(r.length_s);
+            (c.sent, c.ok, c.errors) = (c.sent + r.sent, c.ok + r.ok, c.errors + r.errors);
+            c.target_rate += r.target_rate;
+            c.connections += r.connections;
+            c.errors_by_class.iter_mut().zip(&r.errors_by_class).for_each(|(a, b)| *a += b);
+        }
+    }
+    let logs = folders
+        .iter()
+        .map(|folder| {
+            let path = folder.dir.join(files::HLOG);
+            let bytes = std::fs::read(&path).map_err(|e| unreadable(&path, Error::io(&path, e)))?;
+            Ok((path, bytes))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let mut cursors: Vec<Cursor> = logs
+        .iter()
+        .zip(offsets)
+        .map(|((path, bytes), &offset)| Cursor { path, offset, entries: IntervalLogIterator::new(bytes).peekable() })
+        .collect();
+    let (mut deserializer, mut raw) = (Deserializer::new(), Vec::new());
+    loop {
+        let mut next = rows.keys().next().copied();
+        for c in &mut cursors {
+            if let Some(k) = c.next_key()? {
+                next = Some(next.map_or(k, |n| n.min(k)));
+            }
+        }
+        let Some(at) = next else { return Ok(()) };
+        let (length, counts) = rows.remove(&at).unwrap_or_default();
+        let mut iv = Interval { length, overall: new_histogram(), ops: BTreeMap::new(), counts };
+        for c in &mut cursors {
+            while c.next_key()? == Some(at) {
+                c.add_next(&mut iv, &mut deserializer, &mut raw)?;
+            }
+        }
+        f(at, &iv)?;
+    }
+}
+
+/// One folder's log, read an interval at a time.
+struct Cursor<'a> {
+    path: &'a PathBuf,
+    offset: f64,
+    entries: Peekable<IntervalLogIterator<'a>>,
+}
+
+impl Cursor<'_> {
+    /// The merged key of the next histogram, skipping header entries; `None` at the end.
+    fn next_key(&mut self) -> Result<Option<i64>, Error> {
+        loop {
+            match self.entries.peek() {
+                None => return Ok(None),
+                Some(Err(e)) => return Err(bad(self.path, format!("{e:?}"))),
+                Some(Ok(LogEntry::Interval(ilh))) => {
+                    return Ok(Some((self.offset + ilh.start_timestamp().as_secs_f64()).round() as i64));
+                }
+                Some(Ok(_)) => {
+                    self.entries.next();
+                }
+            }
+        }
+    }
+
+    /// Decode the next histogram (the caller has peeked that there is one) into `iv`.
+    fn add_next(&mut self, iv: &mut Interval, de: &mut Deserializer, raw: &mut Vec<u8>) -> Result<(), Error> {
+        let path: &Path = self.path;
+        let Some(Ok(LogEntry::Interval(ilh))) = self.entries.next() else { return Ok(()) };
+        let e = decode(&ilh, path, de, raw).map_err(|e| unreadable(path, e))?;
+        iv.length = iv.length.max(e.length.as_secs_f64());
+        let Some(tag) = &e.tag else {
+            return add(&mut iv.overall, &e.histogram, path);
+        };
+        let (op, slot) = folder::split_tag(tag).ok_or_else(|| bad(path, format!("unknown tag {tag:?}")))?;
+        add(&mut iv.ops.entry(op.to_string()).or_insert_with(empty_hists)[slot], &e.histogram, path)
+    }
+}
