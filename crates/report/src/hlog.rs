@@ -13,6 +13,22 @@ use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
 
 use crate::Error;
 
+/// An op's histograms in histograms.hlog are tagged `<op>:<kind>`, one kind per entry
+/// here, in this order everywhere (`Stats`, merge's per-op arrays, `Saved`'s
+/// `Histograms`). Untagged entries are the overall latency.
+pub const KINDS: [&str; 6] = ["latency", "service", "send_lag", "connect", "ttfb", "tls"];
+
+/// The first `ALWAYS` kinds are written in every interval an op ran in; the rest are
+/// phases (connect, time to first byte, TLS), written only in intervals that had any:
+/// keep-alive runs rarely connect.
+pub(crate) const ALWAYS: usize = 3;
+
+/// `"issue:latency"` -> `("issue", 0)`: the op and its kind's index in [`KINDS`].
+pub(crate) fn split_tag(tag: &str) -> Option<(&str, usize)> {
+    let (op, kind) = tag.rsplit_once(':')?;
+    Some((op, KINDS.iter().position(|k| *k == kind)?))
+}
+
 /// Streams an HdrHistogram interval log (format 1.3, V2 deflate-compressed histograms),
 /// readable by HdrHistogram's own tools (HistogramLogProcessor, the Rust crate's
 /// `IntervalLogIterator`). Values are microseconds.

@@ -12,10 +12,10 @@ mod stream;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub(crate) use folder::{Folder, KINDS, Totals, add, bad};
+pub(crate) use folder::{Folder, Totals, add, bad};
 
 use crate::Error;
-use crate::hlog::HlogWriter;
+use crate::hlog::{ALWAYS, HlogWriter, KINDS};
 use crate::outcome::ErrorClass;
 use crate::render::render_folder;
 use crate::runlog::files;
@@ -114,10 +114,10 @@ fn write_intervals(
         let (at, length) = (secs(key as f64), secs(iv.length));
         for (op, hists) in &iv.ops {
             // Phases are written only in intervals that had them, as a run writes them.
-            for (h, kind) in
-                hists.iter().zip(KINDS).filter(|(h, k)| !h.is_empty() || !matches!(*k, "connect" | "ttfb" | "tls"))
-            {
-                hlog.write(h, at, length, Some(&format!("{op}:{kind}")))?;
+            for (slot, (h, kind)) in hists.iter().zip(KINDS).enumerate() {
+                if slot < ALWAYS || !h.is_empty() {
+                    hlog.write(h, at, length, Some(&format!("{op}:{kind}")))?;
+                }
             }
         }
         hlog.write(&iv.overall, at, length, None)?;

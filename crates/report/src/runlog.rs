@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::Error;
-use crate::hlog::HlogWriter;
+use crate::hlog::{ALWAYS, HlogWriter, KINDS};
 use crate::pool::{POOL_CSV, read_pool_csv};
 use crate::render::render_folder;
 use crate::saved::{Histograms, Saved};
@@ -121,20 +121,12 @@ impl RunLog {
         self.overall.reset();
         for (i, stats) in interval.iter_mut().enumerate() {
             self.overall.merge(stats);
-            if stats.sent > 0 {
-                self.hlog.write(&stats.latency, start, length, Some(&format!("{}:latency", self.ops[i])))?;
-                self.hlog.write(&stats.service, start, length, Some(&format!("{}:service", self.ops[i])))?;
-                self.hlog.write(&stats.send_lag, start, length, Some(&format!("{}:send_lag", self.ops[i])))?;
-            }
-            // Phases only where they happened: keep-alive runs connect rarely.
-            if !stats.connect.is_empty() {
-                self.hlog.write(&stats.connect, start, length, Some(&format!("{}:connect", self.ops[i])))?;
-            }
-            if !stats.tls.is_empty() {
-                self.hlog.write(&stats.tls, start, length, Some(&format!("{}:tls", self.ops[i])))?;
-            }
-            if !stats.ttfb.is_empty() {
-                self.hlog.write(&stats.ttfb, start, length, Some(&format!("{}:ttfb", self.ops[i])))?;
+            let op = &self.ops[i];
+            for (slot, (h, kind)) in stats.histograms().into_iter().zip(KINDS).enumerate() {
+                // Phases only where they happened: keep-alive runs connect rarely.
+                if if slot < ALWAYS { stats.sent > 0 } else { !h.is_empty() } {
+                    self.hlog.write(h, start, length, Some(&format!("{op}:{kind}")))?;
+                }
             }
             self.totals[i].merge(stats);
             stats.reset();

@@ -7,6 +7,7 @@ use std::path::Path;
 use hdrhistogram::Histogram;
 
 use crate::Error;
+use crate::hlog::{KINDS, split_tag};
 use crate::hlog_sum::sum_hlog;
 use crate::pool::{POOL_CSV, PoolRow, read_pool_csv};
 use crate::runlog::files;
@@ -44,14 +45,9 @@ impl Default for Histograms {
 }
 
 impl Histograms {
-    fn add(&mut self, other: &Histograms) {
-        // Every histogram has the bounds of new_histogram(), so add() cannot fail.
-        let _ = self.latency.add(&other.latency);
-        let _ = self.service.add(&other.service);
-        let _ = self.send_lag.add(&other.send_lag);
-        let _ = self.connect.add(&other.connect);
-        let _ = self.tls.add(&other.tls);
-        let _ = self.ttfb.add(&other.ttfb);
+    /// Every histogram, in the order of [`crate::hlog::KINDS`].
+    fn slots_mut(&mut self) -> [&mut Histogram<u64>; KINDS.len()] {
+        [&mut self.latency, &mut self.service, &mut self.send_lag, &mut self.connect, &mut self.ttfb, &mut self.tls]
     }
 }
 
@@ -95,8 +91,9 @@ impl Saved {
     }
 }
 
-/// Sum histograms.hlog's intervals per tag: `<op>:latency|service|send_lag` per op, and the
-/// untagged overall latency.
+/// Sum histograms.hlog's intervals per tag: `<op>:<kind>` per op, and the untagged
+/// overall latency. The overall latency is logged on its own (it is what the run saw);
+/// every other overall histogram is the sum of the ops'.
 fn load_histograms(path: &Path) -> Result<(BTreeMap<String, Histograms>, Histograms), Error> {
     let mut ops: BTreeMap<String, Histograms> = BTreeMap::new();
     let mut overall = Histograms::default();
@@ -105,26 +102,15 @@ fn load_histograms(path: &Path) -> Result<(BTreeMap<String, Histograms>, Histogr
             overall.latency = histogram;
             continue;
         };
-        let bad = || Error::Format { path: path.into(), message: format!("unexpected tag {tag:?}") };
-        let (op, kind) = tag.rsplit_once(':').ok_or_else(bad)?;
-        let h = ops.entry(op.to_string()).or_default();
-        match kind {
-            "latency" => h.latency = histogram,
-            "service" => h.service = histogram,
-            "send_lag" => h.send_lag = histogram,
-            "connect" => h.connect = histogram,
-            "tls" => h.tls = histogram,
-            "ttfb" => h.ttfb = histogram,
-            _ => return Err(bad()),
+        let Some((op, slot)) = split_tag(&tag) else {
+            return Err(Error::Format { path: path.into(), message: format!("unexpected tag {tag:?}") });
+        };
+        if slot > 0 {
+            // Every histogram has the bounds of new_histogram(), so add() cannot fail.
+            let _ = overall.slots_mut()[slot].add(&histogram);
         }
+        *ops.entry(op.to_string()).or_default().slots_mut()[slot] = histogram;
     }
-    let mut sum = Histograms::default();
-    ops.values().for_each(|h| sum.add(h));
-    overall.service = sum.service;
-    overall.send_lag = sum.send_lag;
-    overall.connect = sum.connect;
-    overall.tls = sum.tls;
-    overall.ttfb = sum.ttfb;
     Ok((ops, overall))
 }
 

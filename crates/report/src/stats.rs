@@ -193,7 +193,8 @@ impl Stats {
         Ok(s)
     }
 
-    fn histograms(&self) -> [&Histogram<u64>; 6] {
+    /// Every histogram, in the order of [`crate::hlog::KINDS`].
+    pub(crate) fn histograms(&self) -> [&Histogram<u64>; 6] {
         [&self.latency, &self.service, &self.send_lag, &self.connect, &self.ttfb, &self.tls]
     }
 

@@ -6,19 +6,15 @@ use std::path::{Path, PathBuf};
 use hdrhistogram::Histogram;
 
 use crate::Error;
-use crate::hlog::hlog_start_time;
+use crate::hlog::{KINDS, hlog_start_time, split_tag};
 use crate::hlog_sum::sum_hlog;
 use crate::runlog::files;
 use crate::stats::new_histogram;
 use crate::summary::{SCHEMA_VERSION, Summary};
 use crate::timeseries::{TimeseriesRow, read_timeseries};
 
-/// Latency, service time, send lag, connect, time to first byte and TLS handshake of one
-/// op, in that order (the order of [`KINDS`]).
-pub(crate) type OpHists = [Histogram<u64>; 6];
-
-/// The tag suffixes of an op's histograms in histograms.hlog, in [`OpHists`] order.
-pub(crate) const KINDS: [&str; 6] = ["latency", "service", "send_lag", "connect", "ttfb", "tls"];
+/// One op's histograms, in the order of [`KINDS`].
+pub(crate) type OpHists = [Histogram<u64>; KINDS.len()];
 
 pub(crate) fn empty_hists() -> OpHists {
     std::array::from_fn(|_| new_histogram())
@@ -135,10 +131,4 @@ impl Folder {
     pub fn label(&self) -> String {
         self.dir.file_name().map_or_else(|| self.dir.display().to_string(), |n| n.to_string_lossy().into_owned())
     }
-}
-
-/// `"issue:latency"` -> `("issue", 0)`: the op and its slot in [`OpHists`].
-pub(crate) fn split_tag(tag: &str) -> Option<(&str, usize)> {
-    let (op, kind) = tag.rsplit_once(':')?;
-    Some((op, KINDS.iter().position(|k| *k == kind)?))
 }

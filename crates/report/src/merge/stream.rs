@@ -11,9 +11,9 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 
-use super::folder::{self, Folder, OpHists, add, bad, empty_hists, unreadable};
+use super::folder::{Folder, OpHists, add, bad, empty_hists, unreadable};
 use crate::Error;
-use crate::hlog::decode;
+use crate::hlog::{decode, split_tag};
 use crate::runlog::files;
 use crate::stats::new_histogram;
 use crate::timeseries::TimeseriesRow;
@@ -114,7 +114,7 @@ impl Cursor<'_> {
         let Some(tag) = &e.tag else {
             return add(&mut iv.overall, &e.histogram, path);
         };
-        let (op, slot) = folder::split_tag(tag).ok_or_else(|| bad(path, format!("unknown tag {tag:?}")))?;
+        let (op, slot) = split_tag(tag).ok_or_else(|| bad(path, format!("unknown tag {tag:?}")))?;
         add(&mut iv.ops.entry(op.to_string()).or_insert_with(empty_hists)[slot], &e.histogram, path)
     }
 }
