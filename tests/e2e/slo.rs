@@ -1,11 +1,9 @@
 //! Per-phase times and SLO gates: per-op limits, minimum rate, abort-on-fail. Every run
 //! goes to the built-in target on 127.0.0.1, bounded in time and count.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::{Duration, Instant};
 
-use crate::{run_in_root, stderr, stdout, summary};
+use crate::{hlog_count, run_in_root, stderr, stdout, summary};
 
 /// `[target]` extras, `[target.builtin]`, `[load]` and anything after the ops (`[slo]`).
 fn profile(target: &str, builtin: &str, load: &str, slo: &str) -> String {
@@ -32,30 +30,13 @@ path = "/healthz"
     )
 }
 
-/// Write `profile` to a temp folder and run it; the report goes to `<tmp>/report`.
-fn run(profile: &str, extra: &[&str]) -> (tempfile::TempDir, PathBuf, Output) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("p.toml");
-    std::fs::write(&file, profile).unwrap();
-    let out = dir.path().join("report");
-    let (file, out_arg) = (file.display().to_string(), out.display().to_string());
-    let mut args = vec!["run", file.as_str(), "--out", out_arg.as_str(), "--no-progress"];
-    args.extend_from_slice(extra);
-    let o = run_in_root(&args);
-    (dir, out, o)
-}
+use crate::run_profile as run;
 
 const RATE_200_FOR_2S: &str = "[[load.stage]]\nkind = \"constant\"\nrate = 200\nduration = \"2s\"";
 
 fn phase(s: &serde_json::Value, scope: &str, phase: &str, field: &str) -> f64 {
     let node = if scope == "overall" { &s["overall"] } else { &s["ops"][scope] };
     node["phases"][phase][field].as_f64().unwrap_or_else(|| panic!("{scope}.phases.{phase}.{field} in {s}"))
-}
-
-/// Sum of the counts of every interval histogram with `tag` in histograms.hlog.
-fn hlog_count(dir: &Path, tag: &str) -> u64 {
-    let entries = einv_report::read_hlog(&dir.join("histograms.hlog")).unwrap();
-    entries.iter().filter(|e| e.tag.as_deref() == Some(tag)).map(|e| e.histogram.len()).sum()
 }
 
 /// Without keep-alive every request opens its own connection: one connect per request.

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
 
-use crate::{einv, run_in_root, stderr, stdout, summary};
+use crate::{einv, hlog_count, run_profile, stderr, stdout, summary};
 
 /// A profile for `url` with `[target]` extras, 200 requests/s for 2 s.
 fn profile(url: &str, target: &str) -> String {
@@ -34,24 +34,12 @@ path = "/healthz"
     )
 }
 
-/// Write `profile` to a temp folder and run it; the report goes to `<tmp>/report`.
 fn run(profile: &str) -> (tempfile::TempDir, PathBuf, Output) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("p.toml");
-    std::fs::write(&file, profile).unwrap();
-    let out = dir.path().join("report");
-    let (file, out_arg) = (file.display().to_string(), out.display().to_string());
-    let o = run_in_root(&["run", file.as_str(), "--out", out_arg.as_str(), "--no-progress"]);
-    (dir, out, o)
+    run_profile(profile, &[])
 }
 
 fn tls(s: &serde_json::Value, field: &str) -> f64 {
     s["overall"]["phases"]["tls"][field].as_f64().unwrap_or_else(|| panic!("overall.phases.tls.{field} in {s}"))
-}
-
-fn hlog_count(dir: &Path, tag: &str) -> u64 {
-    let entries = einv_report::read_hlog(&dir.join("histograms.hlog")).unwrap();
-    entries.iter().filter(|e| e.tag.as_deref() == Some(tag)).map(|e| e.histogram.len()).sum()
 }
 
 /// `TLS handshakes: N, of which M resumed a session` from the run's log.

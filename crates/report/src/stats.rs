@@ -284,28 +284,14 @@ mod tests {
         let tags = ["duplicate".to_string(), "bad_check_digit".to_string()];
         let named: Vec<(String, bool)> = tags.iter().map(|t| (t.clone(), false)).collect();
         let saved = OpSummary::new(&s, 510, 100.0, 5.0).with_injected(&s, &named);
-        let hists = [
-            s.latency.clone(),
-            s.service.clone(),
-            s.send_lag.clone(),
-            s.connect.clone(),
-            s.ttfb.clone(),
-            s.tls.clone(),
-        ];
+        let hists = s.histograms().map(Clone::clone);
         let back = Stats::from_saved(&saved, hists, &tags).unwrap();
         assert_eq!(OpSummary::new(&back, 510, 100.0, 5.0).with_injected(&back, &named), saved);
         assert_eq!(back.tags[1].sent, 10);
 
         let mut bad = saved.clone();
         bad.errors.insert("teapot".into(), 1);
-        let hists = [
-            s.latency.clone(),
-            s.service.clone(),
-            s.send_lag.clone(),
-            s.connect.clone(),
-            s.ttfb.clone(),
-            s.tls.clone(),
-        ];
+        let hists = s.histograms().map(Clone::clone);
         assert_eq!(Stats::from_saved(&bad, hists, &tags).unwrap_err(), "errors.teapot: unknown error class");
     }
 
