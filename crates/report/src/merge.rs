@@ -12,7 +12,7 @@ mod stream;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub(crate) use folder::{Folder, Totals, add, bad};
+pub(crate) use folder::{Folder, Totals, add, bad, check_totals, read_summary};
 
 use crate::Error;
 use crate::hlog::{ALWAYS, HlogWriter, KINDS};
