@@ -103,7 +103,7 @@ impl Folder {
 
 /// summary.json of the report folder `dir`, with the checks every reader of a folder
 /// applies (`merge`, `compare`, `report`): the folder is finished (summary.json, written
-/// last, is there), its schema is this einv-load's, and its data files are there.
+/// last, is there), its schema is this einv-load's, and its data files are all there.
 pub(crate) fn read_summary(dir: &Path) -> Result<Summary, Error> {
     if !dir.is_dir() {
         return Err(bad(dir, "not a report folder (no such directory)"));
@@ -124,6 +124,10 @@ pub(crate) fn read_summary(dir: &Path) -> Result<Summary, Error> {
     if summary.schema_version != SCHEMA_VERSION {
         let v = summary.schema_version;
         return Err(bad(&path, format!("schema_version {v}, this einv-load reads {SCHEMA_VERSION}")));
+    }
+    if let Some(lost) = summary.not_written.iter().find(|n| files::is_data(&n.file)) {
+        let message = format!("not a complete report folder: {} was not written ({})", lost.file, lost.error);
+        return Err(bad(dir, message));
     }
     for f in [files::HLOG, files::TIMESERIES] {
         if !dir.join(f).is_file() {
