@@ -11,6 +11,8 @@ use einv_engine::{Endpoint, Overrides, Plan, RunOptions, Shard};
 use einv_poolsim::{Hold, RateLimit, SlowBody, Stall};
 use einv_report::Existing;
 
+use crate::out;
+
 /// Open-loop load testing for electronic-invoice platforms.
 ///
 /// Exit codes: 0 pass, 1 an SLO failed or `compare` found a regression, 2 bad input (profile,
@@ -306,7 +308,7 @@ fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     let opts = RunOptions { out: a.out, progress: !a.no_progress };
     let result = einv_engine::run(&plan, &opts)?;
     let s = &result.summary;
-    print!("{}", einv_report::text_summary(s, &result.folder.display().to_string()));
+    out::print(&einv_report::text_summary(s, &result.folder.display().to_string()))?;
     if let Some(code) = not_written(s) {
         return Ok(code);
     }
@@ -370,7 +372,7 @@ fn validate(path: &Path) -> anyhow::Result<ExitCode> {
     for limits in slo_lines(&plan.slo) {
         line(format!("  slo         {limits}"));
     }
-    print!("{}", text);
+    out::print(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -425,20 +427,17 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     spec.validate().map_err(|e| einv_engine::Error::Flag { flag: "serve", message: e.to_string() })?;
     if a.tls {
         einv_engine::serve_tls(spec, a.addr, threads, a.cert_out.as_deref(), |addr, cert| {
-            print!(
-                "{}",
-                format_args!(
-                    "einv-load built-in target listening on https://{addr} (Ctrl-C to stop)\n\
+            let _ = out::print(&format!(
+                "einv-load built-in target listening on https://{addr} (Ctrl-C to stop)\n\
                  certificate (self-signed) written to {}: trust it with tls-ca\n",
-                    cert.display()
-                )
-            );
+                cert.display()
+            ));
         })
         .with_context(|| format!("serving on {}", a.addr))?;
         return Ok(ExitCode::SUCCESS);
     }
     einv_engine::serve(spec, a.addr, threads, |addr| {
-        print!("{}", format_args!("einv-load built-in target listening on http://{addr} (Ctrl-C to stop)\n"));
+        let _ = out::print(&format!("einv-load built-in target listening on http://{addr} (Ctrl-C to stop)\n"));
     })
     .with_context(|| format!("serving on {}", a.addr))?;
     Ok(ExitCode::SUCCESS)
@@ -450,7 +449,7 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
     if !a.sweep_pool.is_empty() || !a.sweep_rate.is_empty() {
         let result = einv_engine::sweep(&plan, &a.sweep_pool, &a.sweep_rate, a.out.as_deref())?;
         let md = einv_report::sweep_markdown(&result.cells);
-        print!("{}", format_args!("{md}\nsweep     {}\n", result.folder.display()));
+        out::print(&format!("{md}\nsweep     {}\n", result.folder.display()))?;
         return Ok(ExitCode::SUCCESS);
     }
     let result = einv_engine::simulate(&plan, &RunOptions { out: a.out, progress: false })?;
@@ -469,7 +468,7 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
             ));
         }
     }
-    print!("{}", text);
+    out::print(&text)?;
     if let Some(code) = not_written(s) {
         return Ok(code);
     }
@@ -500,7 +499,7 @@ fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
     let done = einv_engine::rerender(&a.dir, a.out.as_deref())?;
     let (n, folder, list) = (done.files.len(), done.folder.display(), done.files.join(", "));
     let index = done.folder.join(einv_report::files::INDEX_HTML);
-    print!("{}", format_args!("rendered {n} files in {folder}: {list}\nopen {}\n", index.display()));
+    out::print(&format!("rendered {n} files in {folder}: {list}\nopen {}\n", index.display()))?;
     for n in &done.not_written {
         eprintln!("error: {} was not written: {}", n.file, n.error);
     }
@@ -527,7 +526,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
 
 fn merge(a: MergeArgs) -> anyhow::Result<ExitCode> {
     let s = einv_engine::merge(&a.dirs, &a.out)?;
-    print!("{}", einv_report::text_summary(&s, &a.out.display().to_string()));
+    out::print(&einv_report::text_summary(&s, &a.out.display().to_string()))?;
     for w in &s.warnings {
         eprintln!("warning: {w}");
     }
@@ -541,7 +540,7 @@ fn compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
     let result = einv_engine::compare(&a.baseline, &a.current, a.max_regression, a.out.as_deref())?;
     let c = &result.compared.comparison;
     let html = result.folder.join("compare.html");
-    print!("{}", format_args!("{}\ncompare   {}\n", einv_report::compare_table(c), html.display()));
+    out::print(&format!("{}\ncompare   {}\n", einv_report::compare_table(c), html.display()))?;
     Ok(if c.regression { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 

@@ -1,6 +1,6 @@
 //! Output paths that are not a new regular file: a character device or a FIFO is written
 //! through and never replaced, `-` is standard output, a directory or an existing file is
-//! refused.
+//! refused, and a reader that goes away (`| head`) is a normal end, not a panic.
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::FileTypeExt;
@@ -128,4 +128,30 @@ fn a_directory_or_an_existing_file_is_refused() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("belongs to the report folder"), "{}", stderr(&o));
     assert_eq!(std::fs::read(report.join("summary.json")).unwrap(), before);
+}
+
+/// A pipe whose reader has already gone: writing to it fails with EPIPE at once, as
+/// `| head -1` does once head has its line. (`true` reads nothing and exits.)
+fn closed_pipe() -> Stdio {
+    let mut reader = Command::new("true").stdin(Stdio::piped()).spawn().unwrap();
+    let writer = reader.stdin.take().unwrap();
+    reader.wait().unwrap();
+    Stdio::from(writer)
+}
+
+#[test]
+fn a_reader_that_goes_away_is_a_normal_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = tmp.path().join("sim").display().to_string();
+    let commands: [&[&str]; 3] = [
+        &["validate", "profiles/smoke.toml"],
+        &["generate", "profiles/smoke.toml", "--count", "100000"],
+        &["simulate", "profiles/smoke.toml", "--duration", "2s", "--out", &sim],
+    ];
+    for args in commands {
+        let o = einv().current_dir(root()).args(args).stdout(closed_pipe()).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
+    }
+    assert!(Path::new(&sim).join("summary.json").is_file(), "the report is written all the same");
 }
