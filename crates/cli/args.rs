@@ -70,6 +70,7 @@ pub enum Command {
     /// download and payment_callback hold the pool as [target.builtin] says; other names
     /// hold it like a query. Deterministic for a seed; set SOURCE_DATE_EPOCH (seconds since
     /// 1970) to fix the start time as well, and the folder is the same byte for byte.
+    /// Ctrl-C writes the report of the simulation so far, marked interrupted (exit 3).
     Simulate(SimulateArgs),
     /// Check a profile and print what it would do, without sending anything.
     Validate {
