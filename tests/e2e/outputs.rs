@@ -107,6 +107,9 @@ fn a_directory_or_an_existing_file_is_refused() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("is a directory"), "{}", stderr(&o));
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "nothing written beside it");
+    let o = generate(&tmp.path().join("no/such/folder.jsonl"), "5", &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
 
     let file = tmp.path().join("mine.jsonl");
     std::fs::write(&file, "keep me").unwrap();

@@ -7,7 +7,6 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, Write};
-use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -73,7 +72,7 @@ impl Output {
             return Ok(Output { path: path.into(), sink: Sink::Stdout(io::stdout()) });
         }
         let target = match fs::metadata(path) {
-            Ok(m) if m.file_type().is_char_device() || m.file_type().is_fifo() => {
+            Ok(m) if writes_through(&m.file_type()) => {
                 let file = OpenOptions::new().write(true).open(path).map_err(|e| Error::io(path, e))?;
                 return Ok(Output { path: path.into(), sink: Sink::Through(file) });
             }
@@ -85,6 +84,9 @@ impl Output {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if fs::symlink_metadata(path).is_ok() {
                     return Err(refuse("is a symbolic link to nothing: cannot write a file there".into()));
+                }
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
+                    return Err(refuse(format!("cannot be written: its folder {} does not exist", dir.display())));
                 }
                 path.to_path_buf()
             }
@@ -278,13 +280,33 @@ fn check_existing(path: &Path, existing: Existing) -> Result<(), String> {
     }
 }
 
+/// Character devices and FIFOs are written through (they exist on Unix only).
+fn writes_through(t: &fs::FileType) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        t.is_char_device() || t.is_fifo()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = t;
+        false
+    }
+}
+
 fn kind(t: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
     if t.is_dir() {
         "a directory"
-    } else if t.is_block_device() {
-        "a block device"
-    } else if t.is_socket() {
-        "a socket"
     } else if t.is_symlink() {
         "a symbolic link"
     } else {
@@ -332,6 +354,7 @@ mod tests {
         assert!(e.to_string().contains("belongs to the report folder"), "{e}");
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_symlink_keeps_pointing_at_the_new_file() {
         let dir = tempfile::tempdir().unwrap();
@@ -348,6 +371,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let e = write_file(dir.path(), b"x").unwrap_err();
         assert!(e.is_bad_input() && e.to_string().contains("is a directory"), "{e}");
+        let e = write_file(&dir.path().join("no/such/folder/a.txt"), b"x").unwrap_err();
+        assert!(e.is_bad_input() && e.to_string().contains("does not exist"), "{e}");
         let p = dir.path().join("a.txt");
         fs::create_dir(temp_path(&p)).unwrap();
         let e = write_file(&p, b"x").unwrap_err();
