@@ -33,6 +33,13 @@ fn interrupt_when(mut child: Child, ready: impl Fn() -> bool) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// `einv-load ARGS OUT` started from the repository root, its output captured.
+fn spawn(args: &[&str], out: &Path) -> Child {
+    let mut c = einv();
+    c.current_dir(root()).args(args).arg(out).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.spawn().unwrap()
+}
+
 fn temp_files(dir: &Path) -> Vec<String> {
     let names = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned());
     names.filter(|n| n.ends_with(".tmp")).collect()
@@ -43,14 +50,7 @@ fn sigint_ends_a_simulation_with_its_report_marked_interrupted() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("sim");
     // Ten hours at up to 12,000/s: minutes of CPU, so the signal comes mid-simulation.
-    let child = einv()
-        .current_dir(root())
-        .args(["simulate", "profiles/pool-exhaustion.toml", "--duration", "10h", "--out"])
-        .arg(&out)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn(&["simulate", "profiles/pool-exhaustion.toml", "--duration", "10h", "--out"], &out);
     let hlog = out.join("histograms.hlog.tmp");
     let o = interrupt_when(child, || std::fs::metadata(&hlog).is_ok_and(|m| m.len() > 1000));
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
@@ -67,14 +67,7 @@ fn sigint_ends_a_simulation_with_its_report_marked_interrupted() {
 fn sigint_during_generate_leaves_no_half_file() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("requests.jsonl");
-    let child = einv()
-        .current_dir(root())
-        .args(["generate", "profiles/double11-peak.toml", "--count", "100000000", "--out"])
-        .arg(&file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn(&["generate", "profiles/double11-peak.toml", "--count", "100000000", "--out"], &file);
     let tmp_file = tmp.path().join("requests.jsonl.tmp");
     let o = interrupt_when(child, || std::fs::metadata(&tmp_file).is_ok_and(|m| m.len() > 100_000));
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
