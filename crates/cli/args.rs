@@ -310,7 +310,7 @@ fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     let result = einv_engine::run(&plan, &opts)?;
     let s = &result.summary;
     out::print(&einv_report::text_summary(s, &result.folder.display().to_string()))?;
-    if let Some(code) = not_written(s) {
+    if let Some(code) = out::not_written(s) {
         return Ok(code);
     }
     if s.interrupted {
@@ -470,7 +470,7 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     out::print(&text)?;
-    if let Some(code) = not_written(s) {
+    if let Some(code) = out::not_written(s) {
         return Ok(code);
     }
     if s.interrupted {
@@ -478,22 +478,6 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(3));
     }
     Ok(if s.slo.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-/// Say on stderr which files of a report could not be written (a full disk). Exit code 3
-/// when data files are among them: the summary printed is the run's result, but the
-/// folder cannot be rendered again or merged. Derived files alone are a warning
-/// (`einv-load report DIR` writes them again).
-fn not_written(s: &einv_report::Summary) -> Option<ExitCode> {
-    for n in &s.not_written {
-        eprintln!("warning: {} was not written: {}", n.file, n.error);
-    }
-    let missing = s.missing_data();
-    if missing.is_empty() {
-        return None;
-    }
-    eprintln!("error: the report folder is missing its data files {}", missing.join(", "));
-    Some(ExitCode::from(3))
 }
 
 fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
@@ -531,7 +515,7 @@ fn merge(a: MergeArgs) -> anyhow::Result<ExitCode> {
     for w in &s.warnings {
         eprintln!("warning: {w}");
     }
-    if let Some(code) = not_written(&s) {
+    if let Some(code) = out::not_written(&s) {
         return Ok(code);
     }
     Ok(if s.slo.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
