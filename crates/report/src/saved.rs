@@ -68,9 +68,10 @@ pub struct Saved {
 }
 
 impl Saved {
-    /// Read the report folder `dir`, with the checks `merge` and `compare` apply
-    /// ([`read_summary`], [`check_totals`]). Errors name the file that is missing or
-    /// malformed; a folder holding no report file at all is [`Error::NotReport`].
+    /// Read the report folder `dir`, with the checks `merge` and `compare` apply: the
+    /// folder is finished, of this schema, with its data files, and histograms.hlog's
+    /// counts match summary.json's. Errors name the file that is missing or malformed; a
+    /// folder holding no report file at all is [`Error::NotReport`].
     pub fn load(dir: &Path) -> Result<Saved, Error> {
         let saved = Saved::with_summary(dir, read_summary(dir)?)?;
         let counts = saved.ops.iter().map(|(name, h)| (name.as_str(), [h.latency.len(), h.service.len()]));
