@@ -9,6 +9,9 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use einv_engine::{Endpoint, Overrides, Plan, RunOptions, Shard};
 use einv_poolsim::{Hold, RateLimit, SlowBody, Stall};
+use einv_report::Existing;
+
+use crate::out;
 
 /// Open-loop load testing for electronic-invoice platforms.
 ///
@@ -67,6 +70,7 @@ pub enum Command {
     /// download and payment_callback hold the pool as [target.builtin] says; other names
     /// hold it like a query. Deterministic for a seed; set SOURCE_DATE_EPOCH (seconds since
     /// 1970) to fix the start time as well, and the folder is the same byte for byte.
+    /// Ctrl-C writes the report of the simulation so far, marked interrupted (exit 3).
     Simulate(SimulateArgs),
     /// Check a profile and print what it would do, without sending anything.
     Validate {
@@ -180,9 +184,15 @@ pub struct GenerateArgs {
     /// How many requests to write.
     #[arg(long, default_value_t = 20)]
     pub count: u64,
-    /// Write to this file instead of standard output.
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
+    /// Write here: a file (written to FILE.tmp, renamed when complete; an existing file is
+    /// refused without --force), a character device or a FIFO (written through, never
+    /// replaced), or - for standard output. A directory is refused.
+    #[arg(long, value_name = "FILE|-", default_value = "-")]
+    pub out: PathBuf,
+    /// Replace an existing FILE given to --out (never a file of a report folder: one
+    /// holding summary.json or compare.json).
+    #[arg(long)]
+    pub force: bool,
     /// Seed for every random choice (overrides the profile's).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -299,7 +309,10 @@ fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     let opts = RunOptions { out: a.out, progress: !a.no_progress };
     let result = einv_engine::run(&plan, &opts)?;
     let s = &result.summary;
-    print!("{}", einv_report::text_summary(s, &result.folder.display().to_string()));
+    out::print(&einv_report::text_summary(s, &result.folder.display().to_string()))?;
+    if let Some(code) = out::not_written(s) {
+        return Ok(code);
+    }
     if s.interrupted {
         eprintln!("run interrupted: partial report written to {}", result.folder.display());
         return Ok(ExitCode::from(3));
@@ -313,10 +326,15 @@ fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
 
 fn validate(path: &Path) -> anyhow::Result<ExitCode> {
     let plan = Plan::load(path)?;
-    println!("{}: ok", path.display());
-    println!("  name        {}", plan.name);
+    let mut text = String::new();
+    let mut line = |l: String| {
+        text.push_str(&l);
+        text.push('\n');
+    };
+    line(format!("{}: ok", path.display()));
+    line(format!("  name        {}", plan.name));
     if let Some(d) = &plan.description {
-        println!("  about       {d}");
+        line(format!("  about       {d}"));
     }
     let target = match &plan.target.endpoint {
         Endpoint::Builtin { spec, tls: false, .. } => {
@@ -327,7 +345,7 @@ fn validate(path: &Path) -> anyhow::Result<ExitCode> {
         }
         Endpoint::Http(u) => u.display(),
     };
-    println!("  target      {target}, {} connections", plan.target.connections);
+    line(format!("  target      {target}, {} connections", plan.target.connections));
     if plan.target.endpoint.tls() {
         let t = &plan.target.tls;
         let trust = match (&t.ca_file, t.insecure) {
@@ -339,22 +357,23 @@ fn validate(path: &Path) -> anyhow::Result<ExitCode> {
             (None, _) => "system roots".into(),
         };
         let resumption = if t.resumption { "on" } else { "off (every connection a full handshake)" };
-        println!("  tls         certificate: {trust}; session resumption {resumption}");
+        line(format!("  tls         certificate: {trust}; session resumption {resumption}"));
     }
     if let Endpoint::Builtin { spec, .. } = &plan.target.endpoint {
-        for (label, line) in spec.describe() {
-            println!("  {label:<11} {line}");
+        for (label, described) in spec.describe() {
+            line(format!("  {label:<11} {described}"));
         }
     }
-    println!("  load        {} loop, {}", plan.load.mode(), humantime::format_duration(plan.load.duration()));
+    line(format!("  load        {} loop, {}", plan.load.mode(), humantime::format_duration(plan.load.duration())));
     let total: u32 = plan.ops.iter().map(|o| o.weight).sum();
     for op in &plan.ops {
         let share = f64::from(op.weight) / f64::from(total.max(1)) * 100.0;
-        println!("  op          {:<16} {:>5.1}%  {} {}", op.name, share, op.method, op.path);
+        line(format!("  op          {:<16} {:>5.1}%  {} {}", op.name, share, op.method, op.path));
     }
-    for line in slo_lines(&plan.slo) {
-        println!("  slo         {line}");
+    for limits in slo_lines(&plan.slo) {
+        line(format!("  slo         {limits}"));
     }
+    out::print(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -409,14 +428,17 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     spec.validate().map_err(|e| einv_engine::Error::Flag { flag: "serve", message: e.to_string() })?;
     if a.tls {
         einv_engine::serve_tls(spec, a.addr, threads, a.cert_out.as_deref(), |addr, cert| {
-            println!("einv-load built-in target listening on https://{addr} (Ctrl-C to stop)");
-            println!("certificate (self-signed) written to {}: trust it with tls-ca", cert.display());
+            let _ = out::print(&format!(
+                "einv-load built-in target listening on https://{addr} (Ctrl-C to stop)\n\
+                 certificate (self-signed) written to {}: trust it with tls-ca\n",
+                cert.display()
+            ));
         })
         .with_context(|| format!("serving on {}", a.addr))?;
         return Ok(ExitCode::SUCCESS);
     }
     einv_engine::serve(spec, a.addr, threads, |addr| {
-        println!("einv-load built-in target listening on http://{addr} (Ctrl-C to stop)");
+        let _ = out::print(&format!("einv-load built-in target listening on http://{addr} (Ctrl-C to stop)\n"));
     })
     .with_context(|| format!("serving on {}", a.addr))?;
     Ok(ExitCode::SUCCESS)
@@ -427,64 +449,74 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
     plan.apply(&Overrides { rate: a.rate, duration: a.duration, seed: a.seed, ..Overrides::default() })?;
     if !a.sweep_pool.is_empty() || !a.sweep_rate.is_empty() {
         let result = einv_engine::sweep(&plan, &a.sweep_pool, &a.sweep_rate, a.out.as_deref())?;
-        print!("{}", einv_report::sweep_markdown(&result.cells));
-        println!("\nsweep     {}", result.folder.display());
+        let md = einv_report::sweep_markdown(&result.cells);
+        out::print(&format!("{md}\nsweep     {}\n", result.folder.display()))?;
         return Ok(ExitCode::SUCCESS);
     }
     let result = einv_engine::simulate(&plan, &RunOptions { out: a.out, progress: false })?;
     let s = &result.summary;
-    print!("{}", einv_report::text_summary(s, &result.folder.display().to_string()));
+    let mut text = einv_report::text_summary(s, &result.folder.display().to_string());
     if let Some(pool) = &s.pool {
         let knee = pool.first_timeout_s.map_or("none".to_string(), |t| format!("at {t:.0} s"));
-        println!(
-            "pool      size {}, peak mean active {:.1}, max pending {}, acquire p99 {:.3} ms, timeouts {} (first {knee})",
+        text.push_str(&format!(
+            "pool      size {}, peak mean active {:.1}, max pending {}, acquire p99 {:.3} ms, timeouts {} (first {knee})\n",
             pool.size, pool.peak_mean_active, pool.max_pending, pool.acquire_ms.p99, pool.timeouts
-        );
+        ));
         if pool.rate_limited + pool.queue_full > 0 {
-            println!(
-                "refused   {} by the rate limit (429), {} with the worker queue full (503)",
+            text.push_str(&format!(
+                "refused   {} by the rate limit (429), {} with the worker queue full (503)\n",
                 pool.rate_limited, pool.queue_full
-            );
+            ));
         }
+    }
+    out::print(&text)?;
+    if let Some(code) = out::not_written(s) {
+        return Ok(code);
+    }
+    if s.interrupted {
+        eprintln!("simulation interrupted: partial report written to {}", result.folder.display());
+        return Ok(ExitCode::from(3));
     }
     Ok(if s.slo.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
     let done = einv_engine::rerender(&a.dir, a.out.as_deref())?;
-    println!("rendered {} files in {}: {}", done.files.len(), done.folder.display(), done.files.join(", "));
-    println!("open {}", done.folder.join(einv_report::files::INDEX_HTML).display());
-    Ok(ExitCode::SUCCESS)
+    let (n, folder, list) = (done.files.len(), done.folder.display(), done.files.join(", "));
+    let index = done.folder.join(einv_report::files::INDEX_HTML);
+    out::print(&format!("rendered {n} files in {folder}: {list}\nopen {}\n", index.display()))?;
+    for n in &done.not_written {
+        eprintln!("error: {} was not written: {}", n.file, n.error);
+    }
+    Ok(if done.not_written.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 
 fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
     let mut plan = Plan::load(&a.profile)?;
     plan.apply(&Overrides { seed: a.seed, shard: a.shard, ..Overrides::default() })?;
-    let done = match &a.out {
-        Some(path) => {
-            // Written beside, then renamed: an interrupted dry run leaves no half file.
-            let tmp = einv_report::temp_path(path);
-            let file = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-            let done = einv_engine::generate(&plan, a.count, &mut std::io::BufWriter::new(file))?;
-            std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-            done
-        }
-        None => einv_engine::generate(&plan, a.count, &mut std::io::stdout().lock())?,
-    };
+    let existing = if a.force { Existing::ReplaceOutsideReports } else { Existing::Refuse };
+    let done = einv_engine::generate(&plan, a.count, &a.out, existing)?;
     if done.skipped > 0 {
         eprintln!(
             "{} of {} requests draw from an empty correlation pool (a dry run gets no responses)",
             done.skipped, done.requests
         );
     }
+    if done.interrupted {
+        eprintln!("interrupted after {} requests; a file --out was not written", done.requests);
+        return Ok(ExitCode::from(3));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 fn merge(a: MergeArgs) -> anyhow::Result<ExitCode> {
     let s = einv_engine::merge(&a.dirs, &a.out)?;
-    print!("{}", einv_report::text_summary(&s, &a.out.display().to_string()));
+    out::print(&einv_report::text_summary(&s, &a.out.display().to_string()))?;
     for w in &s.warnings {
         eprintln!("warning: {w}");
+    }
+    if let Some(code) = out::not_written(&s) {
+        return Ok(code);
     }
     Ok(if s.slo.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
@@ -492,12 +524,8 @@ fn merge(a: MergeArgs) -> anyhow::Result<ExitCode> {
 fn compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
     let result = einv_engine::compare(&a.baseline, &a.current, a.max_regression, a.out.as_deref())?;
     let c = &result.compared.comparison;
-    print!("{}", einv_report::compare_table(c));
-    println!(
-        "
-compare   {}",
-        result.folder.join("compare.html").display()
-    );
+    let html = result.folder.join("compare.html");
+    out::print(&format!("{}\ncompare   {}\n", einv_report::compare_table(c), html.display()))?;
     Ok(if c.regression { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 

@@ -55,7 +55,7 @@ fn scaled_copy(from: &Path, to: &Path, factor: f64) {
         }
         w.write(&h, e.start, e.length, e.tag.as_deref()).unwrap();
     }
-    w.flush().unwrap();
+    w.finish().unwrap();
 }
 
 #[test]

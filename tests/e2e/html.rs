@@ -1,7 +1,8 @@
-//! index.html opened in headless Chromium (Debian's `chromium`, installed by .ci/run):
-//! every chart is drawn with a real size, and the page asks for nothing from the network
-//! or the disk. Without Chromium the test says it was skipped, unless CI=true, where a
-//! missing browser is a failure.
+//! index.html opened in headless Chromium (Debian's `chromium`): every chart is drawn with
+//! a real size, and the page asks for nothing from the network or the disk. The test is
+//! `#[ignore]`d, so `cargo test --workspace` passes with only Rust installed; .ci/run
+//! installs Chromium and runs it with `--ignored`, and without Chromium it fails: it
+//! never passes without having looked at the page.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -97,15 +98,9 @@ fn check_in_chromium(chromium: &Path, dir: &Path, charts: usize) {
 }
 
 #[test]
+#[ignore = "needs Chromium (Debian package chromium); .ci/run installs it and runs it"]
 fn index_html_renders_every_chart_in_headless_chromium() {
-    let Some(chromium) = chromium() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but chromium is not installed (.ci/run installs it)"
-        );
-        eprintln!("skipped: chromium not installed (apt-get install chromium)");
-        return;
-    };
+    let chromium = chromium().expect("chromium is not on PATH: apt-get install chromium");
     let tmp = tempfile::tempdir().unwrap();
     // A simulation: pool gauges instead of client connections.
     let sim = tmp.path().join("sim");

@@ -5,9 +5,12 @@
 
 mod bad_profiles;
 mod compare;
+mod full_disk;
 mod generate;
 mod html;
+mod interrupts;
 mod limits;
+mod outputs;
 mod report;
 mod runs;
 mod shards;

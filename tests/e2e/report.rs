@@ -79,3 +79,36 @@ fn report_refuses_what_is_not_a_report_folder() {
     assert!(err.contains("timeseries.csv") && err.contains("line 2"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// `report` reads a folder as `merge` and `compare` do: an empty or duplicated interval
+/// log, or a summary of another schema, is refused naming the file, and nothing is
+/// rendered from it.
+#[test]
+fn report_refuses_a_folder_merge_and_compare_refuse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = simulated(tmp.path());
+    let (hlog, json) = (Path::new(&dir).join("histograms.hlog"), Path::new(&dir).join("summary.json"));
+    let (log, summary) = (std::fs::read(&hlog).unwrap(), std::fs::read_to_string(&json).unwrap());
+    let doubled = [log.clone(), log.clone()].concat();
+    let schema_2 = summary.replacen("\"schema_version\": 1", "\"schema_version\": 2", 1);
+    let cases: [(&Path, &[u8], &str); 3] = [
+        (&hlog, b"", "histograms.hlog: holds 0 latency values for issue"),
+        (&hlog, &doubled, "histograms.hlog: holds"),
+        (&json, schema_2.as_bytes(), "summary.json: schema_version 2, this einv-load reads 1"),
+    ];
+    let compared = tmp.path().join("compared").display().to_string();
+    for (file, bytes, error) in cases {
+        std::fs::write(file, bytes).unwrap();
+        std::fs::remove_file(Path::new(&dir).join("index.html")).unwrap_or_default();
+        for args in [vec!["report", &dir], vec!["compare", &dir, &dir, "--out", &compared]] {
+            let o = run_in_root(&args);
+            assert_eq!(o.status.code(), Some(2), "{args:?} {error}: {}", stderr(&o));
+            assert!(stderr(&o).contains(error), "{args:?}: {}", stderr(&o));
+        }
+        assert!(!Path::new(&dir).join("index.html").exists(), "nothing rendered from a bad folder");
+        std::fs::write(&hlog, &log).unwrap();
+        std::fs::write(&json, &summary).unwrap();
+    }
+    let o = run_in_root(&["report", &dir]);
+    assert_eq!(o.status.code(), Some(0), "the folder restored is fine again: {}", stderr(&o));
+}

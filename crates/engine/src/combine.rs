@@ -3,13 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use einv_report::{Compared, Summary};
+use einv_report::{COMPARE_JSON, Compared, Summary};
 
 use crate::error::Error;
 use crate::folder;
-
-/// The file whose presence means a folder already holds a comparison.
-const COMPARE_JSON: &str = "compare.json";
 
 /// Merge the shard folders `dirs` into `out`, which must not hold a report yet.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {

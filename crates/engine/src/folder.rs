@@ -12,9 +12,10 @@ pub const DEFAULT_ROOT: &str = "reports";
 /// starts. Other files may stay: scripts often put their own notes beside a report.
 pub fn check(out: Option<&Path>) -> Result<(), Error> {
     let Some(dir) = out else { return Ok(()) };
-    let taken =
-        einv_report::files::ALL.iter().find(|f| dir.join(f).exists() || einv_report::temp_path(&dir.join(f)).exists());
-    if let Some(file) = taken {
+    // A temp file left by a run that was killed is part of a report too: named as it is.
+    let names = einv_report::files::ALL.iter().flat_map(|f| [dir.join(f), einv_report::temp_path(&dir.join(f))]);
+    if let Some(taken) = names.into_iter().find(|p| p.exists()) {
+        let file = taken.file_name().unwrap_or_default().to_string_lossy();
         let message = format!("already holds a report ({file}); choose another --out or remove it");
         return Err(Error::Folder { path: dir.into(), message });
     }
@@ -68,6 +69,14 @@ mod tests {
         let err = create(Some(dir.path()), "x", SystemTime::now()).unwrap_err();
         assert!(err.to_string().contains("already holds a report"), "{err}");
         assert_eq!(std::fs::read_to_string(dir.path().join("summary.json")).unwrap(), "{}");
+    }
+
+    #[test]
+    fn a_temp_file_left_by_a_killed_run_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("histograms.hlog.tmp"), "").unwrap();
+        let err = check(Some(dir.path())).unwrap_err().to_string();
+        assert!(err.contains("(histograms.hlog.tmp)"), "{err}");
     }
 
     #[test]

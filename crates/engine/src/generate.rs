@@ -1,13 +1,16 @@
 //! `einv-load generate`: the first N requests of a profile's schedule as JSON lines,
 //! rendered exactly as a run would render them, without sending anything.
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
+use std::path::Path;
 
+use einv_report::{Existing, Output};
 use einv_workload::requests::{Rendered, Skip};
 use serde_json::json;
 
 use crate::error::Error;
 use crate::profile::{Load, Plan};
+use crate::signals::Interrupt;
 use crate::workload::Workload;
 
 /// What a dry run wrote.
@@ -16,12 +19,20 @@ pub struct Generated {
     pub requests: u64,
     /// Requests that a run would skip (their pool is empty: a dry run has no responses).
     pub skipped: u64,
+    /// Ctrl-C or SIGTERM stopped it: a file output was not written (no half file is left);
+    /// standard output, a device or a FIFO got the lines before the signal.
+    pub interrupted: bool,
 }
 
+/// Lines written between two looks for Ctrl-C.
+const CHECK_EVERY: u64 = 1024;
+
 /// Write the first `count` requests of this shard as JSON lines (index, intended offset,
-/// op, method, path, headers, body, injected-fault tag). Secrets from `${env.*}` are
-/// masked. Closed-loop profiles have no schedule: their offsets are null.
-pub fn generate(plan: &Plan, count: u64, out: &mut dyn Write) -> Result<Generated, Error> {
+/// op, method, path, headers, body, injected-fault tag) to `out` (`-`: standard output;
+/// see [`Output`] for files, devices and FIFOs; `existing` says whether a file there may
+/// be replaced). Secrets from `${env.*}` are masked. Closed-loop profiles have no
+/// schedule: their offsets are null. A reader that goes away (`| head`) ends it normally.
+pub fn generate(plan: &Plan, count: u64, out: &Path, existing: Existing) -> Result<Generated, Error> {
     let mut workload = Workload::new(plan)?;
     let timeline = workload.timeline(plan)?;
     type Arrival = (u64, Option<f64>, Option<usize>, Option<std::path::PathBuf>);
@@ -29,62 +40,91 @@ pub fn generate(plan: &Plan, count: u64, out: &mut dyn Write) -> Result<Generate
         Some(t) => Box::new(t.map(|a| (a.index, Some(a.at.as_secs_f64() * 1000.0), a.op, a.body))),
         None => Box::new((0..).map(|i| (i, None, None, None))),
     };
+    let interrupt = Interrupt::start("interrupted: stopping the dry run")?;
     let shard = plan.shard;
+    let mut writer = BufWriter::new(Output::create(out, existing)?);
     let mut done = Generated::default();
     let mut r = Rendered::default();
-    let io = |e: std::io::Error| Error::Flag { flag: "--out", message: e.to_string() };
+    let io = |e: std::io::Error| Error::from(einv_report::Error::Io { path: out.into(), source: e });
     for (index, offset_ms, op, body_file) in
         arrivals.filter(|(i, ..)| i % shard.count == shard.index).take(count as usize)
     {
-        let op = op.unwrap_or_else(|| workload.requests.op_of(index));
-        let o = &plan.ops[op];
-        let mut line = json!({
-            "index": index,
-            "offset_ms": offset_ms.map(|ms| (ms * 1000.0).round() / 1000.0),
-            "op": o.name,
-            "method": o.method.as_str(),
-        });
-        let mut headers: serde_json::Map<String, serde_json::Value> =
-            o.headers.iter().map(|(k, v)| (k.to_string(), json!(String::from_utf8_lossy(v.as_bytes())))).collect();
-        match &o.template {
-            None => {
-                line["path"] = json!(o.path);
-                line["body"] = json!(String::from_utf8_lossy(&o.body));
-            }
-            Some(t) => match workload.requests.render(index, op, true, &mut r).map_err(|e| profile_error(plan, e))? {
-                Ok(()) => {
-                    line["path"] = json!(String::from_utf8_lossy(&r.path));
-                    line["body"] = json!(String::from_utf8_lossy(&r.body));
-                    line["tag"] = json!(r.tag.map(|t| t.as_str()));
-                    for ((name, _), value) in t.headers.iter().zip(&r.headers) {
-                        headers.insert(name.clone(), json!(String::from_utf8_lossy(value)));
-                    }
-                }
-                Err(skip) => {
-                    line["skipped"] = json!(match skip {
-                        Skip::EmptyPool(p) => format!("pool {} is empty", plan.workload.pools[p]),
-                        Skip::FeederExhausted(f) => format!("feeder {} is exhausted", plan.feeders[f].name),
-                    });
-                    done.skipped += 1;
-                }
-            },
+        if done.requests % CHECK_EVERY == 0 && interrupt.fired() {
+            // Dropped uncommitted: a file output leaves nothing behind.
+            return Ok(Generated { interrupted: true, ..done });
         }
-        if let Some(path) = body_file.filter(|_| line.get("skipped").is_none()) {
-            // A replay line's own body replaces the op's (and any injected fault), as in a run.
-            let text = std::fs::read(&path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-            line["body"] = json!(text);
-            line["tag"] = serde_json::Value::Null;
+        let line = render_line(plan, &mut workload, (index, offset_ms, op, body_file), &mut r, &mut done)?;
+        let written = serde_json::to_writer(&mut writer, &line).map_err(std::io::Error::from);
+        match written.and_then(|()| writer.write_all(b"\n")) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(done),
+            other => other.map_err(io)?,
         }
-        line["headers"] = serde_json::Value::Object(headers);
-        serde_json::to_writer(&mut *out, &line).map_err(|e| io(e.into()))?;
-        out.write_all(b"\n").map_err(io)?;
         done.requests += 1;
     }
-    out.flush().map_err(io)?;
+    let output = match writer.into_inner() {
+        Ok(output) => output,
+        Err(e) if e.error().kind() == std::io::ErrorKind::BrokenPipe => return Ok(done),
+        Err(e) => return Err(io(e.into_error())),
+    };
+    match output.commit() {
+        Err(e) if e.is_broken_pipe() => {}
+        other => other?,
+    }
     if matches!(plan.load, Load::Closed { .. }) {
         tracing::info!("closed-loop profile: requests have no intended send time (offset_ms is null)");
     }
     Ok(done)
+}
+
+/// One arrival as a JSON line; `done.skipped` counts the requests a run would skip.
+fn render_line(
+    plan: &Plan,
+    workload: &mut Workload,
+    (index, offset_ms, op, body_file): (u64, Option<f64>, Option<usize>, Option<std::path::PathBuf>),
+    r: &mut Rendered,
+    done: &mut Generated,
+) -> Result<serde_json::Value, Error> {
+    let op = op.unwrap_or_else(|| workload.requests.op_of(index));
+    let o = &plan.ops[op];
+    let mut line = json!({
+        "index": index,
+        "offset_ms": offset_ms.map(|ms| (ms * 1000.0).round() / 1000.0),
+        "op": o.name,
+        "method": o.method.as_str(),
+    });
+    let mut headers: serde_json::Map<String, serde_json::Value> =
+        o.headers.iter().map(|(k, v)| (k.to_string(), json!(String::from_utf8_lossy(v.as_bytes())))).collect();
+    match &o.template {
+        None => {
+            line["path"] = json!(o.path);
+            line["body"] = json!(String::from_utf8_lossy(&o.body));
+        }
+        Some(t) => match workload.requests.render(index, op, true, r).map_err(|e| profile_error(plan, e))? {
+            Ok(()) => {
+                line["path"] = json!(String::from_utf8_lossy(&r.path));
+                line["body"] = json!(String::from_utf8_lossy(&r.body));
+                line["tag"] = json!(r.tag.map(|t| t.as_str()));
+                for ((name, _), value) in t.headers.iter().zip(&r.headers) {
+                    headers.insert(name.clone(), json!(String::from_utf8_lossy(value)));
+                }
+            }
+            Err(skip) => {
+                line["skipped"] = json!(match skip {
+                    Skip::EmptyPool(p) => format!("pool {} is empty", plan.workload.pools[p]),
+                    Skip::FeederExhausted(f) => format!("feeder {} is exhausted", plan.feeders[f].name),
+                });
+                done.skipped += 1;
+            }
+        },
+    }
+    if let Some(path) = body_file.filter(|_| line.get("skipped").is_none()) {
+        // A replay line's own body replaces the op's (and any injected fault), as in a run.
+        let text = std::fs::read(&path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        line["body"] = json!(text);
+        line["tag"] = serde_json::Value::Null;
+    }
+    line["headers"] = serde_json::Value::Object(headers);
+    Ok(line)
 }
 
 fn profile_error(plan: &Plan, e: einv_workload::Error) -> Error {

@@ -3,16 +3,17 @@
 
 use std::path::{Path, PathBuf};
 
-use einv_report::{POOL_CSV, Saved, files, render_folder, write_atomic};
+use einv_report::{NotWritten, POOL_CSV, Saved, files, render_folder, write_file};
 
 use crate::error::Error;
 use crate::folder;
 
-/// What `rerender` wrote, and where.
+/// What `rerender` wrote, and where; and what it could not write (a full disk).
 #[derive(Debug)]
 pub struct Rerendered {
     pub folder: PathBuf,
     pub files: Vec<&'static str>,
+    pub not_written: Vec<NotWritten>,
 }
 
 /// Read the report folder `dir` and write its derived files into `out` (default: `dir`
@@ -24,8 +25,8 @@ pub fn rerender(dir: &Path, out: Option<&Path>) -> Result<Rerendered, Error> {
     let target = match out {
         Some(o) if !same_folder(dir, o) => o,
         _ => {
-            let files = render_folder(dir, &saved)?;
-            return Ok(Rerendered { folder: dir.into(), files });
+            let done = render_folder(dir, &saved)?;
+            return Ok(Rerendered { folder: dir.into(), files: done.written, not_written: done.not_written });
         }
     };
     folder::check(Some(target))?;
@@ -37,9 +38,9 @@ pub fn rerender(dir: &Path, out: Option<&Path>) -> Result<Rerendered, Error> {
         }
         copy(&from, &target.join(data))?;
     }
-    let files = render_folder(target, &saved)?;
+    let done = render_folder(target, &saved)?;
     copy(&dir.join(files::SUMMARY), &target.join(files::SUMMARY))?;
-    Ok(Rerendered { folder: target.into(), files })
+    Ok(Rerendered { folder: target.into(), files: done.written, not_written: done.not_written })
 }
 
 fn same_folder(a: &Path, b: &Path) -> bool {
@@ -51,7 +52,7 @@ fn same_folder(a: &Path, b: &Path) -> bool {
 
 fn copy(from: &Path, to: &Path) -> Result<(), Error> {
     let bytes = std::fs::read(from).map_err(|source| Error::Read { path: from.into(), source })?;
-    Ok(write_atomic(to, &bytes)?)
+    Ok(write_file(to, &bytes)?)
 }
 
 #[cfg(test)]

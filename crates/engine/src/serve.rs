@@ -32,10 +32,8 @@ pub fn serve_tls(
         PathBuf::from,
     );
     let pem = server.cert_pem().unwrap_or_default();
-    std::fs::write(&path, pem).map_err(|e| Error::Flag {
-        flag: "--cert-out",
-        message: format!("{}: cannot write the certificate: {e}", path.display()),
-    })?;
+    einv_report::write_file(&path, pem.as_bytes())
+        .map_err(|e| Error::Flag { flag: "--cert-out", message: format!("cannot write the certificate: {e}") })?;
     ready(server.addr(), &path);
     wait_and_stop(server)
 }

@@ -16,9 +16,12 @@ use crate::error::Error;
 use crate::folder;
 use crate::profile::{Endpoint, Load, Plan};
 use crate::run::{RunOptions, RunResult};
+use crate::signals::Interrupt;
 use crate::workload::Workload;
 
 const SECOND: Duration = Duration::from_secs(1);
+/// Arrivals simulated between two looks for Ctrl-C: a few milliseconds of CPU.
+const CHECK_EVERY: u64 = 4096;
 
 /// Simulate `plan` against its built-in target's model and write the report.
 pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
@@ -32,6 +35,9 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
         return Err(Error::Flag { flag: "simulate", message: message.into() });
     }
     folder::check(opts.out.as_deref())?;
+    // Watched from before the folder exists: Ctrl-C ends the simulation at the next
+    // check and the report is written, marked interrupted, with no temp file left.
+    let interrupt = Interrupt::start("interrupted: writing the report of the simulation so far")?;
     let workload = Workload::new(plan)?;
     let timeline = workload.timeline(plan)?.ok_or(Error::Runtime(std::io::Error::other("no arrivals")))?;
     let started_at = start_stamp()?;
@@ -52,9 +58,14 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     let mut scheduled = vec![0u64; names.len()];
     // The service's randomness (hold times) has its own stream, apart from the workload's.
     let mut rng = <rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(derive_seed(plan.seed, "holds"));
-    let mut end = Duration::ZERO;
+    let (mut end, mut offered, mut interrupted) = (Duration::ZERO, 0u64, false);
     let mut err = None;
     for a in timeline.filter(|a| a.index % plan.shard.count == plan.shard.index) {
+        if offered % CHECK_EVERY == 0 && interrupt.fired() {
+            interrupted = true;
+            break;
+        }
+        offered += 1;
         let op = a.op.unwrap_or_else(|| workload.requests.op_of(a.index));
         scheduled[op] += 1;
         let (hold, overhead) = spec.draw(model[op], &mut rng);
@@ -74,7 +85,18 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     });
     rec.flush_before(Duration::MAX, &sim)?;
     let target_rate = workload.target_rate(&plan.load, plan.shard);
-    finish(plan, spec, rec, (scheduled, target_rate), end, started_at, dir)
+    let ended = Ended { scheduled, target_rate, end, interrupted };
+    finish(plan, spec, rec, ended, started_at, dir)
+}
+
+/// How the simulated run ended.
+struct Ended {
+    /// Arrivals offered to the model, per op.
+    scheduled: Vec<u64>,
+    target_rate: f64,
+    /// The last completion.
+    end: Duration,
+    interrupted: bool,
 }
 
 /// When the simulated run "started": now, or `SOURCE_DATE_EPOCH` (seconds since the Unix
@@ -92,13 +114,13 @@ fn start_stamp() -> Result<SystemTime, Error> {
 fn finish(
     plan: &Plan,
     spec: &ModelSpec,
-    rec: Recording,
-    (scheduled, target_rate): (Vec<u64>, f64),
-    end: Duration,
+    mut rec: Recording,
+    Ended { scheduled, target_rate, end, interrupted }: Ended,
     started_at: SystemTime,
     dir: std::path::PathBuf,
 ) -> Result<RunResult, Error> {
-    let pool = rec.pool.finish()?;
+    let (pool, lost) = rec.pool.finish();
+    rec.log.add_not_written(lost);
     let planned = plan.load.duration().as_secs_f64();
     let finish = Finish {
         run: RunInfo {
@@ -117,7 +139,7 @@ fn finish(
         slo: plan.slo.clone(),
         connections: Connections::default(),
         lag_warning: plan.max_send_lag,
-        interrupted: false,
+        interrupted,
         tags: crate::workload::tags(),
         pool: Some(pool),
     };
@@ -219,7 +241,7 @@ impl Recording {
                 (s.intended_count_until(start + SECOND) - s.intended_count_until(start)) / self.shards
             });
             self.log.push(start, SECOND, rate, 0, &mut stats)?;
-            self.pool.push(start.as_secs_f64(), 1.0, &mut pool)?;
+            self.pool.push(start.as_secs_f64(), 1.0, &mut pool);
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use einv_poolsim::des::{Arrival, Sim};
-use einv_report::{OpSummary, Stats, SweepCell, write_atomic};
+use einv_report::{OpSummary, Stats, SweepCell, write_file};
 use einv_workload::derive_seed;
 
 use crate::error::Error;
@@ -42,14 +42,14 @@ pub fn sweep(plan: &Plan, pools: &[usize], rates: &[f64], out: Option<&std::path
         }
     }
     let dir = folder::create(out, &format!("{}-sweep", plan.name), SystemTime::now())?;
-    write_atomic(&dir.join("sweep.csv"), einv_report::sweep_csv(&cells).as_bytes())?;
-    write_atomic(&dir.join("sweep.md"), einv_report::sweep_markdown(&cells).as_bytes())?;
+    write_file(&dir.join("sweep.csv"), einv_report::sweep_csv(&cells).as_bytes())?;
+    write_file(&dir.join("sweep.md"), einv_report::sweep_markdown(&cells).as_bytes())?;
     let p99 =
         einv_report::chart::heatmap_svg(&format!("{}: predicted p99 latency", plan.name), "ms", &cells, |c| c.p99_ms)?;
-    write_atomic(&dir.join("sweep-p99.svg"), p99.as_bytes())?;
+    write_file(&dir.join("sweep-p99.svg"), p99.as_bytes())?;
     let title = format!("{}: predicted error rate", plan.name);
     let errors = einv_report::chart::heatmap_svg(&title, "%", &cells, |c| c.error_rate)?;
-    write_atomic(&dir.join("sweep-errors.svg"), errors.as_bytes())?;
+    write_file(&dir.join("sweep-errors.svg"), errors.as_bytes())?;
     Ok(SweepResult { cells, folder: dir })
 }
 

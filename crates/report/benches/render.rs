@@ -47,9 +47,9 @@ fn one_hour(dir: &std::path::Path) -> Saved {
         let start = Duration::from_secs(s);
         log.push(start, Duration::from_secs(1), 200.0, 30 + s % 7, &mut interval).unwrap();
         let mut p = PoolInterval { active: 60 + s % 40, pending: s % 5, mean_active: 70.0, ..Default::default() };
-        pool.push(start.as_secs_f64(), 1.0, &mut p).unwrap();
+        pool.push(start.as_secs_f64(), 1.0, &mut p);
     }
-    pool.finish().unwrap();
+    assert_eq!(pool.finish().1, None);
     let finish = Finish {
         run: RunInfo {
             name: "one-hour".into(),

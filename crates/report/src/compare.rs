@@ -18,7 +18,10 @@ use crate::chart;
 use crate::merge::{Folder, Totals};
 use crate::stats::{max_ms, quantile_ms};
 use crate::summary::OpSummary;
-use crate::write::write_atomic;
+use crate::write::write_file;
+
+/// The file whose presence means a folder holds a comparison.
+pub const COMPARE_JSON: &str = "compare.json";
 
 /// Bumped when a reader of compare.json could break.
 pub const COMPARE_SCHEMA_VERSION: u32 = 1;
@@ -131,11 +134,11 @@ impl Compared {
     /// `out`, an existing folder.
     pub fn write(&self, out: &Path) -> Result<(), Error> {
         for (file, svg) in &self.charts {
-            write_atomic(&out.join(file), svg.as_bytes())?;
+            write_file(&out.join(file), svg.as_bytes())?;
         }
-        write_atomic(&out.join("compare.md"), compare_markdown(&self.comparison).as_bytes())?;
-        write_atomic(&out.join("compare.html"), render::compare_html(&self.comparison, &self.charts).as_bytes())?;
-        write_atomic(&out.join("compare.json"), &serde_json::to_vec_pretty(&self.comparison)?)
+        write_file(&out.join("compare.md"), compare_markdown(&self.comparison).as_bytes())?;
+        write_file(&out.join("compare.html"), render::compare_html(&self.comparison, &self.charts).as_bytes())?;
+        write_file(&out.join(COMPARE_JSON), &serde_json::to_vec_pretty(&self.comparison)?)
     }
 }
 

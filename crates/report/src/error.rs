@@ -19,6 +19,10 @@ pub enum Error {
     /// does not fit with the others: the user's mistake, not a failure of the tool.
     #[error("{}: {message}", path.display())]
     Input { path: PathBuf, message: String },
+    /// An output path einv-load will not write: a directory, a block device, an existing
+    /// file it was not allowed to replace.
+    #[error("{}: {message}", path.display())]
+    Output { path: PathBuf, message: String },
     /// The folder given to [`crate::Saved::load`] has no summary.json.
     #[error("{path}: not a report folder (no summary.json)")]
     NotReport { path: PathBuf },
@@ -27,7 +31,13 @@ pub enum Error {
 impl Error {
     /// True when the user can fix this by pointing at other folders or flags.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, Error::Input { .. } | Error::NotReport { .. })
+        matches!(self, Error::Input { .. } | Error::Output { .. } | Error::NotReport { .. })
+    }
+
+    /// True when a write failed because the reader went away (`einv-load ... | head`):
+    /// a normal end for output to a pipe, not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
     }
 
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {

@@ -1,4 +1,3 @@
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -12,6 +11,7 @@ use hdrhistogram::serialization::interval_log::{
 use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
 
 use crate::Error;
+use crate::write::{Existing, Output};
 
 /// An op's histograms in histograms.hlog are tagged `<op>:<kind>`, one kind per entry
 /// here, in this order everywhere (`Stats`, merge's per-op arrays, `Saved`'s
@@ -31,9 +31,10 @@ pub(crate) fn split_tag(tag: &str) -> Option<(&str, usize)> {
 
 /// Streams an HdrHistogram interval log (format 1.3, V2 deflate-compressed histograms),
 /// readable by HdrHistogram's own tools (HistogramLogProcessor, the Rust crate's
-/// `IntervalLogIterator`). Values are microseconds.
+/// `IntervalLogIterator`). Values are microseconds. The log is in place once
+/// [`HlogWriter::finish`] returns (see [`Output`]); until then it is `histograms.hlog.tmp`.
 pub struct HlogWriter {
-    out: BufWriter<File>,
+    out: BufWriter<Output>,
     serializer: V2DeflateSerializer,
     path: PathBuf,
 }
@@ -47,8 +48,7 @@ impl std::fmt::Debug for HlogWriter {
 impl HlogWriter {
     /// Create the log and write its header; interval timestamps are offsets from `start`.
     pub fn create(path: &Path, start: SystemTime, comment: &str) -> Result<Self, Error> {
-        let file = File::create(path).map_err(|e| Error::io(path, e))?;
-        let mut out = BufWriter::new(file);
+        let mut out = BufWriter::new(Output::create(path, Existing::Replace)?);
         let mut serializer = V2DeflateSerializer::new();
         let header = IntervalLogWriterBuilder::new()
             .add_comment(comment)
@@ -85,6 +85,12 @@ impl HlogWriter {
 
     pub fn flush(&mut self) -> Result<(), Error> {
         self.out.flush().map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Write what is buffered and put the log in place.
+    pub fn finish(self) -> Result<(), Error> {
+        let out = self.out.into_inner().map_err(|e| Error::io(&self.path, e.into_error()))?;
+        out.commit()
     }
 }
 
@@ -202,7 +208,7 @@ mod tests {
         let sec = Duration::from_secs(1);
         w.write(&a, Duration::ZERO, sec, None).unwrap();
         w.write(&b, sec, sec, Some("issue:latency")).unwrap();
-        w.flush().unwrap();
+        w.finish().unwrap();
         let log = read_interval_log(&path).unwrap();
         let started = start.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs_f64();
         assert!((log.start_time.unwrap().as_secs_f64() - started).abs() < 0.001);

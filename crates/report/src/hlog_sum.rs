@@ -146,7 +146,7 @@ mod tests {
             w.write(&h, sec * i as u32, sec, if i % 2 == 0 { None } else { Some("issue:latency") }).unwrap();
         }
         w.write(&new_histogram(), sec * 20, sec, Some("query:latency")).unwrap();
-        w.flush().unwrap();
+        w.finish().unwrap();
         let mut expected: BTreeMap<Option<String>, Histogram<u64>> = BTreeMap::new();
         for e in read_hlog(&path).unwrap() {
             expected.entry(e.tag).or_insert_with(new_histogram).add(&e.histogram).unwrap();

@@ -48,8 +48,8 @@ mod timeseries;
 mod write;
 
 pub use compare::{
-    COMPARE_SCHEMA_VERSION, Compared, Comparison, MetricDiff, RunRef, ScopeDiff, compare, compare_markdown,
-    compare_table, rules,
+    COMPARE_JSON, COMPARE_SCHEMA_VERSION, Compared, Comparison, MetricDiff, RunRef, ScopeDiff, compare,
+    compare_markdown, compare_table, rules,
 };
 pub use error::Error;
 pub use hgrm::hgrm;
@@ -59,7 +59,7 @@ pub use merge::merge;
 pub use outcome::{ErrorClass, ErrorCounts, Outcome, Phases, Sample, TagCounts};
 pub use pool::{POOL_CSV, PoolInterval, PoolLog, PoolRow, PoolSummary, read_pool_csv};
 pub use recorder::Recorder;
-pub use render::render_folder;
+pub use render::{Rendered, render_folder};
 pub use runlog::{Finish, RunLog, files};
 pub use saved::{Histograms, Saved};
 pub use slo::{SloCheck, SloReport, SloSpec};
@@ -71,4 +71,4 @@ pub use summary::{
 pub use sweep::{SweepCell, smallest_passing, sweep_csv, sweep_markdown};
 pub use text::text_summary;
 pub use timeseries::{TimeseriesRow, TimeseriesWriter, read_timeseries};
-pub use write::{temp_path, write_atomic};
+pub use write::{Existing, NotWritten, Output, temp_path, write_file};

@@ -12,18 +12,19 @@ mod stream;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub(crate) use folder::{Folder, Totals, add, bad};
+pub(crate) use folder::{Folder, Totals, add, bad, check_totals, read_summary};
 
 use crate::Error;
 use crate::hlog::{ALWAYS, HlogWriter, KINDS};
 use crate::outcome::ErrorClass;
 use crate::render::render_folder;
 use crate::runlog::files;
+use crate::runlog::{fill_summary, summary_reserve};
 use crate::saved::Saved;
 use crate::stats::Stats;
 use crate::summary::{Connections, OpSummary, RunInfo, SCHEMA_VERSION, Summary, Tool};
 use crate::timeseries::{TimeseriesRow, TimeseriesWriter};
-use crate::write::{commit, temp_path, write_atomic};
+use crate::write::Reserved;
 
 /// Runs write one interval per second.
 const INTERVAL_S: f64 = 1.0;
@@ -46,6 +47,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
     let aborted = folders.iter().find_map(|f| f.summary.aborted.clone());
     slo.passed &= aborted.is_none();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    // Reserved before the large files, as a run does; dropped on an error, it is removed.
+    let reserved = Reserved::new(&out.join(files::SUMMARY), summary_reserve(first.ops.len()))?;
 
     let start = folders.iter().filter_map(|f| f.start_time).min().unwrap_or_default();
     let label =
@@ -67,13 +70,17 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
         pool: None,
         interrupted: folders.iter().any(|f| f.summary.interrupted),
         aborted,
+        not_written: Vec::new(),
     };
     let mut saved = Saved::with_summary(out, summary)?;
-    if let Err(e) = render_folder(out, &saved) {
-        saved.summary.warnings.push(format!("report files not all written: {e}"));
-    }
-    write_atomic(&out.join(files::SUMMARY), &serde_json::to_vec_pretty(&saved.summary)?)?;
-    Ok(saved.summary)
+    let not_written = match render_folder(out, &saved) {
+        Ok(rendered) => rendered.not_written,
+        Err(e) => {
+            saved.summary.warnings.push(format!("report files not all written: {e}"));
+            Vec::new()
+        }
+    };
+    fill_summary(reserved, saved.summary, not_written)
 }
 
 /// Each folder's offset (seconds) on the merged time axis. Every shard's interval k
@@ -108,8 +115,8 @@ fn write_intervals(
     label: &str,
 ) -> Result<(), Error> {
     let (hlog_path, csv_path) = (out.join(files::HLOG), out.join(files::TIMESERIES));
-    let mut hlog = HlogWriter::create(&temp_path(&hlog_path), start, label)?;
-    let mut csv = TimeseriesWriter::create(&temp_path(&csv_path))?;
+    let mut hlog = HlogWriter::create(&hlog_path, start, label)?;
+    let mut csv = TimeseriesWriter::create(&csv_path)?;
     stream::for_each_interval(folders, offsets, |key, iv| {
         let (at, length) = (secs(key as f64), secs(iv.length));
         for (op, hists) in &iv.ops {
@@ -133,10 +140,8 @@ fn write_intervals(
         let c = &iv.counts;
         csv.write(&TimeseriesRow::new(key as f64, iv.length, c.target_rate, c.connections, &stats))
     })?;
-    hlog.flush()?;
-    drop((hlog, csv));
-    commit(&hlog_path)?;
-    commit(&csv_path)
+    hlog.finish()?;
+    csv.finish()
 }
 
 fn secs(s: f64) -> std::time::Duration {

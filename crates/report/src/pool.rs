@@ -2,8 +2,6 @@
 //! connections over time, acquire (wait) and usage (hold) times, timeouts. Streamed to
 //! pool.csv one interval at a time, summarised in summary.json.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use hdrhistogram::Histogram;
@@ -13,7 +11,7 @@ use crate::Error;
 use crate::csv_rows::{Record, read_rows};
 use crate::stats::{new_histogram, quantile_ms};
 use crate::summary::Percentiles;
-use crate::write::{commit, temp_path};
+use crate::write::{Existing, NotWritten, Output, Streamed};
 
 pub const POOL_CSV: &str = "pool.csv";
 
@@ -152,11 +150,13 @@ pub struct PoolSummary {
     pub max_queued: u64,
 }
 
-/// Streams pool.csv and keeps the run's pool totals.
+/// Streams pool.csv and keeps the run's pool totals. A write error (a full disk) stops
+/// pool.csv, not the simulation: the totals stay exact and [`PoolLog::finish`] says what
+/// was not written.
 #[derive(Debug)]
 pub struct PoolLog {
     path: PathBuf,
-    csv: csv::Writer<BufWriter<File>>,
+    csv: Streamed<csv::Writer<Output>>,
     size: u64,
     acquire: Histogram<u64>,
     usage: Histogram<u64>,
@@ -172,13 +172,11 @@ pub struct PoolLog {
 impl PoolLog {
     pub fn create(dir: &Path, size: u64) -> Result<PoolLog, Error> {
         let path = dir.join(POOL_CSV);
-        let tmp = temp_path(&path);
-        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let mut csv = csv::Writer::from_writer(BufWriter::new(file));
-        csv.write_record(HEADER).map_err(|e| Error::csv(&tmp, e))?;
+        let mut csv = csv::Writer::from_writer(Output::create(&path, Existing::Replace)?);
+        csv.write_record(HEADER).map_err(|e| Error::csv(&path, e))?;
         Ok(PoolLog {
             path,
-            csv,
+            csv: Streamed::new(POOL_CSV, csv),
             size,
             acquire: new_histogram(),
             usage: new_histogram(),
@@ -193,7 +191,7 @@ impl PoolLog {
     }
 
     /// Write one interval (and reset it).
-    pub fn push(&mut self, start_s: f64, length_s: f64, p: &mut PoolInterval) -> Result<(), Error> {
+    pub fn push(&mut self, start_s: f64, length_s: f64, p: &mut PoolInterval) {
         let f = |x: f64| format!("{x:.3}");
         let row = [
             f(start_s),
@@ -211,7 +209,8 @@ impl PoolLog {
             p.rate_limited.to_string(),
             p.queue_full.to_string(),
         ];
-        self.csv.write_record(row).map_err(|e| Error::csv(&self.path, e))?;
+        let path = &self.path;
+        self.csv.write(start_s, |csv| csv.write_record(row).map_err(|e| Error::csv(path, e)));
         let _ = self.acquire.add(&p.acquire);
         let _ = self.usage.add(&p.usage);
         self.timeouts += p.timeouts;
@@ -224,14 +223,13 @@ impl PoolLog {
             self.first_timeout_s = Some(start_s);
         }
         *p = PoolInterval::default();
-        Ok(())
     }
 
-    pub fn finish(mut self) -> Result<PoolSummary, Error> {
-        self.csv.flush().map_err(|e| Error::io(&self.path, e))?;
-        drop(self.csv);
-        commit(&self.path)?;
-        Ok(PoolSummary {
+    /// The run's pool totals, and pool.csv put in place (or why it was not written).
+    pub fn finish(self) -> (PoolSummary, Option<NotWritten>) {
+        let path = &self.path;
+        let lost = self.csv.finish(|csv| csv.into_inner().map_err(|e| Error::io(path, e.into_error()))?.commit());
+        let summary = PoolSummary {
             size: self.size,
             timeouts: self.timeouts,
             max_pending: self.max_pending,
@@ -242,7 +240,8 @@ impl PoolLog {
             rate_limited: self.rate_limited,
             queue_full: self.queue_full,
             max_queued: self.max_queued,
-        })
+        };
+        (summary, lost)
     }
 }
 
@@ -256,8 +255,8 @@ mod tests {
         let mut log = PoolLog::create(dir.path(), 10).unwrap();
         let mut p = PoolInterval { active: 7, pending: 3, mean_active: 6.5, timeouts: 2, ..Default::default() };
         p.acquire.record(250_000).unwrap();
-        log.push(4.0, 1.0, &mut p).unwrap();
-        log.finish().unwrap();
+        log.push(4.0, 1.0, &mut p);
+        assert_eq!(log.finish().1, None);
         let rows = read_pool_csv(&dir.path().join(POOL_CSV)).unwrap();
         assert_eq!(rows.len(), 1);
         let r = &rows[0];

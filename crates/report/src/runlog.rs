@@ -10,7 +10,7 @@ use crate::slo::{SloReport, SloSpec};
 use crate::stats::Stats;
 use crate::summary::{Aborted, Connections, OpSummary, RunInfo, SCHEMA_VERSION, Summary, Tool};
 use crate::timeseries::{TimeseriesRow, TimeseriesWriter, read_timeseries};
-use crate::write::{commit, temp_path, write_atomic};
+use crate::write::{NotWritten, Reserved, Streamed};
 
 /// The names of the files in a report folder.
 pub mod files {
@@ -45,6 +45,18 @@ pub mod files {
     ];
     /// The data files a run writes besides pool.csv (which only a simulation has).
     const DATA: [&str; 3] = [SUMMARY, TIMESERIES, HLOG];
+
+    /// Whether `file` holds data (what every other file is rendered from): a report
+    /// missing one cannot be rendered again or merged.
+    pub fn is_data(file: &str) -> bool {
+        DATA.contains(&file) || file == crate::POOL_CSV
+    }
+
+    /// Whether `dir` holds a report, finished or being written, or a comparison.
+    pub fn holds_report(dir: &std::path::Path) -> bool {
+        let summary = dir.join(SUMMARY);
+        summary.exists() || crate::temp_path(&summary).exists() || dir.join(crate::compare::COMPARE_JSON).exists()
+    }
     /// Every file a report folder may hold: the data files, then the derived ones.
     pub const ALL: [&str; DATA.len() + DERIVED.len()] = {
         let mut all = [""; DATA.len() + DERIVED.len()];
@@ -59,17 +71,30 @@ pub mod files {
 
 /// A run being recorded: streams one interval at a time to disk and keeps exact totals.
 /// Memory is fixed (one `Stats` per op, twice); the time series lives only on disk.
+///
+/// A full disk does not lose the result: summary.json's space is reserved when the log
+/// is created, a streamed file whose write fails stops (its temp file removed) while the
+/// run goes on, and [`RunLog::finish`] lists in summary.json what was not written.
 #[derive(Debug)]
 pub struct RunLog {
     dir: PathBuf,
     ops: Vec<String>,
     totals: Vec<Stats>,
     overall: Stats,
-    hlog: HlogWriter,
-    timeseries: TimeseriesWriter,
+    hlog: Streamed<HlogWriter>,
+    timeseries: Streamed<TimeseriesWriter>,
+    summary: Reserved,
     aborted: Option<Aborted>,
     /// Warnings the engine adds (TLS failures, verification off), after the lag warnings.
     notes: Vec<String>,
+    not_written: Vec<NotWritten>,
+}
+
+/// The space reserved for summary.json: a six-op run's summary takes about 15 kB (each
+/// op's percentiles, statuses and checks); this leaves room for many more statuses,
+/// checks and warnings.
+pub(crate) fn summary_reserve(ops: usize) -> u64 {
+    64 * 1024 + 16 * 1024 * ops as u64
 }
 
 /// What the engine knows at the end of a run that the log does not.
@@ -93,23 +118,29 @@ pub struct Finish {
 }
 
 impl RunLog {
-    /// Start a report in `dir` (which must exist) for ops named `ops`.
+    /// Start a report in `dir` (which must exist) for ops named `ops`: summary.json's
+    /// space first, then the streamed files. A disk too full for that fails here, before
+    /// the run sends anything.
     pub fn create(dir: &Path, ops: &[String], started: SystemTime, label: &str) -> Result<Self, Error> {
-        let hlog = HlogWriter::create(&temp_path(&dir.join(files::HLOG)), started, label)?;
-        let timeseries = TimeseriesWriter::create(&temp_path(&dir.join(files::TIMESERIES)))?;
+        let summary = Reserved::new(&dir.join(files::SUMMARY), summary_reserve(ops.len()))?;
+        let hlog = HlogWriter::create(&dir.join(files::HLOG), started, label)?;
+        let timeseries = TimeseriesWriter::create(&dir.join(files::TIMESERIES))?;
         Ok(Self {
             dir: dir.into(),
             ops: ops.to_vec(),
             totals: vec![Stats::new(); ops.len()],
             overall: Stats::new(),
-            hlog,
-            timeseries,
+            hlog: Streamed::new(files::HLOG, hlog),
+            timeseries: Streamed::new(files::TIMESERIES, timeseries),
+            summary,
             aborted: None,
             notes: Vec::new(),
+            not_written: Vec::new(),
         })
     }
 
     /// Record one interval (`interval` has one `Stats` per op and is reset afterwards).
+    /// A file that cannot be written is not an error here (see [`RunLog`]).
     pub fn push(
         &mut self,
         start: Duration,
@@ -118,6 +149,7 @@ impl RunLog {
         connections: u64,
         interval: &mut [Stats],
     ) -> Result<TimeseriesRow, Error> {
+        let at = start.as_secs_f64();
         self.overall.reset();
         for (i, stats) in interval.iter_mut().enumerate() {
             self.overall.merge(stats);
@@ -125,17 +157,16 @@ impl RunLog {
             for (slot, (h, kind)) in stats.histograms().into_iter().zip(KINDS).enumerate() {
                 // Phases only where they happened: keep-alive runs connect rarely.
                 if if slot < ALWAYS { stats.sent > 0 } else { !h.is_empty() } {
-                    self.hlog.write(h, start, length, Some(&format!("{op}:{kind}")))?;
+                    self.hlog.write(at, |w| w.write(h, start, length, Some(&format!("{op}:{kind}"))));
                 }
             }
             self.totals[i].merge(stats);
             stats.reset();
         }
-        self.hlog.write(&self.overall.latency, start, length, None)?;
-        self.hlog.flush()?;
-        let row =
-            TimeseriesRow::new(start.as_secs_f64(), length.as_secs_f64(), target_rate, connections, &self.overall);
-        self.timeseries.write(&row)?;
+        let overall = &self.overall.latency;
+        self.hlog.write(at, |w| w.write(overall, start, length, None).and_then(|()| w.flush()));
+        let row = TimeseriesRow::new(at, length.as_secs_f64(), target_rate, connections, &self.overall);
+        self.timeseries.write(at, |w| w.write(&row));
         Ok(row)
     }
 
@@ -170,13 +201,21 @@ impl RunLog {
         self.notes.push(warning);
     }
 
-    /// Close the streams, write every other file, and return the summary (also written
-    /// as summary.json, last, so its presence means the folder is complete).
+    /// Files of this folder written elsewhere (pool.csv) that could not be written.
+    pub fn add_not_written(&mut self, lost: impl IntoIterator<Item = NotWritten>) {
+        self.not_written.extend(lost);
+    }
+
+    /// Close the streams, write every other file, and return the summary, also written as
+    /// summary.json, last: its presence means the folder is finished, and its
+    /// `not_written` says which files are missing. Files that cannot be written (a full
+    /// disk) are listed there and in the warnings, not an error: the summary is the
+    /// result of the run, and the caller prints it whatever happened to the files.
     pub fn finish(self, f: Finish) -> Result<Summary, Error> {
-        let RunLog { dir, ops, totals, hlog, timeseries, aborted, notes, .. } = self;
-        drop((hlog, timeseries));
-        commit(&dir.join(files::HLOG))?;
-        commit(&dir.join(files::TIMESERIES))?;
+        let RunLog { dir, ops, totals, hlog, timeseries, summary: reserved, aborted, notes, mut not_written, .. } =
+            self;
+        not_written.extend(hlog.finish(HlogWriter::finish));
+        not_written.extend(timeseries.finish(TimeseriesWriter::finish));
 
         let mut overall = Stats::new();
         totals.iter().for_each(|s| overall.merge(s));
@@ -212,23 +251,48 @@ impl RunLog {
             pool: f.pool,
             interrupted: f.interrupted,
             aborted,
+            not_written: Vec::new(),
         };
-        let mut saved = saved_of(&dir, summary, &ops, &totals, &overall)?;
+        let mut saved = saved_of(&dir, summary, (&ops, &totals, &overall), &not_written);
         // The data is safe on disk whatever happens here: a failed render is a warning, and
         // `einv-load report DIR` can try again.
-        if let Err(e) = render_folder(&dir, &saved) {
-            saved.summary.warnings.push(format!("report files not all written: {e}"));
+        match render_folder(&dir, &saved) {
+            Ok(rendered) => not_written.extend(rendered.not_written),
+            Err(e) => saved.summary.warnings.push(format!("report files not all written: {e}")),
         }
-        let summary = saved.summary;
-        let json = serde_json::to_vec_pretty(&summary)?;
-        write_atomic(&dir.join(files::SUMMARY), &json)?;
-        Ok(summary)
+        fill_summary(reserved, saved.summary, not_written)
     }
 }
 
+/// Write `summary`, listing `not_written`, into its reserved space; the summary returned
+/// lists summary.json too when even that failed.
+pub(crate) fn fill_summary(
+    reserved: Reserved,
+    mut summary: Summary,
+    not_written: Vec<NotWritten>,
+) -> Result<Summary, Error> {
+    if !not_written.is_empty() {
+        let files: Vec<&str> = not_written.iter().map(|n| n.file.as_str()).collect();
+        let error = &not_written[0].error;
+        summary.warnings.push(format!("not written: {} ({error})", files.join(", ")));
+    }
+    summary.not_written = not_written;
+    if let Err(e) = reserved.fill(&serde_json::to_vec_pretty(&summary)?) {
+        summary.warnings.push(format!("not written: {} ({e})", files::SUMMARY));
+        summary.not_written.push(NotWritten { file: files::SUMMARY.into(), error: e.to_string() });
+    }
+    Ok(summary)
+}
+
 /// The finished run as `einv-load report` would read it back from the folder, without
-/// reading the histograms back: they are still in memory.
-fn saved_of(dir: &Path, summary: Summary, ops: &[String], totals: &[Stats], overall: &Stats) -> Result<Saved, Error> {
+/// reading the histograms back: they are still in memory. A file that was not written
+/// (or cannot be read back) renders as empty: its charts show nothing, the rest is whole.
+fn saved_of(
+    dir: &Path,
+    summary: Summary,
+    (ops, totals, overall): (&[String], &[Stats], &Stats),
+    not_written: &[NotWritten],
+) -> Saved {
     let hist = |s: &Stats| Histograms {
         latency: s.latency.clone(),
         service: s.service.clone(),
@@ -237,14 +301,16 @@ fn saved_of(dir: &Path, summary: Summary, ops: &[String], totals: &[Stats], over
         tls: s.tls.clone(),
         ttfb: s.ttfb.clone(),
     };
+    let written = |file: &str| !not_written.iter().any(|n| n.file == file);
+    let timeseries = if written(files::TIMESERIES) { read_timeseries(&dir.join(files::TIMESERIES)).ok() } else { None };
     let pool_path = dir.join(POOL_CSV);
-    Ok(Saved {
+    Saved {
         summary,
-        timeseries: read_timeseries(&dir.join(files::TIMESERIES))?,
+        timeseries: timeseries.unwrap_or_default(),
         ops: ops.iter().zip(totals).map(|(name, s)| (name.clone(), hist(s))).collect(),
         overall: hist(overall),
-        pool: if pool_path.exists() { Some(read_pool_csv(&pool_path)?) } else { None },
-    })
+        pool: (written(POOL_CSV) && pool_path.exists()).then(|| read_pool_csv(&pool_path).ok()).flatten(),
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use hdrhistogram::Histogram;
 use crate::Error;
 use crate::hlog::{KINDS, split_tag};
 use crate::hlog_sum::sum_hlog;
+use crate::merge::{check_totals, read_summary};
 use crate::pool::{POOL_CSV, PoolRow, read_pool_csv};
 use crate::runlog::files;
 use crate::stats::new_histogram;
@@ -67,17 +68,15 @@ pub struct Saved {
 }
 
 impl Saved {
-    /// Read the report folder `dir`. Errors name the file that is missing or malformed;
-    /// a folder without summary.json is [`Error::NotReport`].
+    /// Read the report folder `dir`, with the checks `merge` and `compare` apply: the
+    /// folder is finished, of this schema, with its data files, and histograms.hlog's
+    /// counts match summary.json's. Errors name the file that is missing or malformed; a
+    /// folder holding no report file at all is [`Error::NotReport`].
     pub fn load(dir: &Path) -> Result<Saved, Error> {
-        let summary_path = dir.join(files::SUMMARY);
-        if !summary_path.is_file() {
-            return Err(Error::NotReport { path: dir.into() });
-        }
-        let text = std::fs::read(&summary_path).map_err(|e| Error::io(&summary_path, e))?;
-        let summary: Summary = serde_json::from_slice(&text)
-            .map_err(|e| Error::Format { path: summary_path.clone(), message: e.to_string() })?;
-        Saved::with_summary(dir, summary)
+        let saved = Saved::with_summary(dir, read_summary(dir)?)?;
+        let counts = saved.ops.iter().map(|(name, h)| (name.as_str(), [h.latency.len(), h.service.len()]));
+        check_totals(&dir.join(files::HLOG), &saved.summary, saved.overall.latency.len(), counts)?;
+        Ok(saved)
     }
 
     /// The folder `dir` with `summary` in place of its summary.json, which a folder being
@@ -132,5 +131,13 @@ mod tests {
         std::fs::write(dir.path().join(files::SUMMARY), "{\"schema_version\": 1").unwrap();
         let e = Saved::load(dir.path()).unwrap_err().to_string();
         assert!(e.contains("summary.json"), "{e}");
+    }
+
+    #[test]
+    fn a_folder_with_report_files_but_no_summary_is_unfinished() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(files::HLOG), "").unwrap();
+        let e = Saved::load(dir.path()).unwrap_err();
+        assert!(e.is_bad_input() && e.to_string().contains("summary.json is missing"), "{e}");
     }
 }

@@ -28,6 +28,20 @@ pub struct Summary {
     /// Set when `[slo] abort-on-fail` stopped the run early.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aborted: Option<Aborted>,
+    /// Files of the folder that could not be written (a full disk, an I/O error), and why.
+    /// summary.json itself is written last, so its presence means the folder is finished;
+    /// a data file listed here is missing, and every other file listed is derived
+    /// (`einv-load report DIR` writes it again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_written: Vec<crate::NotWritten>,
+}
+
+impl Summary {
+    /// The data files this folder is missing (see [`Summary::not_written`]).
+    pub fn missing_data(&self) -> Vec<&str> {
+        let data = self.not_written.iter().filter(|n| crate::files::is_data(&n.file));
+        data.map(|n| n.file.as_str()).collect()
+    }
 }
 
 /// Why and when a run was stopped by a failing SLO (`[slo] abort-on-fail`).

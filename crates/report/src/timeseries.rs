@@ -1,11 +1,10 @@
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::Path;
 
 use crate::Error;
 use crate::csv_rows::read_rows;
 use crate::outcome::ErrorClass;
 use crate::stats::{Stats, max_ms, quantile_ms};
+use crate::write::{Existing, Output};
 
 /// One line of timeseries.csv: what happened in one interval (normally one second).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -113,19 +112,25 @@ fn header() -> Vec<String> {
     h
 }
 
-/// Streams rows to a CSV file as the run goes (nothing kept in memory).
+/// Streams rows to a CSV file as the run goes (nothing kept in memory); the file is in
+/// place once [`TimeseriesWriter::finish`] returns (see [`Output`]).
 #[derive(Debug)]
 pub struct TimeseriesWriter {
-    csv: csv::Writer<BufWriter<File>>,
+    csv: csv::Writer<Output>,
     path: std::path::PathBuf,
 }
 
 impl TimeseriesWriter {
     pub fn create(path: &Path) -> Result<Self, Error> {
-        let file = File::create(path).map_err(|e| Error::io(path, e))?;
-        let mut csv = csv::Writer::from_writer(BufWriter::new(file));
+        let mut csv = csv::Writer::from_writer(Output::create(path, Existing::Replace)?);
         csv.write_record(header()).map_err(|e| Error::csv(path, e))?;
         Ok(Self { csv, path: path.into() })
+    }
+
+    /// Write what is buffered and put the file in place.
+    pub fn finish(self) -> Result<(), Error> {
+        let out = self.csv.into_inner().map_err(|e| Error::io(&self.path, e.into_error()))?;
+        out.commit()
     }
 
     pub fn write(&mut self, row: &TimeseriesRow) -> Result<(), Error> {
@@ -178,7 +183,7 @@ mod tests {
         row.errors_by_class[3] = 7;
         row.latency_p99_ms = 12.345;
         w.write(&row).unwrap();
-        drop(w);
+        w.finish().unwrap();
         assert_eq!(read_timeseries(&path).unwrap(), vec![row]);
     }
 }

@@ -64,22 +64,7 @@ pub(crate) fn add(into: &mut Histogram<u64>, h: &Histogram<u64>, path: &Path) ->
 impl Folder {
     /// Read summary.json, histograms.hlog and timeseries.csv of `dir`.
     pub fn load(dir: &Path) -> Result<Folder, Error> {
-        if !dir.is_dir() {
-            return Err(bad(dir, "not a report folder (no such directory)"));
-        }
-        for f in [files::SUMMARY, files::HLOG, files::TIMESERIES] {
-            if !dir.join(f).is_file() {
-                let why = if f == files::SUMMARY { " (written last: the run may not have finished)" } else { "" };
-                return Err(bad(dir, format!("not a complete report folder: {f} is missing{why}")));
-            }
-        }
-        let path = dir.join(files::SUMMARY);
-        let bytes = std::fs::read(&path).map_err(|e| bad(&path, format!("cannot read: {e}")))?;
-        let summary: Summary = serde_json::from_slice(&bytes).map_err(|e| bad(&path, e.to_string()))?;
-        if summary.schema_version != SCHEMA_VERSION {
-            let v = summary.schema_version;
-            return Err(bad(&path, format!("schema_version {v}, this einv-load reads {SCHEMA_VERSION}")));
-        }
+        let summary = read_summary(dir)?;
         let hlog = dir.join(files::HLOG);
         let start_time = hlog_start_time(&hlog).map_err(|e| unreadable(&hlog, e))?;
         let csv = dir.join(files::TIMESERIES);
@@ -87,8 +72,8 @@ impl Folder {
         Ok(Folder { dir: dir.into(), summary, start_time, rows })
     }
 
-    /// The interval log's histograms summed over the run, checked against summary.json so
-    /// that a truncated or foreign log is refused instead of silently merged.
+    /// The interval log's histograms summed over the run, checked against summary.json
+    /// ([`check_totals`]).
     pub fn totals(&self) -> Result<Totals, Error> {
         let path = self.dir.join(files::HLOG);
         let mut totals = Totals { overall: new_histogram(), ops: BTreeMap::new() };
@@ -101,29 +86,12 @@ impl Folder {
                 continue;
             };
             let (op, slot) = split_tag(tag).ok_or_else(|| bad(&path, format!("unknown histogram tag {tag:?}")))?;
-            let hists = totals
-                .ops
-                .get_mut(op)
-                .ok_or_else(|| bad(&path, format!("tag {tag:?}: op {op:?} is not in summary.json")))?;
+            let hists = totals.ops.entry(op.to_string()).or_insert_with(empty_hists);
             add(&mut hists[slot], &histogram, &path)?;
         }
-        let mismatch = |scope: &str, what: &str, log: u64, saved: u64| {
-            let message = format!("holds {log} {what} values for {scope} but summary.json counts {saved}");
-            bad(&path, message)
-        };
-        for (name, [latency, service, ..]) in &totals.ops {
-            let saved = &self.summary.ops[name];
-            if latency.len() != saved.latency_ms.count {
-                return Err(mismatch(name, "latency", latency.len(), saved.latency_ms.count));
-            }
-            if service.len() != saved.service_ms.count {
-                return Err(mismatch(name, "service", service.len(), saved.service_ms.count));
-            }
-        }
-        let saved = self.summary.overall.latency_ms.count;
-        if totals.overall.len() != saved {
-            return Err(mismatch("overall", "latency", totals.overall.len(), saved));
-        }
+        let counts =
+            totals.ops.iter().map(|(name, [latency, service, ..])| (name.as_str(), [latency.len(), service.len()]));
+        check_totals(&path, &self.summary, totals.overall.len(), counts)?;
         Ok(totals)
     }
 
@@ -131,4 +99,74 @@ impl Folder {
     pub fn label(&self) -> String {
         self.dir.file_name().map_or_else(|| self.dir.display().to_string(), |n| n.to_string_lossy().into_owned())
     }
+}
+
+/// summary.json of the report folder `dir`, with the checks every reader of a folder
+/// applies (`merge`, `compare`, `report`): the folder is finished (summary.json, written
+/// last, is there), its schema is this einv-load's, and its data files are all there.
+pub(crate) fn read_summary(dir: &Path) -> Result<Summary, Error> {
+    if !dir.is_dir() {
+        return Err(bad(dir, "not a report folder (no such directory)"));
+    }
+    let path = dir.join(files::SUMMARY);
+    if !path.is_file() {
+        // Other report files without summary.json: a run that never finished writing.
+        let started = files::ALL.iter().any(|f| dir.join(f).exists()) || crate::temp_path(&path).exists();
+        if !started {
+            return Err(Error::NotReport { path: dir.into() });
+        }
+        let message =
+            "not a complete report folder: summary.json is missing (written last: the run may not have finished)";
+        return Err(bad(dir, message));
+    }
+    let bytes = std::fs::read(&path).map_err(|e| bad(&path, format!("cannot read: {e}")))?;
+    let summary: Summary = serde_json::from_slice(&bytes).map_err(|e| bad(&path, e.to_string()))?;
+    if summary.schema_version != SCHEMA_VERSION {
+        let v = summary.schema_version;
+        return Err(bad(&path, format!("schema_version {v}, this einv-load reads {SCHEMA_VERSION}")));
+    }
+    if let Some(lost) = summary.not_written.iter().find(|n| files::is_data(&n.file)) {
+        let message = format!("not a complete report folder: {} was not written ({})", lost.file, lost.error);
+        return Err(bad(dir, message));
+    }
+    for f in [files::HLOG, files::TIMESERIES] {
+        if !dir.join(f).is_file() {
+            return Err(bad(dir, format!("not a complete report folder: {f} is missing")));
+        }
+    }
+    Ok(summary)
+}
+
+/// The interval log's sums (per op: latency and service counts; and the overall latency
+/// count) checked against summary.json, so that an empty, truncated, duplicated or
+/// foreign log is refused instead of rendered or merged. Ops of the summary that the log
+/// never mentions must have counted nothing.
+pub(crate) fn check_totals<'a>(
+    path: &Path,
+    summary: &Summary,
+    overall: u64,
+    ops: impl IntoIterator<Item = (&'a str, [u64; 2])>,
+) -> Result<(), Error> {
+    let mut logged: BTreeMap<&str, [u64; 2]> = ops.into_iter().collect();
+    let mismatch = |scope: &str, what: &str, log: u64, saved: u64| {
+        let message = format!("holds {log} {what} values for {scope} but summary.json counts {saved}");
+        bad(path, message)
+    };
+    for (name, saved) in &summary.ops {
+        let [latency, service] = logged.remove(name.as_str()).unwrap_or_default();
+        if latency != saved.latency_ms.count {
+            return Err(mismatch(name, "latency", latency, saved.latency_ms.count));
+        }
+        if service != saved.service_ms.count {
+            return Err(mismatch(name, "service", service, saved.service_ms.count));
+        }
+    }
+    if let Some(op) = logged.keys().next() {
+        return Err(bad(path, format!("op {op:?} is in the log but not in summary.json")));
+    }
+    let saved = summary.overall.latency_ms.count;
+    if overall != saved {
+        return Err(mismatch("overall", "latency", overall, saved));
+    }
+    Ok(())
 }

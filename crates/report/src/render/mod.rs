@@ -18,7 +18,7 @@ use crate::chart;
 use crate::hgrm::hgrm;
 use crate::runlog::files;
 use crate::saved::{Histograms, Saved};
-use crate::write::write_atomic;
+use crate::write::{NotWritten, write_file};
 
 /// A rendered chart: its file, what it shows, and the SVG itself.
 #[derive(Debug)]
@@ -44,15 +44,26 @@ pub fn render(saved: &Saved) -> Result<Vec<(&'static str, Vec<u8>)>, Error> {
     Ok(out)
 }
 
-/// Write every derived file of `saved` into `dir` (each atomically) and return their
-/// names. Never touches the data files (summary.json, timeseries.csv, histograms.hlog,
-/// pool.csv).
-pub fn render_folder(dir: &Path, saved: &Saved) -> Result<Vec<&'static str>, Error> {
-    let rendered = render(saved)?;
-    for (file, bytes) in &rendered {
-        write_atomic(&dir.join(file), bytes)?;
+/// What [`render_folder`] wrote, and what it could not.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    pub written: Vec<&'static str>,
+    pub not_written: Vec<NotWritten>,
+}
+
+/// Write every derived file of `saved` into `dir` (each atomically). A file that cannot be
+/// written (a full disk) is listed and the others are still tried: each is independent,
+/// and a failed one leaves no temp file. Never touches the data files (summary.json,
+/// timeseries.csv, histograms.hlog, pool.csv). `Err` only when rendering itself fails.
+pub fn render_folder(dir: &Path, saved: &Saved) -> Result<Rendered, Error> {
+    let mut done = Rendered::default();
+    for (file, bytes) in render(saved)? {
+        match write_file(&dir.join(file), &bytes) {
+            Ok(()) => done.written.push(file),
+            Err(e) => done.not_written.push(NotWritten { file: file.into(), error: e.to_string() }),
+        }
     }
-    Ok(rendered.into_iter().map(|(file, _)| file).collect())
+    Ok(done)
 }
 
 fn charts(saved: &Saved) -> Result<Vec<Chart>, Error> {
