@@ -6,6 +6,7 @@
 mod bad_profiles;
 mod compare;
 mod generate;
+mod hostile;
 mod html;
 mod limits;
 mod report;

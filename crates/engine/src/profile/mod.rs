@@ -6,6 +6,7 @@ mod ops;
 mod raw;
 mod slo;
 mod tls;
+mod url;
 mod validate;
 
 pub use ops::{FeederSpec, WorkloadSpec};
@@ -236,7 +237,7 @@ impl Plan {
                 Endpoint::Http(_) => (ModelSpec::default(), 1),
             };
             self.target.endpoint =
-                validate::endpoint(url, builtin).map_err(|message| Error::Flag { flag: "--target", message })?;
+                url::endpoint(url, builtin).map_err(|message| Error::Flag { flag: "--target", message })?;
         }
         if let Some(n) = o.connections {
             if n == 0 || n as u64 > MAX_CONNECTIONS as u64 {
