@@ -56,7 +56,7 @@ pub use hgrm::hgrm;
 pub use hlog::{Hlog, HlogEntry, HlogWriter, for_each_hlog, read_hlog, read_interval_log};
 pub use hlog_sum::sum_hlog;
 pub use merge::merge;
-pub use outcome::{ErrorClass, ErrorCounts, Outcome, Phases, Sample, TagCounts};
+pub use outcome::{ErrorClass, ErrorCounts, Outcome, Phases, Sample, TagCounts, is_final_status};
 pub use pool::{POOL_CSV, PoolInterval, PoolLog, PoolRow, PoolSummary, read_pool_csv};
 pub use recorder::Recorder;
 pub use render::render_folder;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use einv_report::{ErrorClass, Outcome, Phases, Sample};
+use einv_report::{ErrorClass, Outcome, Phases, Sample, is_final_status};
 
 use super::http::{Conn, SendError};
 use super::pool::WorkerInbox;
@@ -77,6 +77,8 @@ async fn execute(ctx: &Ctx, conn: &mut Option<Conn>, job: &Job) -> Sample {
     let tag = job.parts.as_ref().and_then(|p| p.tag);
     let expects_rejection = tag.is_some_and(|t| t.expects_rejection());
     let check_failed = match outcome {
+        // Not an answer at all (an unsolicited 101, a status 999): an error, not a check.
+        Outcome::Response(status) if !is_final_status(status) => false,
         // An invoice sent invalid on purpose must be refused; the op's own checks describe
         // a valid answer and do not apply.
         Outcome::Response(status) if expects_rejection => !(400..500).contains(&status),
@@ -144,7 +146,9 @@ async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, job: &Job, phases: &mut Ph
         }
         let Some(conn) = slot.as_mut() else { return (Outcome::Failed(ErrorClass::Other), Vec::new()) };
         let result = conn.send(ctx.requests[op].request(job.parts.as_deref()), keep).await;
-        if result.is_err() || !ctx.keep_alive {
+        // After a status that is no final answer the peer is not speaking HTTP/1.1 to us
+        // any more (a 101 hands the connection over to another protocol).
+        if !result.as_ref().is_ok_and(|r| is_final_status(r.status)) || !ctx.keep_alive {
             *slot = None;
         }
         match result {
