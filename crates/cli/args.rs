@@ -45,6 +45,12 @@ pub enum Command {
     /// times (TCP connect and, over TLS, the TLS handshake for requests that opened a
     /// connection; time to first byte).
     ///
+    /// Each request's deadline is its intended send time + request-timeout (queueing
+    /// included). After the schedule the run waits at most request-timeout for requests
+    /// in flight (the drain; rates are measured over the schedule only). Ctrl-C stops
+    /// sending: queued requests count as unsent, requests in flight get 2 s, then are
+    /// recorded as timeouts.
+    ///
     /// TLS (table target): url = "https://host:port/prefix" (port and prefix optional)
     /// trusts the system's roots plus tls-ca = "ca.pem" (relative to the profile);
     /// tls-insecure = true skips the certificate check (test rigs only: it warns);

@@ -52,14 +52,14 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     let mut scheduled = vec![0u64; names.len()];
     // The service's randomness (hold times) has its own stream, apart from the workload's.
     let mut rng = <rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(derive_seed(plan.seed, "holds"));
-    let mut end = Duration::ZERO;
+    let (mut end, mut last_arrival) = (Duration::ZERO, Duration::ZERO);
     let mut err = None;
     for a in timeline.filter(|a| a.index % plan.shard.count == plan.shard.index) {
         let op = a.op.unwrap_or_else(|| workload.requests.op_of(a.index));
         scheduled[op] += 1;
         let (hold, overhead) = spec.draw(model[op], &mut rng);
         sim.offer(Arrival { tag: op as u32, at: a.at, hold, overhead }, &mut |c| rec.record(c));
-        end = a.at;
+        (end, last_arrival) = (a.at, a.at);
         if let Err(e) = rec.flush_before(a.at, &sim) {
             err = Some(e);
             break;
@@ -74,7 +74,9 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     });
     rec.flush_before(Duration::MAX, &sim)?;
     let target_rate = workload.target_rate(&plan.load, plan.shard);
-    finish(plan, spec, rec, (scheduled, target_rate), end, started_at, dir)
+    // As a live run measures it: sending ends with the schedule, the rest is the drain.
+    let sent_until = plan.load.duration().max(last_arrival);
+    finish(plan, spec, rec, (scheduled, target_rate), (sent_until, end), started_at, dir)
 }
 
 /// When the simulated run "started": now, or `SOURCE_DATE_EPOCH` (seconds since the Unix
@@ -94,7 +96,7 @@ fn finish(
     spec: &ModelSpec,
     rec: Recording,
     (scheduled, target_rate): (Vec<u64>, f64),
-    end: Duration,
+    (sent_until, end): (Duration, Duration),
     started_at: SystemTime,
     dir: std::path::PathBuf,
 ) -> Result<RunResult, Error> {
@@ -108,7 +110,8 @@ fn finish(
             target: format!("simulated model (pool {}, acquire timeout {:?})", spec.pool_size, spec.acquire_timeout),
             mode: format!("simulated {}", plan.load.mode()),
             started_at: humantime::format_rfc3339_millis(started_at).to_string(),
-            duration_s: end.as_secs_f64(),
+            duration_s: sent_until.as_secs_f64(),
+            drain_s: end.saturating_sub(sent_until).as_secs_f64(),
             planned_duration_s: planned,
             shard: None,
         },

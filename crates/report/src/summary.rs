@@ -58,8 +58,13 @@ pub struct RunInfo {
     pub mode: String,
     /// UTC, RFC 3339.
     pub started_at: String,
-    /// Wall time from the first intended send to the last response, seconds.
+    /// The span of the schedule that ran, seconds: its planned length (longer if the
+    /// generator fell behind, shorter if the run was stopped). Rates are measured over it.
     pub duration_s: f64,
+    /// How long after that span the run waited for requests still in flight, seconds: at
+    /// most the request timeout, after a stop at most 2 s (0 in older summaries).
+    #[serde(default)]
+    pub drain_s: f64,
     /// Length of the planned schedule, seconds.
     pub planned_duration_s: f64,
     /// `"I/N"` when this run sent only shard I of N of the schedule (`run --shard`).

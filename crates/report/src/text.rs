@@ -41,9 +41,11 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
     let r = &s.run;
     let o = &s.overall;
     let mode = if r.mode == "replay" { "replay".to_string() } else { format!("{} loop", r.mode) };
+    // A drain under 0.1 s is every run's last responses arriving: not worth a word.
+    let drain = if r.drain_s >= 0.1 { format!(" + {:.1} s drain", r.drain_s) } else { String::new() };
     let _ = writeln!(
         out,
-        "\n{} -> {}  ({mode}, {:.1} s{})",
+        "\n{} -> {}  ({mode}, {:.1} s{drain}{})",
         r.name,
         r.target,
         r.duration_s,
