@@ -310,8 +310,11 @@ fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("run interrupted: partial report written to {}", result.folder.display());
         return Ok(ExitCode::from(3));
     }
-    if s.overall.requests.sent > 0 && s.overall.requests.ok == 0 {
-        eprintln!("no request succeeded: is the target up and the profile's paths right?");
+    // Nothing sent, or nothing succeeded: the run could not be carried out, whatever the
+    // SLO says (a check with nothing to measure fails, but there may be no checks).
+    if let Some(why) = einv_report::nothing_measured(&s.overall) {
+        let hint = if s.overall.requests.sent > 0 { ": is the target up and the profile's paths right?" } else { "" };
+        eprintln!("{why}{hint}");
         return Ok(ExitCode::from(3));
     }
     Ok(if s.slo.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })

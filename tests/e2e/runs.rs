@@ -164,16 +164,72 @@ fn runs_against_an_external_target() {
     assert!(s["run"]["target"].as_str().unwrap().starts_with(&url));
 }
 
+/// Refused connects are counted, not timed: a latency limit then has nothing to judge,
+/// and fails (it used to read 0 ms and pass).
 #[test]
 fn refused_connections_are_counted_and_reported() {
     // A port nobody listens on: bind, note the port, close.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let case = Case::new(&builtin_profile(CONSTANT_2S, "", ""));
+    let case = Case::new(&builtin_profile(CONSTANT_2S, "", "[slo]\np99 = \"100ms\""));
     let o = case.run(&["--target", &format!("http://127.0.0.1:{port}"), "--duration", "1s"]);
     assert_eq!(o.status.code(), Some(3), "no request succeeded: {}", stderr(&o));
+    assert!(stderr(&o).contains("no request succeeded: all 200 sent failed (connect_refused 200)"), "{}", stderr(&o));
     let s = summary(&case.out());
     assert_eq!(s["overall"]["errors"]["connect_refused"], 200);
     assert_eq!(s["overall"]["requests"]["sent"], 200);
+    let check = &s["slo"]["checks"][0];
+    assert_eq!((&check["passed"], &check["measured"]), (&false.into(), &false.into()), "{s}");
+    assert!(s["warnings"].to_string().contains("no request succeeded"), "{s}");
+    assert!(stdout(&o).contains("FAIL latency p99 not measured"), "{}", stdout(&o));
+}
+
+/// A schedule too thin to hold one arrival is bad input, found by `validate` and refused
+/// by `run` before anything starts, whether the profile or a flag made it so.
+#[test]
+fn a_schedule_without_arrivals_is_bad_input_for_validate_and_run() {
+    let thin = "[[load.stage]]\nkind = \"constant\"\nrate = 0.3\nduration = \"2s\"";
+    let case = Case::new(&builtin_profile(thin, "", ""));
+    let o = run_in_root(&["validate", &case.profile()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stderr(&o).contains("load.stage: the schedule holds no arrival"), "{}", stderr(&o));
+    // 200/s for 2 s, thinned out by flags; and Poisson arrivals at 1/s for 1 s, of which
+    // seed 4 draws none (seed 1 draws one).
+    let uniform = Case::new(&builtin_profile(CONSTANT_2S, "", ""));
+    let poisson = "arrivals = \"poisson\"\n[[load.stage]]\nkind = \"constant\"\nrate = 1\nduration = \"1s\"";
+    let poisson = Case::new(&builtin_profile(poisson, "", ""));
+    let flags: &[(&Case, &[&str], &str)] = &[
+        (&uniform, &["--rate", "0.05", "--duration", "10s"], "--rate: the schedule holds no arrival"),
+        (&uniform, &["--duration", "1ns"], "--duration: the schedule holds no arrival"),
+        (&uniform, &["--rate", "2", "--shard", "7/8"], "--shard: shard 7/8 has no arrival"),
+        (&poisson, &["--seed", "4"], "--seed: the schedule holds no arrival (Poisson"),
+    ];
+    for (case, flags, says) in flags {
+        let o = case.run(flags);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {}{}", stdout(&o), stderr(&o));
+        assert!(stderr(&o).contains(says), "{flags:?}: {}", stderr(&o));
+        assert!(!case.out().exists(), "{flags:?} wrote a report");
+    }
+    assert_eq!(poisson.run(&["--seed", "1"]).status.code(), Some(0), "seed 1 draws its one arrival");
+}
+
+/// A run in which every arrival is skipped (its correlation pool never fills) sent
+/// nothing: exit 3, and the report says so; its SLO is never a pass.
+#[test]
+fn a_run_that_sends_nothing_exits_3_and_never_passes() {
+    let profile = builtin_profile(CONSTANT_2S, "", "[slo]\np99 = \"100ms\"\nerror-rate = 0.1")
+        .replace("path = \"/healthz\"", "path = \"/api/v1/invoices/${pool.invoice_no}\"")
+        .replace("weight = 1\nmethod = \"POST\"", "weight = 0\nmethod = \"POST\"\nextract = { invoice_no = \"/no\" }");
+    let case = Case::new(&profile);
+    let o = case.run(&[]);
+    assert_eq!(o.status.code(), Some(3), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("no request was sent (400 scheduled: 400 skipped for want of data)"), "{}", stderr(&o));
+    let s = summary(&case.out());
+    assert_eq!((&s["overall"]["requests"]["sent"], &s["overall"]["requests"]["skipped"]), (&0.into(), &400.into()));
+    assert_eq!(s["slo"]["passed"], false, "{s}");
+    assert!(s["slo"]["checks"].as_array().unwrap().iter().all(|c| c["measured"] == false), "{s}");
+    assert!(s["warnings"].to_string().contains("no request was sent"), "{s}");
+    let text = stdout(&o);
+    assert!(!text.contains("PASS") && text.contains("SLO       FAIL"), "{text}");
 }
 
 #[test]

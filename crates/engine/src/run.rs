@@ -217,10 +217,11 @@ fn slo_abort(spec: &SloSpec, log: &RunLog, now: Duration, pace: f64) -> Option<A
         return None;
     }
     let report = log.slo_so_far(&spec.with_min_rates_paced(pace), now);
-    if report.passed {
+    // Nothing measured yet (no request finished) is no reason to stop: it may come.
+    let failed: Vec<_> = report.checks.into_iter().filter(|c| !c.passed && c.measured).collect();
+    if failed.is_empty() {
         return None;
     }
-    let failed: Vec<_> = report.checks.into_iter().filter(|c| !c.passed).collect();
     let names: Vec<String> = failed.iter().map(|c| format!("{} ({})", c.name, c.scope)).collect();
     tracing::warn!(
         "SLO failing after {:.1} s: {}; aborting the run (abort-on-fail)",

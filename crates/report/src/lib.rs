@@ -69,6 +69,6 @@ pub use summary::{
     Requests, RunInfo, SCHEMA_VERSION, Summary, Tool,
 };
 pub use sweep::{SweepCell, smallest_passing, sweep_csv, sweep_markdown};
-pub use text::text_summary;
+pub use text::{nothing_measured, text_summary};
 pub use timeseries::{TimeseriesRow, TimeseriesWriter, read_timeseries};
 pub use write::{temp_path, write_atomic};

@@ -147,6 +147,12 @@ pub(super) fn plan(raw: RawProfile, src: &str, file: &Path) -> Result<Plan, Erro
         // the ops, so there is no earlier issue to be sure of.
         c.fail("workload.duplicate-rate", "does not apply to mode = \"replay\" (the trace decides the ops)");
     }
+    let seed = raw.seed.unwrap_or(1);
+    if c.errors.is_empty()
+        && let Some(why) = super::arrivals::missing(&load, seed, Shard::default())
+    {
+        c.fail(if matches!(load, Load::Replay { .. }) { "load.trace" } else { "load.stage" }, why);
+    }
     let slo = raw.slo.map(|s| super::slo::slo(&mut c, s, &ops, load.duration())).unwrap_or_default();
     if !c.errors.is_empty() {
         return Err(Error::Profile(ProfileErrors(c.errors)));
@@ -155,7 +161,7 @@ pub(super) fn plan(raw: RawProfile, src: &str, file: &Path) -> Result<Plan, Erro
         name: raw.name,
         description: raw.description,
         file: file.into(),
-        seed: raw.seed.unwrap_or(1),
+        seed,
         target,
         load,
         ops,
