@@ -428,3 +428,36 @@ fn ctrl_c_records_requests_in_flight_as_timeouts_and_queued_ones_as_unsent() {
     // Each was in flight from before the stop until the cut 2 s after it.
     assert!(ran.f64(&["overall", "latency_ms", "p50"]) >= 1998.0, "{}", ran.s);
 }
+
+/// A rendered request that is not valid HTTP (here a header from a feeder row holding a
+/// DEL byte) is not sent and counted as unsendable, apart from "no data"; the warning
+/// about it never shows an `${env.*}` value, neither as written nor percent-encoded into
+/// the path.
+#[test]
+fn unsendable_requests_are_counted_apart_and_their_warning_masks_secrets() {
+    let peer = Peer::start(|c| c.serve(|c| c.send(OK)));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rows.csv"), "value\nfine\nbad\x7fvalue\n").unwrap();
+    let op = "headers = { x-row = \"${feeder.rows.value}\" }\n\
+              [[feeder]]\nname = \"rows\"\npath = \"rows.csv\"\nmode = \"circular\"";
+    let text = profile(&peer.url(), TARGET, LOAD, op).replace("/api/v1/invoices/1", "/api/${env.EINV_E2E_SECRET}/x");
+    std::fs::write(dir.path().join("p.toml"), text).unwrap();
+    let out = dir.path().join("report");
+    let o = einv()
+        .current_dir(crate::root())
+        .env("EINV_E2E_SECRET", "s3cr et/+")
+        .args(["run", dir.path().join("p.toml").to_str().unwrap(), "--out", out.to_str().unwrap(), "--no-progress"])
+        .output()
+        .unwrap();
+    drop(peer);
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{all}");
+    assert!(all.contains("not valid HTTP (its header x-row; path \"/api/***/x\")"), "{all}");
+    assert!(!all.contains("s3cr") && !all.contains("et%2F%2B"), "a secret was printed: {all}");
+    let s = summary(&out);
+    let r = &s["overall"]["requests"];
+    assert_eq!((&r["sent"], &r["skipped"], &r["unsendable"]), (&10.into(), &10.into(), &10.into()), "{s}");
+    let warnings = s["warnings"].to_string();
+    assert!(warnings.contains("op query: 10 requests were not sent") && !warnings.contains("s3cr"), "{warnings}");
+    assert!(stdout(&o).contains("skipped   10 (not valid HTTP: see the warnings)"), "{}", stdout(&o));
+}

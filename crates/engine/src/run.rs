@@ -201,6 +201,13 @@ async fn drive(
     if let Some(w) = ctx.conns.tls_warning() {
         log.warn(w);
     }
+    let unsendable: Vec<u64> = log.totals().iter().map(|s| s.unsendable).collect();
+    for (name, n) in names.iter().zip(unsendable).filter(|(_, n)| *n > 0) {
+        log.warn(format!(
+            "op {name}: {n} requests were not sent: their rendered path or a header is not valid HTTP (the log \
+             shows the first, with ${{env.*}} values masked); they count as skipped"
+        ));
+    }
     let finish = finish_info(plan, target.label, started_at, &ctx, ended);
     Ok(log.finish(finish)?)
 }

@@ -176,8 +176,13 @@ pub struct Requests {
     /// Requests that found every connection busy and waited for one.
     pub queued: u64,
     /// Arrivals not sent because their data was missing (empty correlation pool,
-    /// exhausted sequential feeder). Counted in `scheduled`, not in `sent`.
+    /// exhausted sequential feeder) or unusable (`unsendable`). Counted in `scheduled`,
+    /// not in `sent`.
     pub skipped: u64,
+    /// Of `skipped`: rendered into a request that is not valid HTTP (a path or header
+    /// value with bytes HTTP forbids). 0 in older summaries.
+    #[serde(default)]
+    pub unsendable: u64,
     /// Responses that failed the op's checks (counted apart from `errors`).
     pub check_failed: u64,
     /// `check_failed / sent`.
@@ -238,6 +243,7 @@ impl OpSummary {
                 error_rate: if stats.sent == 0 { 0.0 } else { errors as f64 / stats.sent as f64 },
                 queued: stats.queued,
                 skipped: stats.skipped,
+                unsendable: stats.unsendable,
                 check_failed: stats.check_failed,
                 check_failure_rate: if stats.sent == 0 { 0.0 } else { stats.check_failed as f64 / stats.sent as f64 },
             },

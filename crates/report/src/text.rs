@@ -131,12 +131,18 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
     let lag = &o.send_lag_ms;
     let _ = writeln!(out, "{:<28} {:>9.3} {:>9} {:>9.3} {:>9} {:>9.3}", "send lag", lag.p50, "", lag.p99, "", lag.max);
     if o.requests.skipped > 0 || o.requests.check_failed > 0 {
+        let r = &o.requests;
+        let why = match (r.skipped - r.unsendable, r.unsendable) {
+            (_, 0) => "no data: empty pool or feeder".to_string(),
+            (0, _) => "not valid HTTP: see the warnings".to_string(),
+            (no_data, bad) => format!("{no_data} no data: empty pool or feeder; {bad} not valid HTTP"),
+        };
         let _ = writeln!(
             out,
-            "\nskipped   {} (no data: empty pool or feeder)   check failures {} ({:.2}%)",
-            o.requests.skipped,
-            o.requests.check_failed,
-            o.requests.check_failure_rate * 100.0
+            "\nskipped   {} ({why})   check failures {} ({:.2}%)",
+            r.skipped,
+            r.check_failed,
+            r.check_failure_rate * 100.0
         );
     }
     for (op, summary) in &s.ops {

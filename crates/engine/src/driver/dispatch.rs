@@ -202,7 +202,7 @@ impl ClosedSource {
                 // This user's data has run out: it stops rather than spin on skips.
                 Err(Skipped::Exhausted) => return None,
                 // Skipped for want of data: wait a moment for responses to fill the pools.
-                Err(Skipped::NoData) => {
+                Err(Skipped::NoData | Skipped::Unsendable) => {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                     if Instant::now() >= self.deadline || *self.stop.borrow() {
                         return None;
