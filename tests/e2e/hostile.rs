@@ -186,6 +186,12 @@ fn assert_sound(ran: &Ran, drain_limit_s: f64) {
     let (scheduled, sent) = (ran.requests("scheduled"), ran.requests("sent"));
     assert_eq!(scheduled, sent + ran.requests("skipped") + ran.requests("unsent"), "{}", ran.s);
     assert!(ran.max_rss_kib < RSS_LIMIT_KIB, "RSS reached {} KiB", ran.max_rss_kib);
+    // The figures, for the record (`--nocapture` shows them).
+    let (duration, drain) = (ran.f64(&["run", "duration_s"]), ran.f64(&["run", "drain_s"]));
+    eprintln!(
+        "max RSS {} KiB, sending {duration:.3} s, drain {drain:.3} s, errors {}",
+        ran.max_rss_kib, ran.s["overall"]["errors"]
+    );
     assert_ends_in_bound(&ran.s, drain_limit_s);
     let achieved = ran.f64(&["overall", "rate", "achieved_per_s"]);
     let over_schedule = sent as f64 / ran.f64(&["run", "duration_s"]);
@@ -238,12 +244,7 @@ fn a_reset_in_the_middle_of_a_body_is_a_reset() {
 
 #[test]
 fn garbage_instead_of_http_is_a_protocol_error() {
-    let garbage = |c: &mut Conn| {
-        if c.read_request() {
-            c.send(b"\x00\x01\x02 this is no HTTP at all\r\n\r\n");
-        }
-    };
-    against(garbage, 3, Some("protocol"));
+    against(|c| c.answer_once(b"\x00\x01\x02 this is no HTTP at all\r\n\r\n"), 3, Some("protocol"));
 }
 
 #[test]
@@ -280,12 +281,7 @@ fn bad_chunk_framing_is_a_protocol_error() {
 
 #[test]
 fn a_body_shorter_than_its_content_length_is_a_reset() {
-    let short = |c: &mut Conn| {
-        if c.read_request() {
-            c.send(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b");
-        }
-    };
-    against(short, 3, Some("reset"));
+    against(|c| c.answer_once(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b"), 3, Some("reset"));
 }
 
 #[test]
@@ -371,11 +367,7 @@ fn a_status_no_server_sends_is_a_protocol_error_not_a_5xx() {
 /// Four connections carry 20 requests of 2 s each, so most requests wait for one.
 #[test]
 fn a_target_that_never_answers_times_every_request_to_its_deadline_and_drains_in_bound() {
-    let peer = Peer::start(|c| {
-        if c.read_request() {
-            c.hold();
-        }
-    });
+    let peer = Peer::start(Conn::never_answer);
     let ran = watch(&profile(&peer.url(), "connections = 4\nrequest-timeout = \"2s\"", LOAD, ""), None);
     drop(peer);
     assert_eq!(ran.code, Some(3), "no request succeeded: {}", ran.text);
@@ -394,11 +386,7 @@ fn a_target_that_never_answers_times_every_request_to_its_deadline_and_drains_in
 /// at that moment (with their latency so far), and requests still queued count as unsent.
 #[test]
 fn ctrl_c_records_requests_in_flight_as_timeouts_and_queued_ones_as_unsent() {
-    let peer = Peer::start(|c| {
-        if c.read_request() {
-            c.hold();
-        }
-    });
+    let peer = Peer::start(Conn::never_answer);
     let long = "[[load.stage]]\nkind = \"constant\"\nrate = 20\nduration = \"60s\"";
     let interrupt = |pid: u32, _: &Path| {
         let sent = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();

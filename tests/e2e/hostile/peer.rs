@@ -67,6 +67,20 @@ impl Conn {
         self.stream.write_all(bytes).is_ok()
     }
 
+    /// Read one request, answer it with `bytes` as they are, and close.
+    pub fn answer_once(&mut self, bytes: &[u8]) {
+        if self.read_request() {
+            self.send(bytes);
+        }
+    }
+
+    /// Read one request and never answer it, holding the connection open.
+    pub fn never_answer(&mut self) {
+        if self.read_request() {
+            self.hold();
+        }
+    }
+
     /// Keep the connection open, doing nothing, until the peer stops.
     pub fn hold(&self) {
         while self.alive() {
