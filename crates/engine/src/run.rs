@@ -190,6 +190,14 @@ async fn drive(
     // Closed loop has no schedule: what it asked for is what it sent or skipped.
     let scheduled = driven.scheduled.unwrap_or_else(|| log.totals().iter().map(|s| s.sent + s.skipped).collect());
     let ended = Ended { sent_for, drained: elapsed.saturating_sub(sent_for), scheduled, target_rate, interrupted };
+    warn_at_end(plan, &ctx, &names, &mut log);
+    let finish = finish_info(plan, target.label, started_at, &ctx, ended);
+    Ok(log.finish(finish)?)
+}
+
+/// The summary's warnings that only the driver knows about: TLS left unchecked or
+/// failing, and requests that could not be sent as rendered.
+fn warn_at_end(plan: &Plan, ctx: &Ctx, names: &[String], log: &mut RunLog) {
     if plan.target.tls.insecure && plan.target.endpoint.tls() {
         log.warn("tls-insecure = true: the target's certificate was not checked (test rigs only)".into());
     }
@@ -208,8 +216,6 @@ async fn drive(
              shows the first, with ${{env.*}} values masked); they count as skipped"
         ));
     }
-    let finish = finish_info(plan, target.label, started_at, &ctx, ended);
-    Ok(log.finish(finish)?)
 }
 
 /// `[slo] abort-on-fail`: once the grace is over, the checks on the run so far

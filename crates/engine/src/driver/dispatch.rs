@@ -20,7 +20,7 @@ use crate::profile::Shard;
 
 /// After Ctrl-C or an abort, requests in flight get this long at most (never more than
 /// the request timeout) before the run is cut and they are recorded as timeouts.
-pub const STOP_GRACE: Duration = Duration::from_secs(2);
+const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// What both kinds of driver share.
 #[derive(Debug, Clone)]

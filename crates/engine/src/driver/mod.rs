@@ -22,7 +22,7 @@ use http_body_util::Full;
 use hyper::header::{CONNECTION, HOST, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Uri};
 
-pub use dispatch::{Drive, Driven, STOP_GRACE, closed_loop, open_loop};
+pub use dispatch::{Drive, Driven, closed_loop, open_loop};
 pub use feed::{Feed, Skipped, Timeline};
 pub use http::ConnStats;
 pub use secrets::Secrets;
