@@ -48,6 +48,12 @@ pub enum Command {
     /// times (TCP connect and, over TLS, the TLS handshake for requests that opened a
     /// connection; time to first byte).
     ///
+    /// Each request's deadline is its intended send time + request-timeout (queueing
+    /// included). After the schedule the run waits at most request-timeout for requests
+    /// in flight (the drain; rates are measured over the schedule only). Ctrl-C stops
+    /// sending: queued requests count as unsent, requests in flight get 2 s, then are
+    /// recorded as timeouts.
+    ///
     /// TLS (table target): url = "https://host:port/prefix" (port and prefix optional)
     /// trusts the system's roots plus tls-ca = "ca.pem" (relative to the profile);
     /// tls-insecure = true skips the certificate check (test rigs only: it warns);
@@ -317,8 +323,11 @@ fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("run interrupted: partial report written to {}", result.folder.display());
         return Ok(ExitCode::from(3));
     }
-    if s.overall.requests.sent > 0 && s.overall.requests.ok == 0 {
-        eprintln!("no request succeeded: is the target up and the profile's paths right?");
+    // Nothing sent, or nothing succeeded: the run could not be carried out, whatever the
+    // SLO says (a check with nothing to measure fails, but there may be no checks).
+    if let Some(why) = einv_report::nothing_measured(&s.overall) {
+        let hint = if s.overall.requests.sent > 0 { ": is the target up and the profile's paths right?" } else { "" };
+        eprintln!("{why}{hint}");
         return Ok(ExitCode::from(3));
     }
     Ok(if s.slo.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })

@@ -7,6 +7,7 @@ mod bad_profiles;
 mod compare;
 mod full_disk;
 mod generate;
+mod hostile;
 mod html;
 mod interrupts;
 mod limits;
@@ -62,6 +63,26 @@ pub fn run_profile(profile: &str, extra: &[&str]) -> (tempfile::TempDir, PathBuf
     args.extend_from_slice(extra);
     let o = run_in_root(&args);
     (dir, out, o)
+}
+
+/// A run ends within its schedule plus the drain bound (`drain_limit_s`: the request
+/// timeout, or 2 s after a stop), judged on the run's own figures.
+///
+/// Sending ends at the schedule's end or when the last arrival was released, if later;
+/// every sent request's send lag is at least how late its release was, so the schedule
+/// can only overrun by the run's largest send lag. The drain ends at its limit at the
+/// latest, enforced by a timer on the same runtime as the dispatcher's: it can fire late
+/// by no more than those wake-ups did, which the send lag measures too. The extra 0.25 s
+/// covers the moment from that timer to the run's last clock read (workers recording
+/// what was cut); a machine too busy for that delays the dispatcher as well, and the
+/// send lag it causes widens the bound.
+pub fn assert_ends_in_bound(s: &serde_json::Value, drain_limit_s: f64) {
+    let secs = |v: &serde_json::Value| v.as_f64().unwrap_or_else(|| panic!("not a number in {s}"));
+    let slack = secs(&s["overall"]["send_lag_ms"]["max"]) / 1000.0 + 0.25;
+    let (duration, planned) = (secs(&s["run"]["duration_s"]), secs(&s["run"]["planned_duration_s"]));
+    assert!(duration <= planned + slack, "sending took {duration} s of a {planned} s schedule (slack {slack} s)");
+    let drain = secs(&s["run"]["drain_s"]);
+    assert!(drain <= drain_limit_s + slack, "the drain took {drain} s, limit {drain_limit_s} s (slack {slack} s)");
 }
 
 /// Sum of the counts of every interval histogram tagged `tag` in a folder's histograms.hlog.

@@ -12,7 +12,7 @@ use einv_workload::Schedule;
 use tokio::sync::watch;
 
 use crate::driver::tls::TlsClient;
-use crate::driver::{self, Ctx, Drive, Feed, Timeline};
+use crate::driver::{self, Ctx, Drive, Driven, Feed, Timeline};
 use crate::error::Error;
 use crate::profile::{Endpoint, Load, Plan};
 use crate::progress::Progress;
@@ -139,7 +139,8 @@ async fn drive(
         Load::Closed { .. } => Duration::ZERO,
     };
     let (shard, connections) = (plan.shard, plan.target.connections);
-    let drive = Drive { ctx: ctx.clone(), shard, connections, start, pacing, stop: stop.clone() };
+    let length = plan.load.duration();
+    let drive = Drive { ctx: ctx.clone(), shard, connections, start, length, pacing, stop: stop.clone() };
     let timeline = workload.timeline(plan)?;
     let driver = spawn_driver(plan, drive, workload, timeline);
     let progress = Progress::new(plan.load.duration(), opts.progress);
@@ -159,12 +160,14 @@ async fn drive(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(driver);
     let mut aborted = None;
-    let scheduled = loop {
+    let driven = loop {
         tokio::select! {
             _ = ticker.tick() => {
                 let now = start.elapsed();
                 collector.push(now)?;
+                // Only while the schedule runs: in the drain the final verdict decides.
                 if aborted.is_none()
+                    && now < length
                     && let Some(a) = slo_abort(&shard_slo(plan), collector.log, now, collector.pace(now, target_rate))
                 {
                     // Stopping works as Ctrl-C does: no new sends, in-flight requests
@@ -178,14 +181,23 @@ async fn drive(
     };
     let elapsed = start.elapsed();
     collector.push(elapsed)?;
+    let sent_for = driven.sent_until.saturating_duration_since(start);
     let interrupted = *stop.borrow() && aborted.is_none();
     if let Some(a) = aborted {
         log.mark_aborted(a);
     }
     progress.finish();
     // Closed loop has no schedule: what it asked for is what it sent or skipped.
-    let scheduled = scheduled.unwrap_or_else(|| log.totals().iter().map(|s| s.sent + s.skipped).collect());
-    let ended = Ended { elapsed, scheduled, target_rate, interrupted };
+    let scheduled = driven.scheduled.unwrap_or_else(|| log.totals().iter().map(|s| s.sent + s.skipped).collect());
+    let ended = Ended { sent_for, drained: elapsed.saturating_sub(sent_for), scheduled, target_rate, interrupted };
+    warn_at_end(plan, &ctx, &names, &mut log);
+    let finish = finish_info(plan, target.label, started_at, &ctx, ended);
+    Ok(log.finish(finish)?)
+}
+
+/// The summary's warnings that only the driver knows about: TLS left unchecked or
+/// failing, and requests that could not be sent as rendered.
+fn warn_at_end(plan: &Plan, ctx: &Ctx, names: &[String], log: &mut RunLog) {
     if plan.target.tls.insecure && plan.target.endpoint.tls() {
         log.warn("tls-insecure = true: the target's certificate was not checked (test rigs only)".into());
     }
@@ -197,8 +209,13 @@ async fn drive(
     if let Some(w) = ctx.conns.tls_warning() {
         log.warn(w);
     }
-    let finish = finish_info(plan, target.label, started_at, &ctx, ended);
-    Ok(log.finish(finish)?)
+    let unsendable: Vec<u64> = log.totals().iter().map(|s| s.unsendable).collect();
+    for (name, n) in names.iter().zip(unsendable).filter(|(_, n)| *n > 0) {
+        log.warn(format!(
+            "op {name}: {n} requests were not sent: their rendered path or a header is not valid HTTP (the log \
+             shows the first, with ${{env.*}} values masked); they count as skipped"
+        ));
+    }
 }
 
 /// `[slo] abort-on-fail`: once the grace is over, the checks on the run so far
@@ -213,10 +230,11 @@ fn slo_abort(spec: &SloSpec, log: &RunLog, now: Duration, pace: f64) -> Option<A
         return None;
     }
     let report = log.slo_so_far(&spec.with_min_rates_paced(pace), now);
-    if report.passed {
+    // Nothing measured yet (no request finished) is no reason to stop: it may come.
+    let failed: Vec<_> = report.checks.into_iter().filter(|c| !c.passed && c.measured).collect();
+    if failed.is_empty() {
         return None;
     }
-    let failed: Vec<_> = report.checks.into_iter().filter(|c| !c.passed).collect();
     let names: Vec<String> = failed.iter().map(|c| format!("{} ({})", c.name, c.scope)).collect();
     tracing::warn!(
         "SLO failing after {:.1} s: {}; aborting the run (abort-on-fail)",
@@ -228,7 +246,10 @@ fn slo_abort(spec: &SloSpec, log: &RunLog, now: Duration, pace: f64) -> Option<A
 
 /// How a run ended, as the report needs to know.
 struct Ended {
-    elapsed: Duration,
+    /// From the start to the end of sending (the schedule's end, or the stop).
+    sent_for: Duration,
+    /// From there to the last request's end (or the drain's limit).
+    drained: Duration,
     scheduled: Vec<u64>,
     target_rate: f64,
     interrupted: bool,
@@ -250,7 +271,8 @@ fn finish_info(plan: &Plan, target: String, started_at: SystemTime, ctx: &Ctx, e
             target,
             mode: plan.load.mode().into(),
             started_at: humantime::format_rfc3339_millis(started_at).to_string(),
-            duration_s: ended.elapsed.as_secs_f64(),
+            duration_s: ended.sent_for.as_secs_f64(),
+            drain_s: ended.drained.as_secs_f64(),
             planned_duration_s: plan.load.duration().as_secs_f64(),
             shard: (plan.shard.count > 1).then(|| format!("{}/{}", plan.shard.index, plan.shard.count)),
         },
@@ -269,23 +291,19 @@ fn finish_info(plan: &Plan, target: String, started_at: SystemTime, ctx: &Ctx, e
     }
 }
 
-/// Start the driver for the plan's load. Open loop and replay resolve to the arrivals
-/// dispatched per op; closed loop to `None` (what was sent is what was asked for).
+/// Start the driver for the plan's load; it resolves once sending and the drain are over.
 fn spawn_driver(
     plan: &Plan,
     drive: Drive,
     workload: Workload,
     timeline: Option<Timeline>,
-) -> tokio::task::JoinHandle<Result<Option<Vec<u64>>, Error>> {
+) -> tokio::task::JoinHandle<Result<Driven, Error>> {
     let (load, ops) = (plan.load.clone(), plan.ops.len());
     let feed = Feed::new(workload.requests, workload.dynamic, drive.ctx.clone());
     tokio::spawn(async move {
         match (load, timeline) {
-            (Load::Closed { duration, think }, _) => {
-                driver::closed_loop(drive, feed, duration, think).await;
-                Ok(None)
-            }
-            (_, Some(timeline)) => Ok(Some(driver::open_loop(drive, timeline, feed, ops).await)),
+            (Load::Closed { think, .. }, _) => Ok(driver::closed_loop(drive, feed, think).await),
+            (_, Some(timeline)) => Ok(driver::open_loop(drive, timeline, feed, ops).await),
             (_, None) => Err(Error::Runtime(std::io::Error::other("no arrivals to send"))),
         }
     })

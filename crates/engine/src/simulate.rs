@@ -58,7 +58,7 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     let mut scheduled = vec![0u64; names.len()];
     // The service's randomness (hold times) has its own stream, apart from the workload's.
     let mut rng = <rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(derive_seed(plan.seed, "holds"));
-    let (mut end, mut offered, mut interrupted) = (Duration::ZERO, 0u64, false);
+    let (mut end, mut last_arrival, mut offered, mut interrupted) = (Duration::ZERO, Duration::ZERO, 0u64, false);
     let mut err = None;
     for a in timeline.filter(|a| a.index % plan.shard.count == plan.shard.index) {
         if offered % CHECK_EVERY == 0 && interrupt.fired() {
@@ -70,7 +70,7 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
         scheduled[op] += 1;
         let (hold, overhead) = spec.draw(model[op], &mut rng);
         sim.offer(Arrival { tag: op as u32, at: a.at, hold, overhead }, &mut |c| rec.record(c));
-        end = a.at;
+        (end, last_arrival) = (a.at, a.at);
         if let Err(e) = rec.flush_before(a.at, &sim) {
             err = Some(e);
             break;
@@ -85,7 +85,10 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     });
     rec.flush_before(Duration::MAX, &sim)?;
     let target_rate = workload.target_rate(&plan.load, plan.shard);
-    let ended = Ended { scheduled, target_rate, end, interrupted };
+    // As a live run measures it: sending ends with the schedule (or where Ctrl-C stopped
+    // it), the rest is the drain.
+    let sent_until = if interrupted { last_arrival } else { plan.load.duration().max(last_arrival) };
+    let ended = Ended { scheduled, target_rate, sent_until, end, interrupted };
     finish(plan, spec, rec, ended, started_at, dir)
 }
 
@@ -94,6 +97,8 @@ struct Ended {
     /// Arrivals offered to the model, per op.
     scheduled: Vec<u64>,
     target_rate: f64,
+    /// When sending ended: the schedule's end, or the last arrival offered.
+    sent_until: Duration,
     /// The last completion.
     end: Duration,
     interrupted: bool,
@@ -115,7 +120,7 @@ fn finish(
     plan: &Plan,
     spec: &ModelSpec,
     mut rec: Recording,
-    Ended { scheduled, target_rate, end, interrupted }: Ended,
+    Ended { scheduled, target_rate, sent_until, end, interrupted }: Ended,
     started_at: SystemTime,
     dir: std::path::PathBuf,
 ) -> Result<RunResult, Error> {
@@ -130,7 +135,8 @@ fn finish(
             target: format!("simulated model (pool {}, acquire timeout {:?})", spec.pool_size, spec.acquire_timeout),
             mode: format!("simulated {}", plan.load.mode()),
             started_at: humantime::format_rfc3339_millis(started_at).to_string(),
-            duration_s: end.as_secs_f64(),
+            duration_s: sent_until.as_secs_f64(),
+            drain_s: end.saturating_sub(sent_until).as_secs_f64(),
             planned_duration_s: planned,
             shard: None,
         },

@@ -30,12 +30,7 @@ impl Workload {
         let bad = |key: &str, e: einv_workload::Error| Error::from(ProfileError::unlocated(&plan.file, key, e));
         let weights: Vec<u32> = plan.ops.iter().map(|o| o.weight).collect();
         let mix = Mix::new(&weights, derive_seed(plan.seed, "mix")).map_err(|e| bad("op", e))?;
-        let schedule = match &plan.load {
-            Load::Open { stages, arrivals, .. } => {
-                Some(Schedule::new(stages, *arrivals, derive_seed(plan.seed, "arrivals")).map_err(|e| bad("load", e))?)
-            }
-            Load::Closed { .. } | Load::Replay { .. } => None,
-        };
+        let schedule = plan.load.schedule(plan.seed).transpose().map_err(|e| bad("load", e))?;
         let w = &plan.workload;
         let invoices = InvoiceGen::new(&w.invoice, derive_seed(plan.seed, "invoice-parties"))
             .map_err(|e| bad("workload.invoice", e))?;

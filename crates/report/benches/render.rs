@@ -59,6 +59,7 @@ fn one_hour(dir: &std::path::Path) -> Saved {
             mode: "open".into(),
             started_at: "2026-11-21T00:00:00Z".into(),
             duration_s: SECONDS as f64,
+            drain_s: 0.0,
             planned_duration_s: SECONDS as f64,
             shard: None,
         },

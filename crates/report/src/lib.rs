@@ -56,7 +56,7 @@ pub use hgrm::hgrm;
 pub use hlog::{Hlog, HlogEntry, HlogWriter, for_each_hlog, read_hlog, read_interval_log};
 pub use hlog_sum::sum_hlog;
 pub use merge::merge;
-pub use outcome::{ErrorClass, ErrorCounts, Outcome, Phases, Sample, TagCounts};
+pub use outcome::{ErrorClass, ErrorCounts, Outcome, Phases, Sample, TagCounts, is_final_status};
 pub use pool::{POOL_CSV, PoolInterval, PoolLog, PoolRow, PoolSummary, read_pool_csv};
 pub use recorder::Recorder;
 pub use render::{Rendered, render_folder};
@@ -69,6 +69,6 @@ pub use summary::{
     Requests, RunInfo, SCHEMA_VERSION, Summary, Tool,
 };
 pub use sweep::{SweepCell, smallest_passing, sweep_csv, sweep_markdown};
-pub use text::text_summary;
+pub use text::{nothing_measured, text_summary};
 pub use timeseries::{TimeseriesRow, TimeseriesWriter, read_timeseries};
 pub use write::{Existing, NotWritten, Output, temp_path, write_file};

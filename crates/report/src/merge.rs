@@ -39,6 +39,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
     warnings.extend(skew);
     let first = &folders[0].summary;
     let duration_s = folders.iter().zip(&offsets).map(|(f, o)| o + f.summary.run.duration_s).fold(0.0, f64::max);
+    let ended_s = folders.iter().zip(&offsets).map(|(f, o)| o + f.summary.run.duration_s + f.summary.run.drain_s);
+    let drain_s = (ended_s.fold(0.0, f64::max) - duration_s).max(0.0);
     let Merged { overall, ops } = summarise(&folders, duration_s)?;
     // "I/N" of a shard run; folders that were not shards count as one whole run each.
     let shards = first.run.shard.as_deref().and_then(|s| s.split_once('/')?.1.parse().ok()).unwrap_or(1);
@@ -61,7 +63,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
     let summary = Summary {
         schema_version: SCHEMA_VERSION,
         tool: Tool { name: "einv-load".into(), version: env!("CARGO_PKG_VERSION").into() },
-        run: run_info(&folders, duration_s),
+        run: RunInfo { drain_s, ..run_info(&folders, duration_s) },
         overall,
         ops,
         slo,

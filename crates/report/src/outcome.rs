@@ -71,10 +71,19 @@ pub enum Outcome {
     Failed(ErrorClass),
 }
 
+/// Whether `status` is a final answer this client can take: 2xx to 5xx. einv-load never
+/// asks for an upgrade nor sends `Expect: 100-continue`, so a final 1xx (an unsolicited
+/// 101) is a protocol error, and so is a status outside 100..=599 (HTTP/1.1 parsers read
+/// any three digits).
+pub fn is_final_status(status: u16) -> bool {
+    (200..600).contains(&status)
+}
+
 impl Outcome {
     /// The error class, if the request counts as an error.
     pub fn error(self) -> Option<ErrorClass> {
         match self {
+            Outcome::Response(s) if !is_final_status(s) => Some(ErrorClass::Protocol),
             Outcome::Response(s) if (400..500).contains(&s) => Some(ErrorClass::Http4xx),
             Outcome::Response(s) if s >= 500 => Some(ErrorClass::Http5xx),
             Outcome::Response(_) => None,
@@ -147,11 +156,11 @@ pub struct TagCounts {
 impl TagCounts {
     pub fn record(&mut self, outcome: Outcome) {
         self.sent += 1;
-        match outcome {
-            Outcome::Response(s) if s < 400 => self.accepted += 1,
-            Outcome::Response(s) if s < 500 => self.rejected += 1,
-            Outcome::Response(_) => self.server_error += 1,
-            Outcome::Failed(_) => self.failed += 1,
+        match outcome.error() {
+            None => self.accepted += 1,
+            Some(ErrorClass::Http4xx) => self.rejected += 1,
+            Some(ErrorClass::Http5xx) => self.server_error += 1,
+            Some(_) => self.failed += 1,
         }
     }
 
@@ -203,8 +212,23 @@ mod tests {
         assert_eq!(Outcome::Response(302).error(), None);
         assert_eq!(Outcome::Response(404).error(), Some(ErrorClass::Http4xx));
         assert_eq!(Outcome::Response(503).error(), Some(ErrorClass::Http5xx));
+        assert_eq!(Outcome::Response(599).error(), Some(ErrorClass::Http5xx));
+        assert_eq!(Outcome::Response(204).error(), None);
         assert!(Outcome::Failed(ErrorClass::Timeout).is_timed());
         assert!(Outcome::Failed(ErrorClass::ConnectTimeout).is_timed());
         assert!(!Outcome::Failed(ErrorClass::ConnectRefused).is_timed());
+    }
+
+    /// A status code no HTTP server sends as a final answer is not a server error, and an
+    /// unsolicited 101 (this client never asks to switch protocols) is not a success.
+    #[test]
+    fn statuses_that_are_no_final_answer_are_protocol_errors() {
+        for status in [101, 100, 199, 600, 999, 0, 99] {
+            assert_eq!(Outcome::Response(status).error(), Some(ErrorClass::Protocol), "{status}");
+        }
+        let mut tags = TagCounts::default();
+        tags.record(Outcome::Response(101));
+        tags.record(Outcome::Response(999));
+        assert_eq!((tags.sent, tags.accepted, tags.server_error, tags.failed), (2, 0, 0, 2));
     }
 }

@@ -32,9 +32,12 @@ impl Recorder {
         stats[op].record(sample);
     }
 
-    /// Count an arrival of op `op` that was not sent (its data was missing).
-    pub fn skip(&self, shard: usize, op: usize) {
-        lock(&self.shards[shard % self.shards.len()])[op].skipped += 1;
+    /// Count an arrival of op `op` that was not sent: its data was missing, or (when
+    /// `unsendable`) it made a request that is not valid HTTP.
+    pub fn skip(&self, shard: usize, op: usize, unsendable: bool) {
+        let stats = &mut lock(&self.shards[shard % self.shards.len()])[op];
+        stats.skipped += 1;
+        stats.unsendable += u64::from(unsendable);
     }
 
     /// Move everything recorded since the last drain into `interval` (added per op), and

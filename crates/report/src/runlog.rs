@@ -233,7 +233,7 @@ impl RunLog {
             .map(|((name, stats), &scheduled)| (name.clone(), op_summary(stats, scheduled)))
             .collect();
 
-        let mut warnings = crate::text::lag_warnings(&overall_summary, f.lag_warning, f.connections.limit);
+        let mut warnings = crate::text::warnings(&overall_summary, f.lag_warning, f.connections.limit);
         warnings.extend(notes);
         let mut slo = f.slo.evaluate(&overall_summary, &ops_summary);
         // An aborted run failed its SLO by definition, even if the requests still in

@@ -49,6 +49,19 @@ pub struct SloCheck {
     /// every other check when `actual <= threshold`.
     pub unit: String,
     pub passed: bool,
+    /// False when there was nothing to measure (a latency percentile of no timed request,
+    /// an error rate of no request sent): `actual` is then 0 and the check fails, since
+    /// nothing is no evidence of meeting a limit. Written only when false.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub measured: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl SloSpec {
@@ -99,14 +112,15 @@ impl SloSpec {
             .into_iter()
             .filter_map(|(name, limit, unit)| {
                 let threshold = limit?;
-                let actual = measure(name, result)?;
+                let (actual, measured) = measure(name, result)?;
                 Some(SloCheck {
                     name: name.into(),
                     scope: scope.into(),
                     threshold,
                     actual,
                     unit: unit.into(),
-                    passed: passes(name, actual, threshold),
+                    passed: measured && passes(name, actual, threshold),
+                    measured,
                 })
             })
             .collect();
@@ -130,23 +144,27 @@ impl SloCheck {
     /// This check (same name, scope, limit) measured again on `result`, e.g. a merged
     /// run's; `None` for a check this version does not know.
     pub fn remeasured(&self, result: &OpSummary) -> Option<SloCheck> {
-        let actual = measure(&self.name, result)?;
-        Some(SloCheck { actual, passed: passes(&self.name, actual, self.threshold), ..self.clone() })
+        let (actual, measured) = measure(&self.name, result)?;
+        let passed = measured && passes(&self.name, actual, self.threshold);
+        Some(SloCheck { actual, passed, measured, ..self.clone() })
     }
 }
 
-/// The figure of `result` that the check named `name` limits.
-fn measure(name: &str, result: &OpSummary) -> Option<f64> {
+/// The figure of `result` that the check named `name` limits, and whether there was
+/// anything to measure it on. A rate over the run is always measured (0 requests/s is
+/// a figure); a percentile needs a timed request, a share a request sent.
+fn measure(name: &str, result: &OpSummary) -> Option<(f64, bool)> {
     let lat = &result.latency_ms;
+    let (timed, sent) = (lat.count > 0, result.requests.sent > 0);
     Some(match name {
-        "latency p50" => lat.p50,
-        "latency p90" => lat.p90,
-        "latency p99" => lat.p99,
-        "latency p99.9" => lat.p999,
-        "latency max" => lat.max,
-        "error rate" => result.requests.error_rate,
-        "check failure rate" => result.requests.check_failure_rate,
-        MIN_RATE => result.rate.achieved_per_s,
+        "latency p50" => (lat.p50, timed),
+        "latency p90" => (lat.p90, timed),
+        "latency p99" => (lat.p99, timed),
+        "latency p99.9" => (lat.p999, timed),
+        "latency max" => (lat.max, timed),
+        "error rate" => (result.requests.error_rate, sent),
+        "check failure rate" => (result.requests.check_failure_rate, sent),
+        MIN_RATE => (result.rate.achieved_per_s, true),
         _ => return None,
     })
 }
@@ -202,6 +220,35 @@ mod tests {
         assert!(!report.passed, "99 req/s is below a minimum of 100");
         assert_eq!((report.checks[0].unit.as_str(), report.checks[0].actual), ("req/s", 99.0));
         assert!(spec.check("overall", &result(1, 100, 1.0)).passed);
+    }
+
+    /// A run (or an op) with nothing measured does not meet a limit by having no figure:
+    /// a p99 of 0 requests used to read 0 ms and pass.
+    #[test]
+    fn a_check_with_nothing_to_measure_fails_and_says_so() {
+        let spec = SloSpec {
+            p99: Some(Duration::from_millis(100)),
+            error_rate: Some(0.5),
+            check_failure_rate: Some(0.5),
+            ops: [("refund".to_string(), SloSpec { max: Some(Duration::from_secs(1)), ..SloSpec::default() })].into(),
+            ..SloSpec::default()
+        };
+        let report = spec.evaluate(&result(1, 0, 1.0), &BTreeMap::new());
+        assert!(!report.passed);
+        assert_eq!(report.checks.len(), 4);
+        assert!(report.checks.iter().all(|c| !c.passed && !c.measured), "{report:?}");
+        let json = serde_json::to_value(&report.checks[0]).unwrap();
+        assert_eq!(json["measured"], false);
+        // Measured checks say nothing more, and read back as measured.
+        let measured = spec.check("overall", &result(1, 10, 1.0));
+        assert!(measured.passed && measured.checks.iter().all(|c| c.measured));
+        let json = serde_json::to_value(&measured.checks[0]).unwrap();
+        assert!(json.get("measured").is_none(), "{json}");
+        let back: SloCheck = serde_json::from_value(json).unwrap();
+        assert!(back.measured);
+        // Merge measures again the same way.
+        let again = report.checks[0].remeasured(&result(1, 0, 1.0)).unwrap();
+        assert!(!again.passed && !again.measured);
     }
 
     #[test]

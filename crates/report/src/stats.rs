@@ -42,8 +42,11 @@ pub struct Stats {
     pub statuses: Vec<(u16, u64)>,
     /// Responses that failed the op's checks.
     pub check_failed: u64,
-    /// Arrivals not sent because their data was missing (empty pool, exhausted feeder).
+    /// Arrivals not sent because their data was missing (empty pool, exhausted feeder) or
+    /// unusable (`unsendable`).
     pub skipped: u64,
+    /// Of `skipped`: rendered into a request that is not valid HTTP.
+    pub unsendable: u64,
     /// Requests sent wrong on purpose, by tag index.
     pub tags: [TagCounts; MAX_TAGS],
 }
@@ -73,6 +76,7 @@ impl Stats {
             statuses: Vec::new(),
             check_failed: 0,
             skipped: 0,
+            unsendable: 0,
             tags: [TagCounts::default(); MAX_TAGS],
         }
     }
@@ -138,6 +142,7 @@ impl Stats {
         }
         self.check_failed += other.check_failed;
         self.skipped += other.skipped;
+        self.unsendable += other.unsendable;
         for (a, b) in self.tags.iter_mut().zip(&other.tags) {
             a.merge(b);
         }
@@ -156,6 +161,7 @@ impl Stats {
         self.statuses.clear();
         self.check_failed = 0;
         self.skipped = 0;
+        self.unsendable = 0;
         self.tags = [TagCounts::default(); MAX_TAGS];
     }
 
@@ -169,7 +175,8 @@ impl Stats {
     ) -> Result<Stats, String> {
         let r = &op.requests;
         let mut s = Stats { latency, service, send_lag, connect, ttfb, tls, ..Stats::new() };
-        (s.sent, s.ok, s.queued, s.check_failed, s.skipped) = (r.sent, r.ok, r.queued, r.check_failed, r.skipped);
+        (s.sent, s.ok, s.queued, s.check_failed) = (r.sent, r.ok, r.queued, r.check_failed);
+        (s.skipped, s.unsendable) = (r.skipped, r.unsendable);
         for (name, &n) in &op.errors {
             let class =
                 crate::ErrorClass::from_name(name).ok_or_else(|| format!("errors.{name}: unknown error class"))?;

@@ -72,8 +72,13 @@ pub struct RunInfo {
     pub mode: String,
     /// UTC, RFC 3339.
     pub started_at: String,
-    /// Wall time from the first intended send to the last response, seconds.
+    /// The span of the schedule that ran, seconds: its planned length (longer if the
+    /// generator fell behind, shorter if the run was stopped). Rates are measured over it.
     pub duration_s: f64,
+    /// How long after that span the run waited for requests still in flight, seconds: at
+    /// most the request timeout, after a stop at most 2 s (0 in older summaries).
+    #[serde(default)]
+    pub drain_s: f64,
     /// Length of the planned schedule, seconds.
     pub planned_duration_s: f64,
     /// `"I/N"` when this run sent only shard I of N of the schedule (`run --shard`).
@@ -185,8 +190,13 @@ pub struct Requests {
     /// Requests that found every connection busy and waited for one.
     pub queued: u64,
     /// Arrivals not sent because their data was missing (empty correlation pool,
-    /// exhausted sequential feeder). Counted in `scheduled`, not in `sent`.
+    /// exhausted sequential feeder) or unusable (`unsendable`). Counted in `scheduled`,
+    /// not in `sent`.
     pub skipped: u64,
+    /// Of `skipped`: rendered into a request that is not valid HTTP (a path or header
+    /// value with bytes HTTP forbids). 0 in older summaries.
+    #[serde(default)]
+    pub unsendable: u64,
     /// Responses that failed the op's checks (counted apart from `errors`).
     pub check_failed: u64,
     /// `check_failed / sent`.
@@ -247,6 +257,7 @@ impl OpSummary {
                 error_rate: if stats.sent == 0 { 0.0 } else { errors as f64 / stats.sent as f64 },
                 queued: stats.queued,
                 skipped: stats.skipped,
+                unsendable: stats.unsendable,
                 check_failed: stats.check_failed,
                 check_failure_rate: if stats.sent == 0 { 0.0 } else { stats.check_failed as f64 / stats.sent as f64 },
             },

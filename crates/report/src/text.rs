@@ -3,13 +3,40 @@ use std::time::Duration;
 
 use crate::summary::{OpSummary, Summary};
 
-/// Warnings about the validity of a run's numbers, from its overall result.
-///
+/// Warnings about the validity of a run's numbers, from its overall result: nothing was
+/// sent, nothing succeeded, or the send lag says the schedule was not kept.
+pub(crate) fn warnings(overall: &OpSummary, lag_threshold: Duration, connections: u64) -> Vec<String> {
+    let mut out: Vec<String> = nothing_measured(overall).into_iter().collect();
+    out.extend(lag_warnings(overall, lag_threshold, connections));
+    out
+}
+
+/// A run that sent nothing, or whose every request failed, has no figures to judge the
+/// target by; its report must say so rather than show zeros that read as a pass.
+pub fn nothing_measured(overall: &OpSummary) -> Option<String> {
+    let r = &overall.requests;
+    if r.sent == 0 {
+        let mut why = Vec::new();
+        if r.skipped > 0 {
+            why.push(format!("{} skipped for want of data", r.skipped));
+        }
+        if r.unsent > 0 {
+            why.push(format!("{} unsent", r.unsent));
+        }
+        let why = if why.is_empty() { String::new() } else { format!(": {}", why.join(", ")) };
+        return Some(format!("no request was sent ({} scheduled{why}); nothing was measured", r.scheduled));
+    }
+    (r.ok == 0).then(|| {
+        let classes: Vec<String> = overall.errors.iter().map(|(class, n)| format!("{class} {n}")).collect();
+        format!("no request succeeded: all {} sent failed ({})", r.sent, classes.join(", "))
+    })
+}
+
 /// A large send lag has two very different causes, and the remedy differs: either every
 /// connection was busy (the target is slow at this concurrency: the latency figures are
 /// right, and include the wait), or einv-load itself fell behind (too little CPU: the
 /// target never saw the offered load, so its figures flatter it).
-pub(crate) fn lag_warnings(overall: &OpSummary, threshold: Duration, connections: u64) -> Vec<String> {
+fn lag_warnings(overall: &OpSummary, threshold: Duration, connections: u64) -> Vec<String> {
     let lag = &overall.send_lag_ms;
     let limit_ms = threshold.as_secs_f64() * 1000.0;
     if overall.requests.sent == 0 || lag.p99 <= limit_ms {
@@ -41,9 +68,11 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
     let r = &s.run;
     let o = &s.overall;
     let mode = if r.mode == "replay" { "replay".to_string() } else { format!("{} loop", r.mode) };
+    // A drain under 0.1 s is every run's last responses arriving: not worth a word.
+    let drain = if r.drain_s >= 0.1 { format!(" + {:.1} s drain", r.drain_s) } else { String::new() };
     let _ = writeln!(
         out,
-        "\n{} -> {}  ({mode}, {:.1} s{})",
+        "\n{} -> {}  ({mode}, {:.1} s{drain}{})",
         r.name,
         r.target,
         r.duration_s,
@@ -102,12 +131,18 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
     let lag = &o.send_lag_ms;
     let _ = writeln!(out, "{:<28} {:>9.3} {:>9} {:>9.3} {:>9} {:>9.3}", "send lag", lag.p50, "", lag.p99, "", lag.max);
     if o.requests.skipped > 0 || o.requests.check_failed > 0 {
+        let r = &o.requests;
+        let why = match (r.skipped - r.unsendable, r.unsendable) {
+            (_, 0) => "no data: empty pool or feeder".to_string(),
+            (0, _) => "not valid HTTP: see the warnings".to_string(),
+            (no_data, bad) => format!("{no_data} no data: empty pool or feeder; {bad} not valid HTTP"),
+        };
         let _ = writeln!(
             out,
-            "\nskipped   {} (no data: empty pool or feeder)   check failures {} ({:.2}%)",
-            o.requests.skipped,
-            o.requests.check_failed,
-            o.requests.check_failure_rate * 100.0
+            "\nskipped   {} ({why})   check failures {} ({:.2}%)",
+            r.skipped,
+            r.check_failed,
+            r.check_failure_rate * 100.0
         );
     }
     for (op, summary) in &s.ops {
@@ -142,9 +177,14 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
     out
 }
 
-/// One check in words: `latency p99 (issue) 212.000 ms (limit 150.000)`.
+/// One check in words: `latency p99 (issue) 212.000 ms (limit 150.000)`, or `latency p99
+/// (issue) not measured: no request timed (limit 150.000 ms)`.
 fn describe(c: &crate::SloCheck) -> String {
     let scope = if c.scope == "overall" { String::new() } else { format!(" ({})", c.scope) };
     let bound = if c.name == "min rate" { "at least" } else { "limit" };
+    if !c.measured {
+        let what = if c.unit == "ms" { "no request timed" } else { "no request sent" };
+        return format!("{}{scope} not measured: {what} ({bound} {:.3} {})", c.name, c.threshold, c.unit);
+    }
     format!("{}{scope} {:.3} {} ({bound} {:.3})", c.name, c.actual, c.unit, c.threshold)
 }

@@ -48,6 +48,7 @@ fn folder_with_checks(dir: &Path, n: u64, scale: f64, fail_every: u64, check_eve
         mode: "open".into(),
         started_at: "2026-11-22T00:00:00Z".into(),
         duration_s: 10.0,
+        drain_s: 0.0,
         planned_duration_s: 10.0,
         shard: None,
     };

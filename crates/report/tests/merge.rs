@@ -83,6 +83,7 @@ fn folder(
             mode: "open".into(),
             started_at: humanish(start),
             duration_s: SECONDS as f64,
+            drain_s: 0.0,
             planned_duration_s: SECONDS as f64,
             shard,
         },

@@ -25,6 +25,16 @@ pub struct OpTemplate {
     pub body: Template,
 }
 
+impl OpTemplate {
+    /// The values of every `${env.*}` placeholder of the op (path, headers, body).
+    pub fn env_values(&self) -> impl Iterator<Item = &str> {
+        all_vars(self).filter_map(|v| match v {
+            Var::Env { value, .. } => Some(value.as_str()),
+            _ => None,
+        })
+    }
+}
+
 /// Injected faults: shares of invoice-carrying requests sent wrong on purpose.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Faults {

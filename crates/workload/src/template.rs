@@ -152,10 +152,15 @@ impl Template {
             }
             value.clear();
             render_var(var, v, &mut value);
-            let encoded = percent_encoding::percent_encode(&value, PATH_VALUE);
-            out.extend(encoded.flat_map(str::bytes));
+            out.extend(percent_encoding::percent_encode(&value, PATH_VALUE).flat_map(str::bytes));
         }
     }
+}
+
+/// `value` as [`Template::render_path`] puts a placeholder's value into a path (so that a
+/// log can mask a secret in that form too).
+pub fn path_encoded(value: &str) -> String {
+    percent_encoding::percent_encode(value.as_bytes(), PATH_VALUE).to_string()
 }
 
 /// Everything but RFC 3986's unreserved characters is encoded in a path value.

@@ -48,12 +48,14 @@ impl Iterator for Timeline {
     }
 }
 
-/// Why an arrival produced no job.
+/// Why an arrival produced no job (each is counted as skipped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Skipped {
-    /// Its data was missing (empty pool) or unusable (a value that makes no valid URI or
-    /// header); counted as skipped.
+    /// Its data was missing (empty pool).
     NoData,
+    /// Its data made a request that is not valid HTTP (a value with bytes a header or a
+    /// URI may not hold): counted as unsendable too.
+    Unsendable,
     /// A sequential feeder ran out: later arrivals of its ops will be skipped too.
     Exhausted,
 }
@@ -94,7 +96,7 @@ impl Feed {
             match self.render(index, op) {
                 Ok(p) => parts = Some(p),
                 Err(skipped) => {
-                    self.ctx.recorder.skip(0, op);
+                    self.ctx.recorder.skip(0, op, skipped == Skipped::Unsendable);
                     return Err(skipped);
                 }
             }
@@ -115,21 +117,32 @@ impl Feed {
             Ok(Err(Skip::FeederExhausted(_))) => return Err(Skipped::Exhausted),
             Ok(Err(Skip::EmptyPool(_))) => return Err(Skipped::NoData),
             Err(e) => {
-                tracing::error!("{e}");
+                tracing::error!("{}", self.ctx.secrets.mask(&e.to_string()));
                 return Err(Skipped::Exhausted);
             }
         }
         let prepared = &self.ctx.requests[op];
         let uri = prepared.uri_for(&r.path);
-        let headers: Option<Vec<HeaderValue>> = r.headers.iter().map(|v| HeaderValue::from_bytes(v).ok()).collect();
-        let (Some(uri), Some(headers)) = (uri, headers) else {
-            if !std::mem::replace(&mut self.warned[op], true) {
-                let path = String::from_utf8_lossy(&r.path);
-                tracing::warn!(
-                    "op {op}: a rendered path or header is not valid HTTP (e.g. {path:?}); such requests are skipped"
-                );
+        let headers: Result<Vec<HeaderValue>, usize> =
+            r.headers.iter().enumerate().map(|(i, v)| HeaderValue::from_bytes(v).map_err(|_| i)).collect();
+        let (uri, headers) = match (uri, headers) {
+            (Some(uri), Ok(headers)) => (uri, headers),
+            (_, bad_header) => {
+                if !std::mem::replace(&mut self.warned[op], true) {
+                    let what = match bad_header {
+                        Err(i) => format!("header {}", prepared.templated_header(i).map_or("?", |h| h.as_str())),
+                        Ok(_) => "path".into(),
+                    };
+                    // Masked before quoting: Debug would escape a secret out of recognition.
+                    let path = self.ctx.secrets.mask(&String::from_utf8_lossy(&r.path));
+                    tracing::warn!(
+                        "op {}: a rendered request is not valid HTTP (its {what}; path {path:?}); such requests \
+                         are not sent and counted as unsendable",
+                        prepared.name
+                    );
+                }
+                return Err(Skipped::Unsendable);
             }
-            return Err(Skipped::NoData);
         };
         let body = Bytes::copy_from_slice(&r.body);
         Ok(Box::new(Parts { uri: Some(uri), headers, body: Some(body), tag: r.tag }))

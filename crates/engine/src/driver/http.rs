@@ -205,6 +205,8 @@ fn classify(e: &hyper::Error) -> ErrorClass {
             return match io.kind() {
                 ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => ErrorClass::Reset,
                 TimedOut => ErrorClass::Timeout,
+                // hyper's body decoder: a bad chunk size or chunk framing.
+                InvalidData | InvalidInput => ErrorClass::Protocol,
                 _ => ErrorClass::Other,
             };
         }

@@ -6,6 +6,7 @@ mod feed;
 pub mod http;
 mod pacer;
 mod pool;
+mod secrets;
 pub mod tls;
 mod worker;
 
@@ -21,9 +22,10 @@ use http_body_util::Full;
 use hyper::header::{CONNECTION, HOST, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Uri};
 
-pub use dispatch::{Drive, closed_loop, open_loop};
+pub use dispatch::{Drive, Driven, closed_loop, open_loop};
 pub use feed::{Feed, Skipped, Timeline};
 pub use http::ConnStats;
+pub use secrets::Secrets;
 
 use crate::profile::{Op, Plan, ResponseCheck};
 
@@ -67,11 +69,15 @@ pub struct Ctx {
     pub pools: Arc<Pools>,
     /// Per op: what to extract and check in its responses.
     pub responses: Vec<(Vec<(usize, String)>, ResponseCheck)>,
+    /// Masked in anything logged about a rendered request.
+    pub secrets: Secrets,
 }
 
 /// An op's request, built once; each send clones its cheap parts.
 #[derive(Debug)]
 pub struct Prepared {
+    /// The op's name, for what is logged about it.
+    pub name: String,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -107,6 +113,7 @@ impl Prepared {
             .filter_map(|(name, _)| HeaderName::from_bytes(name.as_bytes()).ok())
             .collect();
         Prepared {
+            name: op.name.clone(),
             method: op.method.clone(),
             uri,
             headers,
@@ -128,6 +135,11 @@ impl Prepared {
         }
         *req.headers_mut() = headers;
         req
+    }
+
+    /// The name of the `i`-th templated header.
+    pub fn templated_header(&self, i: usize) -> Option<&HeaderName> {
+        self.templated.get(i)
     }
 
     /// The URI of a rendered path (base path included), if it is a valid one.
@@ -157,6 +169,7 @@ impl Ctx {
             conns: Arc::default(),
             pools,
             responses: plan.ops.iter().map(|op| (op.extract.clone(), op.check.clone())).collect(),
+            secrets: Secrets::of(&plan.ops),
         }
     }
 }

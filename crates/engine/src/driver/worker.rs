@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use einv_report::{ErrorClass, Outcome, Phases, Sample};
+use einv_report::{ErrorClass, Outcome, Phases, Sample, is_final_status};
+use tokio::sync::watch;
 
 use super::http::{Conn, SendError};
 use super::pool::WorkerInbox;
@@ -33,21 +34,68 @@ impl Source {
 }
 
 /// Run jobs from `source` on one connection (opened on first use, reopened after errors)
-/// until the source is exhausted. `shard` picks the recorder slot.
-pub async fn run(ctx: Arc<Ctx>, mut source: Source, shard: usize) {
+/// until the source is exhausted or the run is `cut`. `shard` picks the recorder slot.
+pub async fn run(ctx: Arc<Ctx>, mut source: Source, shard: usize, mut cut: watch::Receiver<bool>) {
     let mut conn: Option<Conn> = None;
     while let Some(job) = source.next().await {
-        // Only a queued job can be stale; the others skip the clock read.
-        let waited = if job.queued { job.intended.elapsed() } else { Duration::ZERO };
-        let sample =
-            if waited >= ctx.request_timeout { expired(waited, &job) } else { execute(&ctx, &mut conn, &job).await };
-        ctx.recorder.record(shard, job.op, &sample);
+        if let Some(sample) = execute(&ctx, &mut conn, &job, &mut cut).await {
+            ctx.recorder.record(shard, job.op, &sample);
+        }
     }
 }
 
-/// A queued request that waited longer than the request timeout for a connection is not
-/// sent: a client would have given up by now. It counts as a timeout, timed from its
-/// intended send, and this keeps the queue bounded by rate × request timeout.
+/// Send `job` and measure it. Its deadline is its intended time + the request timeout,
+/// so time spent queued for a connection and time on the wire share one budget. `None`
+/// when the run was cut before it was sent: it then counts as unsent.
+async fn execute(ctx: &Ctx, conn: &mut Option<Conn>, job: &Job, cut: &mut watch::Receiver<bool>) -> Option<Sample> {
+    let deadline = job.intended + ctx.request_timeout;
+    let sent = Instant::now();
+    if sent >= deadline {
+        return Some(expired(sent - job.intended, job));
+    }
+    if *cut.borrow() {
+        return None;
+    }
+    let mut phases = Phases::default();
+    let exchanged = tokio::select! {
+        biased;
+        done = tokio::time::timeout_at(deadline.into(), exchange(ctx, conn, job, &mut phases)) => done.ok(),
+        // The drain's limit: what is still in flight is recorded as a timeout, now.
+        _ = cut.wait_for(|c| *c) => None,
+    };
+    let (outcome, body) = exchanged.unwrap_or_else(|| {
+        // The connection still has a request in flight: it cannot be reused.
+        *conn = None;
+        (Outcome::Failed(ErrorClass::Timeout), Vec::new())
+    });
+    let end = Instant::now();
+    let tag = job.parts.as_ref().and_then(|p| p.tag);
+    let expects_rejection = tag.is_some_and(|t| t.expects_rejection());
+    let check_failed = match outcome {
+        // Not an answer at all (an unsolicited 101, a status 999): an error, not a check.
+        Outcome::Response(status) if !is_final_status(status) => false,
+        // An invoice sent invalid on purpose must be refused; the op's own checks describe
+        // a valid answer and do not apply.
+        Outcome::Response(status) if expects_rejection => !(400..500).contains(&status),
+        Outcome::Response(status) => !inspect(ctx, job.op, status, &body, tag),
+        Outcome::Failed(_) => false,
+    };
+    Some(Sample {
+        latency: end.saturating_duration_since(job.intended),
+        service: Some(end - sent),
+        send_lag: sent.saturating_duration_since(job.intended),
+        outcome,
+        queued: job.queued,
+        check_failed,
+        tag: tag.map(|t| t.index()),
+        expects_rejection,
+        phases,
+    })
+}
+
+/// A request whose deadline passed before it could be sent (it waited for a connection)
+/// is not sent: a client would have given up by now. It counts as a timeout, timed from
+/// its intended send, and this keeps the queue bounded by rate × request timeout.
 fn expired(waited: Duration, job: &Job) -> Sample {
     Sample {
         latency: waited,
@@ -59,40 +107,6 @@ fn expired(waited: Duration, job: &Job) -> Sample {
         tag: job.parts.as_ref().and_then(|p| p.tag).map(|t| t.index()),
         expects_rejection: false,
         phases: Phases::default(),
-    }
-}
-
-async fn execute(ctx: &Ctx, conn: &mut Option<Conn>, job: &Job) -> Sample {
-    let sent = Instant::now();
-    let mut phases = Phases::default();
-    let (outcome, body) = match tokio::time::timeout(ctx.request_timeout, exchange(ctx, conn, job, &mut phases)).await {
-        Ok(result) => result,
-        Err(_) => {
-            // The connection still has a request in flight: it cannot be reused.
-            *conn = None;
-            (Outcome::Failed(ErrorClass::Timeout), Vec::new())
-        }
-    };
-    let end = Instant::now();
-    let tag = job.parts.as_ref().and_then(|p| p.tag);
-    let expects_rejection = tag.is_some_and(|t| t.expects_rejection());
-    let check_failed = match outcome {
-        // An invoice sent invalid on purpose must be refused; the op's own checks describe
-        // a valid answer and do not apply.
-        Outcome::Response(status) if expects_rejection => !(400..500).contains(&status),
-        Outcome::Response(status) => !inspect(ctx, job.op, status, &body, tag),
-        Outcome::Failed(_) => false,
-    };
-    Sample {
-        latency: end.saturating_duration_since(job.intended),
-        service: Some(end - sent),
-        send_lag: sent.saturating_duration_since(job.intended),
-        outcome,
-        queued: job.queued,
-        check_failed,
-        tag: tag.map(|t| t.index()),
-        expects_rejection,
-        phases,
     }
 }
 
@@ -144,7 +158,9 @@ async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, job: &Job, phases: &mut Ph
         }
         let Some(conn) = slot.as_mut() else { return (Outcome::Failed(ErrorClass::Other), Vec::new()) };
         let result = conn.send(ctx.requests[op].request(job.parts.as_deref()), keep).await;
-        if result.is_err() || !ctx.keep_alive {
+        // After a status that is no final answer the peer is not speaking HTTP/1.1 to us
+        // any more (a 101 hands the connection over to another protocol).
+        if !result.as_ref().is_ok_and(|r| is_final_status(r.status)) || !ctx.keep_alive {
             *slot = None;
         }
         match result {

@@ -1,11 +1,13 @@
 //! Profiles: TOML in, a validated [`Plan`] out (raw serde structs, then domain types).
 
+mod arrivals;
 mod locate;
 mod model;
 mod ops;
 mod raw;
 mod slo;
 mod tls;
+mod url;
 mod validate;
 
 pub use ops::{FeederSpec, WorkloadSpec};
@@ -236,7 +238,7 @@ impl Plan {
                 Endpoint::Http(_) => (ModelSpec::default(), 1),
             };
             self.target.endpoint =
-                validate::endpoint(url, builtin).map_err(|message| Error::Flag { flag: "--target", message })?;
+                url::endpoint(url, builtin).map_err(|message| Error::Flag { flag: "--target", message })?;
         }
         if let Some(n) = o.connections {
             if n == 0 || n as u64 > MAX_CONNECTIONS as u64 {
@@ -279,6 +281,18 @@ impl Plan {
                 });
             }
             *stages = vec![Stage::constant(rate, planned)];
+        }
+        if let Some(why) = arrivals::missing(&self.load, self.seed, self.shard) {
+            // Name the flag that thinned the schedule out: the profile itself was valid.
+            let whole_run_sends = arrivals::missing(&self.load, self.seed, Shard::default()).is_none();
+            let flag = match () {
+                _ if o.shard.is_some() && whole_run_sends => "--shard",
+                _ if o.rate.is_some() => "--rate",
+                _ if o.duration.is_some() => "--duration",
+                _ if o.seed.is_some() => "--seed",
+                _ => "load",
+            };
+            return Err(Error::Flag { flag, message: why });
         }
         Ok(())
     }

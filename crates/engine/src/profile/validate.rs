@@ -147,6 +147,12 @@ pub(super) fn plan(raw: RawProfile, src: &str, file: &Path) -> Result<Plan, Erro
         // the ops, so there is no earlier issue to be sure of.
         c.fail("workload.duplicate-rate", "does not apply to mode = \"replay\" (the trace decides the ops)");
     }
+    let seed = raw.seed.unwrap_or(1);
+    if c.errors.is_empty()
+        && let Some(why) = super::arrivals::missing(&load, seed, Shard::default())
+    {
+        c.fail(if matches!(load, Load::Replay { .. }) { "load.trace" } else { "load.stage" }, why);
+    }
     let slo = raw.slo.map(|s| super::slo::slo(&mut c, s, &ops, load.duration())).unwrap_or_default();
     if !c.errors.is_empty() {
         return Err(Error::Profile(ProfileErrors(c.errors)));
@@ -155,7 +161,7 @@ pub(super) fn plan(raw: RawProfile, src: &str, file: &Path) -> Result<Plan, Erro
         name: raw.name,
         description: raw.description,
         file: file.into(),
-        seed: raw.seed.unwrap_or(1),
+        seed,
         target,
         load,
         ops,
@@ -178,7 +184,7 @@ fn target(c: &mut Check, mut t: RawTarget, dir: &Path) -> Target {
         Some(b) => builtin(c, b),
         None => (ModelSpec::default(), 1),
     };
-    let endpoint = endpoint(&t.url, builtin).unwrap_or_else(|message| {
+    let endpoint = super::url::endpoint(&t.url, builtin).unwrap_or_else(|message| {
         c.fail("target.url", message);
         Endpoint::Http(HttpUrl { authority: String::new(), base_path: String::new(), tls: false })
     });
@@ -192,32 +198,6 @@ fn target(c: &mut Check, mut t: RawTarget, dir: &Path) -> Target {
     let request_timeout = t.request_timeout.map_or(Duration::from_secs(10), |d| c.nonzero("target.request-timeout", d));
     let keep_alive = t.keep_alive.unwrap_or(true);
     Target { endpoint, connections, connect_timeout, request_timeout, keep_alive, tls }
-}
-
-/// `"builtin"`, `"builtin+tls"` or an `http[s]://host[:port][/prefix]` URL.
-pub(super) fn endpoint(url: &str, builtin: (ModelSpec, usize)) -> Result<Endpoint, String> {
-    if let Some(tls) =
-        [("builtin", false), ("builtin+tls", true)].iter().find_map(|(n, tls)| (url == *n).then_some(*tls))
-    {
-        return Ok(Endpoint::Builtin { spec: Box::new(builtin.0), threads: builtin.1, tls });
-    }
-    let expected = "expected \"builtin\", \"builtin+tls\" or \"http[s]://host:port\"";
-    let uri: hyper::Uri = url.parse().map_err(|e| format!("not a URL: {url:?} ({e}); {expected}"))?;
-    let (tls, port) = match uri.scheme_str() {
-        Some("http") => (false, 80),
-        Some("https") => (true, 443),
-        _ => return Err(format!("{url:?} must start with http:// or https:// (or be \"builtin\" or \"builtin+tls\")")),
-    };
-    let Some(auth) = uri.authority() else { return Err(format!("{url:?} has no host")) };
-    if uri.query().is_some() {
-        return Err("the target URL must not have a query; put queries in each op's path".into());
-    }
-    let authority = if auth.port().is_some() { auth.to_string() } else { format!("{}:{port}", auth.host()) };
-    let url = HttpUrl { authority, base_path: uri.path().trim_end_matches('/').to_string(), tls };
-    if tls && rustls_pki_types::ServerName::try_from(url.host()).is_err() {
-        return Err(format!("{:?} is not a host name TLS can check a certificate against", url.host()));
-    }
-    Ok(Endpoint::Http(url))
 }
 
 fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {

@@ -53,6 +53,7 @@ fn recorded(dir: &std::path::Path) -> Summary {
             mode: "open".into(),
             started_at: "2026-11-21T00:00:00.000Z".into(),
             duration_s: 12.0,
+            drain_s: 0.0,
             planned_duration_s: 12.0,
             shard: None,
         },
