@@ -193,8 +193,8 @@ pub fn clip(value: &str) -> Cow<'_, str> {
     }
 }
 
-/// "4 MiB", "64 KiB" or "100 bytes".
-fn size(bytes: u64) -> String {
+/// A limit for people: "4 MiB", "64 KiB" or "100 bytes".
+pub fn size(bytes: u64) -> String {
     match bytes {
         b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
         b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
+use einv_core::input::{self, Cap};
 use einv_poolsim::ModelSpec;
 use einv_report::SloSpec;
 use einv_workload::requests::OpTemplate;
@@ -33,6 +34,8 @@ pub(crate) const MAX_CONNECTIONS: i64 = 100_000;
 /// wakes at most 4,000 times a second however high the rate.
 pub(crate) const DEFAULT_PACING: Duration = Duration::from_micros(250);
 pub(crate) const MAX_PACING: Duration = Duration::from_millis(10);
+/// The largest profile: far more than any hand-written one, small enough to read whole.
+pub const PROFILE_CAP: Cap = Cap { bytes: 4 << 20, what: "a profile" };
 
 /// A validated profile: everything a run needs, with invariants checked.
 #[derive(Debug, Clone)]
@@ -216,9 +219,10 @@ pub struct Overrides {
 }
 
 impl Plan {
-    /// Read and validate a profile file.
+    /// Read and validate a profile file (a regular file of at most [`PROFILE_CAP`]).
     pub fn load(path: &Path) -> Result<Plan, Error> {
-        let src = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.into(), source })?;
+        let src =
+            input::read_to_string(path, PROFILE_CAP).map_err(|error| Error::Input { path: path.into(), error })?;
         Plan::parse(&src, path)
     }
 
