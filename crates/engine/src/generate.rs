@@ -24,7 +24,7 @@ pub struct Generated {
 pub fn generate(plan: &Plan, count: u64, out: &mut dyn Write) -> Result<Generated, Error> {
     let mut workload = Workload::new(plan)?;
     let timeline = workload.timeline(plan)?;
-    type Arrival = (u64, Option<f64>, Option<usize>, Option<std::path::PathBuf>);
+    type Arrival = (u64, Option<f64>, Option<usize>, Option<bytes::Bytes>);
     let arrivals: Box<dyn Iterator<Item = Arrival>> = match timeline {
         Some(t) => Box::new(t.map(|a| (a.index, Some(a.at.as_secs_f64() * 1000.0), a.op, a.body))),
         None => Box::new((0..).map(|i| (i, None, None, None))),
@@ -33,7 +33,7 @@ pub fn generate(plan: &Plan, count: u64, out: &mut dyn Write) -> Result<Generate
     let mut done = Generated::default();
     let mut r = Rendered::default();
     let io = |e: std::io::Error| Error::Flag { flag: "--out", message: e.to_string() };
-    for (index, offset_ms, op, body_file) in
+    for (index, offset_ms, op, replay_body) in
         arrivals.filter(|(i, ..)| i % shard.count == shard.index).take(count as usize)
     {
         let op = op.unwrap_or_else(|| workload.requests.op_of(index));
@@ -69,10 +69,9 @@ pub fn generate(plan: &Plan, count: u64, out: &mut dyn Write) -> Result<Generate
                 }
             },
         }
-        if let Some(path) = body_file.filter(|_| line.get("skipped").is_none()) {
+        if let Some(body) = replay_body.filter(|_| line.get("skipped").is_none()) {
             // A replay line's own body replaces the op's (and any injected fault), as in a run.
-            let text = std::fs::read(&path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-            line["body"] = json!(text);
+            line["body"] = json!(String::from_utf8_lossy(&body));
             line["tag"] = serde_json::Value::Null;
         }
         line["headers"] = serde_json::Value::Object(headers);

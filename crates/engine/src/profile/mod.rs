@@ -4,15 +4,18 @@ mod locate;
 mod model;
 mod ops;
 mod raw;
+mod replay;
 mod slo;
 mod tls;
 mod validate;
 
 pub use ops::{FeederSpec, WorkloadSpec};
+pub use replay::Bodies;
 pub use tls::TlsOptions;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -122,9 +125,19 @@ pub enum Load {
     /// Closed loop: each connection sends its next request when the last one is answered
     /// (plus think time): a saturation test, not a latency test.
     Closed { duration: Duration, think: Duration },
-    /// Replay a recorded trace with its own timing, `speed` times as fast.
-    /// `arrivals` and `duration` are the trace's, found when the profile was validated.
-    Replay { trace: PathBuf, speed: f64, arrivals: u64, duration: Duration, pacing: Duration },
+    /// Replay a recorded trace with its own timing, `speed` times as fast. Body files lie
+    /// in `body_root` (`None`: the trace's folder). `arrivals`, `duration` and `bodies`
+    /// are the trace's, found when the profile was validated (its body files read then, so
+    /// a run never waits on one).
+    Replay {
+        trace: PathBuf,
+        speed: f64,
+        arrivals: u64,
+        duration: Duration,
+        pacing: Duration,
+        body_root: Option<PathBuf>,
+        bodies: Arc<Bodies>,
+    },
 }
 
 impl Load {
