@@ -12,7 +12,7 @@ use crate::hlog_sum::sum_hlog;
 use crate::pool::{POOL_CSV, PoolRow, read_pool_csv};
 use crate::runlog::files;
 use crate::stats::new_histogram;
-use crate::summary::Summary;
+use crate::summary::{SUMMARY_CAP, Summary};
 use crate::timeseries::{TimeseriesRow, read_timeseries};
 
 /// Whole-run histograms (microseconds) of one op, or of the whole run.
@@ -71,10 +71,11 @@ impl Saved {
     /// a folder without summary.json is [`Error::NotReport`].
     pub fn load(dir: &Path) -> Result<Saved, Error> {
         let summary_path = dir.join(files::SUMMARY);
-        if !summary_path.is_file() {
+        // Present but not a regular file: the reader says so.
+        if !summary_path.exists() {
             return Err(Error::NotReport { path: dir.into() });
         }
-        let text = std::fs::read(&summary_path).map_err(|e| Error::io(&summary_path, e))?;
+        let text = einv_core::input::read(&summary_path, SUMMARY_CAP).map_err(|e| Error::input(&summary_path, &e))?;
         let summary: Summary = serde_json::from_slice(&text)
             .map_err(|e| Error::Format { path: summary_path.clone(), message: e.to_string() })?;
         Saved::with_summary(dir, summary)

@@ -10,7 +10,7 @@ use crate::hlog::{KINDS, hlog_start_time, split_tag};
 use crate::hlog_sum::sum_hlog;
 use crate::runlog::files;
 use crate::stats::new_histogram;
-use crate::summary::{SCHEMA_VERSION, Summary};
+use crate::summary::{SCHEMA_VERSION, SUMMARY_CAP, Summary};
 use crate::timeseries::{TimeseriesRow, read_timeseries};
 
 /// One op's histograms, in the order of [`KINDS`].
@@ -68,13 +68,14 @@ impl Folder {
             return Err(bad(dir, "not a report folder (no such directory)"));
         }
         for f in [files::SUMMARY, files::HLOG, files::TIMESERIES] {
-            if !dir.join(f).is_file() {
+            // Present but not a regular file: its reader says so.
+            if !dir.join(f).exists() {
                 let why = if f == files::SUMMARY { " (written last: the run may not have finished)" } else { "" };
                 return Err(bad(dir, format!("not a complete report folder: {f} is missing{why}")));
             }
         }
         let path = dir.join(files::SUMMARY);
-        let bytes = std::fs::read(&path).map_err(|e| bad(&path, format!("cannot read: {e}")))?;
+        let bytes = einv_core::input::read(&path, SUMMARY_CAP).map_err(|e| Error::input(&path, &e))?;
         let summary: Summary = serde_json::from_slice(&bytes).map_err(|e| bad(&path, e.to_string()))?;
         if summary.schema_version != SCHEMA_VERSION {
             let v = summary.schema_version;
