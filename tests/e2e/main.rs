@@ -7,6 +7,7 @@ mod bad_profiles;
 mod compare;
 mod generate;
 mod html;
+mod inputs;
 mod limits;
 mod report;
 mod runs;

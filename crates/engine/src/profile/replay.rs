@@ -52,7 +52,9 @@ pub(super) fn check_trace(c: &mut Check, load: &mut Load, ops: &[Op]) {
         Ok(r) => r,
         Err(e) => return c.fail("load.trace", e.to_string()),
     };
-    let root = body_root.as_deref().unwrap_or_else(|| trace.parent().unwrap_or(Path::new(".")));
+    // The folder of "trace.csv" is "", which names no folder to canonicalize.
+    let folder = trace.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let root = body_root.as_deref().unwrap_or(folder);
     let mut body_reader = match BodyReader::new(root) {
         Ok(r) => r,
         Err(e) => return c.fail(if body_root.is_some() { "load.body-root" } else { "load.trace" }, e),
