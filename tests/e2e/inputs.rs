@@ -131,17 +131,24 @@ fn every_command_refuses(dir: &Path, expected: &[&str]) {
     assert!(!dir.join("report").exists(), "a refused run writes no report folder");
 }
 
+/// A FIFO at `file`, then (as root) a device node: every command refuses each, naming the
+/// file after `context` (the profile key that names it, if any).
+fn special_files_are_refused(dir: &Path, file: &Path, context: &str) {
+    let name = file.file_name().unwrap().to_string_lossy();
+    mkfifo(file);
+    every_command_refuses(dir, &[context, &format!("{name}: is a named pipe (FIFO); expected a regular file")]);
+    std::fs::remove_file(file).unwrap();
+    if mknod_zero(file) {
+        every_command_refuses(dir, &[context, &format!("{name}: is a character device; expected a regular file")]);
+        std::fs::remove_file(file).unwrap();
+    }
+}
+
 #[test]
 fn profiles_are_regular_files_of_at_most_4_mib() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("p.toml");
-    mkfifo(&p);
-    every_command_refuses(dir.path(), &["p.toml: is a named pipe (FIFO); expected a regular file"]);
-    std::fs::remove_file(&p).unwrap();
-    if mknod_zero(&p) {
-        every_command_refuses(dir.path(), &["p.toml: is a character device; expected a regular file"]);
-        std::fs::remove_file(&p).unwrap();
-    }
+    special_files_are_refused(dir.path(), &p, "");
     let mut big = profile(CONSTANT, "");
     while big.len() <= 4 << 20 {
         big.push_str("# a comment line that pads the profile past its limit\n");
@@ -168,13 +175,7 @@ fn traces_are_regular_files_with_lines_of_at_most_1_mib() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("p.toml"), profile(REPLAY, "")).unwrap();
     let trace = dir.path().join("trace.csv");
-    mkfifo(&trace);
-    every_command_refuses(dir.path(), &["load.trace", "trace.csv: is a named pipe (FIFO); expected a regular file"]);
-    std::fs::remove_file(&trace).unwrap();
-    if mknod_zero(&trace) {
-        every_command_refuses(dir.path(), &["trace.csv: is a character device; expected a regular file"]);
-        std::fs::remove_file(&trace).unwrap();
-    }
+    special_files_are_refused(dir.path(), &trace, "load.trace");
     endless_line(&trace, "offset,op\n0,issue\n0.1,", 3 << 20);
     every_command_refuses(dir.path(), &["trace.csv:3: has a line longer than 1 MiB (expected text with line breaks)"]);
     // A long value is named by its first 80 characters.
@@ -254,13 +255,7 @@ fn feeders_are_regular_files_with_rows_of_at_most_1_mib() {
     let feeder = "[[feeder]]\nname = \"f\"\npath = \"f.csv\"";
     std::fs::write(dir.path().join("p.toml"), profile(CONSTANT, feeder)).unwrap();
     let f = dir.path().join("f.csv");
-    mkfifo(&f);
-    every_command_refuses(dir.path(), &["feeder[0].path", "f.csv: is a named pipe (FIFO); expected a regular file"]);
-    std::fs::remove_file(&f).unwrap();
-    if mknod_zero(&f) {
-        every_command_refuses(dir.path(), &["f.csv: is a character device; expected a regular file"]);
-        std::fs::remove_file(&f).unwrap();
-    }
+    special_files_are_refused(dir.path(), &f, "feeder[0].path");
     endless_line(&f, "", 3 << 20);
     every_command_refuses(dir.path(), &["f.csv:1: has a line longer than 1 MiB (expected text with line breaks)"]);
 }

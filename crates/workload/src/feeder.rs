@@ -256,7 +256,7 @@ pub(crate) fn csv_error(path: &Path, line: Option<u64>, err: &csv::Error) -> Err
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::HashSet;
     use std::fmt::Write as _;
 
@@ -403,20 +403,29 @@ mod tests {
         assert!(missing.contains("nope.csv: cannot open"), "{missing}");
     }
 
-    /// `mkfifo PATH` or `mknod PATH c 1 5` (a /dev/zero of the test's own).
-    fn make(path: &Path, program: &str, args: &[&str]) {
-        assert!(std::process::Command::new(program).arg(path).args(args).status().unwrap().success());
+    /// A FIFO and (as root: device nodes need it) a node that reads like /dev/zero, in
+    /// `dir`, each with its kind as messages name it.
+    pub(crate) fn special_files(dir: &Path) -> Vec<(PathBuf, &'static str)> {
+        let make = |name: &str, program: &str, args: &[&str]| {
+            let path = dir.join(name);
+            let made = std::process::Command::new(program).arg(&path).args(args).status().is_ok_and(|s| s.success());
+            if !made {
+                eprintln!("skipped: `{program} {path:?}` was refused (device nodes need root)");
+            }
+            made.then_some(path)
+        };
+        let fifo = make("fifo.csv", "mkfifo", &[]).expect("mkfifo works");
+        let mut files = vec![(fifo, "a named pipe (FIFO)")];
+        files.extend(make("zero.csv", "mknod", &["c", "1", "5"]).map(|zero| (zero, "a character device")));
+        files
     }
 
     #[test]
     fn only_regular_files_are_opened() {
         let dir = tempfile::tempdir().unwrap();
-        let (fifo, zero) = (dir.path().join("fifo.csv"), dir.path().join("zero.csv"));
-        make(&fifo, "mkfifo", &[]);
-        make(&zero, "mknod", &["c", "1", "5"]);
-        for (path, kind) in [(&fifo, "a named pipe (FIFO)"), (&zero, "a character device")] {
+        for (path, kind) in special_files(dir.path()) {
             for mode in [FeedMode::Sequential, FeedMode::Random] {
-                let err = Feeder::open(path, mode, 1).unwrap_err().to_string();
+                let err = Feeder::open(&path, mode, 1).unwrap_err().to_string();
                 assert_eq!(err, format!("{}: is {kind}; expected a regular file", path.display()));
             }
         }

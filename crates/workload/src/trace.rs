@@ -318,14 +318,8 @@ mod tests {
     #[test]
     fn only_regular_files_are_replayed() {
         let dir = tempfile::tempdir().unwrap();
-        let (fifo, zero) = (dir.path().join("fifo.csv"), dir.path().join("zero.csv"));
-        let make = |path: &Path, program: &str, args: &[&str]| {
-            assert!(std::process::Command::new(program).arg(path).args(args).status().unwrap().success());
-        };
-        make(&fifo, "mkfifo", &[]);
-        make(&zero, "mknod", &["c", "1", "5"]);
-        for (path, kind) in [(&fifo, "a named pipe (FIFO)"), (&zero, "a character device")] {
-            let err = TraceReader::open(path, 1.0).unwrap_err().to_string();
+        for (path, kind) in crate::feeder::tests::special_files(dir.path()) {
+            let err = TraceReader::open(&path, 1.0).unwrap_err().to_string();
             assert_eq!(err, format!("{}: is {kind}; expected a regular file", path.display()));
         }
     }
