@@ -9,7 +9,7 @@
 //! |----------|----------|---------|
 //! | `offset` | yes | when the request was sent, from the trace start: seconds as a decimal number (`0.125`) or a duration (`125ms`, `1.5s`, `1m30s`; units `ns`, `us`, `µs`, `ms`, `s`, `m`, `min`, `h`) |
 //! | `op`     | yes | the name of an op of the profile |
-//! | `body`   | no  | a file holding the request body, relative to the trace file's folder; empty = the op's own body |
+//! | `body`   | no  | a file holding the request body, relative to the trace file's folder (which the engine confines it to, unless `[load] body-root` names another); empty = the op's own body |
 //!
 //! Other columns are ignored, so exports with extra fields replay as they are. Offsets must
 //! be ≥ 0 and never decrease from one line to the next; equal offsets are a burst. Entry

@@ -38,7 +38,7 @@ pub(crate) const MAX_CONNECTIONS: i64 = 100_000;
 pub(crate) const DEFAULT_PACING: Duration = Duration::from_micros(250);
 pub(crate) const MAX_PACING: Duration = Duration::from_millis(10);
 /// The largest profile: far more than any hand-written one, small enough to read whole.
-pub const PROFILE_CAP: Cap = Cap { bytes: 4 << 20, what: "a profile" };
+const PROFILE_CAP: Cap = Cap { bytes: 4 << 20, what: "a profile" };
 
 /// A validated profile: everything a run needs, with invariants checked.
 #[derive(Debug, Clone)]
@@ -232,7 +232,7 @@ pub struct Overrides {
 }
 
 impl Plan {
-    /// Read and validate a profile file (a regular file of at most [`PROFILE_CAP`]).
+    /// Read and validate a profile file (a regular file of at most 4 MiB).
     pub fn load(path: &Path) -> Result<Plan, Error> {
         let src =
             input::read_to_string(path, PROFILE_CAP).map_err(|error| Error::Input { path: path.into(), error })?;
