@@ -158,6 +158,20 @@ fn profiles_are_regular_files_of_at_most_4_mib() {
     // Under the limit but one 3 MiB line: a TOML error, quoted short.
     endless_line(&p, "name = ", 3 << 20);
     einv_in(dir.path(), &["validate", "p.toml"]).refused(&["validate"], &["p.toml"]);
+    // Values of 3 MB are quoted by their start, and the message still says what is wrong.
+    let long = "m".repeat(3_000_000);
+    let cases = [
+        (
+            "[load]\n",
+            format!("[load]\nmode = \"{long}\"\n"),
+            "load.mode: expected \"open\", \"closed\" or \"replay\", got",
+        ),
+        ("url = \"builtin\"", format!("url = \"http://{long}\""), "target.url"),
+    ];
+    for (from, to, expected) in cases {
+        std::fs::write(&p, profile(CONSTANT, "").replacen(from, &to, 1)).unwrap();
+        einv_in(dir.path(), &["validate", "p.toml"]).refused(&["validate"], &[expected, "mmmm..."]);
+    }
     // A file the profile names for TLS is read the same way.
     let tls = "schema = 1\nname = \"t\"\n[target]\nurl = \"https://127.0.0.1:1\"\ntls-ca = \"ca.pem\"\n\
                [load]\n[[load.stage]]\nkind = \"constant\"\nrate = 1\nduration = \"1s\"\n\

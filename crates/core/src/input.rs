@@ -32,6 +32,10 @@ const SLACK: u64 = 64 << 10;
 
 /// How many characters of a value an error message quotes.
 const CLIP_CHARS: usize = 80;
+/// The longest word (a run without white space) and message [`clip_message`] leaves
+/// whole: far longer than any path or value a message names on purpose.
+const WORD_CHARS: usize = 500;
+const MESSAGE_CHARS: usize = 2_000;
 
 /// The most bytes read from a file read whole, and what such a file is, for the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,10 +191,34 @@ impl<R: Seek> Seek for Bounded<R> {
 /// `value` for an error message: at most 80 characters of it, then "...". A value from an
 /// input file can be megabytes long; the message only has to say which one it was.
 pub fn clip(value: &str) -> Cow<'_, str> {
-    match value.char_indices().nth(CLIP_CHARS) {
+    clip_to(value, CLIP_CHARS)
+}
+
+fn clip_to(value: &str, chars: usize) -> Cow<'_, str> {
+    match value.char_indices().nth(chars) {
         None => Cow::Borrowed(value),
         Some((end, _)) => Cow::Owned(format!("{}...", &value[..end])),
     }
+}
+
+/// `message` with every word (a run without white space, such as a quoted value) cut at
+/// 500 characters, then cut at 2,000: the net under messages that quote values of input
+/// files without [`clip`]ping them, so none can be megabytes long.
+pub fn clip_message(message: String) -> String {
+    let long_word = message.split_whitespace().any(|w| w.chars().nth(WORD_CHARS).is_some());
+    if !long_word && message.chars().nth(MESSAGE_CHARS).is_none() {
+        return message;
+    }
+    let mut out = String::with_capacity(MESSAGE_CHARS + 3);
+    for part in message.split_inclusive(char::is_whitespace) {
+        let word = part.trim_end_matches(char::is_whitespace);
+        out.push_str(&clip_to(word, WORD_CHARS));
+        out.push_str(&part[word.len()..]);
+        if out.chars().nth(MESSAGE_CHARS).is_some() {
+            break;
+        }
+    }
+    clip_to(&out, MESSAGE_CHARS).into_owned()
 }
 
 /// A limit for people: "4 MiB", "64 KiB" or "100 bytes".
@@ -299,5 +327,16 @@ mod tests {
         assert_eq!(clipped.chars().count(), 83);
         assert!(clipped.ends_with("é..."));
         assert_eq!(clip(&"x".repeat(80)).len(), 80, "exactly 80 is not cut");
+    }
+
+    #[test]
+    fn messages_keep_their_words_and_clip_long_values() {
+        let short = "expected \"open\", got \"shut\"".to_string();
+        assert_eq!(clip_message(short.clone()), short);
+        let value = "m".repeat(3_000_000);
+        let clipped = clip_message(format!("not a URL: \"{value}\" (invalid character); expected \"http://\""));
+        assert_eq!(clipped, format!("not a URL: \"{}... (invalid character); expected \"http://\"", &value[..499]));
+        let many = clip_message("word ".repeat(1_000_000));
+        assert_eq!(many.chars().count(), 2_003, "many short words are cut at 2,000 characters");
     }
 }

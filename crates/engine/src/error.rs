@@ -60,7 +60,8 @@ impl ProfileError {
     /// A problem found after validation (a file changed since, a schedule too thin to
     /// hold one arrival): it names the key, but not a line.
     pub fn unlocated(file: &std::path::Path, key: &str, message: impl fmt::Display) -> ProfileError {
-        ProfileError { file: file.into(), line: None, key: key.into(), message: message.to_string() }
+        let message = einv_core::input::clip_message(message.to_string());
+        ProfileError { file: file.into(), line: None, key: key.into(), message }
     }
 }
 

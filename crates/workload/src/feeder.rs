@@ -237,7 +237,7 @@ fn copy_row(row: &mut Vec<String>, record: &StringRecord) {
 }
 
 pub(crate) fn data_error(path: &Path, line: Option<u64>, message: String) -> Error {
-    Error::Data { path: path.to_path_buf(), line, message }
+    Error::Data { path: path.to_path_buf(), line, message: input::clip_message(message) }
 }
 
 /// A CSV reading error (I/O, invalid UTF-8, a record too long) located by line: the

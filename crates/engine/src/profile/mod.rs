@@ -374,7 +374,8 @@ pub(crate) fn profile_error(file: &Path, src: &str, key: &str, message: impl Int
         file: file.into(),
         line: locate::locate(src, &locate::parse_path(key)),
         key: key.into(),
-        message: message.into(),
+        // Values from the profile are quoted in messages, and a profile may hold 4 MiB.
+        message: input::clip_message(message.into()),
     }
 }
 

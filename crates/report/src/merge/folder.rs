@@ -42,7 +42,8 @@ pub(crate) struct Totals {
 
 /// A problem with an input folder (exit code 2), located by its path.
 pub(crate) fn bad(path: &Path, message: impl Into<String>) -> Error {
-    Error::Input { path: path.into(), message: message.into() }
+    // Messages quote tags from the log: a tag can be a line long.
+    Error::Input { path: path.into(), message: einv_core::input::clip_message(message.into()) }
 }
 
 /// Any error from reading `path` (unreadable, malformed) is the input's fault.
