@@ -1,6 +1,7 @@
 //! The e-invoice vocabulary einv-load's generator and its built-in target agree on, kept
-//! tiny on purpose: the GB 32100 taxpayer-id checks and money in integer cents with the
-//! half-up VAT rounding invoices use.
+//! tiny on purpose: the GB 32100 taxpayer-id checks, money in integer cents with the
+//! half-up VAT rounding invoices use, and the one way every crate reads an input file
+//! ([`input`]: regular files only, bounded).
 //!
 //! ```
 //! use einv_core::money::{Cents, TaxRate};
@@ -11,5 +12,6 @@
 //! assert_eq!(rate.tax_on(Cents::parse("100.00").unwrap()), Cents(1300));
 //! ```
 
+pub mod input;
 pub mod money;
 pub mod uscc;

@@ -7,6 +7,9 @@ use std::path::PathBuf;
 pub enum Error {
     #[error("{}: cannot read: {source}", path.display())]
     Read { path: PathBuf, source: std::io::Error },
+    /// An input file refused before it was read (not a regular file, too large, ...).
+    #[error("{}: {error}", path.display())]
+    Input { path: PathBuf, error: einv_core::input::InputError },
     #[error("{0}")]
     Profile(ProfileErrors),
     #[error("{flag}: {message}")]
@@ -29,9 +32,12 @@ impl Error {
     /// True when the user can fix this by changing the profile, a flag or a path.
     pub fn is_bad_input(&self) -> bool {
         match self {
-            Error::Read { .. } | Error::Profile(_) | Error::Flag { .. } | Error::Folder { .. } | Error::Saved(_) => {
-                true
-            }
+            Error::Read { .. }
+            | Error::Input { .. }
+            | Error::Profile(_)
+            | Error::Flag { .. }
+            | Error::Folder { .. }
+            | Error::Saved(_) => true,
             // An input report folder that is missing, incomplete or from another run.
             Error::Report(e) => e.is_bad_input(),
             _ => false,
@@ -54,7 +60,8 @@ impl ProfileError {
     /// A problem found after validation (a file changed since, a schedule too thin to
     /// hold one arrival): it names the key, but not a line.
     pub fn unlocated(file: &std::path::Path, key: &str, message: impl fmt::Display) -> ProfileError {
-        ProfileError { file: file.into(), line: None, key: key.into(), message: message.to_string() }
+        let message = einv_core::input::clip_message(message.to_string());
+        ProfileError { file: file.into(), line: None, key: key.into(), message }
     }
 }
 

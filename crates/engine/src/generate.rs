@@ -35,7 +35,7 @@ const CHECK_EVERY: u64 = 1024;
 pub fn generate(plan: &Plan, count: u64, out: &Path, existing: Existing) -> Result<Generated, Error> {
     let mut workload = Workload::new(plan)?;
     let timeline = workload.timeline(plan)?;
-    type Arrival = (u64, Option<f64>, Option<usize>, Option<std::path::PathBuf>);
+    type Arrival = (u64, Option<f64>, Option<usize>, Option<bytes::Bytes>);
     let arrivals: Box<dyn Iterator<Item = Arrival>> = match timeline {
         Some(t) => Box::new(t.map(|a| (a.index, Some(a.at.as_secs_f64() * 1000.0), a.op, a.body))),
         None => Box::new((0..).map(|i| (i, None, None, None))),
@@ -46,14 +46,14 @@ pub fn generate(plan: &Plan, count: u64, out: &Path, existing: Existing) -> Resu
     let mut done = Generated::default();
     let mut r = Rendered::default();
     let io = |e: std::io::Error| Error::from(einv_report::Error::Io { path: out.into(), source: e });
-    for (index, offset_ms, op, body_file) in
+    for (index, offset_ms, op, replay_body) in
         arrivals.filter(|(i, ..)| i % shard.count == shard.index).take(count as usize)
     {
         if done.requests % CHECK_EVERY == 0 && interrupt.fired() {
             // Dropped uncommitted: a file output leaves nothing behind.
             return Ok(Generated { interrupted: true, ..done });
         }
-        let line = render_line(plan, &mut workload, (index, offset_ms, op, body_file), &mut r, &mut done)?;
+        let line = render_line(plan, &mut workload, (index, offset_ms, op, replay_body), &mut r, &mut done)?;
         let written = serde_json::to_writer(&mut writer, &line).map_err(std::io::Error::from);
         match written.and_then(|()| writer.write_all(b"\n")) {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(done),
@@ -80,7 +80,7 @@ pub fn generate(plan: &Plan, count: u64, out: &Path, existing: Existing) -> Resu
 fn render_line(
     plan: &Plan,
     workload: &mut Workload,
-    (index, offset_ms, op, body_file): (u64, Option<f64>, Option<usize>, Option<std::path::PathBuf>),
+    (index, offset_ms, op, replay_body): (u64, Option<f64>, Option<usize>, Option<bytes::Bytes>),
     r: &mut Rendered,
     done: &mut Generated,
 ) -> Result<serde_json::Value, Error> {
@@ -117,10 +117,9 @@ fn render_line(
             }
         },
     }
-    if let Some(path) = body_file.filter(|_| line.get("skipped").is_none()) {
+    if let Some(body) = replay_body.filter(|_| line.get("skipped").is_none()) {
         // A replay line's own body replaces the op's (and any injected fault), as in a run.
-        let text = std::fs::read(&path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-        line["body"] = json!(text);
+        line["body"] = json!(String::from_utf8_lossy(&body));
         line["tag"] = serde_json::Value::Null;
     }
     line["headers"] = serde_json::Value::Object(headers);

@@ -30,7 +30,7 @@ mod workload;
 pub use combine::{CompareResult, compare, merge};
 pub use error::{Error, ProfileError, ProfileErrors};
 pub use generate::{Generated, generate};
-pub use profile::{Endpoint, Load, Overrides, Plan, Shard};
+pub use profile::{Bodies, Endpoint, Load, Overrides, Plan, Shard};
 pub use rerender::{Rerendered, rerender};
 pub use run::{RunOptions, RunResult, run};
 pub use serve::{serve, serve_tls};

@@ -50,12 +50,12 @@ impl Workload {
     pub fn timeline(&self, plan: &Plan) -> Result<Option<Timeline>, Error> {
         match (&plan.load, &self.schedule) {
             (Load::Open { .. }, Some(s)) => Ok(Some(Timeline::Schedule(Box::new(s.clone())))),
-            (Load::Replay { trace, speed, .. }, _) => {
+            (Load::Replay { trace, speed, bodies, .. }, _) => {
                 let reader = TraceReader::open(trace, *speed)
                     .map_err(|e| Error::from(ProfileError::unlocated(&plan.file, "load.trace", e)))?;
                 let ops: HashMap<String, usize> =
                     plan.ops.iter().enumerate().map(|(i, o)| (o.name.clone(), i)).collect();
-                Ok(Some(Timeline::Trace { reader: Box::new(reader), ops }))
+                Ok(Some(Timeline::Trace { reader: Box::new(reader), ops, bodies: bodies.clone() }))
             }
             _ => Ok(None),
         }

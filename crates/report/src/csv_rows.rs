@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use einv_core::input::{self, Bounded};
+
 use crate::Error;
 
 /// One record of a report CSV, read by column.
@@ -44,14 +46,20 @@ pub(crate) fn read_rows<T>(
     header: &[impl AsRef<str>],
     row: impl Fn(&Record) -> Result<T, Error>,
 ) -> Result<Vec<T>, Error> {
-    let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::csv(path, e))?;
+    let file = input::open(path).map_err(|e| Error::input(path, &e))?;
+    // Bounded: a line longer than 1 MiB is an error, however long the file's first line.
+    let mut rdr = csv::Reader::from_reader(Bounded::new(file));
     let got = rdr.headers().map_err(|e| Error::csv(path, e))?;
     if !got.iter().eq(header.iter().map(AsRef::as_ref)) {
         return Err(Error::Format { path: path.into(), message: format!("unexpected {name} header") });
     }
     let mut rows = Vec::new();
-    for (index, fields) in rdr.records().enumerate() {
-        let fields = fields.map_err(|e| Error::csv(path, e))?;
+    for index in 0.. {
+        let mut fields = csv::StringRecord::new();
+        rdr.get_mut().renew();
+        if !rdr.read_record(&mut fields).map_err(|e| Error::csv(path, e))? {
+            break;
+        }
         rows.push(row(&Record { path, index, fields })?);
     }
     Ok(rows)

@@ -44,6 +44,11 @@ impl Error {
         Error::Io { path: path.into(), source }
     }
 
+    /// An input file that was refused or could not be read (the user's to fix).
+    pub(crate) fn input(path: &Path, e: &einv_core::input::InputError) -> Self {
+        Error::Input { path: path.into(), message: e.to_string() }
+    }
+
     pub(crate) fn csv(path: &Path, source: csv::Error) -> Self {
         Error::Csv { path: path.into(), source }
     }

@@ -2,15 +2,12 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::interval_log::{
-    IntervalLogHistogram, IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag,
-};
-use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
+use hdrhistogram::serialization::V2DeflateSerializer;
+use hdrhistogram::serialization::interval_log::{IntervalLogHistogram, IntervalLogWriterBuilder, LogEntry, Tag};
 
 use crate::Error;
+use crate::hlog_read::{Decoder, LogReader};
 use crate::write::{Existing, Output};
 
 /// An op's histograms in histograms.hlog are tagged `<op>:<kind>`, one kind per entry
@@ -128,13 +125,13 @@ pub fn read_interval_log(path: &Path) -> Result<Hlog, Error> {
 
 /// The log's `#[StartTime: ...]`, read without decoding a single histogram.
 pub fn hlog_start_time(path: &Path) -> Result<Option<Duration>, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    for entry in IntervalLogIterator::new(&bytes) {
-        match entry.map_err(|e| Error::Format { path: path.into(), message: format!("{e:?}") })? {
-            LogEntry::StartTime(t) => return Ok(Some(t)),
+    let mut log = LogReader::open(path)?;
+    while log.advance()? {
+        match log.entry()? {
+            Some(LogEntry::StartTime(t)) => return Ok(Some(t)),
             // The header comes first: past it, there is no start time.
-            LogEntry::Interval(_) => return Ok(None),
-            LogEntry::BaseTime(_) => {}
+            Some(LogEntry::Interval(_)) => return Ok(None),
+            Some(LogEntry::BaseTime(_)) | None => {}
         }
     }
     Ok(None)
@@ -147,44 +144,28 @@ pub fn for_each_hlog(
     path: &Path,
     mut f: impl FnMut(HlogEntry) -> Result<(), Error>,
 ) -> Result<Option<Duration>, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let mut deserializer = Deserializer::new();
-    let mut raw = Vec::new();
+    let mut log = LogReader::open(path)?;
+    let mut decoder = Decoder::default();
     let mut start_time = None;
-    for entry in IntervalLogIterator::new(&bytes) {
-        let entry = entry.map_err(|e| Error::Format { path: path.into(), message: format!("{e:?}") })?;
-        let ilh = match entry {
-            LogEntry::Interval(ilh) => ilh,
-            LogEntry::StartTime(t) => {
+    while log.advance()? {
+        match log.entry()? {
+            Some(LogEntry::Interval(ilh)) => f(decode(&ilh, &mut decoder).map_err(|m| log.bad(m))?)?,
+            Some(LogEntry::StartTime(t)) => {
                 start_time.get_or_insert(t);
-                continue;
             }
-            LogEntry::BaseTime(_) => continue,
-        };
-        f(decode(&ilh, path, &mut deserializer, &mut raw)?)?;
+            Some(LogEntry::BaseTime(_)) | None => {}
+        }
     }
     Ok(start_time)
 }
 
-/// Decode one interval of the log at `path`; `raw` is scratch space, reused.
-pub(crate) fn decode(
-    ilh: &IntervalLogHistogram<'_>,
-    path: &Path,
-    deserializer: &mut Deserializer,
-    raw: &mut Vec<u8>,
-) -> Result<HlogEntry, Error> {
-    raw.clear();
-    BASE64
-        .decode_vec(ilh.encoded_histogram(), raw)
-        .map_err(|e| Error::Format { path: path.into(), message: format!("bad base64 histogram: {e}") })?;
-    let histogram: Histogram<u64> = deserializer
-        .deserialize(&mut raw.as_slice())
-        .map_err(|e| Error::Format { path: path.into(), message: format!("{e:?}") })?;
+/// Decode one interval of a log.
+pub(crate) fn decode(ilh: &IntervalLogHistogram<'_>, decoder: &mut Decoder) -> Result<HlogEntry, String> {
     Ok(HlogEntry {
         tag: ilh.tag().map(|t| t.as_str().to_string()),
         start: ilh.start_timestamp(),
         length: ilh.duration(),
-        histogram,
+        histogram: decoder.histogram(ilh)?,
     })
 }
 

@@ -8,48 +8,33 @@
 //! non-empty counters. Anything else falls back to the crate's deserializer.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::Deserializer;
-use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use hdrhistogram::serialization::interval_log::LogEntry;
 
 use crate::Error;
+use crate::hlog_read::{Decoder, LogReader, V2_HEADER, be_u32};
 use crate::stats::{HIGHEST_US, SIGFIG, new_histogram};
 
-const V2_COOKIE: u32 = 0x1c84_9303 | 0x10;
-const V2_COMPRESSED_COOKIE: u32 = 0x1c84_9304 | 0x10;
-/// cookie, payload length, normalizing offset, digits (u32 each), low, high (u64), ratio (f64).
-const V2_HEADER: usize = 40;
 /// log2 of half the sub-bucket count of a 3-digit histogram (2048 sub-buckets).
 const HALF_MAGNITUDE: u32 = 10;
 
 /// Per tag (`None` = untagged), the sum of every interval of the log at `path`.
 pub fn sum_hlog(path: &Path) -> Result<BTreeMap<Option<String>, Histogram<u64>>, Error> {
-    let bad = |message: String| Error::Format { path: path.into(), message };
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let mut sums: BTreeMap<Option<String>, Histogram<u64>> = BTreeMap::new();
-    let (mut raw, mut inflated) = (Vec::new(), Vec::new());
-    let mut deserializer = Deserializer::new();
-    for entry in IntervalLogIterator::new(&bytes) {
-        let entry = entry.map_err(|e| bad(format!("{e:?}")))?;
-        let LogEntry::Interval(ilh) = entry else { continue };
-        raw.clear();
-        BASE64.decode_vec(ilh.encoded_histogram(), &mut raw).map_err(|e| bad(format!("bad base64 histogram: {e}")))?;
+    let mut log = LogReader::open(path)?;
+    let mut decoder = Decoder::default();
+    while log.advance()? {
+        let Some(LogEntry::Interval(ilh)) = log.entry()? else { continue };
         let sum = sums.entry(ilh.tag().map(|t| t.as_str().to_string())).or_insert_with(new_histogram);
-        if !add_v2_deflate(&raw, sum, &mut inflated).map_err(&bad)? {
-            let h: Histogram<u64> = deserializer.deserialize(&mut raw.as_slice()).map_err(|e| bad(format!("{e:?}")))?;
-            sum.add(&h).map_err(|e| bad(format!("{e:?}")))?;
+        let v2 = decoder.expand(&ilh).map_err(|m| log.bad(m))?;
+        if !add_v2(v2, sum).map_err(|m| log.bad(m))? {
+            let h = decoder.histogram(&ilh).map_err(|m| log.bad(m))?;
+            sum.add(&h).map_err(|e| log.bad(format!("{e:?}")))?;
         }
     }
     Ok(sums)
-}
-
-fn be_u32(b: &[u8]) -> u32 {
-    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
 }
 
 fn be_u64(b: &[u8]) -> u64 {
@@ -58,29 +43,20 @@ fn be_u64(b: &[u8]) -> u64 {
     u64::from_be_bytes(a)
 }
 
-/// Add one V2-deflate histogram into `sum`; `Ok(false)` when it is not in our own
-/// configuration (the caller then decodes it the slow way).
-fn add_v2_deflate(raw: &[u8], sum: &mut Histogram<u64>, buf: &mut Vec<u8>) -> Result<bool, String> {
-    if raw.len() < 8 || be_u32(raw) != V2_COMPRESSED_COOKIE {
-        return Ok(false);
-    }
-    let len = be_u32(&raw[4..]) as usize;
-    let compressed = raw.get(8..8 + len).ok_or("truncated histogram")?;
-    buf.clear();
-    flate2::read::ZlibDecoder::new(compressed).read_to_end(buf).map_err(|e| format!("bad histogram: {e}"))?;
-    if buf.len() < V2_HEADER || be_u32(buf) != V2_COOKIE {
-        return Err("bad histogram cookie".into());
-    }
-    let payload_len = be_u32(&buf[4..]) as usize;
-    let ours = be_u32(&buf[8..]) == 0
-        && be_u32(&buf[12..]) == u32::from(SIGFIG)
-        && be_u64(&buf[16..]) == 1
-        && be_u64(&buf[24..]) == HIGHEST_US
-        && f64::from_bits(be_u64(&buf[32..])) == 1.0;
+/// Add one uncompressed V2 histogram (its header checked by [`Decoder::expand`]) into
+/// `sum`; `Ok(false)` when it is not in our own configuration (the caller then decodes it
+/// the slow way).
+fn add_v2(v2: &[u8], sum: &mut Histogram<u64>) -> Result<bool, String> {
+    let payload_len = be_u32(&v2[4..]) as usize;
+    let ours = be_u32(&v2[8..]) == 0
+        && be_u32(&v2[12..]) == u32::from(SIGFIG)
+        && be_u64(&v2[16..]) == 1
+        && be_u64(&v2[24..]) == HIGHEST_US
+        && f64::from_bits(be_u64(&v2[32..])) == 1.0;
     if !ours {
         return Ok(false);
     }
-    let payload = buf.get(V2_HEADER..V2_HEADER + payload_len).ok_or("truncated histogram payload")?;
+    let payload = &v2[V2_HEADER..V2_HEADER + payload_len];
     let (mut pos, mut index) = (0, 0usize);
     while pos < payload.len() {
         let (zz, used) = varint(&payload[pos..]).ok_or("truncated histogram counts")?;
@@ -164,21 +140,21 @@ mod tests {
 
     #[test]
     fn our_own_histograms_take_the_fast_path() {
-        use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
+        use hdrhistogram::serialization::{Serializer, V2Serializer};
         let mut h = new_histogram();
         for v in [1u64, 5, 2048, 2049, 70_000, 123_456_789, HIGHEST_US] {
             h.record_n(v, v % 7 + 1).unwrap();
         }
-        let mut raw = Vec::new();
-        V2DeflateSerializer::new().serialize(&h, &mut raw).unwrap();
+        let mut v2 = Vec::new();
+        V2Serializer::new().serialize(&h, &mut v2).unwrap();
         let mut sum = new_histogram();
-        assert_eq!(add_v2_deflate(&raw, &mut sum, &mut Vec::new()), Ok(true));
+        assert_eq!(add_v2(&v2, &mut sum), Ok(true));
         assert_eq!(sum, h);
         // A histogram of another shape is left to the crate's deserializer.
         let other = Histogram::<u64>::new_with_bounds(1, 1000, 2).unwrap();
-        let mut raw = Vec::new();
-        V2DeflateSerializer::new().serialize(&other, &mut raw).unwrap();
-        assert_eq!(add_v2_deflate(&raw, &mut sum, &mut Vec::new()), Ok(false));
+        let mut v2 = Vec::new();
+        V2Serializer::new().serialize(&other, &mut v2).unwrap();
+        assert_eq!(add_v2(&v2, &mut sum), Ok(false));
     }
 
     #[test]

@@ -31,6 +31,7 @@ mod csv_rows;
 mod error;
 mod hgrm;
 mod hlog;
+mod hlog_read;
 mod hlog_sum;
 mod merge;
 mod outcome;

@@ -102,7 +102,10 @@ fn load_histograms(path: &Path) -> Result<(BTreeMap<String, Histograms>, Histogr
             continue;
         };
         let Some((op, slot)) = split_tag(&tag) else {
-            return Err(Error::Format { path: path.into(), message: format!("unexpected tag {tag:?}") });
+            return Err(Error::Format {
+                path: path.into(),
+                message: format!("unexpected tag {:?}", einv_core::input::clip(&tag)),
+            });
         };
         if slot > 0 {
             // Every histogram has the bounds of new_histogram(), so add() cannot fail.

@@ -9,6 +9,9 @@ use crate::stats::{Stats, max_ms, quantile_ms};
 /// changed meaning). Adding fields is not a break.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The largest summary.json read back: a run's is a few kB per op.
+pub(crate) const SUMMARY_CAP: einv_core::input::Cap = einv_core::input::Cap { bytes: 64 << 20, what: "summary.json" };
+
 /// The machine-readable result of a run: summary.json. A public interface; see README.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Summary {

@@ -6,11 +6,16 @@
 //! file is streamed, never loaded whole: memory depends on the row size and, in
 //! [`FeedMode::Random`], on the [`RANDOM_WINDOW`], never on the number of rows. A bad row is
 //! reported when the feeder reaches it, not at [`Feeder::open`].
+//!
+//! Only a regular file is read (a FIFO or a device is refused at [`Feeder::open`]), and a
+//! row, like a trace's, may be at most [`RECORD_LIMIT`](einv_core::input::RECORD_LIMIT) (1 MiB) long: input without line
+//! breaks is an error, not memory.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use csv::{Position, StringRecord};
+use einv_core::input::{self, Bounded, InputError, clip};
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
@@ -141,7 +146,7 @@ impl Feeder {
 #[derive(Debug)]
 struct Stream {
     path: PathBuf,
-    reader: csv::Reader<File>,
+    reader: CsvReader,
     /// Where the first data row starts, to wrap around without re-reading the header.
     data_start: Position,
     width: usize,
@@ -151,8 +156,7 @@ struct Stream {
 impl Stream {
     /// Read the next data row into `record`; `false` at the end of the file.
     fn read(&mut self, record: &mut StringRecord) -> Result<bool, Error> {
-        let more = self.reader.read_record(record).map_err(|e| csv_error(&self.path, &e))?;
-        if !more {
+        if !read_record(&mut self.reader, &self.path, record)? {
             return Ok(false);
         }
         if record.len() != self.width {
@@ -171,7 +175,7 @@ impl Stream {
         if self.rows_this_pass == 0 {
             return Err(self.no_rows());
         }
-        self.reader.seek(self.data_start.clone()).map_err(|e| csv_error(&self.path, &e))?;
+        self.reader.seek(self.data_start.clone()).map_err(|e| csv_error(&self.path, None, &e))?;
         self.rows_this_pass = 0;
         // A file that shrank to its header while we were reading lands here.
         if self.read(record)? { Ok(()) } else { Err(self.no_rows()) }
@@ -182,19 +186,31 @@ impl Stream {
     }
 }
 
+/// A CSV input file, read through a [`Bounded`] reader.
+pub(crate) type CsvReader = csv::Reader<Bounded<File>>;
+
 /// Open a CSV file and read its header line (the column names as written, untrimmed).
 ///
 /// Rows may have any number of fields ("flexible"), so callers can report a wrong count in
 /// their own words, with the line number.
-pub(crate) fn open_csv(path: &Path) -> Result<(csv::Reader<File>, StringRecord), Error> {
-    let file = File::open(path).map_err(|e| data_error(path, None, format!("cannot open: {e}")))?;
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
-    let header = reader.headers().map_err(|e| csv_error(path, &e))?.clone();
+pub(crate) fn open_csv(path: &Path) -> Result<(CsvReader, StringRecord), Error> {
+    let file = input::open(path).map_err(|e| data_error(path, None, e.to_string()))?;
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(Bounded::new(file));
+    let header = reader.headers().map_err(|e| csv_error(path, Some(1), &e))?.clone();
     if header.is_empty() {
         let message = "the file is empty; its first line must name the columns".to_string();
         return Err(data_error(path, None, message));
     }
     Ok((reader, header))
+}
+
+/// Read the next record into `record`; `false` at the end of the file. A record longer
+/// than [`RECORD_LIMIT`](einv_core::input::RECORD_LIMIT) fails here, having taken no more memory than that.
+pub(crate) fn read_record(reader: &mut CsvReader, path: &Path, record: &mut StringRecord) -> Result<bool, Error> {
+    reader.get_mut().renew();
+    // An I/O error carries no position: the record started where the reader stood.
+    let start = reader.position().line();
+    reader.read_record(record).map_err(|e| csv_error(path, Some(start), &e))
 }
 
 /// Feeder columns are looked up by name, so every name must be present and distinct.
@@ -206,7 +222,7 @@ fn check_columns(path: &Path, header: &StringRecord) -> Result<(), Error> {
             return Err(data_error(path, line, format!("column {} has an empty name", i + 1)));
         }
         if header.iter().take(i).any(|earlier| earlier.trim() == name) {
-            return Err(data_error(path, line, format!("duplicate column name \"{name}\"")));
+            return Err(data_error(path, line, format!("duplicate column name \"{}\"", clip(name))));
         }
     }
     Ok(())
@@ -221,22 +237,26 @@ fn copy_row(row: &mut Vec<String>, record: &StringRecord) {
 }
 
 pub(crate) fn data_error(path: &Path, line: Option<u64>, message: String) -> Error {
-    Error::Data { path: path.to_path_buf(), line, message }
+    Error::Data { path: path.to_path_buf(), line, message: input::clip_message(message) }
 }
 
-/// A CSV reading error (I/O, invalid UTF-8) located by line when the parser knows it.
-pub(crate) fn csv_error(path: &Path, err: &csv::Error) -> Error {
-    let line = err.position().map(Position::line);
+/// A CSV reading error (I/O, invalid UTF-8, a record too long) located by line: the
+/// parser's when it knows one, else `line`.
+pub(crate) fn csv_error(path: &Path, line: Option<u64>, err: &csv::Error) -> Error {
+    let line = err.position().map(Position::line).or(line);
     let message = match err.kind() {
         csv::ErrorKind::Utf8 { err, .. } => format!("field {} is not valid UTF-8", err.field() + 1),
-        csv::ErrorKind::Io(io) => format!("cannot read: {io}"),
+        csv::ErrorKind::Io(io) => match InputError::from_io(io) {
+            Some(e @ InputError::RecordTooLong { .. }) => e.to_string(),
+            _ => format!("cannot read: {io}"),
+        },
         _ => err.to_string(),
     };
     data_error(path, line, message)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::HashSet;
     use std::fmt::Write as _;
 
@@ -381,6 +401,83 @@ mod tests {
         assert!(empty.contains("empty.csv: the file is empty"), "{empty}");
         let missing = Feeder::open(&dir.path().join("nope.csv"), FeedMode::Random, 1).unwrap_err().to_string();
         assert!(missing.contains("nope.csv: cannot open"), "{missing}");
+    }
+
+    /// A FIFO and (as root: device nodes need it) a node that reads like /dev/zero, in
+    /// `dir`, each with its kind as messages name it.
+    pub(crate) fn special_files(dir: &Path) -> Vec<(PathBuf, &'static str)> {
+        let make = |name: &str, program: &str, args: &[&str]| {
+            let path = dir.join(name);
+            let made = std::process::Command::new(program).arg(&path).args(args).status().is_ok_and(|s| s.success());
+            if !made {
+                eprintln!("skipped: `{program} {path:?}` was refused (device nodes need root)");
+            }
+            made.then_some(path)
+        };
+        let fifo = make("fifo.csv", "mkfifo", &[]).expect("mkfifo works");
+        let mut files = vec![(fifo, "a named pipe (FIFO)")];
+        files.extend(make("zero.csv", "mknod", &["c", "1", "5"]).map(|zero| (zero, "a character device")));
+        files
+    }
+
+    #[test]
+    fn only_regular_files_are_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, kind) in special_files(dir.path()) {
+            for mode in [FeedMode::Sequential, FeedMode::Random] {
+                let err = Feeder::open(&path, mode, 1).unwrap_err().to_string();
+                assert_eq!(err, format!("{}: is {kind}; expected a regular file", path.display()));
+            }
+        }
+        let err = Feeder::open(dir.path(), FeedMode::Circular, 1).unwrap_err().to_string();
+        assert!(err.ends_with(": is a directory; expected a regular file"), "{err}");
+    }
+
+    #[test]
+    fn a_row_longer_than_a_mebibyte_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let endless = |start: &str, fill: &[u8]| {
+            let mut bytes = start.as_bytes().to_vec();
+            bytes.extend(fill.iter().cycle().take(3 << 20));
+            let path = dir.path().join("huge.csv");
+            std::fs::write(&path, bytes).unwrap();
+            path
+        };
+        let too_long = "has a line longer than 1 MiB (expected text with line breaks)";
+        // No line break at all: the header itself.
+        let path = endless("", b"x");
+        let err = Feeder::open(&path, FeedMode::Sequential, 1).unwrap_err().to_string();
+        assert_eq!(err, format!("{}:1: {too_long}", path.display()));
+        // A row after good ones, in every mode.
+        let path = endless("id,name\n1,a\n", b"x");
+        for mode in [FeedMode::Sequential, FeedMode::Circular, FeedMode::Random] {
+            let mut feeder = Feeder::open(&path, mode, 1).unwrap();
+            let err = (0..3).find_map(|_| feeder.next_row().err()).expect("the long row fails").to_string();
+            assert_eq!(err, format!("{}:3: {too_long}", path.display()), "{mode:?}");
+        }
+        // A quoted field with line breaks is one record, bounded as one.
+        let path = endless("id,name\n1,\"", b"ab\n");
+        let err = Feeder::open(&path, FeedMode::Sequential, 1).unwrap().next_row().unwrap_err().to_string();
+        assert_eq!(err, format!("{}:2: {too_long}", path.display()));
+    }
+
+    #[test]
+    fn a_row_of_a_mebibyte_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = "y".repeat(einv_core::input::RECORD_LIMIT - 3);
+        let path = write_csv(&dir, "long.csv", &format!("id,name\n1,{long}\n2,b\n"));
+        let mut feeder = Feeder::open(&path, FeedMode::Sequential, 1).unwrap();
+        assert_eq!(feeder.next_row().unwrap().unwrap()[1].len(), long.len());
+        assert_eq!(feeder.next_row().unwrap().unwrap(), ["2", "b"]);
+    }
+
+    #[test]
+    fn messages_quote_at_most_80_characters_of_a_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = "n".repeat(5000);
+        let path = write_csv(&dir, "dup.csv", &format!("{name},{name}\n"));
+        let err = Feeder::open(&path, FeedMode::Sequential, 1).unwrap_err().to_string();
+        assert!(err.ends_with(&format!(":1: duplicate column name \"{}...\"", &name[..80])), "{err}");
     }
 
     #[test]

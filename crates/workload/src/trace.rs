@@ -9,16 +9,18 @@
 //! |----------|----------|---------|
 //! | `offset` | yes | when the request was sent, from the trace start: seconds as a decimal number (`0.125`) or a duration (`125ms`, `1.5s`, `1m30s`; units `ns`, `us`, `µs`, `ms`, `s`, `m`, `min`, `h`) |
 //! | `op`     | yes | the name of an op of the profile |
-//! | `body`   | no  | a file holding the request body, relative to the trace file's folder; empty = the op's own body |
+//! | `body`   | no  | a file holding the request body, relative to the trace file's folder (which the engine confines it to, unless `[load] body-root` names another); empty = the op's own body |
 //!
 //! Other columns are ignored, so exports with extra fields replay as they are. Offsets must
 //! be ≥ 0 and never decrease from one line to the next; equal offsets are a burst. Entry
 //! `index` is the 0-based data row number, the global arrival index the engine shards by,
 //! and `at = offset / speed`.
 //!
-//! The reader streams: memory does not grow with the trace. Problems are reported when the
-//! reader reaches them, naming the file and line; after the first error it stops. Op names
-//! and body files are checked by the engine against the profile, not here.
+//! The reader streams: memory does not grow with the trace, and a line may be at most
+//! [`RECORD_LIMIT`](einv_core::input::RECORD_LIMIT) (1 MiB) long. Only a regular file is
+//! read. Problems are reported when the reader reaches them, naming the file and line;
+//! after the first error it stops. Op names and body files are checked by the engine
+//! against the profile, not here.
 //!
 //! `profiles/traces/sample-invoices.csv` is a generated example: about 60 s of an invoice
 //! API around its peak, a non-homogeneous Poisson process (Python `random.Random(20240611)`,
@@ -26,14 +28,14 @@
 //! falls to 25/s; ops drawn independently with weights issue 35, query 35, verify_taxpayer
 //! 15, download 8, red_flush 4, payment_callback 3.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use csv::{Position, StringRecord};
+use einv_core::input::clip;
 
 use crate::Error;
-use crate::feeder::{csv_error, data_error, open_csv};
+use crate::feeder::{CsvReader, data_error, open_csv, read_record};
 
 /// Fastest allowed replay: beyond this, a recorded second shrinks below a millisecond.
 const MAX_SPEED: f64 = 1000.0;
@@ -43,6 +45,8 @@ const MAX_SPEED: f64 = 1000.0;
 pub struct TraceEntry {
     /// The 0-based data row number: the global arrival index.
     pub index: u64,
+    /// The 1-based line of the trace file it was read from, for messages.
+    pub line: u64,
     /// When to send it, from the start of the replay (`offset / speed`).
     pub at: Duration,
     pub op: String,
@@ -55,7 +59,7 @@ pub struct TraceEntry {
 pub struct TraceReader {
     path: PathBuf,
     folder: PathBuf,
-    reader: csv::Reader<File>,
+    reader: CsvReader,
     record: StringRecord,
     speed: f64,
     columns: Columns,
@@ -92,16 +96,17 @@ impl TraceReader {
     }
 
     fn read_entry(&mut self) -> Result<Option<TraceEntry>, Error> {
-        if !self.reader.read_record(&mut self.record).map_err(|e| csv_error(&self.path, &e))? {
+        if !read_record(&mut self.reader, &self.path, &mut self.record)? {
             return Ok(None);
         }
-        let line = self.record.position().map(Position::line);
-        let fail = |message: String| Err(data_error(&self.path, line, message));
+        let line = self.record.position().map_or(0, Position::line);
+        let fail = |message: String| Err(data_error(&self.path, Some(line), message));
         let field = |i: usize| self.record.get(i).unwrap_or("").trim();
 
         let offset_text = field(self.columns.offset);
         let Some(offset) = parse_offset(offset_text) else {
-            return fail(format!("bad offset \"{offset_text}\": write seconds like 0.125 or a duration like 125ms"));
+            let offset = clip(offset_text);
+            return fail(format!("bad offset \"{offset}\": write seconds like 0.125 or a duration like 125ms"));
         };
         if offset < 0.0 {
             return fail(format!("offset {offset} s is negative"));
@@ -117,7 +122,7 @@ impl TraceReader {
             return fail(format!("offset {offset} s is too large"));
         };
         let body = self.columns.body.map(field).filter(|b| !b.is_empty()).map(|b| self.folder.join(b));
-        let entry = TraceEntry { index: self.next_index, at, op: op.to_string(), body };
+        let entry = TraceEntry { index: self.next_index, line, at, op: op.to_string(), body };
         self.previous = offset;
         self.next_index += 1;
         Ok(Some(entry))
@@ -308,6 +313,40 @@ mod tests {
         let entries = read_all(&path, 1.0);
         assert_eq!(entries[0].body, Some(dir.path().join("replay").join("bodies/one.json")));
         assert_eq!(entries[1].body, None, "an empty body means the op's own body");
+    }
+
+    #[test]
+    fn only_regular_files_are_replayed() {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, kind) in crate::feeder::tests::special_files(dir.path()) {
+            let err = TraceReader::open(&path, 1.0).unwrap_err().to_string();
+            assert_eq!(err, format!("{}: is {kind}; expected a regular file", path.display()));
+        }
+    }
+
+    #[test]
+    fn a_line_longer_than_a_mebibyte_stops_the_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = b"offset,op\n0,issue\n0.5,".to_vec();
+        text.extend(std::iter::repeat_n(b'q', 3 << 20));
+        let path = dir.path().join("trace.csv");
+        std::fs::write(&path, text).unwrap();
+        let mut reader = TraceReader::open(&path, 1.0).unwrap();
+        assert_eq!(reader.next().unwrap().unwrap().line, 2);
+        let err = reader.next().unwrap().unwrap_err().to_string();
+        assert_eq!(err, format!("{}:3: has a line longer than 1 MiB (expected text with line breaks)", path.display()));
+        assert!(reader.next().is_none());
+    }
+
+    #[test]
+    fn a_long_bad_offset_is_quoted_short() {
+        let long = "9x".repeat(250_000);
+        let (_, err) = first_error(&format!("offset,op\n{long},issue\n"));
+        assert!(err.ends_with(&format!(
+            ":2: bad offset \"{}...\": write seconds like 0.125 or a duration like 125ms",
+            &long[..80]
+        )));
+        assert!(err.len() < 300, "{} bytes", err.len());
     }
 
     #[test]

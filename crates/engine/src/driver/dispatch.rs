@@ -68,7 +68,7 @@ pub async fn open_loop(d: Drive, timeline: Timeline, mut feed: Feed, ops: usize)
         }
         let op = arrival.op.unwrap_or_else(|| feed.op_of(arrival.index));
         scheduled[op] += 1;
-        let Ok(job) = feed.job(arrival.index, op, due, arrival.body.as_ref()) else { continue };
+        let Ok(job) = feed.job(arrival.index, op, due, arrival.body) else { continue };
         if let Submitted::Spawn(inbox, job) = pool.submit(job) {
             let (slot, source) = (workers.len() % shards, Source::Pool { first: Some(job), inbox });
             workers.spawn(worker::run(d.ctx.clone(), source, slot, cut.clone()));

@@ -1,7 +1,6 @@
 //! Turning arrivals into jobs: which op, rendered how, or skipped for want of data.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,22 +11,23 @@ use einv_workload::{Mix, Schedule};
 use hyper::header::HeaderValue;
 
 use super::{Ctx, Job, Parts};
+use crate::profile::Bodies;
 
 /// Where arrivals come from: a rate schedule (ops from the mix) or a recorded trace.
 #[derive(Debug)]
 pub enum Timeline {
     Schedule(Box<Schedule>),
     // Boxed: a csv reader is large and the schedule variant is the common one.
-    Trace { reader: Box<TraceReader>, ops: HashMap<String, usize> },
+    Trace { reader: Box<TraceReader>, ops: HashMap<String, usize>, bodies: Arc<Bodies> },
 }
 
-/// One arrival: its global index, offset, and (replay) its op and body file.
+/// One arrival: its global index, offset, and (replay) its op and body.
 #[derive(Debug)]
 pub struct Planned {
     pub index: u64,
     pub at: Duration,
     pub op: Option<usize>,
-    pub body: Option<PathBuf>,
+    pub body: Option<Bytes>,
 }
 
 impl Iterator for Timeline {
@@ -36,9 +36,25 @@ impl Iterator for Timeline {
     fn next(&mut self) -> Option<Planned> {
         match self {
             Timeline::Schedule(s) => s.next().map(|a| Planned { index: a.index, at: a.at, op: None, body: None }),
-            Timeline::Trace { reader, ops } => match reader.next()? {
-                Ok(e) => Some(Planned { index: e.index, at: e.at, op: ops.get(&e.op).copied(), body: e.body }),
-                // The trace was read through at validation; a change since then ends the replay.
+            // The trace was read through at validation; a change since then ends the replay.
+            Timeline::Trace { reader, ops, bodies } => match reader.next()? {
+                Ok(e) => {
+                    let body = match &e.body {
+                        None => None,
+                        Some(path) => match bodies.get(path) {
+                            Some(body) => Some(body.clone()),
+                            None => {
+                                let path = path.display();
+                                tracing::error!(
+                                    "trace line {}: body file {path} is new since validation; the replay stops here",
+                                    e.line
+                                );
+                                return None;
+                            }
+                        },
+                    };
+                    Some(Planned { index: e.index, at: e.at, op: ops.get(&e.op).copied(), body })
+                }
                 Err(e) => {
                     tracing::error!("trace: {e}; the replay stops here");
                     None
@@ -66,8 +82,6 @@ pub struct Feed {
     requests: Requests,
     dynamic: Vec<bool>,
     ctx: Arc<Ctx>,
-    /// Replay bodies, read once per file.
-    bodies: HashMap<PathBuf, Bytes>,
     /// Ops already warned about a value that could not be sent (one warning each).
     warned: Vec<bool>,
     rendered: Rendered,
@@ -76,7 +90,7 @@ pub struct Feed {
 impl Feed {
     pub fn new(requests: Requests, dynamic: Vec<bool>, ctx: Arc<Ctx>) -> Feed {
         let warned = vec![false; dynamic.len()];
-        Feed { requests, dynamic, ctx, bodies: HashMap::new(), warned, rendered: Rendered::default() }
+        Feed { requests, dynamic, ctx, warned, rendered: Rendered::default() }
     }
 
     pub fn op_of(&self, index: u64) -> usize {
@@ -88,9 +102,9 @@ impl Feed {
         (self.requests.mix().clone(), self.dynamic.clone().into())
     }
 
-    /// The job for arrival `index` of op `op` (with a replay's body file, if any). A
-    /// skipped arrival is counted here.
-    pub fn job(&mut self, index: u64, op: usize, intended: Instant, body: Option<&PathBuf>) -> Result<Job, Skipped> {
+    /// The job for arrival `index` of op `op` (with a replay's body, if any). A skipped
+    /// arrival is counted here.
+    pub fn job(&mut self, index: u64, op: usize, intended: Instant, body: Option<Bytes>) -> Result<Job, Skipped> {
         let mut parts = None;
         if self.dynamic.get(op).copied().unwrap_or(false) {
             match self.render(index, op) {
@@ -101,9 +115,9 @@ impl Feed {
                 }
             }
         }
-        if let Some(path) = body {
+        if let Some(body) = body {
             let p = parts.get_or_insert_with(Box::default);
-            p.body = Some(self.body(path));
+            p.body = Some(body);
             // The trace's own body replaces whatever fault the generator would have injected.
             p.tag = None;
         }
@@ -146,17 +160,5 @@ impl Feed {
         };
         let body = Bytes::copy_from_slice(&r.body);
         Ok(Box::new(Parts { uri: Some(uri), headers, body: Some(body), tag: r.tag }))
-    }
-
-    fn body(&mut self, path: &PathBuf) -> Bytes {
-        self.bodies
-            .entry(path.clone())
-            .or_insert_with(|| {
-                Bytes::from(std::fs::read(path).unwrap_or_else(|e| {
-                    tracing::error!("{}: {e}; sending an empty body", path.display());
-                    Vec::new()
-                }))
-            })
-            .clone()
     }
 }

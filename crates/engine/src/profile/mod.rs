@@ -5,19 +5,23 @@ mod locate;
 mod model;
 mod ops;
 mod raw;
+mod replay;
 mod slo;
 mod tls;
 mod url;
 mod validate;
 
 pub use ops::{FeederSpec, WorkloadSpec};
+pub use replay::Bodies;
 pub use tls::TlsOptions;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use einv_core::input::{self, Cap};
 use einv_poolsim::ModelSpec;
 use einv_report::SloSpec;
 use einv_workload::requests::OpTemplate;
@@ -35,6 +39,8 @@ pub(crate) const MAX_CONNECTIONS: i64 = 100_000;
 /// wakes at most 4,000 times a second however high the rate.
 pub(crate) const DEFAULT_PACING: Duration = Duration::from_micros(250);
 pub(crate) const MAX_PACING: Duration = Duration::from_millis(10);
+/// The largest profile: far more than any hand-written one, small enough to read whole.
+const PROFILE_CAP: Cap = Cap { bytes: 4 << 20, what: "a profile" };
 
 /// A validated profile: everything a run needs, with invariants checked.
 #[derive(Debug, Clone)]
@@ -121,9 +127,19 @@ pub enum Load {
     /// Closed loop: each connection sends its next request when the last one is answered
     /// (plus think time): a saturation test, not a latency test.
     Closed { duration: Duration, think: Duration },
-    /// Replay a recorded trace with its own timing, `speed` times as fast.
-    /// `arrivals` and `duration` are the trace's, found when the profile was validated.
-    Replay { trace: PathBuf, speed: f64, arrivals: u64, duration: Duration, pacing: Duration },
+    /// Replay a recorded trace with its own timing, `speed` times as fast. Body files lie
+    /// in `body_root` (`None`: the trace's folder). `arrivals`, `duration` and `bodies`
+    /// are the trace's, found when the profile was validated (its body files read then, so
+    /// a run never waits on one).
+    Replay {
+        trace: PathBuf,
+        speed: f64,
+        arrivals: u64,
+        duration: Duration,
+        pacing: Duration,
+        body_root: Option<PathBuf>,
+        bodies: Arc<Bodies>,
+    },
 }
 
 impl Load {
@@ -218,9 +234,10 @@ pub struct Overrides {
 }
 
 impl Plan {
-    /// Read and validate a profile file.
+    /// Read and validate a profile file (a regular file of at most 4 MiB).
     pub fn load(path: &Path) -> Result<Plan, Error> {
-        let src = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.into(), source })?;
+        let src =
+            input::read_to_string(path, PROFILE_CAP).map_err(|error| Error::Input { path: path.into(), error })?;
         Plan::parse(&src, path)
     }
 
@@ -371,7 +388,8 @@ pub(crate) fn profile_error(file: &Path, src: &str, key: &str, message: impl Int
         file: file.into(),
         line: locate::locate(src, &locate::parse_path(key)),
         key: key.into(),
-        message: message.into(),
+        // Values from the profile are quoted in messages, and a profile may hold 4 MiB.
+        message: input::clip_message(message.into()),
     }
 }
 

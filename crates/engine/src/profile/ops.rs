@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use bytes::Bytes;
+use einv_core::input::clip;
 use einv_workload::feeder::{FeedMode, Feeder};
 use einv_workload::invoice::{Dist, InvoiceSpec};
 use einv_workload::requests::{Faults, OpTemplate};
@@ -82,7 +83,10 @@ impl Scope for ProfileScope<'_> {
         let Some(columns) = &self.feeders[f].columns else { return Ok((f, 0)) };
         let col = columns.iter().position(|c| c == column);
         col.map(|col| (f, col))
-            .ok_or_else(|| format!("feeder {feeder:?} has no column {column:?} (it has {columns:?})"))
+            // The names come from the file: a header of long names must not make a long message.
+            .ok_or_else(|| {
+                format!("feeder {feeder:?} has no column {column:?} (it has {})", clip(&format!("{columns:?}")))
+            })
     }
 
     fn pool(&self, name: &str) -> Result<usize, String> {

@@ -182,6 +182,9 @@ pub struct RawLoad {
     pub trace: Option<String>,
     /// Replay: 2.0 plays the trace twice as fast.
     pub speed: Option<f64>,
+    /// Replay: body files must lie in this folder (relative to the profile); default the
+    /// trace's folder.
+    pub body_root: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,6 +8,9 @@ use rustls_pki_types::pem::PemObject;
 use super::raw::RawTarget;
 use super::validate::Check;
 
+/// A CA bundle is a few certificates; the system's own is about 200 KiB.
+const PEM_CAP: einv_core::input::Cap = einv_core::input::Cap { bytes: 4 << 20, what: "a PEM certificate file" };
+
 /// How the engine speaks TLS to an `https://` or `"builtin+tls"` target.
 #[derive(Debug, Clone)]
 pub struct TlsOptions {
@@ -64,7 +67,7 @@ pub(super) fn options(c: &mut Check, t: &RawTarget, dir: &Path, (tls, builtin): 
 
 /// The certificates of a PEM file (at least one).
 fn read_pem(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    let bytes = einv_core::input::read(path, PEM_CAP).map_err(|e| e.to_string())?;
     let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<_, _>>()
         .map_err(|e| format!("not a PEM certificate file: {e}"))?;

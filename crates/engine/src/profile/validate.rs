@@ -141,7 +141,7 @@ pub(super) fn plan(raw: RawProfile, src: &str, file: &Path) -> Result<Plan, Erro
     let ops = super::ops::ops(&mut c, raw.ops, &feeders, &pools);
     let workload = super::ops::workload(&mut c, raw.workload, pools);
     let (mut load, max_send_lag) = load;
-    check_trace(&mut c, &mut load, &ops);
+    super::replay::check_trace(&mut c, &mut load, &ops);
     if matches!(load, Load::Replay { .. }) && workload.faults.duplicate_rate > 0.0 {
         // A duplicate repeats an earlier issue of the mix; in a replay the trace decides
         // the ops, so there is no earlier issue to be sure of.
@@ -288,7 +288,7 @@ fn load(c: &mut Check, l: RawLoad) -> (Load, Duration) {
             }
             Load::Open { stages, arrivals, pacing }
         }
-        "replay" => replay(c, &l),
+        "replay" => super::replay::replay(c, &l),
         "closed" => {
             if !l.stages.is_empty() {
                 c.fail("load.stage", "stages apply to mode = \"open\"; a closed-loop run uses load.duration");
@@ -312,58 +312,6 @@ fn load(c: &mut Check, l: RawLoad) -> (Load, Duration) {
         }
     };
     (load, max_lag)
-}
-
-/// `mode = "replay"`: the trace is read through later (see [`check_trace`]), once the ops
-/// it names are known.
-fn replay(c: &mut Check, l: &RawLoad) -> Load {
-    if !l.stages.is_empty() || l.duration.is_some() || l.arrivals.is_some() {
-        c.fail("load", "a replay takes its timing from the trace: no stages, duration or arrivals");
-    }
-    let speed = l.speed.unwrap_or(1.0);
-    if let Err(e) = einv_workload::trace::check_speed(speed) {
-        c.fail("load.speed", e);
-    }
-    let trace = match &l.trace {
-        Some(t) => c.file.parent().unwrap_or(Path::new(".")).join(t),
-        None => {
-            c.fail("load.trace", "a replay needs trace = \"path/to/trace.csv\" (relative to the profile)");
-            Default::default()
-        }
-    };
-    let pacing = l.pacing.map_or(DEFAULT_PACING, |p| c.duration("load.pacing", p));
-    Load::Replay { trace, speed, arrivals: 0, duration: Duration::ZERO, pacing }
-}
-
-/// Read a replay's trace through: every line's op must be one of the profile's, and the
-/// last offset gives the run's length. Problems name the trace file and line.
-fn check_trace(c: &mut Check, load: &mut Load, ops: &[super::Op]) {
-    let Load::Replay { trace, speed, arrivals, duration, .. } = load else { return };
-    if trace.as_os_str().is_empty() {
-        return;
-    }
-    let reader = match einv_workload::trace::TraceReader::open(trace, *speed) {
-        Ok(r) => r,
-        Err(e) => return c.fail("load.trace", e.to_string()),
-    };
-    for entry in reader {
-        match entry {
-            Ok(e) if !ops.iter().any(|o| o.name == e.op) => {
-                let line = e.index + 2;
-                return c.fail(
-                    "load.trace",
-                    format!("{}:{line}: op {:?} is not an [[op]] of this profile", trace.display(), e.op),
-                );
-            }
-            Ok(e) => {
-                *duration = e.at;
-                *arrivals += 1;
-            }
-            Err(e) => return c.fail("load.trace", e.to_string()),
-        }
-    }
-    // The last arrival goes out at `duration`; a little room lets its answer count.
-    *duration += Duration::from_millis(1);
 }
 
 fn stage(c: &mut Check, i: usize, s: RawStage) -> Stage {

@@ -10,7 +10,7 @@ use crate::hlog::{KINDS, hlog_start_time, split_tag};
 use crate::hlog_sum::sum_hlog;
 use crate::runlog::files;
 use crate::stats::new_histogram;
-use crate::summary::{SCHEMA_VERSION, Summary};
+use crate::summary::{SCHEMA_VERSION, SUMMARY_CAP, Summary};
 use crate::timeseries::{TimeseriesRow, read_timeseries};
 
 /// One op's histograms, in the order of [`KINDS`].
@@ -42,7 +42,8 @@ pub(crate) struct Totals {
 
 /// A problem with an input folder (exit code 2), located by its path.
 pub(crate) fn bad(path: &Path, message: impl Into<String>) -> Error {
-    Error::Input { path: path.into(), message: message.into() }
+    // Messages quote tags from the log: a tag can be a line long.
+    Error::Input { path: path.into(), message: einv_core::input::clip_message(message.into()) }
 }
 
 /// Any error from reading `path` (unreadable, malformed) is the input's fault.
@@ -109,7 +110,8 @@ pub(crate) fn read_summary(dir: &Path) -> Result<Summary, Error> {
         return Err(bad(dir, "not a report folder (no such directory)"));
     }
     let path = dir.join(files::SUMMARY);
-    if !path.is_file() {
+    // Present but not a regular file (a FIFO, a device): the capped reader says so.
+    if !path.exists() {
         // Other report files without summary.json: a run that never finished writing.
         let started = files::ALL.iter().any(|f| dir.join(f).exists()) || crate::temp_path(&path).exists();
         if !started {
@@ -119,7 +121,7 @@ pub(crate) fn read_summary(dir: &Path) -> Result<Summary, Error> {
             "not a complete report folder: summary.json is missing (written last: the run may not have finished)";
         return Err(bad(dir, message));
     }
-    let bytes = std::fs::read(&path).map_err(|e| bad(&path, format!("cannot read: {e}")))?;
+    let bytes = einv_core::input::read(&path, SUMMARY_CAP).map_err(|e| Error::input(&path, &e))?;
     let summary: Summary = serde_json::from_slice(&bytes).map_err(|e| bad(&path, e.to_string()))?;
     if summary.schema_version != SCHEMA_VERSION {
         let v = summary.schema_version;
@@ -130,7 +132,8 @@ pub(crate) fn read_summary(dir: &Path) -> Result<Summary, Error> {
         return Err(bad(dir, message));
     }
     for f in [files::HLOG, files::TIMESERIES] {
-        if !dir.join(f).is_file() {
+        // Present but not a regular file: its reader says so.
+        if !dir.join(f).exists() {
             return Err(bad(dir, format!("not a complete report folder: {f} is missing")));
         }
     }

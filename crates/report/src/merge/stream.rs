@@ -4,16 +4,15 @@
 //! (an hour of six ops decoded whole takes tens of gigabytes).
 
 use std::collections::BTreeMap;
-use std::iter::Peekable;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::Deserializer;
-use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use hdrhistogram::serialization::interval_log::LogEntry;
 
 use super::folder::{Folder, OpHists, add, bad, empty_hists, unreadable};
 use crate::Error;
 use crate::hlog::{decode, split_tag};
+use crate::hlog_read::{Decoder, LogReader};
 use crate::runlog::files;
 use crate::stats::new_histogram;
 use crate::timeseries::TimeseriesRow;
@@ -48,20 +47,16 @@ pub(super) fn for_each_interval(
             c.errors_by_class.iter_mut().zip(&r.errors_by_class).for_each(|(a, b)| *a += b);
         }
     }
-    let logs = folders
-        .iter()
-        .map(|folder| {
-            let path = folder.dir.join(files::HLOG);
-            let bytes = std::fs::read(&path).map_err(|e| unreadable(&path, Error::io(&path, e)))?;
-            Ok((path, bytes))
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
-    let mut cursors: Vec<Cursor> = logs
+    let mut cursors: Vec<Cursor> = folders
         .iter()
         .zip(offsets)
-        .map(|((path, bytes), &offset)| Cursor { path, offset, entries: IntervalLogIterator::new(bytes).peekable() })
-        .collect();
-    let (mut deserializer, mut raw) = (Deserializer::new(), Vec::new());
+        .map(|(folder, &offset)| {
+            let path = folder.dir.join(files::HLOG);
+            let log = LogReader::open(&path).map_err(|e| unreadable(&path, e))?;
+            Ok(Cursor { path, log, offset, key: None, ended: false })
+        })
+        .collect::<Result<_, Error>>()?;
+    let mut decoder = Decoder::default();
     loop {
         let mut next = rows.keys().next().copied();
         for c in &mut cursors {
@@ -74,7 +69,7 @@ pub(super) fn for_each_interval(
         let mut iv = Interval { length, overall: new_histogram(), ops: BTreeMap::new(), counts };
         for c in &mut cursors {
             while c.next_key()? == Some(at) {
-                c.add_next(&mut iv, &mut deserializer, &mut raw)?;
+                c.add_next(&mut iv, &mut decoder)?;
             }
         }
         f(at, &iv)?;
@@ -82,34 +77,33 @@ pub(super) fn for_each_interval(
 }
 
 /// One folder's log, read an interval at a time.
-struct Cursor<'a> {
-    path: &'a PathBuf,
+struct Cursor {
+    path: PathBuf,
+    log: LogReader,
     offset: f64,
-    entries: Peekable<IntervalLogIterator<'a>>,
+    /// The merged key of the interval on the log's current line, until it is merged.
+    key: Option<i64>,
+    ended: bool,
 }
 
-impl Cursor<'_> {
+impl Cursor {
     /// The merged key of the next histogram, skipping header entries; `None` at the end.
     fn next_key(&mut self) -> Result<Option<i64>, Error> {
-        loop {
-            match self.entries.peek() {
-                None => return Ok(None),
-                Some(Err(e)) => return Err(bad(self.path, format!("{e:?}"))),
-                Some(Ok(LogEntry::Interval(ilh))) => {
-                    return Ok(Some((self.offset + ilh.start_timestamp().as_secs_f64()).round() as i64));
-                }
-                Some(Ok(_)) => {
-                    self.entries.next();
-                }
+        while self.key.is_none() && !self.ended {
+            self.ended = !self.log.advance().map_err(|e| unreadable(&self.path, e))?;
+            if let Some(LogEntry::Interval(ilh)) = self.log.entry().map_err(|e| unreadable(&self.path, e))? {
+                self.key = Some((self.offset + ilh.start_timestamp().as_secs_f64()).round() as i64);
             }
         }
+        Ok(self.key)
     }
 
-    /// Decode the next histogram (the caller has peeked that there is one) into `iv`.
-    fn add_next(&mut self, iv: &mut Interval, de: &mut Deserializer, raw: &mut Vec<u8>) -> Result<(), Error> {
-        let path: &Path = self.path;
-        let Some(Ok(LogEntry::Interval(ilh))) = self.entries.next() else { return Ok(()) };
-        let e = decode(&ilh, path, de, raw).map_err(|e| unreadable(path, e))?;
+    /// Decode the next histogram (the caller has seen its key) into `iv`.
+    fn add_next(&mut self, iv: &mut Interval, decoder: &mut Decoder) -> Result<(), Error> {
+        let path = &self.path;
+        let Some(LogEntry::Interval(ilh)) = self.log.entry().map_err(|e| unreadable(path, e))? else { return Ok(()) };
+        self.key = None;
+        let e = decode(&ilh, decoder).map_err(|m| unreadable(path, self.log.bad(m)))?;
         iv.length = iv.length.max(e.length.as_secs_f64());
         let Some(tag) = &e.tag else {
             return add(&mut iv.overall, &e.histogram, path);
