@@ -79,7 +79,12 @@ fn host_port(authority: &str) -> Result<(&str, Option<u16>), String> {
     }
     let name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_');
     if !host.starts_with('[') && !host.chars().all(name_char) {
-        return Err(format!("{host:?} is not a host name or IP address"));
+        return Err(format!("\"{}\" is not a host name or IP address", einv_core::input::clip(host)));
+    }
+    // DNS limits (RFC 1035): a resolver would refuse the name later, less clearly.
+    if !host.starts_with('[') && (host.len() > 253 || host.trim_end_matches('.').split('.').any(|l| l.len() > 63)) {
+        let why = "longer than DNS allows (253 characters, 63 a label)";
+        return Err(format!("\"{}\" is not a host name: {why}", einv_core::input::clip(host)));
     }
     let port = port.map(port_number).transpose()?;
     Ok((host, port))
@@ -162,6 +167,10 @@ mod tests {
             ("http://:8080", "no host"),
             ("http://", "no host"),
             ("http://a b:80", "not a host name"),
+            (
+                "http://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example",
+                "longer than DNS allows",
+            ),
             ("http://[::1:80", "closing"),
             ("http://[zz]:80", "not an IPv6"),
             ("http://h/a b", "not a valid URL path"),
