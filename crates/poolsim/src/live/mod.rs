@@ -150,34 +150,21 @@ where
 
 #[cfg(test)]
 mod limits_tests;
+#[cfg(test)]
+mod test_client;
 
 #[cfg(test)]
 mod tests {
+    use super::test_client::{await_metric, exchange, request};
     use super::*;
     use crate::Hold;
-    use std::io::{Read, Write};
     use std::time::Duration;
-
-    fn get(addr: SocketAddr, req: &str) -> String {
-        let mut s = std::net::TcpStream::connect(addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.write_all(req.as_bytes()).unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        out
-    }
 
     #[test]
     fn issues_queries_reverses_and_refuses_like_an_invoice_service() {
         let spec = ModelSpec { holds: std::array::from_fn(|_| Hold::Constant(Duration::ZERO)), ..ModelSpec::default() };
         let server = Server::start(spec, "127.0.0.1:0".parse().unwrap(), 1).unwrap();
-        let send = |method: &str, path: &str, body: &str| {
-            let req = format!(
-                "{method} {path} HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            get(server.addr(), &req)
-        };
+        let send = |method: &str, path: &str, body: &str| exchange(server.addr(), &request(method, path, body, true));
         let good = validate::tests::GOOD;
         let issued = send("POST", "/api/v1/invoices", good);
         assert!(issued.starts_with("HTTP/1.1 200"), "{issued}");
@@ -201,60 +188,52 @@ mod tests {
         server.stop();
     }
 
+    const QUERY: &str = "/api/v1/invoices/26110000000000000001";
+
     #[test]
     fn metrics_and_injected_faults() {
-        let second = Duration::from_secs(1);
-        // A burst window covering the whole test (every 1000 s, for 999 s... minus the start).
-        let burst = crate::Stall { every: second * 1000, length: second * 999 };
+        // A burst window from the first nanosecond of the service's life to its 1,000th
+        // second: whatever this test's pace, every request falls in it.
+        let every = Duration::from_secs(1000);
+        let burst = crate::Stall { every, length: every - Duration::from_nanos(1) };
         let server = Server::start(
             ModelSpec { error_burst: Some(burst), ..ModelSpec::default() },
             "127.0.0.1:0".parse().unwrap(),
             1,
         )
         .unwrap();
-        let metrics = get(server.addr(), "GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        let metrics = exchange(server.addr(), &request("GET", "/metrics", "", true));
         assert!(metrics.contains("einv_pool_size 100") && metrics.contains("einv_pool_active 0"), "{metrics}");
         assert!(metrics.contains("# TYPE einv_pool_timeouts_total counter"));
-        std::thread::sleep(Duration::from_millis(1100));
-        let q = get(
-            server.addr(),
-            "GET /api/v1/invoices/26110000000000000001 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
-        );
-        assert!(q.starts_with("HTTP/1.1 503"), "{q}");
+        let q = exchange(server.addr(), &request("GET", QUERY, "", true));
+        assert!(q.starts_with("HTTP/1.1 503") && q.contains("injected burst"), "{q}");
         server.stop();
 
         let server =
             Server::start(ModelSpec { reset_rate: 1.0, ..ModelSpec::default() }, "127.0.0.1:0".parse().unwrap(), 1)
                 .unwrap();
-        let dropped = get(
-            server.addr(),
-            "GET /api/v1/invoices/26110000000000000001 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
-        );
+        let dropped = exchange(server.addr(), &request("GET", QUERY, "", true));
         assert!(dropped.is_empty(), "the connection is dropped without an answer: {dropped}");
         server.stop();
     }
 
     #[test]
     fn pool_timeout_answers_500() {
+        // The first issue holds the only connection for 3 s; the second, sent once the
+        // first holds it, gives up after 10 ms. The 3 s are slack for a busy machine.
         let spec = ModelSpec {
             pool_size: 1,
             acquire_timeout: Duration::from_millis(10),
-            holds: [300, 0, 0, 0, 0, 0].map(|ms| Hold::Constant(Duration::from_millis(ms))),
+            holds: [3000, 0, 0, 0, 0, 0].map(|ms| Hold::Constant(Duration::from_millis(ms))),
             ..ModelSpec::default()
         };
         let server = Server::start(spec, "127.0.0.1:0".parse().unwrap(), 1).unwrap();
         let addr = server.addr();
         let good = validate::tests::GOOD;
-        let req = format!(
-            "POST /api/v1/invoices HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{good}",
-            good.len()
-        );
-        let first = {
-            let req = req.clone();
-            std::thread::spawn(move || get(addr, &req))
-        };
-        std::thread::sleep(Duration::from_millis(50));
-        let second = get(addr, &req.replace("\"A1\"", "\"A2\""));
+        let first = std::thread::spawn(move || exchange(addr, &request("POST", "/api/v1/invoices", good, true)));
+        let metrics = await_metric(addr, "einv_pool_active 1\n");
+        assert!(metrics.contains("einv_pool_active 1\n"), "the first issue holds the connection: {metrics}");
+        let second = exchange(addr, &request("POST", "/api/v1/invoices", &good.replace("\"A1\"", "\"A2\""), true));
         assert!(second.starts_with("HTTP/1.1 500"), "{second}");
         assert!(second.contains("pool"), "{second}");
         assert!(first.join().unwrap().starts_with("HTTP/1.1 200"));
