@@ -12,7 +12,7 @@ use tokio::sync::Semaphore;
 
 use super::body::Body;
 use super::gate::{Gate, Refusal};
-use super::ledger::{Issued, Ledger, Reversal};
+use super::ledger::{Issued, Ledger, Reversal, Status};
 use crate::{Hold, ModelSpec, Operation};
 
 const INVOICES: &str = "/api/v1/invoices";
@@ -41,10 +41,10 @@ impl State {
         let rng = Mutex::new(<rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(0x5eed));
         Self {
             gate: Gate::new(&spec),
+            ledger: Mutex::new(Ledger::new(spec.limits.ledger_window)),
             spec,
             pool,
             started: Instant::now(),
-            ledger: Mutex::default(),
             rng,
             timer,
             pending: AtomicU64::new(0),
@@ -287,6 +287,10 @@ fn fingerprint(body: &[u8]) -> u64 {
 
 fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Response<Bytes> {
     let not_found = || json(StatusCode::NOT_FOUND, error_body("E404", "invoice not found"));
+    let archived = || {
+        let window = state.spec.limits.ledger_window;
+        json(StatusCode::GONE, error_body("E410", &format!("invoice archived: older than the last {window} issued")))
+    };
     match route {
         Route::Issue => match state.ledger().issue(order_no, fingerprint) {
             Issued::New(seq) => {
@@ -303,11 +307,12 @@ fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Resp
             }
         },
         Route::Query(Some(seq)) => {
-            let ledger = state.ledger();
-            if !ledger.exists(seq) {
-                return not_found();
-            }
-            let status = if ledger.is_reversed(seq) { "reversed" } else { "issued" };
+            let status = match state.ledger().status(seq) {
+                Status::Issued => "issued",
+                Status::Reversed => "reversed",
+                Status::Archived => return archived(),
+                Status::Unknown => return not_found(),
+            };
             json(
                 StatusCode::OK,
                 format!(r#"{{"code":"0000","invoice_no":"{NO_PREFIX}{seq:016}","status":"{status}"}}"#),
@@ -319,14 +324,19 @@ fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Resp
                 format!(r#"{{"code":"0000","invoice_no":"{NO_PREFIX}{seq:016}","status":"reversed"}}"#),
             ),
             Reversal::AlreadyReversed => json(StatusCode::CONFLICT, error_body("E4090", "invoice already reversed")),
+            Reversal::Archived => archived(),
             Reversal::Unknown => not_found(),
         },
-        Route::Download(Some(seq)) if state.ledger().exists(seq) => {
-            let mut resp = Response::new(Bytes::from_static(&PDF));
-            resp.headers_mut()
-                .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/pdf"));
-            resp
-        }
+        Route::Download(Some(seq)) => match state.ledger().status(seq) {
+            Status::Issued | Status::Reversed => {
+                let mut resp = Response::new(Bytes::from_static(&PDF));
+                resp.headers_mut()
+                    .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/pdf"));
+                resp
+            }
+            Status::Archived => archived(),
+            Status::Unknown => not_found(),
+        },
         Route::Verify(tax_id) => {
             let valid = einv_core::uscc::is_valid(&tax_id);
             json(StatusCode::OK, format!(r#"{{"code":"0000","tax_id":"{}","valid":{valid}}}"#, escape(&tax_id)))

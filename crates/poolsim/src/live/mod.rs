@@ -149,6 +149,8 @@ where
 }
 
 #[cfg(test)]
+mod guard_tests;
+#[cfg(test)]
 mod limits_tests;
 #[cfg(test)]
 mod test_client;
