@@ -1,15 +1,19 @@
-//! The built-in target holds against clients that try to knock it over, and forgets what
-//! has left the ledger's window. Each test makes its limit small, then checks *what* the
+//! The built-in target holds against clients that try to knock it over: slow heads, idle
+//! connections, silent TLS clients, too many connections; and it forgets what has left
+//! the ledger's window. Each test makes its limit small, then checks *what* the
 //! server does, not when.
 
+use std::io::Write;
+use std::net::TcpStream;
 use std::time::Duration;
 
 use super::Server;
-use super::test_client::{exchange, request};
+use super::test_client::{connect, exchange, read_response, request, until_closed};
 use super::validate::tests::GOOD;
-use crate::{Hold, ModelSpec, ServerLimits};
+use crate::{Hold, ModelSpec, Operation, ServerLimits};
 
 const INVOICES: &str = "/api/v1/invoices";
+const CALLBACK: &str = "/api/v1/payments/callback";
 
 fn start(limits: ServerLimits) -> Server {
     let holds = std::array::from_fn(|_| Hold::Constant(Duration::ZERO));
@@ -18,6 +22,83 @@ fn start(limits: ServerLimits) -> Server {
 
 fn limits() -> ServerLimits {
     ServerLimits::default()
+}
+
+#[test]
+fn a_head_sent_too_slowly_is_cut_off() {
+    let server = start(ServerLimits { header_timeout: Duration::from_millis(300), ..limits() });
+    let mut s = connect(server.addr());
+    s.write_all(format!("POST {INVOICES} HTTP/1.1\r\nhost: x\r\n").as_bytes()).unwrap();
+    // One byte of a header every 50 ms, up to 10 s: each byte is news, the head is never
+    // done. The idle timeout (60 s) never applies; the header timeout does.
+    let mut w = s.try_clone().unwrap();
+    let trickle = std::thread::spawn(move || {
+        for _ in 0..200 {
+            if w.write_all(b"x").is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let sent = until_closed(&mut s).expect("the server closes a connection whose head does not come");
+    assert!(sent.is_empty() || sent.starts_with("HTTP/1.1 408"), "{sent}");
+    trickle.join().unwrap();
+}
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed_but_a_slow_request_is_not() {
+    let limits = ServerLimits { idle_timeout: Duration::from_millis(500), ..limits() };
+    let mut spec = ModelSpec { limits, ..ModelSpec::default() };
+    // The request takes three idle timeouts to serve: serving is not idling.
+    spec.set_hold(Operation::PaymentCallback, Hold::Constant(Duration::from_millis(1500)));
+    let server = Server::start(spec, "127.0.0.1:0".parse().unwrap(), 1).unwrap();
+    let mut s = connect(server.addr());
+    s.write_all(request("POST", CALLBACK, "{}", false).as_bytes()).unwrap();
+    let answer = read_response(&mut s).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(!answer.to_ascii_lowercase().contains("connection: close"), "kept alive: {answer}");
+    assert_eq!(until_closed(&mut s), Ok(String::new()), "then, idle, it is closed without a word");
+}
+
+#[test]
+fn a_silent_tls_client_is_disconnected() {
+    let spec = ModelSpec {
+        limits: ServerLimits { header_timeout: Duration::from_millis(300), ..limits() },
+        ..ModelSpec::default()
+    };
+    let server = Server::start_tls(spec, "127.0.0.1:0".parse().unwrap(), 1).unwrap();
+    let mut s = connect(server.addr());
+    assert_eq!(until_closed(&mut s), Ok(String::new()), "no handshake, no slot");
+}
+
+#[test]
+fn connections_over_the_limit_are_turned_away_until_one_closes() {
+    let server = start(ServerLimits { max_connections: Some(2), ..limits() });
+    let addr = server.addr();
+    let mut held: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut s = connect(addr);
+            s.write_all(request("GET", "/healthz", "", false).as_bytes()).unwrap();
+            assert!(read_response(&mut s).unwrap().starts_with("HTTP/1.1 200"));
+            s
+        })
+        .collect();
+    let third = exchange(addr, &request("GET", "/healthz", "", true));
+    assert!(third.is_empty() || third.starts_with("HTTP/1.1 503"), "the third of 2 is not served: {third}");
+    drop(held.pop());
+    // The slot comes back once the server has seen the close: ask until it has (at most
+    // 10 s; each try is a refusal, so nothing here waits on a clock but the bound).
+    let metrics = (0..500).find_map(|_| {
+        let answer = exchange(addr, &request("GET", "/metrics", "", true));
+        if answer.starts_with("HTTP/1.1 200") {
+            return Some(answer);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        None
+    });
+    let metrics = metrics.expect("a connection is served again once one closed");
+    assert!(metrics.contains("einv_connections_open 2\n"), "the held one and this one: {metrics}");
+    assert!(!metrics.contains("einv_connections_refused_total 0\n"), "{metrics}");
 }
 
 /// The ledger's window over HTTP: what left it is archived (410), and its order number is

@@ -22,7 +22,9 @@ const NO_PREFIX: &str = "2611";
 static PDF: [u8; 16 * 1024] = [b'%'; 16 * 1024];
 
 pub(super) struct State {
-    spec: ModelSpec,
+    pub(super) spec: ModelSpec,
+    /// The connection slots (`max-connections`), here for /metrics.
+    pub(super) connections: super::conn::Slots,
     gate: Gate,
     pool: Semaphore,
     started: Instant,
@@ -39,8 +41,10 @@ impl State {
     pub(super) fn new(spec: ModelSpec, timer: super::timer::Timer) -> Self {
         let pool = Semaphore::new(spec.pool_size);
         let rng = Mutex::new(<rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(0x5eed));
+        let max_connections = spec.limits.connections_for(super::conn::open_file_limit());
         Self {
             gate: Gate::new(&spec),
+            connections: super::conn::Slots::new(max_connections),
             ledger: Mutex::new(Ledger::new(spec.limits.ledger_window)),
             spec,
             pool,
@@ -78,6 +82,7 @@ impl State {
         let size = self.spec.pool_size;
         let active = size.saturating_sub(self.pool.available_permits());
         let (workers_busy, queued) = self.gate.gauges();
+        let (connections, refused) = self.connections.gauges();
         let gauges = [
             ("einv_pool_size", "gauge", "Connections in the pool.", size as u64),
             ("einv_pool_active", "gauge", "Connections in use.", active as u64),
@@ -103,6 +108,13 @@ impl State {
                 "counter",
                 "Requests refused because the worker queue was full (HTTP 503).",
                 self.gate.queue_full.load(Ordering::Relaxed),
+            ),
+            ("einv_connections_open", "gauge", "Client connections open.", connections as u64),
+            (
+                "einv_connections_refused_total",
+                "counter",
+                "Connections refused because max-connections were open (HTTP 503).",
+                refused,
             ),
         ];
         let mut text = String::new();

@@ -5,6 +5,7 @@
 //! process does not share a scheduler with the service it measures.
 
 mod body;
+mod conn;
 mod gate;
 mod handler;
 mod ledger;
@@ -15,9 +16,6 @@ mod validate;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -63,7 +61,7 @@ impl Server {
         let timer = runtime.block_on(async { timer::Timer::start() });
         let state = Arc::new(State::new(spec, timer));
         let cert_pem = tls.as_ref().map(|t| t.cert_pem.clone());
-        runtime.spawn(accept_loop(listener, state, stop, tls.map(|t| t.acceptor)));
+        runtime.spawn(conn::accept_loop(listener, state, stop, tls.map(|t| t.acceptor)));
         Ok(Server { addr, shutdown, runtime: Some(runtime), cert_pem })
     }
 
@@ -99,52 +97,6 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.shutdown_now();
-    }
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    state: Arc<State>,
-    mut stop: watch::Receiver<bool>,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-) {
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                // Out of file descriptors and the like: keep serving the connections we have.
-                Err(_) => continue,
-            },
-            _ = stop.changed() => return,
-        };
-        let _ = stream.set_nodelay(true);
-        let (state, stop, tls) = (state.clone(), stop.clone(), tls.clone());
-        tokio::spawn(async move {
-            match tls {
-                // The handshake runs on the connection's own task, so a handshake storm
-                // costs the server's threads but never stalls accepting.
-                Some(acceptor) => {
-                    if let Ok(stream) = acceptor.accept(stream).await {
-                        serve(stream, state, stop).await;
-                    }
-                }
-                None => serve(stream, state, stop).await,
-            }
-        });
-    }
-}
-
-/// Serve HTTP/1.1 on one accepted connection until it closes or the server stops.
-async fn serve<S>(stream: S, state: Arc<State>, mut stop: watch::Receiver<bool>)
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let service = service_fn(move |req| handler::handle(state.clone(), req));
-    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-    tokio::pin!(conn);
-    tokio::select! {
-        _ = conn.as_mut() => {}
-        _ = stop.changed() => conn.as_mut().graceful_shutdown(),
     }
 }
 

@@ -33,6 +33,25 @@ pub(super) fn exchange(addr: SocketAddr, req: &str) -> String {
     until_closed(&mut s).unwrap_or_else(|open| panic!("the server left the connection open: {open:?}"))
 }
 
+/// One response read off a connection that stays open: its head and its body (by
+/// content-length).
+pub(super) fn read_response(s: &mut TcpStream) -> io::Result<String> {
+    let mut got = Vec::new();
+    let mut byte = [0u8; 1];
+    while !got.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte)? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        got.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&got).to_ascii_lowercase();
+    let length = head.split("content-length:").nth(1).and_then(|v| v.split("\r\n").next()?.trim().parse().ok());
+    let mut body = vec![0; length.unwrap_or(0)];
+    s.read_exact(&mut body)?;
+    got.extend_from_slice(&body);
+    Ok(String::from_utf8_lossy(&got).into_owned())
+}
+
 /// What the server sent on `s` until it closed it (end of stream or reset); `Err` with
 /// what it sent if it left it open until [`PATIENCE`] ran out.
 pub(super) fn until_closed(s: &mut TcpStream) -> Result<String, String> {
