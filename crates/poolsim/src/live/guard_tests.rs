@@ -1,7 +1,7 @@
-//! The built-in target holds against clients that try to knock it over: slow heads, idle
-//! connections, silent TLS clients, too many connections; and it forgets what has left
-//! the ledger's window. Each test makes its limit small, then checks *what* the
-//! server does, not when.
+//! The built-in target holds against clients that try to knock it over: bodies over the
+//! limit, over-long order numbers, slow heads and bodies, idle connections, silent TLS
+//! clients, too many connections; and it forgets what has left the ledger's window.
+//! Each test makes its limit small, then checks *what* the server does, not when.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -24,6 +24,68 @@ fn limits() -> ServerLimits {
     ServerLimits::default()
 }
 
+/// Push `total` bytes of a body (made by `chunk`) from another thread, until the server
+/// stops taking them; returns how many it took.
+fn push_body(s: &TcpStream, total: usize, chunk: Vec<u8>) -> std::thread::JoinHandle<usize> {
+    let mut w = s.try_clone().unwrap();
+    std::thread::spawn(move || {
+        let mut sent = 0;
+        while sent < total {
+            match w.write(&chunk) {
+                Ok(n) => sent += n,
+                Err(_) => break,
+            }
+        }
+        sent
+    })
+}
+
+const BIG: usize = 64 << 20;
+
+#[test]
+fn a_declared_body_over_the_limit_is_answered_413_unread() {
+    let server = start(ServerLimits { max_body: 64 * 1024, ..limits() });
+    let mut s = connect(server.addr());
+    s.write_all(format!("POST {INVOICES} HTTP/1.1\r\nhost: x\r\ncontent-length: {BIG}\r\n\r\n").as_bytes()).unwrap();
+    let pushed = push_body(&s, BIG, vec![b'x'; 64 * 1024]);
+    let answer = read_response(&mut s).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 413") && answer.contains("E413"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+    assert!(until_closed(&mut s).is_ok(), "the server closes the connection after the 413");
+    let taken = pushed.join().unwrap();
+    // What the kernel buffers on loopback is a few MiB: a server reading the body would
+    // have taken all 64.
+    assert!(taken < BIG / 2, "the server took {taken} of {BIG} bytes: it must not read the body");
+}
+
+#[test]
+fn a_chunked_body_is_cut_off_at_the_limit() {
+    let server = start(ServerLimits { max_body: 64 * 1024, ..limits() });
+    let mut s = connect(server.addr());
+    s.write_all(format!("POST {INVOICES} HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n").as_bytes())
+        .unwrap();
+    let chunk = [b"4000\r\n".as_slice(), &[b'x'; 0x4000], b"\r\n"].concat();
+    let pushed = push_body(&s, BIG, chunk);
+    let answer = read_response(&mut s).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 413") && answer.contains("larger than 65536 bytes"), "{answer}");
+    assert!(until_closed(&mut s).is_ok(), "the server closes the connection after the 413");
+    let taken = pushed.join().unwrap();
+    assert!(taken < BIG / 2, "the server took {taken} of {BIG} bytes of a chunked body");
+}
+
+#[test]
+fn an_order_number_over_the_limit_is_answered_400_and_not_issued() {
+    let server = start(ServerLimits { max_order_no: 16, ..limits() });
+    let long = GOOD.replace("\"A1\"", &format!("\"{}\"", "9".repeat(100_000)));
+    let answer = exchange(server.addr(), &request("POST", INVOICES, &long, true));
+    assert!(answer.starts_with("HTTP/1.1 400") && answer.contains("E4006"), "{answer}");
+    assert!(answer.contains("longer than 16 characters"), "{answer}");
+    let ok = exchange(server.addr(), &request("POST", INVOICES, &GOOD.replace("\"A1\"", "\"A234567890123456\""), true));
+    assert!(ok.starts_with("HTTP/1.1 200"), "16 characters are allowed: {ok}");
+    let metrics = exchange(server.addr(), &request("GET", "/metrics", "", true));
+    assert!(metrics.contains("einv_invoices_issued_total 1\n"), "{metrics}");
+}
+
 #[test]
 fn a_head_sent_too_slowly_is_cut_off() {
     let server = start(ServerLimits { header_timeout: Duration::from_millis(300), ..limits() });
@@ -43,6 +105,17 @@ fn a_head_sent_too_slowly_is_cut_off() {
     let sent = until_closed(&mut s).expect("the server closes a connection whose head does not come");
     assert!(sent.is_empty() || sent.starts_with("HTTP/1.1 408"), "{sent}");
     trickle.join().unwrap();
+}
+
+#[test]
+fn a_body_that_stops_coming_is_answered_408() {
+    let server = start(ServerLimits { header_timeout: Duration::from_millis(300), ..limits() });
+    let mut s = connect(server.addr());
+    s.write_all(format!("POST {CALLBACK} HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{{\"a\":").as_bytes())
+        .unwrap();
+    let answer = read_response(&mut s).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408") && answer.contains("E408"), "{answer}");
+    assert!(until_closed(&mut s).is_ok());
 }
 
 #[test]

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 use super::body::Body;
 use super::gate::{Gate, Refusal};
 use super::ledger::{Issued, Ledger, Reversal, Status};
-use crate::{Hold, ModelSpec, Operation};
+use crate::{Hold, ModelSpec, Operation, ServerLimits};
 
 const INVOICES: &str = "/api/v1/invoices";
 /// Invoice numbers are 20 digits: this prefix and a 16-digit sequence.
@@ -213,9 +213,21 @@ pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
 
 async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>, Reset> {
     let route = route(req.method(), req.uri().path());
+    let limits = &state.spec.limits;
     // Read the whole body before answering so the connection stays usable (keep-alive).
-    let Ok(body) = req.into_body().collect().await.map(|b| b.to_bytes()) else {
-        return Ok(json(StatusCode::BAD_REQUEST, r#"{"code":"E4000","msg":"unreadable body"}"#.into()));
+    let body = match read_body(req.into_body(), limits).await {
+        Ok(body) => body,
+        Err(Unread::TooLarge) => {
+            let msg = format!("request body larger than {} bytes", limits.max_body);
+            return Ok(closing(json(StatusCode::PAYLOAD_TOO_LARGE, error_body("E413", &msg))));
+        }
+        Err(Unread::Stalled) => {
+            let msg = format!("request body paused longer than {:?}", limits.header_timeout);
+            return Ok(closing(json(StatusCode::REQUEST_TIMEOUT, error_body("E408", &msg))));
+        }
+        Err(Unread::Broken) => {
+            return Ok(json(StatusCode::BAD_REQUEST, r#"{"code":"E4000","msg":"unreadable body"}"#.into()));
+        }
     };
     let Some(op) = route.operation() else {
         return Ok(match route {
@@ -238,7 +250,7 @@ async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>,
     };
     // Input validation costs CPU, not a database connection: bad invoices are refused first.
     let order_no = match (&route, op) {
-        (Route::Issue, _) => match super::validate::invoice(&body) {
+        (Route::Issue, _) => match super::validate::invoice(&body, limits.max_order_no) {
             Ok(order_no) => Some(order_no),
             Err((code, msg)) => return Ok(json(StatusCode::BAD_REQUEST, error_body(code, &msg))),
         },
@@ -287,6 +299,52 @@ async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>,
         state.timer.sleep_until(released_at + overhead).await;
     }
     Ok(answer(state, route, order_no.as_deref().unwrap_or_default(), fingerprint(&body)))
+}
+
+/// Why a request body was not read whole.
+enum Unread {
+    /// Longer than max-body: refused before the rest is read.
+    TooLarge,
+    /// Nothing came for header-timeout.
+    Stalled,
+    Broken,
+}
+
+/// The request body, at most `limits.max_body` of it: a declared length over the limit
+/// is refused before a byte is read, a chunked body as soon as it passes the limit.
+async fn read_body(mut body: Incoming, limits: &ServerLimits) -> Result<Bytes, Unread> {
+    use hyper::body::Body as _;
+    if body.size_hint().lower() > limits.max_body {
+        return Err(Unread::TooLarge);
+    }
+    let (mut chunks, mut len) = (Vec::new(), 0u64);
+    loop {
+        let frame = match tokio::time::timeout(limits.header_timeout, body.frame()).await {
+            Err(_) => return Err(Unread::Stalled),
+            Ok(None) => break,
+            Ok(Some(frame)) => frame.map_err(|_| Unread::Broken)?,
+        };
+        if let Ok(data) = frame.into_data() {
+            len += data.len() as u64;
+            if len > limits.max_body {
+                return Err(Unread::TooLarge);
+            }
+            chunks.push(data);
+        }
+    }
+    // Most bodies arrive in one chunk: pass it on without a copy.
+    if chunks.len() == 1 {
+        return Ok(chunks.swap_remove(0));
+    }
+    let mut all = BytesMut::with_capacity(len as usize);
+    chunks.iter().for_each(|c| all.extend_from_slice(c));
+    Ok(all.freeze())
+}
+
+/// `resp`, closing the connection after it: the request's body was not read to its end.
+fn closing(mut resp: Response<Bytes>) -> Response<Bytes> {
+    resp.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+    resp
 }
 
 /// A payload's identity for idempotency checks (not a security hash).
