@@ -39,7 +39,7 @@ const LINGER: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub(super) struct Slots {
     free: Arc<Semaphore>,
-    max: usize,
+    pub(super) max: usize,
     refused: AtomicU64,
 }
 

@@ -110,6 +110,7 @@ impl State {
                 self.gate.queue_full.load(Ordering::Relaxed),
             ),
             ("einv_connections_open", "gauge", "Client connections open.", connections as u64),
+            ("einv_connections_max", "gauge", "Connections served at once at most.", self.connections.max as u64),
             (
                 "einv_connections_refused_total",
                 "counter",
