@@ -254,6 +254,15 @@ fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {
         slow_body: b.slow_body,
     };
     super::model::service(c, service, &mut spec);
+    let limits = super::model::RawLimits {
+        max_body: b.max_body,
+        max_order_no: b.max_order_no,
+        header_timeout: b.header_timeout,
+        idle_timeout: b.idle_timeout,
+        max_connections: b.max_connections,
+        ledger_window: b.ledger_window,
+    };
+    spec.limits = super::model::limits(c, limits);
     let holds = [
         (Operation::Issue, "issue-hold", b.issue_hold),
         (Operation::Query, "query-hold", b.query_hold),
