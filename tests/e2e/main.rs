@@ -10,6 +10,7 @@ mod html;
 mod limits;
 mod report;
 mod runs;
+mod serve;
 mod shards;
 mod simulate;
 mod slo;

@@ -11,6 +11,7 @@ use crate::error::Error;
 /// Serve the built-in target at `addr` until Ctrl-C or SIGTERM; `ready` is called with
 /// the bound address (useful with port 0).
 pub fn serve(spec: ModelSpec, addr: SocketAddr, threads: usize, ready: impl FnOnce(SocketAddr)) -> Result<(), Error> {
+    warn_if_exposed(addr);
     let server = Server::start(spec, addr, threads)?;
     ready(server.addr());
     wait_and_stop(server)
@@ -26,6 +27,7 @@ pub fn serve_tls(
     cert_out: Option<&Path>,
     ready: impl FnOnce(SocketAddr, &Path),
 ) -> Result<(), Error> {
+    warn_if_exposed(addr);
     let server = Server::start_tls(spec, addr, threads)?;
     let path = cert_out.map_or_else(
         || std::env::temp_dir().join(format!("einv-load-serve-{}.pem", server.addr().port())),
@@ -38,6 +40,17 @@ pub fn serve_tls(
     })?;
     ready(server.addr(), &path);
     wait_and_stop(server)
+}
+
+/// The built-in target is a test rig with no authentication: say so when it listens
+/// beyond this machine.
+fn warn_if_exposed(addr: SocketAddr) {
+    if !addr.ip().is_loopback() {
+        tracing::warn!(
+            "{addr} is not a loopback address: anyone who can reach this machine can use the built-in target \
+             (a test rig, without authentication); listen on 127.0.0.1 unless other machines must reach it"
+        );
+    }
 }
 
 fn wait_and_stop(server: Server) -> Result<(), Error> {
