@@ -54,7 +54,7 @@ impl Server {
             .build()
             .map_err(Error::Runtime)?;
         let listener = runtime
-            .block_on(TcpListener::bind(addr))
+            .block_on(async { listen(addr) })
             .map_err(|source| Error::Bind { addr: addr.to_string(), source })?;
         let addr = listener.local_addr().map_err(|source| Error::Bind { addr: addr.to_string(), source })?;
         let (shutdown, stop) = watch::channel(false);
@@ -92,6 +92,20 @@ impl Server {
             rt.shutdown_timeout(std::time::Duration::from_secs(1));
         }
     }
+}
+
+/// Connections the kernel may hold for us before we accept them. tokio's default, 1,024,
+/// overflows under a flood of connections, and a client whose SYN is dropped waits a
+/// whole second to retry; the kernel caps this at net.core.somaxconn.
+const BACKLOG: u32 = 4096;
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    // As std's bind does on Unix: a restarted server can take its port back at once.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
 }
 
 impl Drop for Server {
