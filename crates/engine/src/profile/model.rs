@@ -9,7 +9,7 @@ use std::time::Duration;
 use einv_poolsim::{Empirical, Hold, MAX_LEDGER_WINDOW, ModelSpec, RateLimit, ServerLimits, SlowBody, Stall};
 
 use super::MAX_RATE;
-use super::raw::{HumanDuration, RawHold, RawRateLimit, RawSlowBody};
+use super::raw::{RawBuiltin, RawHold, RawRateLimit, RawSlowBody};
 use super::validate::Check;
 
 /// The service's keys, raw.
@@ -53,22 +53,12 @@ pub(super) fn service(c: &mut Check, raw: RawService, spec: &mut ModelSpec) {
     });
 }
 
-/// The server's limits, raw.
-pub(super) struct RawLimits {
-    pub max_body: Option<String>,
-    pub max_order_no: Option<i64>,
-    pub header_timeout: Option<HumanDuration>,
-    pub idle_timeout: Option<HumanDuration>,
-    pub max_connections: Option<i64>,
-    pub ledger_window: Option<i64>,
-}
-
-/// Check the server's limits; the defaults fill what is not set.
-pub(super) fn limits(c: &mut Check, raw: RawLimits) -> ServerLimits {
+/// Check the server's limits in `raw`; the defaults fill what is not set.
+pub(super) fn limits(c: &mut Check, raw: &RawBuiltin) -> ServerLimits {
     let key = |k: &str| format!("target.builtin.{k}");
     let d = ServerLimits::default();
-    let max_body = raw.max_body.map_or(d.max_body, |s| {
-        einv_poolsim::parse_byte_size(&s).unwrap_or_else(|e| {
+    let max_body = raw.max_body.as_deref().map_or(d.max_body, |s| {
+        einv_poolsim::parse_byte_size(s).unwrap_or_else(|e| {
             c.fail(&key("max-body"), e);
             d.max_body
         })

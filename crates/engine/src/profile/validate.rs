@@ -222,6 +222,7 @@ pub(super) fn endpoint(url: &str, builtin: (ModelSpec, usize)) -> Result<Endpoin
 
 fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {
     let d = ModelSpec::default();
+    let limits = super::model::limits(c, &b);
     let mut window = |key: &str, s: RawStall| {
         let every = c.nonzero(&format!("target.builtin.{key}.every"), s.every);
         let length = c.nonzero(&format!("target.builtin.{key}.for"), s.length);
@@ -244,6 +245,7 @@ fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {
         stall,
         error_burst,
         reset_rate: reset_rate.clamp(0.0, 1.0),
+        limits,
         ..d
     };
     let service = super::model::RawService {
@@ -254,15 +256,6 @@ fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {
         slow_body: b.slow_body,
     };
     super::model::service(c, service, &mut spec);
-    let limits = super::model::RawLimits {
-        max_body: b.max_body,
-        max_order_no: b.max_order_no,
-        header_timeout: b.header_timeout,
-        idle_timeout: b.idle_timeout,
-        max_connections: b.max_connections,
-        ledger_window: b.ledger_window,
-    };
-    spec.limits = super::model::limits(c, limits);
     let holds = [
         (Operation::Issue, "issue-hold", b.issue_hold),
         (Operation::Query, "query-hold", b.query_hold),
