@@ -13,6 +13,14 @@ struct Served(Child);
 
 impl Drop for Served {
     fn drop(&mut self) {
+        // A server that died before the test ended says how, for the failure message.
+        if let Ok(Some(status)) = self.0.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = self.0.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
+            eprintln!("serve exited early ({status}): {err}");
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -93,21 +101,31 @@ fn at_its_file_limit_serve_backs_off_instead_of_spinning() {
     assert!(used < 0.3, "serve used {used:.2} s of CPU in 3 s while out of file descriptors");
     drop(held);
     // Descriptors free again: a normal request is answered (within 10 s of tries).
+    let mut last = String::new();
     let answered = (0..100).any(|_| {
-        let ok = healthz(addr);
+        last = healthz(addr);
+        let ok = last.starts_with("HTTP/1.1 200");
         if !ok {
             std::thread::sleep(Duration::from_millis(100));
         }
         ok
     });
-    assert!(answered, "serve answers again once connections close");
+    assert!(answered, "serve answers again once connections close; the last try got {last:?}");
 }
 
-fn healthz(addr: SocketAddr) -> bool {
-    let Ok(mut s) = TcpStream::connect(addr) else { return false };
+/// GET /healthz on a new connection: what came back, or why nothing did.
+fn healthz(addr: SocketAddr) -> String {
+    let mut s = match TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
+        Ok(s) => s,
+        Err(e) => return format!("connect: {e}"),
+    };
     let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+    if let Err(e) = s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n") {
+        return format!("write: {e}");
+    }
     let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out.starts_with("HTTP/1.1 200")
+    match s.read_to_string(&mut out) {
+        Ok(_) => out,
+        Err(e) => format!("read: {e} after {out:?}"),
+    }
 }

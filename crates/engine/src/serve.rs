@@ -12,9 +12,10 @@ use crate::error::Error;
 /// the bound address (useful with port 0).
 pub fn serve(spec: ModelSpec, addr: SocketAddr, threads: usize, ready: impl FnOnce(SocketAddr)) -> Result<(), Error> {
     warn_if_exposed(addr);
+    let signals = signal_runtime()?;
     let server = Server::start(spec, addr, threads)?;
     ready(server.addr());
-    wait_and_stop(server)
+    wait_and_stop(&signals, server)
 }
 
 /// Like [`serve()`], over TLS with a self-signed certificate made at start. Its PEM is
@@ -28,6 +29,7 @@ pub fn serve_tls(
     ready: impl FnOnce(SocketAddr, &Path),
 ) -> Result<(), Error> {
     warn_if_exposed(addr);
+    let signals = signal_runtime()?;
     let server = Server::start_tls(spec, addr, threads)?;
     let path = cert_out.map_or_else(
         || std::env::temp_dir().join(format!("einv-load-serve-{}.pem", server.addr().port())),
@@ -39,7 +41,7 @@ pub fn serve_tls(
         message: format!("{}: cannot write the certificate: {e}", path.display()),
     })?;
     ready(server.addr(), &path);
-    wait_and_stop(server)
+    wait_and_stop(&signals, server)
 }
 
 /// The built-in target is a test rig with no authentication: say so when it listens
@@ -53,8 +55,13 @@ fn warn_if_exposed(addr: SocketAddr) {
     }
 }
 
-fn wait_and_stop(server: Server) -> Result<(), Error> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Error::Runtime)?;
+/// The runtime that waits for Ctrl-C or SIGTERM, made before the server starts: once
+/// clients hold every file descriptor the process may open, it could not be made.
+fn signal_runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Error::Runtime)
+}
+
+fn wait_and_stop(rt: &tokio::runtime::Runtime, server: Server) -> Result<(), Error> {
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     rt.block_on(async {
         tokio::spawn(crate::signals::forward(tx, "stopping the built-in target"));
