@@ -218,17 +218,7 @@ async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>,
     // Read the whole body before answering so the connection stays usable (keep-alive).
     let body = match read_body(req.into_body(), limits).await {
         Ok(body) => body,
-        Err(Unread::TooLarge) => {
-            let msg = format!("request body larger than {} bytes", limits.max_body);
-            return Ok(closing(json(StatusCode::PAYLOAD_TOO_LARGE, error_body("E413", &msg))));
-        }
-        Err(Unread::Stalled) => {
-            let msg = format!("request body paused longer than {:?}", limits.header_timeout);
-            return Ok(closing(json(StatusCode::REQUEST_TIMEOUT, error_body("E408", &msg))));
-        }
-        Err(Unread::Broken) => {
-            return Ok(json(StatusCode::BAD_REQUEST, r#"{"code":"E4000","msg":"unreadable body"}"#.into()));
-        }
+        Err(unread) => return Ok(unread.answer(limits)),
     };
     let Some(op) = route.operation() else {
         return Ok(match route {
@@ -309,6 +299,22 @@ enum Unread {
     /// Nothing came for header-timeout.
     Stalled,
     Broken,
+}
+
+impl Unread {
+    fn answer(self, limits: &ServerLimits) -> Response<Bytes> {
+        match self {
+            Unread::TooLarge => {
+                let msg = format!("request body larger than {} bytes", limits.max_body);
+                closing(json(StatusCode::PAYLOAD_TOO_LARGE, error_body("E413", &msg)))
+            }
+            Unread::Stalled => {
+                let msg = format!("request body paused longer than {:?}", limits.header_timeout);
+                closing(json(StatusCode::REQUEST_TIMEOUT, error_body("E408", &msg)))
+            }
+            Unread::Broken => json(StatusCode::BAD_REQUEST, r#"{"code":"E4000","msg":"unreadable body"}"#.into()),
+        }
+    }
 }
 
 /// The request body, at most `limits.max_body` of it: a declared length over the limit
