@@ -84,7 +84,14 @@ pub enum Command {
         profile: PathBuf,
     },
     /// Run the built-in invoice target on its own until Ctrl-C.
-    Serve(ServeArgs),
+    ///
+    /// It is a test target: it warns when --addr is not a loopback address. It bounds what
+    /// a client can make it hold: bodies over --max-body get 413 unread, order numbers
+    /// over --max-order-no characters 400, a request head slower than --header-timeout is
+    /// cut off, a connection idle for --idle-timeout closed, connections beyond
+    /// --max-connections get 503, and it remembers the last --ledger-window invoices
+    /// (older ones are archived: 410). These are also [target.builtin] keys.
+    Serve(Box<ServeArgs>),
     /// Write the first N requests a run would send, as JSON lines, without sending them.
     ///
     /// Each line: index, offset_ms (intended send time), op, method, path, headers, body,
@@ -284,6 +291,29 @@ pub struct ServeArgs {
     /// Where --tls writes the certificate's PEM [default: TMPDIR/einv-load-serve-PORT.pem].
     #[arg(long, value_name = "FILE", requires = "tls")]
     pub cert_out: Option<PathBuf>,
+    /// Largest request body read (e.g. 1MiB, 64KiB); larger ones are answered 413 without
+    /// being read [default: 1MiB].
+    #[arg(long, value_name = "SIZE", value_parser = einv_poolsim::parse_byte_size)]
+    pub max_body: Option<u64>,
+    /// Longest order number accepted, in characters; longer ones are answered 400 [default: 64].
+    #[arg(long, value_name = "N")]
+    pub max_order_no: Option<usize>,
+    /// Time a client has to send a request's head, and the longest pause inside a body
+    /// (408), before it is disconnected [default: 10s].
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub header_timeout: Option<Duration>,
+    /// How long a connection with nothing moving (keep-alive between requests) stays open
+    /// [default: 60s].
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub idle_timeout: Option<Duration>,
+    /// Connections served at once; more are answered 503 and closed [default: what fits
+    /// the open-file limit, at most 10000].
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Invoices remembered for duplicates, queries and red-flushes; older ones are
+    /// archived (410) and their order numbers are new orders again [default: 1000000].
+    #[arg(long, value_name = "N")]
+    pub ledger_window: Option<usize>,
 }
 
 impl Command {
@@ -291,7 +321,7 @@ impl Command {
         match self {
             Command::Run(args) => run(args),
             Command::Validate { profile } => validate(&profile),
-            Command::Serve(args) => serve(args),
+            Command::Serve(args) => serve(*args),
             Command::Generate(args) => generate(args),
             Command::Simulate(args) => simulate(args),
             Command::Merge(args) => merge(args),
@@ -434,6 +464,13 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     spec.overhead = a.overhead.map_or(spec.overhead, Hold::Constant);
     spec.rate_limit = a.rate_limit.or(spec.rate_limit);
     spec.slow_body = a.slow_body.or(spec.slow_body);
+    let l = &mut spec.limits;
+    l.max_body = a.max_body.unwrap_or(l.max_body);
+    l.max_order_no = a.max_order_no.unwrap_or(l.max_order_no);
+    l.header_timeout = a.header_timeout.unwrap_or(l.header_timeout);
+    l.idle_timeout = a.idle_timeout.unwrap_or(l.idle_timeout);
+    l.max_connections = a.max_connections.or(l.max_connections);
+    l.ledger_window = a.ledger_window.unwrap_or(l.ledger_window);
     spec.validate().map_err(|e| einv_engine::Error::Flag { flag: "serve", message: e.to_string() })?;
     if a.tls {
         einv_engine::serve_tls(spec, a.addr, threads, a.cert_out.as_deref(), |addr, cert| {

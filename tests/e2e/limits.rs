@@ -137,6 +137,11 @@ fn bad_serve_flags_for_the_service_exit_2_naming_it() {
         (&["--slow-body", "1s/5s@1KiB/s"], "--slow-body"),
         (&["--queue-limit", "5"], "queue-limit needs workers"),
         (&["--workers", "0"], "workers must be at least 1"),
+        (&["--max-body", "0B"], "--max-body"),
+        (&["--max-body", "huge"], "not a size"),
+        (&["--header-timeout", "0s"], "header-timeout and idle-timeout must be more than 0"),
+        (&["--max-connections", "0"], "max-connections must be at least 1"),
+        (&["--ledger-window", "0"], "ledger-window must be from 1"),
     ];
     for (flags, named) in cases {
         let mut child = crate::einv()

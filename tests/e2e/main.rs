@@ -15,6 +15,7 @@ mod limits;
 mod outputs;
 mod report;
 mod runs;
+mod serve;
 mod shards;
 mod simulate;
 mod slo;

@@ -18,7 +18,8 @@ impl fmt::Display for Hold {
 }
 
 impl ModelSpec {
-    /// Labelled lines describing the service: ("service", ...), ("holds", ...), ("faults", ...).
+    /// Labelled lines describing the service: ("service", ...), ("holds", ...), ("limits",
+    /// ...), ("faults", ...).
     pub fn describe(&self) -> Vec<(&'static str, String)> {
         let mut service = vec![format!("pool {}, acquire timeout {:?}", self.pool_size, self.acquire_timeout)];
         service.push(self.workers.map_or("workers unlimited".into(), |w| format!("workers {w}")));
@@ -44,7 +45,14 @@ impl ModelSpec {
         if let Some(s) = self.slow_body {
             faults.push(format!("slow-body {:?} every {:?} at {} B/s", s.window.length, s.window.every, s.bytes_per_s));
         }
-        let mut out = vec![("service", service.join(", ")), ("holds", holds.join(", "))];
+        let l = &self.limits;
+        let connections = l.max_connections.map_or("fit the open-file limit".into(), |n| n.to_string());
+        let limits = format!(
+            "body {} B, order-no {} chars, header-timeout {:?}, idle-timeout {:?}, connections {connections}, \
+             ledger-window {} invoices",
+            l.max_body, l.max_order_no, l.header_timeout, l.idle_timeout, l.ledger_window
+        );
+        let mut out = vec![("service", service.join(", ")), ("holds", holds.join(", ")), ("limits", limits)];
         if !faults.is_empty() {
             out.push(("faults", faults.join(", ")));
         }

@@ -29,10 +29,12 @@ mod empirical;
 mod limits;
 #[cfg(feature = "live")]
 pub mod live;
+mod server_limits;
 mod spec;
 
 pub use empirical::Empirical;
-pub use limits::{RateLimit, SlowBody, TokenBucket, parse_byte_rate};
+pub use limits::{RateLimit, SlowBody, TokenBucket, parse_byte_rate, parse_byte_size};
+pub use server_limits::{MAX_LEDGER_WINDOW, ServerLimits};
 pub use spec::{Hold, ModelSpec, Operation, Stall};
 
 /// Everything that can go wrong with a model.

@@ -66,22 +66,37 @@ impl SlowBody {
 pub fn parse_byte_rate(s: &str) -> Result<u64, String> {
     let bad = || format!("{s:?} is not a transfer rate; write e.g. \"10KiB/s\", \"512B/s\" or \"1MB/s\"");
     let per_s = s.trim().strip_suffix("/s").ok_or_else(bad)?;
-    let split = per_s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(per_s.len());
-    let (number, unit) = per_s.split_at(split);
-    let number: f64 = number.parse().map_err(|_| bad())?;
+    let bytes = bytes_of(per_s).ok_or_else(bad)?;
+    if !(1.0..=1e12).contains(&bytes) {
+        return Err(format!("{s:?}: a transfer rate must be from 1B/s to 1TB/s"));
+    }
+    Ok(bytes as u64)
+}
+
+/// Parse a size such as `"1MiB"`, `"64KiB"`, `"512B"` or `"2MB"` into bytes (1 B to 1 TB).
+pub fn parse_byte_size(s: &str) -> Result<u64, String> {
+    let bytes =
+        bytes_of(s.trim()).ok_or_else(|| format!("{s:?} is not a size; write e.g. \"1MiB\", \"64KiB\" or \"512B\""))?;
+    if !(1.0..=1e12).contains(&bytes) {
+        return Err(format!("{s:?}: a size must be from 1B to 1TB"));
+    }
+    Ok(bytes as u64)
+}
+
+/// `"1.5MB"` -> 1.5e6: a number and one of the units B, KB (kB), KiB, MB, MiB.
+fn bytes_of(s: &str) -> Option<f64> {
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let number: f64 = number.parse().ok()?;
     let scale = match unit.trim() {
         "B" => 1.0,
         "KB" | "kB" => 1e3,
         "KiB" => 1024.0,
         "MB" => 1e6,
         "MiB" => 1024.0 * 1024.0,
-        _ => return Err(bad()),
+        _ => return None,
     };
-    let bytes = number * scale;
-    if !(1.0..=1e12).contains(&bytes) {
-        return Err(format!("{s:?}: a transfer rate must be from 1B/s to 1TB/s"));
-    }
-    Ok(bytes as u64)
+    Some(number * scale)
 }
 
 #[cfg(test)]
@@ -110,5 +125,14 @@ mod tests {
         assert!(parse_byte_rate("10KiB").unwrap_err().contains("10KiB/s"));
         assert!(parse_byte_rate("fast/s").is_err());
         assert!(parse_byte_rate("0B/s").is_err());
+    }
+
+    #[test]
+    fn byte_sizes_parse_with_the_same_units() {
+        assert_eq!(parse_byte_size("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_byte_size("64KiB"), Ok(65_536));
+        assert_eq!(parse_byte_size("2MB"), Ok(2_000_000));
+        assert!(parse_byte_size("1MiB/s").unwrap_err().contains("not a size"));
+        assert!(parse_byte_size("0B").unwrap_err().contains("from 1B"));
     }
 }

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{Empirical, Error, RateLimit, SlowBody};
+use crate::{Empirical, Error, RateLimit, ServerLimits, SlowBody};
 
 /// The operations of the invoice API the model knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -169,6 +169,9 @@ pub struct ModelSpec {
     /// Windows in which response bodies trickle out (live target only: the simulator
     /// does not model the wire).
     pub slow_body: Option<SlowBody>,
+    /// What the live target accepts and remembers (body size, timeouts, connections, the
+    /// ledger's window); the simulator ignores it.
+    pub limits: ServerLimits,
 }
 
 impl Default for ModelSpec {
@@ -186,6 +189,7 @@ impl Default for ModelSpec {
             overhead: Hold::Constant(Duration::ZERO),
             rate_limit: None,
             slow_body: None,
+            limits: ServerLimits::default(),
         }
     }
 }
@@ -223,7 +227,7 @@ impl ModelSpec {
                 r.rate, r.burst
             )));
         }
-        Ok(())
+        self.limits.validate()
     }
 
     /// How long `op` holds its connection.

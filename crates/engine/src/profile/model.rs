@@ -1,15 +1,15 @@
 //! `[target.builtin]` keys beyond the pool itself: request workers and their queue bound,
-//! the rate limit, the handler's overhead, slow bodies, and hold times in any of their
-//! shapes (including one measured by an earlier run's report).
+//! the rate limit, the handler's overhead, slow bodies, the server's limits, and hold
+//! times in any of their shapes (including one measured by an earlier run's report).
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use einv_poolsim::{Empirical, Hold, ModelSpec, RateLimit, SlowBody, Stall};
+use einv_poolsim::{Empirical, Hold, MAX_LEDGER_WINDOW, ModelSpec, RateLimit, ServerLimits, SlowBody, Stall};
 
 use super::MAX_RATE;
-use super::raw::{RawHold, RawRateLimit, RawSlowBody};
+use super::raw::{RawBuiltin, RawHold, RawRateLimit, RawSlowBody};
 use super::validate::Check;
 
 /// The service's keys, raw.
@@ -51,6 +51,27 @@ pub(super) fn service(c: &mut Check, raw: RawService, spec: &mut ModelSpec) {
         });
         SlowBody { window: Stall { every, length }, bytes_per_s }
     });
+}
+
+/// Check the server's limits in `raw`; the defaults fill what is not set.
+pub(super) fn limits(c: &mut Check, raw: &RawBuiltin) -> ServerLimits {
+    let key = |k: &str| format!("target.builtin.{k}");
+    let d = ServerLimits::default();
+    let max_body = raw.max_body.as_deref().map_or(d.max_body, |s| {
+        einv_poolsim::parse_byte_size(s).unwrap_or_else(|e| {
+            c.fail(&key("max-body"), e);
+            d.max_body
+        })
+    });
+    let window = (1, MAX_LEDGER_WINDOW as i64);
+    ServerLimits {
+        max_body,
+        max_order_no: raw.max_order_no.map_or(d.max_order_no, |n| c.count(&key("max-order-no"), n, (1, 4096))),
+        header_timeout: raw.header_timeout.map_or(d.header_timeout, |t| c.nonzero(&key("header-timeout"), t)),
+        idle_timeout: raw.idle_timeout.map_or(d.idle_timeout, |t| c.nonzero(&key("idle-timeout"), t)),
+        max_connections: raw.max_connections.map(|n| c.count(&key("max-connections"), n, (1, 1_000_000))),
+        ledger_window: raw.ledger_window.map_or(d.ledger_window, |n| c.count(&key("ledger-window"), n, window)),
+    }
 }
 
 /// A hold time in any of its shapes; `key` names it in errors.

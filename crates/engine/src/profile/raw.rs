@@ -115,6 +115,12 @@ pub struct RawBuiltin {
     pub overhead: Option<RawHold>,
     pub rate_limit: Option<RawRateLimit>,
     pub slow_body: Option<RawSlowBody>,
+    pub max_body: Option<String>,
+    pub max_order_no: Option<i64>,
+    pub header_timeout: Option<HumanDuration>,
+    pub idle_timeout: Option<HumanDuration>,
+    pub max_connections: Option<i64>,
+    pub ledger_window: Option<i64>,
 }
 
 /// `{ rate = 8000, burst = 200 }`: requests/s, bucket size.

@@ -155,3 +155,24 @@ fn a_certificate_pem() -> String {
     server.stop();
     pem
 }
+
+#[test]
+fn the_builtin_targets_limits_are_read_and_default() {
+    let spec = |plan: &Plan| match &plan.target.endpoint {
+        Endpoint::Builtin { spec, .. } => spec.limits,
+        Endpoint::Http(_) => panic!("builtin expected"),
+    };
+    assert_eq!(spec(&parse(GOOD).unwrap()), einv_poolsim::ServerLimits::default());
+    let keys = "url = \"builtin\"\n[target.builtin]\nmax-body = \"64KiB\"\nmax-order-no = 32\n\
+                header-timeout = \"2s\"\nidle-timeout = \"5s\"\nmax-connections = 50\nledger-window = 1000";
+    let limits = spec(&parse(&GOOD.replace("url = \"builtin\"", keys)).unwrap());
+    let want = einv_poolsim::ServerLimits {
+        max_body: 65_536,
+        max_order_no: 32,
+        header_timeout: Duration::from_secs(2),
+        idle_timeout: Duration::from_secs(5),
+        max_connections: Some(50),
+        ledger_window: 1000,
+    };
+    assert_eq!(limits, want);
+}

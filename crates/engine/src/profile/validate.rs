@@ -202,6 +202,7 @@ fn target(c: &mut Check, mut t: RawTarget, dir: &Path) -> Target {
 
 fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {
     let d = ModelSpec::default();
+    let limits = super::model::limits(c, &b);
     let mut window = |key: &str, s: RawStall| {
         let every = c.nonzero(&format!("target.builtin.{key}.every"), s.every);
         let length = c.nonzero(&format!("target.builtin.{key}.for"), s.length);
@@ -224,6 +225,7 @@ fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {
         stall,
         error_burst,
         reset_rate: reset_rate.clamp(0.0, 1.0),
+        limits,
         ..d
     };
     let service = super::model::RawService {

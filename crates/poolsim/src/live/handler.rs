@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
@@ -12,8 +12,8 @@ use tokio::sync::Semaphore;
 
 use super::body::Body;
 use super::gate::{Gate, Refusal};
-use super::ledger::{Issued, Ledger, Reversal};
-use crate::{Hold, ModelSpec, Operation};
+use super::ledger::{Issued, Ledger, Reversal, Status};
+use crate::{Hold, ModelSpec, Operation, ServerLimits};
 
 const INVOICES: &str = "/api/v1/invoices";
 /// Invoice numbers are 20 digits: this prefix and a 16-digit sequence.
@@ -22,7 +22,9 @@ const NO_PREFIX: &str = "2611";
 static PDF: [u8; 16 * 1024] = [b'%'; 16 * 1024];
 
 pub(super) struct State {
-    spec: ModelSpec,
+    pub(super) spec: ModelSpec,
+    /// The connection slots (`max-connections`), here for /metrics.
+    pub(super) connections: super::conn::Slots,
     gate: Gate,
     pool: Semaphore,
     started: Instant,
@@ -39,12 +41,14 @@ impl State {
     pub(super) fn new(spec: ModelSpec, timer: super::timer::Timer) -> Self {
         let pool = Semaphore::new(spec.pool_size);
         let rng = Mutex::new(<rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(0x5eed));
+        let max_connections = spec.limits.connections_for(super::conn::open_file_limit());
         Self {
             gate: Gate::new(&spec),
+            connections: super::conn::Slots::new(max_connections),
+            ledger: Mutex::new(Ledger::new(spec.limits.ledger_window)),
             spec,
             pool,
             started: Instant::now(),
-            ledger: Mutex::default(),
             rng,
             timer,
             pending: AtomicU64::new(0),
@@ -78,6 +82,7 @@ impl State {
         let size = self.spec.pool_size;
         let active = size.saturating_sub(self.pool.available_permits());
         let (workers_busy, queued) = self.gate.gauges();
+        let (connections, refused) = self.connections.gauges();
         let gauges = [
             ("einv_pool_size", "gauge", "Connections in the pool.", size as u64),
             ("einv_pool_active", "gauge", "Connections in use.", active as u64),
@@ -103,6 +108,14 @@ impl State {
                 "counter",
                 "Requests refused because the worker queue was full (HTTP 503).",
                 self.gate.queue_full.load(Ordering::Relaxed),
+            ),
+            ("einv_connections_open", "gauge", "Client connections open.", connections as u64),
+            ("einv_connections_max", "gauge", "Connections served at once at most.", self.connections.max as u64),
+            (
+                "einv_connections_refused_total",
+                "counter",
+                "Connections refused because max-connections were open (HTTP 503).",
+                refused,
             ),
         ];
         let mut text = String::new();
@@ -201,9 +214,11 @@ pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
 
 async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>, Reset> {
     let route = route(req.method(), req.uri().path());
+    let limits = &state.spec.limits;
     // Read the whole body before answering so the connection stays usable (keep-alive).
-    let Ok(body) = req.into_body().collect().await.map(|b| b.to_bytes()) else {
-        return Ok(json(StatusCode::BAD_REQUEST, r#"{"code":"E4000","msg":"unreadable body"}"#.into()));
+    let body = match read_body(req.into_body(), limits).await {
+        Ok(body) => body,
+        Err(unread) => return Ok(unread.answer(limits)),
     };
     let Some(op) = route.operation() else {
         return Ok(match route {
@@ -226,7 +241,7 @@ async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>,
     };
     // Input validation costs CPU, not a database connection: bad invoices are refused first.
     let order_no = match (&route, op) {
-        (Route::Issue, _) => match super::validate::invoice(&body) {
+        (Route::Issue, _) => match super::validate::invoice(&body, limits.max_order_no) {
             Ok(order_no) => Some(order_no),
             Err((code, msg)) => return Ok(json(StatusCode::BAD_REQUEST, error_body(code, &msg))),
         },
@@ -277,6 +292,68 @@ async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>,
     Ok(answer(state, route, order_no.as_deref().unwrap_or_default(), fingerprint(&body)))
 }
 
+/// Why a request body was not read whole.
+enum Unread {
+    /// Longer than max-body: refused before the rest is read.
+    TooLarge,
+    /// Nothing came for header-timeout.
+    Stalled,
+    Broken,
+}
+
+impl Unread {
+    fn answer(self, limits: &ServerLimits) -> Response<Bytes> {
+        match self {
+            Unread::TooLarge => {
+                let msg = format!("request body larger than {} bytes", limits.max_body);
+                closing(json(StatusCode::PAYLOAD_TOO_LARGE, error_body("E413", &msg)))
+            }
+            Unread::Stalled => {
+                let msg = format!("request body paused longer than {:?}", limits.header_timeout);
+                closing(json(StatusCode::REQUEST_TIMEOUT, error_body("E408", &msg)))
+            }
+            Unread::Broken => json(StatusCode::BAD_REQUEST, r#"{"code":"E4000","msg":"unreadable body"}"#.into()),
+        }
+    }
+}
+
+/// The request body, at most `limits.max_body` of it: a declared length over the limit
+/// is refused before a byte is read, a chunked body as soon as it passes the limit.
+async fn read_body(mut body: Incoming, limits: &ServerLimits) -> Result<Bytes, Unread> {
+    use hyper::body::Body as _;
+    if body.size_hint().lower() > limits.max_body {
+        return Err(Unread::TooLarge);
+    }
+    let (mut chunks, mut len) = (Vec::new(), 0u64);
+    loop {
+        let frame = match tokio::time::timeout(limits.header_timeout, body.frame()).await {
+            Err(_) => return Err(Unread::Stalled),
+            Ok(None) => break,
+            Ok(Some(frame)) => frame.map_err(|_| Unread::Broken)?,
+        };
+        if let Ok(data) = frame.into_data() {
+            len += data.len() as u64;
+            if len > limits.max_body {
+                return Err(Unread::TooLarge);
+            }
+            chunks.push(data);
+        }
+    }
+    // Most bodies arrive in one chunk: pass it on without a copy.
+    if chunks.len() == 1 {
+        return Ok(chunks.swap_remove(0));
+    }
+    let mut all = BytesMut::with_capacity(len as usize);
+    chunks.iter().for_each(|c| all.extend_from_slice(c));
+    Ok(all.freeze())
+}
+
+/// `resp`, closing the connection after it: the request's body was not read to its end.
+fn closing(mut resp: Response<Bytes>) -> Response<Bytes> {
+    resp.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+    resp
+}
+
 /// A payload's identity for idempotency checks (not a security hash).
 fn fingerprint(body: &[u8]) -> u64 {
     use std::hash::{DefaultHasher, Hasher};
@@ -287,6 +364,10 @@ fn fingerprint(body: &[u8]) -> u64 {
 
 fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Response<Bytes> {
     let not_found = || json(StatusCode::NOT_FOUND, error_body("E404", "invoice not found"));
+    let archived = || {
+        let window = state.spec.limits.ledger_window;
+        json(StatusCode::GONE, error_body("E410", &format!("invoice archived: older than the last {window} issued")))
+    };
     match route {
         Route::Issue => match state.ledger().issue(order_no, fingerprint) {
             Issued::New(seq) => {
@@ -303,11 +384,12 @@ fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Resp
             }
         },
         Route::Query(Some(seq)) => {
-            let ledger = state.ledger();
-            if !ledger.exists(seq) {
-                return not_found();
-            }
-            let status = if ledger.is_reversed(seq) { "reversed" } else { "issued" };
+            let status = match state.ledger().status(seq) {
+                Status::Issued => "issued",
+                Status::Reversed => "reversed",
+                Status::Archived => return archived(),
+                Status::Unknown => return not_found(),
+            };
             json(
                 StatusCode::OK,
                 format!(r#"{{"code":"0000","invoice_no":"{NO_PREFIX}{seq:016}","status":"{status}"}}"#),
@@ -319,14 +401,19 @@ fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Resp
                 format!(r#"{{"code":"0000","invoice_no":"{NO_PREFIX}{seq:016}","status":"reversed"}}"#),
             ),
             Reversal::AlreadyReversed => json(StatusCode::CONFLICT, error_body("E4090", "invoice already reversed")),
+            Reversal::Archived => archived(),
             Reversal::Unknown => not_found(),
         },
-        Route::Download(Some(seq)) if state.ledger().exists(seq) => {
-            let mut resp = Response::new(Bytes::from_static(&PDF));
-            resp.headers_mut()
-                .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/pdf"));
-            resp
-        }
+        Route::Download(Some(seq)) => match state.ledger().status(seq) {
+            Status::Issued | Status::Reversed => {
+                let mut resp = Response::new(Bytes::from_static(&PDF));
+                resp.headers_mut()
+                    .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/pdf"));
+                resp
+            }
+            Status::Archived => archived(),
+            Status::Unknown => not_found(),
+        },
         Route::Verify(tax_id) => {
             let valid = einv_core::uscc::is_valid(&tax_id);
             json(StatusCode::OK, format!(r#"{{"code":"0000","tax_id":"{}","valid":{valid}}}"#, escape(&tax_id)))

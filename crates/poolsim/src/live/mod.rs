@@ -5,6 +5,7 @@
 //! process does not share a scheduler with the service it measures.
 
 mod body;
+mod conn;
 mod gate;
 mod handler;
 mod ledger;
@@ -15,9 +16,6 @@ mod validate;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -56,14 +54,14 @@ impl Server {
             .build()
             .map_err(Error::Runtime)?;
         let listener = runtime
-            .block_on(TcpListener::bind(addr))
+            .block_on(async { listen(addr) })
             .map_err(|source| Error::Bind { addr: addr.to_string(), source })?;
         let addr = listener.local_addr().map_err(|source| Error::Bind { addr: addr.to_string(), source })?;
         let (shutdown, stop) = watch::channel(false);
         let timer = runtime.block_on(async { timer::Timer::start() });
         let state = Arc::new(State::new(spec, timer));
         let cert_pem = tls.as_ref().map(|t| t.cert_pem.clone());
-        runtime.spawn(accept_loop(listener, state, stop, tls.map(|t| t.acceptor)));
+        runtime.spawn(conn::accept_loop(listener, state, stop, tls.map(|t| t.acceptor)));
         Ok(Server { addr, shutdown, runtime: Some(runtime), cert_pem })
     }
 
@@ -96,88 +94,45 @@ impl Server {
     }
 }
 
+/// Connections the kernel may hold for us before we accept them. tokio's default, 1,024,
+/// overflows under a flood of connections, and a client whose SYN is dropped waits a
+/// whole second to retry; the kernel caps this at net.core.somaxconn.
+const BACKLOG: u32 = 4096;
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    // As std's bind does on Unix: a restarted server can take its port back at once.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         self.shutdown_now();
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    state: Arc<State>,
-    mut stop: watch::Receiver<bool>,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-) {
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                // Out of file descriptors and the like: keep serving the connections we have.
-                Err(_) => continue,
-            },
-            _ = stop.changed() => return,
-        };
-        let _ = stream.set_nodelay(true);
-        let (state, stop, tls) = (state.clone(), stop.clone(), tls.clone());
-        tokio::spawn(async move {
-            match tls {
-                // The handshake runs on the connection's own task, so a handshake storm
-                // costs the server's threads but never stalls accepting.
-                Some(acceptor) => {
-                    if let Ok(stream) = acceptor.accept(stream).await {
-                        serve(stream, state, stop).await;
-                    }
-                }
-                None => serve(stream, state, stop).await,
-            }
-        });
-    }
-}
-
-/// Serve HTTP/1.1 on one accepted connection until it closes or the server stops.
-async fn serve<S>(stream: S, state: Arc<State>, mut stop: watch::Receiver<bool>)
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let service = service_fn(move |req| handler::handle(state.clone(), req));
-    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-    tokio::pin!(conn);
-    tokio::select! {
-        _ = conn.as_mut() => {}
-        _ = stop.changed() => conn.as_mut().graceful_shutdown(),
-    }
-}
-
+#[cfg(test)]
+mod guard_tests;
 #[cfg(test)]
 mod limits_tests;
+#[cfg(test)]
+mod test_client;
 
 #[cfg(test)]
 mod tests {
+    use super::test_client::{await_metric, exchange, request};
     use super::*;
     use crate::Hold;
-    use std::io::{Read, Write};
     use std::time::Duration;
-
-    fn get(addr: SocketAddr, req: &str) -> String {
-        let mut s = std::net::TcpStream::connect(addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.write_all(req.as_bytes()).unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        out
-    }
 
     #[test]
     fn issues_queries_reverses_and_refuses_like_an_invoice_service() {
         let spec = ModelSpec { holds: std::array::from_fn(|_| Hold::Constant(Duration::ZERO)), ..ModelSpec::default() };
         let server = Server::start(spec, "127.0.0.1:0".parse().unwrap(), 1).unwrap();
-        let send = |method: &str, path: &str, body: &str| {
-            let req = format!(
-                "{method} {path} HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            get(server.addr(), &req)
-        };
+        let send = |method: &str, path: &str, body: &str| exchange(server.addr(), &request(method, path, body, true));
         let good = validate::tests::GOOD;
         let issued = send("POST", "/api/v1/invoices", good);
         assert!(issued.starts_with("HTTP/1.1 200"), "{issued}");
@@ -201,60 +156,52 @@ mod tests {
         server.stop();
     }
 
+    const QUERY: &str = "/api/v1/invoices/26110000000000000001";
+
     #[test]
     fn metrics_and_injected_faults() {
-        let second = Duration::from_secs(1);
-        // A burst window covering the whole test (every 1000 s, for 999 s... minus the start).
-        let burst = crate::Stall { every: second * 1000, length: second * 999 };
+        // A burst window from the first nanosecond of the service's life to its 1,000th
+        // second: whatever this test's pace, every request falls in it.
+        let every = Duration::from_secs(1000);
+        let burst = crate::Stall { every, length: every - Duration::from_nanos(1) };
         let server = Server::start(
             ModelSpec { error_burst: Some(burst), ..ModelSpec::default() },
             "127.0.0.1:0".parse().unwrap(),
             1,
         )
         .unwrap();
-        let metrics = get(server.addr(), "GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        let metrics = exchange(server.addr(), &request("GET", "/metrics", "", true));
         assert!(metrics.contains("einv_pool_size 100") && metrics.contains("einv_pool_active 0"), "{metrics}");
         assert!(metrics.contains("# TYPE einv_pool_timeouts_total counter"));
-        std::thread::sleep(Duration::from_millis(1100));
-        let q = get(
-            server.addr(),
-            "GET /api/v1/invoices/26110000000000000001 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
-        );
-        assert!(q.starts_with("HTTP/1.1 503"), "{q}");
+        let q = exchange(server.addr(), &request("GET", QUERY, "", true));
+        assert!(q.starts_with("HTTP/1.1 503") && q.contains("injected burst"), "{q}");
         server.stop();
 
         let server =
             Server::start(ModelSpec { reset_rate: 1.0, ..ModelSpec::default() }, "127.0.0.1:0".parse().unwrap(), 1)
                 .unwrap();
-        let dropped = get(
-            server.addr(),
-            "GET /api/v1/invoices/26110000000000000001 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
-        );
+        let dropped = exchange(server.addr(), &request("GET", QUERY, "", true));
         assert!(dropped.is_empty(), "the connection is dropped without an answer: {dropped}");
         server.stop();
     }
 
     #[test]
     fn pool_timeout_answers_500() {
+        // The first issue holds the only connection for 3 s; the second, sent once the
+        // first holds it, gives up after 10 ms. The 3 s are slack for a busy machine.
         let spec = ModelSpec {
             pool_size: 1,
             acquire_timeout: Duration::from_millis(10),
-            holds: [300, 0, 0, 0, 0, 0].map(|ms| Hold::Constant(Duration::from_millis(ms))),
+            holds: [3000, 0, 0, 0, 0, 0].map(|ms| Hold::Constant(Duration::from_millis(ms))),
             ..ModelSpec::default()
         };
         let server = Server::start(spec, "127.0.0.1:0".parse().unwrap(), 1).unwrap();
         let addr = server.addr();
         let good = validate::tests::GOOD;
-        let req = format!(
-            "POST /api/v1/invoices HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{good}",
-            good.len()
-        );
-        let first = {
-            let req = req.clone();
-            std::thread::spawn(move || get(addr, &req))
-        };
-        std::thread::sleep(Duration::from_millis(50));
-        let second = get(addr, &req.replace("\"A1\"", "\"A2\""));
+        let first = std::thread::spawn(move || exchange(addr, &request("POST", "/api/v1/invoices", good, true)));
+        let metrics = await_metric(addr, "einv_pool_active 1\n");
+        assert!(metrics.contains("einv_pool_active 1\n"), "the first issue holds the connection: {metrics}");
+        let second = exchange(addr, &request("POST", "/api/v1/invoices", &good.replace("\"A1\"", "\"A2\""), true));
         assert!(second.starts_with("HTTP/1.1 500"), "{second}");
         assert!(second.contains("pool"), "{second}");
         assert!(first.join().unwrap().starts_with("HTTP/1.1 200"));

@@ -12,13 +12,19 @@ pub(super) type Rejection = (&'static str, String);
 /// The VAT rates (percent) an invoice line may carry.
 const RATES: [u8; 7] = [0, 1, 3, 5, 6, 9, 13];
 
-/// The order number of a valid invoice, or why it is not valid.
-pub(super) fn invoice(body: &[u8]) -> Result<String, Rejection> {
+/// The order number of a valid invoice (at most `max_order_no` characters), or why it is
+/// not valid.
+pub(super) fn invoice(body: &[u8], max_order_no: usize) -> Result<String, Rejection> {
     let v: Value = serde_json::from_slice(body).map_err(|e| ("E4001", format!("malformed JSON: {e}")))?;
-    let order_no = text(&v, "/order_no")?.to_string();
+    let order_no = text(&v, "/order_no")?;
     if order_no.trim().is_empty() {
         return Err(("E4002", "order_no is empty".into()));
     }
+    // Checked before it is copied: the ledger keeps a key of it, never the text.
+    if order_no.chars().nth(max_order_no).is_some() {
+        return Err(("E4006", format!("order_no is longer than {max_order_no} characters")));
+    }
+    let order_no = order_no.to_string();
     for party in ["seller", "buyer"] {
         if v.get(party).is_none() {
             return Err(("E4002", format!("{party} is missing")));
@@ -77,12 +83,23 @@ pub(super) mod tests {
 
     #[test]
     fn a_correct_invoice_passes() {
-        assert_eq!(invoice(GOOD.as_bytes()), Ok("A1".to_string()));
+        assert_eq!(invoice(GOOD.as_bytes(), 64), Ok("A1".to_string()));
+    }
+
+    #[test]
+    fn an_order_number_longer_than_the_limit_is_refused() {
+        let with = |no: &str| GOOD.replace("\"A1\"", &format!("{no:?}"));
+        assert_eq!(invoice(with(&"9".repeat(64)).as_bytes(), 64).map(|n| n.len()), Ok(64));
+        let long = invoice(with(&"9".repeat(65)).as_bytes(), 64).unwrap_err();
+        assert_eq!(long.0, "E4006", "{long:?}");
+        assert!(long.1.contains("64 characters"), "{long:?}");
+        // Characters, not bytes: 64 Chinese characters are 192 bytes and still fit.
+        assert!(invoice(with(&"票".repeat(64)).as_bytes(), 64).is_ok());
     }
 
     #[test]
     fn each_kind_of_bad_invoice_is_refused_with_its_code() {
-        let code = |s: String| invoice(s.as_bytes()).unwrap_err().0;
+        let code = |s: String| invoice(s.as_bytes(), 64).unwrap_err().0;
         assert_eq!(code(GOOD.replace("Y43\"},\n        \"buyer", "Y44\"},\n        \"buyer")), "E4003");
         assert_eq!(code(GOOD.replace("\"total\":\"113.51\"", "\"total\":\"113.52\"")), "E4005");
         assert_eq!(code(GOOD.replace("\"tax\":\"0.01\"", "\"tax\":\"0.00\"")), "E4005");
