@@ -143,7 +143,7 @@ mod tests {
     /// A log holding one interval whose histogram is `encoded` (already serialized).
     fn log_with(dir: &tempfile::TempDir, encoded: &[u8]) -> PathBuf {
         let path = dir.path().join("histograms.hlog");
-        HlogWriter::create(&path, SystemTime::now(), "test").unwrap();
+        HlogWriter::create(&path, SystemTime::now(), "test").unwrap().finish().unwrap();
         let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
         writeln!(f, "0.000,1.000,1.0,{}", BASE64.encode(encoded)).unwrap();
         path
