@@ -15,8 +15,8 @@ pub use render::{compare_markdown, compare_table};
 
 use crate::Error;
 use crate::chart;
+use crate::histograms::{Timing, max_ms, quantile_ms};
 use crate::merge::{Folder, Totals};
-use crate::stats::{max_ms, quantile_ms};
 use crate::summary::OpSummary;
 use crate::write::write_file;
 
@@ -157,9 +157,13 @@ pub fn compare(baseline: &Path, current: &Path, max_regression: f64) -> Result<C
     let mut notes = Vec::new();
     for (name, op) in &bs.ops {
         match (cs.ops.get(name), b.totals.ops.get(name), c.totals.ops.get(name)) {
-            (Some(cop), Some(bh), Some(ch)) => {
-                scopes.push(diff_scope(name, (&bh[0], op), (&ch[0], cop), max_regression, false))
-            }
+            (Some(cop), Some(bh), Some(ch)) => scopes.push(diff_scope(
+                name,
+                (&bh[Timing::Latency], op),
+                (&ch[Timing::Latency], cop),
+                max_regression,
+                false,
+            )),
             _ => notes.push(format!("op {name} is only in the baseline")),
         }
     }
@@ -283,7 +287,8 @@ fn render_charts(b: &Side, c: &Side) -> Vec<(String, Result<String, Error>)> {
     let ops: BTreeMap<&String, _> = b.totals.ops.iter().filter(|(n, _)| c.totals.ops.contains_key(*n)).collect();
     for (name, bh) in ops {
         let title = format!("{name}: latency percentile spectrum");
-        let svg = chart::spectrum_overlay_svg(&title, (&bn, &bh[0]), (&cn, &c.totals.ops[name][0]));
+        let (bh, ch) = (&bh[Timing::Latency], &c.totals.ops[name][Timing::Latency]);
+        let svg = chart::spectrum_overlay_svg(&title, (&bn, bh), (&cn, ch));
         out.push((format!("overlay-spectrum-{}.svg", file_safe(name)), svg));
     }
     let svg = chart::timeline_overlay_svg("latency over time (p50, p99)", (&bn, &b.folder.rows), (&cn, &c.folder.rows));

@@ -30,6 +30,7 @@ mod compare;
 mod csv_rows;
 mod error;
 mod hgrm;
+mod histograms;
 mod hlog;
 mod hlog_read;
 mod hlog_sum;
@@ -54,6 +55,7 @@ pub use compare::{
 };
 pub use error::Error;
 pub use hgrm::hgrm;
+pub use histograms::{Histograms, Timing, max_ms, new_histogram, quantile_ms};
 pub use hlog::{Hlog, HlogEntry, HlogWriter, for_each_hlog, read_hlog, read_interval_log};
 pub use hlog_sum::sum_hlog;
 pub use merge::merge;
@@ -62,9 +64,9 @@ pub use pool::{POOL_CSV, PoolInterval, PoolLog, PoolRow, PoolSummary, read_pool_
 pub use recorder::Recorder;
 pub use render::{Rendered, render_folder};
 pub use runlog::{Finish, RunLog, files};
-pub use saved::{Histograms, Saved};
+pub use saved::Saved;
 pub use slo::{SloCheck, SloReport, SloSpec};
-pub use stats::{MAX_TAGS, Stats, max_ms, new_histogram, quantile_ms};
+pub use stats::{MAX_TAGS, Stats};
 pub use summary::{
     Aborted, Connections, Injected, LagPercentiles, OpSummary, Percentiles, PhasePercentiles, PhaseSummary, Rate,
     Requests, RunInfo, SCHEMA_VERSION, Summary, Tool,

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 pub(crate) use folder::{Folder, Totals, add, bad, check_totals, read_summary};
 
 use crate::Error;
-use crate::hlog::{ALWAYS, HlogWriter, KINDS};
+use crate::histograms::Timing;
+use crate::hlog::HlogWriter;
 use crate::outcome::ErrorClass;
 use crate::render::render_folder;
 use crate::runlog::files;
@@ -122,18 +123,15 @@ fn write_intervals(
     stream::for_each_interval(folders, offsets, |key, iv| {
         let (at, length) = (secs(key as f64), secs(iv.length));
         for (op, hists) in &iv.ops {
-            // Phases are written only in intervals that had them, as a run writes them.
-            for (slot, (h, kind)) in hists.iter().zip(KINDS).enumerate() {
-                if slot < ALWAYS || !h.is_empty() {
-                    hlog.write(h, at, length, Some(&format!("{op}:{kind}")))?;
-                }
-            }
+            hlog.write_op(op, hists, at, length)?;
         }
         hlog.write(&iv.overall, at, length, None)?;
-        let mut stats = Stats { latency: iv.overall.clone(), ..Stats::new() };
-        for [_, service, send_lag, ..] in iv.ops.values() {
-            add(&mut stats.service, service, &csv_path)?;
-            add(&mut stats.send_lag, send_lag, &csv_path)?;
+        let mut stats = Stats::new();
+        stats.hist[Timing::Latency] = iv.overall.clone();
+        for hists in iv.ops.values() {
+            for t in [Timing::Service, Timing::SendLag] {
+                add(&mut stats.hist[t], &hists[t], &csv_path)?;
+            }
         }
         (stats.sent, stats.ok) = (iv.counts.sent, iv.counts.ok);
         for (class, &n) in ErrorClass::ALL.iter().zip(&iv.counts.errors_by_class) {

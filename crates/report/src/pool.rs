@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::csv_rows::{Record, read_rows};
-use crate::stats::{new_histogram, quantile_ms};
+use crate::histograms::{new_histogram, quantile_ms};
 use crate::summary::Percentiles;
 use crate::write::{Existing, NotWritten, Output, Streamed};
 

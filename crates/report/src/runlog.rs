@@ -2,10 +2,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::Error;
-use crate::hlog::{ALWAYS, HlogWriter, KINDS};
+use crate::histograms::Timing;
+use crate::hlog::HlogWriter;
 use crate::pool::{POOL_CSV, read_pool_csv};
 use crate::render::render_folder;
-use crate::saved::{Histograms, Saved};
+use crate::saved::Saved;
 use crate::slo::{SloReport, SloSpec};
 use crate::stats::Stats;
 use crate::summary::{Aborted, Connections, OpSummary, RunInfo, SCHEMA_VERSION, Summary, Tool};
@@ -153,17 +154,13 @@ impl RunLog {
         self.overall.reset();
         for (i, stats) in interval.iter_mut().enumerate() {
             self.overall.merge(stats);
-            let op = &self.ops[i];
-            for (slot, (h, kind)) in stats.histograms().into_iter().zip(KINDS).enumerate() {
-                // Phases only where they happened: keep-alive runs connect rarely.
-                if if slot < ALWAYS { stats.sent > 0 } else { !h.is_empty() } {
-                    self.hlog.write(at, |w| w.write(h, start, length, Some(&format!("{op}:{kind}"))));
-                }
+            if stats.sent > 0 {
+                self.hlog.write(at, |w| w.write_op(&self.ops[i], &stats.hist, start, length));
             }
             self.totals[i].merge(stats);
             stats.reset();
         }
-        let overall = &self.overall.latency;
+        let overall = &self.overall.hist[Timing::Latency];
         self.hlog.write(at, |w| w.write(overall, start, length, None).and_then(|()| w.flush()));
         let row = TimeseriesRow::new(at, length.as_secs_f64(), target_rate, connections, &self.overall);
         self.timeseries.write(at, |w| w.write(&row));
@@ -293,14 +290,7 @@ fn saved_of(
     (ops, totals, overall): (&[String], &[Stats], &Stats),
     not_written: &[NotWritten],
 ) -> Saved {
-    let hist = |s: &Stats| Histograms {
-        latency: s.latency.clone(),
-        service: s.service.clone(),
-        send_lag: s.send_lag.clone(),
-        connect: s.connect.clone(),
-        tls: s.tls.clone(),
-        ttfb: s.ttfb.clone(),
-    };
+    let hist = |s: &Stats| s.hist.clone();
     let written = |file: &str| !not_written.iter().any(|n| n.file == file);
     let timeseries = if written(files::TIMESERIES) { read_timeseries(&dir.join(files::TIMESERIES)).ok() } else { None };
     let pool_path = dir.join(POOL_CSV);

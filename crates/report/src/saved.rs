@@ -4,53 +4,15 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use hdrhistogram::Histogram;
-
 use crate::Error;
-use crate::hlog::{KINDS, split_tag};
+use crate::histograms::{Histograms, Timing};
+use crate::hlog::parse_tag;
 use crate::hlog_sum::sum_hlog;
 use crate::merge::{check_totals, read_summary};
 use crate::pool::{POOL_CSV, PoolRow, read_pool_csv};
 use crate::runlog::files;
-use crate::stats::new_histogram;
 use crate::summary::Summary;
 use crate::timeseries::{TimeseriesRow, read_timeseries};
-
-/// Whole-run histograms (microseconds) of one op, or of the whole run.
-#[derive(Debug, Clone)]
-pub struct Histograms {
-    /// From intended send time (coordinated-omission corrected).
-    pub latency: Histogram<u64>,
-    /// From actual send time.
-    pub service: Histogram<u64>,
-    pub send_lag: Histogram<u64>,
-    /// TCP connect, of the requests that opened a connection (empty when simulated).
-    pub connect: Histogram<u64>,
-    /// TLS handshake, of the requests that opened a TLS connection.
-    pub tls: Histogram<u64>,
-    /// Request written to response head.
-    pub ttfb: Histogram<u64>,
-}
-
-impl Default for Histograms {
-    fn default() -> Self {
-        Histograms {
-            latency: new_histogram(),
-            service: new_histogram(),
-            send_lag: new_histogram(),
-            connect: new_histogram(),
-            tls: new_histogram(),
-            ttfb: new_histogram(),
-        }
-    }
-}
-
-impl Histograms {
-    /// Every histogram, in the order of [`crate::hlog::KINDS`].
-    fn slots_mut(&mut self) -> [&mut Histogram<u64>; KINDS.len()] {
-        [&mut self.latency, &mut self.service, &mut self.send_lag, &mut self.connect, &mut self.ttfb, &mut self.tls]
-    }
-}
 
 /// Everything a report folder holds that the rendered files are made from.
 #[derive(Debug, Clone)]
@@ -74,8 +36,9 @@ impl Saved {
     /// folder holding no report file at all is [`Error::NotReport`].
     pub fn load(dir: &Path) -> Result<Saved, Error> {
         let saved = Saved::with_summary(dir, read_summary(dir)?)?;
-        let counts = saved.ops.iter().map(|(name, h)| (name.as_str(), [h.latency.len(), h.service.len()]));
-        check_totals(&dir.join(files::HLOG), &saved.summary, saved.overall.latency.len(), counts)?;
+        let counts =
+            saved.ops.iter().map(|(name, h)| (name.as_str(), [h[Timing::Latency].len(), h[Timing::Service].len()]));
+        check_totals(&dir.join(files::HLOG), &saved.summary, saved.overall[Timing::Latency].len(), counts)?;
         Ok(saved)
     }
 
@@ -98,20 +61,20 @@ fn load_histograms(path: &Path) -> Result<(BTreeMap<String, Histograms>, Histogr
     let mut overall = Histograms::default();
     for (tag, histogram) in sum_hlog(path)? {
         let Some(tag) = tag else {
-            overall.latency = histogram;
+            overall[Timing::Latency] = histogram;
             continue;
         };
-        let Some((op, slot)) = split_tag(&tag) else {
+        let Some((op, t)) = parse_tag(&tag) else {
             return Err(Error::Format {
                 path: path.into(),
                 message: format!("unexpected tag {:?}", einv_core::input::clip(&tag)),
             });
         };
-        if slot > 0 {
+        if t != Timing::Latency {
             // Every histogram has the bounds of new_histogram(), so add() cannot fail.
-            let _ = overall.slots_mut()[slot].add(&histogram);
+            let _ = overall[t].add(&histogram);
         }
-        *ops.entry(op.to_string()).or_default().slots_mut()[slot] = histogram;
+        ops.entry(op.to_string()).or_default()[t] = histogram;
     }
     Ok((ops, overall))
 }

@@ -2,8 +2,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::histograms::{Timing, max_ms, quantile_ms};
 use crate::slo::SloReport;
-use crate::stats::{Stats, max_ms, quantile_ms};
+use crate::stats::Stats;
 
 /// Bumped on any change that can break a reader of summary.json (renames, removals,
 /// changed meaning). Adding fields is not a break.
@@ -250,6 +251,7 @@ impl OpSummary {
     /// achieved rate is `sent / duration_s`.
     pub fn new(stats: &Stats, scheduled: u64, target_per_s: f64, duration_s: f64) -> Self {
         let errors = stats.error_count();
+        let h = &stats.hist;
         Self {
             requests: Requests {
                 scheduled,
@@ -268,20 +270,20 @@ impl OpSummary {
                 target_per_s: round3(target_per_s),
                 achieved_per_s: if duration_s > 0.0 { round3(stats.sent as f64 / duration_s) } else { 0.0 },
             },
-            latency_ms: Percentiles::of(&stats.latency),
-            service_ms: Percentiles::of(&stats.service),
+            latency_ms: Percentiles::of(&h[Timing::Latency]),
+            service_ms: Percentiles::of(&h[Timing::Service]),
             send_lag_ms: LagPercentiles {
-                p50: quantile_ms(&stats.send_lag, 0.5),
-                p99: quantile_ms(&stats.send_lag, 0.99),
-                max: max_ms(&stats.send_lag),
+                p50: quantile_ms(&h[Timing::SendLag], 0.5),
+                p99: quantile_ms(&h[Timing::SendLag], 0.99),
+                max: max_ms(&h[Timing::SendLag]),
             },
             errors: stats.errors.iter().map(|(c, n)| (c.as_str().to_string(), n)).collect(),
             status: stats.statuses.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
             injected: BTreeMap::new(),
             phases: PhaseSummary {
-                connect: PhasePercentiles::of(&stats.connect),
-                tls: PhasePercentiles::of(&stats.tls),
-                ttfb: PhasePercentiles::of(&stats.ttfb),
+                connect: PhasePercentiles::of(&h[Timing::Connect]),
+                tls: PhasePercentiles::of(&h[Timing::Tls]),
+                ttfb: PhasePercentiles::of(&h[Timing::Ttfb]),
             },
         }
     }
@@ -333,7 +335,7 @@ mod tests {
     #[test]
     fn phases_without_tls_load_with_an_empty_tls_phase() {
         let mut stats = Stats::new();
-        stats.connect.record(150).unwrap();
+        stats.hist[Timing::Connect].record(150).unwrap();
         let op = OpSummary::new(&stats, 0, 0.0, 1.0);
         let mut json = serde_json::to_value(&op).unwrap();
         json["phases"].as_object_mut().unwrap().remove("tls");

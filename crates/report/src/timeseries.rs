@@ -2,8 +2,9 @@ use std::path::Path;
 
 use crate::Error;
 use crate::csv_rows::read_rows;
+use crate::histograms::{Timing, max_ms, quantile_ms};
 use crate::outcome::ErrorClass;
-use crate::stats::{Stats, max_ms, quantile_ms};
+use crate::stats::Stats;
 use crate::write::{Existing, Output};
 
 /// One line of timeseries.csv: what happened in one interval (normally one second).
@@ -60,6 +61,8 @@ impl TimeseriesRow {
         for (i, class) in ErrorClass::ALL.iter().enumerate() {
             errors_by_class[i] = s.errors.get(*class);
         }
+        let (latency, service, send_lag) =
+            (&s.hist[Timing::Latency], &s.hist[Timing::Service], &s.hist[Timing::SendLag]);
         Self {
             start_s,
             length_s,
@@ -68,14 +71,14 @@ impl TimeseriesRow {
             sent: s.sent,
             ok: s.ok,
             errors: s.error_count(),
-            latency_p50_ms: quantile_ms(&s.latency, 0.5),
-            latency_p90_ms: quantile_ms(&s.latency, 0.9),
-            latency_p99_ms: quantile_ms(&s.latency, 0.99),
-            latency_max_ms: max_ms(&s.latency),
-            service_p50_ms: quantile_ms(&s.service, 0.5),
-            service_p99_ms: quantile_ms(&s.service, 0.99),
-            send_lag_p99_ms: quantile_ms(&s.send_lag, 0.99),
-            send_lag_max_ms: max_ms(&s.send_lag),
+            latency_p50_ms: quantile_ms(latency, 0.5),
+            latency_p90_ms: quantile_ms(latency, 0.9),
+            latency_p99_ms: quantile_ms(latency, 0.99),
+            latency_max_ms: max_ms(latency),
+            service_p50_ms: quantile_ms(service, 0.5),
+            service_p99_ms: quantile_ms(service, 0.99),
+            send_lag_p99_ms: quantile_ms(send_lag, 0.99),
+            send_lag_max_ms: max_ms(send_lag),
             connections,
             errors_by_class,
         }

@@ -6,19 +6,12 @@ use std::path::{Path, PathBuf};
 use hdrhistogram::Histogram;
 
 use crate::Error;
-use crate::hlog::{KINDS, hlog_start_time, split_tag};
+use crate::histograms::{Histograms, Timing, new_histogram};
+use crate::hlog::{hlog_start_time, parse_tag};
 use crate::hlog_sum::sum_hlog;
 use crate::runlog::files;
-use crate::stats::new_histogram;
 use crate::summary::{SCHEMA_VERSION, SUMMARY_CAP, Summary};
 use crate::timeseries::{TimeseriesRow, read_timeseries};
-
-/// One op's histograms, in the order of [`KINDS`].
-pub(crate) type OpHists = [Histogram<u64>; KINDS.len()];
-
-pub(crate) fn empty_hists() -> OpHists {
-    std::array::from_fn(|_| new_histogram())
-}
 
 /// The saved data of one report folder.
 #[derive(Debug)]
@@ -37,7 +30,7 @@ pub(crate) struct Folder {
 pub(crate) struct Totals {
     /// The untagged (overall latency) histograms.
     pub overall: Histogram<u64>,
-    pub ops: BTreeMap<String, OpHists>,
+    pub ops: BTreeMap<String, Histograms>,
 }
 
 /// A problem with an input folder (exit code 2), located by its path.
@@ -79,19 +72,18 @@ impl Folder {
         let path = self.dir.join(files::HLOG);
         let mut totals = Totals { overall: new_histogram(), ops: BTreeMap::new() };
         for name in self.summary.ops.keys() {
-            totals.ops.insert(name.clone(), empty_hists());
+            totals.ops.insert(name.clone(), Histograms::new());
         }
         for (tag, histogram) in sum_hlog(&path).map_err(|e| unreadable(&path, e))? {
             let Some(tag) = &tag else {
                 add(&mut totals.overall, &histogram, &path)?;
                 continue;
             };
-            let (op, slot) = split_tag(tag).ok_or_else(|| bad(&path, format!("unknown histogram tag {tag:?}")))?;
-            let hists = totals.ops.entry(op.to_string()).or_insert_with(empty_hists);
-            add(&mut hists[slot], &histogram, &path)?;
+            let (op, t) = parse_tag(tag).ok_or_else(|| bad(&path, format!("unknown histogram tag {tag:?}")))?;
+            add(&mut totals.ops.entry(op.to_string()).or_default()[t], &histogram, &path)?;
         }
         let counts =
-            totals.ops.iter().map(|(name, [latency, service, ..])| (name.as_str(), [latency.len(), service.len()]));
+            totals.ops.iter().map(|(name, h)| (name.as_str(), [h[Timing::Latency].len(), h[Timing::Service].len()]));
         check_totals(&path, &self.summary, totals.overall.len(), counts)?;
         Ok(totals)
     }

@@ -40,7 +40,7 @@ mod tests {
     fn verdicts_follow_the_merged_figures() {
         let mut stats = Stats::new();
         for v in 1..=1000u64 {
-            stats.latency.record(v * 1000).unwrap();
+            stats.hist[crate::Timing::Latency].record(v * 1000).unwrap();
         }
         stats.sent = 1000;
         stats.ok = 1000;
@@ -49,7 +49,7 @@ mod tests {
         let saved = spec.check("overall", &shard);
         assert!(saved.passed);
         for v in 1..=1000u64 {
-            stats.latency.record(v * 2000).unwrap();
+            stats.hist[crate::Timing::Latency].record(v * 2000).unwrap();
         }
         let merged = OpSummary::new(&stats, 2000, 10.0, 100.0);
         let again = recheck(&saved, 1, &merged, &BTreeMap::new(), Path::new("x")).unwrap();

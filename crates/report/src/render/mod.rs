@@ -16,8 +16,9 @@ use std::path::Path;
 use crate::Error;
 use crate::chart;
 use crate::hgrm::hgrm;
+use crate::histograms::{Histograms, Timing};
 use crate::runlog::files;
-use crate::saved::{Histograms, Saved};
+use crate::saved::Saved;
 use crate::write::{NotWritten, write_file};
 
 /// A rendered chart: its file, what it shows, and the SVG itself.
@@ -34,8 +35,8 @@ struct Chart {
 pub fn render(saved: &Saved) -> Result<Vec<(&'static str, Vec<u8>)>, Error> {
     let charts = charts(saved)?;
     let mut out = vec![
-        (files::LATENCY_HGRM, hgrm(&saved.overall.latency).into_bytes()),
-        (files::SERVICE_HGRM, hgrm(&saved.overall.service).into_bytes()),
+        (files::LATENCY_HGRM, hgrm(&saved.overall[Timing::Latency]).into_bytes()),
+        (files::SERVICE_HGRM, hgrm(&saved.overall[Timing::Service]).into_bytes()),
     ];
     out.push((files::INDEX_HTML, html::page(&saved.summary, &charts).into_bytes()));
     out.push((files::SUMMARY_MD, markdown::summary_md(&saved.summary).into_bytes()));
@@ -84,8 +85,8 @@ fn charts(saved: &Saved) -> Result<Vec<Chart>, Error> {
             svg: chart::spectrum_svg(
                 &format!("{name}: latency percentile spectrum"),
                 &[
-                    ("latency (from intended send)", &saved.overall.latency),
-                    ("service (from actual send)", &saved.overall.service),
+                    ("latency (from intended send)", &saved.overall[Timing::Latency]),
+                    ("service (from actual send)", &saved.overall[Timing::Service]),
                 ],
             )?,
         },
@@ -97,7 +98,7 @@ fn charts(saved: &Saved) -> Result<Vec<Chart>, Error> {
         .keys()
         .map(|op| {
             let h = saved.ops.get(op).unwrap_or(&empty);
-            (op.as_str(), &h.latency, &h.service)
+            (op.as_str(), &h[Timing::Latency], &h[Timing::Service])
         })
         .collect();
     charts.push(Chart {

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use super::render;
 use crate::runlog::files;
 use crate::{
-    Connections, Finish, Outcome, Percentiles, Phases, RunInfo, RunLog, Sample, Saved, SloSpec, Stats, Summary,
+    Connections, Finish, Outcome, Percentiles, Phases, RunInfo, RunLog, Sample, Saved, SloSpec, Stats, Summary, Timing,
 };
 
 /// An op name a profile could hold that is also markup.
@@ -89,11 +89,12 @@ fn saved_histograms_give_the_summary_percentiles() {
     let dir = tempfile::tempdir().unwrap();
     let summary = recorded(dir.path());
     let saved = Saved::load(dir.path()).unwrap();
-    assert_eq!(Percentiles::of(&saved.overall.latency), summary.overall.latency_ms);
-    assert_eq!(Percentiles::of(&saved.overall.service), summary.overall.service_ms);
+    let (latency, service) = (Timing::Latency, Timing::Service);
+    assert_eq!(Percentiles::of(&saved.overall[latency]), summary.overall.latency_ms);
+    assert_eq!(Percentiles::of(&saved.overall[service]), summary.overall.service_ms);
     for (name, op) in &summary.ops {
-        assert_eq!(Percentiles::of(&saved.ops[name].latency), op.latency_ms, "{name}");
-        assert_eq!(Percentiles::of(&saved.ops[name].service), op.service_ms, "{name}");
+        assert_eq!(Percentiles::of(&saved.ops[name][latency]), op.latency_ms, "{name}");
+        assert_eq!(Percentiles::of(&saved.ops[name][service]), op.service_ms, "{name}");
     }
     assert_eq!(saved.timeseries.len(), 12);
 }
