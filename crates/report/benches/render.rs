@@ -79,7 +79,7 @@ fn one_hour(dir: &std::path::Path) -> Saved {
 fn render(c: &mut Criterion) {
     let data = tempfile::tempdir().unwrap();
     let saved = one_hour(data.path());
-    assert_eq!(saved.timeseries.len(), SECONDS as usize);
+    assert_eq!(saved.folder.timeseries.len(), SECONDS as usize);
     let out = tempfile::tempdir().unwrap();
     let mut group = c.benchmark_group("report");
     group.sample_size(20);

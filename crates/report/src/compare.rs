@@ -15,8 +15,8 @@ pub use render::{compare_markdown, compare_table};
 
 use crate::Error;
 use crate::chart;
+use crate::folder::{Folder, Totals};
 use crate::histograms::{Timing, max_ms, quantile_ms};
-use crate::merge::{Folder, Totals};
 use crate::summary::OpSummary;
 use crate::write::write_file;
 
@@ -103,7 +103,7 @@ struct Side {
 
 impl Side {
     fn open(dir: &Path) -> Result<Side, Error> {
-        let folder = Folder::load(dir)?;
+        let folder = Folder::open(dir)?;
         let totals = folder.totals()?;
         Ok(Side { folder, totals })
     }
@@ -149,8 +149,8 @@ pub fn compare(baseline: &Path, current: &Path, max_regression: f64) -> Result<C
     let (bs, cs) = (&b.folder.summary, &c.folder.summary);
     let mut scopes = vec![diff_scope(
         "overall",
-        (&b.totals.overall, &bs.overall),
-        (&c.totals.overall, &cs.overall),
+        (&b.totals.overall[Timing::Latency], &bs.overall),
+        (&c.totals.overall[Timing::Latency], &cs.overall),
         max_regression,
         true,
     )];
@@ -280,8 +280,8 @@ fn render_charts(b: &Side, c: &Side) -> Vec<(String, Result<String, Error>)> {
         "overlay-spectrum.svg".to_string(),
         chart::spectrum_overlay_svg(
             "overall latency percentile spectrum",
-            (&bn, &b.totals.overall),
-            (&cn, &c.totals.overall),
+            (&bn, &b.totals.overall[Timing::Latency]),
+            (&cn, &c.totals.overall[Timing::Latency]),
         ),
     )];
     let ops: BTreeMap<&String, _> = b.totals.ops.iter().filter(|(n, _)| c.totals.ops.contains_key(*n)).collect();
@@ -291,7 +291,11 @@ fn render_charts(b: &Side, c: &Side) -> Vec<(String, Result<String, Error>)> {
         let svg = chart::spectrum_overlay_svg(&title, (&bn, bh), (&cn, ch));
         out.push((format!("overlay-spectrum-{}.svg", file_safe(name)), svg));
     }
-    let svg = chart::timeline_overlay_svg("latency over time (p50, p99)", (&bn, &b.folder.rows), (&cn, &c.folder.rows));
+    let svg = chart::timeline_overlay_svg(
+        "latency over time (p50, p99)",
+        (&bn, &b.folder.timeseries),
+        (&cn, &c.folder.timeseries),
+    );
     out.push(("overlay-timeline.svg".to_string(), svg));
     out
 }

@@ -21,7 +21,7 @@ use crate::hlog_read::{Decoder, LogReader, V2_HEADER, be_u32};
 const HALF_MAGNITUDE: u32 = 10;
 
 /// Per tag (`None` = untagged), the sum of every interval of the log at `path`.
-pub fn sum_hlog(path: &Path) -> Result<BTreeMap<Option<String>, Histogram<u64>>, Error> {
+pub(crate) fn sum_hlog(path: &Path) -> Result<BTreeMap<Option<String>, Histogram<u64>>, Error> {
     let mut sums: BTreeMap<Option<String>, Histogram<u64>> = BTreeMap::new();
     let mut log = LogReader::open(path)?;
     let mut decoder = Decoder::default();

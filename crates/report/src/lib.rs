@@ -29,6 +29,7 @@ pub mod chart;
 mod compare;
 mod csv_rows;
 mod error;
+mod folder;
 mod hgrm;
 mod histograms;
 mod hlog;
@@ -40,7 +41,6 @@ mod pool;
 mod recorder;
 mod render;
 mod runlog;
-mod saved;
 mod slo;
 mod stats;
 mod summary;
@@ -54,17 +54,16 @@ pub use compare::{
     compare_markdown, compare_table, rules,
 };
 pub use error::Error;
+pub use folder::{Folder, Saved, Totals, files};
 pub use hgrm::hgrm;
 pub use histograms::{Histograms, Timing, max_ms, new_histogram, quantile_ms};
 pub use hlog::{Hlog, HlogEntry, HlogWriter, for_each_hlog, read_hlog, read_interval_log};
-pub use hlog_sum::sum_hlog;
 pub use merge::merge;
 pub use outcome::{ErrorClass, ErrorCounts, Outcome, Phases, Sample, TagCounts, is_final_status};
 pub use pool::{POOL_CSV, PoolInterval, PoolLog, PoolRow, PoolSummary, read_pool_csv};
 pub use recorder::Recorder;
 pub use render::{Rendered, render_folder};
-pub use runlog::{Finish, RunLog, files};
-pub use saved::Saved;
+pub use runlog::{Finish, RunLog};
 pub use slo::{SloCheck, SloReport, SloSpec};
 pub use stats::{MAX_TAGS, Stats};
 pub use summary::{

@@ -5,26 +5,22 @@
 //! are recomputed over the merged duration; the SLO is checked again on the result.
 
 mod check;
-mod folder;
 mod slo;
 mod stream;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub(crate) use folder::{Folder, Totals, add, bad, check_totals, read_summary};
-
 use crate::Error;
+use crate::folder::{Folder, Saved, Totals, add, bad, files};
 use crate::histograms::Timing;
 use crate::hlog::HlogWriter;
 use crate::outcome::ErrorClass;
 use crate::render::render_folder;
-use crate::runlog::files;
 use crate::runlog::{fill_summary, summary_reserve};
-use crate::saved::Saved;
 use crate::stats::Stats;
 use crate::summary::{Connections, OpSummary, RunInfo, SCHEMA_VERSION, Summary, Tool};
-use crate::timeseries::{TimeseriesRow, TimeseriesWriter};
+use crate::timeseries::{TimeseriesRow, TimeseriesWriter, read_timeseries};
 use crate::write::Reserved;
 
 /// Runs write one interval per second.
@@ -34,7 +30,7 @@ const INTERVAL_S: f64 = 1.0;
 /// caller makes sure it holds no report) and return the merged summary, also written
 /// (last) as summary.json. Every input is read and checked before `out` is touched.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
-    let folders = dirs.iter().map(|d| Folder::load(d)).collect::<Result<Vec<_>, _>>()?;
+    let folders = dirs.iter().map(|d| Folder::open(d)).collect::<Result<Vec<_>, _>>()?;
     let mut warnings = check::compatible(&folders, out)?;
     let (offsets, skew) = align(&folders)?;
     warnings.extend(skew);
@@ -75,15 +71,17 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
         aborted,
         not_written: Vec::new(),
     };
-    let mut saved = Saved::with_summary(out, summary)?;
+    let timeseries = read_timeseries(&out.join(files::TIMESERIES))?;
+    let folder = Folder { dir: out.into(), summary, timeseries, start_time: None };
+    let mut saved = Saved { folder, totals: Totals::read(&out.join(files::HLOG))?, pool: None };
     let not_written = match render_folder(out, &saved) {
         Ok(rendered) => rendered.not_written,
         Err(e) => {
-            saved.summary.warnings.push(format!("report files not all written: {e}"));
+            saved.folder.summary.warnings.push(format!("report files not all written: {e}"));
             Vec::new()
         }
     };
-    fill_summary(reserved, saved.summary, not_written)
+    fill_summary(reserved, saved.folder.summary, not_written)
 }
 
 /// Each folder's offset (seconds) on the merged time axis. Every shard's interval k

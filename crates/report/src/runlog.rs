@@ -2,73 +2,16 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::Error;
+use crate::folder::{Folder, Saved, Totals, files};
 use crate::histograms::Timing;
 use crate::hlog::HlogWriter;
 use crate::pool::{POOL_CSV, read_pool_csv};
 use crate::render::render_folder;
-use crate::saved::Saved;
 use crate::slo::{SloReport, SloSpec};
 use crate::stats::Stats;
 use crate::summary::{Aborted, Connections, OpSummary, RunInfo, SCHEMA_VERSION, Summary, Tool};
 use crate::timeseries::{TimeseriesRow, TimeseriesWriter, read_timeseries};
 use crate::write::{NotWritten, Reserved, Streamed};
-
-/// The names of the files in a report folder.
-pub mod files {
-    pub const SUMMARY: &str = "summary.json";
-    pub const TIMESERIES: &str = "timeseries.csv";
-    pub const HLOG: &str = "histograms.hlog";
-    pub const LATENCY_HGRM: &str = "latency.hgrm";
-    pub const SERVICE_HGRM: &str = "service.hgrm";
-    pub const SPECTRUM_SVG: &str = "latency-spectrum.svg";
-    pub const TIMELINE_SVG: &str = "latency-timeline.svg";
-    pub const SPECTRUM_OPS_SVG: &str = "latency-spectrum-ops.svg";
-    pub const ERRORS_SVG: &str = "errors-timeline.svg";
-    pub const CONNECTIONS_SVG: &str = "connections-timeline.svg";
-    pub const POOL_SVG: &str = "pool-timeline.svg";
-    pub const INDEX_HTML: &str = "index.html";
-    pub const SUMMARY_MD: &str = "summary.md";
-    pub const JUNIT_XML: &str = "junit.xml";
-    /// The files made from the data files (summary.json, timeseries.csv, histograms.hlog,
-    /// pool.csv): what `einv-load report` rewrites.
-    pub const DERIVED: [&str; 11] = [
-        LATENCY_HGRM,
-        SERVICE_HGRM,
-        SPECTRUM_SVG,
-        TIMELINE_SVG,
-        SPECTRUM_OPS_SVG,
-        ERRORS_SVG,
-        CONNECTIONS_SVG,
-        POOL_SVG,
-        INDEX_HTML,
-        SUMMARY_MD,
-        JUNIT_XML,
-    ];
-    /// The data files a run writes besides pool.csv (which only a simulation has).
-    const DATA: [&str; 3] = [SUMMARY, TIMESERIES, HLOG];
-
-    /// Whether `file` holds data (what every other file is rendered from): a report
-    /// missing one cannot be rendered again or merged.
-    pub fn is_data(file: &str) -> bool {
-        DATA.contains(&file) || file == crate::POOL_CSV
-    }
-
-    /// Whether `dir` holds a report, finished or being written, or a comparison.
-    pub fn holds_report(dir: &std::path::Path) -> bool {
-        let summary = dir.join(SUMMARY);
-        summary.exists() || crate::temp_path(&summary).exists() || dir.join(crate::compare::COMPARE_JSON).exists()
-    }
-    /// Every file a report folder may hold: the data files, then the derived ones.
-    pub const ALL: [&str; DATA.len() + DERIVED.len()] = {
-        let mut all = [""; DATA.len() + DERIVED.len()];
-        let mut i = 0;
-        while i < all.len() {
-            all[i] = if i < DATA.len() { DATA[i] } else { DERIVED[i - DATA.len()] };
-            i += 1;
-        }
-        all
-    };
-}
 
 /// A run being recorded: streams one interval at a time to disk and keeps exact totals.
 /// Memory is fixed (one `Stats` per op, twice); the time series lives only on disk.
@@ -255,9 +198,9 @@ impl RunLog {
         // `einv-load report DIR` can try again.
         match render_folder(&dir, &saved) {
             Ok(rendered) => not_written.extend(rendered.not_written),
-            Err(e) => saved.summary.warnings.push(format!("report files not all written: {e}")),
+            Err(e) => saved.folder.summary.warnings.push(format!("report files not all written: {e}")),
         }
-        fill_summary(reserved, saved.summary, not_written)
+        fill_summary(reserved, saved.folder.summary, not_written)
     }
 }
 
@@ -290,30 +233,16 @@ fn saved_of(
     (ops, totals, overall): (&[String], &[Stats], &Stats),
     not_written: &[NotWritten],
 ) -> Saved {
-    let hist = |s: &Stats| s.hist.clone();
     let written = |file: &str| !not_written.iter().any(|n| n.file == file);
     let timeseries = if written(files::TIMESERIES) { read_timeseries(&dir.join(files::TIMESERIES)).ok() } else { None };
     let pool_path = dir.join(POOL_CSV);
+    let totals = Totals {
+        overall: overall.hist.clone(),
+        ops: ops.iter().zip(totals).map(|(name, s)| (name.clone(), s.hist.clone())).collect(),
+    };
     Saved {
-        summary,
-        timeseries: timeseries.unwrap_or_default(),
-        ops: ops.iter().zip(totals).map(|(name, s)| (name.clone(), hist(s))).collect(),
-        overall: hist(overall),
+        folder: Folder { dir: dir.into(), summary, timeseries: timeseries.unwrap_or_default(), start_time: None },
+        totals,
         pool: (written(POOL_CSV) && pool_path.exists()).then(|| read_pool_csv(&pool_path).ok()).flatten(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::files;
-
-    #[test]
-    fn all_files_are_the_data_files_then_the_derived_ones_once_each() {
-        assert_eq!(files::ALL[..3], [files::SUMMARY, files::TIMESERIES, files::HLOG]);
-        assert_eq!(files::ALL[3..], files::DERIVED);
-        let mut unique = files::ALL.to_vec();
-        unique.sort_unstable();
-        unique.dedup();
-        assert_eq!(unique.len(), files::ALL.len());
     }
 }

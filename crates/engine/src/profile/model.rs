@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use einv_poolsim::{Empirical, Hold, MAX_LEDGER_WINDOW, ModelSpec, RateLimit, ServerLimits, SlowBody, Stall};
+use einv_report::Timing;
 
 use super::MAX_RATE;
 use super::raw::{RawBuiltin, RawHold, RawRateLimit, RawSlowBody};
@@ -108,9 +109,9 @@ fn from_report_hold(profile: &Path, folder: &str, op: &str) -> Result<Empirical,
     }
     let path = dir.join(einv_report::files::HLOG);
     // Summed as it is read: an hour's log decoded whole would not fit in memory.
-    let mut sums = einv_report::sum_hlog(&path).map_err(|e| e.to_string())?;
-    let Some(h) = sums.remove(&Some(format!("{op}:service"))).filter(|h| !h.is_empty()) else {
-        let ops: Vec<&str> = sums.keys().filter_map(|t| t.as_deref()?.strip_suffix(":service")).collect();
+    let totals = einv_report::Totals::read(&path).map_err(|e| e.to_string())?;
+    let Some(h) = totals.ops.get(op).map(|h| &h[Timing::Service]).filter(|h| !h.is_empty()) else {
+        let ops: Vec<&str> = totals.ops.keys().map(String::as_str).collect();
         return Err(format!(
             "op {op:?} has no service times in {} (ops there: {})",
             path.display(),

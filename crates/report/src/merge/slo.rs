@@ -24,7 +24,7 @@ pub(super) fn recheck(
         let again = scope.and_then(|s| c.for_whole_run(shards).remeasured(s)).ok_or_else(|| {
             let message =
                 format!("summary.json: SLO check {:?} of {:?} cannot be checked again after a merge", c.name, c.scope);
-            super::bad(dir, message)
+            crate::folder::bad(dir, message)
         })?;
         checks.push(again);
     }

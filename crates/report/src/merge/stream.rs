@@ -9,12 +9,11 @@ use std::path::PathBuf;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::interval_log::LogEntry;
 
-use super::folder::{Folder, add, bad, unreadable};
 use crate::Error;
+use crate::folder::{Folder, add, bad, files, unreadable};
 use crate::histograms::{Histograms, new_histogram};
 use crate::hlog::{decode, parse_tag};
 use crate::hlog_read::{Decoder, LogReader};
-use crate::runlog::files;
 use crate::timeseries::TimeseriesRow;
 
 /// One merged interval: every folder's histograms and counters that fall in it.
@@ -38,7 +37,7 @@ pub(super) fn for_each_interval(
     // The counters are small: all of them, summed per key, up front.
     let mut rows: BTreeMap<i64, (f64, TimeseriesRow)> = BTreeMap::new();
     for (folder, &offset) in folders.iter().zip(offsets) {
-        for r in &folder.rows {
+        for r in &folder.timeseries {
             let (length, c) = rows.entry(key(offset, r.start_s)).or_default();
             *length = length.max(r.length_s);
             (c.sent, c.ok, c.errors) = (c.sent + r.sent, c.ok + r.ok, c.errors + r.errors);

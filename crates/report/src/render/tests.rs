@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::render;
-use crate::runlog::files;
+use crate::folder::files;
 use crate::{
     Connections, Finish, Outcome, Percentiles, Phases, RunInfo, RunLog, Sample, Saved, SloSpec, Stats, Summary, Timing,
 };
@@ -74,7 +74,7 @@ fn report_rerenders_exactly_what_the_run_wrote() {
     let dir = tempfile::tempdir().unwrap();
     let summary = recorded(dir.path());
     let saved = Saved::load(dir.path()).unwrap();
-    assert_eq!(saved.summary, summary);
+    assert_eq!(saved.folder.summary, summary);
     for (file, bytes) in render(&saved).unwrap() {
         let written = std::fs::read(dir.path().join(file)).unwrap();
         assert!(written == bytes, "{file} differs when rendered again from the folder");
@@ -90,13 +90,14 @@ fn saved_histograms_give_the_summary_percentiles() {
     let summary = recorded(dir.path());
     let saved = Saved::load(dir.path()).unwrap();
     let (latency, service) = (Timing::Latency, Timing::Service);
-    assert_eq!(Percentiles::of(&saved.overall[latency]), summary.overall.latency_ms);
-    assert_eq!(Percentiles::of(&saved.overall[service]), summary.overall.service_ms);
+    let totals = &saved.totals;
+    assert_eq!(Percentiles::of(&totals.overall[latency]), summary.overall.latency_ms);
+    assert_eq!(Percentiles::of(&totals.overall[service]), summary.overall.service_ms);
     for (name, op) in &summary.ops {
-        assert_eq!(Percentiles::of(&saved.ops[name][latency]), op.latency_ms, "{name}");
-        assert_eq!(Percentiles::of(&saved.ops[name][service]), op.service_ms, "{name}");
+        assert_eq!(Percentiles::of(&totals.ops[name][latency]), op.latency_ms, "{name}");
+        assert_eq!(Percentiles::of(&totals.ops[name][service]), op.service_ms, "{name}");
     }
-    assert_eq!(saved.timeseries.len(), 12);
+    assert_eq!(saved.folder.timeseries.len(), 12);
 }
 
 #[test]
