@@ -418,19 +418,20 @@ fn validate(path: &Path) -> anyhow::Result<ExitCode> {
 
 /// The profile's SLO in words, one line per scope and one for abort-on-fail.
 fn slo_lines(slo: &einv_report::SloSpec) -> Vec<String> {
-    let limits = |s: &einv_report::SloSpec| {
-        let ms = |d: Duration| humantime::format_duration(d).to_string();
-        let mut out: Vec<String> = [("p50", s.p50), ("p90", s.p90), ("p99", s.p99), ("p99.9", s.p999), ("max", s.max)]
-            .into_iter()
-            .filter_map(|(name, d)| Some(format!("latency {name} <= {}", ms(d?))))
-            .collect();
-        out.extend(s.error_rate.map(|r| format!("error rate <= {}%", r * 100.0)));
-        out.extend(s.check_failure_rate.map(|r| format!("check failure rate <= {}%", r * 100.0)));
-        out.extend(s.min_rate.map(|r| format!("achieved rate >= {r}/s")));
+    use einv_report::{Limit, Unit};
+    let limits = |s: &einv_report::Limits| {
+        let value = |unit, limit| match (unit, limit) {
+            (_, Limit::Time(d)) => humantime::format_duration(d).to_string(),
+            (Unit::Ratio, Limit::Value(r)) => format!("{}%", r * 100.0),
+            (Unit::PerSecond, Limit::Value(r)) => format!("{r}/s"),
+            (Unit::Ms, Limit::Value(ms)) => format!("{ms} ms"),
+        };
+        let out: Vec<String> =
+            s.iter().map(|(m, l)| format!("{} {} {}", m.figure(), m.bound().symbol(), value(m.unit(), l))).collect();
         out.join(", ")
     };
     let mut lines = Vec::new();
-    let overall = limits(slo);
+    let overall = limits(&slo.overall);
     if !overall.is_empty() {
         lines.push(format!("overall: {overall}"));
     }

@@ -64,7 +64,7 @@ pub use pool::{POOL_CSV, PoolInterval, PoolLog, PoolRow, PoolSummary, read_pool_
 pub use recorder::Recorder;
 pub use render::{Rendered, render_folder};
 pub use runlog::{Finish, RunLog};
-pub use slo::{SloCheck, SloReport, SloSpec};
+pub use slo::{Bound, Limit, Limits, Metric, SloCheck, SloReport, SloSpec, Unit};
 pub use stats::{MAX_TAGS, Stats};
 pub use summary::{
     Aborted, Connections, Injected, LagPercentiles, OpSummary, Percentiles, PhasePercentiles, PhaseSummary, Rate,

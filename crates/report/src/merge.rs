@@ -41,7 +41,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
     let Merged { overall, ops } = summarise(&folders, duration_s)?;
     // "I/N" of a shard run; folders that were not shards count as one whole run each.
     let shards = first.run.shard.as_deref().and_then(|s| s.split_once('/')?.1.parse().ok()).unwrap_or(1);
-    let mut slo = slo::recheck(&first.slo, shards, &overall, &ops, &folders[0].dir)?;
+    let mut slo = slo::whole_run(&first.slo, shards, &ops, &folders[0].dir)?.evaluate(&overall, &ops);
     // A shard stopped by abort-on-fail fails the merged run, as it failed its own.
     let aborted = folders.iter().find_map(|f| f.summary.aborted.clone());
     slo.passed &= aborted.is_none();

@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime};
 use super::render;
 use crate::folder::files;
 use crate::{
-    Connections, Finish, Outcome, Percentiles, Phases, RunInfo, RunLog, Sample, Saved, SloSpec, Stats, Summary, Timing,
+    Connections, Finish, Limit, Limits, Metric, Outcome, Percentiles, Phases, RunInfo, RunLog, Sample, Saved, SloSpec,
+    Stats, Summary, Timing,
 };
 
 /// An op name a profile could hold that is also markup.
@@ -59,7 +60,13 @@ fn recorded(dir: &std::path::Path) -> Summary {
         },
         scheduled: vec![1200, 1200],
         target_rate: 200.0,
-        slo: SloSpec { p99: Some(Duration::from_millis(50)), error_rate: Some(0.05), ..SloSpec::default() },
+        slo: SloSpec {
+            overall: Limits::from([
+                (Metric::P99, Limit::Time(Duration::from_millis(50))),
+                (Metric::ErrorRate, Limit::Value(0.05)),
+            ]),
+            ..SloSpec::default()
+        },
         connections: Connections { limit: 32, opened: 20, max_open: 19 },
         lag_warning: Duration::from_millis(10),
         interrupted: false,
