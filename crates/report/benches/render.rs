@@ -49,7 +49,7 @@ fn one_hour(dir: &std::path::Path) -> Saved {
         let mut p = PoolInterval { active: 60 + s % 40, pending: s % 5, mean_active: 70.0, ..Default::default() };
         pool.push(start.as_secs_f64(), 1.0, &mut p);
     }
-    assert_eq!(pool.finish().1, None);
+    assert_eq!(pool.finish().2, None);
     let finish = Finish {
         run: RunInfo {
             name: "one-hour".into(),

@@ -2,7 +2,9 @@
 //! folder, used by `report`, `merge` and `compare` alike. [`Folder::open`] reads what is
 //! small (summary.json, timeseries.csv, the log's start time) with every check a reader
 //! applies; the histograms are summed from histograms.hlog only when asked for
-//! ([`Folder::totals`]): `merge` takes one folder's at a time.
+//! ([`Folder::totals`]): `merge` takes one folder's at a time. And the one step that
+//! completes a folder whose data files are written ([`complete`]): `run`, `simulate` and
+//! `merge` end with it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,8 +17,10 @@ use crate::histograms::{Histograms, Timing};
 use crate::hlog::{hlog_start_time, parse_tag};
 use crate::hlog_sum::sum_hlog;
 use crate::pool::{POOL_CSV, PoolRow, read_pool_csv};
+use crate::render::render_folder;
 use crate::summary::{SCHEMA_VERSION, SUMMARY_CAP, Summary};
 use crate::timeseries::{TimeseriesRow, read_timeseries};
+use crate::write::{NotWritten, Reserved};
 
 /// The names of the files in a report folder.
 pub mod files {
@@ -151,6 +155,16 @@ impl Folder {
 }
 
 impl Totals {
+    /// The totals of a run from its ops' histograms: the overall ones are their sums.
+    pub fn of<'a>(ops: impl IntoIterator<Item = (&'a str, &'a Histograms)>) -> Totals {
+        let mut totals = Totals::default();
+        for (name, h) in ops {
+            totals.overall.merge(h);
+            totals.ops.insert(name.to_string(), h.clone());
+        }
+        totals
+    }
+
     /// Sum the interval log at `path` per op and timing (tags `<op>:<timing>`); the
     /// untagged intervals are the overall latency. An unknown tag is refused.
     pub fn read(path: &Path) -> Result<Totals, Error> {
@@ -181,6 +195,42 @@ impl Saved {
         let pool = folder.pool()?;
         Ok(Saved { folder, totals, pool })
     }
+}
+
+/// The space reserved for summary.json in `dir`, before a run's (or a merge's) large
+/// files: a six-op run's summary takes about 15 kB (each op's percentiles, statuses and
+/// checks); this leaves room for many more statuses, checks and warnings.
+pub(crate) fn reserve_summary(dir: &Path, ops: usize) -> Result<Reserved, Error> {
+    Reserved::new(&dir.join(files::SUMMARY), 64 * 1024 + 16 * 1024 * ops as u64)
+}
+
+/// Complete the report folder of `saved`, whose data files are written (`not_written`
+/// lists those that could not be): render every derived file, then write summary.json
+/// into its `reserved` space, last: its presence means the folder is finished, and its
+/// `not_written` says which files are missing. Files that cannot be written (a full
+/// disk) are listed there and in the warnings, not an error: the summary is the result,
+/// and the caller prints it whatever happened to the files. The data is safe on disk
+/// whatever happens here: a failed render is a warning, and `einv-load report DIR` can
+/// try again.
+pub(crate) fn complete(reserved: Reserved, saved: Saved, mut not_written: Vec<NotWritten>) -> Result<Summary, Error> {
+    let mut warning = None;
+    match render_folder(&saved.folder.dir, &saved) {
+        Ok(rendered) => not_written.extend(rendered.not_written),
+        Err(e) => warning = Some(format!("report files not all written: {e}")),
+    }
+    let mut summary = saved.folder.summary;
+    summary.warnings.extend(warning);
+    if !not_written.is_empty() {
+        let files: Vec<&str> = not_written.iter().map(|n| n.file.as_str()).collect();
+        let error = &not_written[0].error;
+        summary.warnings.push(format!("not written: {} ({error})", files.join(", ")));
+    }
+    summary.not_written = not_written;
+    if let Err(e) = reserved.fill(&serde_json::to_vec_pretty(&summary)?) {
+        summary.warnings.push(format!("not written: {} ({e})", files::SUMMARY));
+        summary.not_written.push(NotWritten { file: files::SUMMARY.into(), error: e.to_string() });
+    }
+    Ok(summary)
 }
 
 /// A problem with an input folder (exit code 2), located by its path.

@@ -67,8 +67,8 @@ pub use runlog::{Finish, RunLog};
 pub use slo::{Bound, Limit, Limits, Metric, SloCheck, SloReport, SloSpec, Unit};
 pub use stats::{MAX_TAGS, Stats};
 pub use summary::{
-    Aborted, Connections, Injected, LagPercentiles, OpSummary, Percentiles, PhasePercentiles, PhaseSummary, Rate,
-    Requests, RunInfo, SCHEMA_VERSION, Summary, Tool,
+    Aborted, Connections, Injected, LagPercentiles, OpSummary, Parts, Percentiles, PhasePercentiles, PhaseSummary,
+    Rate, Requests, RunInfo, SCHEMA_VERSION, Summary, Tool,
 };
 pub use sweep::{SweepCell, smallest_passing, sweep_csv, sweep_markdown};
 pub use text::{nothing_measured, text_summary};

@@ -45,7 +45,12 @@ fn recorded(dir: &std::path::Path) -> Summary {
         }
         log.push(Duration::from_secs(second), Duration::from_secs(1), 200.0, 8 + second, &mut interval).unwrap();
     }
-    let finish = Finish {
+    log.finish(finish(vec![1200, 1200])).unwrap()
+}
+
+/// What the engine tells the log at the end of the 12-second run.
+fn finish(scheduled: Vec<u64>) -> Finish {
+    Finish {
         run: RunInfo {
             name: format!("t{ODD}"),
             profile: "p.toml".into(),
@@ -58,7 +63,7 @@ fn recorded(dir: &std::path::Path) -> Summary {
             planned_duration_s: 12.0,
             shard: None,
         },
-        scheduled: vec![1200, 1200],
+        scheduled,
         target_rate: 200.0,
         slo: SloSpec {
             overall: Limits::from([
@@ -72,8 +77,7 @@ fn recorded(dir: &std::path::Path) -> Summary {
         interrupted: false,
         tags: Vec::new(),
         pool: None,
-    };
-    log.finish(finish).unwrap()
+    }
 }
 
 #[test]
@@ -89,6 +93,29 @@ fn report_rerenders_exactly_what_the_run_wrote() {
     // A live run has client connections but no simulated pool.
     assert!(dir.path().join(files::CONNECTIONS_SVG).exists());
     assert!(!dir.path().join(files::POOL_SVG).exists());
+}
+
+/// Intervals of odd lengths give rates with more decimals than timeseries.csv keeps: a
+/// run draws its time series as the file holds it, so `report` draws the same charts.
+#[test]
+fn a_run_draws_its_time_series_as_the_file_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = RunLog::create(dir.path(), &["issue".to_string()], SystemTime::now(), "test").unwrap();
+    let mut interval = vec![Stats::new()];
+    let length = Duration::from_micros(1_000_437);
+    for k in 0..6u32 {
+        for i in 0..333u64 {
+            interval[0].record(&sample(1 + i % 40, Outcome::Response(200)));
+        }
+        log.push(length * k, length, 333.333_7, 3, &mut interval).unwrap();
+    }
+    log.finish(finish(vec![1998])).unwrap();
+    let saved = Saved::load(dir.path()).unwrap();
+    assert!(saved.folder.timeseries[0].achieved_rate != 333.0 / length.as_secs_f64(), "rounded in the file");
+    for (file, bytes) in render(&saved).unwrap() {
+        let written = std::fs::read(dir.path().join(file)).unwrap();
+        assert!(written == bytes, "{file} differs when rendered again from the folder");
+    }
 }
 
 #[test]
