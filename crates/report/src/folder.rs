@@ -125,8 +125,10 @@ impl Folder {
         Ok(Folder { dir: dir.into(), summary, start_time, timeseries })
     }
 
-    /// The interval log's histograms summed over the run, checked against summary.json
-    /// ([`check_totals`]). Every op of the summary is there, empty if it never ran.
+    /// The interval log's histograms summed over the run, checked against summary.json:
+    /// each op's latency and service counts and the overall latency count must match, so
+    /// an empty, cut, doubled or foreign log is refused. Every op of the summary is
+    /// there, empty if it never ran.
     pub fn totals(&self) -> Result<Totals, Error> {
         let path = self.dir.join(files::HLOG);
         let mut totals = Totals::read(&path)?;

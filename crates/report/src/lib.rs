@@ -1,14 +1,16 @@
 //! Recording and reporting for einv-load.
 //!
 //! Workers record each finished request as a [`Sample`] into a shared [`Recorder`]
-//! (sharded, fixed-size HDR histograms). Once a second the engine drains it into a
-//! [`RunLog`], which streams `histograms.hlog` and `timeseries.csv` to disk and keeps
-//! run totals; [`RunLog::finish`] turns those into a [`Summary`] (summary.json) and calls
-//! [`render_folder`], which writes every derived file (charts, index.html, summary.md,
-//! junit.xml, .hgrm). [`Saved::load`] reads a finished folder back, so `einv-load report`
-//! renders the same files from disk. Renderers are pure: data in, bytes out. Finished
-//! folders are also read back by [`merge()`] (shard folders into one, histograms added)
-//! and [`compare()`] (two runs, distribution to distribution, with overlay charts).
+//! (sharded, fixed-size HDR histograms: one [`Histograms`] set per op, indexed by
+//! [`Timing`]). Once a second the engine drains it into a [`RunLog`], which streams
+//! `histograms.hlog` and `timeseries.csv` to disk and keeps run totals; at the end
+//! [`RunLog::finish`] assembles the [`Summary`] (summary.json, [`Summary::assemble`]: pure)
+//! and completes the folder: [`render_folder`] writes every derived file (charts,
+//! index.html, summary.md, junit.xml, .hgrm), then summary.json is written, last. SLO
+//! checks are [`Metric`]s against an [`SloSpec`]'s [`Limits`]. [`Folder::open`] is the one
+//! reader of a finished folder ([`Saved::load`] adds its histograms), so `einv-load report`
+//! renders the same files from disk, [`merge()`] adds shard folders into one, and
+//! [`compare()`] sets two runs side by side. Renderers are pure: data in, bytes out.
 //!
 //! ```
 //! use std::time::Duration;

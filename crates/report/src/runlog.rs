@@ -140,7 +140,7 @@ impl RunLog {
     }
 
     /// Close the streams (the pool's first), assemble the summary and complete the
-    /// folder ([`complete`]: rendered files, then summary.json, which lists what could not
+    /// folder (rendered files, then summary.json, which lists what could not
     /// be written). Returns the summary.
     pub fn finish(self, f: Finish) -> Result<Summary, Error> {
         let RunLog { dir, started, ops, totals, hlog, timeseries, mut rows, summary: reserved, aborted, notes, .. } =
