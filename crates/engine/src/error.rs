@@ -57,11 +57,17 @@ pub struct ProfileError {
 }
 
 impl ProfileError {
+    /// A problem at `key` (and `line`, when known) of `file`.
+    pub fn new(file: &std::path::Path, line: Option<usize>, key: &str, message: impl fmt::Display) -> ProfileError {
+        // Values from the profile are quoted in messages, and a profile may hold 4 MiB.
+        let message = einv_core::input::clip_message(message.to_string());
+        ProfileError { file: file.into(), line, key: key.into(), message }
+    }
+
     /// A problem found after validation (a file changed since, a schedule too thin to
     /// hold one arrival): it names the key, but not a line.
     pub fn unlocated(file: &std::path::Path, key: &str, message: impl fmt::Display) -> ProfileError {
-        let message = einv_core::input::clip_message(message.to_string());
-        ProfileError { file: file.into(), line: None, key: key.into(), message }
+        ProfileError::new(file, None, key, message)
     }
 }
 
