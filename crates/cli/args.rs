@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use einv_engine::{Endpoint, Overrides, Plan, RunOptions, Shard};
+use einv_engine::{Endpoint, Finished, Overrides, Plan, RunOptions, Shard, Verdict};
 use einv_poolsim::{Hold, RateLimit, SlowBody, Stall};
 use einv_report::Existing;
 
@@ -344,23 +344,8 @@ fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     plan.apply(&overrides)?;
     let opts = RunOptions { out: a.out, progress: !a.no_progress };
     let result = einv_engine::run(&plan, &opts)?;
-    let s = &result.summary;
-    out::print(&einv_report::text_summary(s, &result.folder.display().to_string()))?;
-    if let Some(code) = out::not_written(s) {
-        return Ok(code);
-    }
-    if s.interrupted {
-        eprintln!("run interrupted: partial report written to {}", result.folder.display());
-        return Ok(ExitCode::from(3));
-    }
-    // Nothing sent, or nothing succeeded: the run could not be carried out, whatever the
-    // SLO says (a check with nothing to measure fails, but there may be no checks).
-    if let Some(why) = einv_report::nothing_measured(&s.overall) {
-        let hint = if s.overall.requests.sent > 0 { ": is the target up and the profile's paths right?" } else { "" };
-        eprintln!("{why}{hint}");
-        return Ok(ExitCode::from(3));
-    }
-    Ok(if s.slo.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    out::print(&einv_report::text_summary(&result.summary, &result.folder.display().to_string()))?;
+    Ok(out::finish(&result.summary, Finished::Run, &result.folder))
 }
 
 fn validate(path: &Path) -> anyhow::Result<ExitCode> {
@@ -516,14 +501,7 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     out::print(&text)?;
-    if let Some(code) = out::not_written(s) {
-        return Ok(code);
-    }
-    if s.interrupted {
-        eprintln!("simulation interrupted: partial report written to {}", result.folder.display());
-        return Ok(ExitCode::from(3));
-    }
-    Ok(if s.slo.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(out::finish(s, Finished::Simulation, &result.folder))
 }
 
 fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
@@ -534,7 +512,7 @@ fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
     for n in &done.not_written {
         eprintln!("error: {} was not written: {}", n.file, n.error);
     }
-    Ok(if done.not_written.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
+    Ok(out::exit(&if done.not_written.is_empty() { Verdict::Pass } else { Verdict::NotCarriedOut(None) }))
 }
 
 fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
@@ -550,7 +528,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
     }
     if done.interrupted {
         eprintln!("interrupted after {} requests; a file --out was not written", done.requests);
-        return Ok(ExitCode::from(3));
+        return Ok(out::exit(&Verdict::NotCarriedOut(None)));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -561,10 +539,7 @@ fn merge(a: MergeArgs) -> anyhow::Result<ExitCode> {
     for w in &s.warnings {
         eprintln!("warning: {w}");
     }
-    if let Some(code) = out::not_written(&s) {
-        return Ok(code);
-    }
-    Ok(if s.slo.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(out::finish(&s, Finished::Merge, &a.out))
 }
 
 fn compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
@@ -572,7 +547,7 @@ fn compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
     let c = &result.compared.comparison;
     let html = result.folder.join("compare.html");
     out::print(&format!("{}\ncompare   {}\n", einv_report::compare_table(c), html.display()))?;
-    Ok(if c.regression { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(out::exit(&Verdict::of_comparison(c)))
 }
 
 /// "10%" or "0.1" -> 0.1.

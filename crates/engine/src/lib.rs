@@ -25,6 +25,7 @@ mod serve;
 mod signals;
 mod simulate;
 mod sweep;
+mod verdict;
 mod workload;
 
 pub use combine::{CompareResult, compare, merge};
@@ -36,3 +37,4 @@ pub use run::{RunOptions, RunResult, run};
 pub use serve::{serve, serve_tls};
 pub use simulate::simulate;
 pub use sweep::{SweepResult, sweep};
+pub use verdict::{Finished, Shortfall, Verdict};

@@ -36,8 +36,7 @@ pub fn serve_tls(
         PathBuf::from,
     );
     let pem = server.cert_pem().unwrap_or_default();
-    einv_report::write_file(&path, pem.as_bytes())
-        .map_err(|e| Error::Flag { flag: "--cert-out", message: format!("cannot write the certificate: {e}") })?;
+    einv_report::write_file(&path, pem.as_bytes()).map_err(Error::Certificate)?;
     ready(server.addr(), &path);
     wait_and_stop(&signals, server)
 }

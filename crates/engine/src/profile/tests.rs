@@ -176,3 +176,15 @@ fn the_builtin_targets_limits_are_read_and_default() {
     };
     assert_eq!(limits, want);
 }
+
+/// A tls-ca certificate the TLS client cannot trust is refused when the profile is read
+/// (exit 2), not when the run sets up TLS.
+#[test]
+fn a_tls_ca_that_cannot_be_trusted_is_a_profile_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.pem"), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+        .unwrap();
+    let src = GOOD.replace("url = \"builtin\"", "url = \"https://localhost:9\"\ntls-ca = \"bad.pem\"");
+    let e = Plan::parse(&src, &dir.path().join("p.toml")).unwrap_err().to_string();
+    assert!(e.contains(":6: target.tls-ca:") && e.contains("cannot trust a certificate in it"), "{e}");
+}
