@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use einv_engine::{Endpoint, Finished, Overrides, Plan, RunOptions, Shard, Verdict};
-use einv_poolsim::{Hold, RateLimit, SlowBody, Stall};
+use einv_engine::{Finished, ModelOverrides, Overrides, Plan, RunOptions, Shard, Verdict};
+use einv_poolsim::{RateLimit, SlowBody, Stall};
 use einv_report::Existing;
 
 use crate::out;
@@ -350,113 +350,34 @@ fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
 
 fn validate(path: &Path) -> anyhow::Result<ExitCode> {
     let plan = Plan::load(path)?;
-    let mut text = String::new();
-    let mut line = |l: String| {
-        text.push_str(&l);
-        text.push('\n');
-    };
-    line(format!("{}: ok", path.display()));
-    line(format!("  name        {}", plan.name));
-    if let Some(d) = &plan.description {
-        line(format!("  about       {d}"));
-    }
-    let target = match &plan.target.endpoint {
-        Endpoint::Builtin { spec, tls: false, .. } => {
-            format!("builtin (pool {}, acquire timeout {:?})", spec.pool_size, spec.acquire_timeout)
-        }
-        Endpoint::Builtin { tls: true, spec, .. } => {
-            format!("builtin over TLS (pool {}, acquire timeout {:?})", spec.pool_size, spec.acquire_timeout)
-        }
-        Endpoint::Http(u) => u.display(),
-    };
-    line(format!("  target      {target}, {} connections", plan.target.connections));
-    if plan.target.endpoint.tls() {
-        let t = &plan.target.tls;
-        let trust = match (&t.ca_file, t.insecure) {
-            (_, true) => "NOT CHECKED (tls-insecure; test rigs only)".to_string(),
-            (Some(f), _) => format!("system roots + {}", f.display()),
-            (None, _) if matches!(plan.target.endpoint, Endpoint::Builtin { .. }) => {
-                "the built-in target's own, made at start".into()
-            }
-            (None, _) => "system roots".into(),
-        };
-        let resumption = if t.resumption { "on" } else { "off (every connection a full handshake)" };
-        line(format!("  tls         certificate: {trust}; session resumption {resumption}"));
-    }
-    if let Endpoint::Builtin { spec, .. } = &plan.target.endpoint {
-        for (label, described) in spec.describe() {
-            line(format!("  {label:<11} {described}"));
-        }
-    }
-    line(format!("  load        {} loop, {}", plan.load.mode(), humantime::format_duration(plan.load.duration())));
-    let total: u32 = plan.ops.iter().map(|o| o.weight).sum();
-    for op in &plan.ops {
-        let share = f64::from(op.weight) / f64::from(total.max(1)) * 100.0;
-        line(format!("  op          {:<16} {:>5.1}%  {} {}", op.name, share, op.method, op.path));
-    }
-    for limits in slo_lines(&plan.slo) {
-        line(format!("  slo         {limits}"));
+    let mut text = format!("{}: ok\n", path.display());
+    for (label, line) in plan.describe() {
+        text.push_str(&format!("  {label:<11} {line}\n"));
     }
     out::print(&text)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The profile's SLO in words, one line per scope and one for abort-on-fail.
-fn slo_lines(slo: &einv_report::SloSpec) -> Vec<String> {
-    let limits = |s: &einv_report::SloSpec| {
-        let ms = |d: Duration| humantime::format_duration(d).to_string();
-        let mut out: Vec<String> = [("p50", s.p50), ("p90", s.p90), ("p99", s.p99), ("p99.9", s.p999), ("max", s.max)]
-            .into_iter()
-            .filter_map(|(name, d)| Some(format!("latency {name} <= {}", ms(d?))))
-            .collect();
-        out.extend(s.error_rate.map(|r| format!("error rate <= {}%", r * 100.0)));
-        out.extend(s.check_failure_rate.map(|r| format!("check failure rate <= {}%", r * 100.0)));
-        out.extend(s.min_rate.map(|r| format!("achieved rate >= {r}/s")));
-        out.join(", ")
-    };
-    let mut lines = Vec::new();
-    let overall = limits(slo);
-    if !overall.is_empty() {
-        lines.push(format!("overall: {overall}"));
-    }
-    lines.extend(slo.ops.iter().map(|(name, s)| format!("{name}: {}", limits(s))));
-    if let Some(grace) = slo.abort_after {
-        let grace = humantime::format_duration(grace);
-        lines.push(format!("abort-on-fail: after {grace}, stop the run once a check fails on the run so far"));
-    }
-    lines
+    Ok(out::exit(&Verdict::Pass))
 }
 
 fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
-    let (spec, threads) = match &a.profile {
-        Some(p) => match Plan::load(p)?.target.endpoint {
-            Endpoint::Builtin { spec, threads, .. } => (*spec, threads),
-            Endpoint::Http(_) => {
-                let message = format!("{}: target.url is not \"builtin\", so it has no model to serve", p.display());
-                return Err(einv_engine::Error::Flag { flag: "--profile", message }.into());
-            }
-        },
-        None => (einv_poolsim::ModelSpec::default(), 1),
+    let model = ModelOverrides {
+        pool_size: a.pool_size,
+        acquire_timeout: a.acquire_timeout,
+        stall: a.stall,
+        error_burst: a.error_burst,
+        reset_rate: a.reset_rate,
+        workers: a.workers,
+        queue_limit: a.queue_limit,
+        overhead: a.overhead,
+        rate_limit: a.rate_limit,
+        slow_body: a.slow_body,
+        max_body: a.max_body,
+        max_order_no: a.max_order_no,
+        header_timeout: a.header_timeout,
+        idle_timeout: a.idle_timeout,
+        max_connections: a.max_connections,
+        ledger_window: a.ledger_window,
     };
-    let mut spec = spec;
-    spec.pool_size = a.pool_size.unwrap_or(spec.pool_size);
-    spec.acquire_timeout = a.acquire_timeout.unwrap_or(spec.acquire_timeout);
-    spec.stall = a.stall.or(spec.stall);
-    spec.error_burst = a.error_burst.or(spec.error_burst);
-    spec.reset_rate = a.reset_rate.unwrap_or(spec.reset_rate);
-    spec.workers = a.workers.or(spec.workers);
-    spec.queue_limit = a.queue_limit.or(spec.queue_limit);
-    spec.overhead = a.overhead.map_or(spec.overhead, Hold::Constant);
-    spec.rate_limit = a.rate_limit.or(spec.rate_limit);
-    spec.slow_body = a.slow_body.or(spec.slow_body);
-    let l = &mut spec.limits;
-    l.max_body = a.max_body.unwrap_or(l.max_body);
-    l.max_order_no = a.max_order_no.unwrap_or(l.max_order_no);
-    l.header_timeout = a.header_timeout.unwrap_or(l.header_timeout);
-    l.idle_timeout = a.idle_timeout.unwrap_or(l.idle_timeout);
-    l.max_connections = a.max_connections.or(l.max_connections);
-    l.ledger_window = a.ledger_window.unwrap_or(l.ledger_window);
-    spec.validate().map_err(|e| einv_engine::Error::Flag { flag: "serve", message: e.to_string() })?;
+    let (spec, threads) = einv_engine::serve_model(a.profile.as_deref(), &model)?;
     if a.tls {
         einv_engine::serve_tls(spec, a.addr, threads, a.cert_out.as_deref(), |addr, cert| {
             let _ = out::print(&format!(
@@ -466,13 +387,13 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             ));
         })
         .with_context(|| format!("serving on {}", a.addr))?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(out::exit(&Verdict::Pass));
     }
     einv_engine::serve(spec, a.addr, threads, |addr| {
         let _ = out::print(&format!("einv-load built-in target listening on http://{addr} (Ctrl-C to stop)\n"));
     })
     .with_context(|| format!("serving on {}", a.addr))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(out::exit(&Verdict::Pass))
 }
 
 fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
@@ -482,7 +403,7 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         let result = einv_engine::sweep(&plan, &a.sweep_pool, &a.sweep_rate, a.out.as_deref())?;
         let md = einv_report::sweep_markdown(&result.cells);
         out::print(&format!("{md}\nsweep     {}\n", result.folder.display()))?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(out::exit(&Verdict::Pass));
     }
     let result = einv_engine::simulate(&plan, &RunOptions { out: a.out, progress: false })?;
     let s = &result.summary;
@@ -530,7 +451,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
         eprintln!("interrupted after {} requests; a file --out was not written", done.requests);
         return Ok(out::exit(&Verdict::NotCarriedOut(None)));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(out::exit(&Verdict::Pass))
 }
 
 fn merge(a: MergeArgs) -> anyhow::Result<ExitCode> {
@@ -573,22 +494,18 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 30s, 250ms, 2m)"))
 }
 
+// The value parsers of the model's flags read the syntax only: the values are checked by
+// the model's rules (einv_engine::serve_model), as the profile's are.
+
 fn parse_window(s: &str) -> Result<Stall, String> {
     let (every, length) = s.split_once('/').ok_or("expected EVERY/FOR, e.g. 5s/1s")?;
-    let (every, length) = (parse_duration(every)?, parse_duration(length)?);
-    if length.is_zero() || length >= every {
-        return Err(format!("need 0 < FOR < EVERY, got {s}"));
-    }
-    Ok(Stall { every, length })
+    Ok(Stall { every: parse_duration(every)?, length: parse_duration(length)? })
 }
 
 fn parse_rate_limit(s: &str) -> Result<RateLimit, String> {
     let (rate, burst) = s.split_once('/').ok_or("expected RATE/BURST, e.g. 8000/200")?;
     let rate: f64 = rate.trim().parse().map_err(|_| format!("{rate:?} is not a rate"))?;
     let burst: u32 = burst.trim().parse().map_err(|_| format!("{burst:?} is not a whole number"))?;
-    if !(rate.is_finite() && rate > 0.0) || burst == 0 {
-        return Err(format!("need RATE > 0 and BURST >= 1, got {s}"));
-    }
     Ok(RateLimit { rate, burst })
 }
 

@@ -34,7 +34,7 @@ pub use generate::{Generated, generate};
 pub use profile::{Bodies, Endpoint, Load, Overrides, Plan, Shard};
 pub use rerender::{Rerendered, rerender};
 pub use run::{RunOptions, RunResult, run};
-pub use serve::{serve, serve_tls};
+pub use serve::{ModelOverrides, serve, serve_model, serve_tls};
 pub use simulate::simulate;
 pub use sweep::{SweepResult, sweep};
 pub use verdict::{Finished, Shortfall, Verdict};

@@ -1,6 +1,7 @@
 //! Profiles: TOML in, a validated [`Plan`] out (raw serde structs, then domain types).
 
 mod arrivals;
+mod describe;
 mod deserialize;
 mod document;
 mod model;

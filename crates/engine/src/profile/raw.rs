@@ -103,7 +103,7 @@ pub struct RawTarget {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawBuiltin {
-    pub pool_size: Option<i64>,
+    pub pool_size: Option<u64>,
     pub acquire_timeout: Option<HumanDuration>,
     pub issue_hold: Option<RawHold>,
     pub query_hold: Option<RawHold>,
@@ -115,17 +115,17 @@ pub struct RawBuiltin {
     pub stall: Option<RawStall>,
     pub error_burst: Option<RawStall>,
     pub reset_rate: Option<f64>,
-    pub workers: Option<i64>,
-    pub queue_limit: Option<i64>,
+    pub workers: Option<u64>,
+    pub queue_limit: Option<u64>,
     pub overhead: Option<RawHold>,
     pub rate_limit: Option<RawRateLimit>,
     pub slow_body: Option<RawSlowBody>,
     pub max_body: Option<String>,
-    pub max_order_no: Option<i64>,
+    pub max_order_no: Option<u64>,
     pub header_timeout: Option<HumanDuration>,
     pub idle_timeout: Option<HumanDuration>,
-    pub max_connections: Option<i64>,
-    pub ledger_window: Option<i64>,
+    pub max_connections: Option<u64>,
+    pub ledger_window: Option<u64>,
 }
 
 /// `{ rate = 8000, burst = 200 }`: requests/s, bucket size.
@@ -133,7 +133,7 @@ pub struct RawBuiltin {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawRateLimit {
     pub rate: f64,
-    pub burst: i64,
+    pub burst: u64,
 }
 
 /// `{ every = "5s", for = "1s", rate = "10KiB/s" }`.

@@ -4,12 +4,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use einv_poolsim::{ModelSpec, Operation, Stall};
+use einv_poolsim::ModelSpec;
 use einv_workload::{Arrivals, Stage};
 
 use super::deserialize::{Deserialized, deserialize, parent};
 use super::document::Document;
-use super::raw::{HumanDuration, RawBuiltin, RawLoad, RawProfile, RawStage, RawStall, RawTarget};
+use super::raw::{HumanDuration, RawLoad, RawProfile, RawStage, RawTarget};
 use super::{Endpoint, HttpUrl, Load, Plan, Shard, Target};
 use crate::error::{Error, ProfileError, ProfileErrors};
 
@@ -57,6 +57,11 @@ impl Check<'_> {
             self.fail(key, format!("must be a rate >= 0 requests/s, got {v}"));
             return 0.0;
         }
+        self.rate_at_most(key, v)
+    }
+
+    /// A rate no higher than einv-load supports ([`MAX_RATE`]).
+    pub(super) fn rate_at_most(&mut self, key: &str, v: f64) -> f64 {
         if v > MAX_RATE {
             self.fail(key, format!("{v} requests/s is more than einv-load supports ({MAX_RATE})"));
             return MAX_RATE;
@@ -166,7 +171,7 @@ fn target(c: &mut Check, mut t: RawTarget, dir: &Path) -> Option<Target> {
     let connect_timeout = t.connect_timeout.map_or(Duration::from_secs(2), |d| c.nonzero("target.connect-timeout", d));
     let request_timeout = t.request_timeout.map_or(Duration::from_secs(10), |d| c.nonzero("target.request-timeout", d));
     let keep_alive = t.keep_alive.unwrap_or(true);
-    let builtin = t.builtin.take().map(|b| builtin(c, b));
+    let builtin = t.builtin.take().map(|b| super::model::builtin(c, b));
     let url = c.required("target.url", t.url.take())?;
     let is_builtin = url == "builtin" || url == "builtin+tls";
     if builtin.is_some() && !is_builtin {
@@ -184,59 +189,6 @@ fn target(c: &mut Check, mut t: RawTarget, dir: &Path) -> Option<Target> {
         false => super::TlsOptions::default(),
     };
     Some(Target { endpoint, connections, connect_timeout, request_timeout, keep_alive, tls })
-}
-
-fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {
-    let d = ModelSpec::default();
-    let limits = super::model::limits(c, &b);
-    let mut window = |key: &str, s: RawStall| {
-        let every = c.nonzero(&format!("target.builtin.{key}.every"), s.every);
-        let length = c.nonzero(&format!("target.builtin.{key}.for"), s.length);
-        if length >= every {
-            c.fail(&format!("target.builtin.{key}.for"), "must be shorter than `every`");
-        }
-        Stall { every, length }
-    };
-    let stall = b.stall.map(|s| window("stall", s));
-    let error_burst = b.error_burst.map(|s| window("error-burst", s));
-    let reset_rate = b.reset_rate.unwrap_or(0.0);
-    if !(0.0..=1.0).contains(&reset_rate) {
-        c.fail("target.builtin.reset-rate", format!("must be a fraction from 0 to 1, got {reset_rate}"));
-    }
-    let mut spec = ModelSpec {
-        pool_size: b.pool_size.map_or(d.pool_size, |n| c.count("target.builtin.pool-size", n, (1, 1_000_000))),
-        acquire_timeout: b
-            .acquire_timeout
-            .map_or(d.acquire_timeout, |t| c.nonzero("target.builtin.acquire-timeout", t)),
-        stall,
-        error_burst,
-        reset_rate: reset_rate.clamp(0.0, 1.0),
-        limits,
-        ..d
-    };
-    let service = super::model::RawService {
-        workers: b.workers,
-        queue_limit: b.queue_limit,
-        overhead: b.overhead,
-        rate_limit: b.rate_limit,
-        slow_body: b.slow_body,
-    };
-    super::model::service(c, service, &mut spec);
-    let holds = [
-        (Operation::Issue, "issue-hold", b.issue_hold),
-        (Operation::Query, "query-hold", b.query_hold),
-        (Operation::RedFlush, "red-flush-hold", b.red_flush_hold),
-        (Operation::VerifyTaxpayer, "verify-hold", b.verify_hold),
-        (Operation::Download, "download-hold", b.download_hold),
-        (Operation::PaymentCallback, "callback-hold", b.callback_hold),
-    ];
-    for (op, key, hold) in holds {
-        if let Some(hold) = hold {
-            let hold = super::model::hold(c, &format!("target.builtin.{key}"), hold);
-            spec.set_hold(op, hold);
-        }
-    }
-    (spec, b.threads.map_or(1, |n| c.count("target.builtin.threads", n, (1, 256))))
 }
 
 /// `None` when the mode is of the wrong type (what else to check depends on it) or a
