@@ -33,9 +33,9 @@ use hyper::header::{HeaderName, HeaderValue};
 
 use crate::error::Error;
 
-/// Upper bounds that keep arithmetic on durations and counts far from overflow.
-pub(crate) const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
-pub(crate) const MAX_RATE: f64 = 10_000_000.0;
+/// Upper bounds that keep arithmetic on durations and counts far from overflow (those of
+/// rates and durations are the load's own).
+pub(crate) use einv_workload::{MAX_DURATION, MAX_RATE};
 pub(crate) const MAX_CONNECTIONS: i64 = 100_000;
 /// The default pacing window: send lag stays well under a millisecond, and the generator
 /// wakes at most 4,000 times a second however high the rate.

@@ -208,7 +208,7 @@ pub struct RawStage {
     pub rate: Option<f64>,
     pub from: Option<f64>,
     pub to: Option<f64>,
-    pub steps: Option<i64>,
+    pub steps: Option<u64>,
     pub step: Option<HumanDuration>,
     pub base: Option<f64>,
     pub peak: Option<f64>,

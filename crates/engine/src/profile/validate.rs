@@ -52,18 +52,22 @@ impl Check<'_> {
         value
     }
 
+    /// A rate of the load ([`einv_workload::check_rate`]); 0 when it is not one.
     pub(super) fn positive_rate(&mut self, key: &str, v: f64) -> f64 {
-        if !v.is_finite() || v < 0.0 {
-            self.fail(key, format!("must be a rate >= 0 requests/s, got {v}"));
-            return 0.0;
+        match einv_workload::check_rate(v) {
+            Ok(()) => v,
+            Err(why) => {
+                self.fail(key, why);
+                0.0
+            }
         }
-        self.rate_at_most(key, v)
     }
 
-    /// A rate no higher than einv-load supports ([`MAX_RATE`]).
+    /// A rate no higher than einv-load supports ([`MAX_RATE`]), for rates whose lower
+    /// bound is another rule's.
     pub(super) fn rate_at_most(&mut self, key: &str, v: f64) -> f64 {
         if v > MAX_RATE {
-            self.fail(key, format!("{v} requests/s is more than einv-load supports ({MAX_RATE})"));
+            self.positive_rate(key, v);
             return MAX_RATE;
         }
         v
@@ -71,18 +75,18 @@ impl Check<'_> {
 
     /// A duration of at most [`MAX_DURATION`] (so sums of stages cannot overflow).
     pub(super) fn duration(&mut self, key: &str, d: HumanDuration) -> Duration {
-        if d.0 > MAX_DURATION {
-            self.fail(key, format!("must be at most {}", humantime::format_duration(MAX_DURATION)));
-            return MAX_DURATION;
-        }
-        d.0
+        self.checked_duration(key, d, false)
     }
 
     pub(super) fn nonzero(&mut self, key: &str, d: HumanDuration) -> Duration {
-        if d.0.is_zero() {
-            self.fail(key, "must be longer than 0s");
+        self.checked_duration(key, d, true)
+    }
+
+    fn checked_duration(&mut self, key: &str, d: HumanDuration, nonzero: bool) -> Duration {
+        if let Err(why) = einv_workload::check_duration(d.0, nonzero) {
+            self.fail(key, why);
         }
-        self.duration(key, d)
+        d.0.min(MAX_DURATION)
     }
 
     pub(super) fn count(&mut self, key: &str, v: i64, (min, max): (i64, i64)) -> usize {
@@ -292,37 +296,34 @@ fn stage(c: &mut Check, i: usize, s: RawStage) -> Option<Stage> {
     for (field, _) in given.iter().filter(|(f, set)| *set && !takes.contains(f)) {
         c.fail(&key(field), format!("unknown field `{field}`, expected {}", one_of(takes)));
     }
-    let rate = |c: &mut Check, k: &str, v: Option<f64>| c.required(&key(k), v).map(|v| c.positive_rate(&key(k), v));
-    let stage = match kind.as_str() {
-        "constant" => {
-            let rate = rate(c, "rate", s.rate);
-            let duration = c.required(&key("duration"), s.duration).map(|d| c.nonzero(&key("duration"), d));
-            Stage::constant(rate?, duration?)
-        }
-        "ramp" => {
-            let (from, to) = (rate(c, "from", s.from), rate(c, "to", s.to));
-            let duration = c.required(&key("duration"), s.duration).map(|d| c.nonzero(&key("duration"), d));
-            Stage::Ramp { from: from?, to: to?, duration: duration? }
-        }
-        "steps" => {
-            let (from, to) = (rate(c, "from", s.from), rate(c, "to", s.to));
-            let steps = c.required(&key("steps"), s.steps).map(|n| c.count(&key("steps"), n, (1, 10_000)));
-            let step = c.required(&key("step"), s.step).map(|d| c.nonzero(&key("step"), d));
-            Stage::Steps { from: from?, to: to?, steps: u32::try_from(steps?).unwrap_or(u32::MAX), step: step? }
-        }
-        _ => {
-            let (base, peak) = (rate(c, "base", s.base), rate(c, "peak", s.peak));
-            let errors_before = c.errors.len();
-            let at = c.required(&key("at"), s.at).map(|d| c.duration(&key("at"), d));
-            let width = c.required(&key("width"), s.width).map(|d| c.nonzero(&key("width"), d));
-            let duration = c.required(&key("duration"), s.duration).map(|d| c.nonzero(&key("duration"), d));
-            let (at, width, duration) = (at?, width?, duration?);
-            if c.errors.len() == errors_before && at + width > duration {
-                c.fail(&key("width"), "the spike (at + width) must end within the stage's duration");
-            }
-            Stage::Spike { base: base?, peak: peak?, at, width, duration }
-        }
+    // The kind's keys must be there; the others were reported above.
+    let mut need = |k: &str, v: Option<f64>| if takes.contains(&k) { c.required(&key(k), v) } else { v };
+    let (rate, from, to) = (need("rate", s.rate), need("from", s.from), need("to", s.to));
+    let (base, peak) = (need("base", s.base), need("peak", s.peak));
+    let mut need =
+        |k: &str, d: Option<HumanDuration>| if takes.contains(&k) { c.required(&key(k), d) } else { d }.map(|d| d.0);
+    let (step, at, width) = (need("step", s.step), need("at", s.at), need("width", s.width));
+    let duration = need("duration", s.duration);
+    let steps = match takes.contains(&"steps") {
+        true => c.required(&key("steps"), s.steps),
+        false => s.steps,
     };
+    let steps = steps.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+    let stage = match kind.as_str() {
+        "constant" => Stage::constant(rate?, duration?),
+        "ramp" => Stage::Ramp { from: from?, to: to?, duration: duration? },
+        "steps" => Stage::Steps { from: from?, to: to?, steps: steps?, step: step? },
+        _ => Stage::Spike { base: base?, peak: peak?, at: at?, width: width?, duration: duration? },
+    };
+    // The schedule's own rules; a constant stage's one rate is its ramp's `from` and `to`.
+    let mut problems = stage.problems();
+    if kind == "constant" {
+        problems.retain(|(k, _)| *k != "to");
+    }
+    for (field, why) in problems {
+        let field = if kind == "constant" && field == "from" { "rate" } else { field };
+        c.fail(&key(field), why);
+    }
     Some(stage)
 }
 
