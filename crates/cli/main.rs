@@ -3,6 +3,7 @@
 //! carried out).
 
 mod args;
+mod commands;
 mod out;
 
 use std::process::ExitCode;
