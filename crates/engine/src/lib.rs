@@ -2,6 +2,8 @@
 //! against a live target ([`run()`]), or serves the built-in target ([`serve()`]).
 //! It is the only crate that knows all the others: `einv-workload` says what and when,
 //! `einv-poolsim` is the built-in target, `einv-report` records and renders.
+//! Every outcome, a finished report or an [`Error`], comes to one [`Verdict`], whose
+//! code is the exit code.
 //!
 //! ```no_run
 //! use std::path::Path;
