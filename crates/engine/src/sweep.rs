@@ -57,7 +57,7 @@ pub fn sweep(plan: &Plan, pools: &[usize], rates: &[f64], out: Option<&std::path
 fn cell(plan: &Plan, nominal_rate: Option<f64>) -> Result<SweepCell, Error> {
     let Endpoint::Builtin { spec, .. } = &plan.target.endpoint else { unreachable!("checked by sweep") };
     let workload = Workload::new(plan)?;
-    let timeline = workload.timeline(plan)?.ok_or(Error::Runtime(std::io::Error::other("no arrivals")))?;
+    let timeline = workload.timeline(plan)?.ok_or(Error::Internal("an open-loop or replay plan without arrivals"))?;
     let mut sim = Sim::for_model(spec, Some(plan.target.request_timeout));
     let mut rng = <rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(derive_seed(plan.seed, "holds"));
     let model: Vec<_> = plan.ops.iter().map(|o| operation_for(&o.name)).collect();
