@@ -20,6 +20,7 @@
 
 pub mod feeder;
 pub mod invoice;
+mod lines;
 mod mix;
 mod pools;
 pub mod requests;
