@@ -36,7 +36,8 @@ pub fn parse_path(s: &str) -> Vec<Seg> {
             }
             rest = &rest[open..];
             while let Some(close) = rest.find(']') {
-                if let Ok(i) = rest[1..close].parse() {
+                // `get`: a map key may hold a stray `]` (`a[0]]`), leaving no index between.
+                if let Some(Ok(i)) = rest.get(1..close).map(str::parse) {
                     out.push(Seg::Index(i));
                 }
                 rest = &rest[close + 1..];
@@ -46,6 +47,20 @@ pub fn parse_path(s: &str) -> Vec<Seg> {
         }
     }
     out
+}
+
+/// serde_path_to_error's path as segments, taken from its parts rather than its printed
+/// form: a map key (a header name, an op in `[slo.ops]`) may hold `.`, `[` or `]`, which a
+/// printed path cannot tell from the path's own structure.
+pub fn serde_path(path: &serde_path_to_error::Path) -> Vec<Seg> {
+    use serde_path_to_error::Segment;
+    let seg = |s: &Segment| match s {
+        Segment::Seq { index } => Some(Seg::Index(*index)),
+        Segment::Map { key } => Some(Seg::Key(key.clone())),
+        Segment::Enum { variant } => Some(Seg::Key(variant.clone())),
+        Segment::Unknown => None,
+    };
+    path.iter().filter_map(seg).collect()
 }
 
 /// 1-based line of byte `offset` in `src`.
@@ -169,6 +184,19 @@ mod tests {
         assert_eq!(fields_quoted_in(SRC, &stage, message), vec!["to"]);
         assert_eq!(fields_quoted_in(SRC, &stage, "invalid type: string \"ramp\", expected f64"), vec!["kind"]);
         assert!(fields_quoted_in(SRC, &stage, "invalid type: integer `7`").is_empty());
+    }
+
+    /// Map keys (headers, extract, slo.ops) are the user's text, so a path can hold `]`
+    /// anywhere: `a[0]]` panicked slicing `rest[1..0]`.
+    #[test]
+    fn stray_brackets_in_keys_are_no_panic() {
+        let key = |k: &str| Seg::Key(k.into());
+        assert_eq!(
+            parse_path("op[0].headers.a[0]]"),
+            [key("op"), Seg::Index(0), key("headers"), key("a"), Seg::Index(0)]
+        );
+        assert_eq!(parse_path("a]b[é]][1]]"), [key("a]b"), Seg::Index(1)]);
+        assert_eq!(parse_path("[[]]"), []);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use einv_poolsim::{ModelSpec, Operation, Stall};
 use einv_workload::{Arrivals, Stage};
 
-use super::locate::{fields_quoted_in, line_of, locate_exact, parse_path, path_string};
+use super::locate::{fields_quoted_in, line_of, locate_exact, parse_path, path_string, serde_path};
 use super::raw::{HumanDuration, RawBuiltin, RawLoad, RawProfile, RawStage, RawStall, RawTarget};
 use super::{Endpoint, HttpUrl, Load, Plan, Shard, Target, profile_error};
 use crate::error::{Error, ProfileError, ProfileErrors};
@@ -19,7 +19,7 @@ use super::{DEFAULT_PACING, MAX_CONNECTIONS, MAX_DURATION, MAX_PACING, MAX_RATE}
 pub(super) fn deserialize(src: &str, file: &Path) -> Result<RawProfile, Error> {
     let de = toml::Deserializer::parse(src).map_err(|e| toml_error(src, file, "", &e))?;
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let key = path_string(&parse_path(&e.path().to_string()));
+        let key = path_string(&serde_path(e.path()));
         toml_error(src, file, &key, e.inner()).into()
     })
 }
