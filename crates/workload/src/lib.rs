@@ -19,6 +19,8 @@
 //! ```
 
 pub mod feeder;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod invoice;
 mod lines;
 mod mix;
