@@ -18,6 +18,8 @@ mod combine;
 pub mod driver;
 mod error;
 mod folder;
+#[doc(hidden)]
+pub mod fuzzing;
 mod generate;
 mod profile;
 mod progress;

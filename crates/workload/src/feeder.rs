@@ -20,6 +20,7 @@ use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
 use crate::Error;
+use crate::lines::{CSV_BUFFER, LineCount};
 
 /// How many rows a [`FeedMode::Random`] feeder keeps in memory to draw from.
 pub const RANDOM_WINDOW: usize = 10_000;
@@ -67,11 +68,10 @@ impl Feeder {
     /// Open `path` and read its header line; the rows are read as [`Feeder::next_row`] asks.
     pub fn open(path: &Path, mode: FeedMode, seed: u64) -> Result<Feeder, Error> {
         let (reader, columns) = open_csv(path)?;
-        check_columns(path, &columns)?;
-        let data_start = reader.position().clone();
+        check_columns(path, &columns, record_line(&reader))?;
         Ok(Feeder {
             mode,
-            stream: Stream { path: path.to_path_buf(), reader, data_start, width: columns.len(), rows_this_pass: 0 },
+            stream: Stream { path: path.to_path_buf(), reader, width: columns.len(), rows_this_pass: 0 },
             columns: columns.iter().map(|c| c.trim().to_string()).collect(),
             row: Vec::new(),
             scratch: StringRecord::new(),
@@ -147,8 +147,6 @@ impl Feeder {
 struct Stream {
     path: PathBuf,
     reader: CsvReader,
-    /// Where the first data row starts, to wrap around without re-reading the header.
-    data_start: Position,
     width: usize,
     rows_this_pass: u64,
 }
@@ -161,7 +159,7 @@ impl Stream {
         }
         if record.len() != self.width {
             let message = format!("this row has {} fields, but the header names {} columns", record.len(), self.width);
-            return Err(data_error(&self.path, record.position().map(Position::line), message));
+            return Err(data_error(&self.path, Some(record_line(&self.reader)), message));
         }
         self.rows_this_pass += 1;
         Ok(true)
@@ -175,10 +173,17 @@ impl Stream {
         if self.rows_this_pass == 0 {
             return Err(self.no_rows());
         }
-        self.reader.seek(self.data_start.clone()).map_err(|e| csv_error(&self.path, None, &e))?;
+        // Back to the top of the file and past the header, as on the first pass: after a
+        // seek csv strips a byte-order mark from the next record, so seeking straight to
+        // the first data row would strip one that row starts with.
+        self.reader.seek(Position::new()).map_err(|e| csv_error(&self.path, None, &e))?;
         self.rows_this_pass = 0;
-        // A file that shrank to its header while we were reading lands here.
-        if self.read(record)? { Ok(()) } else { Err(self.no_rows()) }
+        // A file that shrank to its header (or less) while we were reading lands here.
+        if read_record(&mut self.reader, &self.path, record)? && self.read(record)? {
+            Ok(())
+        } else {
+            Err(self.no_rows())
+        }
     }
 
     fn no_rows(&self) -> Error {
@@ -186,8 +191,8 @@ impl Stream {
     }
 }
 
-/// A CSV input file, read through a [`Bounded`] reader.
-pub(crate) type CsvReader = csv::Reader<Bounded<File>>;
+/// A CSV input file, read through a [`Bounded`] reader, its lines counted by [`LineCount`].
+pub(crate) type CsvReader = csv::Reader<LineCount<Bounded<File>>>;
 
 /// Open a CSV file and read its header line (the column names as written, untrimmed).
 ///
@@ -195,8 +200,12 @@ pub(crate) type CsvReader = csv::Reader<Bounded<File>>;
 /// their own words, with the line number.
 pub(crate) fn open_csv(path: &Path) -> Result<(CsvReader, StringRecord), Error> {
     let file = input::open(path).map_err(|e| data_error(path, None, e.to_string()))?;
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(Bounded::new(file));
-    let header = reader.headers().map_err(|e| csv_error(path, Some(1), &e))?.clone();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .buffer_capacity(CSV_BUFFER)
+        .from_reader(LineCount::new(Bounded::new(file)));
+    start_record(&mut reader);
+    let header = reader.headers().cloned().map_err(|e| csv_error(path, Some(record_line(&reader)), &e))?;
     if header.is_empty() {
         let message = "the file is empty; its first line must name the columns".to_string();
         return Err(data_error(path, None, message));
@@ -207,15 +216,27 @@ pub(crate) fn open_csv(path: &Path) -> Result<(CsvReader, StringRecord), Error> 
 /// Read the next record into `record`; `false` at the end of the file. A record longer
 /// than [`RECORD_LIMIT`](einv_core::input::RECORD_LIMIT) fails here, having taken no more memory than that.
 pub(crate) fn read_record(reader: &mut CsvReader, path: &Path, record: &mut StringRecord) -> Result<bool, Error> {
-    reader.get_mut().renew();
-    // An I/O error carries no position: the record started where the reader stood.
-    let start = reader.position().line();
-    reader.read_record(record).map_err(|e| csv_error(path, Some(start), &e))
+    start_record(reader);
+    reader.read_record(record).map_err(|e| csv_error(path, Some(record_line(reader)), &e))
+}
+
+/// Get `reader` ready for its next record: a fresh length budget, and the line count
+/// pinned where the record begins.
+fn start_record(reader: &mut CsvReader) {
+    let offset = reader.position().byte();
+    let lines = reader.get_mut();
+    lines.pin(offset);
+    lines.get_mut().renew();
+}
+
+/// The line the record read last starts on, as an editor counts lines.
+pub(crate) fn record_line(reader: &CsvReader) -> u64 {
+    reader.get_ref().record_line()
 }
 
 /// Feeder columns are looked up by name, so every name must be present and distinct.
-fn check_columns(path: &Path, header: &StringRecord) -> Result<(), Error> {
-    let line = Some(header.position().map_or(1, Position::line));
+fn check_columns(path: &Path, header: &StringRecord, line: u64) -> Result<(), Error> {
+    let line = Some(line);
     for (i, name) in header.iter().enumerate() {
         let name = name.trim();
         if name.is_empty() {
@@ -240,10 +261,10 @@ pub(crate) fn data_error(path: &Path, line: Option<u64>, message: String) -> Err
     Error::Data { path: path.to_path_buf(), line, message: input::clip_message(message) }
 }
 
-/// A CSV reading error (I/O, invalid UTF-8, a record too long) located by line: the
-/// parser's when it knows one, else `line`.
+/// A CSV reading error (I/O, invalid UTF-8, a record too long) located by `line`, else by
+/// the parser's line when it knows one.
 pub(crate) fn csv_error(path: &Path, line: Option<u64>, err: &csv::Error) -> Error {
-    let line = err.position().map(Position::line).or(line);
+    let line = line.or_else(|| err.position().map(Position::line));
     let message = match err.kind() {
         csv::ErrorKind::Utf8 { err, .. } => format!("field {} is not valid UTF-8", err.field() + 1),
         csv::ErrorKind::Io(io) => match InputError::from_io(io) {
@@ -305,6 +326,19 @@ pub(crate) mod tests {
         let path = numbered(&dir, 3);
         let mut feeder = Feeder::open(&path, FeedMode::Circular, 1).unwrap();
         assert_eq!(ids(&take(&mut feeder, 8)), [0, 1, 2, 0, 1, 2, 0, 1]);
+    }
+
+    /// csv strips a byte-order mark from the first record it reads after a seek, so a
+    /// first data row that starts with U+FEFF lost it on every pass after the first (found
+    /// by the feeder fuzz target: Circular disagreed with Sequential).
+    #[test]
+    fn every_pass_gives_the_same_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_csv(&dir, "bom.csv", "\u{feff}name\n\u{feff}first\r\nsecond\n");
+        let mut feeder = Feeder::open(&path, FeedMode::Circular, 1).unwrap();
+        assert_eq!(feeder.columns(), ["name"], "the file's own mark is not part of the name");
+        let rows: Vec<String> = take(&mut feeder, 6).into_iter().map(|r| r[0].clone()).collect();
+        assert_eq!(rows, ["\u{feff}first", "second"].repeat(3));
     }
 
     #[test]
@@ -384,6 +418,30 @@ pub(crate) mod tests {
         let err = feeder.next_row().unwrap_err();
         let expected = format!("{}:3: this row has 1 fields, but the header names 2 columns", path.display());
         assert_eq!(err.to_string(), expected);
+    }
+
+    /// Windows line ends (CRLF) and blank lines: the line named is the one an editor shows
+    /// (csv's own count named the line before the bad row, or the first blank line).
+    #[test]
+    fn bad_rows_name_the_line_an_editor_shows() {
+        let dir = tempfile::tempdir().unwrap();
+        let first_error = |text: &[u8], mode| {
+            let path = dir.path().join("rows.csv");
+            std::fs::write(&path, text).unwrap();
+            let mut feeder = Feeder::open(&path, mode, 1)?;
+            (0..10).find_map(|_| feeder.next_row().err()).map_or(Ok(()), Err)
+        };
+        for mode in [FeedMode::Sequential, FeedMode::Circular, FeedMode::Random] {
+            let err = first_error(b"id,name\r\n1,a\r\n\r\n2\r\n", mode).unwrap_err().to_string();
+            assert!(
+                err.ends_with("rows.csv:4: this row has 1 fields, but the header names 2 columns"),
+                "{mode:?}: {err}"
+            );
+            let err = first_error(b"id,name\r\n1,ok\r\n2,caf\xe9\r\n", mode).unwrap_err().to_string();
+            assert!(err.ends_with("rows.csv:3: field 2 is not valid UTF-8"), "{mode:?}: {err}");
+        }
+        let err = first_error(b"\n\nid,,name\n", FeedMode::Sequential).unwrap_err().to_string();
+        assert!(err.ends_with("rows.csv:3: column 2 has an empty name"), "{err}");
     }
 
     #[test]

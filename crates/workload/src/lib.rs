@@ -19,7 +19,10 @@
 //! ```
 
 pub mod feeder;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod invoice;
+mod lines;
 mod mix;
 mod pools;
 pub mod requests;

@@ -31,11 +31,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use csv::{Position, StringRecord};
+use csv::StringRecord;
 use einv_core::input::clip;
 
 use crate::Error;
-use crate::feeder::{CsvReader, data_error, open_csv, read_record};
+use crate::feeder::{CsvReader, data_error, open_csv, read_record, record_line};
 
 /// Fastest allowed replay: beyond this, a recorded second shrinks below a millisecond.
 const MAX_SPEED: f64 = 1000.0;
@@ -81,7 +81,7 @@ impl TraceReader {
     pub fn open(path: &Path, speed: f64) -> Result<TraceReader, Error> {
         check_speed(speed).map_err(|m| data_error(path, None, format!("replay speed: {m}")))?;
         let (reader, header) = open_csv(path)?;
-        let columns = find_columns(path, &header)?;
+        let columns = find_columns(path, &header, record_line(&reader))?;
         Ok(TraceReader {
             path: path.to_path_buf(),
             folder: path.parent().unwrap_or(Path::new("")).to_path_buf(),
@@ -99,7 +99,7 @@ impl TraceReader {
         if !read_record(&mut self.reader, &self.path, &mut self.record)? {
             return Ok(None);
         }
-        let line = self.record.position().map_or(0, Position::line);
+        let line = record_line(&self.reader);
         let fail = |message: String| Err(data_error(&self.path, Some(line), message));
         let field = |i: usize| self.record.get(i).unwrap_or("").trim();
 
@@ -156,8 +156,8 @@ pub fn check_speed(speed: f64) -> Result<(), String> {
 
 /// Locate the columns by name. Unknown and unnamed columns are ignored; the two required
 /// ones must appear exactly once, or the replay would depend on which copy we picked.
-fn find_columns(path: &Path, header: &StringRecord) -> Result<Columns, Error> {
-    let line = Some(header.position().map_or(1, Position::line));
+fn find_columns(path: &Path, header: &StringRecord, line: u64) -> Result<Columns, Error> {
+    let line = Some(line);
     let find = |name: &str| -> Result<Option<usize>, Error> {
         let mut hits = header.iter().enumerate().filter(|(_, c)| c.trim() == name).map(|(i, _)| i);
         let first = hits.next();
@@ -290,6 +290,28 @@ mod tests {
         assert!(err.ends_with("trace.csv:3: the op is empty"), "{err}");
         let (_, err) = first_error("offset,op\n0,issue\n0.2\n");
         assert!(err.ends_with("trace.csv:3: the op is empty"), "a short row has no op: {err}");
+    }
+
+    /// Windows line ends (CRLF), blank lines and bare CR line ends: the line named is the
+    /// one an editor shows (csv's own count named the line before, or line 1 throughout).
+    #[test]
+    fn lines_are_counted_as_an_editor_counts_them() {
+        for (text, line) in [
+            ("offset,op\r\n0,issue\r\n-1,query\r\n", 3),
+            ("offset,op\n\n0,issue\n\n\n-1,query\n", 6),
+            ("offset,op\r\n\r\n0,issue\r\n\r\n-1,query\r\n", 5),
+            ("offset,op\r0,issue\r-1,query\r", 3),
+            ("offset,op\r\n0,\"multi\r\nline\"\r\n-1,query\r\n", 4),
+        ] {
+            let (_, err) = first_error(text);
+            assert!(err.ends_with(&format!("trace.csv:{line}: offset -1 s is negative")), "{text:?}: {err}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let lines: Vec<_> =
+            read_all(&write_trace(&dir, "offset,op\r\n0,a\r\n\r\n1,b\r\n"), 1.0).iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 4]);
+        let err = TraceReader::open(&write_trace(&dir, "\r\n\r\noffset,op,op\r\n"), 1.0).unwrap_err().to_string();
+        assert!(err.ends_with("trace.csv:3: the header names column \"op\" twice"), "{err}");
     }
 
     #[test]

@@ -135,18 +135,31 @@ impl Seg {
 fn segments(key: &str) -> Vec<Seg> {
     let mut out = Vec::new();
     for part in key.split('.').filter(|p| !p.is_empty() && *p != "?") {
-        let (name, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
-        if !name.is_empty() {
-            out.push(Seg::Key(name.to_string()));
-        }
-        while let Some(close) = rest.find(']') {
-            if let Ok(i) = rest[1..close].parse() {
-                out.push(Seg::Index(i));
+        let (name, rest) = part.split_at(part.find('[').unwrap_or(part.len()));
+        // A map key is the user's text and may hold brackets (`"a[0]]"`): only a run of
+        // well-formed `[N]` after the name is read as indices, else the part is one key.
+        match indices(rest) {
+            Some(indices) => {
+                if !name.is_empty() {
+                    out.push(Seg::Key(name.to_string()));
+                }
+                out.extend(indices.into_iter().map(Seg::Index));
             }
-            rest = &rest[close + 1..];
+            None => out.push(Seg::Key(part.to_string())),
         }
     }
     out
+}
+
+/// `[1][2]` as indices; `None` unless the whole text is such a run (`""` is none).
+fn indices(mut rest: &str) -> Option<Vec<usize>> {
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let (i, after) = rest.strip_prefix('[')?.split_once(']')?;
+        out.push(i.parse().ok()?);
+        rest = after;
+    }
+    Some(out)
 }
 
 /// A key path as serde_path_to_error prints it (`load.stage[1].rate`; the root is `.`), in
@@ -201,5 +214,6 @@ mod tests {
         assert_eq!(key_path("load.stage[1].rate"), "load.stage[1].rate");
         assert_eq!(key_path("."), "");
         assert_eq!(key_path("target.?.url"), "target.url");
+        assert_eq!(key_path("op[0].headers.a[0]]"), "op[0].headers.a[0]]", "a key with brackets is its own text");
     }
 }

@@ -216,3 +216,13 @@ fn stage_problems_are_all_reported_at_their_keys() {
         "{e}"
     );
 }
+
+/// A map key is the user's text: one with brackets or dots in it is named as written, at
+/// its line, not a panic (`headers = { "a[0]]" = 5 }` panicked in the key path's parser).
+#[test]
+fn a_bad_value_under_a_bracketed_key_is_named() {
+    let e = error_of(&format!("{GOOD}headers = {{ \"a[0]]\" = 5 }}\n"));
+    assert!(e.starts_with("p.toml:17: op[0].headers.a[0]]: invalid type: integer `5`"), "{e}");
+    let e = error_of(&format!("{GOOD}headers = {{ \"a.b\" = 5 }}\n"));
+    assert!(e.starts_with("p.toml:17: op[0].headers.a.b: invalid type: integer `5`"), "{e}");
+}
