@@ -17,6 +17,7 @@ pub mod driver;
 mod error;
 mod folder;
 mod generate;
+mod model_run;
 mod profile;
 mod progress;
 mod rerender;

@@ -12,11 +12,11 @@ use einv_workload::Schedule;
 use tokio::sync::watch;
 
 use crate::driver::tls::TlsClient;
-use crate::driver::{self, Ctx, Drive, Driven, Feed, Timeline};
+use crate::driver::{self, Ctx, Drive, Driven, Feed};
 use crate::error::Error;
-use crate::profile::{Endpoint, Load, Plan};
+use crate::profile::{Endpoint, Load, Plan, Shard};
 use crate::progress::Progress;
-use crate::workload::Workload;
+use crate::workload::{Arrivals, Workload, intended_rate};
 use crate::{folder, signals};
 
 /// How a run reports, beyond what the profile says.
@@ -141,15 +141,15 @@ async fn drive(
     let (shard, connections) = (plan.shard, plan.target.connections);
     let length = plan.load.duration();
     let drive = Drive { ctx: ctx.clone(), shard, connections, start, length, pacing, stop: stop.clone() };
-    let timeline = workload.timeline(plan)?;
-    let driver = spawn_driver(plan, drive, workload, timeline);
+    let arrivals = workload.arrivals(shard)?;
+    let driver = spawn_driver(plan, drive, workload, arrivals);
     let progress = Progress::new(plan.load.duration(), opts.progress);
     let mut collector = Collector {
         log: &mut log,
         recorder: &recorder,
         ctx: &ctx,
         rates: rates.as_ref(),
-        shard_count: plan.shard.count,
+        shard,
         progress: &progress,
         interval: vec![Stats::new(); names.len()],
         last: Duration::ZERO,
@@ -258,7 +258,7 @@ struct Ended {
 /// The SLO one process checks: a shard sends 1/N of the run, so a minimum rate (set for
 /// the whole run) is held at 1/N of it; `merge` checks the whole again at full height.
 fn shard_slo(plan: &Plan) -> SloSpec {
-    plan.slo.with_min_rates_paced(1.0 / plan.shard.count as f64)
+    plan.slo.with_min_rates_paced(plan.shard.share(1.0))
 }
 
 /// What the run log needs beyond its own records to write the report.
@@ -274,7 +274,7 @@ fn finish_info(plan: &Plan, target: String, started_at: SystemTime, ctx: &Ctx, e
             duration_s: ended.sent_for.as_secs_f64(),
             drain_s: ended.drained.as_secs_f64(),
             planned_duration_s: plan.load.duration().as_secs_f64(),
-            shard: (plan.shard.count > 1).then(|| format!("{}/{}", plan.shard.index, plan.shard.count)),
+            shard: plan.shard.label(),
         },
         scheduled: ended.scheduled,
         target_rate: ended.target_rate,
@@ -296,14 +296,14 @@ fn spawn_driver(
     plan: &Plan,
     drive: Drive,
     workload: Workload,
-    timeline: Option<Timeline>,
+    arrivals: Option<Arrivals>,
 ) -> tokio::task::JoinHandle<Result<Driven, Error>> {
     let (load, ops) = (plan.load.clone(), plan.ops.len());
     let feed = Feed::new(workload.requests, workload.dynamic, drive.ctx.clone());
     tokio::spawn(async move {
-        match (load, timeline) {
+        match (load, arrivals) {
             (Load::Closed { think, .. }, _) => Ok(driver::closed_loop(drive, feed, think).await),
-            (_, Some(timeline)) => Ok(driver::open_loop(drive, timeline, feed, ops).await),
+            (_, Some(arrivals)) => Ok(driver::open_loop(drive, arrivals, feed, ops).await),
             (_, None) => Err(Error::Runtime(std::io::Error::other("no arrivals to send"))),
         }
     })
@@ -315,7 +315,7 @@ struct Collector<'a> {
     recorder: &'a Recorder,
     ctx: &'a Ctx,
     rates: Option<&'a Schedule>,
-    shard_count: u64,
+    shard: Shard,
     progress: &'a Progress,
     interval: Vec<Stats>,
     last: Duration,
@@ -329,9 +329,7 @@ impl Collector<'_> {
     /// when there is no schedule (closed loop) or nothing to compare.
     fn pace(&self, now: Duration, mean: f64) -> f64 {
         match self.rates {
-            Some(s) if mean > 0.0 && !now.is_zero() => {
-                s.intended_count_until(now) / now.as_secs_f64() / self.shard_count as f64 / mean
-            }
+            Some(s) if mean > 0.0 && !now.is_zero() => intended_rate(s, self.shard, Duration::ZERO, now) / mean,
             _ => 1.0,
         }
     }
@@ -340,11 +338,7 @@ impl Collector<'_> {
         let length = now.saturating_sub(self.last);
         self.recorder.drain_into(&mut self.interval);
         let target_rate = match self.rates {
-            Some(s) if !length.is_zero() => {
-                (s.intended_count_until(now) - s.intended_count_until(self.last))
-                    / length.as_secs_f64()
-                    / self.shard_count as f64
-            }
+            Some(s) if !length.is_zero() => intended_rate(s, self.shard, self.last, now),
             _ => 0.0,
         };
         for s in &self.interval {

@@ -11,12 +11,13 @@ use tokio::task::JoinSet;
 
 use einv_workload::Mix;
 
-use super::feed::{Feed, Skipped, Timeline};
+use super::feed::{Feed, Skipped};
 use super::pacer::Pacer;
 use super::pool::{Pool, Submitted};
 use super::worker::{self, Source};
 use super::{Ctx, Job};
 use crate::profile::Shard;
+use crate::workload::Arrivals;
 
 /// After Ctrl-C or an abort, requests in flight get this long at most (never more than
 /// the request timeout) before the run is cut and they are recorded as timeouts.
@@ -49,9 +50,9 @@ pub struct Driven {
     pub sent_until: Instant,
 }
 
-/// Send the arrivals of `timeline` that belong to this shard through a pool of at most
-/// `d.connections` connections, then drain.
-pub async fn open_loop(d: Drive, timeline: Timeline, mut feed: Feed, ops: usize) -> Driven {
+/// Send this shard's `arrivals` through a pool of at most `d.connections` connections,
+/// then drain.
+pub async fn open_loop(d: Drive, arrivals: Arrivals, mut feed: Feed, ops: usize) -> Driven {
     let mut pool = Pool::new(d.connections);
     let mut workers = JoinSet::new();
     let (cut_tx, cut) = watch::channel(false);
@@ -59,16 +60,15 @@ pub async fn open_loop(d: Drive, timeline: Timeline, mut feed: Feed, ops: usize)
     let shards = d.ctx.recorder.shard_count();
     let mut pacer = Pacer::new(d.pacing);
     let mut stop = d.stop.clone();
-    for arrival in timeline.filter(|a| a.index % d.shard.count == d.shard.index) {
+    for arrival in arrivals {
         let due = d.start + arrival.at;
         tokio::select! {
             biased;
             _ = stop.wait_for(|s| *s) => break,
             _ = pacer.wait_for(due) => {}
         }
-        let op = arrival.op.unwrap_or_else(|| feed.op_of(arrival.index));
-        scheduled[op] += 1;
-        let Ok(job) = feed.job(arrival.index, op, due, arrival.body) else { continue };
+        scheduled[arrival.op] += 1;
+        let Ok(job) = feed.job(arrival.index, arrival.op, due, arrival.body) else { continue };
         if let Submitted::Spawn(inbox, job) = pool.submit(job) {
             let (slot, source) = (workers.len() % shards, Source::Pool { first: Some(job), inbox });
             workers.spawn(worker::run(d.ctx.clone(), source, slot, cut.clone()));
@@ -170,6 +170,12 @@ pub struct ClosedSource {
 }
 
 impl ClosedSource {
+    /// The global index of the next request this shard's users send, and its op.
+    fn take(&self) -> (u64, usize) {
+        let index = self.shard.global(self.next_index.fetch_add(1, Ordering::Relaxed));
+        (index, self.mix.pick(index))
+    }
+
     pub async fn next(&mut self) -> Option<Job> {
         if self.started && !self.think.is_zero() {
             tokio::select! {
@@ -185,16 +191,14 @@ impl ClosedSource {
             return None;
         }
         if !self.dynamic.iter().any(|d| *d) {
-            let index = self.next_index.fetch_add(1, Ordering::Relaxed) * self.shard.count + self.shard.index;
-            return Some(Job { index, op: self.mix.pick(index), intended: now, queued: false, parts: None });
+            let (index, op) = self.take();
+            return Some(Job { index, op, intended: now, queued: false, parts: None });
         }
         loop {
             let job = {
                 let mut feed = self.feed.lock().unwrap_or_else(|e| e.into_inner());
                 // Taken under the lock so feeder rows follow index order.
-                // Global indices interleave across shards, as the open-loop schedule does.
-                let index = self.next_index.fetch_add(1, Ordering::Relaxed) * self.shard.count + self.shard.index;
-                let op = feed.op_of(index);
+                let (index, op) = self.take();
                 feed.job(index, op, now, None)
             };
             match job {

@@ -23,7 +23,7 @@ use hyper::header::{CONNECTION, HOST, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Uri};
 
 pub use dispatch::{Drive, Driven, closed_loop, open_loop};
-pub use feed::{Feed, Skipped, Timeline};
+pub use feed::{Feed, Skipped};
 pub use http::ConnStats;
 pub use secrets::Secrets;
 
