@@ -74,6 +74,8 @@ pub async fn open_loop(d: Drive, arrivals: Arrivals, mut feed: Feed, ops: usize)
             workers.spawn(worker::run(d.ctx.clone(), source, slot, cut.clone()));
         }
     }
+    let dispatched: u64 = scheduled.iter().sum();
+    tracing::debug!("dispatcher: {dispatched} arrivals, {} wake-ups", pacer.wakes());
     let sent_until = schedule_end(&d).await;
     if *d.stop.borrow() {
         // Never sent, and now never will be: they count as unsent.
