@@ -121,7 +121,8 @@ async fn drive(
     threads: usize,
 ) -> Result<Summary, Error> {
     let names: Vec<String> = plan.ops.iter().map(|o| o.name.clone()).collect();
-    let recorder = Arc::new(Recorder::new(names.len(), threads * 4));
+    // One slot per runtime thread: each records into its own (see `recorder_slot`).
+    let recorder = Arc::new(Recorder::new(names.len(), threads));
     let label = format!("einv-load {} run of {}", env!("CARGO_PKG_VERSION"), plan.name);
     let mut log = RunLog::create(folder, &names, started_at, &label)?;
     let mut ctx =
@@ -151,7 +152,8 @@ async fn drive(
         rates: rates.as_ref(),
         shard,
         progress: &progress,
-        interval: vec![Stats::new(); names.len()],
+        // Made one by one, not cloned: a clone would make all of every histogram resident.
+        interval: names.iter().map(|_| Stats::new()).collect(),
         last: Duration::ZERO,
         sent: 0,
         errors: 0,

@@ -162,7 +162,8 @@ impl Recording {
     fn record(&mut self, c: Completion) {
         let ops = self.ops;
         let (stats, pool) =
-            self.pending.entry(c.end.as_secs()).or_insert_with(|| (vec![Stats::new(); ops], PoolInterval::default()));
+            // Made one by one, not cloned: a clone would make all of every histogram resident.
+            self.pending.entry(c.end.as_secs()).or_insert_with(|| ((0..ops).map(|_| Stats::new()).collect(), PoolInterval::default()));
         stats[c.tag as usize].record(&sample_of(&c));
         let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1);
         match c.outcome {

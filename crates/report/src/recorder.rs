@@ -5,57 +5,71 @@ use crate::stats::Stats;
 
 /// Where request workers record, shared by all of them.
 ///
-/// Each shard holds per-op [`Stats`] for the current interval behind its own mutex: a
-/// worker always uses the same shard, so the lock is uncontended except for the one
-/// moment per interval when the collector swaps the shard out. Memory is fixed: shards ×
-/// ops histograms, whatever the run length.
+/// Each slot holds per-op [`Stats`] for the current interval behind its own mutex. The
+/// engine gives each of its threads a slot of its own, so the lock is uncontended except
+/// for the one moment per interval when the collector takes the slot's stats out.
+///
+/// Memory is bounded by slots × ops sets of stats (six ~190 KB histograms each), and
+/// only the sets in use are there at all: a set is allocated when its slot first records
+/// its op in an interval, and the drain takes it out whole (nothing is cloned, nothing is
+/// zeroed again), so a slot or an op that records nothing costs nothing, and a histogram
+/// is resident only in the pages its values reached.
 #[derive(Debug)]
 pub struct Recorder {
-    shards: Box<[Mutex<Vec<Stats>>]>,
+    slots: Box<[Mutex<Vec<Option<Stats>>>]>,
 }
 
 impl Recorder {
-    /// A recorder for `ops` operations with `shards` independent recording slots
-    /// (about one per worker thread is enough).
-    pub fn new(ops: usize, shards: usize) -> Self {
-        let shards = (0..shards.max(1)).map(|_| Mutex::new(vec![Stats::new(); ops])).collect();
-        Self { shards }
+    /// A recorder for `ops` operations with `slots` independent recording slots (one per
+    /// thread that records is enough).
+    pub fn new(ops: usize, slots: usize) -> Self {
+        let slots = (0..slots.max(1)).map(|_| Mutex::new((0..ops).map(|_| None).collect())).collect();
+        Self { slots }
     }
 
-    pub fn shard_count(&self) -> usize {
-        self.shards.len()
-    }
-
-    /// Record one finished request of op `op` into shard `shard % shard_count`.
-    pub fn record(&self, shard: usize, op: usize, sample: &Sample) {
-        let mut stats = lock(&self.shards[shard % self.shards.len()]);
-        stats[op].record(sample);
+    /// Record one finished request of op `op` into slot `slot % slots`.
+    pub fn record(&self, slot: usize, op: usize, sample: &Sample) {
+        self.with(slot, op, |stats| stats.record(sample));
     }
 
     /// Count an arrival of op `op` that was not sent: its data was missing, or (when
     /// `unsendable`) it made a request that is not valid HTTP.
-    pub fn skip(&self, shard: usize, op: usize, unsendable: bool) {
-        let stats = &mut lock(&self.shards[shard % self.shards.len()])[op];
-        stats.skipped += 1;
-        stats.unsendable += u64::from(unsendable);
+    pub fn skip(&self, slot: usize, op: usize, unsendable: bool) {
+        self.with(slot, op, |stats| {
+            stats.skipped += 1;
+            stats.unsendable += u64::from(unsendable);
+        });
+    }
+
+    fn with(&self, slot: usize, op: usize, f: impl FnOnce(&mut Stats)) {
+        let mut stats = lock(&self.slots[slot % self.slots.len()]);
+        f(stats[op].get_or_insert_with(Stats::new));
+    }
+
+    /// How many per-op sets of stats the slots hold now.
+    #[cfg(test)]
+    fn held(&self) -> usize {
+        self.slots.iter().map(|slot| lock(slot).iter().filter(|s| s.is_some()).count()).sum()
     }
 
     /// Move everything recorded since the last drain into `interval` (added per op), and
-    /// clear the shards. `interval` must have one entry per op.
+    /// empty the slots. `interval` must have one entry per op.
     pub fn drain_into(&self, interval: &mut [Stats]) {
-        for shard in self.shards.iter() {
-            let mut stats = lock(shard);
-            for (into, from) in interval.iter_mut().zip(stats.iter_mut()) {
-                if !from.is_idle() {
-                    into.merge(from);
-                    from.reset();
+        for slot in self.slots.iter() {
+            // Taken out under the lock, added up after it: a worker that records meanwhile
+            // starts a new set instead of waiting for the merge.
+            let taken: Vec<(usize, Stats)> =
+                lock(slot).iter_mut().enumerate().filter_map(|(op, s)| Some((op, s.take()?))).collect();
+            for (op, from) in taken {
+                if let Some(into) = interval.get_mut(op) {
+                    into.merge(&from);
                 }
             }
         }
     }
 }
 
-/// A poisoned shard only means a worker panicked mid-record; its counts are still sound
+/// A poisoned slot only means a worker panicked mid-record; its counts are still sound
 /// enough to report, so keep going rather than losing the whole run.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -69,7 +83,7 @@ mod tests {
     use crate::Outcome;
 
     #[test]
-    fn drain_collects_all_shards_once() {
+    fn drain_collects_all_slots_once() {
         let rec = Recorder::new(2, 3);
         let s = Sample {
             latency: Duration::from_millis(3),
@@ -91,6 +105,35 @@ mod tests {
         assert_eq!(interval[0].queued, 5);
         let mut again = vec![Stats::new(), Stats::new()];
         rec.drain_into(&mut again);
-        assert_eq!(again[0].sent + again[1].sent, 0, "a drain empties the shards");
+        assert_eq!(again[0].sent + again[1].sent, 0, "a drain empties the slots");
+    }
+
+    /// Memory follows use: nothing before the first record, one set of stats per slot and
+    /// op recorded since the last drain, nothing again after the drain.
+    #[test]
+    fn slots_hold_stats_only_while_in_use() {
+        let rec = Recorder::new(6, 16);
+        assert_eq!(rec.held(), 0, "a new recorder allocates no histogram");
+        let ok = Sample {
+            latency: Duration::from_millis(3),
+            service: Some(Duration::from_millis(1)),
+            send_lag: Duration::ZERO,
+            outcome: Outcome::Response(200),
+            queued: false,
+            check_failed: false,
+            tag: None,
+            expects_rejection: false,
+            phases: crate::Phases::default(),
+        };
+        for _ in 0..100 {
+            rec.record(3, 2, &ok);
+        }
+        rec.skip(19, 5, true);
+        assert_eq!(rec.held(), 2, "slot 3 op 2, and slot 19 % 16 op 5");
+        let mut interval: Vec<Stats> = (0..6).map(|_| Stats::new()).collect();
+        rec.drain_into(&mut interval);
+        assert_eq!(rec.held(), 0, "the drain takes the sets out");
+        assert_eq!((interval[2].sent, interval[2].latency.len()), (100, 100));
+        assert_eq!((interval[5].skipped, interval[5].unsendable), (1, 1));
     }
 }

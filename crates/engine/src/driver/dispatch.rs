@@ -57,7 +57,6 @@ pub async fn open_loop(d: Drive, arrivals: Arrivals, mut feed: Feed, ops: usize)
     let mut workers = JoinSet::new();
     let (cut_tx, cut) = watch::channel(false);
     let mut scheduled = vec![0u64; ops];
-    let shards = d.ctx.recorder.shard_count();
     let mut pacer = Pacer::new(d.pacing);
     let mut stop = d.stop.clone();
     for arrival in arrivals {
@@ -70,8 +69,8 @@ pub async fn open_loop(d: Drive, arrivals: Arrivals, mut feed: Feed, ops: usize)
         scheduled[arrival.op] += 1;
         let Ok(job) = feed.job(arrival.index, arrival.op, due, arrival.body) else { continue };
         if let Submitted::Spawn(inbox, job) = pool.submit(job) {
-            let (slot, source) = (workers.len() % shards, Source::Pool { first: Some(job), inbox });
-            workers.spawn(worker::run(d.ctx.clone(), source, slot, cut.clone()));
+            let source = Source::Pool { first: Some(job), inbox };
+            workers.spawn(worker::run(d.ctx.clone(), source, cut.clone()));
         }
     }
     let dispatched: u64 = scheduled.iter().sum();
@@ -95,8 +94,7 @@ pub async fn closed_loop(d: Drive, feed: Feed, think: Duration) -> Driven {
     let feed = Arc::new(Mutex::new(feed));
     let mut workers = JoinSet::new();
     let (cut_tx, cut) = watch::channel(false);
-    let shards = d.ctx.recorder.shard_count();
-    for user in 0..d.connections {
+    for _ in 0..d.connections {
         let source = ClosedSource {
             next_index: next_index.clone(),
             feed: feed.clone(),
@@ -108,7 +106,7 @@ pub async fn closed_loop(d: Drive, feed: Feed, think: Duration) -> Driven {
             stop: d.stop.clone(),
             started: false,
         };
-        workers.spawn(worker::run(d.ctx.clone(), Source::Closed(source), user % shards, cut.clone()));
+        workers.spawn(worker::run(d.ctx.clone(), Source::Closed(source), cut.clone()));
     }
     let sent_until = schedule_end(&d).await;
     drain(workers, cut_tx, sent_until + d.ctx.request_timeout, d.stop, d.ctx.request_timeout).await;

@@ -52,7 +52,7 @@ impl Feed {
             match self.render(index, op) {
                 Ok(p) => parts = Some(p),
                 Err(skipped) => {
-                    self.ctx.recorder.skip(0, op, skipped == Skipped::Unsendable);
+                    self.ctx.recorder.skip(super::worker::recorder_slot(), op, skipped == Skipped::Unsendable);
                     return Err(skipped);
                 }
             }

@@ -2,6 +2,7 @@
 //! [`Source`]; it sends, measures from the intended time, and records.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use einv_report::{ErrorClass, Outcome, Phases, Sample, is_final_status};
@@ -34,14 +35,25 @@ impl Source {
 }
 
 /// Run jobs from `source` on one connection (opened on first use, reopened after errors)
-/// until the source is exhausted or the run is `cut`. `shard` picks the recorder slot.
-pub async fn run(ctx: Arc<Ctx>, mut source: Source, shard: usize, mut cut: watch::Receiver<bool>) {
+/// until the source is exhausted or the run is `cut`.
+pub async fn run(ctx: Arc<Ctx>, mut source: Source, mut cut: watch::Receiver<bool>) {
     let mut conn: Option<Conn> = None;
     while let Some(job) = source.next().await {
         if let Some(sample) = execute(&ctx, &mut conn, &job, &mut cut).await {
-            ctx.recorder.record(shard, job.op, &sample);
+            ctx.recorder.record(recorder_slot(), job.op, &sample);
         }
     }
+}
+
+/// The recorder slot of the thread this runs on. Tasks move between the runtime's
+/// threads, but a thread runs one at a time: with a slot per thread no record ever waits
+/// for another, and the recorder needs no more slots than the runtime has threads.
+pub fn recorder_slot() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SLOT: usize = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    SLOT.with(|slot| *slot)
 }
 
 /// Send `job` and measure it. Its deadline is its intended time + the request timeout,
