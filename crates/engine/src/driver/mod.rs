@@ -10,6 +10,9 @@ mod secrets;
 pub mod tls;
 mod worker;
 
+#[cfg(test)]
+mod testing;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

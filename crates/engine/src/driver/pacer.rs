@@ -43,3 +43,45 @@ impl Pacer {
         self.wakes
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without a window each arrival is waited for on its own, and none is released
+    /// before its time (less the slack); one already due goes at once, with no sleep.
+    #[tokio::test]
+    async fn arrivals_are_released_on_time_never_early() {
+        let mut pacer = Pacer::new(Duration::ZERO);
+        pacer.wait_for(Instant::now() - Duration::from_millis(5)).await;
+        assert_eq!(pacer.wakes(), 0, "an arrival already due is not slept for");
+        let start = Instant::now();
+        for ms in 1..=20 {
+            let due = start + Duration::from_millis(ms);
+            pacer.wait_for(due).await;
+            let now = Instant::now();
+            assert!(now + SLACK >= due, "arrival {ms} released {:?} early", due - now);
+        }
+        assert!((1..=20).contains(&pacer.wakes()), "{} wake-ups for 20 arrivals", pacer.wakes());
+    }
+
+    /// A window bounds the wake-ups whatever the rate: consecutive wakes are at least a
+    /// window apart (less the slack), so over the time the run itself took there are at
+    /// most that many, and still no arrival goes early.
+    #[tokio::test]
+    async fn a_window_bounds_the_wake_ups() {
+        let window = Duration::from_millis(10);
+        let mut pacer = Pacer::new(window);
+        let start = Instant::now();
+        let arrivals = 200u32;
+        for i in 1..=arrivals {
+            let due = start + Duration::from_micros(250) * i;
+            pacer.wait_for(due).await;
+            assert!(Instant::now() + SLACK >= due, "arrival {i} released early");
+        }
+        let elapsed = start.elapsed();
+        let bound = (elapsed.as_secs_f64() / (window - SLACK).as_secs_f64()) as u64 + 1;
+        assert!(pacer.wakes() <= bound, "{} wake-ups in {elapsed:?} with a {window:?} window", pacer.wakes());
+        assert!(pacer.wakes() < u64::from(arrivals) / 4, "{} wake-ups for {arrivals} arrivals", pacer.wakes());
+    }
+}
