@@ -82,20 +82,25 @@ mod tests {
     use super::*;
     use crate::Outcome;
 
-    #[test]
-    fn drain_collects_all_slots_once() {
-        let rec = Recorder::new(2, 3);
-        let s = Sample {
+    /// A 3 ms answer, 2 ms late, that did or did not wait for a connection.
+    fn ok(queued: bool) -> Sample {
+        Sample {
             latency: Duration::from_millis(3),
             service: Some(Duration::from_millis(1)),
             send_lag: Duration::from_millis(2),
             outcome: Outcome::Response(200),
-            queued: true,
+            queued,
             check_failed: false,
             tag: None,
             expects_rejection: false,
             phases: crate::Phases::default(),
-        };
+        }
+    }
+
+    #[test]
+    fn drain_collects_all_slots_once() {
+        let rec = Recorder::new(2, 3);
+        let s = ok(true);
         for w in 0..10 {
             rec.record(w, w % 2, &s);
         }
@@ -114,19 +119,8 @@ mod tests {
     fn slots_hold_stats_only_while_in_use() {
         let rec = Recorder::new(6, 16);
         assert_eq!(rec.held(), 0, "a new recorder allocates no histogram");
-        let ok = Sample {
-            latency: Duration::from_millis(3),
-            service: Some(Duration::from_millis(1)),
-            send_lag: Duration::ZERO,
-            outcome: Outcome::Response(200),
-            queued: false,
-            check_failed: false,
-            tag: None,
-            expects_rejection: false,
-            phases: crate::Phases::default(),
-        };
         for _ in 0..100 {
-            rec.record(3, 2, &ok);
+            rec.record(3, 2, &ok(false));
         }
         rec.skip(19, 5, true);
         assert_eq!(rec.held(), 2, "slot 3 op 2, and slot 19 % 16 op 5");
