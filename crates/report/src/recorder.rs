@@ -7,25 +7,27 @@ use crate::stats::Stats;
 ///
 /// Each slot holds per-op [`Stats`] for the current interval behind its own mutex. The
 /// engine gives each of its threads a slot of its own, so the lock is uncontended except
-/// for the one moment per interval when the collector takes the slot's stats out.
+/// for the moment per interval when the collector swaps the slot's stats out.
 ///
-/// Memory is bounded by slots × ops sets of stats (six ~190 KB histograms each), and
-/// only the sets in use are there at all: a set is allocated when its slot first records
-/// its op (once a run: allocating and zeroing 1.1 MB is no thing to do on a worker's path
-/// every second), so a slot or an op that records nothing costs nothing, and nothing is
-/// cloned. The drain takes the sets that recorded out, adds them up and clears them off
-/// the workers' path, then gives them back for the next interval.
+/// Memory is bounded by (slots + 1) × ops sets of stats (six ~190 KB histograms each),
+/// and only the sets in use are there at all: a set is allocated when its slot first
+/// records its op, so a slot or an op that records nothing costs nothing, and nothing is
+/// cloned. The drain swaps each set that recorded for a cleared spare of the same op (one
+/// per op), then adds the set up and clears it, off the lock, as the next spare: a worker
+/// never waits for a merge, and after the first seconds never allocates or zeroes a set.
 #[derive(Debug)]
 pub struct Recorder {
     slots: Box<[Mutex<Vec<Option<Stats>>>]>,
+    /// Per op, the cleared set the drain swaps into the next slot (only it touches these).
+    spares: Mutex<Vec<Option<Stats>>>,
 }
 
 impl Recorder {
     /// A recorder for `ops` operations with `slots` independent recording slots (one per
     /// thread that records is enough).
     pub fn new(ops: usize, slots: usize) -> Self {
-        let slots = (0..slots.max(1)).map(|_| Mutex::new((0..ops).map(|_| None).collect())).collect();
-        Self { slots }
+        let empty = || Mutex::new((0..ops).map(|_| None).collect());
+        Self { slots: (0..slots.max(1)).map(|_| empty()).collect(), spares: empty() }
     }
 
     /// Record one finished request of op `op` into slot `slot % slots`.
@@ -47,38 +49,30 @@ impl Recorder {
         f(stats[op].get_or_insert_with(Stats::new));
     }
 
-    /// How many per-op sets of stats the slots hold now.
+    /// How many per-op sets of stats the slots and spares hold now.
     #[cfg(test)]
     fn held(&self) -> usize {
-        self.slots.iter().map(|slot| lock(slot).iter().filter(|s| s.is_some()).count()).sum()
+        let count = |sets: &Mutex<Vec<Option<Stats>>>| lock(sets).iter().filter(|s| s.is_some()).count();
+        self.slots.iter().map(count).sum::<usize>() + count(&self.spares)
     }
 
     /// Move everything recorded since the last drain into `interval` (added per op), and
     /// empty the slots. `interval` must have one entry per op.
     pub fn drain_into(&self, interval: &mut [Stats]) {
+        let mut spares = lock(&self.spares);
         for slot in self.slots.iter() {
-            // Taken out under the lock, added up and cleared after it, then given back: a
-            // worker never waits for the merge, and never zeroes a set on its own path.
             let taken: Vec<(usize, Stats)> = lock(slot)
                 .iter_mut()
                 .enumerate()
                 .filter(|(_, s)| s.as_ref().is_some_and(|s| !s.is_idle()))
-                .filter_map(|(op, s)| Some((op, s.take()?)))
+                .filter_map(|(op, s)| Some((op, std::mem::replace(s, spares[op].take())?)))
                 .collect();
-            let mut back = Vec::with_capacity(taken.len());
             for (op, mut from) in taken {
                 if let Some(into) = interval.get_mut(op) {
                     into.merge(&from);
                 }
                 from.reset();
-                back.push((op, from));
-            }
-            let mut stats = lock(slot);
-            for (op, from) in back {
-                // Unless a worker has started a new set meanwhile.
-                if stats[op].is_none() {
-                    stats[op] = Some(from);
-                }
+                spares[op] = Some(from);
             }
         }
     }
@@ -128,10 +122,11 @@ mod tests {
         assert_eq!(again[0].sent + again[1].sent, 0, "a drain empties the slots");
     }
 
-    /// Memory follows use: nothing before the first record, then one set of stats per slot
-    /// and op that recorded, kept (cleared) across drains.
+    /// Memory follows use: nothing before the first record, then a set per slot and op
+    /// that recorded and one spare per op; once the spares exist, recording and draining
+    /// again allocates nothing.
     #[test]
-    fn slots_hold_stats_only_once_used() {
+    fn sets_are_made_once_then_swapped() {
         let rec = Recorder::new(6, 16);
         assert_eq!(rec.held(), 0, "a new recorder allocates no histogram");
         for _ in 0..100 {
@@ -143,11 +138,14 @@ mod tests {
         rec.drain_into(&mut interval);
         assert_eq!((interval[2].sent, interval[2].latency.len()), (100, 100));
         assert_eq!((interval[5].skipped, interval[5].unsendable), (1, 1));
-        assert_eq!(rec.held(), 2, "given back, cleared, for the next interval");
-        rec.record(3, 2, &ok(false));
-        let mut next: Vec<Stats> = (0..6).map(|_| Stats::new()).collect();
-        rec.drain_into(&mut next);
-        assert_eq!((next[2].sent, next[2].latency.len(), next[5].skipped), (1, 1, 0), "counted once each");
-        assert_eq!(rec.held(), 2);
+        assert_eq!(rec.held(), 2, "the drained sets are the spares now");
+        for round in 0..3 {
+            rec.record(3, 2, &ok(false));
+            rec.record(4, 2, &ok(false));
+            let mut next: Vec<Stats> = (0..6).map(|_| Stats::new()).collect();
+            rec.drain_into(&mut next);
+            assert_eq!((next[2].sent, next[2].latency.len(), next[5].skipped), (2, 2, 0), "round {round}");
+            assert_eq!(rec.held(), 4, "round {round}: slots 3 and 4 and two spares, however often drained");
+        }
     }
 }
