@@ -1,23 +1,20 @@
-//! Command-line arguments (clap) and what each command does with them.
+//! Command-line arguments: clap definitions, help text and the value parsers of flag
+//! syntax. What each command does with them is in [`crate::commands`].
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use einv_engine::{Endpoint, Overrides, Plan, RunOptions, Shard};
-use einv_poolsim::{Hold, RateLimit, SlowBody, Stall};
-use einv_report::Existing;
-
-use crate::out;
+use einv_engine::Shard;
+use einv_poolsim::{RateLimit, SlowBody, Stall};
 
 /// Open-loop load testing for electronic-invoice platforms.
 ///
 /// Exit codes: 0 pass, 1 an SLO failed or `compare` found a regression, 2 bad input (profile,
-/// flags, paths, report folders),
-/// 3 the run could not be carried out (interrupted, target never answered, I/O).
+/// flags, paths, report folders; every problem of a profile is listed at once), 3 the run
+/// could not be carried out (interrupted, target never answered, its host name did not
+/// resolve, TLS could not be set up, I/O).
 #[derive(Debug, Parser)]
 #[command(name = "einv-load", version, max_term_width = 100)]
 pub struct Cli {
@@ -316,265 +313,6 @@ pub struct ServeArgs {
     pub ledger_window: Option<usize>,
 }
 
-impl Command {
-    pub fn execute(self) -> anyhow::Result<ExitCode> {
-        match self {
-            Command::Run(args) => run(args),
-            Command::Validate { profile } => validate(&profile),
-            Command::Serve(args) => serve(*args),
-            Command::Generate(args) => generate(args),
-            Command::Simulate(args) => simulate(args),
-            Command::Merge(args) => merge(args),
-            Command::Compare(args) => compare(args),
-            Command::Report(args) => report(args),
-        }
-    }
-}
-
-fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
-    let mut plan = Plan::load(&a.profile)?;
-    let overrides = Overrides {
-        target: a.target,
-        rate: a.rate,
-        duration: a.duration,
-        connections: a.connections,
-        seed: a.seed,
-        shard: a.shard,
-    };
-    plan.apply(&overrides)?;
-    let opts = RunOptions { out: a.out, progress: !a.no_progress };
-    let result = einv_engine::run(&plan, &opts)?;
-    let s = &result.summary;
-    out::print(&einv_report::text_summary(s, &result.folder.display().to_string()))?;
-    if let Some(code) = out::not_written(s) {
-        return Ok(code);
-    }
-    if s.interrupted {
-        eprintln!("run interrupted: partial report written to {}", result.folder.display());
-        return Ok(ExitCode::from(3));
-    }
-    // Nothing sent, or nothing succeeded: the run could not be carried out, whatever the
-    // SLO says (a check with nothing to measure fails, but there may be no checks).
-    if let Some(why) = einv_report::nothing_measured(&s.overall) {
-        let hint = if s.overall.requests.sent > 0 { ": is the target up and the profile's paths right?" } else { "" };
-        eprintln!("{why}{hint}");
-        return Ok(ExitCode::from(3));
-    }
-    Ok(if s.slo.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-fn validate(path: &Path) -> anyhow::Result<ExitCode> {
-    let plan = Plan::load(path)?;
-    let mut text = String::new();
-    let mut line = |l: String| {
-        text.push_str(&l);
-        text.push('\n');
-    };
-    line(format!("{}: ok", path.display()));
-    line(format!("  name        {}", plan.name));
-    if let Some(d) = &plan.description {
-        line(format!("  about       {d}"));
-    }
-    let target = match &plan.target.endpoint {
-        Endpoint::Builtin { spec, tls: false, .. } => {
-            format!("builtin (pool {}, acquire timeout {:?})", spec.pool_size, spec.acquire_timeout)
-        }
-        Endpoint::Builtin { tls: true, spec, .. } => {
-            format!("builtin over TLS (pool {}, acquire timeout {:?})", spec.pool_size, spec.acquire_timeout)
-        }
-        Endpoint::Http(u) => u.display(),
-    };
-    line(format!("  target      {target}, {} connections", plan.target.connections));
-    if plan.target.endpoint.tls() {
-        let t = &plan.target.tls;
-        let trust = match (&t.ca_file, t.insecure) {
-            (_, true) => "NOT CHECKED (tls-insecure; test rigs only)".to_string(),
-            (Some(f), _) => format!("system roots + {}", f.display()),
-            (None, _) if matches!(plan.target.endpoint, Endpoint::Builtin { .. }) => {
-                "the built-in target's own, made at start".into()
-            }
-            (None, _) => "system roots".into(),
-        };
-        let resumption = if t.resumption { "on" } else { "off (every connection a full handshake)" };
-        line(format!("  tls         certificate: {trust}; session resumption {resumption}"));
-    }
-    if let Endpoint::Builtin { spec, .. } = &plan.target.endpoint {
-        for (label, described) in spec.describe() {
-            line(format!("  {label:<11} {described}"));
-        }
-    }
-    line(format!("  load        {} loop, {}", plan.load.mode(), humantime::format_duration(plan.load.duration())));
-    let total: u32 = plan.ops.iter().map(|o| o.weight).sum();
-    for op in &plan.ops {
-        let share = f64::from(op.weight) / f64::from(total.max(1)) * 100.0;
-        line(format!("  op          {:<16} {:>5.1}%  {} {}", op.name, share, op.method, op.path));
-    }
-    for limits in slo_lines(&plan.slo) {
-        line(format!("  slo         {limits}"));
-    }
-    out::print(&text)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The profile's SLO in words, one line per scope and one for abort-on-fail.
-fn slo_lines(slo: &einv_report::SloSpec) -> Vec<String> {
-    let limits = |s: &einv_report::SloSpec| {
-        let ms = |d: Duration| humantime::format_duration(d).to_string();
-        let mut out: Vec<String> = [("p50", s.p50), ("p90", s.p90), ("p99", s.p99), ("p99.9", s.p999), ("max", s.max)]
-            .into_iter()
-            .filter_map(|(name, d)| Some(format!("latency {name} <= {}", ms(d?))))
-            .collect();
-        out.extend(s.error_rate.map(|r| format!("error rate <= {}%", r * 100.0)));
-        out.extend(s.check_failure_rate.map(|r| format!("check failure rate <= {}%", r * 100.0)));
-        out.extend(s.min_rate.map(|r| format!("achieved rate >= {r}/s")));
-        out.join(", ")
-    };
-    let mut lines = Vec::new();
-    let overall = limits(slo);
-    if !overall.is_empty() {
-        lines.push(format!("overall: {overall}"));
-    }
-    lines.extend(slo.ops.iter().map(|(name, s)| format!("{name}: {}", limits(s))));
-    if let Some(grace) = slo.abort_after {
-        let grace = humantime::format_duration(grace);
-        lines.push(format!("abort-on-fail: after {grace}, stop the run once a check fails on the run so far"));
-    }
-    lines
-}
-
-fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
-    let (spec, threads) = match &a.profile {
-        Some(p) => match Plan::load(p)?.target.endpoint {
-            Endpoint::Builtin { spec, threads, .. } => (*spec, threads),
-            Endpoint::Http(_) => {
-                let message = format!("{}: target.url is not \"builtin\", so it has no model to serve", p.display());
-                return Err(einv_engine::Error::Flag { flag: "--profile", message }.into());
-            }
-        },
-        None => (einv_poolsim::ModelSpec::default(), 1),
-    };
-    let mut spec = spec;
-    spec.pool_size = a.pool_size.unwrap_or(spec.pool_size);
-    spec.acquire_timeout = a.acquire_timeout.unwrap_or(spec.acquire_timeout);
-    spec.stall = a.stall.or(spec.stall);
-    spec.error_burst = a.error_burst.or(spec.error_burst);
-    spec.reset_rate = a.reset_rate.unwrap_or(spec.reset_rate);
-    spec.workers = a.workers.or(spec.workers);
-    spec.queue_limit = a.queue_limit.or(spec.queue_limit);
-    spec.overhead = a.overhead.map_or(spec.overhead, Hold::Constant);
-    spec.rate_limit = a.rate_limit.or(spec.rate_limit);
-    spec.slow_body = a.slow_body.or(spec.slow_body);
-    let l = &mut spec.limits;
-    l.max_body = a.max_body.unwrap_or(l.max_body);
-    l.max_order_no = a.max_order_no.unwrap_or(l.max_order_no);
-    l.header_timeout = a.header_timeout.unwrap_or(l.header_timeout);
-    l.idle_timeout = a.idle_timeout.unwrap_or(l.idle_timeout);
-    l.max_connections = a.max_connections.or(l.max_connections);
-    l.ledger_window = a.ledger_window.unwrap_or(l.ledger_window);
-    spec.validate().map_err(|e| einv_engine::Error::Flag { flag: "serve", message: e.to_string() })?;
-    if a.tls {
-        einv_engine::serve_tls(spec, a.addr, threads, a.cert_out.as_deref(), |addr, cert| {
-            let _ = out::print(&format!(
-                "einv-load built-in target listening on https://{addr} (Ctrl-C to stop)\n\
-                 certificate (self-signed) written to {}: trust it with tls-ca\n",
-                cert.display()
-            ));
-        })
-        .with_context(|| format!("serving on {}", a.addr))?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    einv_engine::serve(spec, a.addr, threads, |addr| {
-        let _ = out::print(&format!("einv-load built-in target listening on http://{addr} (Ctrl-C to stop)\n"));
-    })
-    .with_context(|| format!("serving on {}", a.addr))?;
-    Ok(ExitCode::SUCCESS)
-}
-
-fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let mut plan = Plan::load(&a.profile)?;
-    plan.apply(&Overrides { rate: a.rate, duration: a.duration, seed: a.seed, ..Overrides::default() })?;
-    if !a.sweep_pool.is_empty() || !a.sweep_rate.is_empty() {
-        let result = einv_engine::sweep(&plan, &a.sweep_pool, &a.sweep_rate, a.out.as_deref())?;
-        let md = einv_report::sweep_markdown(&result.cells);
-        out::print(&format!("{md}\nsweep     {}\n", result.folder.display()))?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let result = einv_engine::simulate(&plan, &RunOptions { out: a.out, progress: false })?;
-    let s = &result.summary;
-    let mut text = einv_report::text_summary(s, &result.folder.display().to_string());
-    if let Some(pool) = &s.pool {
-        let knee = pool.first_timeout_s.map_or("none".to_string(), |t| format!("at {t:.0} s"));
-        text.push_str(&format!(
-            "pool      size {}, peak mean active {:.1}, max pending {}, acquire p99 {:.3} ms, timeouts {} (first {knee})\n",
-            pool.size, pool.peak_mean_active, pool.max_pending, pool.acquire_ms.p99, pool.timeouts
-        ));
-        if pool.rate_limited + pool.queue_full > 0 {
-            text.push_str(&format!(
-                "refused   {} by the rate limit (429), {} with the worker queue full (503)\n",
-                pool.rate_limited, pool.queue_full
-            ));
-        }
-    }
-    out::print(&text)?;
-    if let Some(code) = out::not_written(s) {
-        return Ok(code);
-    }
-    if s.interrupted {
-        eprintln!("simulation interrupted: partial report written to {}", result.folder.display());
-        return Ok(ExitCode::from(3));
-    }
-    Ok(if s.slo.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
-    let done = einv_engine::rerender(&a.dir, a.out.as_deref())?;
-    let (n, folder, list) = (done.files.len(), done.folder.display(), done.files.join(", "));
-    let index = done.folder.join(einv_report::files::INDEX_HTML);
-    out::print(&format!("rendered {n} files in {folder}: {list}\nopen {}\n", index.display()))?;
-    for n in &done.not_written {
-        eprintln!("error: {} was not written: {}", n.file, n.error);
-    }
-    Ok(if done.not_written.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
-}
-
-fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
-    let mut plan = Plan::load(&a.profile)?;
-    plan.apply(&Overrides { seed: a.seed, shard: a.shard, ..Overrides::default() })?;
-    let existing = if a.force { Existing::ReplaceOutsideReports } else { Existing::Refuse };
-    let done = einv_engine::generate(&plan, a.count, &a.out, existing)?;
-    if done.skipped > 0 {
-        eprintln!(
-            "{} of {} requests draw from an empty correlation pool (a dry run gets no responses)",
-            done.skipped, done.requests
-        );
-    }
-    if done.interrupted {
-        eprintln!("interrupted after {} requests; a file --out was not written", done.requests);
-        return Ok(ExitCode::from(3));
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn merge(a: MergeArgs) -> anyhow::Result<ExitCode> {
-    let s = einv_engine::merge(&a.dirs, &a.out)?;
-    out::print(&einv_report::text_summary(&s, &a.out.display().to_string()))?;
-    for w in &s.warnings {
-        eprintln!("warning: {w}");
-    }
-    if let Some(code) = out::not_written(&s) {
-        return Ok(code);
-    }
-    Ok(if s.slo.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-fn compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
-    let result = einv_engine::compare(&a.baseline, &a.current, a.max_regression, a.out.as_deref())?;
-    let c = &result.compared.comparison;
-    let html = result.folder.join("compare.html");
-    out::print(&format!("{}\ncompare   {}\n", einv_report::compare_table(c), html.display()))?;
-    Ok(if c.regression { ExitCode::from(1) } else { ExitCode::SUCCESS })
-}
-
 /// "10%" or "0.1" -> 0.1.
 fn parse_share(s: &str) -> Result<f64, String> {
     let bad = || format!("{s:?} is not a share: write e.g. 10% or 0.1");
@@ -598,22 +336,18 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 30s, 250ms, 2m)"))
 }
 
+// The value parsers of the model's flags read the syntax only: the values are checked by
+// the model's rules (einv_engine::serve_model), as the profile's are.
+
 fn parse_window(s: &str) -> Result<Stall, String> {
     let (every, length) = s.split_once('/').ok_or("expected EVERY/FOR, e.g. 5s/1s")?;
-    let (every, length) = (parse_duration(every)?, parse_duration(length)?);
-    if length.is_zero() || length >= every {
-        return Err(format!("need 0 < FOR < EVERY, got {s}"));
-    }
-    Ok(Stall { every, length })
+    Ok(Stall { every: parse_duration(every)?, length: parse_duration(length)? })
 }
 
 fn parse_rate_limit(s: &str) -> Result<RateLimit, String> {
     let (rate, burst) = s.split_once('/').ok_or("expected RATE/BURST, e.g. 8000/200")?;
     let rate: f64 = rate.trim().parse().map_err(|_| format!("{rate:?} is not a rate"))?;
     let burst: u32 = burst.trim().parse().map_err(|_| format!("{burst:?} is not a whole number"))?;
-    if !(rate.is_finite() && rate > 0.0) || burst == 0 {
-        return Err(format!("need RATE > 0 and BURST >= 1, got {s}"));
-    }
     Ok(RateLimit { rate, burst })
 }
 

@@ -3,6 +3,7 @@
 //! carried out).
 
 mod args;
+mod commands;
 mod out;
 
 use std::process::ExitCode;
@@ -27,8 +28,9 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            let bad_input = e.downcast_ref::<einv_engine::Error>().is_some_and(einv_engine::Error::is_bad_input);
-            ExitCode::from(if bad_input { 2 } else { 3 })
+            // Errors of the binary's own (standard output gone) are the run's, not the input's.
+            let verdict = e.downcast_ref::<einv_engine::Error>().map(einv_engine::Error::verdict);
+            out::exit(&verdict.unwrap_or(einv_engine::Verdict::NotCarriedOut(None)))
         }
     }
 }

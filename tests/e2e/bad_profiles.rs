@@ -178,3 +178,60 @@ fn out_folder_holding_a_report_is_refused_and_left_alone() {
     let entries: Vec<_> = std::fs::read_dir(dir.path()).expect("readable").collect();
     assert_eq!(entries.len(), 1, "nothing else was written into {}", dir.path().display());
 }
+
+/// A new user's first profile: one misspelt key, one value of the wrong type, one table
+/// that does not exist and two values out of range. All five come out of one `validate`
+/// (and one `run`), each with its file, line and key path, in file order.
+const FIVE_MISTAKES: &str = r#"schema = 1
+name = "five-mistakes"
+
+[target]
+url = "builtin"
+conections = 8
+request-timeout = "0s"
+
+[load]
+[[load.stage]]
+kind = "constant"
+rate = "fast"
+duration = "10s"
+
+[[op]]
+name = "issue"
+method = "POST"
+path = "/api/v1/invoices"
+weight = -1
+
+[metrics]
+p99 = "200ms"
+"#;
+
+#[test]
+fn every_mistake_of_a_profile_is_reported_in_one_run() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let file = dir.path().join("first.toml");
+    std::fs::write(&file, FIVE_MISTAKES).expect("write the profile");
+    let file = file.to_str().expect("a UTF-8 temp path").to_string();
+    let want = [
+        (6, "target.conections", "unknown field `conections`"),
+        (7, "target.request-timeout", "must be longer than 0s"),
+        (12, "load.stage[0].rate", "invalid type: string \"fast\", expected a number"),
+        (19, "op[0].weight", "must be a whole number from 0 to 4294967295, got -1"),
+        (21, "metrics", "unknown field `metrics`"),
+    ];
+    let out = dir.path().join("report");
+    let out_arg = out.to_str().expect("a UTF-8 temp path");
+    for args in [vec!["validate", file.as_str()], vec!["run", file.as_str(), "--out", out_arg, "--no-progress"]] {
+        let o = run_in_root(&args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        let located: Vec<&str> =
+            err.lines().map(|l| l.trim_start_matches("error: ")).filter(|l| l.starts_with(&file)).collect();
+        assert_eq!(located.len(), want.len(), "{args:?}: one line per mistake:\n{err}");
+        for (line, (at, key, says)) in located.iter().zip(want) {
+            let prefix = format!("{file}:{at}: {key}: ");
+            assert!(line.starts_with(&prefix) && line.contains(says), "{args:?}: want `{prefix}{says}`, got `{line}`");
+        }
+        assert!(!out.exists(), "{args:?} wrote {} on bad input", out.display());
+    }
+}

@@ -1,8 +1,10 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// Everything that can stop the engine. [`Error::is_bad_input`] tells the CLI which exit
-/// code to use: bad input (2) or a run that could not be carried out (3).
+use crate::verdict::Verdict;
+
+/// Everything that can stop the engine. [`Error::verdict`] says which exit code that is:
+/// bad input (2: the user can fix it) or a run that could not be carried out (3).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{}: cannot read: {source}", path.display())]
@@ -12,6 +14,7 @@ pub enum Error {
     Input { path: PathBuf, error: einv_core::input::InputError },
     #[error("{0}")]
     Profile(ProfileErrors),
+    /// A command-line flag (or setting) whose value cannot be used.
     #[error("{flag}: {message}")]
     Flag { flag: &'static str, message: String },
     #[error("report folder {}: {message}", path.display())]
@@ -22,26 +25,50 @@ pub enum Error {
     /// A report folder given as input could not be read back.
     #[error("{0}")]
     Saved(einv_report::Error),
+    /// The built-in target could not start (its address is taken, ...).
     #[error("built-in target: {0}")]
     Target(#[from] einv_poolsim::Error),
+    /// The target's host name could not be resolved (DNS), or resolves to no address.
+    #[error("target.url: cannot resolve {authority}: {message}")]
+    Resolve { authority: String, message: String },
+    /// TLS to the target could not be set up.
+    #[error("target.url: cannot set up TLS: {0}")]
+    Tls(String),
+    /// The built-in target's certificate could not be written where `--cert-out` says.
+    #[error("--cert-out: cannot write the certificate: {0}")]
+    Certificate(einv_report::Error),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    /// The run's driver stopped without a result (it panicked).
+    #[error("the run's driver failed: {0}")]
+    Driver(String),
+    /// Something validation guarantees did not hold: a bug in einv-load.
+    #[error("internal error: {0} (a bug in einv-load)")]
+    Internal(&'static str),
 }
 
 impl Error {
-    /// True when the user can fix this by changing the profile, a flag or a path.
-    pub fn is_bad_input(&self) -> bool {
-        match self {
+    /// The exit code's verdict: [`Verdict::BadInput`] when the user can fix this by
+    /// changing the profile, a flag or a path, else the run could not be carried out.
+    pub fn verdict(&self) -> Verdict {
+        let bad_input = match self {
             Error::Read { .. }
             | Error::Input { .. }
             | Error::Profile(_)
             | Error::Flag { .. }
             | Error::Folder { .. }
             | Error::Saved(_) => true,
-            // An input report folder that is missing, incomplete or from another run.
-            Error::Report(e) => e.is_bad_input(),
-            _ => false,
-        }
+            // An input report folder that is missing, incomplete or from another run; an
+            // output path that is refused.
+            Error::Report(e) | Error::Certificate(e) => e.is_bad_input(),
+            Error::Target(_)
+            | Error::Resolve { .. }
+            | Error::Tls(_)
+            | Error::Runtime(_)
+            | Error::Driver(_)
+            | Error::Internal(_) => false,
+        };
+        if bad_input { Verdict::BadInput } else { Verdict::NotCarriedOut(None) }
     }
 }
 
@@ -57,11 +84,17 @@ pub struct ProfileError {
 }
 
 impl ProfileError {
+    /// A problem at `key` (and `line`, when known) of `file`.
+    pub fn new(file: &std::path::Path, line: Option<usize>, key: &str, message: impl fmt::Display) -> ProfileError {
+        // Values from the profile are quoted in messages, and a profile may hold 4 MiB.
+        let message = einv_core::input::clip_message(message.to_string());
+        ProfileError { file: file.into(), line, key: key.into(), message }
+    }
+
     /// A problem found after validation (a file changed since, a schedule too thin to
     /// hold one arrival): it names the key, but not a line.
     pub fn unlocated(file: &std::path::Path, key: &str, message: impl fmt::Display) -> ProfileError {
-        let message = einv_core::input::clip_message(message.to_string());
-        ProfileError { file: file.into(), line: None, key: key.into(), message }
+        ProfileError::new(file, None, key, message)
     }
 }
 

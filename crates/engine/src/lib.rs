@@ -2,6 +2,8 @@
 //! against a live target ([`run()`]), or serves the built-in target ([`serve()`]).
 //! It is the only crate that knows all the others: `einv-workload` says what and when,
 //! `einv-poolsim` is the built-in target, `einv-report` records and renders.
+//! Every outcome, a finished report or an [`Error`], comes to one [`Verdict`], whose
+//! code is the exit code.
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -26,6 +28,7 @@ mod serve;
 mod signals;
 mod simulate;
 mod sweep;
+mod verdict;
 mod workload;
 
 pub use combine::{CompareResult, compare, merge};
@@ -34,6 +37,7 @@ pub use generate::{Generated, generate};
 pub use profile::{Bodies, Endpoint, Load, Overrides, Plan, Shard};
 pub use rerender::{Rerendered, rerender};
 pub use run::{RunOptions, RunResult, run};
-pub use serve::{serve, serve_tls};
+pub use serve::{ModelOverrides, serve, serve_model, serve_tls};
 pub use simulate::simulate;
 pub use sweep::{SweepResult, sweep};
+pub use verdict::{Finished, Shortfall, Verdict};

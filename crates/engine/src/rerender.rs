@@ -63,7 +63,7 @@ mod tests {
     fn a_folder_that_is_not_a_report_is_bad_input() {
         let dir = tempfile::tempdir().unwrap();
         let e = rerender(dir.path(), None).unwrap_err();
-        assert!(e.is_bad_input(), "{e}");
+        assert_eq!(e.verdict(), crate::Verdict::BadInput, "{e}");
         assert!(e.to_string().contains("not a report folder"), "{e}");
     }
 }

@@ -88,17 +88,14 @@ fn loopback() -> SocketAddr {
 /// (`localhost` may resolve to `::1` first while the service listens on IPv4 only), else
 /// the first, and the run counts what goes wrong.
 async fn resolve(authority: &str, connect_timeout: Duration) -> Result<SocketAddr, Error> {
-    let fail = |message: String| Error::Flag { flag: "target.url", message };
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(authority)
-        .await
-        .map_err(|e| fail(format!("cannot resolve {authority}: {e}")))?
-        .collect();
+    let fail = |message: String| Error::Resolve { authority: authority.to_string(), message };
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(authority).await.map_err(|e| fail(e.to_string()))?.collect();
     for addr in &addrs {
         if let Ok(Ok(_)) = tokio::time::timeout(connect_timeout, tokio::net::TcpStream::connect(addr)).await {
             return Ok(*addr);
         }
     }
-    let first = *addrs.first().ok_or_else(|| fail(format!("{authority} resolves to no address")))?;
+    let first = *addrs.first().ok_or_else(|| fail("no address found".into()))?;
     tracing::warn!("cannot connect to {authority} ({first}) now; the run will count the errors");
     Ok(first)
 }
@@ -178,7 +175,7 @@ async fn drive(
                     aborted = Some(a);
                 }
             }
-            done = &mut driver => break done.map_err(|e| Error::Runtime(std::io::Error::other(e)))??,
+            done = &mut driver => break done.map_err(|e| Error::Driver(e.to_string()))??,
         }
     };
     let elapsed = start.elapsed();
@@ -306,7 +303,7 @@ fn spawn_driver(
         match (load, arrivals) {
             (Load::Closed { think, .. }, _) => Ok(driver::closed_loop(drive, feed, think).await),
             (_, Some(arrivals)) => Ok(driver::open_loop(drive, arrivals, feed, ops).await),
-            (_, None) => Err(Error::Runtime(std::io::Error::other("no arrivals to send"))),
+            (_, None) => Err(Error::Internal("an open-loop or replay plan without arrivals")),
         }
     })
 }

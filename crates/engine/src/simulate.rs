@@ -38,7 +38,8 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     // check and the report is written, marked interrupted, with no temp file left.
     let interrupt = Interrupt::start("interrupted: writing the report of the simulation so far")?;
     let workload = Workload::new(plan)?;
-    let arrivals = workload.arrivals(plan.shard)?.ok_or(Error::Runtime(std::io::Error::other("no arrivals")))?;
+    let arrivals =
+        workload.arrivals(plan.shard)?.ok_or(Error::Internal("an open-loop or replay plan without arrivals"))?;
     let started_at = start_stamp()?;
     let dir = folder::create(opts.out.as_deref(), &plan.name, started_at)?;
     let names: Vec<String> = plan.ops.iter().map(|o| o.name.clone()).collect();

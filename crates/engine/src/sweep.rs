@@ -57,7 +57,8 @@ fn not_modelled() -> Error {
 fn cell(plan: &Plan, nominal_rate: Option<f64>) -> Result<SweepCell, Error> {
     let mut model = ModelRun::new(plan).ok_or_else(not_modelled)?;
     let workload = Workload::new(plan)?;
-    let arrivals = workload.arrivals(plan.shard)?.ok_or(Error::Runtime(std::io::Error::other("no arrivals")))?;
+    let arrivals =
+        workload.arrivals(plan.shard)?.ok_or(Error::Internal("an open-loop or replay plan without arrivals"))?;
     let mut stats = Stats::new();
     let mut scheduled = 0u64;
     let mut record = |c: einv_poolsim::des::Completion| stats.record(&sample_of(&c));

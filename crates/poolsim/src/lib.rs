@@ -23,6 +23,7 @@
 //! assert_eq!(spec.capacity_per_s(hold), 10_000.0);
 //! ```
 
+mod check;
 pub mod des;
 mod describe;
 mod empirical;
@@ -32,6 +33,7 @@ pub mod live;
 mod server_limits;
 mod spec;
 
+pub use check::Problem;
 pub use empirical::Empirical;
 pub use limits::{RateLimit, SlowBody, TokenBucket, parse_byte_rate, parse_byte_size};
 pub use server_limits::{MAX_LEDGER_WINDOW, ServerLimits};
@@ -40,16 +42,9 @@ pub use spec::{Hold, ModelSpec, Operation, Stall};
 /// Everything that can go wrong with a model.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("pool-size must be at least 1")]
-    EmptyPool,
-    #[error("stall: `for` ({length:?}) must be shorter than `every` ({every:?})")]
-    BadStall { every: std::time::Duration, length: std::time::Duration },
-    #[error("reset-rate must be a fraction from 0 to 1, got {0}")]
-    BadResetRate(f64),
-    #[error("{op} hold: {reason}")]
-    BadHold { op: &'static str, reason: String },
+    /// The first of [`ModelSpec::problems`].
     #[error("{0}")]
-    BadLimit(String),
+    Model(Problem),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
     #[error("cannot start the server runtime: {0}")]

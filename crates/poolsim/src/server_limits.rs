@@ -53,27 +53,9 @@ impl Default for ServerLimits {
 }
 
 impl ServerLimits {
+    /// The limits can work: else the first of [`ServerLimits::problems`].
     pub fn validate(&self) -> Result<(), Error> {
-        let bad = |what: &str| Err(Error::BadLimit(what.to_string()));
-        if self.max_body == 0 {
-            return bad("max-body must be at least 1 byte");
-        }
-        if self.max_order_no == 0 {
-            return bad("max-order-no must be at least 1");
-        }
-        if self.header_timeout.is_zero() || self.idle_timeout.is_zero() {
-            return bad("header-timeout and idle-timeout must be more than 0");
-        }
-        if self.max_connections == Some(0) {
-            return bad("max-connections must be at least 1");
-        }
-        if !(1..=MAX_LEDGER_WINDOW).contains(&self.ledger_window) {
-            return Err(Error::BadLimit(format!(
-                "ledger-window must be from 1 to {MAX_LEDGER_WINDOW}, got {}",
-                self.ledger_window
-            )));
-        }
-        Ok(())
+        self.problems().into_iter().next().map_or(Ok(()), |p| Err(Error::Model(p)))
     }
 
     /// Connections served at once when the process may open `fd_limit` files (its soft

@@ -41,6 +41,18 @@ impl Operation {
         }
     }
 
+    /// The `[target.builtin]` key of its hold time.
+    pub fn hold_key(self) -> &'static str {
+        match self {
+            Operation::Issue => "issue-hold",
+            Operation::Query => "query-hold",
+            Operation::RedFlush => "red-flush-hold",
+            Operation::VerifyTaxpayer => "verify-hold",
+            Operation::Download => "download-hold",
+            Operation::PaymentCallback => "callback-hold",
+        }
+    }
+
     fn index(self) -> usize {
         self as usize
     }
@@ -106,15 +118,6 @@ impl Hold {
                 Duration::from_secs_f64(p50.as_secs_f64() * (sigma * sigma / 2.0).exp())
             }
             Hold::Empirical(ref e) => e.mean(),
-        }
-    }
-
-    fn check(&self) -> Result<(), String> {
-        match *self {
-            Hold::LogNormal { p50, p99 } if p50.is_zero() || p99 < p50 => {
-                Err("a lognormal hold needs 0 < p50 <= p99".into())
-            }
-            _ => Ok(()),
         }
     }
 }
@@ -195,39 +198,9 @@ impl Default for ModelSpec {
 }
 
 impl ModelSpec {
+    /// The model can run: else the first of [`ModelSpec::problems`].
     pub fn validate(&self) -> Result<(), Error> {
-        if self.pool_size == 0 {
-            return Err(Error::EmptyPool);
-        }
-        let slow_window = self.slow_body.map(|s| s.window);
-        for s in [self.stall, self.error_burst, slow_window].into_iter().flatten() {
-            if s.length >= s.every || s.every.is_zero() {
-                return Err(Error::BadStall { every: s.every, length: s.length });
-            }
-        }
-        if !(0.0..=1.0).contains(&self.reset_rate) {
-            return Err(Error::BadResetRate(self.reset_rate));
-        }
-        for (op, hold) in Operation::ALL.iter().zip(&self.holds) {
-            hold.check().map_err(|reason| Error::BadHold { op: op.as_str(), reason })?;
-        }
-        self.overhead.check().map_err(|reason| Error::BadHold { op: "overhead", reason })?;
-        match (self.workers, self.queue_limit) {
-            (Some(0), _) => return Err(Error::BadLimit("workers must be at least 1".into())),
-            (None, Some(_)) => {
-                return Err(Error::BadLimit("queue-limit needs workers: with unlimited workers nobody queues".into()));
-            }
-            _ => {}
-        }
-        if let Some(r) = self.rate_limit
-            && (!(r.rate.is_finite() && r.rate > 0.0) || r.burst == 0)
-        {
-            return Err(Error::BadLimit(format!(
-                "rate-limit needs rate > 0 and burst >= 1, got {} and {}",
-                r.rate, r.burst
-            )));
-        }
-        self.limits.validate()
+        self.problems().into_iter().next().map_or(Ok(()), |p| Err(Error::Model(p)))
     }
 
     /// How long `op` holds its connection.

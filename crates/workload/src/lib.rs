@@ -30,7 +30,7 @@ pub mod trace;
 
 pub use mix::Mix;
 pub use pools::Pools;
-pub use schedule::{Arrival, Arrivals, Schedule, Stage};
+pub use schedule::{Arrival, Arrivals, MAX_DURATION, MAX_RATE, MAX_STEPS, Schedule, Stage, check_duration, check_rate};
 pub use seed::derive_seed;
 
 /// Everything that can be wrong with a workload description.

@@ -5,6 +5,37 @@ use rand_pcg::Pcg64Mcg;
 
 use crate::Error;
 
+/// The highest rate a schedule takes, requests/s: far beyond one machine, low enough that
+/// sums of arrivals over [`MAX_DURATION`] stay exact in an `f64`.
+pub const MAX_RATE: f64 = 10_000_000.0;
+/// The longest duration anywhere in a load (a stage, a run): sums of many stay far from
+/// overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Most plateaus in one `steps` stage.
+pub const MAX_STEPS: u32 = 10_000;
+
+/// A rate of a load: finite, at least 0 and at most [`MAX_RATE`] requests/s.
+pub fn check_rate(v: f64) -> Result<(), String> {
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("must be a rate >= 0 requests/s, got {v}"));
+    }
+    if v > MAX_RATE {
+        return Err(format!("{v} requests/s is more than einv-load supports ({MAX_RATE})"));
+    }
+    Ok(())
+}
+
+/// A duration of a load: at most [`MAX_DURATION`], and more than 0 when `nonzero`.
+pub fn check_duration(d: Duration, nonzero: bool) -> Result<(), String> {
+    if nonzero && d.is_zero() {
+        return Err("must be longer than 0s".into());
+    }
+    if d > MAX_DURATION {
+        return Err(format!("must be at most {}", humantime::format_duration(MAX_DURATION)));
+    }
+    Ok(())
+}
+
 /// One stage of an open-loop arrival schedule. Rates are requests per second.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stage {
@@ -30,26 +61,34 @@ impl Stage {
         }
     }
 
-    fn check(&self, index: usize) -> Result<(), Error> {
-        let bad = |reason: &str| Err(Error::BadStage { index, reason: reason.into() });
-        let rates: &[f64] = match self {
-            Stage::Ramp { from, to, .. } | Stage::Steps { from, to, .. } => &[*from, *to],
-            Stage::Spike { base, peak, .. } => &[*base, *peak],
+    /// Every problem of this stage: (its key as a profile names it, what is wrong). A
+    /// constant stage is a ramp here, so its `rate` is reported as `from` and `to`.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let rates: [(&'static str, f64); 2] = match *self {
+            Stage::Ramp { from, to, .. } | Stage::Steps { from, to, .. } => [("from", from), ("to", to)],
+            Stage::Spike { base, peak, .. } => [("base", base), ("peak", peak)],
         };
-        if rates.iter().any(|r| !r.is_finite() || *r < 0.0) {
-            return bad("rates must be finite and >= 0");
-        }
+        out.extend(rates.into_iter().filter_map(|(key, r)| Some((key, check_rate(r).err()?))));
+        let durations: &[(&'static str, Duration, bool)] = match *self {
+            Stage::Ramp { duration, .. } => &[("duration", duration, true)],
+            Stage::Steps { step, .. } => &[("step", step, true)],
+            Stage::Spike { at, width, duration, .. } => {
+                &[("at", at, false), ("width", width, true), ("duration", duration, true)]
+            }
+        };
+        let durations_ok = !durations.iter().any(|&(_, d, nonzero)| check_duration(d, nonzero).is_err());
+        out.extend(durations.iter().filter_map(|&(key, d, nonzero)| Some((key, check_duration(d, nonzero).err()?))));
         match *self {
-            Stage::Steps { steps: 0, .. } => return bad("steps must be >= 1"),
-            Stage::Spike { at, width, duration, .. } if at + width > duration => {
-                return bad("the spike window must end within the stage duration");
+            Stage::Steps { steps, .. } if !(1..=MAX_STEPS).contains(&steps) => {
+                out.push(("steps", format!("must be from 1 to {MAX_STEPS}, got {steps}")));
+            }
+            Stage::Spike { at, width, duration, .. } if durations_ok && at + width > duration => {
+                out.push(("width", "the spike (at + width) must end within the stage's duration".into()));
             }
             _ => {}
         }
-        if self.duration().is_zero() {
-            return bad("duration must be > 0");
-        }
-        Ok(())
+        out
     }
 
     /// Append this stage as linear segments starting at `start` seconds.
@@ -142,8 +181,10 @@ impl Schedule {
     /// Build a schedule; `seed` only matters for Poisson arrivals.
     pub fn new(stages: &[Stage], arrivals: Arrivals, seed: u64) -> Result<Self, Error> {
         let mut segments = Vec::new();
-        for (i, stage) in stages.iter().enumerate() {
-            stage.check(i)?;
+        for (index, stage) in stages.iter().enumerate() {
+            if let Some((key, why)) = stage.problems().into_iter().next() {
+                return Err(Error::BadStage { index, reason: format!("{key}: {why}") });
+            }
             let start = segments.last().map_or(0.0, |s: &Segment| s.start + s.len);
             stage.segments(start, &mut segments);
         }

@@ -47,7 +47,7 @@ impl TlsClient {
     /// own certificate (`builtin_pem`, once it has started), or the system's roots and
     /// `tls-ca`.
     pub fn for_plan(plan: &Plan, builtin_pem: Option<&str>) -> Result<Option<TlsClient>, Error> {
-        let fail = |message: String| Error::Flag { flag: "target.url", message };
+        let fail = Error::Tls;
         let opts = &plan.target.tls;
         match (&plan.target.endpoint, builtin_pem) {
             (Endpoint::Builtin { tls: true, .. }, Some(pem)) => {

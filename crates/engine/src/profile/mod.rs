@@ -1,7 +1,9 @@
 //! Profiles: TOML in, a validated [`Plan`] out (raw serde structs, then domain types).
 
 mod arrivals;
-mod locate;
+mod describe;
+mod deserialize;
+mod document;
 mod model;
 mod ops;
 mod raw;
@@ -29,11 +31,11 @@ use einv_workload::{Arrivals, Stage};
 use hyper::Method;
 use hyper::header::{HeaderName, HeaderValue};
 
-use crate::error::{Error, ProfileError};
+use crate::error::Error;
 
-/// Upper bounds that keep arithmetic on durations and counts far from overflow.
-pub(crate) const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
-pub(crate) const MAX_RATE: f64 = 10_000_000.0;
+/// Upper bounds that keep arithmetic on durations and counts far from overflow (those of
+/// rates and durations are the load's own).
+pub(crate) use einv_workload::{MAX_DURATION, MAX_RATE};
 pub(crate) const MAX_CONNECTIONS: i64 = 100_000;
 /// The default pacing window: send lag stays well under a millisecond, and the generator
 /// wakes at most 4,000 times a second however high the rate.
@@ -280,8 +282,7 @@ impl Plan {
 
     /// Validate profile text; `file` is only used in error messages.
     pub fn parse(src: &str, file: &Path) -> Result<Plan, Error> {
-        let raw = validate::deserialize(src, file)?;
-        validate::plan(raw, src, file)
+        validate::plan(src, file)
     }
 
     /// Apply command-line overrides (each checked like the profile value it replaces).
@@ -417,16 +418,6 @@ fn truncate(stage: &Stage, keep: Duration) -> Vec<Stage> {
                 vec![Stage::Spike { base, peak, at, width: width.min(keep - at), duration: keep }]
             }
         }
-    }
-}
-
-pub(crate) fn profile_error(file: &Path, src: &str, key: &str, message: impl Into<String>) -> ProfileError {
-    ProfileError {
-        file: file.into(),
-        line: locate::locate(src, &locate::parse_path(key)),
-        key: key.into(),
-        // Values from the profile are quoted in messages, and a profile may hold 4 MiB.
-        message: input::clip_message(message.into()),
     }
 }
 

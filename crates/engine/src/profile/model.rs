@@ -1,76 +1,83 @@
-//! `[target.builtin]` keys beyond the pool itself: request workers and their queue bound,
-//! the rate limit, the handler's overhead, slow bodies, the server's limits, and hold
-//! times in any of their shapes (including one measured by an earlier run's report).
+//! `[target.builtin]`: the built-in target's model, read into a [`ModelSpec`] and
+//! checked by the model's own rules ([`ModelSpec::problems`], which `serve`'s flags and
+//! the live target go by too); hold times in any of their shapes, including one measured
+//! by an earlier run's report.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use einv_poolsim::{Empirical, Hold, MAX_LEDGER_WINDOW, ModelSpec, RateLimit, ServerLimits, SlowBody, Stall};
+use einv_poolsim::{Empirical, Hold, ModelSpec, Operation, RateLimit, ServerLimits, SlowBody, Stall};
 
-use super::MAX_RATE;
-use super::raw::{RawBuiltin, RawHold, RawRateLimit, RawSlowBody};
+use super::raw::{HumanDuration, RawBuiltin, RawHold, RawStall};
 use super::validate::Check;
 
-/// The service's keys, raw.
-pub(super) struct RawService {
-    pub workers: Option<i64>,
-    pub queue_limit: Option<i64>,
-    pub overhead: Option<RawHold>,
-    pub rate_limit: Option<RawRateLimit>,
-    pub slow_body: Option<RawSlowBody>,
+/// The model and the built-in target's threads.
+pub(super) fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {
+    let key = |k: &str| format!("target.builtin.{k}");
+    let d = ModelSpec::default();
+    // Counts too large for the machine become the largest, which the model refuses.
+    let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    let duration = |c: &mut Check, k: &str, d: HumanDuration| c.duration(&key(k), d);
+    let window = |c: &mut Check, k: &str, s: RawStall| Stall {
+        every: duration(c, &format!("{k}.every"), s.every),
+        length: duration(c, &format!("{k}.for"), s.length),
+    };
+    let limits = limits(c, &b);
+    let mut spec = ModelSpec {
+        pool_size: b.pool_size.map_or(d.pool_size, count),
+        acquire_timeout: b.acquire_timeout.map_or(d.acquire_timeout, |t| duration(c, "acquire-timeout", t)),
+        stall: b.stall.map(|s| window(c, "stall", s)),
+        error_burst: b.error_burst.map(|s| window(c, "error-burst", s)),
+        reset_rate: b.reset_rate.unwrap_or(d.reset_rate),
+        workers: b.workers.map(count),
+        queue_limit: b.queue_limit.map(count),
+        overhead: b.overhead.map_or(d.overhead, |h| hold(c, &key("overhead"), h)),
+        rate_limit: b.rate_limit.map(|r| RateLimit {
+            rate: c.rate_at_most(&key("rate-limit.rate"), r.rate),
+            burst: u32::try_from(r.burst).unwrap_or(u32::MAX),
+        }),
+        slow_body: b.slow_body.map(|s| SlowBody {
+            window: window(c, "slow-body", RawStall { every: s.every, length: s.length }),
+            bytes_per_s: einv_poolsim::parse_byte_rate(&s.rate).unwrap_or_else(|e| {
+                c.fail(&key("slow-body.rate"), e);
+                1
+            }),
+        }),
+        limits,
+        ..d
+    };
+    let holds = [b.issue_hold, b.query_hold, b.red_flush_hold, b.verify_hold, b.download_hold, b.callback_hold];
+    for (op, raw) in Operation::ALL.into_iter().zip(holds) {
+        if let Some(raw) = raw {
+            let hold = hold(c, &key(op.hold_key()), raw);
+            spec.set_hold(op, hold);
+        }
+    }
+    for problem in spec.problems() {
+        c.fail(&key(problem.key), problem.message);
+    }
+    (spec, b.threads.map_or(1, |n| c.count(&key("threads"), n, (1, 256))))
 }
 
-/// Check the service's keys and set them on `spec`.
-pub(super) fn service(c: &mut Check, raw: RawService, spec: &mut ModelSpec) {
-    let key = |k: &str| format!("target.builtin.{k}");
-    spec.workers = raw.workers.map(|n| c.count(&key("workers"), n, (1, 1_000_000)));
-    spec.queue_limit = raw.queue_limit.map(|n| c.count(&key("queue-limit"), n, (0, 100_000_000)));
-    if spec.queue_limit.is_some() && spec.workers.is_none() {
-        c.fail(&key("queue-limit"), "needs `workers`: with unlimited workers no request waits for one");
-    }
-    if let Some(h) = raw.overhead {
-        spec.overhead = hold(c, &key("overhead"), h);
-    }
-    spec.rate_limit = raw.rate_limit.map(|r| {
-        if !(r.rate.is_finite() && r.rate > 0.0 && r.rate <= MAX_RATE) {
-            c.fail(&key("rate-limit.rate"), format!("must be > 0 and <= {MAX_RATE} requests/s, got {}", r.rate));
-        }
-        let burst = c.count(&key("rate-limit.burst"), r.burst, (1, 100_000_000));
-        RateLimit { rate: r.rate.clamp(1e-9, MAX_RATE), burst: u32::try_from(burst).unwrap_or(u32::MAX) }
-    });
-    spec.slow_body = raw.slow_body.map(|s| {
-        let every = c.nonzero(&key("slow-body.every"), s.every);
-        let length = c.nonzero(&key("slow-body.for"), s.length);
-        if length >= every {
-            c.fail(&key("slow-body.for"), "must be shorter than `every`");
-        }
-        let bytes_per_s = einv_poolsim::parse_byte_rate(&s.rate).unwrap_or_else(|e| {
-            c.fail(&key("slow-body.rate"), e);
-            1
-        });
-        SlowBody { window: Stall { every, length }, bytes_per_s }
-    });
-}
-
-/// Check the server's limits in `raw`; the defaults fill what is not set.
-pub(super) fn limits(c: &mut Check, raw: &RawBuiltin) -> ServerLimits {
-    let key = |k: &str| format!("target.builtin.{k}");
+/// The server's limits in `raw`; the defaults fill what is not set.
+fn limits(c: &mut Check, raw: &RawBuiltin) -> ServerLimits {
     let d = ServerLimits::default();
     let max_body = raw.max_body.as_deref().map_or(d.max_body, |s| {
         einv_poolsim::parse_byte_size(s).unwrap_or_else(|e| {
-            c.fail(&key("max-body"), e);
+            c.fail("target.builtin.max-body", e);
             d.max_body
         })
     });
-    let window = (1, MAX_LEDGER_WINDOW as i64);
+    let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    let mut duration = |k: &str, t: Option<HumanDuration>, default| t.map_or(default, |t| c.duration(k, t));
     ServerLimits {
         max_body,
-        max_order_no: raw.max_order_no.map_or(d.max_order_no, |n| c.count(&key("max-order-no"), n, (1, 4096))),
-        header_timeout: raw.header_timeout.map_or(d.header_timeout, |t| c.nonzero(&key("header-timeout"), t)),
-        idle_timeout: raw.idle_timeout.map_or(d.idle_timeout, |t| c.nonzero(&key("idle-timeout"), t)),
-        max_connections: raw.max_connections.map(|n| c.count(&key("max-connections"), n, (1, 1_000_000))),
-        ledger_window: raw.ledger_window.map_or(d.ledger_window, |n| c.count(&key("ledger-window"), n, window)),
+        max_order_no: raw.max_order_no.map_or(d.max_order_no, count),
+        header_timeout: duration("target.builtin.header-timeout", raw.header_timeout, d.header_timeout),
+        idle_timeout: duration("target.builtin.idle-timeout", raw.idle_timeout, d.idle_timeout),
+        max_connections: raw.max_connections.map(count),
+        ledger_window: raw.ledger_window.map_or(d.ledger_window, count),
     }
 }
 
@@ -79,13 +86,7 @@ pub(super) fn hold(c: &mut Check, key: &str, raw: RawHold) -> Hold {
     match raw {
         RawHold::Constant(d) => Hold::Constant(c.duration(key, d)),
         RawHold::Exponential { exponential } => Hold::Exponential { mean: c.duration(key, exponential) },
-        RawHold::LogNormal { p50, p99 } => {
-            let (p50, p99) = (c.nonzero(key, p50), c.duration(key, p99));
-            if p99 < p50 {
-                c.fail(key, "p99 must not be below p50");
-            }
-            Hold::LogNormal { p50, p99 }
-        }
+        RawHold::LogNormal { p50, p99 } => Hold::LogNormal { p50: c.duration(key, p50), p99: c.duration(key, p99) },
         RawHold::FromReport { from_report, op } => match from_report_hold(c.file, &from_report, &op) {
             Ok(e) => Hold::Empirical(Arc::new(e)),
             Err(message) => {

@@ -42,8 +42,11 @@ pub(super) fn feeders(c: &mut Check, raw: Vec<RawFeeder>, dir: &Path) -> Vec<Fee
     let mut out: Vec<FeederSpec> = Vec::new();
     for (i, f) in raw.into_iter().enumerate() {
         let key = |k: &str| format!("feeder[{i}].{k}");
-        if out.iter().any(|o| o.name == f.name) {
-            c.fail(&key("name"), format!("{:?} is used by two feeders", f.name));
+        // A feeder without a name or path is reported; a stand-in keeps the rest checked.
+        let name = c.required(&key("name"), f.name).unwrap_or_default();
+        let file = c.required(&key("path"), f.path);
+        if out.iter().any(|o| o.name == name) {
+            c.fail(&key("name"), format!("{name:?} is used by two feeders"));
         }
         let mode = match f.mode.as_deref().unwrap_or("circular") {
             "sequential" => FeedMode::Sequential,
@@ -54,13 +57,15 @@ pub(super) fn feeders(c: &mut Check, raw: Vec<RawFeeder>, dir: &Path) -> Vec<Fee
                 FeedMode::Circular
             }
         };
-        let path = dir.join(&f.path);
-        match Feeder::open(&path, mode, 0) {
-            Ok(feeder) => out.push(FeederSpec { name: f.name, path, mode, columns: Some(feeder.columns().to_vec()) }),
-            Err(e) => {
-                c.fail(&key("path"), e.to_string());
+        let path = dir.join(file.as_deref().unwrap_or_default());
+        match file.map(|_| Feeder::open(&path, mode, 0)) {
+            Some(Ok(feeder)) => out.push(FeederSpec { name, path, mode, columns: Some(feeder.columns().to_vec()) }),
+            opened => {
+                if let Some(Err(e)) = opened {
+                    c.fail(&key("path"), e.to_string());
+                }
                 // Kept, columns unknown, so ops that use it are not reported a second time.
-                out.push(FeederSpec { name: f.name, path, mode, columns: None });
+                out.push(FeederSpec { name, path, mode, columns: None });
             }
         }
     }
@@ -133,10 +138,13 @@ pub(super) fn ops(c: &mut Check, raw: Vec<RawOp>, feeders: &[FeederSpec], pools:
 
 fn op(c: &mut Check, i: usize, o: RawOp, scope: &ProfileScope) -> Op {
     let key = |k: &str| format!("op[{i}].{k}");
-    let name_ok = !o.name.is_empty() && o.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !name_ok {
-        c.fail(&key("name"), format!("{:?}: use letters, digits, '-' and '_' only", o.name));
+    // An op without a name or path is reported; a stand-in keeps the rest checked.
+    let name = c.required(&key("name"), o.name);
+    let name_ok = |n: &String| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if let Some(n) = name.as_ref().filter(|n| !name_ok(n)) {
+        c.fail(&key("name"), format!("{n:?}: use letters, digits, '-' and '_' only"));
     }
+    let raw_path = c.required(&key("path"), o.path);
     let weight = u32::try_from(o.weight.unwrap_or(1)).unwrap_or_else(|_| {
         c.fail(&key("weight"), format!("must be a whole number from 0 to {}, got {}", u32::MAX, o.weight.unwrap_or(0)));
         0
@@ -152,12 +160,13 @@ fn op(c: &mut Check, i: usize, o: RawOp, scope: &ProfileScope) -> Op {
             Template::default()
         })
     };
-    let path = compile(c, "path", &o.path);
+    let raw_path = raw_path.unwrap_or_default();
+    let path = compile(c, "path", &raw_path);
     // The template's own text must make a valid path; placeholder values are
     // percent-encoded when rendered, so any value fits. "" is the target URL itself.
     let literal_path = literal(&path);
     if !literal_path.is_empty() && (!literal_path.starts_with('/') || literal_path.parse::<hyper::Uri>().is_err()) {
-        c.fail(&key("path"), format!("{:?} must be an absolute path like \"/api/v1/invoices\" (or \"\")", o.path));
+        c.fail(&key("path"), format!("{raw_path:?} must be an absolute path like \"/api/v1/invoices\" (or \"\")"));
     }
     let body_src = match o.body {
         None => String::new(),
@@ -188,8 +197,8 @@ fn op(c: &mut Check, i: usize, o: RawOp, scope: &ProfileScope) -> Op {
     // Static templates are rendered once here (so `$$` means `$` everywhere).
     let static_body = if dynamic { Bytes::new() } else { Bytes::from(literal(&body)) };
     let template = dynamic.then_some(OpTemplate { path, headers: templated, body });
-    let path = if dynamic { o.path } else { literal_path };
-    Op { name: o.name, weight, method, path, headers, body: static_body, template, extract, check }
+    let path = if dynamic { raw_path } else { literal_path };
+    Op { name: name.unwrap_or_default(), weight, method, path, headers, body: static_body, template, extract, check }
 }
 
 /// A template with each placeholder as `x`: what it renders to, for static templates, and

@@ -1,5 +1,10 @@
 //! The profile exactly as written in TOML: serde structs with no invariants.
 //! [`super::validate`] turns them into a [`super::Plan`].
+//!
+//! Keys a profile must have are `Option`s all the same where they sit in the root, in
+//! `[target]`, `[load]` or an array of tables: validation reports them missing, so that a
+//! key taken out for a wrong type (see [`super::deserialize`]) does not stop the rest
+//! of the profile from being checked.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,12 +16,12 @@ use serde::de::{self, Deserializer, Visitor};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawProfile {
-    pub schema: u32,
-    pub name: String,
+    pub schema: Option<u32>,
+    pub name: Option<String>,
     pub description: Option<String>,
     pub seed: Option<u64>,
-    pub target: RawTarget,
-    pub load: RawLoad,
+    pub target: Option<RawTarget>,
+    pub load: Option<RawLoad>,
     #[serde(default, rename = "op")]
     pub ops: Vec<RawOp>,
     pub slo: Option<RawSlo>,
@@ -58,8 +63,8 @@ pub enum RawDist {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawFeeder {
-    pub name: String,
-    pub path: String,
+    pub name: Option<String>,
+    pub path: Option<String>,
     pub mode: Option<String>,
 }
 
@@ -84,7 +89,7 @@ pub struct RawCheck {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawTarget {
-    pub url: String,
+    pub url: Option<String>,
     pub connections: Option<i64>,
     pub connect_timeout: Option<HumanDuration>,
     pub request_timeout: Option<HumanDuration>,
@@ -98,7 +103,7 @@ pub struct RawTarget {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawBuiltin {
-    pub pool_size: Option<i64>,
+    pub pool_size: Option<u64>,
     pub acquire_timeout: Option<HumanDuration>,
     pub issue_hold: Option<RawHold>,
     pub query_hold: Option<RawHold>,
@@ -110,17 +115,17 @@ pub struct RawBuiltin {
     pub stall: Option<RawStall>,
     pub error_burst: Option<RawStall>,
     pub reset_rate: Option<f64>,
-    pub workers: Option<i64>,
-    pub queue_limit: Option<i64>,
+    pub workers: Option<u64>,
+    pub queue_limit: Option<u64>,
     pub overhead: Option<RawHold>,
     pub rate_limit: Option<RawRateLimit>,
     pub slow_body: Option<RawSlowBody>,
     pub max_body: Option<String>,
-    pub max_order_no: Option<i64>,
+    pub max_order_no: Option<u64>,
     pub header_timeout: Option<HumanDuration>,
     pub idle_timeout: Option<HumanDuration>,
-    pub max_connections: Option<i64>,
-    pub ledger_window: Option<i64>,
+    pub max_connections: Option<u64>,
+    pub ledger_window: Option<u64>,
 }
 
 /// `{ rate = 8000, burst = 200 }`: requests/s, bucket size.
@@ -128,7 +133,7 @@ pub struct RawBuiltin {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawRateLimit {
     pub rate: f64,
-    pub burst: i64,
+    pub burst: u64,
 }
 
 /// `{ every = "5s", for = "1s", rate = "10KiB/s" }`.
@@ -193,22 +198,32 @@ pub struct RawLoad {
     pub body_root: Option<String>,
 }
 
+/// One `[[load.stage]]`; its `kind` says which of the other keys it takes. A flat table,
+/// not an enum tagged by `kind`: serde buffers a tagged enum's keys and loses their
+/// spans, so a problem in one could not be given its line.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case", tag = "kind")]
-pub enum RawStage {
-    Constant { rate: f64, duration: HumanDuration },
-    Ramp { from: f64, to: f64, duration: HumanDuration },
-    Steps { from: f64, to: f64, steps: i64, step: HumanDuration },
-    Spike { base: f64, peak: f64, at: HumanDuration, width: HumanDuration, duration: HumanDuration },
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawStage {
+    pub kind: Option<String>,
+    pub rate: Option<f64>,
+    pub from: Option<f64>,
+    pub to: Option<f64>,
+    pub steps: Option<u64>,
+    pub step: Option<HumanDuration>,
+    pub base: Option<f64>,
+    pub peak: Option<f64>,
+    pub at: Option<HumanDuration>,
+    pub width: Option<HumanDuration>,
+    pub duration: Option<HumanDuration>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawOp {
-    pub name: String,
+    pub name: Option<String>,
     pub weight: Option<i64>,
     pub method: Option<String>,
-    pub path: String,
+    pub path: Option<String>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     pub body: Option<RawBody>,

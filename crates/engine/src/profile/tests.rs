@@ -176,3 +176,37 @@ fn the_builtin_targets_limits_are_read_and_default() {
     };
     assert_eq!(limits, want);
 }
+
+/// A tls-ca certificate the TLS client cannot trust is refused when the profile is read
+/// (exit 2), not when the run sets up TLS.
+#[test]
+fn a_tls_ca_that_cannot_be_trusted_is_a_profile_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.pem"), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+        .unwrap();
+    let src = GOOD.replace("url = \"builtin\"", "url = \"https://localhost:9\"\ntls-ca = \"bad.pem\"");
+    let e = Plan::parse(&src, &dir.path().join("p.toml")).unwrap_err().to_string();
+    assert!(e.contains(":6: target.tls-ca:") && e.contains("cannot trust a certificate in it"), "{e}");
+}
+
+/// Each stage kind takes its own keys, and the schedule's rules judge their values: every
+/// stage's problems come out at once, each at its own key and line.
+#[test]
+fn stage_problems_are_all_reported_at_their_keys() {
+    let stages = "[[load.stage]]\nkind = \"constant\"\nrate = -1\nto = 5\nduration = \"1s\"\n\n\
+                  [[load.stage]]\nkind = \"steps\"\nfrom = 1\nto = 2\nsteps = 0\nstep = \"1s\"\n\n\
+                  [[load.stage]]\nkind = \"spike\"\nbase = 1\npeak = 2\nat = \"4s\"\nwidth = \"2s\"\nduration = \"5s\"\n";
+    let src = GOOD.replace("[[load.stage]]\nkind = \"constant\"\nrate = 100\nduration = \"10s\"\n", stages);
+    let e = error_of(&src);
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "p.toml:10: load.stage[0].rate: must be a rate >= 0 requests/s, got -1",
+            "p.toml:11: load.stage[0].to: unknown field `to`, expected `rate` or `duration`",
+            "p.toml:18: load.stage[1].steps: must be from 1 to 10000, got 0",
+            "p.toml:26: load.stage[2].width: the spike (at + width) must end within the stage's duration",
+        ],
+        "{e}"
+    );
+}

@@ -74,5 +74,11 @@ fn read_pem(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     if certs.is_empty() {
         return Err("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
     }
+    // What the run's TLS client will do with them: a certificate it cannot trust is the
+    // profile's mistake, found now rather than when the run starts.
+    let mut store = rustls::RootCertStore::empty();
+    for cert in &certs {
+        store.add(cert.clone()).map_err(|e| format!("cannot trust a certificate in it: {e}"))?;
+    }
     Ok(certs)
 }

@@ -4,98 +4,70 @@
 use std::path::Path;
 use std::time::Duration;
 
-use einv_poolsim::{ModelSpec, Operation, Stall};
+use einv_poolsim::ModelSpec;
 use einv_workload::{Arrivals, Stage};
 
-use super::locate::{fields_quoted_in, line_of, locate_exact, parse_path, path_string};
-use super::raw::{HumanDuration, RawBuiltin, RawLoad, RawProfile, RawStage, RawStall, RawTarget};
-use super::{Endpoint, HttpUrl, Load, Plan, Shard, Target, profile_error};
+use super::deserialize::{Deserialized, deserialize, parent};
+use super::document::Document;
+use super::raw::{HumanDuration, RawLoad, RawProfile, RawStage, RawTarget};
+use super::{Endpoint, HttpUrl, Load, Plan, Shard, Target};
 use crate::error::{Error, ProfileError, ProfileErrors};
 
 const SCHEMA: u32 = 1;
 use super::{DEFAULT_PACING, MAX_CONNECTIONS, MAX_DURATION, MAX_PACING, MAX_RATE};
 
-/// TOML text → raw structs; syntax errors and unknown keys come out located.
-pub(super) fn deserialize(src: &str, file: &Path) -> Result<RawProfile, Error> {
-    let de = toml::Deserializer::parse(src).map_err(|e| toml_error(src, file, "", &e))?;
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let key = path_string(&parse_path(&e.path().to_string()));
-        toml_error(src, file, &key, e.inner()).into()
-    })
-}
-
-fn toml_error(src: &str, file: &Path, key: &str, e: &toml::de::Error) -> ProfileError {
-    let message = plain_words(e.message().trim());
-    let key = field_key(src, key, &message);
-    let mut err = profile_error(file, src, &key, message);
-    // A key that is in the file is where the user looks; else the parser's span (syntax
-    // errors; a missing key, where it spans the table that lacks it).
-    if let Some(line) = locate_exact(src, &parse_path(&key)).or_else(|| e.span().map(|s| line_of(src, s.start))) {
-        err.line = Some(line);
-    }
-    err
-}
-
-/// serde speaks in Rust types ("expected i64", "expected struct RawTarget"); a profile
-/// author thinks in TOML values.
-fn plain_words(message: &str) -> String {
-    let mut out = message.to_string();
-    while let Some(at) = out.find("struct Raw") {
-        let end = out[at + 7..].find(|c: char| !c.is_ascii_alphanumeric()).map_or(out.len(), |i| at + 7 + i);
-        out.replace_range(at..end, "a table");
-    }
-    for (rust, toml) in [
-        ("expected i64", "expected an integer"),
-        ("expected f64", "expected a number"),
-        ("expected u64", "expected a whole number >= 0"),
-        ("expected u32", "expected a whole number >= 0"),
-    ] {
-        out = out.replace(rust, toml);
-    }
-    out
-}
-
-/// The key path down to the field a serde error is about. serde names an unknown or missing
-/// field only in the message, and inside a tagged enum (stages) it drops the field of a bad
-/// value altogether; then the field is found by its value.
-fn field_key(src: &str, key: &str, message: &str) -> String {
-    let named = ["unknown field `", "missing field `"]
-        .iter()
-        .find_map(|p| message.strip_prefix(p))
-        .and_then(|m| m.split('`').next())
-        .map(str::to_string);
-    let field = named.or_else(|| match fields_quoted_in(src, &parse_path(key), message).as_slice() {
-        [one] if !key.is_empty() => Some(one.clone()),
-        _ => None,
-    });
-    match field {
-        // serde_path_to_error already ends plain structs' paths with an unknown field.
-        Some(f) if key == f || key.ends_with(&format!(".{f}")) => key.to_string(),
-        Some(f) if key.is_empty() => f,
-        Some(f) => format!("{key}.{f}"),
-        None => key.to_string(),
-    }
-}
-
 /// Collects problems while walking the raw profile.
 pub(super) struct Check<'a> {
-    pub(super) src: &'a str,
     pub(super) file: &'a Path,
+    doc: &'a Document<'a>,
     pub(super) errors: Vec<ProfileError>,
+    /// Keys deserializing reported (and took out): nothing at, in or above them is
+    /// reported again, so that one mistake makes one message.
+    reported: Vec<String>,
+    typo_tables: &'a [String],
 }
 
 impl Check<'_> {
     pub(super) fn fail(&mut self, key: &str, message: impl Into<String>) {
-        self.errors.push(profile_error(self.file, self.src, key, message));
+        let near = |r: &String| related(r, key) || related(key, r);
+        if !self.reported.iter().any(near) {
+            let line = self.doc.line(key);
+            self.errors.push(ProfileError::new(self.file, Some(line), key, message.into()));
+        }
     }
 
-    pub(super) fn positive_rate(&mut self, key: &str, v: f64) -> f64 {
-        if !v.is_finite() || v < 0.0 {
-            self.fail(key, format!("must be a rate >= 0 requests/s, got {v}"));
-            return 0.0;
+    /// Whether deserializing already reported `key` (or a key in or above it).
+    pub(super) fn was_reported(&self, key: &str) -> bool {
+        self.reported.iter().any(|r| related(r, key) || related(key, r))
+    }
+
+    /// A key the profile must have; its absence is reported unless its table holds a
+    /// misspelt key (most likely this one).
+    pub(super) fn required<T>(&mut self, key: &str, value: Option<T>) -> Option<T> {
+        let table = parent(key).to_string();
+        if value.is_none() && !self.typo_tables.contains(&table) {
+            let field = &key[table.len()..].trim_start_matches('.');
+            self.fail(key, format!("missing field `{field}`"));
         }
+        value
+    }
+
+    /// A rate of the load ([`einv_workload::check_rate`]); 0 when it is not one.
+    pub(super) fn positive_rate(&mut self, key: &str, v: f64) -> f64 {
+        match einv_workload::check_rate(v) {
+            Ok(()) => v,
+            Err(why) => {
+                self.fail(key, why);
+                0.0
+            }
+        }
+    }
+
+    /// A rate no higher than einv-load supports ([`MAX_RATE`]), for rates whose lower
+    /// bound is another rule's.
+    pub(super) fn rate_at_most(&mut self, key: &str, v: f64) -> f64 {
         if v > MAX_RATE {
-            self.fail(key, format!("{v} requests/s is more than einv-load supports ({MAX_RATE})"));
+            self.positive_rate(key, v);
             return MAX_RATE;
         }
         v
@@ -103,18 +75,18 @@ impl Check<'_> {
 
     /// A duration of at most [`MAX_DURATION`] (so sums of stages cannot overflow).
     pub(super) fn duration(&mut self, key: &str, d: HumanDuration) -> Duration {
-        if d.0 > MAX_DURATION {
-            self.fail(key, format!("must be at most {}", humantime::format_duration(MAX_DURATION)));
-            return MAX_DURATION;
-        }
-        d.0
+        self.checked_duration(key, d, false)
     }
 
     pub(super) fn nonzero(&mut self, key: &str, d: HumanDuration) -> Duration {
-        if d.0.is_zero() {
-            self.fail(key, "must be longer than 0s");
+        self.checked_duration(key, d, true)
+    }
+
+    fn checked_duration(&mut self, key: &str, d: HumanDuration, nonzero: bool) -> Duration {
+        if let Err(why) = einv_workload::check_duration(d.0, nonzero) {
+            self.fail(key, why);
         }
-        self.duration(key, d)
+        d.0.min(MAX_DURATION)
     }
 
     pub(super) fn count(&mut self, key: &str, v: i64, (min, max): (i64, i64)) -> usize {
@@ -125,23 +97,49 @@ impl Check<'_> {
     }
 }
 
-pub(super) fn plan(raw: RawProfile, src: &str, file: &Path) -> Result<Plan, Error> {
-    let mut c = Check { src, file, errors: Vec::new() };
-    if raw.schema != SCHEMA {
-        c.fail("schema", format!("unsupported schema {} (this einv-load reads schema = {SCHEMA})", raw.schema));
+/// `key` is `of` or lies inside it (`load.stage[0].rate` inside `load.stage`).
+fn related(of: &str, key: &str) -> bool {
+    key.strip_prefix(of).is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+}
+
+/// Profile text → [`Plan`], with every problem found reported at once, in file order.
+pub(super) fn plan(src: &str, file: &Path) -> Result<Plan, Error> {
+    let Deserialized { doc, raw, errors, typo_tables } = deserialize(src, file)?;
+    let reported = errors.iter().map(|e| e.key.clone()).collect();
+    let mut c = Check { file, doc: &doc, errors, reported, typo_tables: &typo_tables };
+    let plan = raw.and_then(|raw| checked(&mut c, raw));
+    let mut errors = c.errors;
+    match plan {
+        Some(plan) if errors.is_empty() => Ok(plan),
+        _ => {
+            errors.sort_by_key(|e| e.line.unwrap_or(usize::MAX));
+            Err(Error::Profile(ProfileErrors(errors)))
+        }
     }
-    if raw.name.trim().is_empty() || raw.name.contains(['/', '\\']) {
+}
+
+/// Check every part of `raw`; the plan, if every part the plan needs is there.
+fn checked(c: &mut Check, raw: RawProfile) -> Option<Plan> {
+    if let Some(schema) = c.required("schema", raw.schema)
+        && schema != SCHEMA
+    {
+        c.fail("schema", format!("unsupported schema {schema} (this einv-load reads schema = {SCHEMA})"));
+    }
+    let name = c.required("name", raw.name);
+    if let Some(name) = &name
+        && (name.trim().is_empty() || name.contains(['/', '\\']))
+    {
         c.fail("name", "must be a non-empty name without slashes (it names the report folder)");
     }
-    let dir = file.parent().unwrap_or(Path::new("."));
-    let target = target(&mut c, raw.target, dir);
-    let load = load(&mut c, raw.load);
-    let feeders = super::ops::feeders(&mut c, raw.feeders, dir);
+    let dir = c.file.parent().unwrap_or(Path::new("."));
+    let target = c.required("target", raw.target).and_then(|t| target(c, t, dir));
+    let load = c.required("load", raw.load).and_then(|l| load(c, l));
+    let feeders = super::ops::feeders(c, raw.feeders, dir);
     let pools = super::ops::pool_names(&raw.ops);
-    let ops = super::ops::ops(&mut c, raw.ops, &feeders, &pools);
-    let workload = super::ops::workload(&mut c, raw.workload, pools);
-    let (mut load, max_send_lag) = load;
-    super::replay::check_trace(&mut c, &mut load, &ops);
+    let ops = super::ops::ops(c, raw.ops, &feeders, &pools);
+    let workload = super::ops::workload(c, raw.workload, pools);
+    let (mut load, max_send_lag) = load?;
+    super::replay::check_trace(c, &mut load, &ops);
     if matches!(load, Load::Replay { .. }) && workload.faults.duplicate_rate > 0.0 {
         // A duplicate repeats an earlier issue of the mix; in a replay the trace decides
         // the ops, so there is no earlier issue to be sure of.
@@ -153,16 +151,13 @@ pub(super) fn plan(raw: RawProfile, src: &str, file: &Path) -> Result<Plan, Erro
     {
         c.fail(if matches!(load, Load::Replay { .. }) { "load.trace" } else { "load.stage" }, why);
     }
-    let slo = raw.slo.map(|s| super::slo::slo(&mut c, s, &ops, load.duration())).unwrap_or_default();
-    if !c.errors.is_empty() {
-        return Err(Error::Profile(ProfileErrors(c.errors)));
-    }
-    Ok(Plan {
-        name: raw.name,
+    let slo = raw.slo.map(|s| super::slo::slo(c, s, &ops, load.duration())).unwrap_or_default();
+    Some(Plan {
+        name: name?,
         description: raw.description,
-        file: file.into(),
+        file: c.file.into(),
         seed,
-        target,
+        target: target?,
         load,
         ops,
         feeders,
@@ -173,18 +168,21 @@ pub(super) fn plan(raw: RawProfile, src: &str, file: &Path) -> Result<Plan, Erro
     })
 }
 
-fn target(c: &mut Check, mut t: RawTarget, dir: &Path) -> Target {
+/// `None` when the URL is missing or of the wrong type: then nothing that depends on it
+/// (the TLS keys, whether `[target.builtin]` applies) can be judged.
+fn target(c: &mut Check, mut t: RawTarget, dir: &Path) -> Option<Target> {
     let connections = c.count("target.connections", t.connections.unwrap_or(64), (1, MAX_CONNECTIONS));
-    let is_builtin = t.url == "builtin" || t.url == "builtin+tls";
-    let builtin = match t.builtin.take() {
-        Some(b) if !is_builtin => {
-            c.fail("target.builtin", "applies only when target.url = \"builtin\" (or \"builtin+tls\")");
-            builtin(c, b)
-        }
-        Some(b) => builtin(c, b),
-        None => (ModelSpec::default(), 1),
-    };
-    let endpoint = super::url::endpoint(&t.url, builtin).unwrap_or_else(|message| {
+    let connect_timeout = t.connect_timeout.map_or(Duration::from_secs(2), |d| c.nonzero("target.connect-timeout", d));
+    let request_timeout = t.request_timeout.map_or(Duration::from_secs(10), |d| c.nonzero("target.request-timeout", d));
+    let keep_alive = t.keep_alive.unwrap_or(true);
+    let builtin = t.builtin.take().map(|b| super::model::builtin(c, b));
+    let url = c.required("target.url", t.url.take())?;
+    let is_builtin = url == "builtin" || url == "builtin+tls";
+    if builtin.is_some() && !is_builtin {
+        c.fail("target.builtin", "applies only when target.url = \"builtin\" (or \"builtin+tls\")");
+    }
+    let endpoint = super::url::endpoint(&url, builtin.unwrap_or_else(|| (ModelSpec::default(), 1)));
+    let endpoint = endpoint.unwrap_or_else(|message| {
         c.fail("target.url", message);
         Endpoint::Http(HttpUrl { authority: String::new(), base_path: String::new(), tls: false })
     });
@@ -194,67 +192,16 @@ fn target(c: &mut Check, mut t: RawTarget, dir: &Path) -> Target {
         true => super::tls::options(c, &t, dir, (endpoint.tls(), is_builtin)),
         false => super::TlsOptions::default(),
     };
-    let connect_timeout = t.connect_timeout.map_or(Duration::from_secs(2), |d| c.nonzero("target.connect-timeout", d));
-    let request_timeout = t.request_timeout.map_or(Duration::from_secs(10), |d| c.nonzero("target.request-timeout", d));
-    let keep_alive = t.keep_alive.unwrap_or(true);
-    Target { endpoint, connections, connect_timeout, request_timeout, keep_alive, tls }
+    Some(Target { endpoint, connections, connect_timeout, request_timeout, keep_alive, tls })
 }
 
-fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {
-    let d = ModelSpec::default();
-    let limits = super::model::limits(c, &b);
-    let mut window = |key: &str, s: RawStall| {
-        let every = c.nonzero(&format!("target.builtin.{key}.every"), s.every);
-        let length = c.nonzero(&format!("target.builtin.{key}.for"), s.length);
-        if length >= every {
-            c.fail(&format!("target.builtin.{key}.for"), "must be shorter than `every`");
-        }
-        Stall { every, length }
-    };
-    let stall = b.stall.map(|s| window("stall", s));
-    let error_burst = b.error_burst.map(|s| window("error-burst", s));
-    let reset_rate = b.reset_rate.unwrap_or(0.0);
-    if !(0.0..=1.0).contains(&reset_rate) {
-        c.fail("target.builtin.reset-rate", format!("must be a fraction from 0 to 1, got {reset_rate}"));
-    }
-    let mut spec = ModelSpec {
-        pool_size: b.pool_size.map_or(d.pool_size, |n| c.count("target.builtin.pool-size", n, (1, 1_000_000))),
-        acquire_timeout: b
-            .acquire_timeout
-            .map_or(d.acquire_timeout, |t| c.nonzero("target.builtin.acquire-timeout", t)),
-        stall,
-        error_burst,
-        reset_rate: reset_rate.clamp(0.0, 1.0),
-        limits,
-        ..d
-    };
-    let service = super::model::RawService {
-        workers: b.workers,
-        queue_limit: b.queue_limit,
-        overhead: b.overhead,
-        rate_limit: b.rate_limit,
-        slow_body: b.slow_body,
-    };
-    super::model::service(c, service, &mut spec);
-    let holds = [
-        (Operation::Issue, "issue-hold", b.issue_hold),
-        (Operation::Query, "query-hold", b.query_hold),
-        (Operation::RedFlush, "red-flush-hold", b.red_flush_hold),
-        (Operation::VerifyTaxpayer, "verify-hold", b.verify_hold),
-        (Operation::Download, "download-hold", b.download_hold),
-        (Operation::PaymentCallback, "callback-hold", b.callback_hold),
-    ];
-    for (op, key, hold) in holds {
-        if let Some(hold) = hold {
-            let hold = super::model::hold(c, &format!("target.builtin.{key}"), hold);
-            spec.set_hold(op, hold);
-        }
-    }
-    (spec, b.threads.map_or(1, |n| c.count("target.builtin.threads", n, (1, 256))))
-}
-
-fn load(c: &mut Check, l: RawLoad) -> (Load, Duration) {
+/// `None` when the mode is of the wrong type (what else to check depends on it) or a
+/// stage could not be read.
+fn load(c: &mut Check, l: RawLoad) -> Option<(Load, Duration)> {
     let max_lag = l.max_send_lag.map_or(Duration::from_millis(10), |d| c.nonzero("load.max-send-lag", d));
+    if c.was_reported("load.mode") {
+        return None;
+    }
     let mode = l.mode.as_deref().unwrap_or("open");
     let load = match mode {
         "open" => {
@@ -276,19 +223,20 @@ fn load(c: &mut Check, l: RawLoad) -> (Load, Duration) {
                 }
             };
             let errors_before = c.errors.len();
-            let stages: Vec<Stage> = l.stages.into_iter().enumerate().map(|(i, s)| stage(c, i, s)).collect();
-            let has_arrivals = stages.iter().any(|s| match *s {
+            let stages: Vec<Option<Stage>> = l.stages.into_iter().enumerate().map(|(i, s)| stage(c, i, s)).collect();
+            let stages: Option<Vec<Stage>> = stages.into_iter().collect();
+            let has_arrivals = stages.iter().flatten().any(|s| match *s {
                 Stage::Ramp { from, to, .. } | Stage::Steps { from, to, .. } => from > 0.0 || to > 0.0,
                 Stage::Spike { base, peak, .. } => base > 0.0 || peak > 0.0,
             });
-            if !stages.is_empty() && !has_arrivals && c.errors.len() == errors_before {
+            if stages.as_ref().is_some_and(|s| !s.is_empty()) && !has_arrivals && c.errors.len() == errors_before {
                 c.fail("load.stage", "every stage has rate 0: nothing would be sent");
             }
             let pacing = l.pacing.map_or(DEFAULT_PACING, |p| c.duration("load.pacing", p));
             if pacing > MAX_PACING {
                 c.fail("load.pacing", format!("must be at most {}", humantime::format_duration(MAX_PACING)));
             }
-            Load::Open { stages, arrivals, pacing }
+            Load::Open { stages: stages?, arrivals, pacing }
         }
         "replay" => super::replay::replay(c, &l),
         "closed" => {
@@ -313,40 +261,77 @@ fn load(c: &mut Check, l: RawLoad) -> (Load, Duration) {
             Load::Closed { duration: Duration::from_secs(1), think: Duration::ZERO }
         }
     };
-    (load, max_lag)
+    Some((load, max_lag))
 }
 
-fn stage(c: &mut Check, i: usize, s: RawStage) -> Stage {
+/// The keys each stage kind takes, besides `kind`.
+const STAGE_KINDS: [(&str, &[&str]); 4] = [
+    ("constant", &["rate", "duration"]),
+    ("ramp", &["from", "to", "duration"]),
+    ("steps", &["from", "to", "steps", "step"]),
+    ("spike", &["base", "peak", "at", "width", "duration"]),
+];
+
+/// One stage; `None` when it is missing keys or its kind is unknown.
+fn stage(c: &mut Check, i: usize, s: RawStage) -> Option<Stage> {
     let key = |k: &str| format!("load.stage[{i}].{k}");
-    match s {
-        RawStage::Constant { rate, duration } => {
-            Stage::constant(c.positive_rate(&key("rate"), rate), c.nonzero(&key("duration"), duration))
-        }
-        RawStage::Ramp { from, to, duration } => Stage::Ramp {
-            from: c.positive_rate(&key("from"), from),
-            to: c.positive_rate(&key("to"), to),
-            duration: c.nonzero(&key("duration"), duration),
-        },
-        RawStage::Steps { from, to, steps, step } => Stage::Steps {
-            from: c.positive_rate(&key("from"), from),
-            to: c.positive_rate(&key("to"), to),
-            steps: u32::try_from(c.count(&key("steps"), steps, (1, 10_000))).unwrap_or(u32::MAX),
-            step: c.nonzero(&key("step"), step),
-        },
-        RawStage::Spike { base, peak, at, width, duration } => {
-            let errors_before = c.errors.len();
-            let (at, width, duration) =
-                (c.duration(&key("at"), at), c.nonzero(&key("width"), width), c.nonzero(&key("duration"), duration));
-            if c.errors.len() == errors_before && at + width > duration {
-                c.fail(&key("width"), "the spike (at + width) must end within the stage's duration");
-            }
-            Stage::Spike {
-                base: c.positive_rate(&key("base"), base),
-                peak: c.positive_rate(&key("peak"), peak),
-                at,
-                width,
-                duration,
-            }
-        }
+    let kind = c.required(&key("kind"), s.kind.clone())?;
+    let Some((_, takes)) = STAGE_KINDS.iter().find(|(k, _)| *k == kind) else {
+        let kinds: Vec<&str> = STAGE_KINDS.iter().map(|(k, _)| *k).collect();
+        c.fail(&key("kind"), format!("unknown variant `{kind}`, expected {}", one_of(&kinds)));
+        return None;
+    };
+    let given = [
+        ("rate", s.rate.is_some()),
+        ("from", s.from.is_some()),
+        ("to", s.to.is_some()),
+        ("steps", s.steps.is_some()),
+        ("step", s.step.is_some()),
+        ("base", s.base.is_some()),
+        ("peak", s.peak.is_some()),
+        ("at", s.at.is_some()),
+        ("width", s.width.is_some()),
+        ("duration", s.duration.is_some()),
+    ];
+    for (field, _) in given.iter().filter(|(f, set)| *set && !takes.contains(f)) {
+        c.fail(&key(field), format!("unknown field `{field}`, expected {}", one_of(takes)));
+    }
+    // The kind's keys must be there; the others were reported above.
+    let mut need = |k: &str, v: Option<f64>| if takes.contains(&k) { c.required(&key(k), v) } else { v };
+    let (rate, from, to) = (need("rate", s.rate), need("from", s.from), need("to", s.to));
+    let (base, peak) = (need("base", s.base), need("peak", s.peak));
+    let mut need =
+        |k: &str, d: Option<HumanDuration>| if takes.contains(&k) { c.required(&key(k), d) } else { d }.map(|d| d.0);
+    let (step, at, width) = (need("step", s.step), need("at", s.at), need("width", s.width));
+    let duration = need("duration", s.duration);
+    let steps = match takes.contains(&"steps") {
+        true => c.required(&key("steps"), s.steps),
+        false => s.steps,
+    };
+    let steps = steps.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+    let stage = match kind.as_str() {
+        "constant" => Stage::constant(rate?, duration?),
+        "ramp" => Stage::Ramp { from: from?, to: to?, duration: duration? },
+        "steps" => Stage::Steps { from: from?, to: to?, steps: steps?, step: step? },
+        _ => Stage::Spike { base: base?, peak: peak?, at: at?, width: width?, duration: duration? },
+    };
+    // The schedule's own rules; a constant stage's one rate is its ramp's `from` and `to`.
+    let mut problems = stage.problems();
+    if kind == "constant" {
+        problems.retain(|(k, _)| *k != "to");
+    }
+    for (field, why) in problems {
+        let field = if kind == "constant" && field == "from" { "rate" } else { field };
+        c.fail(&key(field), why);
+    }
+    Some(stage)
+}
+
+/// serde's way of listing what it expected: `` `a` or `b` ``, `` one of `a`, `b`, `c` ``.
+fn one_of(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.as_slice() {
+        [a, b] => format!("{a} or {b}"),
+        _ => format!("one of {}", quoted.join(", ")),
     }
 }

@@ -1,0 +1,167 @@
+//! What each command does: call the engine with the parsed arguments, print what it
+//! returns, and exit as its verdict says.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use einv_engine::{Finished, ModelOverrides, Overrides, Plan, RunOptions, Verdict};
+use einv_report::Existing;
+
+use crate::args::{Command, CompareArgs, GenerateArgs, MergeArgs, ReportArgs, RunArgs, ServeArgs, SimulateArgs};
+use crate::out;
+
+impl Command {
+    pub fn execute(self) -> anyhow::Result<ExitCode> {
+        match self {
+            Command::Run(args) => run(args),
+            Command::Validate { profile } => validate(&profile),
+            Command::Serve(args) => serve(*args),
+            Command::Generate(args) => generate(args),
+            Command::Simulate(args) => simulate(args),
+            Command::Merge(args) => merge(args),
+            Command::Compare(args) => compare(args),
+            Command::Report(args) => report(args),
+        }
+    }
+}
+
+fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
+    let mut plan = Plan::load(&a.profile)?;
+    let overrides = Overrides {
+        target: a.target,
+        rate: a.rate,
+        duration: a.duration,
+        connections: a.connections,
+        seed: a.seed,
+        shard: a.shard,
+    };
+    plan.apply(&overrides)?;
+    let opts = RunOptions { out: a.out, progress: !a.no_progress };
+    let result = einv_engine::run(&plan, &opts)?;
+    out::print(&einv_report::text_summary(&result.summary, &result.folder.display().to_string()))?;
+    Ok(out::finish(&result.summary, Finished::Run, &result.folder))
+}
+
+fn validate(path: &Path) -> anyhow::Result<ExitCode> {
+    let plan = Plan::load(path)?;
+    let mut text = format!("{}: ok\n", path.display());
+    for (label, line) in plan.describe() {
+        text.push_str(&format!("  {label:<11} {line}\n"));
+    }
+    out::print(&text)?;
+    Ok(out::exit(&Verdict::Pass))
+}
+
+fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
+    let model = ModelOverrides {
+        pool_size: a.pool_size,
+        acquire_timeout: a.acquire_timeout,
+        stall: a.stall,
+        error_burst: a.error_burst,
+        reset_rate: a.reset_rate,
+        workers: a.workers,
+        queue_limit: a.queue_limit,
+        overhead: a.overhead,
+        rate_limit: a.rate_limit,
+        slow_body: a.slow_body,
+        max_body: a.max_body,
+        max_order_no: a.max_order_no,
+        header_timeout: a.header_timeout,
+        idle_timeout: a.idle_timeout,
+        max_connections: a.max_connections,
+        ledger_window: a.ledger_window,
+    };
+    let (spec, threads) = einv_engine::serve_model(a.profile.as_deref(), &model)?;
+    if a.tls {
+        einv_engine::serve_tls(spec, a.addr, threads, a.cert_out.as_deref(), |addr, cert| {
+            let _ = out::print(&format!(
+                "einv-load built-in target listening on https://{addr} (Ctrl-C to stop)\n\
+                 certificate (self-signed) written to {}: trust it with tls-ca\n",
+                cert.display()
+            ));
+        })
+        .with_context(|| format!("serving on {}", a.addr))?;
+        return Ok(out::exit(&Verdict::Pass));
+    }
+    einv_engine::serve(spec, a.addr, threads, |addr| {
+        let _ = out::print(&format!("einv-load built-in target listening on http://{addr} (Ctrl-C to stop)\n"));
+    })
+    .with_context(|| format!("serving on {}", a.addr))?;
+    Ok(out::exit(&Verdict::Pass))
+}
+
+fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
+    let mut plan = Plan::load(&a.profile)?;
+    plan.apply(&Overrides { rate: a.rate, duration: a.duration, seed: a.seed, ..Overrides::default() })?;
+    if !a.sweep_pool.is_empty() || !a.sweep_rate.is_empty() {
+        let result = einv_engine::sweep(&plan, &a.sweep_pool, &a.sweep_rate, a.out.as_deref())?;
+        let md = einv_report::sweep_markdown(&result.cells);
+        out::print(&format!("{md}\nsweep     {}\n", result.folder.display()))?;
+        return Ok(out::exit(&Verdict::Pass));
+    }
+    let result = einv_engine::simulate(&plan, &RunOptions { out: a.out, progress: false })?;
+    let s = &result.summary;
+    let mut text = einv_report::text_summary(s, &result.folder.display().to_string());
+    if let Some(pool) = &s.pool {
+        let knee = pool.first_timeout_s.map_or("none".to_string(), |t| format!("at {t:.0} s"));
+        text.push_str(&format!(
+            "pool      size {}, peak mean active {:.1}, max pending {}, acquire p99 {:.3} ms, timeouts {} (first {knee})\n",
+            pool.size, pool.peak_mean_active, pool.max_pending, pool.acquire_ms.p99, pool.timeouts
+        ));
+        if pool.rate_limited + pool.queue_full > 0 {
+            text.push_str(&format!(
+                "refused   {} by the rate limit (429), {} with the worker queue full (503)\n",
+                pool.rate_limited, pool.queue_full
+            ));
+        }
+    }
+    out::print(&text)?;
+    Ok(out::finish(s, Finished::Simulation, &result.folder))
+}
+
+fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
+    let done = einv_engine::rerender(&a.dir, a.out.as_deref())?;
+    let (n, folder, list) = (done.files.len(), done.folder.display(), done.files.join(", "));
+    let index = done.folder.join(einv_report::files::INDEX_HTML);
+    out::print(&format!("rendered {n} files in {folder}: {list}\nopen {}\n", index.display()))?;
+    for n in &done.not_written {
+        eprintln!("error: {} was not written: {}", n.file, n.error);
+    }
+    Ok(out::exit(&if done.not_written.is_empty() { Verdict::Pass } else { Verdict::NotCarriedOut(None) }))
+}
+
+fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
+    let mut plan = Plan::load(&a.profile)?;
+    plan.apply(&Overrides { seed: a.seed, shard: a.shard, ..Overrides::default() })?;
+    let existing = if a.force { Existing::ReplaceOutsideReports } else { Existing::Refuse };
+    let done = einv_engine::generate(&plan, a.count, &a.out, existing)?;
+    if done.skipped > 0 {
+        eprintln!(
+            "{} of {} requests draw from an empty correlation pool (a dry run gets no responses)",
+            done.skipped, done.requests
+        );
+    }
+    if done.interrupted {
+        eprintln!("interrupted after {} requests; a file --out was not written", done.requests);
+        return Ok(out::exit(&Verdict::NotCarriedOut(None)));
+    }
+    Ok(out::exit(&Verdict::Pass))
+}
+
+fn merge(a: MergeArgs) -> anyhow::Result<ExitCode> {
+    let s = einv_engine::merge(&a.dirs, &a.out)?;
+    out::print(&einv_report::text_summary(&s, &a.out.display().to_string()))?;
+    for w in &s.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(out::finish(&s, Finished::Merge, &a.out))
+}
+
+fn compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
+    let result = einv_engine::compare(&a.baseline, &a.current, a.max_regression, a.out.as_deref())?;
+    let c = &result.compared.comparison;
+    let html = result.folder.join("compare.html");
+    out::print(&format!("{}\ncompare   {}\n", einv_report::compare_table(c), html.display()))?;
+    Ok(out::exit(&Verdict::of_comparison(c)))
+}

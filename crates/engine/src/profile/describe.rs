@@ -1,0 +1,84 @@
+//! A plan in words, for `einv-load validate`: what a run of it would do.
+
+use std::time::Duration;
+
+use einv_report::SloSpec;
+
+use super::{Endpoint, Plan};
+
+impl Plan {
+    /// Labelled lines: ("name", ...), ("target", ...), the built-in target's model, ("load",
+    /// ...), one ("op", ...) per op and ("slo", ...) per scope of the SLO.
+    pub fn describe(&self) -> Vec<(&'static str, String)> {
+        let mut lines = vec![("name", self.name.clone())];
+        if let Some(d) = &self.description {
+            lines.push(("about", d.clone()));
+        }
+        let target = match &self.target.endpoint {
+            Endpoint::Builtin { spec, tls, .. } => format!(
+                "builtin{} (pool {}, acquire timeout {:?})",
+                if *tls { " over TLS" } else { "" },
+                spec.pool_size,
+                spec.acquire_timeout
+            ),
+            Endpoint::Http(u) => u.display(),
+        };
+        lines.push(("target", format!("{target}, {} connections", self.target.connections)));
+        if self.target.endpoint.tls() {
+            lines.push(("tls", self.tls_line()));
+        }
+        if let Endpoint::Builtin { spec, .. } = &self.target.endpoint {
+            lines.extend(spec.describe());
+        }
+        let length = humantime::format_duration(self.load.duration());
+        lines.push(("load", format!("{} loop, {length}", self.load.mode())));
+        let total: u32 = self.ops.iter().map(|o| o.weight).sum();
+        for op in &self.ops {
+            let share = f64::from(op.weight) / f64::from(total.max(1)) * 100.0;
+            lines.push(("op", format!("{:<16} {:>5.1}%  {} {}", op.name, share, op.method, op.path)));
+        }
+        lines.extend(slo_lines(&self.slo).into_iter().map(|l| ("slo", l)));
+        lines
+    }
+
+    /// Which certificates are trusted, and whether sessions resume.
+    fn tls_line(&self) -> String {
+        let t = &self.target.tls;
+        let trust = match (&t.ca_file, t.insecure) {
+            (_, true) => "NOT CHECKED (tls-insecure; test rigs only)".to_string(),
+            (Some(f), _) => format!("system roots + {}", f.display()),
+            (None, _) if matches!(self.target.endpoint, Endpoint::Builtin { .. }) => {
+                "the built-in target's own, made at start".into()
+            }
+            (None, _) => "system roots".into(),
+        };
+        let resumption = if t.resumption { "on" } else { "off (every connection a full handshake)" };
+        format!("certificate: {trust}; session resumption {resumption}")
+    }
+}
+
+/// The profile's SLO in words, one line per scope and one for abort-on-fail.
+fn slo_lines(slo: &SloSpec) -> Vec<String> {
+    let limits = |s: &SloSpec| {
+        let ms = |d: Duration| humantime::format_duration(d).to_string();
+        let mut out: Vec<String> = [("p50", s.p50), ("p90", s.p90), ("p99", s.p99), ("p99.9", s.p999), ("max", s.max)]
+            .into_iter()
+            .filter_map(|(name, d)| Some(format!("latency {name} <= {}", ms(d?))))
+            .collect();
+        out.extend(s.error_rate.map(|r| format!("error rate <= {}%", r * 100.0)));
+        out.extend(s.check_failure_rate.map(|r| format!("check failure rate <= {}%", r * 100.0)));
+        out.extend(s.min_rate.map(|r| format!("achieved rate >= {r}/s")));
+        out.join(", ")
+    };
+    let mut lines = Vec::new();
+    let overall = limits(slo);
+    if !overall.is_empty() {
+        lines.push(format!("overall: {overall}"));
+    }
+    lines.extend(slo.ops.iter().map(|(name, s)| format!("{name}: {}", limits(s))));
+    if let Some(grace) = slo.abort_after {
+        let grace = humantime::format_duration(grace);
+        lines.push(format!("abort-on-fail: after {grace}, stop the run once a check fails on the run so far"));
+    }
+    lines
+}
