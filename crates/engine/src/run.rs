@@ -228,7 +228,7 @@ fn slo_abort(spec: &SloSpec, log: &RunLog, now: Duration, pace: f64) -> Option<A
     if now < grace {
         return None;
     }
-    let report = log.slo_so_far(&spec.with_min_rates_paced(pace), now);
+    let report = log.slo_so_far(&spec.for_share(pace), now);
     // Nothing measured yet (no request finished) is no reason to stop: it may come.
     let failed: Vec<_> = report.checks.into_iter().filter(|c| !c.passed && c.measured).collect();
     if failed.is_empty() {
@@ -257,7 +257,7 @@ struct Ended {
 /// The SLO one process checks: a shard sends 1/N of the run, so a minimum rate (set for
 /// the whole run) is held at 1/N of it; `merge` checks the whole again at full height.
 fn shard_slo(plan: &Plan) -> SloSpec {
-    plan.slo.with_min_rates_paced(plan.shard.share(1.0))
+    plan.slo.for_share(plan.shard.share(1.0))
 }
 
 /// What the run log needs beyond its own records to write the report.

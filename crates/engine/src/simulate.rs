@@ -113,13 +113,11 @@ fn start_stamp() -> Result<SystemTime, Error> {
 fn finish(
     plan: &Plan,
     spec: &ModelSpec,
-    mut rec: Recording,
+    rec: Recording,
     Ended { scheduled, target_rate, sent_until, end, interrupted }: Ended,
     started_at: SystemTime,
     dir: std::path::PathBuf,
 ) -> Result<RunResult, Error> {
-    let (pool, lost) = rec.pool.finish();
-    rec.log.add_not_written(lost);
     let planned = plan.load.duration().as_secs_f64();
     let finish = Finish {
         run: RunInfo {
@@ -141,7 +139,7 @@ fn finish(
         lag_warning: plan.max_send_lag,
         interrupted,
         tags: crate::workload::tags(),
-        pool: Some(pool),
+        pool: Some(rec.pool),
     };
     let summary: Summary = rec.log.finish(finish)?;
     Ok(RunResult { summary, folder: dir })

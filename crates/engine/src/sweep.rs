@@ -75,6 +75,6 @@ fn cell(plan: &Plan, nominal_rate: Option<f64>) -> Result<SweepCell, Error> {
         p50_ms: summary.latency_ms.p50,
         p99_ms: summary.latency_ms.p99,
         error_rate: summary.requests.error_rate,
-        slo_passed: plan.slo.check("overall", &summary).passed,
+        slo_passed: plan.slo.overall.check("overall", &summary).passed,
     })
 }

@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use einv_report::{
-    Connections, Finish, Outcome, Phases, PoolInterval, PoolLog, RunInfo, RunLog, Sample, Saved, SloSpec, Stats,
-    render_folder,
+    Connections, Finish, Limit, Limits, Metric, Outcome, Phases, PoolInterval, PoolLog, RunInfo, RunLog, Sample, Saved,
+    SloSpec, Stats, render_folder,
 };
 
 const SECONDS: u64 = 3600;
@@ -49,7 +49,7 @@ fn one_hour(dir: &std::path::Path) -> Saved {
         let mut p = PoolInterval { active: 60 + s % 40, pending: s % 5, mean_active: 70.0, ..Default::default() };
         pool.push(start.as_secs_f64(), 1.0, &mut p);
     }
-    assert_eq!(pool.finish().1, None);
+    assert_eq!(pool.finish().2, None);
     let finish = Finish {
         run: RunInfo {
             name: "one-hour".into(),
@@ -65,7 +65,13 @@ fn one_hour(dir: &std::path::Path) -> Saved {
         },
         scheduled: vec![SECONDS * 50; OPS.len()],
         target_rate: 200.0,
-        slo: SloSpec { p99: Some(Duration::from_millis(200)), error_rate: Some(0.01), ..SloSpec::default() },
+        slo: SloSpec {
+            overall: Limits::from([
+                (Metric::P99, Limit::Time(Duration::from_millis(200))),
+                (Metric::ErrorRate, Limit::Value(0.01)),
+            ]),
+            ..SloSpec::default()
+        },
         connections: Connections { limit: 64, opened: 40, max_open: 37 },
         lag_warning: Duration::from_millis(10),
         interrupted: false,
@@ -79,7 +85,7 @@ fn one_hour(dir: &std::path::Path) -> Saved {
 fn render(c: &mut Criterion) {
     let data = tempfile::tempdir().unwrap();
     let saved = one_hour(data.path());
-    assert_eq!(saved.timeseries.len(), SECONDS as usize);
+    assert_eq!(saved.folder.timeseries.len(), SECONDS as usize);
     let out = tempfile::tempdir().unwrap();
     let mut group = c.benchmark_group("report");
     group.sample_size(20);

@@ -15,8 +15,9 @@ pub use render::{compare_markdown, compare_table};
 
 use crate::Error;
 use crate::chart;
-use crate::merge::{Folder, Totals};
-use crate::stats::{max_ms, quantile_ms};
+use crate::folder::{Folder, Totals};
+use crate::histograms::{Timing, max_ms, quantile_ms};
+use crate::slo::{Metric, Unit};
 use crate::summary::OpSummary;
 use crate::write::write_file;
 
@@ -103,7 +104,7 @@ struct Side {
 
 impl Side {
     fn open(dir: &Path) -> Result<Side, Error> {
-        let folder = Folder::load(dir)?;
+        let folder = Folder::open(dir)?;
         let totals = folder.totals()?;
         Ok(Side { folder, totals })
     }
@@ -149,17 +150,21 @@ pub fn compare(baseline: &Path, current: &Path, max_regression: f64) -> Result<C
     let (bs, cs) = (&b.folder.summary, &c.folder.summary);
     let mut scopes = vec![diff_scope(
         "overall",
-        (&b.totals.overall, &bs.overall),
-        (&c.totals.overall, &cs.overall),
+        (&b.totals.overall[Timing::Latency], &bs.overall),
+        (&c.totals.overall[Timing::Latency], &cs.overall),
         max_regression,
         true,
     )];
     let mut notes = Vec::new();
     for (name, op) in &bs.ops {
         match (cs.ops.get(name), b.totals.ops.get(name), c.totals.ops.get(name)) {
-            (Some(cop), Some(bh), Some(ch)) => {
-                scopes.push(diff_scope(name, (&bh[0], op), (&ch[0], cop), max_regression, false))
-            }
+            (Some(cop), Some(bh), Some(ch)) => scopes.push(diff_scope(
+                name,
+                (&bh[Timing::Latency], op),
+                (&ch[Timing::Latency], cop),
+                max_regression,
+                false,
+            )),
             _ => notes.push(format!("op {name} is only in the baseline")),
         }
     }
@@ -210,7 +215,7 @@ pub fn compare(baseline: &Path, current: &Path, max_regression: f64) -> Result<C
 
 fn describe(scope: &str, m: &MetricDiff) -> String {
     let change = m.change.map_or(String::new(), |c| format!(" ({:+.1}%)", c * 100.0));
-    let (b, c) = if m.unit == "ratio" {
+    let (b, c) = if Unit::parse(&m.unit) == Some(Unit::Ratio) {
         (format!("{:.3}%", m.baseline * 100.0), format!("{:.3}%", m.current * 100.0))
     } else {
         (format!("{:.3}", m.baseline), format!("{:.3} {}", m.current, m.unit))
@@ -227,7 +232,8 @@ fn diff_scope(
 ) -> ScopeDiff {
     let mut metrics = Vec::new();
     let samples = bh.len().min(ch.len()) as f64;
-    for (name, q) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p99.9", 0.999), ("max", 1.0)] {
+    let latency = Metric::ALL.into_iter().filter_map(|m| Some((m, m.quantile()?)));
+    for (m, q) in latency {
         let (b, c) = if q < 1.0 { (quantile_ms(bh, q), quantile_ms(ch, q)) } else { (max_ms(bh), max_ms(ch)) };
         let need = (rules::TAIL_SAMPLES / (1.0 - q)).round();
         let (judged, note) = match q {
@@ -237,29 +243,26 @@ fn diff_scope(
             _ => (true, None),
         };
         let worse = c > b * (1.0 + t) && c - b >= rules::LATENCY_FLOOR_MS;
-        metrics.push(metric(&format!("latency {name}"), "ms", b, c, judged, judged && worse, note));
+        metrics.push(metric(m.name(), m.unit(), b, c, judged, judged && worse, note));
     }
     // Check failures are wrong answers: judged by the error rate's rules.
     let enough = bs.requests.sent.min(cs.requests.sent) >= rules::MIN_REQUESTS;
-    let rates = [
-        ("error rate", bs.requests.error_rate, cs.requests.error_rate),
-        ("check failure rate", bs.requests.check_failure_rate, cs.requests.check_failure_rate),
-    ];
-    for (name, b, c) in rates {
+    for m in [Metric::ErrorRate, Metric::CheckFailureRate] {
+        let (b, c) = (m.measure(bs).0, m.measure(cs).0);
         let note = (!enough).then(|| format!("too few requests to judge (need {} in both runs)", rules::MIN_REQUESTS));
         let worse = c - b > rules::ERROR_RATE_FLOOR && c > b * (1.0 + t);
-        metrics.push(metric(name, "ratio", b, c, enough, enough && worse, note));
+        metrics.push(metric(m.name(), m.unit(), b, c, enough, enough && worse, note));
     }
     let (b, c) = (bs.rate.achieved_per_s, cs.rate.achieved_per_s);
     let note = (!overall).then(|| "shown, not judged: an op's throughput follows the mix".to_string());
-    metrics.push(metric("throughput", "req/s", b, c, overall, overall && c < b * (1.0 - t), note));
+    metrics.push(metric("throughput", Unit::PerSecond, b, c, overall, overall && c < b * (1.0 - t), note));
     ScopeDiff { scope: scope.into(), metrics }
 }
 
-fn metric(name: &str, unit: &str, b: f64, c: f64, judged: bool, regression: bool, note: Option<String>) -> MetricDiff {
+fn metric(name: &str, unit: Unit, b: f64, c: f64, judged: bool, regression: bool, note: Option<String>) -> MetricDiff {
     MetricDiff {
         metric: name.into(),
-        unit: unit.into(),
+        unit: unit.as_str().into(),
         baseline: b,
         current: c,
         change: (b != 0.0).then(|| (c - b) / b),
@@ -276,17 +279,22 @@ fn render_charts(b: &Side, c: &Side) -> Vec<(String, Result<String, Error>)> {
         "overlay-spectrum.svg".to_string(),
         chart::spectrum_overlay_svg(
             "overall latency percentile spectrum",
-            (&bn, &b.totals.overall),
-            (&cn, &c.totals.overall),
+            (&bn, &b.totals.overall[Timing::Latency]),
+            (&cn, &c.totals.overall[Timing::Latency]),
         ),
     )];
     let ops: BTreeMap<&String, _> = b.totals.ops.iter().filter(|(n, _)| c.totals.ops.contains_key(*n)).collect();
     for (name, bh) in ops {
         let title = format!("{name}: latency percentile spectrum");
-        let svg = chart::spectrum_overlay_svg(&title, (&bn, &bh[0]), (&cn, &c.totals.ops[name][0]));
+        let (bh, ch) = (&bh[Timing::Latency], &c.totals.ops[name][Timing::Latency]);
+        let svg = chart::spectrum_overlay_svg(&title, (&bn, bh), (&cn, ch));
         out.push((format!("overlay-spectrum-{}.svg", file_safe(name)), svg));
     }
-    let svg = chart::timeline_overlay_svg("latency over time (p50, p99)", (&bn, &b.folder.rows), (&cn, &c.folder.rows));
+    let svg = chart::timeline_overlay_svg(
+        "latency over time (p50, p99)",
+        (&bn, &b.folder.timeseries),
+        (&cn, &c.folder.timeseries),
+    );
     out.push(("overlay-timeline.svg".to_string(), svg));
     out
 }

@@ -15,7 +15,12 @@ pub(crate) struct Record<'a> {
     fields: csv::StringRecord,
 }
 
-impl Record<'_> {
+impl<'a> Record<'a> {
+    /// A record of the file at `path` made of `fields`: a row as it would read back.
+    pub(crate) fn written(path: &'a Path, fields: Vec<String>) -> Self {
+        Record { path, index: 0, fields: csv::StringRecord::from(fields) }
+    }
+
     fn parse<T: std::str::FromStr>(&self, i: usize) -> Result<T, Error> {
         self.fields.get(i).and_then(|v| v.parse::<T>().ok()).ok_or_else(|| Error::Format {
             path: self.path.into(),

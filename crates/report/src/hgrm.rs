@@ -2,7 +2,7 @@ use std::fmt::Write;
 
 use hdrhistogram::Histogram;
 
-use crate::stats::us_to_ms;
+use crate::histograms::us_to_ms;
 
 /// Render a microsecond histogram in HdrHistogram's percentile-distribution text format
 /// (as `outputPercentileDistribution` with 5 ticks per half distance, values in ms), so

@@ -7,23 +7,15 @@ use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogHistogram, IntervalLogWriterBuilder, LogEntry, Tag};
 
 use crate::Error;
+use crate::histograms::{Histograms, Timing};
 use crate::hlog_read::{Decoder, LogReader};
 use crate::write::{Existing, Output};
 
-/// An op's histograms in histograms.hlog are tagged `<op>:<kind>`, one kind per entry
-/// here, in this order everywhere (`Stats`, merge's per-op arrays, `Saved`'s
-/// `Histograms`). Untagged entries are the overall latency.
-pub const KINDS: [&str; 6] = ["latency", "service", "send_lag", "connect", "ttfb", "tls"];
-
-/// The first `ALWAYS` kinds are written in every interval an op ran in; the rest are
-/// phases (connect, time to first byte, TLS), written only in intervals that had any:
-/// keep-alive runs rarely connect.
-pub(crate) const ALWAYS: usize = 3;
-
-/// `"issue:latency"` -> `("issue", 0)`: the op and its kind's index in [`KINDS`].
-pub(crate) fn split_tag(tag: &str) -> Option<(&str, usize)> {
-    let (op, kind) = tag.rsplit_once(':')?;
-    Some((op, KINDS.iter().position(|k| *k == kind)?))
+/// `"issue:latency"` -> `("issue", Timing::Latency)`: the op and the timing of an op's
+/// histogram in histograms.hlog (untagged entries are the overall latency).
+pub(crate) fn parse_tag(tag: &str) -> Option<(&str, Timing)> {
+    let (op, timing) = tag.rsplit_once(':')?;
+    Some((op, Timing::from_name(timing)?))
 }
 
 /// Streams an HdrHistogram interval log (format 1.3, V2 deflate-compressed histograms),
@@ -78,6 +70,15 @@ impl HlogWriter {
             .begin_log_with(&mut self.out, &mut self.serializer)
             .map_err(|e| Error::io(&self.path, e))?;
         w.write_histogram(h, start, length, tag).map_err(|e| Error::Histogram(e.to_string()))
+    }
+
+    /// Append op `op`'s histograms of one interval, each tagged `<op>:<timing>`: every
+    /// timing but the phases, which only when they happened (see [`Timing::is_phase`]).
+    pub fn write_op(&mut self, op: &str, hists: &Histograms, start: Duration, length: Duration) -> Result<(), Error> {
+        for (t, h) in hists.iter().filter(|(t, h)| !t.is_phase() || !h.is_empty()) {
+            self.write(h, start, length, Some(&format!("{op}:{}", t.name())))?;
+        }
+        Ok(())
     }
 
     pub fn flush(&mut self) -> Result<(), Error> {

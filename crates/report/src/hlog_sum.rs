@@ -14,14 +14,14 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::interval_log::LogEntry;
 
 use crate::Error;
+use crate::histograms::{HIGHEST_US, SIGFIG, new_histogram};
 use crate::hlog_read::{Decoder, LogReader, V2_HEADER, be_u32};
-use crate::stats::{HIGHEST_US, SIGFIG, new_histogram};
 
 /// log2 of half the sub-bucket count of a 3-digit histogram (2048 sub-buckets).
 const HALF_MAGNITUDE: u32 = 10;
 
 /// Per tag (`None` = untagged), the sum of every interval of the log at `path`.
-pub fn sum_hlog(path: &Path) -> Result<BTreeMap<Option<String>, Histogram<u64>>, Error> {
+pub(crate) fn sum_hlog(path: &Path) -> Result<BTreeMap<Option<String>, Histogram<u64>>, Error> {
     let mut sums: BTreeMap<Option<String>, Histogram<u64>> = BTreeMap::new();
     let mut log = LogReader::open(path)?;
     let mut decoder = Decoder::default();

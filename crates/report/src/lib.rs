@@ -1,14 +1,16 @@
 //! Recording and reporting for einv-load.
 //!
 //! Workers record each finished request as a [`Sample`] into a shared [`Recorder`]
-//! (sharded, fixed-size HDR histograms). Once a second the engine drains it into a
-//! [`RunLog`], which streams `histograms.hlog` and `timeseries.csv` to disk and keeps
-//! run totals; [`RunLog::finish`] turns those into a [`Summary`] (summary.json) and calls
-//! [`render_folder`], which writes every derived file (charts, index.html, summary.md,
-//! junit.xml, .hgrm). [`Saved::load`] reads a finished folder back, so `einv-load report`
-//! renders the same files from disk. Renderers are pure: data in, bytes out. Finished
-//! folders are also read back by [`merge()`] (shard folders into one, histograms added)
-//! and [`compare()`] (two runs, distribution to distribution, with overlay charts).
+//! (sharded, fixed-size HDR histograms: one [`Histograms`] set per op, indexed by
+//! [`Timing`]). Once a second the engine drains it into a [`RunLog`], which streams
+//! `histograms.hlog` and `timeseries.csv` to disk and keeps run totals; at the end
+//! [`RunLog::finish`] assembles the [`Summary`] (summary.json, [`Summary::assemble`]: pure)
+//! and completes the folder: [`render_folder`] writes every derived file (charts,
+//! index.html, summary.md, junit.xml, .hgrm), then summary.json is written, last. SLO
+//! checks are [`Metric`]s against an [`SloSpec`]'s [`Limits`]. [`Folder::open`] is the one
+//! reader of a finished folder ([`Saved::load`] adds its histograms), so `einv-load report`
+//! renders the same files from disk, [`merge()`] adds shard folders into one, and
+//! [`compare()`] sets two runs side by side. Renderers are pure: data in, bytes out.
 //!
 //! ```
 //! use std::time::Duration;
@@ -29,7 +31,9 @@ pub mod chart;
 mod compare;
 mod csv_rows;
 mod error;
+mod folder;
 mod hgrm;
+mod histograms;
 mod hlog;
 mod hlog_read;
 mod hlog_sum;
@@ -39,7 +43,6 @@ mod pool;
 mod recorder;
 mod render;
 mod runlog;
-mod saved;
 mod slo;
 mod stats;
 mod summary;
@@ -53,21 +56,21 @@ pub use compare::{
     compare_markdown, compare_table, rules,
 };
 pub use error::Error;
+pub use folder::{Folder, Saved, Totals, files};
 pub use hgrm::hgrm;
+pub use histograms::{Histograms, Timing, max_ms, new_histogram, quantile_ms};
 pub use hlog::{Hlog, HlogEntry, HlogWriter, for_each_hlog, read_hlog, read_interval_log};
-pub use hlog_sum::sum_hlog;
 pub use merge::merge;
 pub use outcome::{ErrorClass, ErrorCounts, Outcome, Phases, Sample, TagCounts, is_final_status};
 pub use pool::{POOL_CSV, PoolInterval, PoolLog, PoolRow, PoolSummary, read_pool_csv};
 pub use recorder::Recorder;
 pub use render::{Rendered, render_folder};
-pub use runlog::{Finish, RunLog, files};
-pub use saved::{Histograms, Saved};
-pub use slo::{SloCheck, SloReport, SloSpec};
-pub use stats::{MAX_TAGS, Stats, max_ms, new_histogram, quantile_ms};
+pub use runlog::{Finish, RunLog};
+pub use slo::{Bound, Limit, Limits, Metric, SloCheck, SloReport, SloSpec, Unit};
+pub use stats::{MAX_TAGS, Stats};
 pub use summary::{
-    Aborted, Connections, Injected, LagPercentiles, OpSummary, Percentiles, PhasePercentiles, PhaseSummary, Rate,
-    Requests, RunInfo, SCHEMA_VERSION, Summary, Tool,
+    Aborted, Connections, Injected, LagPercentiles, OpSummary, Parts, Percentiles, PhasePercentiles, PhaseSummary,
+    Rate, Requests, RunInfo, SCHEMA_VERSION, Summary, Tool,
 };
 pub use sweep::{SweepCell, smallest_passing, sweep_csv, sweep_markdown};
 pub use text::{nothing_measured, text_summary};

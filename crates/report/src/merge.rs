@@ -5,26 +5,20 @@
 //! are recomputed over the merged duration; the SLO is checked again on the result.
 
 mod check;
-mod folder;
 mod slo;
 mod stream;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub(crate) use folder::{Folder, Totals, add, bad, check_totals, read_summary};
-
 use crate::Error;
-use crate::hlog::{ALWAYS, HlogWriter, KINDS};
+use crate::folder::{Folder, Saved, Totals, add, bad, complete, files, reserve_summary};
+use crate::histograms::Timing;
+use crate::hlog::HlogWriter;
 use crate::outcome::ErrorClass;
-use crate::render::render_folder;
-use crate::runlog::files;
-use crate::runlog::{fill_summary, summary_reserve};
-use crate::saved::Saved;
 use crate::stats::Stats;
-use crate::summary::{Connections, OpSummary, RunInfo, SCHEMA_VERSION, Summary, Tool};
+use crate::summary::{Connections, Parts, RunInfo, Summary};
 use crate::timeseries::{TimeseriesRow, TimeseriesWriter};
-use crate::write::Reserved;
 
 /// Runs write one interval per second.
 const INTERVAL_S: f64 = 1.0;
@@ -33,7 +27,7 @@ const INTERVAL_S: f64 = 1.0;
 /// caller makes sure it holds no report) and return the merged summary, also written
 /// (last) as summary.json. Every input is read and checked before `out` is touched.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
-    let folders = dirs.iter().map(|d| Folder::load(d)).collect::<Result<Vec<_>, _>>()?;
+    let folders = dirs.iter().map(|d| Folder::open(d)).collect::<Result<Vec<_>, _>>()?;
     let mut warnings = check::compatible(&folders, out)?;
     let (offsets, skew) = align(&folders)?;
     warnings.extend(skew);
@@ -41,48 +35,42 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
     let duration_s = folders.iter().zip(&offsets).map(|(f, o)| o + f.summary.run.duration_s).fold(0.0, f64::max);
     let ended_s = folders.iter().zip(&offsets).map(|(f, o)| o + f.summary.run.duration_s + f.summary.run.drain_s);
     let drain_s = (ended_s.fold(0.0, f64::max) - duration_s).max(0.0);
-    let Merged { overall, ops } = summarise(&folders, duration_s)?;
+    let merged = summarise(&folders)?;
     // "I/N" of a shard run; folders that were not shards count as one whole run each.
     let shards = first.run.shard.as_deref().and_then(|s| s.split_once('/')?.1.parse().ok()).unwrap_or(1);
-    let mut slo = slo::recheck(&first.slo, shards, &overall, &ops, &folders[0].dir)?;
-    // A shard stopped by abort-on-fail fails the merged run, as it failed its own.
-    let aborted = folders.iter().find_map(|f| f.summary.aborted.clone());
-    slo.passed &= aborted.is_none();
+    let has_op = |op: &str| merged.ops.contains_key(op);
+    let slo = slo::whole_run(&first.slo, shards, has_op, &folders[0].dir)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     // Reserved before the large files, as a run does; dropped on an error, it is removed.
-    let reserved = Reserved::new(&out.join(files::SUMMARY), summary_reserve(first.ops.len()))?;
+    let reserved = reserve_summary(out, first.ops.len())?;
 
     let start = folders.iter().filter_map(|f| f.start_time).min().unwrap_or_default();
     let label =
         format!("einv-load {} merge of {} folders of {}", env!("CARGO_PKG_VERSION"), folders.len(), first.run.name);
-    write_intervals(out, (&folders, &offsets), std::time::UNIX_EPOCH + start, &label)?;
+    let timeseries = write_intervals(out, (&folders, &offsets), std::time::UNIX_EPOCH + start, &label)?;
     for f in &folders {
         let who = f.summary.run.shard.clone().unwrap_or_else(|| f.label());
         warnings.extend(f.summary.warnings.iter().map(|w| format!("{who}: {w}")));
     }
-    let summary = Summary {
-        schema_version: SCHEMA_VERSION,
-        tool: Tool { name: "einv-load".into(), version: env!("CARGO_PKG_VERSION").into() },
+    let parts = Parts {
         run: RunInfo { drain_s, ..run_info(&folders, duration_s) },
-        overall,
-        ops,
-        slo,
+        ops: merged.ops.iter().map(|(name, (stats, n))| (name.as_str(), stats, *n)).collect(),
+        target_rate: folders.iter().map(|f| f.summary.overall.rate.target_per_s).sum(),
+        tags: &merged.tags,
+        slo: &slo,
         connections: connections(&folders),
+        // Each shard's own warnings (send lag, nothing measured) are carried, named.
+        lag_warning: None,
         warnings,
         pool: None,
         interrupted: folders.iter().any(|f| f.summary.interrupted),
-        aborted,
-        not_written: Vec::new(),
+        // A shard stopped by abort-on-fail fails the merged run, as it failed its own.
+        aborted: folders.iter().find_map(|f| f.summary.aborted.clone()),
     };
-    let mut saved = Saved::with_summary(out, summary)?;
-    let not_written = match render_folder(out, &saved) {
-        Ok(rendered) => rendered.not_written,
-        Err(e) => {
-            saved.summary.warnings.push(format!("report files not all written: {e}"));
-            Vec::new()
-        }
-    };
-    fill_summary(reserved, saved.summary, not_written)
+    let summary = Summary::assemble(parts);
+    let folder = Folder { dir: out.into(), summary, timeseries, start_time: Some(start) };
+    let totals = Totals::of(merged.ops.iter().map(|(name, (stats, _))| (name.as_str(), &stats.hist)));
+    complete(reserved, Saved { folder, totals, pool: None }, Vec::new())
 }
 
 /// Each folder's offset (seconds) on the merged time axis. Every shard's interval k
@@ -109,54 +97,58 @@ fn align(folders: &[Folder]) -> Result<(Vec<f64>, Option<String>), Error> {
 }
 
 /// histograms.hlog and timeseries.csv of the merged run, written one merged interval
-/// at a time (each timeseries row computed from that interval's merged histograms).
+/// at a time (each timeseries row computed from that interval's merged histograms); the
+/// rows as written.
 fn write_intervals(
     out: &Path,
     (folders, offsets): (&[Folder], &[f64]),
     start: std::time::SystemTime,
     label: &str,
-) -> Result<(), Error> {
+) -> Result<Vec<TimeseriesRow>, Error> {
     let (hlog_path, csv_path) = (out.join(files::HLOG), out.join(files::TIMESERIES));
     let mut hlog = HlogWriter::create(&hlog_path, start, label)?;
     let mut csv = TimeseriesWriter::create(&csv_path)?;
+    let mut rows = Vec::new();
     stream::for_each_interval(folders, offsets, |key, iv| {
         let (at, length) = (secs(key as f64), secs(iv.length));
         for (op, hists) in &iv.ops {
-            // Phases are written only in intervals that had them, as a run writes them.
-            for (slot, (h, kind)) in hists.iter().zip(KINDS).enumerate() {
-                if slot < ALWAYS || !h.is_empty() {
-                    hlog.write(h, at, length, Some(&format!("{op}:{kind}")))?;
-                }
-            }
+            hlog.write_op(op, hists, at, length)?;
         }
         hlog.write(&iv.overall, at, length, None)?;
-        let mut stats = Stats { latency: iv.overall.clone(), ..Stats::new() };
-        for [_, service, send_lag, ..] in iv.ops.values() {
-            add(&mut stats.service, service, &csv_path)?;
-            add(&mut stats.send_lag, send_lag, &csv_path)?;
+        let mut stats = Stats::new();
+        stats.hist[Timing::Latency] = iv.overall.clone();
+        for hists in iv.ops.values() {
+            for t in [Timing::Service, Timing::SendLag] {
+                add(&mut stats.hist[t], &hists[t], &csv_path)?;
+            }
         }
         (stats.sent, stats.ok) = (iv.counts.sent, iv.counts.ok);
         for (class, &n) in ErrorClass::ALL.iter().zip(&iv.counts.errors_by_class) {
             stats.errors.add(*class, n);
         }
         let c = &iv.counts;
-        csv.write(&TimeseriesRow::new(key as f64, iv.length, c.target_rate, c.connections, &stats))
+        let row = TimeseriesRow::new(key as f64, iv.length, c.target_rate, c.connections, &stats);
+        csv.write(&row)?;
+        rows.push(row.as_written());
+        Ok(())
     })?;
     hlog.finish()?;
-    csv.finish()
+    csv.finish()?;
+    Ok(rows)
 }
 
 fn secs(s: f64) -> std::time::Duration {
     std::time::Duration::from_secs_f64(s.max(0.0))
 }
 
-/// The merged totals: overall and per op.
+/// The shards' totals added per op, with the arrivals scheduled for each.
 struct Merged {
-    overall: OpSummary,
-    ops: BTreeMap<String, OpSummary>,
+    ops: BTreeMap<String, (Stats, u64)>,
+    /// Every injected-fault tag of the folders, and whether each expects a rejection.
+    tags: Vec<(String, bool)>,
 }
 
-fn summarise(folders: &[Folder], duration_s: f64) -> Result<Merged, Error> {
+fn summarise(folders: &[Folder]) -> Result<Merged, Error> {
     let mut tags: Vec<(String, bool)> = Vec::new();
     for op in folders.iter().flat_map(|f| f.summary.ops.values()) {
         for (name, inj) in &op.injected {
@@ -166,33 +158,19 @@ fn summarise(folders: &[Folder], duration_s: f64) -> Result<Merged, Error> {
         }
     }
     let names: Vec<String> = tags.iter().map(|(t, _)| t.clone()).collect();
-    let mut merged: BTreeMap<String, (Stats, u64)> = BTreeMap::new();
+    let mut ops: BTreeMap<String, (Stats, u64)> = BTreeMap::new();
     for f in folders {
         let Totals { ops: hists, .. } = f.totals()?;
         for (name, h) in hists {
             let saved = &f.summary.ops[&name];
             let path = f.dir.join(files::SUMMARY);
             let stats = Stats::from_saved(saved, h, &names).map_err(|m| bad(&path, format!("ops.{name}.{m}")))?;
-            let entry = merged.entry(name).or_insert_with(|| (Stats::new(), 0));
+            let entry = ops.entry(name).or_insert_with(|| (Stats::new(), 0));
             entry.0.merge(&stats);
             entry.1 += saved.requests.scheduled;
         }
     }
-    let mut overall = Stats::new();
-    merged.values().for_each(|(s, _)| overall.merge(s));
-    let scheduled = merged.values().map(|m| m.1).sum();
-    let target: f64 = folders.iter().map(|f| f.summary.overall.rate.target_per_s).sum();
-    let overall_summary = OpSummary::new(&overall, scheduled, target, duration_s).with_injected(&overall, &tags);
-    // An op's target rate is the run's, times its share of the schedule, as one run
-    // computes it: summing the shards' own shares would weigh each shard's mix.
-    let ops = merged
-        .into_iter()
-        .map(|(name, (s, sched))| {
-            let share = if scheduled == 0 { 0.0 } else { sched as f64 / scheduled as f64 };
-            (name, OpSummary::new(&s, sched, target * share, duration_s).with_injected(&s, &tags))
-        })
-        .collect();
-    Ok(Merged { overall: overall_summary, ops })
+    Ok(Merged { ops, tags })
 }
 
 fn run_info(folders: &[Folder], duration_s: f64) -> RunInfo {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::csv_rows::{Record, read_rows};
-use crate::stats::{new_histogram, quantile_ms};
+use crate::histograms::{new_histogram, quantile_ms};
 use crate::summary::Percentiles;
 use crate::write::{Existing, NotWritten, Output, Streamed};
 
@@ -59,32 +59,33 @@ pub struct PoolRow {
 
 /// Read a pool.csv back; errors name the file and line.
 pub fn read_pool_csv(path: &Path) -> Result<Vec<PoolRow>, Error> {
-    let row = |r: &Record| {
-        // Columns an older folder does not have read as zero.
-        let newer = |i: usize| if r.len() > i { r.int(i) } else { Ok(0) };
-        Ok(PoolRow {
-            start_s: r.num(0)?,
-            length_s: r.num(1)?,
-            active: r.int(2)?,
-            idle: r.int(3)?,
-            pending: r.int(4)?,
-            mean_active: r.num(5)?,
-            timeouts: r.int(6)?,
-            acquire_p50_ms: r.num(7)?,
-            acquire_p99_ms: r.num(8)?,
-            usage_p50_ms: r.num(9)?,
-            usage_p99_ms: r.num(10)?,
-            queued: newer(11)?,
-            rate_limited: newer(12)?,
-            queue_full: newer(13)?,
-        })
-    };
-    read_rows(path, "pool.csv", &HEADER, row).or_else(|e| {
-        match read_rows(path, "pool.csv", &HEADER[..OLD_COLUMNS], row) {
+    read_rows(path, "pool.csv", &HEADER, pool_row).or_else(|e| {
+        match read_rows(path, "pool.csv", &HEADER[..OLD_COLUMNS], pool_row) {
             Ok(rows) => Ok(rows),
             // Neither header: report the error against today's.
             Err(_) => Err(e),
         }
+    })
+}
+
+fn pool_row(r: &Record) -> Result<PoolRow, Error> {
+    // Columns an older folder does not have read as zero.
+    let newer = |i: usize| if r.len() > i { r.int(i) } else { Ok(0) };
+    Ok(PoolRow {
+        start_s: r.num(0)?,
+        length_s: r.num(1)?,
+        active: r.int(2)?,
+        idle: r.int(3)?,
+        pending: r.int(4)?,
+        mean_active: r.num(5)?,
+        timeouts: r.int(6)?,
+        acquire_p50_ms: r.num(7)?,
+        acquire_p99_ms: r.num(8)?,
+        usage_p50_ms: r.num(9)?,
+        usage_p99_ms: r.num(10)?,
+        queued: newer(11)?,
+        rate_limited: newer(12)?,
+        queue_full: newer(13)?,
     })
 }
 
@@ -150,13 +151,14 @@ pub struct PoolSummary {
     pub max_queued: u64,
 }
 
-/// Streams pool.csv and keeps the run's pool totals. A write error (a full disk) stops
-/// pool.csv, not the simulation: the totals stay exact and [`PoolLog::finish`] says what
-/// was not written.
+/// Streams pool.csv and keeps the run's pool totals, and its rows as written for the
+/// chart (~120 bytes a second). A write error (a full disk) stops pool.csv, not the
+/// simulation: the totals stay exact and [`PoolLog::finish`] says what was not written.
 #[derive(Debug)]
 pub struct PoolLog {
     path: PathBuf,
     csv: Streamed<csv::Writer<Output>>,
+    rows: Vec<PoolRow>,
     size: u64,
     acquire: Histogram<u64>,
     usage: Histogram<u64>,
@@ -177,6 +179,7 @@ impl PoolLog {
         Ok(PoolLog {
             path,
             csv: Streamed::new(POOL_CSV, csv),
+            rows: Vec::new(),
             size,
             acquire: new_histogram(),
             usage: new_histogram(),
@@ -210,7 +213,9 @@ impl PoolLog {
             p.queue_full.to_string(),
         ];
         let path = &self.path;
-        self.csv.write(start_s, |csv| csv.write_record(row).map_err(|e| Error::csv(path, e)));
+        self.csv.write(start_s, |csv| csv.write_record(&row).map_err(|e| Error::csv(path, e)));
+        // The fields are numbers just formatted: they always parse.
+        self.rows.extend(pool_row(&Record::written(path, row.into())).ok());
         let _ = self.acquire.add(&p.acquire);
         let _ = self.usage.add(&p.usage);
         self.timeouts += p.timeouts;
@@ -225,8 +230,9 @@ impl PoolLog {
         *p = PoolInterval::default();
     }
 
-    /// The run's pool totals, and pool.csv put in place (or why it was not written).
-    pub fn finish(self) -> (PoolSummary, Option<NotWritten>) {
+    /// The run's pool totals, pool.csv's rows as the file holds them, and pool.csv put in
+    /// place (or why it was not written).
+    pub fn finish(self) -> (PoolSummary, Vec<PoolRow>, Option<NotWritten>) {
         let path = &self.path;
         let lost = self.csv.finish(|csv| csv.into_inner().map_err(|e| Error::io(path, e.into_error()))?.commit());
         let summary = PoolSummary {
@@ -241,7 +247,7 @@ impl PoolLog {
             queue_full: self.queue_full,
             max_queued: self.max_queued,
         };
-        (summary, lost)
+        (summary, self.rows, lost)
     }
 }
 
@@ -256,8 +262,10 @@ mod tests {
         let mut p = PoolInterval { active: 7, pending: 3, mean_active: 6.5, timeouts: 2, ..Default::default() };
         p.acquire.record(250_000).unwrap();
         log.push(4.0, 1.0, &mut p);
-        assert_eq!(log.finish().1, None);
+        let (_, kept, lost) = log.finish();
+        assert_eq!(lost, None);
         let rows = read_pool_csv(&dir.path().join(POOL_CSV)).unwrap();
+        assert_eq!(kept, rows, "the rows kept are the rows written");
         assert_eq!(rows.len(), 1);
         let r = &rows[0];
         assert_eq!((r.start_s, r.active, r.idle, r.pending, r.timeouts), (4.0, 7, 3, 3, 2));

@@ -89,7 +89,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::Outcome;
+    use crate::{Outcome, Timing};
 
     /// A 3 ms answer, 2 ms late, that did or did not wait for a connection.
     fn ok(queued: bool) -> Sample {
@@ -136,7 +136,7 @@ mod tests {
         assert_eq!(rec.held(), 2, "slot 3 op 2, and slot 19 % 16 op 5");
         let mut interval: Vec<Stats> = (0..6).map(|_| Stats::new()).collect();
         rec.drain_into(&mut interval);
-        assert_eq!((interval[2].sent, interval[2].latency.len()), (100, 100));
+        assert_eq!((interval[2].sent, interval[2].hist[Timing::Latency].len()), (100, 100));
         assert_eq!((interval[5].skipped, interval[5].unsendable), (1, 1));
         assert_eq!(rec.held(), 2, "the drained sets are the spares now");
         for round in 0..3 {
@@ -144,7 +144,7 @@ mod tests {
             rec.record(4, 2, &ok(false));
             let mut next: Vec<Stats> = (0..6).map(|_| Stats::new()).collect();
             rec.drain_into(&mut next);
-            assert_eq!((next[2].sent, next[2].latency.len(), next[5].skipped), (2, 2, 0), "round {round}");
+            assert_eq!((next[2].sent, next[2].hist[Timing::Latency].len(), next[5].skipped), (2, 2, 0), "round {round}");
             assert_eq!(rec.held(), 4, "round {round}: slots 3 and 4 and two spares, however often drained");
         }
     }

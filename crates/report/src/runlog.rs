@@ -1,76 +1,23 @@
+//! A run being recorded: streamed to its report folder once an interval, and the folder
+//! completed at the end.
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::Error;
-use crate::hlog::{ALWAYS, HlogWriter, KINDS};
-use crate::pool::{POOL_CSV, read_pool_csv};
-use crate::render::render_folder;
-use crate::saved::{Histograms, Saved};
+use crate::folder::{Folder, Saved, Totals, complete, files, reserve_summary};
+use crate::histograms::Timing;
+use crate::hlog::HlogWriter;
+use crate::pool::PoolLog;
 use crate::slo::{SloReport, SloSpec};
 use crate::stats::Stats;
-use crate::summary::{Aborted, Connections, OpSummary, RunInfo, SCHEMA_VERSION, Summary, Tool};
-use crate::timeseries::{TimeseriesRow, TimeseriesWriter, read_timeseries};
-use crate::write::{NotWritten, Reserved, Streamed};
-
-/// The names of the files in a report folder.
-pub mod files {
-    pub const SUMMARY: &str = "summary.json";
-    pub const TIMESERIES: &str = "timeseries.csv";
-    pub const HLOG: &str = "histograms.hlog";
-    pub const LATENCY_HGRM: &str = "latency.hgrm";
-    pub const SERVICE_HGRM: &str = "service.hgrm";
-    pub const SPECTRUM_SVG: &str = "latency-spectrum.svg";
-    pub const TIMELINE_SVG: &str = "latency-timeline.svg";
-    pub const SPECTRUM_OPS_SVG: &str = "latency-spectrum-ops.svg";
-    pub const ERRORS_SVG: &str = "errors-timeline.svg";
-    pub const CONNECTIONS_SVG: &str = "connections-timeline.svg";
-    pub const POOL_SVG: &str = "pool-timeline.svg";
-    pub const INDEX_HTML: &str = "index.html";
-    pub const SUMMARY_MD: &str = "summary.md";
-    pub const JUNIT_XML: &str = "junit.xml";
-    /// The files made from the data files (summary.json, timeseries.csv, histograms.hlog,
-    /// pool.csv): what `einv-load report` rewrites.
-    pub const DERIVED: [&str; 11] = [
-        LATENCY_HGRM,
-        SERVICE_HGRM,
-        SPECTRUM_SVG,
-        TIMELINE_SVG,
-        SPECTRUM_OPS_SVG,
-        ERRORS_SVG,
-        CONNECTIONS_SVG,
-        POOL_SVG,
-        INDEX_HTML,
-        SUMMARY_MD,
-        JUNIT_XML,
-    ];
-    /// The data files a run writes besides pool.csv (which only a simulation has).
-    const DATA: [&str; 3] = [SUMMARY, TIMESERIES, HLOG];
-
-    /// Whether `file` holds data (what every other file is rendered from): a report
-    /// missing one cannot be rendered again or merged.
-    pub fn is_data(file: &str) -> bool {
-        DATA.contains(&file) || file == crate::POOL_CSV
-    }
-
-    /// Whether `dir` holds a report, finished or being written, or a comparison.
-    pub fn holds_report(dir: &std::path::Path) -> bool {
-        let summary = dir.join(SUMMARY);
-        summary.exists() || crate::temp_path(&summary).exists() || dir.join(crate::compare::COMPARE_JSON).exists()
-    }
-    /// Every file a report folder may hold: the data files, then the derived ones.
-    pub const ALL: [&str; DATA.len() + DERIVED.len()] = {
-        let mut all = [""; DATA.len() + DERIVED.len()];
-        let mut i = 0;
-        while i < all.len() {
-            all[i] = if i < DATA.len() { DATA[i] } else { DERIVED[i - DATA.len()] };
-            i += 1;
-        }
-        all
-    };
-}
+use crate::summary::{Aborted, Connections, OpSummary, Parts, RunInfo, Summary};
+use crate::timeseries::{TimeseriesRow, TimeseriesWriter};
+use crate::write::{Reserved, Streamed};
 
 /// A run being recorded: streams one interval at a time to disk and keeps exact totals.
-/// Memory is fixed (one `Stats` per op, twice); the time series lives only on disk.
+/// Memory is fixed (one `Stats` per op, twice) but for the time series' rows, kept as
+/// written for the charts (~200 bytes an interval: 0.7 MB an hour).
 ///
 /// A full disk does not lose the result: summary.json's space is reserved when the log
 /// is created, a streamed file whose write fails stops (its temp file removed) while the
@@ -78,27 +25,21 @@ pub mod files {
 #[derive(Debug)]
 pub struct RunLog {
     dir: PathBuf,
+    started: SystemTime,
     ops: Vec<String>,
     totals: Vec<Stats>,
     overall: Stats,
     hlog: Streamed<HlogWriter>,
     timeseries: Streamed<TimeseriesWriter>,
+    rows: Vec<TimeseriesRow>,
     summary: Reserved,
     aborted: Option<Aborted>,
     /// Warnings the engine adds (TLS failures, verification off), after the lag warnings.
     notes: Vec<String>,
-    not_written: Vec<NotWritten>,
-}
-
-/// The space reserved for summary.json: a six-op run's summary takes about 15 kB (each
-/// op's percentiles, statuses and checks); this leaves room for many more statuses,
-/// checks and warnings.
-pub(crate) fn summary_reserve(ops: usize) -> u64 {
-    64 * 1024 + 16 * 1024 * ops as u64
 }
 
 /// What the engine knows at the end of a run that the log does not.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Finish {
     pub run: RunInfo,
     /// Arrivals the schedule intended, per op, over the span that ran.
@@ -113,8 +54,8 @@ pub struct Finish {
     pub interrupted: bool,
     /// Names of the injected-fault tags by index, and whether each expects a rejection.
     pub tags: Vec<(String, bool)>,
-    /// The modelled pool (simulated runs only).
-    pub pool: Option<crate::PoolSummary>,
+    /// The modelled pool's log (simulated runs only), finished with the run's.
+    pub pool: Option<PoolLog>,
 }
 
 impl RunLog {
@@ -122,23 +63,23 @@ impl RunLog {
     /// space first, then the streamed files. A disk too full for that fails here, before
     /// the run sends anything.
     pub fn create(dir: &Path, ops: &[String], started: SystemTime, label: &str) -> Result<Self, Error> {
-        let summary = Reserved::new(&dir.join(files::SUMMARY), summary_reserve(ops.len()))?;
+        let summary = reserve_summary(dir, ops.len())?;
         let hlog = HlogWriter::create(&dir.join(files::HLOG), started, label)?;
         let timeseries = TimeseriesWriter::create(&dir.join(files::TIMESERIES))?;
         Ok(Self {
             dir: dir.into(),
+            started,
             ops: ops.to_vec(),
             totals: vec![Stats::new(); ops.len()],
             overall: Stats::new(),
             hlog: Streamed::new(files::HLOG, hlog),
             timeseries: Streamed::new(files::TIMESERIES, timeseries),
+            rows: Vec::new(),
             summary,
             aborted: None,
             notes: Vec::new(),
-            not_written: Vec::new(),
         })
     }
-
     /// Record one interval (`interval` has one `Stats` per op and is reset afterwards).
     /// A file that cannot be written is not an error here (see [`RunLog`]).
     pub fn push(
@@ -153,20 +94,17 @@ impl RunLog {
         self.overall.reset();
         for (i, stats) in interval.iter_mut().enumerate() {
             self.overall.merge(stats);
-            let op = &self.ops[i];
-            for (slot, (h, kind)) in stats.histograms().into_iter().zip(KINDS).enumerate() {
-                // Phases only where they happened: keep-alive runs connect rarely.
-                if if slot < ALWAYS { stats.sent > 0 } else { !h.is_empty() } {
-                    self.hlog.write(at, |w| w.write(h, start, length, Some(&format!("{op}:{kind}"))));
-                }
+            if stats.sent > 0 {
+                self.hlog.write(at, |w| w.write_op(&self.ops[i], &stats.hist, start, length));
             }
             self.totals[i].merge(stats);
             stats.reset();
         }
-        let overall = &self.overall.latency;
+        let overall = &self.overall.hist[Timing::Latency];
         self.hlog.write(at, |w| w.write(overall, start, length, None).and_then(|()| w.flush()));
         let row = TimeseriesRow::new(at, length.as_secs_f64(), target_rate, connections, &self.overall);
         self.timeseries.write(at, |w| w.write(&row));
+        self.rows.push(row.as_written());
         Ok(row)
     }
 
@@ -201,129 +139,48 @@ impl RunLog {
         self.notes.push(warning);
     }
 
-    /// Files of this folder written elsewhere (pool.csv) that could not be written.
-    pub fn add_not_written(&mut self, lost: impl IntoIterator<Item = NotWritten>) {
-        self.not_written.extend(lost);
-    }
-
-    /// Close the streams, write every other file, and return the summary, also written as
-    /// summary.json, last: its presence means the folder is finished, and its
-    /// `not_written` says which files are missing. Files that cannot be written (a full
-    /// disk) are listed there and in the warnings, not an error: the summary is the
-    /// result of the run, and the caller prints it whatever happened to the files.
+    /// Close the streams (the pool's first), assemble the summary and complete the
+    /// folder (rendered files, then summary.json, which lists what could not
+    /// be written). Returns the summary.
     pub fn finish(self, f: Finish) -> Result<Summary, Error> {
-        let RunLog { dir, ops, totals, hlog, timeseries, summary: reserved, aborted, notes, mut not_written, .. } =
+        let RunLog { dir, started, ops, totals, hlog, timeseries, mut rows, summary: reserved, aborted, notes, .. } =
             self;
+        let mut not_written = Vec::new();
+        let (pool, mut pool_rows) = match f.pool.map(PoolLog::finish) {
+            Some((pool, rows, lost)) => {
+                not_written.extend(lost);
+                (Some(pool), Some(rows))
+            }
+            None => (None, None),
+        };
         not_written.extend(hlog.finish(HlogWriter::finish));
         not_written.extend(timeseries.finish(TimeseriesWriter::finish));
-
-        let mut overall = Stats::new();
-        totals.iter().for_each(|s| overall.merge(s));
-        let scheduled_total: u64 = f.scheduled.iter().sum();
-        let duration_s = f.run.duration_s;
-        let op_summary = |stats: &Stats, scheduled: u64| {
-            let share = if scheduled_total == 0 { 0.0 } else { scheduled as f64 / scheduled_total as f64 };
-            OpSummary::new(stats, scheduled, f.target_rate * share, duration_s).with_injected(stats, &f.tags)
-        };
-        let overall_summary = op_summary(&overall, scheduled_total);
-        let ops_summary: std::collections::BTreeMap<String, OpSummary> = ops
-            .iter()
-            .zip(&totals)
-            .zip(&f.scheduled)
-            .map(|((name, stats), &scheduled)| (name.clone(), op_summary(stats, scheduled)))
-            .collect();
-
-        let mut warnings = crate::text::warnings(&overall_summary, f.lag_warning, f.connections.limit);
-        warnings.extend(notes);
-        let mut slo = f.slo.evaluate(&overall_summary, &ops_summary);
-        // An aborted run failed its SLO by definition, even if the requests still in
-        // flight when it stopped pulled the final figures back under the limits.
-        slo.passed &= aborted.is_none();
-        let summary = Summary {
-            schema_version: SCHEMA_VERSION,
-            tool: Tool { name: "einv-load".into(), version: env!("CARGO_PKG_VERSION").into() },
-            slo,
-            overall: overall_summary,
-            ops: ops_summary,
+        // The folder renders as `einv-load report` reads it: a file that was not written
+        // renders as empty (its charts show nothing), the rest is whole.
+        let written = |file: &str| !not_written.iter().any(|n| n.file == file);
+        if !written(files::TIMESERIES) {
+            rows.clear();
+        }
+        if !written(crate::POOL_CSV) {
+            pool_rows = None;
+        }
+        let parts = Parts {
             run: f.run,
+            ops: ops.iter().zip(&totals).zip(&f.scheduled).map(|((name, s), n)| (name.as_str(), s, *n)).collect(),
+            target_rate: f.target_rate,
+            tags: &f.tags,
+            slo: &f.slo,
             connections: f.connections,
-            warnings,
-            pool: f.pool,
+            lag_warning: Some(f.lag_warning),
+            warnings: notes,
+            pool,
             interrupted: f.interrupted,
             aborted,
-            not_written: Vec::new(),
         };
-        let mut saved = saved_of(&dir, summary, (&ops, &totals, &overall), &not_written);
-        // The data is safe on disk whatever happens here: a failed render is a warning, and
-        // `einv-load report DIR` can try again.
-        match render_folder(&dir, &saved) {
-            Ok(rendered) => not_written.extend(rendered.not_written),
-            Err(e) => saved.summary.warnings.push(format!("report files not all written: {e}")),
-        }
-        fill_summary(reserved, saved.summary, not_written)
-    }
-}
-
-/// Write `summary`, listing `not_written`, into its reserved space; the summary returned
-/// lists summary.json too when even that failed.
-pub(crate) fn fill_summary(
-    reserved: Reserved,
-    mut summary: Summary,
-    not_written: Vec<NotWritten>,
-) -> Result<Summary, Error> {
-    if !not_written.is_empty() {
-        let files: Vec<&str> = not_written.iter().map(|n| n.file.as_str()).collect();
-        let error = &not_written[0].error;
-        summary.warnings.push(format!("not written: {} ({error})", files.join(", ")));
-    }
-    summary.not_written = not_written;
-    if let Err(e) = reserved.fill(&serde_json::to_vec_pretty(&summary)?) {
-        summary.warnings.push(format!("not written: {} ({e})", files::SUMMARY));
-        summary.not_written.push(NotWritten { file: files::SUMMARY.into(), error: e.to_string() });
-    }
-    Ok(summary)
-}
-
-/// The finished run as `einv-load report` would read it back from the folder, without
-/// reading the histograms back: they are still in memory. A file that was not written
-/// (or cannot be read back) renders as empty: its charts show nothing, the rest is whole.
-fn saved_of(
-    dir: &Path,
-    summary: Summary,
-    (ops, totals, overall): (&[String], &[Stats], &Stats),
-    not_written: &[NotWritten],
-) -> Saved {
-    let hist = |s: &Stats| Histograms {
-        latency: s.latency.clone(),
-        service: s.service.clone(),
-        send_lag: s.send_lag.clone(),
-        connect: s.connect.clone(),
-        tls: s.tls.clone(),
-        ttfb: s.ttfb.clone(),
-    };
-    let written = |file: &str| !not_written.iter().any(|n| n.file == file);
-    let timeseries = if written(files::TIMESERIES) { read_timeseries(&dir.join(files::TIMESERIES)).ok() } else { None };
-    let pool_path = dir.join(POOL_CSV);
-    Saved {
-        summary,
-        timeseries: timeseries.unwrap_or_default(),
-        ops: ops.iter().zip(totals).map(|(name, s)| (name.clone(), hist(s))).collect(),
-        overall: hist(overall),
-        pool: (written(POOL_CSV) && pool_path.exists()).then(|| read_pool_csv(&pool_path).ok()).flatten(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::files;
-
-    #[test]
-    fn all_files_are_the_data_files_then_the_derived_ones_once_each() {
-        assert_eq!(files::ALL[..3], [files::SUMMARY, files::TIMESERIES, files::HLOG]);
-        assert_eq!(files::ALL[3..], files::DERIVED);
-        let mut unique = files::ALL.to_vec();
-        unique.sort_unstable();
-        unique.dedup();
-        assert_eq!(unique.len(), files::ALL.len());
+        let summary = Summary::assemble(parts);
+        let start_time = started.duration_since(SystemTime::UNIX_EPOCH).ok();
+        let folder = Folder { dir, summary, timeseries: rows, start_time };
+        let totals = Totals::of(ops.iter().zip(&totals).map(|(name, s)| (name.as_str(), &s.hist)));
+        complete(reserved, Saved { folder, totals, pool: pool_rows }, not_written)
     }
 }

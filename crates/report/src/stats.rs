@@ -1,19 +1,8 @@
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
-
+use crate::histograms::{Histograms, Timing};
 use crate::outcome::{ErrorCounts, Sample, TagCounts};
 use crate::summary::OpSummary;
-
-/// Histograms hold microseconds from 1 µs to one hour at 3 significant digits; larger
-/// values saturate at the top rather than being dropped.
-pub(crate) const HIGHEST_US: u64 = 3_600_000_000;
-pub(crate) const SIGFIG: u8 = 3;
-
-/// A fixed-size latency histogram in microseconds.
-pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, HIGHEST_US, SIGFIG).expect("constant histogram bounds are valid")
-}
 
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
@@ -23,15 +12,9 @@ fn micros(d: Duration) -> u64 {
 /// Fixed size: recording never allocates, except the first time a new status code is seen.
 #[derive(Debug, Clone)]
 pub struct Stats {
-    pub latency: Histogram<u64>,
-    pub service: Histogram<u64>,
-    pub send_lag: Histogram<u64>,
-    /// TCP connect times of the requests that opened a new connection.
-    pub connect: Histogram<u64>,
-    /// TLS handshake times of the requests that opened a new TLS connection.
-    pub tls: Histogram<u64>,
-    /// Time to first byte (request handed over → response head) of requests that got one.
-    pub ttfb: Histogram<u64>,
+    /// Latency and service of timed requests, send lag of all; each phase of the
+    /// requests that had it (a connect, a TLS handshake, a response head).
+    pub hist: Histograms,
     /// Requests that finished (ok or not).
     pub sent: u64,
     pub ok: u64,
@@ -63,12 +46,7 @@ impl Default for Stats {
 impl Stats {
     pub fn new() -> Self {
         Self {
-            latency: new_histogram(),
-            service: new_histogram(),
-            send_lag: new_histogram(),
-            connect: new_histogram(),
-            tls: new_histogram(),
-            ttfb: new_histogram(),
+            hist: Histograms::new(),
             sent: 0,
             ok: 0,
             errors: ErrorCounts::default(),
@@ -84,20 +62,18 @@ impl Stats {
     pub fn record(&mut self, s: &Sample) {
         self.sent += 1;
         self.queued += u64::from(s.queued);
-        self.send_lag.saturating_record(micros(s.send_lag));
-        if let Some(d) = s.phases.connect {
-            self.connect.saturating_record(micros(d));
-        }
-        if let Some(d) = s.phases.tls {
-            self.tls.saturating_record(micros(d));
-        }
-        if let Some(d) = s.phases.ttfb {
-            self.ttfb.saturating_record(micros(d));
+        let mut time = |t: Timing, d: Duration| self.hist[t].saturating_record(micros(d));
+        time(Timing::SendLag, s.send_lag);
+        let phases = [(Timing::Connect, s.phases.connect), (Timing::Tls, s.phases.tls), (Timing::Ttfb, s.phases.ttfb)];
+        for (t, d) in phases {
+            if let Some(d) = d {
+                time(t, d);
+            }
         }
         if s.outcome.is_timed() {
-            self.latency.saturating_record(micros(s.latency));
+            time(Timing::Latency, s.latency);
             if let Some(service) = s.service {
-                self.service.saturating_record(micros(service));
+                time(Timing::Service, service);
             }
         }
         match s.outcome.error() {
@@ -126,13 +102,7 @@ impl Stats {
 
     /// Add `other` into `self` (exact: histograms are added bucket by bucket).
     pub fn merge(&mut self, other: &Stats) {
-        for (into, from) in self.histograms_mut().into_iter().zip(other.histograms()) {
-            // add() scans every bucket of `from`: skip the empty ones (connect, mostly).
-            // Same bounds everywhere, so add() cannot fail.
-            if !from.is_empty() {
-                let _ = into.add(from);
-            }
-        }
+        self.hist.merge(&other.hist);
         self.sent += other.sent;
         self.ok += other.ok;
         self.errors.merge(&other.errors);
@@ -149,11 +119,7 @@ impl Stats {
     }
 
     pub fn reset(&mut self) {
-        // An empty histogram is all zeros already; writing them again would make every
-        // page of it resident (and cost a pass over ~190 KB) for nothing.
-        for h in self.histograms_mut().into_iter().filter(|h| !h.is_empty()) {
-            h.reset();
-        }
+        self.hist.reset();
         self.sent = 0;
         self.ok = 0;
         self.errors = ErrorCounts::default();
@@ -168,13 +134,9 @@ impl Stats {
     /// Rebuild the totals of a saved op (e.g. a shard's, to merge it) from its summary.json
     /// counters and its histograms summed from histograms.hlog. `tags` names the tag
     /// indices. The error names the field that cannot be read back.
-    pub fn from_saved(
-        op: &OpSummary,
-        [latency, service, send_lag, connect, ttfb, tls]: [Histogram<u64>; 6],
-        tags: &[String],
-    ) -> Result<Stats, String> {
+    pub fn from_saved(op: &OpSummary, hist: Histograms, tags: &[String]) -> Result<Stats, String> {
         let r = &op.requests;
-        let mut s = Stats { latency, service, send_lag, connect, ttfb, tls, ..Stats::new() };
+        let mut s = Stats { hist, ..Stats::new() };
         (s.sent, s.ok, s.queued, s.check_failed) = (r.sent, r.ok, r.queued, r.check_failed);
         (s.skipped, s.unsendable) = (r.skipped, r.unsendable);
         for (name, &n) in &op.errors {
@@ -200,15 +162,6 @@ impl Stats {
         Ok(s)
     }
 
-    /// Every histogram, in the order of [`crate::hlog::KINDS`].
-    pub(crate) fn histograms(&self) -> [&Histogram<u64>; 6] {
-        [&self.latency, &self.service, &self.send_lag, &self.connect, &self.ttfb, &self.tls]
-    }
-
-    fn histograms_mut(&mut self) -> [&mut Histogram<u64>; 6] {
-        [&mut self.latency, &mut self.service, &mut self.send_lag, &mut self.connect, &mut self.ttfb, &mut self.tls]
-    }
-
     /// Anything at all recorded (requests or skips)?
     pub fn is_idle(&self) -> bool {
         self.sent == 0 && self.skipped == 0
@@ -218,23 +171,6 @@ impl Stats {
     pub fn error_count(&self) -> u64 {
         self.errors.total()
     }
-}
-
-/// The largest value of a microsecond histogram in milliseconds; 0 when empty.
-pub fn max_ms(h: &Histogram<u64>) -> f64 {
-    if h.is_empty() { 0.0 } else { us_to_ms(h.max()) }
-}
-
-/// Milliseconds at quantile `q` of a microsecond histogram; 0 when empty.
-pub fn quantile_ms(h: &Histogram<u64>, q: f64) -> f64 {
-    if h.is_empty() {
-        return 0.0;
-    }
-    us_to_ms(h.value_at_quantile(q))
-}
-
-pub fn us_to_ms(us: u64) -> f64 {
-    us as f64 / 1000.0
 }
 
 #[cfg(test)]
@@ -271,7 +207,7 @@ mod tests {
             all.record(&s);
         }
         a.merge(&b);
-        assert_eq!(a.latency, all.latency);
+        assert_eq!(a.hist[Timing::Latency], all.hist[Timing::Latency]);
         assert_eq!(a.sent, 1000);
         assert_eq!(a.ok, 900);
         assert_eq!(a.errors.get(ErrorClass::Http5xx), 100);
@@ -291,15 +227,13 @@ mod tests {
         let tags = ["duplicate".to_string(), "bad_check_digit".to_string()];
         let named: Vec<(String, bool)> = tags.iter().map(|t| (t.clone(), false)).collect();
         let saved = OpSummary::new(&s, 510, 100.0, 5.0).with_injected(&s, &named);
-        let hists = s.histograms().map(Clone::clone);
-        let back = Stats::from_saved(&saved, hists, &tags).unwrap();
+        let back = Stats::from_saved(&saved, s.hist.clone(), &tags).unwrap();
         assert_eq!(OpSummary::new(&back, 510, 100.0, 5.0).with_injected(&back, &named), saved);
         assert_eq!(back.tags[1].sent, 10);
 
         let mut bad = saved.clone();
         bad.errors.insert("teapot".into(), 1);
-        let hists = s.histograms().map(Clone::clone);
-        assert_eq!(Stats::from_saved(&bad, hists, &tags).unwrap_err(), "errors.teapot: unknown error class");
+        assert_eq!(Stats::from_saved(&bad, s.hist.clone(), &tags).unwrap_err(), "errors.teapot: unknown error class");
     }
 
     #[test]
@@ -308,7 +242,7 @@ mod tests {
         s.record(&sample(5, Outcome::Failed(ErrorClass::ConnectRefused)));
         assert_eq!(s.sent, 1);
         assert_eq!(s.error_count(), 1);
-        assert!(s.latency.is_empty());
+        assert!(s.hist[Timing::Latency].is_empty());
     }
 
     #[test]
@@ -322,21 +256,22 @@ mod tests {
         };
         s.record(&fresh);
         s.record(&sample(8, Outcome::Response(200)));
-        assert_eq!(s.connect.len(), 1, "a reused connection has no connect phase");
-        assert_eq!(s.ttfb.len(), 1);
-        assert_eq!(s.connect.max(), s.connect.highest_equivalent(300));
+        let (connect, ttfb) = (&s.hist[Timing::Connect], &s.hist[Timing::Ttfb]);
+        assert_eq!(connect.len(), 1, "a reused connection has no connect phase");
+        assert_eq!(ttfb.len(), 1);
+        assert_eq!(connect.max(), connect.highest_equivalent(300));
         let mut merged = Stats::new();
         merged.merge(&s);
-        assert_eq!((merged.connect.len(), merged.ttfb.len()), (1, 1));
+        assert_eq!((merged.hist[Timing::Connect].len(), merged.hist[Timing::Ttfb].len()), (1, 1));
         merged.reset();
-        assert!(merged.connect.is_empty() && merged.ttfb.is_empty());
+        assert!(merged.hist[Timing::Connect].is_empty() && merged.hist[Timing::Ttfb].is_empty());
     }
 
     #[test]
     fn huge_values_saturate_instead_of_vanishing() {
         let mut s = Stats::new();
         s.record(&sample(10 * 3_600_000, Outcome::Response(200)));
-        assert_eq!(s.latency.len(), 1);
-        assert!(quantile_ms(&s.latency, 1.0) >= 3_599_000.0);
+        assert_eq!(s.hist[Timing::Latency].len(), 1);
+        assert!(crate::quantile_ms(&s.hist[Timing::Latency], 1.0) >= 3_599_000.0);
     }
 }

@@ -1,9 +1,11 @@
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::slo::SloReport;
-use crate::stats::{Stats, max_ms, quantile_ms};
+use crate::histograms::{Timing, max_ms, quantile_ms};
+use crate::slo::{SloReport, SloSpec};
+use crate::stats::Stats;
 
 /// Bumped on any change that can break a reader of summary.json (renames, removals,
 /// changed meaning). Adding fields is not a break.
@@ -39,7 +41,70 @@ pub struct Summary {
     pub not_written: Vec<crate::NotWritten>,
 }
 
+/// Everything a summary is assembled from ([`Summary::assemble`]): a run's totals at its
+/// end, a merge's sums of its shards', or (soon) a capacity search's step.
+#[derive(Debug)]
+pub struct Parts<'a> {
+    pub run: RunInfo,
+    /// Per op: its name, its totals, and the arrivals the schedule intended for it.
+    pub ops: Vec<(&'a str, &'a Stats, u64)>,
+    /// The schedule's mean intended rate (0 for closed loop); an op's is its share.
+    pub target_rate: f64,
+    /// Names of the injected-fault tags by index, and whether each expects a rejection.
+    pub tags: &'a [(String, bool)],
+    pub slo: &'a SloSpec,
+    pub connections: Connections,
+    /// `Some(limit)`: warn when nothing was measured or the send lag's p99 is above
+    /// `limit` (the generator could not keep to the schedule). `None` (a merge): the
+    /// inputs' own warnings, in `warnings`, say so.
+    pub lag_warning: Option<Duration>,
+    /// Warnings that come after those.
+    pub warnings: Vec<String>,
+    pub pool: Option<crate::PoolSummary>,
+    pub interrupted: bool,
+    pub aborted: Option<Aborted>,
+}
+
 impl Summary {
+    /// The summary of `parts`: every op's and the overall figures (the overall totals are
+    /// the ops' added), the warnings and the SLO's verdicts. Pure: no clock, no I/O.
+    pub fn assemble(parts: Parts) -> Summary {
+        let mut overall = Stats::new();
+        parts.ops.iter().for_each(|(_, s, _)| overall.merge(s));
+        let scheduled: u64 = parts.ops.iter().map(|(_, _, n)| n).sum();
+        let duration_s = parts.run.duration_s;
+        let op_summary = |stats: &Stats, n: u64| {
+            let share = if scheduled == 0 { 0.0 } else { n as f64 / scheduled as f64 };
+            OpSummary::new(stats, n, parts.target_rate * share, duration_s).with_injected(stats, parts.tags)
+        };
+        let overall = op_summary(&overall, scheduled);
+        let ops: BTreeMap<String, OpSummary> =
+            parts.ops.iter().map(|(name, stats, n)| (name.to_string(), op_summary(stats, *n))).collect();
+        let mut warnings = match parts.lag_warning {
+            Some(limit) => crate::text::warnings(&overall, limit, parts.connections.limit),
+            None => Vec::new(),
+        };
+        warnings.extend(parts.warnings);
+        let mut slo = parts.slo.evaluate(&overall, &ops);
+        // An aborted run failed its SLO by definition, even if the requests still in
+        // flight when it stopped pulled the final figures back under the limits.
+        slo.passed &= parts.aborted.is_none();
+        Summary {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool { name: "einv-load".into(), version: env!("CARGO_PKG_VERSION").into() },
+            run: parts.run,
+            overall,
+            ops,
+            slo,
+            connections: parts.connections,
+            warnings,
+            pool: parts.pool,
+            interrupted: parts.interrupted,
+            aborted: parts.aborted,
+            not_written: Vec::new(),
+        }
+    }
+
     /// The data files this folder is missing (see [`Summary::not_written`]).
     pub fn missing_data(&self) -> Vec<&str> {
         let data = self.not_written.iter().filter(|n| crate::files::is_data(&n.file));
@@ -250,6 +315,7 @@ impl OpSummary {
     /// achieved rate is `sent / duration_s`.
     pub fn new(stats: &Stats, scheduled: u64, target_per_s: f64, duration_s: f64) -> Self {
         let errors = stats.error_count();
+        let h = &stats.hist;
         Self {
             requests: Requests {
                 scheduled,
@@ -268,20 +334,20 @@ impl OpSummary {
                 target_per_s: round3(target_per_s),
                 achieved_per_s: if duration_s > 0.0 { round3(stats.sent as f64 / duration_s) } else { 0.0 },
             },
-            latency_ms: Percentiles::of(&stats.latency),
-            service_ms: Percentiles::of(&stats.service),
+            latency_ms: Percentiles::of(&h[Timing::Latency]),
+            service_ms: Percentiles::of(&h[Timing::Service]),
             send_lag_ms: LagPercentiles {
-                p50: quantile_ms(&stats.send_lag, 0.5),
-                p99: quantile_ms(&stats.send_lag, 0.99),
-                max: max_ms(&stats.send_lag),
+                p50: quantile_ms(&h[Timing::SendLag], 0.5),
+                p99: quantile_ms(&h[Timing::SendLag], 0.99),
+                max: max_ms(&h[Timing::SendLag]),
             },
             errors: stats.errors.iter().map(|(c, n)| (c.as_str().to_string(), n)).collect(),
             status: stats.statuses.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
             injected: BTreeMap::new(),
             phases: PhaseSummary {
-                connect: PhasePercentiles::of(&stats.connect),
-                tls: PhasePercentiles::of(&stats.tls),
-                ttfb: PhasePercentiles::of(&stats.ttfb),
+                connect: PhasePercentiles::of(&h[Timing::Connect]),
+                tls: PhasePercentiles::of(&h[Timing::Tls]),
+                ttfb: PhasePercentiles::of(&h[Timing::Ttfb]),
             },
         }
     }
@@ -333,7 +399,7 @@ mod tests {
     #[test]
     fn phases_without_tls_load_with_an_empty_tls_phase() {
         let mut stats = Stats::new();
-        stats.connect.record(150).unwrap();
+        stats.hist[Timing::Connect].record(150).unwrap();
         let op = OpSummary::new(&stats, 0, 0.0, 1.0);
         let mut json = serde_json::to_value(&op).unwrap();
         json["phases"].as_object_mut().unwrap().remove("tls");

@@ -181,9 +181,9 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
 /// (issue) not measured: no request timed (limit 150.000 ms)`.
 fn describe(c: &crate::SloCheck) -> String {
     let scope = if c.scope == "overall" { String::new() } else { format!(" ({})", c.scope) };
-    let bound = if c.name == "min rate" { "at least" } else { "limit" };
+    let bound = c.bound().word();
     if !c.measured {
-        let what = if c.unit == "ms" { "no request timed" } else { "no request sent" };
+        let what = c.metric().map_or("nothing measured", crate::Metric::unmeasured);
         return format!("{}{scope} not measured: {what} ({bound} {:.3} {})", c.name, c.threshold, c.unit);
     }
     format!("{}{scope} {:.3} {} ({bound} {:.3})", c.name, c.actual, c.unit, c.threshold)

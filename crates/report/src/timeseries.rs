@@ -1,9 +1,10 @@
 use std::path::Path;
 
 use crate::Error;
-use crate::csv_rows::read_rows;
+use crate::csv_rows::{Record, read_rows};
+use crate::histograms::{Timing, max_ms, quantile_ms};
 use crate::outcome::ErrorClass;
-use crate::stats::{Stats, max_ms, quantile_ms};
+use crate::stats::Stats;
 use crate::write::{Existing, Output};
 
 /// One line of timeseries.csv: what happened in one interval (normally one second).
@@ -60,6 +61,8 @@ impl TimeseriesRow {
         for (i, class) in ErrorClass::ALL.iter().enumerate() {
             errors_by_class[i] = s.errors.get(*class);
         }
+        let (latency, service, send_lag) =
+            (&s.hist[Timing::Latency], &s.hist[Timing::Service], &s.hist[Timing::SendLag]);
         Self {
             start_s,
             length_s,
@@ -68,17 +71,25 @@ impl TimeseriesRow {
             sent: s.sent,
             ok: s.ok,
             errors: s.error_count(),
-            latency_p50_ms: quantile_ms(&s.latency, 0.5),
-            latency_p90_ms: quantile_ms(&s.latency, 0.9),
-            latency_p99_ms: quantile_ms(&s.latency, 0.99),
-            latency_max_ms: max_ms(&s.latency),
-            service_p50_ms: quantile_ms(&s.service, 0.5),
-            service_p99_ms: quantile_ms(&s.service, 0.99),
-            send_lag_p99_ms: quantile_ms(&s.send_lag, 0.99),
-            send_lag_max_ms: max_ms(&s.send_lag),
+            latency_p50_ms: quantile_ms(latency, 0.5),
+            latency_p90_ms: quantile_ms(latency, 0.9),
+            latency_p99_ms: quantile_ms(latency, 0.99),
+            latency_max_ms: max_ms(latency),
+            service_p50_ms: quantile_ms(service, 0.5),
+            service_p99_ms: quantile_ms(service, 0.99),
+            send_lag_p99_ms: quantile_ms(send_lag, 0.99),
+            send_lag_max_ms: max_ms(send_lag),
             connections,
             errors_by_class,
         }
+    }
+
+    /// The row as timeseries.csv holds it, its figures rounded as written: what reading
+    /// the file back gives, so that a run renders what `einv-load report` would.
+    pub(crate) fn as_written(&self) -> TimeseriesRow {
+        let path = Path::new(crate::files::TIMESERIES);
+        // The fields are numbers just formatted: they always parse.
+        from_record(&Record::written(path, self.record())).unwrap_or_else(|_| self.clone())
     }
 
     fn record(&self) -> Vec<String> {
@@ -142,30 +153,32 @@ impl TimeseriesWriter {
 
 /// Read a timeseries.csv back (for charts and `report`).
 pub fn read_timeseries(path: &Path) -> Result<Vec<TimeseriesRow>, Error> {
-    read_rows(path, "timeseries.csv", &header(), |r| {
-        let mut errors_by_class = [0; ErrorClass::COUNT];
-        for (i, e) in errors_by_class.iter_mut().enumerate() {
-            *e = r.int(FIXED.len() + i)?;
-        }
-        Ok(TimeseriesRow {
-            start_s: r.num(0)?,
-            length_s: r.num(1)?,
-            target_rate: r.num(2)?,
-            achieved_rate: r.num(3)?,
-            sent: r.int(4)?,
-            ok: r.int(5)?,
-            errors: r.int(6)?,
-            latency_p50_ms: r.num(7)?,
-            latency_p90_ms: r.num(8)?,
-            latency_p99_ms: r.num(9)?,
-            latency_max_ms: r.num(10)?,
-            service_p50_ms: r.num(11)?,
-            service_p99_ms: r.num(12)?,
-            send_lag_p99_ms: r.num(13)?,
-            send_lag_max_ms: r.num(14)?,
-            connections: r.int(15)?,
-            errors_by_class,
-        })
+    read_rows(path, "timeseries.csv", &header(), from_record)
+}
+
+fn from_record(r: &Record) -> Result<TimeseriesRow, Error> {
+    let mut errors_by_class = [0; ErrorClass::COUNT];
+    for (i, e) in errors_by_class.iter_mut().enumerate() {
+        *e = r.int(FIXED.len() + i)?;
+    }
+    Ok(TimeseriesRow {
+        start_s: r.num(0)?,
+        length_s: r.num(1)?,
+        target_rate: r.num(2)?,
+        achieved_rate: r.num(3)?,
+        sent: r.int(4)?,
+        ok: r.int(5)?,
+        errors: r.int(6)?,
+        latency_p50_ms: r.num(7)?,
+        latency_p90_ms: r.num(8)?,
+        latency_p99_ms: r.num(9)?,
+        latency_max_ms: r.num(10)?,
+        service_p50_ms: r.num(11)?,
+        service_p99_ms: r.num(12)?,
+        send_lag_p99_ms: r.num(13)?,
+        send_lag_max_ms: r.num(14)?,
+        connections: r.int(15)?,
+        errors_by_class,
     })
 }
 
@@ -185,5 +198,27 @@ mod tests {
         w.write(&row).unwrap();
         w.finish().unwrap();
         assert_eq!(read_timeseries(&path).unwrap(), vec![row]);
+    }
+
+    /// What a run keeps of its rows is what `report` reads back from the file.
+    #[test]
+    fn a_row_as_written_is_the_row_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("timeseries.csv");
+        let mut w = TimeseriesWriter::create(&path).unwrap();
+        let row = TimeseriesRow {
+            start_s: 2.0004999,
+            length_s: 0.1 + 0.2,
+            target_rate: 1.0 / 3.0,
+            achieved_rate: 2.0 / 3.0,
+            latency_p99_ms: 12.3455,
+            send_lag_max_ms: 1e-9,
+            ..Default::default()
+        };
+        w.write(&row).unwrap();
+        w.finish().unwrap();
+        let back = read_timeseries(&path).unwrap();
+        assert_ne!(back[0], row, "rounded to what the file holds");
+        assert_eq!(back, vec![row.as_written()]);
     }
 }

@@ -272,7 +272,7 @@ fn check_existing(path: &Path, existing: Existing) -> Result<(), String> {
         Existing::Refuse => Err("already exists: use --force to replace it".into()),
         Existing::ReplaceOutsideReports => {
             let dir = path.canonicalize().ok().and_then(|p| p.parent().map(Path::to_path_buf));
-            match dir.filter(|d| crate::runlog::files::holds_report(d)) {
+            match dir.filter(|d| crate::folder::files::holds_report(d)) {
                 Some(d) => Err(format!("belongs to the report folder {}: never replaced", d.display())),
                 None => Ok(()),
             }

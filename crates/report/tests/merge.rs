@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use einv_report::{
-    Connections, Finish, Outcome, Phases, RunInfo, RunLog, Sample, SloSpec, Stats, Summary, new_histogram, read_hlog,
-    read_timeseries,
+    Connections, Finish, Limit, Limits, Metric, Outcome, Phases, RunInfo, RunLog, Sample, SloSpec, Stats, Summary,
+    new_histogram, read_hlog, read_timeseries,
 };
 
 const OPS: [&str; 2] = ["issue", "query"];
@@ -89,7 +89,13 @@ fn folder(
         },
         scheduled,
         target_rate: 300.0 * fraction,
-        slo: SloSpec { p99: Some(Duration::from_millis(1000)), error_rate: Some(0.5), ..SloSpec::default() },
+        slo: SloSpec {
+            overall: Limits::from([
+                (Metric::P99, Limit::Time(Duration::from_millis(1000))),
+                (Metric::ErrorRate, Limit::Value(0.5)),
+            ]),
+            ..SloSpec::default()
+        },
         connections: Connections { limit: 8, opened: 5, max_open: 4 },
         lag_warning: Duration::from_secs(3600),
         interrupted: false,

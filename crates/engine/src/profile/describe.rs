@@ -1,8 +1,6 @@
 //! A plan in words, for `einv-load validate`: what a run of it would do.
 
-use std::time::Duration;
-
-use einv_report::SloSpec;
+use einv_report::{Limit, Limits, SloSpec, Unit};
 
 use super::{Endpoint, Plan};
 
@@ -59,19 +57,19 @@ impl Plan {
 
 /// The profile's SLO in words, one line per scope and one for abort-on-fail.
 fn slo_lines(slo: &SloSpec) -> Vec<String> {
-    let limits = |s: &SloSpec| {
-        let ms = |d: Duration| humantime::format_duration(d).to_string();
-        let mut out: Vec<String> = [("p50", s.p50), ("p90", s.p90), ("p99", s.p99), ("p99.9", s.p999), ("max", s.max)]
-            .into_iter()
-            .filter_map(|(name, d)| Some(format!("latency {name} <= {}", ms(d?))))
-            .collect();
-        out.extend(s.error_rate.map(|r| format!("error rate <= {}%", r * 100.0)));
-        out.extend(s.check_failure_rate.map(|r| format!("check failure rate <= {}%", r * 100.0)));
-        out.extend(s.min_rate.map(|r| format!("achieved rate >= {r}/s")));
+    let limits = |s: &Limits| {
+        let value = |unit, limit| match (unit, limit) {
+            (_, Limit::Time(d)) => humantime::format_duration(d).to_string(),
+            (Unit::Ratio, Limit::Value(r)) => format!("{}%", r * 100.0),
+            (Unit::PerSecond, Limit::Value(r)) => format!("{r}/s"),
+            (Unit::Ms, Limit::Value(ms)) => format!("{ms} ms"),
+        };
+        let out: Vec<String> =
+            s.iter().map(|(m, l)| format!("{} {} {}", m.figure(), m.bound().symbol(), value(m.unit(), l))).collect();
         out.join(", ")
     };
     let mut lines = Vec::new();
-    let overall = limits(slo);
+    let overall = limits(&slo.overall);
     if !overall.is_empty() {
         lines.push(format!("overall: {overall}"));
     }

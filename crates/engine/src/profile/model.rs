@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use einv_poolsim::{Empirical, Hold, ModelSpec, Operation, RateLimit, ServerLimits, SlowBody, Stall};
+use einv_report::Timing;
 
 use super::raw::{HumanDuration, RawBuiltin, RawHold, RawStall};
 use super::validate::Check;
@@ -109,9 +110,9 @@ fn from_report_hold(profile: &Path, folder: &str, op: &str) -> Result<Empirical,
     }
     let path = dir.join(einv_report::files::HLOG);
     // Summed as it is read: an hour's log decoded whole would not fit in memory.
-    let mut sums = einv_report::sum_hlog(&path).map_err(|e| e.to_string())?;
-    let Some(h) = sums.remove(&Some(format!("{op}:service"))).filter(|h| !h.is_empty()) else {
-        let ops: Vec<&str> = sums.keys().filter_map(|t| t.as_deref()?.strip_suffix(":service")).collect();
+    let totals = einv_report::Totals::read(&path).map_err(|e| e.to_string())?;
+    let Some(h) = totals.ops.get(op).map(|h| &h[Timing::Service]).filter(|h| !h.is_empty()) else {
+        let ops: Vec<&str> = totals.ops.keys().map(String::as_str).collect();
         return Err(format!(
             "op {op:?} has no service times in {} (ops there: {})",
             path.display(),

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use einv_report::SloSpec;
+use einv_report::{Limit, Limits, Metric, SloSpec, Unit};
 
 use super::Op;
 use super::raw::{RawSlo, RawSloLimits};
@@ -23,7 +23,7 @@ pub(super) fn slo(c: &mut Check, s: RawSlo, ops: &[Op], run: Duration) -> SloSpe
         check_failure_rate: s.check_failure_rate,
         min_rate: s.min_rate,
     };
-    let mut spec = limits(c, "slo", overall);
+    let mut spec = SloSpec { overall: limits(c, "slo", overall), ..SloSpec::default() };
     for (name, raw) in s.ops {
         let key = format!("slo.ops.{name}");
         if !ops.iter().any(|o| o.name == name) {
@@ -32,13 +32,14 @@ pub(super) fn slo(c: &mut Check, s: RawSlo, ops: &[Op], run: Duration) -> SloSpe
         }
         let op = limits(c, &key, raw);
         if op.is_empty() {
-            c.fail(&key, "sets no limit (p50, p90, p99, p999, max, error-rate, check-failure-rate, min-rate)");
+            let keys: Vec<&str> = Metric::ALL.iter().map(|m| m.key()).collect();
+            c.fail(&key, format!("sets no limit ({})", keys.join(", ")));
         }
         spec.ops.insert(name, op);
     }
     match (s.abort_on_fail, s.grace) {
         (Some(true), grace) => {
-            if spec.is_empty() {
+            if !spec.has_limits() {
                 c.fail("slo.abort-on-fail", "there is no SLO limit to abort on");
             }
             let (key, grace) = match grace {
@@ -63,24 +64,33 @@ pub(super) fn slo(c: &mut Check, s: RawSlo, ops: &[Op], run: Duration) -> SloSpe
 }
 
 /// One scope's limits (`prefix` is `slo` or `slo.ops.NAME`).
-fn limits(c: &mut Check, prefix: &str, s: RawSloLimits) -> SloSpec {
-    let key = |k: &str| format!("{prefix}.{k}");
-    for (k, rate) in [("error-rate", s.error_rate), ("check-failure-rate", s.check_failure_rate)] {
-        if let Some(r) = rate
-            && !(0.0..=1.0).contains(&r)
-        {
-            c.fail(&key(k), format!("must be a fraction from 0 to 1 (0.01 = 1%), got {r}"));
+fn limits(c: &mut Check, prefix: &str, s: RawSloLimits) -> Limits {
+    let key = |m: Metric| format!("{prefix}.{}", m.key());
+    let times = [
+        (Metric::P50, s.p50),
+        (Metric::P90, s.p90),
+        (Metric::P99, s.p99),
+        (Metric::P999, s.p999),
+        (Metric::Max, s.max),
+    ];
+    let numbers = [
+        (Metric::ErrorRate, s.error_rate),
+        (Metric::CheckFailureRate, s.check_failure_rate),
+        (Metric::MinRate, s.min_rate),
+    ];
+    let numbers: Vec<(Metric, f64)> = numbers.into_iter().filter_map(|(m, v)| Some((m, v?))).collect();
+    for &(m, r) in numbers.iter().filter(|(m, _)| m.unit() == Unit::Ratio) {
+        if !(0.0..=1.0).contains(&r) {
+            c.fail(&key(m), format!("must be a fraction from 0 to 1 (0.01 = 1%), got {r}"));
         }
     }
-    SloSpec {
-        p50: s.p50.map(|d| c.duration(&key("p50"), d)),
-        p90: s.p90.map(|d| c.duration(&key("p90"), d)),
-        p99: s.p99.map(|d| c.duration(&key("p99"), d)),
-        p999: s.p999.map(|d| c.duration(&key("p999"), d)),
-        max: s.max.map(|d| c.duration(&key("max"), d)),
-        error_rate: s.error_rate,
-        check_failure_rate: s.check_failure_rate,
-        min_rate: s.min_rate.map(|r| c.positive_rate(&key("min-rate"), r)),
-        ..SloSpec::default()
+    let mut limits = Limits::default();
+    for (m, d) in times.into_iter().filter_map(|(m, d)| Some((m, d?))) {
+        limits.set(m, Limit::Time(c.duration(&key(m), d)));
     }
+    for (m, v) in numbers {
+        let v = if m.unit() == Unit::PerSecond { c.positive_rate(&key(m), v) } else { v };
+        limits.set(m, Limit::Value(v));
+    }
+    limits
 }

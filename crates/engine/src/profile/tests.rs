@@ -91,11 +91,17 @@ fn slo_limits_per_op_and_abort_rule_are_read() {
         "{GOOD}\n[slo]\np99 = \"200ms\"\nmin-rate = 90\nabort-on-fail = true\n\n[slo.ops.issue]\np50 = \"20ms\"\nerror-rate = 0.01\n"
     );
     let slo = parse(&src.replace("\"10s\"", "\"60s\"")).unwrap().slo;
-    assert_eq!((slo.p99, slo.min_rate), (Some(Duration::from_millis(200)), Some(90.0)));
+    use einv_report::{Limit, Metric};
+    let overall = (slo.overall.get(Metric::P99), slo.overall.get(Metric::MinRate));
+    assert_eq!(overall, (Some(Limit::Time(Duration::from_millis(200))), Some(Limit::Value(90.0))));
     assert_eq!(slo.abort_after, Some(Duration::from_secs(30)), "the default grace");
+    // An op's limits are limits only (no abort rule nor ops of their own): that is their type.
     let issue = &slo.ops["issue"];
-    assert_eq!((issue.p50, issue.error_rate), (Some(Duration::from_millis(20)), Some(0.01)));
-    assert!(issue.ops.is_empty() && issue.abort_after.is_none());
+    let limits: Vec<(Metric, Limit)> = issue.iter().collect();
+    assert_eq!(
+        limits,
+        [(Metric::P50, Limit::Time(Duration::from_millis(20))), (Metric::ErrorRate, Limit::Value(0.01))]
+    );
 }
 
 #[test]

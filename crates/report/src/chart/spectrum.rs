@@ -5,7 +5,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::style::{Axes, Chart, DrawError, FONT, TickText, frame, legend_box, mesh, render};
 use crate::Error;
-use crate::stats::us_to_ms;
+use crate::histograms::us_to_ms;
 
 const SIZE: (u32, u32) = (900, 500);
 const COLORS: [RGBColor; 4] =

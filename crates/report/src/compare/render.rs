@@ -4,11 +4,12 @@ use std::fmt::Write;
 
 use super::{Comparison, MetricDiff};
 use crate::render::esc;
+use crate::slo::Unit;
 
 fn value(m: &MetricDiff, v: f64) -> String {
-    match m.unit.as_str() {
-        "ratio" => format!("{:.3}%", v * 100.0),
-        "req/s" => format!("{v:.1}"),
+    match Unit::parse(&m.unit) {
+        Some(Unit::Ratio) => format!("{:.3}%", v * 100.0),
+        Some(Unit::PerSecond) => format!("{v:.1}"),
         _ => format!("{v:.3}"),
     }
 }
@@ -30,7 +31,7 @@ fn verdict(m: &MetricDiff) -> &'static str {
 }
 
 fn unit(m: &MetricDiff) -> &str {
-    if m.unit == "ratio" { "%" } else { &m.unit }
+    if Unit::parse(&m.unit) == Some(Unit::Ratio) { "%" } else { &m.unit }
 }
 
 fn headline(c: &Comparison) -> String {

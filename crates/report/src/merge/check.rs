@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{Folder, bad};
 use crate::Error;
+use crate::folder::{Folder, bad};
 
 /// Refuse folders that are not parts of one run; warn about shards that are missing.
 pub(super) fn compatible(folders: &[Folder], out: &Path) -> Result<Vec<String>, Error> {

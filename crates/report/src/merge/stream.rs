@@ -9,12 +9,11 @@ use std::path::PathBuf;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::interval_log::LogEntry;
 
-use super::folder::{Folder, OpHists, add, bad, empty_hists, unreadable};
 use crate::Error;
-use crate::hlog::{decode, split_tag};
+use crate::folder::{Folder, add, bad, files, unreadable};
+use crate::histograms::{Histograms, new_histogram};
+use crate::hlog::{decode, parse_tag};
 use crate::hlog_read::{Decoder, LogReader};
-use crate::runlog::files;
-use crate::stats::new_histogram;
 use crate::timeseries::TimeseriesRow;
 
 /// One merged interval: every folder's histograms and counters that fall in it.
@@ -22,7 +21,7 @@ use crate::timeseries::TimeseriesRow;
 pub(super) struct Interval {
     pub length: f64,
     pub overall: Histogram<u64>,
-    pub ops: BTreeMap<String, OpHists>,
+    pub ops: BTreeMap<String, Histograms>,
     /// Summed counters (sent, ok, errors, target rate, connections).
     pub counts: TimeseriesRow,
 }
@@ -38,7 +37,7 @@ pub(super) fn for_each_interval(
     // The counters are small: all of them, summed per key, up front.
     let mut rows: BTreeMap<i64, (f64, TimeseriesRow)> = BTreeMap::new();
     for (folder, &offset) in folders.iter().zip(offsets) {
-        for r in &folder.rows {
+        for r in &folder.timeseries {
             let (length, c) = rows.entry(key(offset, r.start_s)).or_default();
             *length = length.max(r.length_s);
             (c.sent, c.ok, c.errors) = (c.sent + r.sent, c.ok + r.ok, c.errors + r.errors);
@@ -108,7 +107,7 @@ impl Cursor {
         let Some(tag) = &e.tag else {
             return add(&mut iv.overall, &e.histogram, path);
         };
-        let (op, slot) = split_tag(tag).ok_or_else(|| bad(path, format!("unknown tag {tag:?}")))?;
-        add(&mut iv.ops.entry(op.to_string()).or_insert_with(empty_hists)[slot], &e.histogram, path)
+        let (op, t) = parse_tag(tag).ok_or_else(|| bad(path, format!("unknown tag {tag:?}")))?;
+        add(&mut iv.ops.entry(op.to_string()).or_default()[t], &e.histogram, path)
     }
 }

@@ -1,6 +1,6 @@
 //! Number formats and escaping shared by the HTML, Markdown and JUnit renderers.
 
-use crate::slo::SloCheck;
+use crate::slo::{SloCheck, Unit};
 use crate::summary::Summary;
 
 /// Escape text for HTML and XML content and attribute values. Characters XML 1.0 forbids
@@ -55,10 +55,10 @@ pub fn rate(v: f64) -> String {
 
 /// A check's value in its unit: "12.30 ms", "0.10%", or the number and unit as written.
 pub fn check_value(check: &SloCheck, v: f64) -> String {
-    match check.unit.as_str() {
-        "ms" => format!("{} ms", ms(v)),
-        "ratio" => pct(v),
-        unit => format!("{v:.3} {unit}"),
+    match Unit::parse(&check.unit) {
+        Some(Unit::Ms) => format!("{} ms", ms(v)),
+        Some(Unit::Ratio) => pct(v),
+        _ => format!("{v:.3} {}", check.unit),
     }
 }
 

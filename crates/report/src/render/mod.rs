@@ -15,9 +15,9 @@ use std::path::Path;
 
 use crate::Error;
 use crate::chart;
+use crate::folder::{Saved, files};
 use crate::hgrm::hgrm;
-use crate::runlog::files;
-use crate::saved::{Histograms, Saved};
+use crate::histograms::{Histograms, Timing};
 use crate::write::{NotWritten, write_file};
 
 /// A rendered chart: its file, what it shows, and the SVG itself.
@@ -34,12 +34,12 @@ struct Chart {
 pub fn render(saved: &Saved) -> Result<Vec<(&'static str, Vec<u8>)>, Error> {
     let charts = charts(saved)?;
     let mut out = vec![
-        (files::LATENCY_HGRM, hgrm(&saved.overall.latency).into_bytes()),
-        (files::SERVICE_HGRM, hgrm(&saved.overall.service).into_bytes()),
+        (files::LATENCY_HGRM, hgrm(&saved.totals.overall[Timing::Latency]).into_bytes()),
+        (files::SERVICE_HGRM, hgrm(&saved.totals.overall[Timing::Service]).into_bytes()),
     ];
-    out.push((files::INDEX_HTML, html::page(&saved.summary, &charts).into_bytes()));
-    out.push((files::SUMMARY_MD, markdown::summary_md(&saved.summary).into_bytes()));
-    out.push((files::JUNIT_XML, junit::junit_xml(&saved.summary).into_bytes()));
+    out.push((files::INDEX_HTML, html::page(&saved.folder.summary, &charts).into_bytes()));
+    out.push((files::SUMMARY_MD, markdown::summary_md(&saved.folder.summary).into_bytes()));
+    out.push((files::JUNIT_XML, junit::junit_xml(&saved.folder.summary).into_bytes()));
     out.extend(charts.into_iter().map(|c| (c.file, c.svg.into_bytes())));
     Ok(out)
 }
@@ -67,9 +67,9 @@ pub fn render_folder(dir: &Path, saved: &Saved) -> Result<Rendered, Error> {
 }
 
 fn charts(saved: &Saved) -> Result<Vec<Chart>, Error> {
-    let s = &saved.summary;
+    let s = &saved.folder.summary;
     let name = &s.run.name;
-    let rows = &saved.timeseries;
+    let rows = &saved.folder.timeseries;
     // A simulation models no client queue: both clocks are the same line, drawn twice.
     let same = if s.pool.is_some() { " (simulated: latency and service coincide)" } else { "" };
     let mut charts = vec![
@@ -84,8 +84,8 @@ fn charts(saved: &Saved) -> Result<Vec<Chart>, Error> {
             svg: chart::spectrum_svg(
                 &format!("{name}: latency percentile spectrum"),
                 &[
-                    ("latency (from intended send)", &saved.overall.latency),
-                    ("service (from actual send)", &saved.overall.service),
+                    ("latency (from intended send)", &saved.totals.overall[Timing::Latency]),
+                    ("service (from actual send)", &saved.totals.overall[Timing::Service]),
                 ],
             )?,
         },
@@ -96,8 +96,8 @@ fn charts(saved: &Saved) -> Result<Vec<Chart>, Error> {
         .ops
         .keys()
         .map(|op| {
-            let h = saved.ops.get(op).unwrap_or(&empty);
-            (op.as_str(), &h.latency, &h.service)
+            let h = saved.totals.ops.get(op).unwrap_or(&empty);
+            (op.as_str(), &h[Timing::Latency], &h[Timing::Service])
         })
         .collect();
     charts.push(Chart {

@@ -4,9 +4,10 @@
 use std::time::{Duration, SystemTime};
 
 use super::render;
-use crate::runlog::files;
+use crate::folder::files;
 use crate::{
-    Connections, Finish, Outcome, Percentiles, Phases, RunInfo, RunLog, Sample, Saved, SloSpec, Stats, Summary,
+    Connections, Finish, Limit, Limits, Metric, Outcome, Percentiles, Phases, RunInfo, RunLog, Sample, Saved, SloSpec,
+    Stats, Summary, Timing,
 };
 
 /// An op name a profile could hold that is also markup.
@@ -44,7 +45,12 @@ fn recorded(dir: &std::path::Path) -> Summary {
         }
         log.push(Duration::from_secs(second), Duration::from_secs(1), 200.0, 8 + second, &mut interval).unwrap();
     }
-    let finish = Finish {
+    log.finish(finish(vec![1200, 1200])).unwrap()
+}
+
+/// What the engine tells the log at the end of the 12-second run.
+fn finish(scheduled: Vec<u64>) -> Finish {
+    Finish {
         run: RunInfo {
             name: format!("t{ODD}"),
             profile: "p.toml".into(),
@@ -57,16 +63,21 @@ fn recorded(dir: &std::path::Path) -> Summary {
             planned_duration_s: 12.0,
             shard: None,
         },
-        scheduled: vec![1200, 1200],
+        scheduled,
         target_rate: 200.0,
-        slo: SloSpec { p99: Some(Duration::from_millis(50)), error_rate: Some(0.05), ..SloSpec::default() },
+        slo: SloSpec {
+            overall: Limits::from([
+                (Metric::P99, Limit::Time(Duration::from_millis(50))),
+                (Metric::ErrorRate, Limit::Value(0.05)),
+            ]),
+            ..SloSpec::default()
+        },
         connections: Connections { limit: 32, opened: 20, max_open: 19 },
         lag_warning: Duration::from_millis(10),
         interrupted: false,
         tags: Vec::new(),
         pool: None,
-    };
-    log.finish(finish).unwrap()
+    }
 }
 
 #[test]
@@ -74,7 +85,7 @@ fn report_rerenders_exactly_what_the_run_wrote() {
     let dir = tempfile::tempdir().unwrap();
     let summary = recorded(dir.path());
     let saved = Saved::load(dir.path()).unwrap();
-    assert_eq!(saved.summary, summary);
+    assert_eq!(saved.folder.summary, summary);
     for (file, bytes) in render(&saved).unwrap() {
         let written = std::fs::read(dir.path().join(file)).unwrap();
         assert!(written == bytes, "{file} differs when rendered again from the folder");
@@ -84,18 +95,43 @@ fn report_rerenders_exactly_what_the_run_wrote() {
     assert!(!dir.path().join(files::POOL_SVG).exists());
 }
 
+/// Intervals of odd lengths give rates with more decimals than timeseries.csv keeps: a
+/// run draws its time series as the file holds it, so `report` draws the same charts.
+#[test]
+fn a_run_draws_its_time_series_as_the_file_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = RunLog::create(dir.path(), &["issue".to_string()], SystemTime::now(), "test").unwrap();
+    let mut interval = vec![Stats::new()];
+    let length = Duration::from_micros(1_000_437);
+    for k in 0..6u32 {
+        for i in 0..333u64 {
+            interval[0].record(&sample(1 + i % 40, Outcome::Response(200)));
+        }
+        log.push(length * k, length, 333.333_7, 3, &mut interval).unwrap();
+    }
+    log.finish(finish(vec![1998])).unwrap();
+    let saved = Saved::load(dir.path()).unwrap();
+    assert!(saved.folder.timeseries[0].achieved_rate != 333.0 / length.as_secs_f64(), "rounded in the file");
+    for (file, bytes) in render(&saved).unwrap() {
+        let written = std::fs::read(dir.path().join(file)).unwrap();
+        assert!(written == bytes, "{file} differs when rendered again from the folder");
+    }
+}
+
 #[test]
 fn saved_histograms_give_the_summary_percentiles() {
     let dir = tempfile::tempdir().unwrap();
     let summary = recorded(dir.path());
     let saved = Saved::load(dir.path()).unwrap();
-    assert_eq!(Percentiles::of(&saved.overall.latency), summary.overall.latency_ms);
-    assert_eq!(Percentiles::of(&saved.overall.service), summary.overall.service_ms);
+    let (latency, service) = (Timing::Latency, Timing::Service);
+    let totals = &saved.totals;
+    assert_eq!(Percentiles::of(&totals.overall[latency]), summary.overall.latency_ms);
+    assert_eq!(Percentiles::of(&totals.overall[service]), summary.overall.service_ms);
     for (name, op) in &summary.ops {
-        assert_eq!(Percentiles::of(&saved.ops[name].latency), op.latency_ms, "{name}");
-        assert_eq!(Percentiles::of(&saved.ops[name].service), op.service_ms, "{name}");
+        assert_eq!(Percentiles::of(&totals.ops[name][latency]), op.latency_ms, "{name}");
+        assert_eq!(Percentiles::of(&totals.ops[name][service]), op.service_ms, "{name}");
     }
-    assert_eq!(saved.timeseries.len(), 12);
+    assert_eq!(saved.folder.timeseries.len(), 12);
 }
 
 #[test]
