@@ -61,18 +61,18 @@ impl Recorder {
     pub fn drain_into(&self, interval: &mut [Stats]) {
         let mut spares = lock(&self.spares);
         for slot in self.slots.iter() {
-            let taken: Vec<(usize, Stats)> = lock(slot)
-                .iter_mut()
-                .enumerate()
-                .filter(|(_, s)| s.as_ref().is_some_and(|s| !s.is_idle()))
-                .filter_map(|(op, s)| Some((op, std::mem::replace(s, spares[op].take())?)))
-                .collect();
-            for (op, mut from) in taken {
-                if let Some(into) = interval.get_mut(op) {
+            for (op, into) in interval.iter_mut().enumerate() {
+                // Swapped under the lock, added up and cleared after it; one set at a
+                // time, so that a drain allocates nothing.
+                let taken = match lock(slot).get_mut(op) {
+                    Some(s) if s.as_ref().is_some_and(|s| !s.is_idle()) => std::mem::replace(s, spares[op].take()),
+                    _ => None,
+                };
+                if let Some(mut from) = taken {
                     into.merge(&from);
+                    from.reset();
+                    spares[op] = Some(from);
                 }
-                from.reset();
-                spares[op] = Some(from);
             }
         }
     }
@@ -144,7 +144,11 @@ mod tests {
             rec.record(4, 2, &ok(false));
             let mut next: Vec<Stats> = (0..6).map(|_| Stats::new()).collect();
             rec.drain_into(&mut next);
-            assert_eq!((next[2].sent, next[2].hist[Timing::Latency].len(), next[5].skipped), (2, 2, 0), "round {round}");
+            assert_eq!(
+                (next[2].sent, next[2].hist[Timing::Latency].len(), next[5].skipped),
+                (2, 2, 0),
+                "round {round}"
+            );
             assert_eq!(rec.held(), 4, "round {round}: slots 3 and 4 and two spares, however often drained");
         }
     }
