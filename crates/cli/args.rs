@@ -360,8 +360,5 @@ fn parse_shard(s: &str) -> Result<Shard, String> {
     let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 0/4")?;
     let index: u64 = i.trim().parse().map_err(|_| format!("{i:?} is not a number"))?;
     let count: u64 = n.trim().parse().map_err(|_| format!("{n:?} is not a number"))?;
-    if count == 0 || index >= count {
-        return Err(format!("need 0 <= I < N, got {index}/{count}"));
-    }
-    Ok(Shard { index, count })
+    Shard::new(index, count).ok_or_else(|| format!("need 0 <= I < N, got {index}/{count}"))
 }

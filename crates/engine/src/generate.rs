@@ -24,6 +24,10 @@ pub struct Generated {
     pub interrupted: bool,
 }
 
+/// A request to write: its global index, intended offset in ms (none in a closed loop),
+/// op, and a replay's own body.
+type Line = (u64, Option<f64>, usize, Option<bytes::Bytes>);
+
 /// Lines written between two looks for Ctrl-C.
 const CHECK_EVERY: u64 = 1024;
 
@@ -34,21 +38,17 @@ const CHECK_EVERY: u64 = 1024;
 /// schedule: their offsets are null. A reader that goes away (`| head`) ends it normally.
 pub fn generate(plan: &Plan, count: u64, out: &Path, existing: Existing) -> Result<Generated, Error> {
     let mut workload = Workload::new(plan)?;
-    let timeline = workload.timeline(plan)?;
-    type Arrival = (u64, Option<f64>, Option<usize>, Option<bytes::Bytes>);
-    let arrivals: Box<dyn Iterator<Item = Arrival>> = match timeline {
-        Some(t) => Box::new(t.map(|a| (a.index, Some(a.at.as_secs_f64() * 1000.0), a.op, a.body))),
-        None => Box::new((0..).map(|i| (i, None, None, None))),
+    let shard = plan.shard;
+    let arrivals: Box<dyn Iterator<Item = Line>> = match workload.arrivals(shard)? {
+        Some(arrivals) => Box::new(arrivals.map(|a| (a.index, Some(a.at.as_secs_f64() * 1000.0), a.op, a.body))),
+        None => Box::new(workload.closed_requests(shard).map(|(index, op)| (index, None, op, None))),
     };
     let interrupt = Interrupt::start("interrupted: stopping the dry run")?;
-    let shard = plan.shard;
     let mut writer = BufWriter::new(Output::create(out, existing)?);
     let mut done = Generated::default();
     let mut r = Rendered::default();
     let io = |e: std::io::Error| Error::from(einv_report::Error::Io { path: out.into(), source: e });
-    for (index, offset_ms, op, replay_body) in
-        arrivals.filter(|(i, ..)| i % shard.count == shard.index).take(count as usize)
-    {
+    for (index, offset_ms, op, replay_body) in arrivals.take(count as usize) {
         if done.requests % CHECK_EVERY == 0 && interrupt.fired() {
             // Dropped uncommitted: a file output leaves nothing behind.
             return Ok(Generated { interrupted: true, ..done });
@@ -80,11 +80,10 @@ pub fn generate(plan: &Plan, count: u64, out: &Path, existing: Existing) -> Resu
 fn render_line(
     plan: &Plan,
     workload: &mut Workload,
-    (index, offset_ms, op, replay_body): (u64, Option<f64>, Option<usize>, Option<bytes::Bytes>),
+    (index, offset_ms, op, replay_body): Line,
     r: &mut Rendered,
     done: &mut Generated,
 ) -> Result<serde_json::Value, Error> {
-    let op = op.unwrap_or_else(|| workload.requests.op_of(index));
     let o = &plan.ops[op];
     let mut line = json!({
         "index": index,

@@ -21,6 +21,7 @@ mod folder;
 #[doc(hidden)]
 pub mod fuzzing;
 mod generate;
+mod model_run;
 mod profile;
 mod progress;
 mod rerender;

@@ -12,11 +12,11 @@ use einv_workload::Schedule;
 use tokio::sync::watch;
 
 use crate::driver::tls::TlsClient;
-use crate::driver::{self, Ctx, Drive, Driven, Feed, Timeline};
+use crate::driver::{self, Ctx, Drive, Driven, Feed};
 use crate::error::Error;
-use crate::profile::{Endpoint, Load, Plan};
+use crate::profile::{Endpoint, Load, Plan, Shard};
 use crate::progress::Progress;
-use crate::workload::Workload;
+use crate::workload::{Arrivals, Workload, intended_rate};
 use crate::{folder, signals};
 
 /// How a run reports, beyond what the profile says.
@@ -118,7 +118,8 @@ async fn drive(
     threads: usize,
 ) -> Result<Summary, Error> {
     let names: Vec<String> = plan.ops.iter().map(|o| o.name.clone()).collect();
-    let recorder = Arc::new(Recorder::new(names.len(), threads * 4));
+    // One slot per runtime thread: each records into its own (see `recorder_slot`).
+    let recorder = Arc::new(Recorder::new(names.len(), threads));
     let label = format!("einv-load {} run of {}", env!("CARGO_PKG_VERSION"), plan.name);
     let mut log = RunLog::create(folder, &names, started_at, &label)?;
     let mut ctx =
@@ -138,17 +139,18 @@ async fn drive(
     let (shard, connections) = (plan.shard, plan.target.connections);
     let length = plan.load.duration();
     let drive = Drive { ctx: ctx.clone(), shard, connections, start, length, pacing, stop: stop.clone() };
-    let timeline = workload.timeline(plan)?;
-    let driver = spawn_driver(plan, drive, workload, timeline);
+    let arrivals = workload.arrivals(shard)?;
+    let driver = spawn_driver(plan, drive, workload, arrivals);
     let progress = Progress::new(plan.load.duration(), opts.progress);
     let mut collector = Collector {
         log: &mut log,
         recorder: &recorder,
         ctx: &ctx,
         rates: rates.as_ref(),
-        shard_count: plan.shard.count,
+        shard,
         progress: &progress,
-        interval: vec![Stats::new(); names.len()],
+        // Made one by one, not cloned: a clone would make all of every histogram resident.
+        interval: names.iter().map(|_| Stats::new()).collect(),
         last: Duration::ZERO,
         sent: 0,
         errors: 0,
@@ -255,7 +257,7 @@ struct Ended {
 /// The SLO one process checks: a shard sends 1/N of the run, so a minimum rate (set for
 /// the whole run) is held at 1/N of it; `merge` checks the whole again at full height.
 fn shard_slo(plan: &Plan) -> SloSpec {
-    plan.slo.for_share(1.0 / plan.shard.count as f64)
+    plan.slo.for_share(plan.shard.share(1.0))
 }
 
 /// What the run log needs beyond its own records to write the report.
@@ -271,7 +273,7 @@ fn finish_info(plan: &Plan, target: String, started_at: SystemTime, ctx: &Ctx, e
             duration_s: ended.sent_for.as_secs_f64(),
             drain_s: ended.drained.as_secs_f64(),
             planned_duration_s: plan.load.duration().as_secs_f64(),
-            shard: (plan.shard.count > 1).then(|| format!("{}/{}", plan.shard.index, plan.shard.count)),
+            shard: plan.shard.label(),
         },
         scheduled: ended.scheduled,
         target_rate: ended.target_rate,
@@ -293,14 +295,14 @@ fn spawn_driver(
     plan: &Plan,
     drive: Drive,
     workload: Workload,
-    timeline: Option<Timeline>,
+    arrivals: Option<Arrivals>,
 ) -> tokio::task::JoinHandle<Result<Driven, Error>> {
     let (load, ops) = (plan.load.clone(), plan.ops.len());
     let feed = Feed::new(workload.requests, workload.dynamic, drive.ctx.clone());
     tokio::spawn(async move {
-        match (load, timeline) {
+        match (load, arrivals) {
             (Load::Closed { think, .. }, _) => Ok(driver::closed_loop(drive, feed, think).await),
-            (_, Some(timeline)) => Ok(driver::open_loop(drive, timeline, feed, ops).await),
+            (_, Some(arrivals)) => Ok(driver::open_loop(drive, arrivals, feed, ops).await),
             (_, None) => Err(Error::Internal("an open-loop or replay plan without arrivals")),
         }
     })
@@ -312,7 +314,7 @@ struct Collector<'a> {
     recorder: &'a Recorder,
     ctx: &'a Ctx,
     rates: Option<&'a Schedule>,
-    shard_count: u64,
+    shard: Shard,
     progress: &'a Progress,
     interval: Vec<Stats>,
     last: Duration,
@@ -326,9 +328,7 @@ impl Collector<'_> {
     /// when there is no schedule (closed loop) or nothing to compare.
     fn pace(&self, now: Duration, mean: f64) -> f64 {
         match self.rates {
-            Some(s) if mean > 0.0 && !now.is_zero() => {
-                s.intended_count_until(now) / now.as_secs_f64() / self.shard_count as f64 / mean
-            }
+            Some(s) if mean > 0.0 && !now.is_zero() => intended_rate(s, self.shard, Duration::ZERO, now) / mean,
             _ => 1.0,
         }
     }
@@ -337,11 +337,7 @@ impl Collector<'_> {
         let length = now.saturating_sub(self.last);
         self.recorder.drain_into(&mut self.interval);
         let target_rate = match self.rates {
-            Some(s) if !length.is_zero() => {
-                (s.intended_count_until(now) - s.intended_count_until(self.last))
-                    / length.as_secs_f64()
-                    / self.shard_count as f64
-            }
+            Some(s) if !length.is_zero() => intended_rate(s, self.shard, self.last, now),
             _ => 0.0,
         };
         for s in &self.interval {

@@ -5,19 +5,18 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use einv_poolsim::des::{Arrival, Completion, Sim, SimOutcome};
-use einv_poolsim::{ModelSpec, Operation};
-use einv_report::{
-    Connections, ErrorClass, Finish, Outcome, PoolInterval, PoolLog, RunInfo, RunLog, Sample, Stats, Summary,
-};
-use einv_workload::{Schedule, derive_seed};
+use einv_poolsim::ModelSpec;
+use einv_poolsim::des::{Completion, Sim, SimOutcome};
+use einv_report::{Connections, Finish, PoolInterval, PoolLog, RunInfo, RunLog, Stats, Summary};
+use einv_workload::Schedule;
 
 use crate::error::Error;
 use crate::folder;
-use crate::profile::{Endpoint, Load, Plan};
+use crate::model_run::{ModelRun, sample_of};
+use crate::profile::{Load, Plan, Shard};
 use crate::run::{RunOptions, RunResult};
 use crate::signals::Interrupt;
-use crate::workload::Workload;
+use crate::workload::{Workload, intended_rate};
 
 const SECOND: Duration = Duration::from_secs(1);
 /// Arrivals simulated between two looks for Ctrl-C: a few milliseconds of CPU.
@@ -25,7 +24,7 @@ const CHECK_EVERY: u64 = 4096;
 
 /// Simulate `plan` against its built-in target's model and write the report.
 pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
-    let Endpoint::Builtin { spec, .. } = &plan.target.endpoint else {
+    let Some(mut model) = ModelRun::new(plan) else {
         let message = "simulate models the built-in target: use [target] url = \"builtin\" (or --target builtin) \
                        and describe the service in [target.builtin]";
         return Err(Error::Flag { flag: "simulate", message: message.into() });
@@ -39,39 +38,34 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     // check and the report is written, marked interrupted, with no temp file left.
     let interrupt = Interrupt::start("interrupted: writing the report of the simulation so far")?;
     let workload = Workload::new(plan)?;
-    let timeline = workload.timeline(plan)?.ok_or(Error::Internal("an open-loop or replay plan without arrivals"))?;
+    let arrivals =
+        workload.arrivals(plan.shard)?.ok_or(Error::Internal("an open-loop or replay plan without arrivals"))?;
     let started_at = start_stamp()?;
     let dir = folder::create(opts.out.as_deref(), &plan.name, started_at)?;
     let names: Vec<String> = plan.ops.iter().map(|o| o.name.clone()).collect();
     let label = format!("einv-load {} simulation of {}", env!("CARGO_PKG_VERSION"), plan.name);
     let mut rec = Recording {
         log: RunLog::create(&dir, &names, started_at, &label)?,
-        pool: PoolLog::create(&dir, spec.pool_size as u64)?,
+        pool: PoolLog::create(&dir, model.spec().pool_size as u64)?,
         pending: BTreeMap::new(),
         ops: names.len(),
         schedule: workload.schedule.clone(),
-        shards: plan.shard.count as f64,
+        shard: plan.shard,
         last_occupancy: (0, 0),
     };
-    let mut sim = Sim::for_model(spec, Some(plan.target.request_timeout));
-    let model: Vec<Operation> = plan.ops.iter().map(|o| operation_for(&o.name)).collect();
     let mut scheduled = vec![0u64; names.len()];
-    // The service's randomness (hold times) has its own stream, apart from the workload's.
-    let mut rng = <rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(derive_seed(plan.seed, "holds"));
     let (mut end, mut last_arrival, mut offered, mut interrupted) = (Duration::ZERO, Duration::ZERO, 0u64, false);
     let mut err = None;
-    for a in timeline.filter(|a| a.index % plan.shard.count == plan.shard.index) {
+    for a in arrivals {
         if offered % CHECK_EVERY == 0 && interrupt.fired() {
             interrupted = true;
             break;
         }
         offered += 1;
-        let op = a.op.unwrap_or_else(|| workload.requests.op_of(a.index));
-        scheduled[op] += 1;
-        let (hold, overhead) = spec.draw(model[op], &mut rng);
-        sim.offer(Arrival { tag: op as u32, at: a.at, hold, overhead }, &mut |c| rec.record(c));
+        scheduled[a.op] += 1;
+        model.offer(&a, &mut |c| rec.record(c));
         (end, last_arrival) = (a.at, a.at);
-        if let Err(e) = rec.flush_before(a.at, &sim) {
+        if let Err(e) = rec.flush_before(a.at, model.sim()) {
             err = Some(e);
             break;
         }
@@ -79,17 +73,17 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     if let Some(e) = err {
         return Err(e);
     }
-    sim.finish(&mut |c| {
+    model.finish(&mut |c| {
         end = end.max(c.end);
         rec.record(c)
     });
-    rec.flush_before(Duration::MAX, &sim)?;
+    rec.flush_before(Duration::MAX, model.sim())?;
     let target_rate = workload.target_rate(&plan.load, plan.shard);
     // As a live run measures it: sending ends with the schedule (or where Ctrl-C stopped
     // it), the rest is the drain.
     let sent_until = if interrupted { last_arrival } else { plan.load.duration().max(last_arrival) };
     let ended = Ended { scheduled, target_rate, sent_until, end, interrupted };
-    finish(plan, spec, rec, ended, started_at, dir)
+    finish(plan, model.spec(), rec, ended, started_at, dir)
 }
 
 /// How the simulated run ended.
@@ -151,44 +145,6 @@ fn finish(
     Ok(RunResult { summary, folder: dir })
 }
 
-/// A simulated request as the recorder sees a live one: latency from arrival (no client
-/// queue is modelled, so service time is the same and send lag is zero), and the status
-/// the built-in target answers with for the same fate.
-pub(crate) fn sample_of(c: &Completion) -> Sample {
-    let latency = c.end - c.arrival;
-    let outcome = match c.outcome {
-        SimOutcome::Ok => Outcome::Response(200),
-        SimOutcome::PoolTimeout => Outcome::Response(500),
-        SimOutcome::RateLimited => Outcome::Response(429),
-        SimOutcome::QueueFull => Outcome::Response(503),
-        SimOutcome::ClientTimeout => Outcome::Failed(ErrorClass::Timeout),
-    };
-    Sample {
-        latency,
-        service: Some(latency),
-        send_lag: Duration::ZERO,
-        outcome,
-        queued: false,
-        check_failed: false,
-        tag: None,
-        expects_rejection: false,
-        // The model has no client connections: no connect, no first byte apart from the end.
-        phases: einv_report::Phases::default(),
-    }
-}
-
-/// Which modelled operation an op is, by its name; anything else holds like a query.
-pub(crate) fn operation_for(name: &str) -> Operation {
-    match name {
-        "issue" => Operation::Issue,
-        "red_flush" | "red-flush" => Operation::RedFlush,
-        "verify_taxpayer" | "verify-taxpayer" | "verify" => Operation::VerifyTaxpayer,
-        "download" => Operation::Download,
-        "payment_callback" | "payment-callback" | "callback" => Operation::PaymentCallback,
-        _ => Operation::Query,
-    }
-}
-
 /// Per-second report intervals, filled as completions come (in end-time order only
 /// roughly) and written once no later completion can fall in them.
 struct Recording {
@@ -197,7 +153,7 @@ struct Recording {
     pending: BTreeMap<u64, (Vec<Stats>, PoolInterval)>,
     ops: usize,
     schedule: Option<Schedule>,
-    shards: f64,
+    shard: Shard,
     last_occupancy: (u128, u64),
 }
 
@@ -205,7 +161,8 @@ impl Recording {
     fn record(&mut self, c: Completion) {
         let ops = self.ops;
         let (stats, pool) =
-            self.pending.entry(c.end.as_secs()).or_insert_with(|| (vec![Stats::new(); ops], PoolInterval::default()));
+            // Made one by one, not cloned: a clone would make all of every histogram resident.
+            self.pending.entry(c.end.as_secs()).or_insert_with(|| ((0..ops).map(|_| Stats::new()).collect(), PoolInterval::default()));
         stats[c.tag as usize].record(&sample_of(&c));
         let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1);
         match c.outcome {
@@ -241,9 +198,7 @@ impl Recording {
                 (a as u64, p as u64)
             };
             pool.queued = sim.workers().1 as u64;
-            let rate = self.schedule.as_ref().map_or(0.0, |s| {
-                (s.intended_count_until(start + SECOND) - s.intended_count_until(start)) / self.shards
-            });
+            let rate = self.schedule.as_ref().map_or(0.0, |s| intended_rate(s, self.shard, start, start + SECOND));
             self.log.push(start, SECOND, rate, 0, &mut stats)?;
             self.pool.push(start.as_secs_f64(), 1.0, &mut pool);
         }

@@ -2,16 +2,14 @@
 //! the smallest pool that meets the SLO at each rate.
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use einv_poolsim::des::{Arrival, Sim};
 use einv_report::{OpSummary, Stats, SweepCell, write_file};
-use einv_workload::derive_seed;
 
 use crate::error::Error;
 use crate::folder;
+use crate::model_run::{ModelRun, sample_of};
 use crate::profile::{Endpoint, Overrides, Plan};
-use crate::simulate::{operation_for, sample_of};
 use crate::workload::Workload;
 
 /// A finished sweep: its cells and the folder holding sweep.csv, sweep.md and heatmaps.
@@ -24,10 +22,7 @@ pub struct SweepResult {
 /// Predict every (pool size, rate) pair; an empty list keeps the profile's value.
 pub fn sweep(plan: &Plan, pools: &[usize], rates: &[f64], out: Option<&std::path::Path>) -> Result<SweepResult, Error> {
     folder::check(out)?;
-    let Endpoint::Builtin { spec, .. } = &plan.target.endpoint else {
-        let message = "a sweep models the built-in target: use [target] url = \"builtin\"";
-        return Err(Error::Flag { flag: "--sweep-pool", message: message.into() });
-    };
+    let Endpoint::Builtin { spec, .. } = &plan.target.endpoint else { return Err(not_modelled()) };
     let pools = if pools.is_empty() { vec![spec.pool_size] } else { pools.to_vec() };
     let rates: Vec<Option<f64>> = if rates.is_empty() { vec![None] } else { rates.iter().copied().map(Some).collect() };
     let mut cells = Vec::new();
@@ -53,31 +48,29 @@ pub fn sweep(plan: &Plan, pools: &[usize], rates: &[f64], out: Option<&std::path
     Ok(SweepResult { cells, folder: dir })
 }
 
+fn not_modelled() -> Error {
+    let message = "a sweep models the built-in target: use [target] url = \"builtin\"";
+    Error::Flag { flag: "--sweep-pool", message: message.into() }
+}
+
 /// One prediction: the whole run through the model, summarised.
 fn cell(plan: &Plan, nominal_rate: Option<f64>) -> Result<SweepCell, Error> {
-    let Endpoint::Builtin { spec, .. } = &plan.target.endpoint else { unreachable!("checked by sweep") };
+    let mut model = ModelRun::new(plan).ok_or_else(not_modelled)?;
     let workload = Workload::new(plan)?;
-    let timeline = workload.timeline(plan)?.ok_or(Error::Internal("an open-loop or replay plan without arrivals"))?;
-    let mut sim = Sim::for_model(spec, Some(plan.target.request_timeout));
-    let mut rng = <rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(derive_seed(plan.seed, "holds"));
-    let model: Vec<_> = plan.ops.iter().map(|o| operation_for(&o.name)).collect();
+    let arrivals =
+        workload.arrivals(plan.shard)?.ok_or(Error::Internal("an open-loop or replay plan without arrivals"))?;
     let mut stats = Stats::new();
-    let (mut scheduled, mut end) = (0u64, Duration::ZERO);
-    let mut record = |c: einv_poolsim::des::Completion| {
-        end = end.max(c.end);
-        stats.record(&sample_of(&c));
-    };
-    for a in timeline.filter(|a| a.index % plan.shard.count == plan.shard.index) {
-        let op = a.op.unwrap_or_else(|| workload.requests.op_of(a.index));
+    let mut scheduled = 0u64;
+    let mut record = |c: einv_poolsim::des::Completion| stats.record(&sample_of(&c));
+    for a in arrivals {
         scheduled += 1;
-        let (hold, overhead) = spec.draw(model[op], &mut rng);
-        sim.offer(Arrival { tag: op as u32, at: a.at, hold, overhead }, &mut record);
+        model.offer(&a, &mut record);
     }
-    sim.finish(&mut record);
+    model.finish(&mut record);
     let duration = plan.load.duration().as_secs_f64();
     let summary = OpSummary::new(&stats, scheduled, scheduled as f64 / duration.max(1e-9), duration);
     Ok(SweepCell {
-        pool_size: spec.pool_size as u64,
+        pool_size: model.spec().pool_size as u64,
         rate: nominal_rate.unwrap_or(summary.rate.target_per_s),
         p50_ms: summary.latency_ms.p50,
         p99_ms: summary.latency_ms.p99,

@@ -1,68 +1,14 @@
 //! Turning arrivals into jobs: which op, rendered how, or skipped for want of data.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
+use einv_workload::Mix;
 use einv_workload::requests::{Rendered, Requests, Skip};
-use einv_workload::trace::TraceReader;
-use einv_workload::{Mix, Schedule};
 use hyper::header::HeaderValue;
 
 use super::{Ctx, Job, Parts};
-use crate::profile::Bodies;
-
-/// Where arrivals come from: a rate schedule (ops from the mix) or a recorded trace.
-#[derive(Debug)]
-pub enum Timeline {
-    Schedule(Box<Schedule>),
-    // Boxed: a csv reader is large and the schedule variant is the common one.
-    Trace { reader: Box<TraceReader>, ops: HashMap<String, usize>, bodies: Arc<Bodies> },
-}
-
-/// One arrival: its global index, offset, and (replay) its op and body.
-#[derive(Debug)]
-pub struct Planned {
-    pub index: u64,
-    pub at: Duration,
-    pub op: Option<usize>,
-    pub body: Option<Bytes>,
-}
-
-impl Iterator for Timeline {
-    type Item = Planned;
-
-    fn next(&mut self) -> Option<Planned> {
-        match self {
-            Timeline::Schedule(s) => s.next().map(|a| Planned { index: a.index, at: a.at, op: None, body: None }),
-            // The trace was read through at validation; a change since then ends the replay.
-            Timeline::Trace { reader, ops, bodies } => match reader.next()? {
-                Ok(e) => {
-                    let body = match &e.body {
-                        None => None,
-                        Some(path) => match bodies.get(path) {
-                            Some(body) => Some(body.clone()),
-                            None => {
-                                let path = path.display();
-                                tracing::error!(
-                                    "trace line {}: body file {path} is new since validation; the replay stops here",
-                                    e.line
-                                );
-                                return None;
-                            }
-                        },
-                    };
-                    Some(Planned { index: e.index, at: e.at, op: ops.get(&e.op).copied(), body })
-                }
-                Err(e) => {
-                    tracing::error!("trace: {e}; the replay stops here");
-                    None
-                }
-            },
-        }
-    }
-}
 
 /// Why an arrival produced no job (each is counted as skipped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,10 +39,6 @@ impl Feed {
         Feed { requests, dynamic, ctx, warned, rendered: Rendered::default() }
     }
 
-    pub fn op_of(&self, index: u64) -> usize {
-        self.requests.op_of(index)
-    }
-
     /// The mix and which ops need rendering: enough to make static jobs without the feed.
     pub fn statics(&self) -> (Mix, Arc<[bool]>) {
         (self.requests.mix().clone(), self.dynamic.clone().into())
@@ -110,7 +52,7 @@ impl Feed {
             match self.render(index, op) {
                 Ok(p) => parts = Some(p),
                 Err(skipped) => {
-                    self.ctx.recorder.skip(0, op, skipped == Skipped::Unsendable);
+                    self.ctx.recorder.skip(super::worker::recorder_slot(), op, skipped == Skipped::Unsendable);
                     return Err(skipped);
                 }
             }

@@ -10,6 +10,9 @@ mod secrets;
 pub mod tls;
 mod worker;
 
+#[cfg(test)]
+mod testing;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,7 +26,7 @@ use hyper::header::{CONNECTION, HOST, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Uri};
 
 pub use dispatch::{Drive, Driven, closed_loop, open_loop};
-pub use feed::{Feed, Skipped, Timeline};
+pub use feed::{Feed, Skipped};
 pub use http::ConnStats;
 pub use secrets::Secrets;
 

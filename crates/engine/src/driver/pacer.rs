@@ -1,10 +1,6 @@
-//! Sleeping until an arrival's intended time, precisely.
-//!
-//! tokio's timer wheel ticks in whole milliseconds, so `sleep_until` alone would add up to
-//! 1 ms of send lag to every request. On Linux a timerfd, registered with the runtime's own
-//! epoll, wakes the dispatcher task within tens of microseconds, on the same thread as
-//! the workers (no cross-thread hand-off per request). Elsewhere, or if the timerfd
-//! cannot be created, tokio's timer is the fallback.
+//! Sleeping until an arrival's intended time, precisely, on the dispatcher's own
+//! [`Sleeper`] (a timerfd on the runtime's reactor, see `einv-timer`): it wakes the
+//! dispatcher task on the workers' threads, with no cross-thread hand-off per request.
 //!
 //! Each wake-up costs a few syscalls and a trip through the scheduler, which at a few
 //! thousand requests per second dominates the generator's CPU. A pacing window trades
@@ -14,67 +10,78 @@
 
 use std::time::{Duration, Instant};
 
-/// Closer than this to its due time, an arrival is sent at once: no timer wakes that
-/// precisely, and sleeping would only add lag.
-pub const SLACK: Duration = Duration::from_micros(60);
+use einv_timer::{SLACK, Sleeper};
 
 #[derive(Debug)]
 pub struct Pacer {
-    #[cfg(target_os = "linux")]
-    timer: Option<tokio::io::unix::AsyncFd<timerfd::TimerFd>>,
+    sleeper: Sleeper,
     /// Wake at most once per window (zero: for every arrival).
     window: Duration,
     last_wake: Instant,
+    /// Times the dispatcher slept and woke: what its CPU goes on.
+    wakes: u64,
 }
 
 impl Pacer {
     /// Must be called inside the tokio runtime.
     pub fn new(window: Duration) -> Pacer {
-        Pacer { window, last_wake: Instant::now(), ..Pacer::timer_only() }
-    }
-
-    fn timer_only() -> Pacer {
-        #[cfg(target_os = "linux")]
-        {
-            // `AsyncFd::new` is deprecated because a type could hand out a different fd
-            // later; a TimerFd owns its one fd for life, so the registration stays valid.
-            #[allow(deprecated)]
-            let timer = timerfd::TimerFd::new_custom(timerfd::ClockId::Monotonic, true, true)
-                .and_then(tokio::io::unix::AsyncFd::new)
-                .map_err(|e| tracing::debug!("no timerfd ({e}); pacing with tokio's millisecond timer"))
-                .ok();
-            Pacer { timer, window: Duration::ZERO, last_wake: Instant::now() }
-        }
-        #[cfg(not(target_os = "linux"))]
-        Pacer { window: Duration::ZERO, last_wake: Instant::now() }
+        Pacer { sleeper: Sleeper::new(), window, last_wake: Instant::now(), wakes: 0 }
     }
 
     /// Return once `due` has come (at once if it is within [`SLACK`]), or at the end of
     /// the current pacing window if that is later.
     pub async fn wait_for(&mut self, due: Instant) {
-        let now = Instant::now();
-        if due <= now + SLACK {
+        if due <= Instant::now() + SLACK {
             return;
         }
-        self.sleep_until(due.max(self.last_wake + self.window), now).await;
+        self.sleeper.sleep_until(due.max(self.last_wake + self.window)).await;
         self.last_wake = Instant::now();
+        self.wakes += 1;
     }
 
-    async fn sleep_until(&mut self, due: Instant, now: Instant) {
-        #[cfg(target_os = "linux")]
-        if let Some(timer) = &mut self.timer {
-            use timerfd::{SetTimeFlags, TimerState};
-            timer.get_mut().set_state(TimerState::Oneshot(due.saturating_duration_since(now)), SetTimeFlags::Default);
-            loop {
-                let Ok(mut ready) = timer.readable().await else { break };
-                // read() is 0 on a spurious wake-up: the timer has not fired yet.
-                let fired = ready.get_inner().read() > 0;
-                ready.clear_ready();
-                if fired {
-                    return;
-                }
-            }
+    pub fn wakes(&self) -> u64 {
+        self.wakes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without a window each arrival is waited for on its own, and none is released
+    /// before its time (less the slack); one already due goes at once, with no sleep.
+    #[tokio::test]
+    async fn arrivals_are_released_on_time_never_early() {
+        let mut pacer = Pacer::new(Duration::ZERO);
+        pacer.wait_for(Instant::now() - Duration::from_millis(5)).await;
+        assert_eq!(pacer.wakes(), 0, "an arrival already due is not slept for");
+        let start = Instant::now();
+        for ms in 1..=20 {
+            let due = start + Duration::from_millis(ms);
+            pacer.wait_for(due).await;
+            let now = Instant::now();
+            assert!(now + SLACK >= due, "arrival {ms} released {:?} early", due - now);
         }
-        tokio::time::sleep_until(due.into()).await;
+        assert!((1..=20).contains(&pacer.wakes()), "{} wake-ups for 20 arrivals", pacer.wakes());
+    }
+
+    /// A window bounds the wake-ups whatever the rate: consecutive wakes are at least a
+    /// window apart (less the slack), so over the time the run itself took there are at
+    /// most that many, and still no arrival goes early.
+    #[tokio::test]
+    async fn a_window_bounds_the_wake_ups() {
+        let window = Duration::from_millis(10);
+        let mut pacer = Pacer::new(window);
+        let start = Instant::now();
+        let arrivals = 200u32;
+        for i in 1..=arrivals {
+            let due = start + Duration::from_micros(250) * i;
+            pacer.wait_for(due).await;
+            assert!(Instant::now() + SLACK >= due, "arrival {i} released early");
+        }
+        let elapsed = start.elapsed();
+        let bound = (elapsed.as_secs_f64() / (window - SLACK).as_secs_f64()) as u64 + 1;
+        assert!(pacer.wakes() <= bound, "{} wake-ups in {elapsed:?} with a {window:?} window", pacer.wakes());
+        assert!(pacer.wakes() < u64::from(arrivals) / 4, "{} wake-ups for {arrivals} arrivals", pacer.wakes());
     }
 }

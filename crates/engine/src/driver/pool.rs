@@ -104,3 +104,78 @@ impl WorkerInbox {
         self.rx.recv().await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    fn job(index: u64) -> Job {
+        Job { index, op: 0, intended: Instant::now(), queued: false, parts: None }
+    }
+
+    fn spawned(s: Submitted) -> (WorkerInbox, Job) {
+        match s {
+            Submitted::Spawn(inbox, job) => (inbox, job),
+            Submitted::Done => panic!("expected a new worker"),
+        }
+    }
+
+    /// Let the spawned workers run up to their next wait (a current-thread runtime runs
+    /// them only when the test yields).
+    async fn settle() {
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Workers are opened on demand up to the limit; beyond it arrivals queue, marked
+    /// queued, and the first worker to finish takes the oldest.
+    #[tokio::test]
+    async fn opens_up_to_the_limit_then_queues_in_arrival_order() {
+        let mut pool = Pool::new(2);
+        let (mut a, first) = spawned(pool.submit(job(0)));
+        let (mut b, second) = spawned(pool.submit(job(1)));
+        assert_eq!((first.index, first.queued, second.index, second.queued), (0, false, 1, false));
+        for i in 2..5 {
+            assert!(matches!(pool.submit(job(i)), Submitted::Done), "no third worker");
+        }
+        let taken = [a.next().await.unwrap(), b.next().await.unwrap(), a.next().await.unwrap()];
+        assert_eq!(taken.iter().map(|j| j.index).collect::<Vec<_>>(), vec![2, 3, 4]);
+        assert!(taken.iter().all(|j| j.queued), "they found both workers busy");
+    }
+
+    /// An idle worker gets the next arrival at once, unqueued; the most recently idle
+    /// first (its connection is the warmest), so a low rate does not open the whole pool.
+    #[tokio::test]
+    async fn the_most_recently_idle_worker_gets_the_next_arrival() {
+        let mut pool = Pool::new(3);
+        let (a, _) = spawned(pool.submit(job(0)));
+        let (b, _) = spawned(pool.submit(job(1)));
+        let wait =
+            |mut inbox: WorkerInbox| tokio::spawn(async move { inbox.next().await.map(|j| (j.index, j.queued)) });
+        let a = wait(a);
+        settle().await;
+        let b = wait(b);
+        settle().await;
+        assert!(matches!(pool.submit(job(7)), Submitted::Done), "no new worker while one is idle");
+        settle().await;
+        assert!(b.is_finished() && !a.is_finished(), "b went idle last, so b got it");
+        assert_eq!(b.await.unwrap(), Some((7, false)));
+        drop(pool);
+        assert_eq!(a.await.unwrap(), None, "the pool dropped: an idle worker stops");
+    }
+
+    /// On a stop the queued arrivals are dropped: the workers never send them.
+    #[tokio::test]
+    async fn cleared_arrivals_are_never_handed_out() {
+        let mut pool = Pool::new(1);
+        let (mut a, _) = spawned(pool.submit(job(0)));
+        pool.submit(job(1));
+        pool.submit(job(2));
+        pool.clear_pending();
+        drop(pool);
+        assert!(a.next().await.is_none());
+    }
+}

@@ -2,6 +2,7 @@
 //! [`Source`]; it sends, measures from the intended time, and records.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use einv_report::{ErrorClass, Outcome, Phases, Sample, is_final_status};
@@ -34,14 +35,25 @@ impl Source {
 }
 
 /// Run jobs from `source` on one connection (opened on first use, reopened after errors)
-/// until the source is exhausted or the run is `cut`. `shard` picks the recorder slot.
-pub async fn run(ctx: Arc<Ctx>, mut source: Source, shard: usize, mut cut: watch::Receiver<bool>) {
+/// until the source is exhausted or the run is `cut`.
+pub async fn run(ctx: Arc<Ctx>, mut source: Source, mut cut: watch::Receiver<bool>) {
     let mut conn: Option<Conn> = None;
     while let Some(job) = source.next().await {
         if let Some(sample) = execute(&ctx, &mut conn, &job, &mut cut).await {
-            ctx.recorder.record(shard, job.op, &sample);
+            ctx.recorder.record(recorder_slot(), job.op, &sample);
         }
     }
+}
+
+/// The recorder slot of the thread this runs on. Tasks move between the runtime's
+/// threads, but a thread runs one at a time: with a slot per thread no record ever waits
+/// for another, and the recorder needs no more slots than the runtime has threads.
+pub fn recorder_slot() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SLOT: usize = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    SLOT.with(|slot| *slot)
 }
 
 /// Send `job` and measure it. Its deadline is its intended time + the request timeout,
@@ -175,4 +187,116 @@ async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, job: &Job, phases: &mut Ph
         }
     }
     (Outcome::Failed(ErrorClass::Reset), Vec::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::testing::{self, PATIENCE, Reply, Server};
+    use super::*;
+
+    fn job(op: usize, intended: Instant) -> Job {
+        Job { index: 0, op, intended, queued: false, parts: None }
+    }
+
+    async fn one(ctx: &Ctx, conn: &mut Option<Conn>, job: &Job) -> Sample {
+        let (_cut_tx, mut cut) = watch::channel(false);
+        tokio::time::timeout(PATIENCE, execute(ctx, conn, job, &mut cut)).await.unwrap().unwrap()
+    }
+
+    /// A request that waited past its whole budget for a connection is not sent: a client
+    /// would have given up. It is a timeout, timed from its intended send.
+    #[tokio::test]
+    async fn a_request_past_its_deadline_is_a_timeout_and_never_sent() {
+        let server = Server::start(Reply::OK).await;
+        let plan = testing::plan("[load]\nmode = \"closed\"\nduration = \"1s\"");
+        let ctx = testing::ctx(&plan, server.addr);
+        let late = Instant::now() - plan.target.request_timeout - Duration::from_millis(1);
+        let sample = one(&ctx, &mut None, &job(0, late)).await;
+        assert_eq!((sample.outcome, sample.service), (Outcome::Failed(ErrorClass::Timeout), None));
+        assert!(sample.latency > plan.target.request_timeout);
+        assert_eq!((server.connections(), server.requests()), (0, 0));
+    }
+
+    /// A port with nothing listening refuses, and that is its class.
+    #[tokio::test]
+    async fn a_refused_connection_is_counted_as_refused() {
+        // Bound but not listening: connects to it are refused, and no one else can take it.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let plan = testing::plan("[load]\nmode = \"closed\"\nduration = \"1s\"");
+        let ctx = testing::ctx(&plan, socket.local_addr().unwrap());
+        let sample = one(&ctx, &mut None, &job(0, Instant::now())).await;
+        assert_eq!(sample.outcome, Outcome::Failed(ErrorClass::ConnectRefused));
+        assert_eq!(ctx.conns.opened.load(std::sync::atomic::Ordering::Relaxed), 0);
+    }
+
+    /// A keep-alive connection the server closed after answering is not an error of the
+    /// next request's: it goes out on a fresh connection, which it times as its connect.
+    #[tokio::test]
+    async fn a_connection_the_server_closed_is_replaced_for_the_next_request() {
+        let server = Server::start(Reply::AnswerThenClose).await;
+        let plan = testing::plan("[load]\nmode = \"closed\"\nduration = \"1s\"");
+        let ctx = testing::ctx(&plan, server.addr);
+        let mut conn = None;
+        for i in 0..3 {
+            let sample = one(&ctx, &mut conn, &job(1, Instant::now())).await;
+            assert_eq!(sample.outcome, Outcome::Response(200), "request {i}");
+            assert!(sample.phases.connect.is_some(), "request {i} opened its connection");
+        }
+        assert_eq!((server.connections(), server.requests()), (3, 3));
+    }
+
+    /// The drain's cut: a request still in flight is recorded as a timeout at once, and
+    /// its connection (with a request outstanding) is dropped, never reused.
+    #[tokio::test]
+    async fn the_cut_records_a_request_in_flight_as_a_timeout() {
+        let server = Server::start(Reply::Hold).await;
+        let plan = testing::plan("[load]\nmode = \"closed\"\nduration = \"1s\"");
+        let ctx = testing::ctx(&plan, server.addr);
+        let (cut_tx, mut cut) = watch::channel(false);
+        let sent = tokio::spawn({
+            let ctx = ctx.clone();
+            async move {
+                let mut conn = None;
+                let sample = execute(&ctx, &mut conn, &job(0, Instant::now()), &mut cut).await;
+                (sample, conn.is_none())
+            }
+        });
+        server.wait_for_requests(1).await;
+        cut_tx.send(true).unwrap();
+        let (sample, dropped) = tokio::time::timeout(PATIENCE, sent).await.unwrap().unwrap();
+        assert_eq!(sample.map(|s| s.outcome), Some(Outcome::Failed(ErrorClass::Timeout)));
+        assert!(dropped, "the connection was given up");
+        assert_eq!(ctx.conns.open.load(std::sync::atomic::Ordering::Relaxed), 0);
+    }
+
+    /// The op's checks decide `check_failed`, and what it extracts from a good answer
+    /// feeds its pool for later requests.
+    #[tokio::test]
+    async fn answers_are_checked_and_feed_the_pools() {
+        let mut plan = testing::plan("[load]\nmode = \"closed\"\nduration = \"1s\"");
+        plan.workload.pools = vec!["no".into()];
+        plan.ops[0].extract = vec![(0, "/no".into())];
+        plan.ops[0].check.equals = vec![("/code".into(), serde_json::json!("0000"))];
+        for (body, failed) in [(r#"{"code":"0000","no":"A1"}"#, false), (r#"{"code":"9","no":"B2"}"#, true)] {
+            let server = Server::start(Reply::Answer { status: 200, body, delay: Duration::ZERO }).await;
+            let ctx = testing::ctx(&plan, server.addr);
+            let sample = one(&ctx, &mut None, &job(0, Instant::now())).await;
+            assert_eq!(sample.check_failed, failed, "{body}");
+            // A 2xx answer feeds the pool whatever its checks say: the number it names exists.
+            let no = body.split('"').nth(7).map(String::from);
+            assert_eq!(ctx.pools.draw(0, 0, false), no, "{body}");
+        }
+    }
+
+    /// Each thread records into a slot of its own, and always the same one.
+    #[test]
+    fn each_thread_has_a_recorder_slot_of_its_own() {
+        let here = recorder_slot();
+        assert_eq!(recorder_slot(), here);
+        let there = std::thread::spawn(recorder_slot).join().unwrap();
+        assert_ne!(there, here);
+    }
 }

@@ -29,18 +29,19 @@ pub(crate) fn missing(load: &Load, seed: u64, shard: Shard) -> Option<String> {
         Load::Open { stages, .. } => match load.schedule(seed)? {
             Err(einv_workload::Error::EmptySchedule) => return Some(empty(load, stages, "")),
             Err(e) => return Some(e.to_string()),
-            Ok(s) if shard.index >= COUNTED => (s.expected_count() as u64, " (expected)"),
-            Ok(s) => match s.clone().take(shard.index as usize + 1).count() as u64 {
+            Ok(s) if shard.index() >= COUNTED => (s.expected_count() as u64, " (expected)"),
+            Ok(s) => match s.clone().take(shard.index() as usize + 1).count() as u64 {
                 0 => return Some(empty(load, stages, " (Poisson arrivals drew none with this seed)")),
                 n => (n, ""),
             },
         },
     };
-    (count <= shard.index).then(|| {
+    (count <= shard.index()).then(|| {
         format!(
             "shard {}/{} has no arrival: the schedule holds {count}{shard_note}, and shard I sends arrivals \
              k with k mod N = I",
-            shard.index, shard.count
+            shard.index(),
+            shard.count()
         )
     })
 }

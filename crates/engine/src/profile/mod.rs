@@ -211,16 +211,53 @@ impl ResponseCheck {
 }
 
 /// Which share of the global schedule this process sends: arrivals `k` with
-/// `k % count == index`.
+/// `k % count == index`. The rule is written here and nowhere else: which arrivals are
+/// this shard's, which global index its own k-th request has, and its share of a rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
-    pub index: u64,
-    pub count: u64,
+    index: u64,
+    count: u64,
 }
 
 impl Default for Shard {
     fn default() -> Self {
         Shard { index: 0, count: 1 }
+    }
+}
+
+impl Shard {
+    /// Shard `index` of `count`; `None` unless `index < count`.
+    pub fn new(index: u64, count: u64) -> Option<Shard> {
+        (index < count).then_some(Shard { index, count })
+    }
+
+    pub fn index(self) -> u64 {
+        self.index
+    }
+
+    pub fn count(self) -> u64 {
+        self.count
+    }
+
+    /// Whether global arrival `index` is this shard's to send.
+    pub fn owns(self, index: u64) -> bool {
+        index % self.count == self.index
+    }
+
+    /// The global index of this shard's `k`-th request (counting from 0): shards
+    /// interleave, as they do in the one global schedule.
+    pub fn global(self, k: u64) -> u64 {
+        k * self.count + self.index
+    }
+
+    /// This shard's part of a whole-run rate (or count): every shard sends `1/count` of it.
+    pub fn share(self, whole: f64) -> f64 {
+        whole / self.count as f64
+    }
+
+    /// `"I/N"` when the run is split, for the report; `None` for a whole run.
+    pub fn label(self) -> Option<String> {
+        (self.count > 1).then(|| format!("{}/{}", self.index, self.count))
     }
 }
 

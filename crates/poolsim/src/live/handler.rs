@@ -31,14 +31,14 @@ pub(super) struct State {
     ledger: Mutex<Ledger>,
     /// Hold times are drawn from one seeded stream: the service is random, not the seed.
     rng: Mutex<rand_pcg::Pcg64Mcg>,
-    timer: super::timer::Timer,
+    timer: einv_timer::Timer,
     /// Requests waiting for a pool connection, and acquire timeouts so far (/metrics).
     pending: AtomicU64,
     timeouts: AtomicU64,
 }
 
 impl State {
-    pub(super) fn new(spec: ModelSpec, timer: super::timer::Timer) -> Self {
+    pub(super) fn new(spec: ModelSpec, timer: einv_timer::Timer) -> Self {
         let pool = Semaphore::new(spec.pool_size);
         let rng = Mutex::new(<rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(0x5eed));
         let max_connections = spec.limits.connections_for(super::conn::open_file_limit());

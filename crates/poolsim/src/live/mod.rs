@@ -9,7 +9,6 @@ mod conn;
 mod gate;
 mod handler;
 mod ledger;
-mod timer;
 mod tls;
 mod validate;
 
@@ -58,7 +57,7 @@ impl Server {
             .map_err(|source| Error::Bind { addr: addr.to_string(), source })?;
         let addr = listener.local_addr().map_err(|source| Error::Bind { addr: addr.to_string(), source })?;
         let (shutdown, stop) = watch::channel(false);
-        let timer = runtime.block_on(async { timer::Timer::start() });
+        let timer = runtime.block_on(async { einv_timer::Timer::start() });
         let state = Arc::new(State::new(spec, timer));
         let cert_pem = tls.as_ref().map(|t| t.cert_pem.clone());
         runtime.spawn(conn::accept_loop(listener, state, stop, tls.map(|t| t.acceptor)));

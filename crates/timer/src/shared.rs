@@ -1,8 +1,6 @@
-//! A precise sleep for hold times. tokio's timer wheel ticks in whole milliseconds, so a
-//! 20 ms hold sleeps about 21 ms: 5 % more hold is 5 % less capacity, and near saturation
-//! that decides whether a queue forms at all. On Linux one timer task per server keeps
-//! every pending wake-up in a heap and sleeps on a timerfd (microsecond precision) until
-//! the earliest; elsewhere tokio's timer is used.
+//! One precise timer for many tasks: a task of its own keeps every pending wake-up in a
+//! heap and sleeps on one [`Sleeper`] until the earliest, so a thousand held requests cost
+//! one timerfd, not a thousand.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -10,8 +8,44 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
-/// Closer than this, a wake-up is due now: no timer fires more precisely.
-const SLACK: Duration = Duration::from_micros(20);
+use crate::{SLACK, Sleeper};
+
+/// A handle on the shared timer; clones share it. Without a timerfd, each sleep is
+/// tokio's own.
+#[derive(Debug, Clone)]
+pub struct Timer {
+    tx: Option<mpsc::UnboundedSender<(Instant, oneshot::Sender<()>)>>,
+}
+
+impl Timer {
+    /// Start the timer's task; must be called inside the runtime that will run it. It ends
+    /// when the last handle is dropped.
+    pub fn start() -> Timer {
+        let sleeper = Sleeper::new();
+        if !sleeper.is_precise() {
+            return Timer { tx: None };
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(sleeper, rx));
+        Timer { tx: Some(tx) }
+    }
+
+    pub async fn sleep(&self, d: Duration) {
+        self.sleep_until(Instant::now() + d).await;
+    }
+
+    /// Return at `at` (less [`SLACK`] at most). Cancel-safe: a sleeper that gives up
+    /// holds nobody else back.
+    pub async fn sleep_until(&self, at: Instant) {
+        if let Some(tx) = &self.tx {
+            let (wake, woken) = oneshot::channel();
+            if tx.send((at, wake)).is_ok() && woken.await.is_ok() {
+                return;
+            }
+        }
+        tokio::time::sleep_until(at.into()).await;
+    }
+}
 
 struct Entry {
     at: Instant,
@@ -36,51 +70,9 @@ impl Ord for Entry {
     }
 }
 
-#[derive(Debug, Clone)]
-pub(super) struct Timer {
-    tx: Option<mpsc::UnboundedSender<(Instant, oneshot::Sender<()>)>>,
-}
-
-impl Timer {
-    /// Start the timer task; must be called inside the server's runtime.
-    pub(super) fn start() -> Timer {
-        #[cfg(target_os = "linux")]
-        {
-            // `AsyncFd::new` is deprecated because a type could hand out a different fd
-            // later; a TimerFd owns its one fd for life, so the registration stays valid.
-            #[allow(deprecated)]
-            let fd = timerfd::TimerFd::new_custom(timerfd::ClockId::Monotonic, true, true)
-                .and_then(tokio::io::unix::AsyncFd::new);
-            if let Ok(fd) = fd {
-                let (tx, rx) = mpsc::unbounded_channel();
-                tokio::spawn(run(fd, rx));
-                return Timer { tx: Some(tx) };
-            }
-        }
-        Timer { tx: None }
-    }
-
-    pub(super) async fn sleep(&self, d: Duration) {
-        self.sleep_until(Instant::now() + d).await;
-    }
-
-    pub(super) async fn sleep_until(&self, at: Instant) {
-        if let Some(tx) = &self.tx {
-            let (wake, woken) = oneshot::channel();
-            if tx.send((at, wake)).is_ok() && woken.await.is_ok() {
-                return;
-            }
-        }
-        tokio::time::sleep_until(at.into()).await;
-    }
-}
-
-#[cfg(target_os = "linux")]
-async fn run(
-    mut fd: tokio::io::unix::AsyncFd<timerfd::TimerFd>,
-    mut rx: mpsc::UnboundedReceiver<(Instant, oneshot::Sender<()>)>,
-) {
-    use timerfd::{SetTimeFlags, TimerState};
+/// The timer's task: wake every entry that has come due (within [`SLACK`]), then sleep
+/// until the earliest left or until a new entry comes, whichever is first.
+async fn run(mut sleeper: Sleeper, mut rx: mpsc::UnboundedReceiver<(Instant, oneshot::Sender<()>)>) {
     let mut heap: BinaryHeap<Reverse<Entry>> = BinaryHeap::new();
     let mut seq = 0u64;
     loop {
@@ -90,9 +82,7 @@ async fn run(
                 let _ = e.wake.send(());
             }
         }
-        if let Some(Reverse(next)) = heap.peek() {
-            fd.get_mut().set_state(TimerState::Oneshot(next.at.saturating_duration_since(now)), SetTimeFlags::Default);
-        }
+        let next = heap.peek().map(|Reverse(e)| e.at);
         tokio::select! {
             msg = rx.recv() => match msg {
                 Some((at, wake)) => {
@@ -101,12 +91,7 @@ async fn run(
                 }
                 None => return,
             },
-            ready = fd.readable(), if !heap.is_empty() => {
-                if let Ok(mut guard) = ready {
-                    guard.get_inner().read();
-                    guard.clear_ready();
-                }
-            }
+            () = sleeper.sleep_until(next.unwrap_or(now)), if next.is_some() => {}
         }
     }
 }
@@ -122,6 +107,7 @@ mod tests {
     #[tokio::test]
     async fn sleepers_wake_in_deadline_order_and_never_early() {
         let timer = Timer::start();
+        assert!(timer.tx.is_some(), "a timerfd on Linux");
         let start = Instant::now();
         let woken = Arc::new(Mutex::new(Vec::new()));
         // Deadlines 1..=40 ms, handed to the timer in a scrambled order.

@@ -1,0 +1,97 @@
+//! One run of a plan's arrivals through its built-in target's model, in virtual time, set
+//! up one way for every command that predicts (`simulate`, `sweep`): the same simulator,
+//! the same stream of hold times and the same op-to-model mapping, so that they agree.
+
+use std::time::Duration;
+
+use einv_poolsim::des::{self, Completion, Sim, SimOutcome};
+use einv_poolsim::{ModelSpec, Operation};
+use einv_report::{ErrorClass, Outcome, Sample};
+use einv_workload::derive_seed;
+use rand_pcg::Pcg64Mcg;
+
+use crate::profile::{Endpoint, Plan};
+use crate::workload::Arrival;
+
+/// The simulated service of a plan, ready to be offered its arrivals.
+#[derive(Debug)]
+pub(crate) struct ModelRun<'a> {
+    spec: &'a ModelSpec,
+    sim: Sim,
+    /// The service's randomness (hold times) has its own stream, apart from the workload's.
+    holds: Pcg64Mcg,
+    /// Per op of the plan: which modelled operation it is.
+    model: Vec<Operation>,
+}
+
+impl<'a> ModelRun<'a> {
+    /// The model of `plan`'s built-in target; `None` when the plan targets a real service.
+    pub(crate) fn new(plan: &'a Plan) -> Option<ModelRun<'a>> {
+        let Endpoint::Builtin { spec, .. } = &plan.target.endpoint else { return None };
+        Some(ModelRun {
+            spec,
+            sim: Sim::for_model(spec, Some(plan.target.request_timeout)),
+            holds: <Pcg64Mcg as rand::SeedableRng>::seed_from_u64(derive_seed(plan.seed, "holds")),
+            model: plan.ops.iter().map(|o| operation_for(&o.name)).collect(),
+        })
+    }
+
+    pub(crate) fn spec(&self) -> &'a ModelSpec {
+        self.spec
+    }
+
+    /// The simulator, for its gauges.
+    pub(crate) fn sim(&self) -> &Sim {
+        &self.sim
+    }
+
+    /// Offer one arrival (in time order); `emit` gets every request that finishes by then.
+    /// A completion's tag is the arrival's op.
+    pub(crate) fn offer(&mut self, a: &Arrival, emit: &mut impl FnMut(Completion)) {
+        let (hold, overhead) = self.spec.draw(self.model[a.op], &mut self.holds);
+        self.sim.offer(des::Arrival { tag: a.op as u32, at: a.at, hold, overhead }, emit);
+    }
+
+    /// Run every request still in the model to its end.
+    pub(crate) fn finish(&mut self, emit: &mut impl FnMut(Completion)) {
+        self.sim.finish(emit);
+    }
+}
+
+/// A simulated request as the recorder sees a live one: latency from arrival (no client
+/// queue is modelled, so service time is the same and send lag is zero), and the status
+/// the built-in target answers with for the same fate.
+pub(crate) fn sample_of(c: &Completion) -> Sample {
+    let latency = c.end - c.arrival;
+    let outcome = match c.outcome {
+        SimOutcome::Ok => Outcome::Response(200),
+        SimOutcome::PoolTimeout => Outcome::Response(500),
+        SimOutcome::RateLimited => Outcome::Response(429),
+        SimOutcome::QueueFull => Outcome::Response(503),
+        SimOutcome::ClientTimeout => Outcome::Failed(ErrorClass::Timeout),
+    };
+    Sample {
+        latency,
+        service: Some(latency),
+        send_lag: Duration::ZERO,
+        outcome,
+        queued: false,
+        check_failed: false,
+        tag: None,
+        expects_rejection: false,
+        // The model has no client connections: no connect, no first byte apart from the end.
+        phases: einv_report::Phases::default(),
+    }
+}
+
+/// Which modelled operation an op is, by its name; anything else holds like a query.
+fn operation_for(name: &str) -> Operation {
+    match name {
+        "issue" => Operation::Issue,
+        "red_flush" | "red-flush" => Operation::RedFlush,
+        "verify_taxpayer" | "verify-taxpayer" | "verify" => Operation::VerifyTaxpayer,
+        "download" => Operation::Download,
+        "payment_callback" | "payment-callback" | "callback" => Operation::PaymentCallback,
+        _ => Operation::Query,
+    }
+}
