@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use einv_poolsim::live::Server;
-use einv_report::{Aborted, Connections, Finish, Recorder, RunInfo, RunLog, SloSpec, Stats, Summary};
+use einv_report::{Aborted, Connections, Finish, Recorder, RunInfo, RunLog, SloSpec, Stages, Stats, Summary};
 use einv_workload::Schedule;
 use tokio::sync::watch;
 
@@ -122,6 +122,8 @@ async fn drive(
     let recorder = Arc::new(Recorder::new(names.len(), threads));
     let label = format!("einv-load {} run of {}", env!("CARGO_PKG_VERSION"), plan.name);
     let mut log = RunLog::create(folder, &names, started_at, &label)?;
+    let spans = crate::workload::spans(&plan.load, workload.schedule.as_ref(), plan.shard);
+    log.track(Stages::new(&names, spans, &shard_slo(plan)));
     let mut ctx =
         Ctx::new(plan, target.addr, (&target.authority, &target.base_path), recorder.clone(), workload.pools.clone());
     ctx.tls = target.tls;

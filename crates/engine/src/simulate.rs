@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use einv_poolsim::ModelSpec;
 use einv_poolsim::des::{Completion, Sim, SimOutcome};
-use einv_report::{Connections, Finish, PoolInterval, PoolLog, RunInfo, RunLog, Stats, Summary};
+use einv_report::{Connections, Finish, PoolInterval, PoolLog, RunInfo, RunLog, Stages, Stats, Summary};
 use einv_workload::Schedule;
 
 use crate::error::Error;
@@ -44,8 +44,11 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     let dir = folder::create(opts.out.as_deref(), &plan.name, started_at)?;
     let names: Vec<String> = plan.ops.iter().map(|o| o.name.clone()).collect();
     let label = format!("einv-load {} simulation of {}", env!("CARGO_PKG_VERSION"), plan.name);
+    let mut log = RunLog::create(&dir, &names, started_at, &label)?;
+    let spans = crate::workload::spans(&plan.load, workload.schedule.as_ref(), plan.shard);
+    log.track(Stages::new(&names, spans, &plan.slo));
     let mut rec = Recording {
-        log: RunLog::create(&dir, &names, started_at, &label)?,
+        log,
         pool: PoolLog::create(&dir, model.spec().pool_size as u64)?,
         pending: BTreeMap::new(),
         ops: names.len(),

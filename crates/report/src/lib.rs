@@ -44,6 +44,7 @@ mod recorder;
 mod render;
 mod runlog;
 mod slo;
+mod stages;
 mod stats;
 mod summary;
 mod sweep;
@@ -67,6 +68,7 @@ pub use recorder::Recorder;
 pub use render::{Rendered, render_folder};
 pub use runlog::{Finish, RunLog};
 pub use slo::{Bound, Limit, Limits, Metric, SloCheck, SloReport, SloSpec, Unit};
+pub use stages::{Knee, Span, StageKind, StageSummary, Stages, Window};
 pub use stats::{MAX_TAGS, Stats};
 pub use summary::{
     Aborted, Connections, Injected, LagPercentiles, OpSummary, Parts, Percentiles, PhasePercentiles, PhaseSummary,
