@@ -14,6 +14,7 @@
 //! println!("p99 {} ms", result.summary.overall.latency_ms.p99);
 //! ```
 
+mod capacity;
 mod combine;
 pub mod driver;
 mod error;
@@ -33,6 +34,7 @@ mod sweep;
 mod verdict;
 mod workload;
 
+pub use capacity::{CapacityOptions, CapacityResult, capacity};
 pub use combine::{CompareResult, compare, merge};
 pub use error::{Error, ProfileError, ProfileErrors};
 pub use generate::{Generated, generate};

@@ -26,6 +26,9 @@ pub struct RunOptions {
     pub out: Option<PathBuf>,
     /// Draw a progress bar on stderr (only when it is a terminal).
     pub progress: bool,
+    /// Stop once the last stage is certain to fail its SLO whatever the rest of it does
+    /// (a capacity step's measuring stage): overload lasts no longer than it must.
+    pub early_stop: bool,
 }
 
 /// A finished (or interrupted) run.
@@ -176,6 +179,10 @@ async fn drive(
                     let _ = stop_tx.send(true);
                     aborted = Some(a);
                 }
+                if aborted.is_none() && opts.early_stop && now < length && let Some(a) = certain_fail(collector.log, now) {
+                    let _ = stop_tx.send(true);
+                    aborted = Some(a);
+                }
             }
             done = &mut driver => break done.map_err(|e| Error::Driver(e.to_string()))??,
         }
@@ -243,6 +250,16 @@ fn slo_abort(spec: &SloSpec, log: &RunLog, now: Duration, pace: f64) -> Option<A
         names.join(", ")
     );
     Some(Aborted { at_s: now.as_secs_f64(), grace_s: grace.as_secs_f64(), failed })
+}
+
+/// The run's last stage is certain to fail (see [`RunOptions::early_stop`]): stop now.
+pub(crate) fn certain_fail(log: &RunLog, now: Duration) -> Option<Aborted> {
+    let failed = log.stages().map(Stages::last_certain_to_fail).unwrap_or_default();
+    if failed.is_empty() {
+        return None;
+    }
+    tracing::info!("the step is certain to fail its SLO after {:.1} s: stopped early", now.as_secs_f64());
+    Some(Aborted { at_s: now.as_secs_f64(), grace_s: 0.0, failed })
 }
 
 /// How a run ended, as the report needs to know.

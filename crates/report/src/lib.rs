@@ -27,6 +27,7 @@
 //! assert_eq!(interval[0].ok, 1);
 //! ```
 
+mod capacity;
 pub mod chart;
 mod compare;
 mod csv_rows;
@@ -52,6 +53,10 @@ mod text;
 mod timeseries;
 mod write;
 
+pub use capacity::{
+    Answer as CapacityAnswer, AnswerKind, Bracket, BreaksFirst, CAPACITY_JSON, CAPACITY_SCHEMA, CAPACITY_SVG, Capacity,
+    Cause, Step as CapacityStep, render_capacity, write_capacity,
+};
 pub use compare::{
     COMPARE_JSON, COMPARE_SCHEMA_VERSION, Compared, Comparison, MetricDiff, RunRef, ScopeDiff, compare,
     compare_markdown, compare_table, rules,

@@ -71,7 +71,8 @@ pub struct StageSummary {
     pub end_s: f64,
     pub from_per_s: f64,
     pub to_per_s: f64,
-    /// Requests that finished in the span; rates over its planned length.
+    /// Requests that finished in the span; rates over its planned length (a run stopped
+    /// early: up to where it stopped).
     pub overall: OpSummary,
     /// The ops that have SLO limits of their own.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -111,6 +112,8 @@ struct Level {
     spans: Vec<Span>,
     open: Option<(usize, Window)>,
     done: Vec<StageSummary>,
+    /// The end of the last interval pushed: a run stopped early ends its span there.
+    last_end: Duration,
 }
 
 /// The statistics of an open span so far: overall, and per op that has limits.
@@ -145,7 +148,7 @@ impl Stages {
         }
         let end = self.levels[0].spans.last().map_or(Duration::ZERO, |s| s.end);
         for level in &mut self.levels {
-            level.push(start, end, &self.ops, &self.spec, ops, overall);
+            level.push((start, length, end), &self.ops, &self.spec, ops, overall);
         }
     }
 
@@ -153,6 +156,18 @@ impl Stages {
     pub fn current(&self) -> Option<(&Span, &Window)> {
         let level = &self.levels[0];
         level.open.as_ref().map(|(i, w)| (&level.spans[*i], w))
+    }
+
+    /// The checks the last stage is already certain to fail ([`Window::certain_to_fail`]),
+    /// once it is open: what lets a capacity step stop early.
+    pub fn last_certain_to_fail(&self) -> Vec<SloCheck> {
+        let level = &self.levels[0];
+        match &level.open {
+            Some((i, w)) if i + 1 == level.spans.len() => {
+                w.certain_to_fail(&self.ops, &self.spec, level.spans[*i].scheduled)
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// Close the open spans; the stages (steps nested) and the knee.
@@ -206,9 +221,65 @@ fn enough(c: &SloCheck, stats: &Stats) -> bool {
     }
 }
 
+impl Window {
+    /// The checks of `spec` this span is already certain to fail, whatever its remaining
+    /// requests do, when it plans `planned` arrivals (`names`: the run's ops). Counts, not
+    /// figures so far: an error rate fails for certain once its errors exceed the limit's
+    /// share of every request the span can finish; a latency quantile q once more than
+    /// (1 - q) of them took longer than the limit (a max: one). The span can finish a few
+    /// more than it planned (requests of the span before it that finish in it): 5 % more
+    /// are allowed for. A minimum rate is never certain before the end.
+    pub fn certain_to_fail(&self, names: &[String], spec: &SloSpec, planned: u64) -> Vec<SloCheck> {
+        let op = |name: &String| names.iter().position(|n| n == name).and_then(|i| self.ops[i].as_ref());
+        let scopes = std::iter::once(("overall", &spec.overall, Some(&self.overall)))
+            .chain(spec.ops.iter().map(|(name, limits)| (name.as_str(), limits, op(name))));
+        let mut out = Vec::new();
+        for (scope, limits, stats) in scopes {
+            let Some(s) = stats else { continue };
+            let most = planned.max(s.sent) as f64 * 1.05;
+            let so_far = OpSummary::new(s, 0, 0.0, 1.0);
+            for (metric, limit) in limits.iter() {
+                let threshold = limit.threshold();
+                let (bad, allowed) = match (metric, metric.quantile()) {
+                    (_, Some(q)) => {
+                        let h = &s.hist[crate::Timing::Latency];
+                        let within = h.count_between(0, (threshold * 1000.0) as u64);
+                        (h.len().saturating_sub(within) as f64, (1.0 - q) * most)
+                    }
+                    (Metric::ErrorRate, None) => (s.error_count() as f64, threshold * most),
+                    (Metric::CheckFailureRate, None) => (s.check_failed as f64, threshold * most),
+                    _ => continue,
+                };
+                if bad > allowed {
+                    let (actual, _) = metric.measure(&so_far);
+                    let (name, unit) = (metric.name().into(), metric.unit().as_str().into());
+                    out.push(SloCheck {
+                        name,
+                        scope: scope.into(),
+                        threshold,
+                        actual,
+                        unit,
+                        passed: false,
+                        measured: true,
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
 impl Level {
-    fn push(&mut self, start: Duration, end: Duration, names: &[String], spec: &SloSpec, ops: &[Stats], all: &Stats) {
+    fn push(
+        &mut self,
+        (start, length, end): (Duration, Duration, Duration),
+        names: &[String],
+        spec: &SloSpec,
+        ops: &[Stats],
+        all: &Stats,
+    ) {
         // The drain after the schedule belongs to the span that ends it.
+        self.last_end = start + length;
         let at = |s: &Span| (s.start..s.end).contains(&start) || (start >= end && s.end >= end);
         let found = self.spans.iter().position(at);
         if self.open.as_ref().map(|(i, _)| *i) != found {
@@ -231,7 +302,8 @@ impl Level {
     fn close(&mut self, names: &[String], spec: &SloSpec) {
         let Some((i, w)) = self.open.take() else { return };
         let span = &self.spans[i];
-        let secs = (span.end - span.start).as_secs_f64();
+        // Rates over the span's planned length, or as far as a stopped run got into it.
+        let secs = (span.end.min(self.last_end.max(span.start)) - span.start).as_secs_f64();
         let rate = if secs > 0.0 { span.scheduled as f64 / secs } else { 0.0 };
         let overall = OpSummary::new(&w.overall, span.scheduled, rate, secs);
         let ops: BTreeMap<String, OpSummary> = names
@@ -312,6 +384,27 @@ mod tests {
         assert!(stages[0].slo.passed && !stages[1].slo.passed && stages[1].steps[0].slo.passed);
         let knee = knee.unwrap();
         assert_eq!((knee.at_s, knee.offered_per_s, knee.check.name.as_str()), (3.0, 200.0, "latency p99"));
+    }
+
+    /// Certain only when the rest of the span cannot save it: 9 of 1,000 planned requests
+    /// over a 100 ms p99 limit are not (10.5 of the 1,050 allowed for may be), 11 are;
+    /// errors likewise.
+    #[test]
+    fn a_span_is_certain_to_fail_only_when_the_rest_cannot_save_it() {
+        let spec = SloSpec {
+            overall: Limits::from([(Metric::P99, Limit::Value(100.0)), (Metric::ErrorRate, Limit::Value(0.05))]),
+            ..SloSpec::default()
+        };
+        let names = ["a".to_string()];
+        let mut w = Window { overall: stats(9, 500, 200), ops: vec![None] };
+        assert!(w.certain_to_fail(&names, &spec, 1000).is_empty(), "9 slow of 1,050 possible: p99 can still pass");
+        w.overall.merge(&stats(2, 500, 200));
+        let failed = w.certain_to_fail(&names, &spec, 1000);
+        assert_eq!(failed.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["latency p99"]);
+        let errors = Window { overall: stats(52, 1, 500), ops: vec![None] };
+        assert!(errors.certain_to_fail(&names, &spec, 1000).is_empty(), "52 errors of 1,050: 4.95 %");
+        let errors = Window { overall: stats(53, 1, 500), ops: vec![None] };
+        assert_eq!(errors.certain_to_fail(&names, &spec, 1000)[0].name, "error rate");
     }
 
     /// A second of few requests says nothing of a p99: no knee from 5 slow requests.
