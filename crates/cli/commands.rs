@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use einv_engine::{Finished, ModelOverrides, Overrides, Plan, RunOptions, Verdict};
+use einv_engine::{Finished, ModelOverrides, Overrides, Plan, RunOptions, Shortfall, Verdict};
 use einv_report::Existing;
 
 use crate::args::{
@@ -72,6 +72,11 @@ fn capacity(a: CapacityArgs) -> anyhow::Result<ExitCode> {
     }
     text.push_str(&format!("{} steps in {:.0} s\nreport    {}\n", c.steps.len(), c.elapsed_s, result.folder.display()));
     out::print(&text)?;
+    match &result.verdict {
+        Verdict::NotCarriedOut(Some(Shortfall::NothingMeasured(why))) => eprintln!("{why}"),
+        Verdict::NotCarriedOut(Some(Shortfall::Interrupted)) => eprintln!("capacity search interrupted"),
+        _ => {}
+    }
     Ok(out::exit(&result.verdict))
 }
 

@@ -7,9 +7,9 @@ use crate::{run_in_root, stderr, stdout};
 
 /// Pool 20 x 20 ms constant holds: 1,000 requests/s; p99 < 100 ms.
 const POOL: &str = "schema = 1\nname = \"cap\"\n[target]\nurl = \"builtin\"\nrequest-timeout = \"2s\"\n\
-    [target.builtin]\npool-size = 20\nacquire-timeout = \"500ms\"\nquery-hold = \"20ms\"\n\
+    [target.builtin]\npool-size = 20\nacquire-timeout = \"500ms\"\nissue-hold = \"20ms\"\n\
     [[load.stage]]\nkind = \"constant\"\nrate = 10\nduration = \"1s\"\n\
-    [[op]]\nname = \"query\"\npath = \"/q\"\n[slo]\np99 = \"100ms\"\nerror-rate = 0.01\n";
+    [[op]]\nname = \"issue\"\nmethod = \"POST\"\npath = \"/api/v1/invoices\"\nbody = { generator = \"invoice\" }\n[slo]\np99 = \"100ms\"\nerror-rate = 0.01\n";
 
 fn capacity(dir: &Path, profile: &str, extra: &[&str]) -> (std::process::Output, serde_json::Value) {
     let file = dir.join("p.toml");
@@ -65,7 +65,7 @@ fn the_model_search_finds_the_workers_capacity_and_the_full_queue() {
     let dir = tempfile::tempdir().unwrap();
     let profile = POOL
         .replace("pool-size = 20", "pool-size = 200\nworkers = 10\nqueue-limit = 20\noverhead = \"5ms\"")
-        .replace("query-hold = \"20ms\"", "query-hold = \"5ms\"");
+        .replace("issue-hold = \"20ms\"", "issue-hold = \"5ms\"");
     let (o, c) = capacity(dir.path(), &profile, &["--simulate"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let a = answer(&c);
@@ -91,4 +91,42 @@ fn require_gates_the_exit_code_and_bad_input_is_refused() {
     let (o, _) = capacity(dir.path(), &no_slo, &["--simulate"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("needs [slo] limits"), "{}", stderr(&o));
+}
+
+/// Live, against the built-in target: pool 4 x 20 ms = 200/s, short steps. What must hold
+/// however busy the machine is: the answer is not above the capacity (a busy machine only
+/// makes it lower), the report is complete, and its figures agree with the steps' own
+/// reports. How close it comes from below is measured by scripts/capacity-check.sh.
+#[test]
+fn the_live_search_is_bounded_by_the_true_capacity_and_its_report_is_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = POOL
+        .replace("pool-size = 20", "pool-size = 4")
+        .replace("url = \"builtin\"", "url = \"builtin\"\nconnections = 64");
+    let args = ["--step-time", "3s", "--cool-down", "500ms", "--max-steps", "6"];
+    let (o, c) = capacity(dir.path(), &profile, &args);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+    assert_eq!(c["simulated"], false);
+    let predicted = c["predicted_per_s"].as_f64().expect("the model's answer comes first");
+    assert!((190.0..=200.0).contains(&predicted), "{predicted}");
+    let steps = c["steps"].as_array().unwrap();
+    assert!(!steps.is_empty() && steps.len() <= 6, "{} steps", steps.len());
+    let out = dir.path().join(format!("cap{}", args.len()));
+    for s in steps {
+        let summary = crate::summary(&out.join(s["folder"].as_str().unwrap()));
+        let measured = &summary["stages"][1];
+        assert_eq!(measured["overall"]["latency_ms"]["p99"], s["p99_ms"], "{s}");
+        assert_eq!(summary["slo"]["checks"].as_array().map(Vec::len), Some(2));
+        let first_step = steps.iter().position(|t| t["offered_per_s"] == s["offered_per_s"]).unwrap();
+        let rate = s["offered_per_s"].as_f64().unwrap();
+        assert!((summary["overall"]["rate"]["target_per_s"].as_f64().unwrap() - rate).abs() < 1.0, "step {first_step}");
+    }
+    if c["answer"]["kind"] == "capacity" {
+        let a = answer(&c);
+        assert!(a <= 200.0 * 1.05, "answer {a}/s above a 200/s pool: {c}");
+        assert_eq!(c["bracket"]["lo_per_s"].as_f64(), Some(a));
+    }
+    for f in ["index.html", "summary.md", "junit.xml", "capacity.svg", "capacity.json"] {
+        assert!(out.join(f).exists(), "{f}");
+    }
 }

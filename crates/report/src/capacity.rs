@@ -147,6 +147,8 @@ pub enum Cause {
     ConnectErrors,
     /// Other 5xx answers.
     ServerErrors,
+    /// 4xx answers: the service refused the requests themselves.
+    ClientErrors,
     /// Requests queued for a database connection (the model's pool): latency grew past
     /// the limit before any acquire timed out.
     PoolQueue,
@@ -167,6 +169,7 @@ impl Cause {
             Cause::Timeouts => "request timeouts",
             Cause::ConnectErrors => "connections refused or reset",
             Cause::ServerErrors => "server errors (5xx)",
+            Cause::ClientErrors => "requests refused with 4xx (check the profile's paths and payloads)",
             Cause::PoolQueue => "the database pool (requests queue for a connection; latency before errors)",
             Cause::WorkerQueue => "the request workers (requests queue for a worker; latency before errors)",
             Cause::Queueing => "queueing in the service (latency grows, no errors)",

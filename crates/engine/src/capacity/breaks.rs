@@ -42,8 +42,10 @@ pub(crate) fn delta(before: &Metrics, after: &Metrics) -> Metrics {
 }
 
 /// What broke first in the failing step `s` at `rate`; `server`: the built-in target's
-/// counter increases over the step, when read.
-pub(crate) fn analyse(s: &Summary, rate: f64, server: Option<&Metrics>) -> Option<BreaksFirst> {
+/// counter increases over the step, when read; `queue`: which queue of the built-in
+/// target's model binds first ([`Cause::PoolQueue`] or [`Cause::WorkerQueue`]), when the
+/// target is the built-in one.
+pub(crate) fn analyse(s: &Summary, rate: f64, server: Option<&Metrics>, queue: Option<Cause>) -> Option<BreaksFirst> {
     let stage = measured(s)?;
     let limit = first_limit(s)?;
     let o = &stage.overall;
@@ -60,6 +62,11 @@ pub(crate) fn analyse(s: &Summary, rate: f64, server: Option<&Metrics>) -> Optio
              limited {}",
             p.size, p.peak_mean_active, p.max_pending, p.timeouts, p.queue_full, p.rate_limited
         ));
+    } else if cause == Cause::Queueing
+        && let Some(q) = queue
+    {
+        // The live built-in target: its model says which queue binds first.
+        cause = q;
     }
     if let Some(m) = server.filter(|m| !m.is_empty()) {
         let get = |k: &str| m.get(k).copied().unwrap_or(0.0);
@@ -97,6 +104,21 @@ fn first_limit(s: &Summary) -> Option<SloCheck> {
     failed.into_iter().max_by(|a, b| over(a).total_cmp(&over(b))).cloned()
 }
 
+/// Whether the failed latency `limit` is met by the service time: the wait was the client's.
+fn client_side(o: &OpSummary, limit: &SloCheck) -> bool {
+    let service = &o.service_ms;
+    let figure = match limit.metric() {
+        Some(einv_report::Metric::P50) => service.p50,
+        Some(einv_report::Metric::P90) => service.p90,
+        Some(einv_report::Metric::P99) => service.p99,
+        Some(einv_report::Metric::P999) => service.p999,
+        Some(einv_report::Metric::Max) => service.max,
+        _ => return false,
+    };
+    let waited = o.requests.queued > 0 || o.send_lag_ms.p99 > 1.0;
+    waited && figure <= limit.threshold
+}
+
 /// The likely cause, and the figures that say so.
 fn cause(o: &OpSummary, limit: &SloCheck) -> (Cause, Vec<String>) {
     let sent = o.requests.sent.max(1) as f64;
@@ -117,6 +139,11 @@ fn cause(o: &OpSummary, limit: &SloCheck) -> (Cause, Vec<String>) {
         (Cause::Timeouts, class("timeout"), "timeouts"),
         (Cause::ConnectErrors, connect, "connect errors and resets"),
         (Cause::ServerErrors, other_5xx, "other 5xx"),
+        (
+            Cause::ClientErrors,
+            o.status.iter().filter(|(k, _)| k.starts_with('4') && *k != "429").map(|(_, n)| n).sum(),
+            "4xx",
+        ),
     ];
     candidates.sort_by_key(|c| std::cmp::Reverse(c.1));
     let mut evidence: Vec<String> =
@@ -140,10 +167,10 @@ fn cause(o: &OpSummary, limit: &SloCheck) -> (Cause, Vec<String>) {
     let errors_matter = limit.metric() == Some(einv_report::Metric::ErrorRate) || o.requests.error_rate >= 0.01;
     let cause = match candidates[0] {
         (cause, n, _) if n > 0 && errors_matter => cause,
-        // The client could not keep to the schedule: what it measured is its own queue.
-        _ if o.requests.queued as f64 > 0.01 * sent || lag.p99 > 0.1 * o.latency_ms.p99.max(1.0) => {
-            Cause::ClientConnections
-        }
+        // Latency from the intended send failed, service time from the actual send would
+        // not have: the time was lost on the client side (waiting for a connection, a
+        // generator behind its schedule), not in the service.
+        _ if client_side(o, limit) => Cause::ClientConnections,
         _ if tls.count > 0 && tls.p99 > 0.25 * o.latency_ms.p99 => Cause::TlsHandshakes,
         _ => Cause::Queueing,
     };

@@ -106,6 +106,7 @@ pub fn capacity(plan: &Plan, opts: &CapacityOptions) -> Result<CapacityResult, E
     let plan = live.as_ref().map_or_else(|| Ok(plan.clone()), |l| l.plan(plan))?;
     let mut steps = Steps::new(&plan, opts, dir.clone(), opts.simulate, clock);
     steps.metrics_at = live.as_ref().map(|l| l.addr);
+    steps.model = model;
     let outcome = search::search(&bounds(opts, start, !opts.simulate), |rate| steps.run(rate))?;
     if let Some(l) = live {
         l.server.stop();
@@ -177,6 +178,19 @@ fn model_of(plan: &Plan) -> Option<&ModelSpec> {
 /// The rate at which the model's tightest resource is fully used: the pool (size over
 /// the mix's mean hold), the workers (count over mean hold plus overhead), the rate limit.
 fn utilisation_bound(plan: &Plan, spec: &ModelSpec) -> f64 {
+    let (pool, workers, limit) = bounds_of(plan, spec);
+    let bound = pool.min(workers).min(limit);
+    if bound.is_finite() { bound } else { 1000.0 }
+}
+
+/// Which of the built-in target's queues fills first: the workers' or the pool's.
+fn binding_queue(plan: &Plan, spec: &ModelSpec) -> einv_report::Cause {
+    let (pool, workers, _) = bounds_of(plan, spec);
+    if workers < pool { einv_report::Cause::WorkerQueue } else { einv_report::Cause::PoolQueue }
+}
+
+/// The rates at which the pool, the workers and the rate limit are fully used.
+fn bounds_of(plan: &Plan, spec: &ModelSpec) -> (f64, f64, f64) {
     let weight: f64 = plan.ops.iter().map(|o| f64::from(o.weight)).sum();
     let hold: f64 = plan
         .ops
@@ -184,17 +198,11 @@ fn utilisation_bound(plan: &Plan, spec: &ModelSpec) -> f64 {
         .map(|o| f64::from(o.weight) * spec.hold(crate::model_run::operation_for(&o.name)).mean().as_secs_f64())
         .sum::<f64>()
         / weight.max(1.0);
-    let mut bound = if hold > 0.0 { spec.pool_size as f64 / hold } else { f64::INFINITY };
-    if let Some(w) = spec.workers {
-        let busy = hold + spec.overhead.mean().as_secs_f64();
-        if busy > 0.0 {
-            bound = bound.min(w as f64 / busy);
-        }
-    }
-    if let Some(r) = &spec.rate_limit {
-        bound = bound.min(r.rate);
-    }
-    if bound.is_finite() { bound } else { 1000.0 }
+    let per = |n: f64, busy: f64| if busy > 0.0 { n / busy } else { f64::INFINITY };
+    let pool = per(spec.pool_size as f64, hold);
+    let busy = hold + spec.overhead.mean().as_secs_f64();
+    let workers = spec.workers.map_or(f64::INFINITY, |w| per(w as f64, busy));
+    (pool, workers, spec.rate_limit.as_ref().map_or(f64::INFINITY, |r| r.rate))
 }
 
 /// The built-in target, started once for the whole live search so that its `/metrics`
@@ -232,6 +240,9 @@ struct Steps<'a> {
     /// Per step: its summary and the built-in target's counter increases.
     evidence: Vec<(Summary, Option<Metrics>)>,
     metrics_at: Option<std::net::SocketAddr>,
+    /// The built-in target's model, when the live steps run against it (their plan
+    /// names its address instead).
+    model: Option<&'a ModelSpec>,
     /// Why the search stopped without a verdict on the target (interrupted, nothing measured).
     stopped: Option<Verdict>,
 }
@@ -249,6 +260,7 @@ impl<'a> Steps<'a> {
             rows: Vec::new(),
             evidence: Vec::new(),
             metrics_at: None,
+            model: None,
             stopped: None,
         }
     }
@@ -318,7 +330,8 @@ impl<'a> Steps<'a> {
         let boundary = outcome.hi.and_then(|hi| self.rows.iter().rposition(|r| r.offered_per_s == hi));
         let breaks_first = boundary.and_then(|i| {
             let (summary, server) = &self.evidence[i];
-            breaks::analyse(summary, self.rows[i].offered_per_s, server.as_ref())
+            let queue = model_of(self.plan).or(self.model).map(|spec| binding_queue(self.plan, spec));
+            breaks::analyse(summary, self.rows[i].offered_per_s, server.as_ref(), queue)
         });
         let require = self.opts.require;
         let passed = match (kind, rate, require) {

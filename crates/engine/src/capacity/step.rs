@@ -15,12 +15,13 @@ use crate::profile::{Load, Plan};
 /// about this much.
 pub(crate) const NOISE: f64 = 0.1;
 
-/// The warm-up of a step of `step_time`: 20 % of it, at most 5 s. Long enough for the
-/// client to open its connections and the service to fill its pools and caches (and any
-/// queue to reach its level at this rate); short enough to leave most of the step to be
-/// measured.
+/// The warm-up of a step of `step_time`: 20 % of it in whole seconds, from 1 to 5 s. Long
+/// enough for the client to open its connections and the service to fill its pools and
+/// caches (and any queue to reach its level at this rate); short enough to leave most of
+/// the step to be measured. Whole seconds: the statistics are kept per second, so the
+/// measuring stage starts on an interval's edge.
 pub(crate) fn warm_up(step_time: Duration) -> Duration {
-    (step_time / 5).min(Duration::from_secs(5))
+    Duration::from_secs((step_time / 5).as_secs().clamp(1, 5))
 }
 
 /// `plan` as one step at `rate`: warm-up, then the measuring stage.
