@@ -37,7 +37,7 @@ pub use check::Problem;
 pub use empirical::Empirical;
 pub use limits::{RateLimit, SlowBody, TokenBucket, parse_byte_rate, parse_byte_size};
 pub use server_limits::{MAX_LEDGER_WINDOW, ServerLimits};
-pub use spec::{Hold, ModelSpec, Operation, Stall};
+pub use spec::{Capacity, Hold, ModelSpec, Operation, Stall};
 
 /// Everything that can go wrong with a model.
 #[derive(Debug, thiserror::Error)]
