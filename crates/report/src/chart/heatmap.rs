@@ -25,9 +25,7 @@ pub fn heatmap_svg(
         let root = SVGBackend::with_string(&mut svg, (900, 550)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
         let (plot, legend) = root.split_vertically(520);
-        let why: Vec<&str> = SweepFailure::ALL.into_iter().map(SweepFailure::describe).collect();
-        let rule = format!("ρ: utilisation, offered / capacity. FAIL: {}", why.join(", or "));
-        legend.draw(&Text::new(rule, (15, 8), ("sans-serif", 13).into_font())).map_err(|e| err(&e))?;
+        legend.draw(&Text::new(legend_text(), (15, 8), ("sans-serif", 13).into_font())).map_err(|e| err(&e))?;
         let mut chart = ChartBuilder::on(&plot)
             .caption(title, ("sans-serif", 22))
             .margin(15)
@@ -84,11 +82,21 @@ pub fn heatmap_svg(
             let text = if unit == "%" { format!("{:.2}%", v * 100.0) } else { format!("{v:.1} {unit}") };
             let (mx, my) = chart.backend_coord(&(SegmentValue::CenterOf(x), SegmentValue::CenterOf(y)));
             plot.draw(&Text::new(text, (mx, my - 8), label.clone())).map_err(|e| err(&e))?;
-            let verdict = if c.passed() { "" } else { " FAIL" };
-            let state = format!("ρ {:.0}%{verdict}", c.utilisation * 100.0);
-            plot.draw(&Text::new(state, (mx, my + 8), label.clone())).map_err(|e| err(&e))?;
+            plot.draw(&Text::new(state_text(c), (mx, my + 8), label.clone())).map_err(|e| err(&e))?;
         }
         root.present().map_err(|e| err(&e))?;
     }
     Ok(svg)
+}
+
+/// A cell's second line: its utilisation, and FAIL when it fails.
+fn state_text(c: &SweepCell) -> String {
+    let verdict = if c.passed() { "" } else { " FAIL" };
+    format!("ρ {:.0}%{verdict}", c.utilisation * 100.0)
+}
+
+/// What the second lines mean, and the rule a cell fails by.
+fn legend_text() -> String {
+    let why: Vec<&str> = SweepFailure::ALL.into_iter().map(SweepFailure::describe).collect();
+    format!("ρ: utilisation, offered / capacity. FAIL: {}", why.join(", or "))
 }
