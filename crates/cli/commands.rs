@@ -98,7 +98,7 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         let result = einv_engine::sweep(&plan, &a.sweep_pool, &a.sweep_rate, a.out.as_deref())?;
         let md = einv_report::sweep_markdown(&result.cells);
         out::print(&format!("{md}\nsweep     {}\n", result.folder.display()))?;
-        return Ok(out::exit(&Verdict::Pass));
+        return Ok(out::exit(&result.verdict()));
     }
     let result = einv_engine::simulate(&plan, &RunOptions { out: a.out, progress: false })?;
     let s = &result.summary;

@@ -19,6 +19,7 @@ mod serve;
 mod shards;
 mod simulate;
 mod slo;
+mod sweep;
 mod tls;
 
 use std::path::{Path, PathBuf};

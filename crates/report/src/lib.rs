@@ -72,7 +72,7 @@ pub use summary::{
     Aborted, Connections, Injected, LagPercentiles, OpSummary, Parts, Percentiles, PhasePercentiles, PhaseSummary,
     Rate, Requests, RunInfo, SCHEMA_VERSION, Summary, Tool,
 };
-pub use sweep::{SweepCell, smallest_passing, sweep_csv, sweep_markdown};
+pub use sweep::{SweepCell, SweepFailure, smallest_passing, sweep_csv, sweep_markdown};
 pub use text::{nothing_measured, text_summary};
 pub use timeseries::{TimeseriesRow, TimeseriesWriter, read_timeseries};
 pub use write::{Existing, NotWritten, Output, temp_path, write_file};
