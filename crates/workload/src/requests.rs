@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
 use crate::feeder::Feeder;
@@ -269,12 +269,13 @@ impl Requests {
     /// The fault draw is the first of a request's stream, so any arrival's can be
     /// recomputed from `(seed, index)` alone.
     fn fault(&self, index: u64, op: usize, rng: &mut Pcg64Mcg) -> (Option<Tag>, u64) {
-        let r = unit(rng);
+        let r = rng.random::<f64>();
         if r < self.faults.duplicate_rate {
             // The nearest earlier arrival of the same op that went out clean: a duplicate
             // must repeat an order number the target has actually been sent as valid.
-            let clean =
-                |i: u64| unit(&mut request_rng(self.seed, i)) >= self.faults.duplicate_rate + self.faults.invalid_rate;
+            let clean = |i: u64| {
+                request_rng(self.seed, i).random::<f64>() >= self.faults.duplicate_rate + self.faults.invalid_rate
+            };
             let earlier = (index.saturating_sub(1000)..index).rev().find(|&i| self.mix.pick(i) == op && clean(i));
             if let Some(earlier) = earlier {
                 return (Some(Tag::Duplicate), earlier);
@@ -290,11 +291,6 @@ impl Requests {
 
 fn request_rng(seed: u64, index: u64) -> Pcg64Mcg {
     Pcg64Mcg::seed_from_u64(splitmix64(seed ^ index.wrapping_mul(0xd6e8_feb8_6659_fd93)))
-}
-
-/// Uniform in [0, 1).
-fn unit(rng: &mut Pcg64Mcg) -> f64 {
-    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn uuid(rng: &mut Pcg64Mcg) -> String {
