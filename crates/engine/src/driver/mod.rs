@@ -1,11 +1,11 @@
 //! The live driver: one request loop (`worker`) fed either by the open-loop dispatcher
-//! (through the engine's connection `pool`) or by a closed-loop source.
+//! (through the engine's `connections`) or by a closed-loop source.
 
+mod connections;
 mod dispatch;
 mod feed;
 pub mod http;
 mod pacer;
-mod pool;
 mod secrets;
 pub mod tls;
 mod worker;

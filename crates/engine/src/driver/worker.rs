@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use einv_report::{ErrorClass, Outcome, Phases, Sample, is_final_status};
 use tokio::sync::watch;
 
+use super::connections::WorkerInbox;
 use super::http::{Conn, SendError};
-use super::pool::WorkerInbox;
 use einv_workload::requests::Tag;
 
 use super::{Ctx, Job};
@@ -17,7 +17,7 @@ use super::{Ctx, Job};
 /// Where a worker's jobs come from.
 pub enum Source {
     /// Open loop: jobs handed over by the dispatcher.
-    Pool { first: Option<Job>, inbox: WorkerInbox },
+    Connections { first: Option<Job>, inbox: WorkerInbox },
     /// Closed loop: the next job starts when the last one ends (plus think time).
     Closed(super::dispatch::ClosedSource),
 }
@@ -25,7 +25,7 @@ pub enum Source {
 impl Source {
     async fn next(&mut self) -> Option<Job> {
         match self {
-            Source::Pool { first, inbox } => match first.take() {
+            Source::Connections { first, inbox } => match first.take() {
                 Some(job) => Some(job),
                 None => inbox.next().await,
             },
