@@ -205,7 +205,7 @@ impl ClosedSource {
                 Ok(job) => return Some(job),
                 // This user's data has run out: it stops rather than spin on skips.
                 Err(Skipped::Exhausted) => return None,
-                // Skipped for want of data: wait a moment for responses to fill the pools.
+                // Skipped for want of data: wait a moment for responses to fill the captures.
                 Err(Skipped::NoData | Skipped::Unsendable) => {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                     if Instant::now() >= self.deadline || *self.stop.borrow() {

@@ -71,7 +71,7 @@ impl Feed {
         match self.requests.render(index, op, false, r) {
             Ok(Ok(())) => {}
             Ok(Err(Skip::FeederExhausted(_))) => return Err(Skipped::Exhausted),
-            Ok(Err(Skip::EmptyPool(_))) => return Err(Skipped::NoData),
+            Ok(Err(Skip::EmptyCapture(_))) => return Err(Skipped::NoData),
             Err(e) => {
                 tracing::error!("{}", self.ctx.secrets.mask(&e.to_string()));
                 return Err(Skipped::Exhausted);
