@@ -34,7 +34,7 @@ pub struct WorkloadSpec {
     pub faults: Faults,
     /// Capacity of each capture.
     pub capture_size: usize,
-    /// Pool names, in index order (from the ops' `extract` keys).
+    /// Capture names, in index order (from the ops' `extract` keys).
     pub captures: Vec<String>,
 }
 
