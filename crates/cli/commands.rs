@@ -138,7 +138,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
     let done = einv_engine::generate(&plan, a.count, &a.out, existing)?;
     if done.skipped > 0 {
         eprintln!(
-            "{} of {} requests draw from an empty correlation pool (a dry run gets no responses)",
+            "{} of {} requests draw from an empty capture (a dry run gets no responses)",
             done.skipped, done.requests
         );
     }

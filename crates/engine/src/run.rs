@@ -122,8 +122,13 @@ async fn drive(
     let recorder = Arc::new(Recorder::new(names.len(), threads));
     let label = format!("einv-load {} run of {}", env!("CARGO_PKG_VERSION"), plan.name);
     let mut log = RunLog::create(folder, &names, started_at, &label)?;
-    let mut ctx =
-        Ctx::new(plan, target.addr, (&target.authority, &target.base_path), recorder.clone(), workload.pools.clone());
+    let mut ctx = Ctx::new(
+        plan,
+        target.addr,
+        (&target.authority, &target.base_path),
+        recorder.clone(),
+        workload.captures.clone(),
+    );
     ctx.tls = target.tls;
     let ctx = Arc::new(ctx);
     let (stop_tx, stop) = watch::channel(false);

@@ -1,7 +1,7 @@
 //! Recording and reporting for einv-load.
 //!
 //! Workers record each finished request as a [`Sample`] into a shared [`Recorder`]
-//! (sharded, fixed-size HDR histograms: one [`Histograms`] set per op, indexed by
+//! (a slot per thread, fixed-size HDR histograms: one [`Histograms`] set per op, indexed by
 //! [`Timing`]). Once a second the engine drains it into a [`RunLog`], which streams
 //! `histograms.hlog` and `timeseries.csv` to disk and keeps run totals; at the end
 //! [`RunLog::finish`] assembles the [`Summary`] (summary.json, [`Summary::assemble`]: pure)
