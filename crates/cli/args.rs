@@ -108,8 +108,8 @@ pub enum Command {
     ///
     /// Each line: index, offset_ms (intended send time), op, method, path, headers, body,
     /// tag (an injected fault: duplicate, bad_check_digit, ...). ${env.*} values are shown
-    /// as ***. A dry run gets no responses, so requests drawing from a correlation pool
-    /// (${pool.*}, ${take.*}) are listed as skipped.
+    /// as ***. A dry run gets no responses, so requests drawing from a capture
+    /// (${capture.*}, ${take.*}; ${pool.*} is its older name) are listed as skipped.
     Generate(GenerateArgs),
     /// Merge the report folders of a sharded run (run --shard I/N) into one, exactly.
     ///

@@ -135,7 +135,7 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         let result = einv_engine::sweep(&plan, &a.sweep_pool, &a.sweep_rate, a.out.as_deref())?;
         let md = einv_report::sweep_markdown(&result.cells);
         out::print(&format!("{md}\nsweep     {}\n", result.folder.display()))?;
-        return Ok(out::exit(&Verdict::Pass));
+        return Ok(out::exit(&result.verdict()));
     }
     let result = einv_engine::simulate(&plan, &RunOptions { out: a.out, ..RunOptions::default() })?;
     let s = &result.summary;
@@ -175,7 +175,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
     let done = einv_engine::generate(&plan, a.count, &a.out, existing)?;
     if done.skipped > 0 {
         eprintln!(
-            "{} of {} requests draw from an empty correlation pool (a dry run gets no responses)",
+            "{} of {} requests draw from an empty capture (a dry run gets no responses)",
             done.skipped, done.requests
         );
     }

@@ -20,6 +20,7 @@ mod serve;
 mod shards;
 mod simulate;
 mod slo;
+mod sweep;
 mod tls;
 
 use std::path::{Path, PathBuf};

@@ -41,35 +41,6 @@ fn simulate_refuses_what_it_cannot_model() {
     assert_eq!(o.status.code(), Some(2));
 }
 
-#[test]
-fn a_sweep_finds_the_smallest_pool_per_rate() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("sweep").display().to_string();
-    let args = [
-        "simulate",
-        "profiles/pool-exhaustion.toml",
-        "--duration",
-        "20s",
-        "--sweep-pool",
-        "150,250",
-        "--sweep-rate",
-        "6000,11000",
-        "--out",
-        &out,
-    ];
-    let o = run_in_root(&args);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    for f in ["sweep.csv", "sweep.md", "sweep-p99.svg", "sweep-errors.svg"] {
-        assert!(dir.path().join("sweep").join(f).exists(), "{f}");
-    }
-    let md = std::fs::read_to_string(dir.path().join("sweep/sweep.md")).unwrap();
-    // 150 connections x 20 ms = 7,500/s: enough for 6,000/s, not for 11,000/s.
-    assert!(md.contains("| 6000 | 150 |"), "{md}");
-    assert!(md.contains("| 11000 | 250 |"), "{md}");
-    let csv = std::fs::read_to_string(dir.path().join("sweep/sweep.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 5, "a header and one row per cell");
-}
-
 /// A steps schedule through a 20-connection pool of 20 ms holds (1,000/s): each step has
 /// its own figures and verdict, the steps below the capacity pass and those above fail,
 /// and the knee names the first step over it.

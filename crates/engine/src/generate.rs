@@ -17,7 +17,7 @@ use crate::workload::Workload;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Generated {
     pub requests: u64,
-    /// Requests that a run would skip (their pool is empty: a dry run has no responses).
+    /// Requests that a run would skip (their capture is empty: a dry run has no responses).
     pub skipped: u64,
     /// Ctrl-C or SIGTERM stopped it: a file output was not written (no half file is left);
     /// standard output, a device or a FIFO got the lines before the signal.
@@ -109,7 +109,8 @@ fn render_line(
             }
             Err(skip) => {
                 line["skipped"] = json!(match skip {
-                    Skip::EmptyPool(p) => format!("pool {} is empty", plan.workload.pools[p]),
+                    // The older word, kept: scripts read this text (tests/e2e/generate.rs pins it).
+                    Skip::EmptyCapture(c) => format!("pool {} is empty", plan.workload.captures[c]),
                     Skip::FeederExhausted(f) => format!("feeder {} is exhausted", plan.feeders[f].name),
                 });
                 done.skipped += 1;

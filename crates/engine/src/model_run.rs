@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use einv_poolsim::des::{self, Completion, Sim, SimOutcome};
-use einv_poolsim::{ModelSpec, Operation};
+use einv_poolsim::{Capacity, ModelSpec, Operation};
 use einv_report::{ErrorClass, Outcome, Sample};
 use einv_workload::derive_seed;
 use rand_pcg::Pcg64Mcg;
@@ -38,6 +38,13 @@ impl<'a> ModelRun<'a> {
 
     pub(crate) fn spec(&self) -> &'a ModelSpec {
         self.spec
+    }
+
+    /// What the model can serve of `plan`'s mix (the plan this run was made from).
+    pub(crate) fn capacity(&self, plan: &Plan) -> Capacity {
+        let mix: Vec<(Operation, f64)> =
+            self.model.iter().zip(&plan.ops).map(|(&op, o)| (op, f64::from(o.weight))).collect();
+        self.spec.capacity(&mix)
     }
 
     /// The simulator, for its gauges.

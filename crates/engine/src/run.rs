@@ -127,8 +127,13 @@ async fn drive(
     let mut log = RunLog::create(folder, &names, started_at, &label)?;
     let spans = crate::workload::spans(&plan.load, workload.schedule.as_ref(), plan.shard);
     log.track(Stages::new(&names, spans, &shard_slo(plan)));
-    let mut ctx =
-        Ctx::new(plan, target.addr, (&target.authority, &target.base_path), recorder.clone(), workload.pools.clone());
+    let mut ctx = Ctx::new(
+        plan,
+        target.addr,
+        (&target.authority, &target.base_path),
+        recorder.clone(),
+        workload.captures.clone(),
+    );
     ctx.tls = target.tls;
     let ctx = Arc::new(ctx);
     let (stop_tx, stop) = watch::channel(false);

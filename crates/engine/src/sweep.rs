@@ -1,15 +1,18 @@
 //! `einv-load simulate --sweep-pool ... --sweep-rate ...`: a grid of predictions, to find
-//! the smallest pool that meets the SLO at each rate.
+//! the smallest pool that passes at each rate: meets the SLO, under 100 % utilisation, with
+//! waits that stopped growing (see einv-report's sweep module).
 
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use einv_poolsim::des::Thirds;
 use einv_report::{OpSummary, Stats, SweepCell, write_file};
 
 use crate::error::Error;
 use crate::folder;
 use crate::model_run::{ModelRun, sample_of};
 use crate::profile::{Endpoint, Overrides, Plan};
+use crate::verdict::Verdict;
 use crate::workload::Workload;
 
 /// A finished sweep: its cells and the folder holding sweep.csv, sweep.md and heatmaps.
@@ -17,6 +20,14 @@ use crate::workload::Workload;
 pub struct SweepResult {
     pub cells: Vec<SweepCell>,
     pub folder: PathBuf,
+}
+
+impl SweepResult {
+    /// Failed when at some rate of the sweep no pool passed: the sweep has no answer there.
+    pub fn verdict(&self) -> Verdict {
+        let answered = einv_report::smallest_passing(&self.cells).iter().all(|(_, pool)| pool.is_some());
+        if answered { Verdict::Pass } else { Verdict::Failed }
+    }
 }
 
 /// Predict every (pool size, rate) pair; an empty list keeps the profile's value.
@@ -53,7 +64,8 @@ fn not_modelled() -> Error {
     Error::Flag { flag: "--sweep-pool", message: message.into() }
 }
 
-/// One prediction: the whole run through the model, summarised.
+/// One prediction: the whole run through the model, summarised, with the service's use
+/// and whether its waits settled (judged before `finish` drains the queue).
 fn cell(plan: &Plan, nominal_rate: Option<f64>) -> Result<SweepCell, Error> {
     let mut model = ModelRun::new(plan).ok_or_else(not_modelled)?;
     let workload = Workload::new(plan)?;
@@ -61,20 +73,28 @@ fn cell(plan: &Plan, nominal_rate: Option<f64>) -> Result<SweepCell, Error> {
         workload.arrivals(plan.shard)?.ok_or(Error::Internal("an open-loop or replay plan without arrivals"))?;
     let mut stats = Stats::new();
     let mut scheduled = 0u64;
+    let mut thirds = Thirds::new(plan.load.duration());
     let mut record = |c: einv_poolsim::des::Completion| stats.record(&sample_of(&c));
     for a in arrivals {
         scheduled += 1;
         model.offer(&a, &mut record);
+        thirds.observe(model.sim());
     }
+    let run = thirds.stats(model.sim());
     model.finish(&mut record);
     let duration = plan.load.duration().as_secs_f64();
     let summary = OpSummary::new(&stats, scheduled, scheduled as f64 / duration.max(1e-9), duration);
+    let rate = nominal_rate.unwrap_or_else(|| workload.target_rate(&plan.load, plan.shard));
     Ok(SweepCell {
         pool_size: model.spec().pool_size as u64,
-        rate: nominal_rate.unwrap_or(summary.rate.target_per_s),
+        rate,
         p50_ms: summary.latency_ms.p50,
         p99_ms: summary.latency_ms.p99,
         error_rate: summary.requests.error_rate,
         slo_passed: plan.slo.overall.check("overall", &summary).passed,
+        utilisation: model.capacity(plan).utilisation(rate),
+        pool_busy: run.whole.pool,
+        workers_busy: run.whole.workers,
+        stationary: run.stationary,
     })
 }

@@ -1,5 +1,5 @@
 //! A plan's workload, ready to render: the op mix, templates, invoice generator,
-//! feeders, correlation pools, and the one stream of arrivals that every command walks
+//! feeders, captures, and the one stream of arrivals that every command walks
 //! (the live dispatcher, `simulate`, `sweep` and `generate`).
 
 use std::collections::HashMap;
@@ -13,7 +13,7 @@ use einv_workload::feeder::Feeder;
 use einv_workload::invoice::InvoiceGen;
 use einv_workload::requests::{OpTemplate, Requests, Tag};
 use einv_workload::trace::TraceReader;
-use einv_workload::{Mix, Pools, Schedule, Stage, derive_seed};
+use einv_workload::{Captures, Mix, Schedule, Stage, derive_seed};
 
 use crate::error::{Error, ProfileError};
 use crate::profile::{Bodies, Load, Plan, Shard};
@@ -24,7 +24,7 @@ pub struct Workload {
     /// Per op: whether it has templates to render.
     pub dynamic: Vec<bool>,
     pub schedule: Option<Schedule>,
-    pub pools: Arc<Pools>,
+    pub captures: Arc<Captures>,
     /// The mix again, for arrivals that carry no op of their own (the requests' copy is
     /// lent to the renderer while the arrivals are walked).
     mix: Mix,
@@ -58,10 +58,10 @@ impl Workload {
             let seed = derive_seed(plan.seed, &format!("feeder-{}", f.name));
             feeders.push(Feeder::open(&f.path, f.mode, seed).map_err(|e| bad(&format!("feeder[{i}]"), e))?);
         }
-        let pools = Arc::new(Pools::new(w.pools.len(), w.pool_size));
+        let captures = Arc::new(Captures::new(w.captures.len(), w.capture_size));
         let templates: Vec<OpTemplate> = plan.ops.iter().map(|o| o.template.clone().unwrap_or_default()).collect();
         let dynamic = plan.ops.iter().map(|o| o.template.is_some()).collect();
-        let requests = Requests::new(plan.seed, templates, mix.clone(), invoices, feeders, pools.clone(), w.faults);
+        let requests = Requests::new(plan.seed, templates, mix.clone(), invoices, feeders, captures.clone(), w.faults);
         let replay = match &plan.load {
             Load::Replay { trace, speed, bodies, .. } => Some(Replay {
                 trace: trace.clone(),
@@ -71,7 +71,7 @@ impl Workload {
             }),
             _ => None,
         };
-        Ok(Workload { requests, dynamic, schedule, pools, mix, replay, file: plan.file.clone() })
+        Ok(Workload { requests, dynamic, schedule, captures, mix, replay, file: plan.file.clone() })
     }
 
     /// The arrivals `shard` sends, in time order: the schedule's, or the trace's (read

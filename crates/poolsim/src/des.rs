@@ -117,6 +117,12 @@ pub struct Sim {
     /// Pool occupancy integrated over time (for utilisation), and when it was last updated.
     busy_ns: u128,
     clock: u64,
+    /// Busy workers and waiting requests integrated over time, arrivals and their demand
+    /// (hold plus overhead) so far: what a [`Reading`] reports.
+    workers_ns: u128,
+    waiting_ns: u128,
+    arrived: u64,
+    demand_ns: u128,
 }
 
 fn ns(d: Duration) -> u64 {
@@ -142,6 +148,10 @@ impl Sim {
             worker_queue: VecDeque::new(),
             busy_ns: 0,
             clock: 0,
+            workers_ns: 0,
+            waiting_ns: 0,
+            arrived: 0,
+            demand_ns: 0,
         }
     }
 
@@ -163,6 +173,8 @@ impl Sim {
     pub fn offer(&mut self, a: Arrival, emit: &mut impl FnMut(Completion)) {
         let t = ns(a.at);
         self.advance(t, emit);
+        self.arrived += 1;
+        self.demand_ns += u128::from(ns(a.hold)) + u128::from(ns(a.overhead));
         let w = Waiter { tag: a.tag, arrival: t, ready: t, hold: ns(a.hold), overhead: ns(a.overhead) };
         if let Some(bucket) = &mut self.bucket
             && !bucket.take(a.at)
@@ -249,6 +261,7 @@ impl Sim {
 
     /// The front pool waiter gives up at its deadline `d` (HTTP 500).
     fn time_out(&mut self, d: u64, emit: &mut impl FnMut(Completion)) {
+        self.tick(d);
         let Some(w) = self.waiters.pop_front() else { return };
         let end = self.release_worker_at(d, w.overhead);
         self.complete(w, (d, end, 0), SimOutcome::PoolTimeout, emit);
@@ -312,14 +325,20 @@ impl Sim {
         emit(c);
     }
 
-    /// Move the clock to `t`, integrating occupancy.
+    /// Move the clock to `t`, integrating occupancy, busy workers and waiting requests.
     fn tick(&mut self, t: u64) {
         if t > self.clock && t != u64::MAX {
-            self.busy_ns += u128::from(t - self.clock) * self.busy as u128;
+            let dt = u128::from(t - self.clock);
+            self.busy_ns += dt * self.busy as u128;
+            self.workers_ns += dt * self.workers_busy as u128;
+            self.waiting_ns += dt * (self.waiters.len() + self.worker_queue.len()) as u128;
             self.clock = t;
         }
     }
 }
+
+mod reading;
+pub use reading::{Reading, RunStats, Thirds, Window};
 
 #[cfg(test)]
 mod service_tests;

@@ -4,8 +4,9 @@
 //! request waits for one before failing (HikariCP's `connectionTimeout`), and how long each
 //! operation holds it (a [`Hold`]: constant, exponential, lognormal, or [`Empirical`],
 //! measured by a real run); and in front of the pool, request workers with a bounded wait
-//! queue (503), a token-bucket [`RateLimit`] (429) and the handler's overhead. [`des::Sim`]
-//! runs that model in virtual time. With the `live` feature, [`live::Server`] runs that model in real
+//! queue (503), a token-bucket [`RateLimit`] (429) and the handler's overhead;
+//! [`ModelSpec::capacity`] says what it can serve of a mix. [`des::Sim`] runs that model in
+//! virtual time, and its [`des::Reading`]s say how busy it was and whether its waits settled. With the `live` feature, [`live::Server`] runs that model in real
 //! time behind a real HTTP/1.1 server on loopback: the built-in target of `einv-load run`
 //! (`url = "builtin"`) and of `einv-load serve`.
 //!
@@ -37,7 +38,7 @@ pub use check::Problem;
 pub use empirical::Empirical;
 pub use limits::{RateLimit, SlowBody, TokenBucket, parse_byte_rate, parse_byte_size};
 pub use server_limits::{MAX_LEDGER_WINDOW, ServerLimits};
-pub use spec::{Hold, ModelSpec, Operation, Stall};
+pub use spec::{Capacity, Hold, ModelSpec, Operation, Stall};
 
 /// Everything that can go wrong with a model.
 #[derive(Debug, thiserror::Error)]

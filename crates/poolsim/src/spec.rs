@@ -1,6 +1,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use rand::RngExt;
+use rand::distr::OpenClosed01;
+
 use crate::{Empirical, Error, RateLimit, ServerLimits, SlowBody};
 
 /// The operations of the invoice API the model knows.
@@ -96,13 +99,14 @@ impl Hold {
 
     /// Draw a hold from `rng` (rand's `Rng`).
     pub fn sample(&self, rng: &mut impl rand::Rng) -> Duration {
-        let unit = |rng: &mut dyn rand::Rng| ((rng.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64;
+        let mut unit = || rng.sample(OpenClosed01);
         match self {
             Hold::Constant(d) => *d,
-            Hold::Exponential { .. } | Hold::Empirical(_) => self.sample_with(unit(rng), 0.0),
+            Hold::Exponential { .. } | Hold::Empirical(_) => self.sample_with(unit(), 0.0),
             Hold::LogNormal { .. } => {
-                // Box-Muller: two uniforms, one standard normal.
-                let (u1, u2) = (unit(rng), unit(rng));
+                // Box-Muller, not rand_distr's ziggurat `StandardNormal`: the simulator's
+                // output for a seed (reports/example/, the tests' pinned runs) is this stream.
+                let (u1, u2) = (unit(), unit());
                 let normal = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
                 self.sample_with(1.0, normal)
             }
@@ -223,6 +227,43 @@ impl ModelSpec {
     pub fn capacity_per_s(&self, hold: Duration) -> f64 {
         if hold.is_zero() { f64::INFINITY } else { self.pool_size as f64 / hold.as_secs_f64() }
     }
+
+    /// What the service can serve of a mix of operations, given as `(operation, weight)`:
+    /// the pool at the mix's mean hold, and the workers at its mean hold plus overhead.
+    pub fn capacity(&self, mix: &[(Operation, f64)]) -> Capacity {
+        let total: f64 = mix.iter().map(|(_, w)| w).sum();
+        let hold = if total > 0.0 {
+            mix.iter().map(|&(op, w)| w * self.hold(op).mean().as_secs_f64()).sum::<f64>() / total
+        } else {
+            0.0
+        };
+        let service = hold + self.overhead.mean().as_secs_f64();
+        Capacity {
+            pool_per_s: self.capacity_per_s(Duration::from_secs_f64(hold)),
+            workers_per_s: self.workers.map(|n| if service > 0.0 { n as f64 / service } else { f64::INFINITY }),
+        }
+    }
+}
+
+/// Requests per second a service can serve of a mix (see [`ModelSpec::capacity`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Capacity {
+    pub pool_per_s: f64,
+    /// `None` without a worker limit.
+    pub workers_per_s: Option<f64>,
+}
+
+impl Capacity {
+    /// The smaller of the two: what the service as a whole can serve.
+    pub fn per_s(&self) -> f64 {
+        self.workers_per_s.map_or(self.pool_per_s, |w| w.min(self.pool_per_s))
+    }
+
+    /// Offered over capacity at `rate` requests per second: the busier of the pool and
+    /// the workers would be this busy on average, and at 1 or more its queue has no end.
+    pub fn utilisation(&self, rate: f64) -> f64 {
+        rate / self.per_s()
+    }
 }
 
 #[cfg(test)]
@@ -254,6 +295,22 @@ mod tests {
         let expected = Hold::LogNormal { p50: ms(15), p99: ms(80) }.mean().as_secs_f64() * 1000.0;
         assert!((mean - expected).abs() / expected < 0.02, "lognormal mean {mean} vs {expected}");
         assert_eq!(draw(Hold::Constant(ms(7))).1, 7.0);
+    }
+
+    #[test]
+    fn the_capacity_of_a_mix_is_its_tightest_resource_at_the_mean_hold() {
+        let ms = Duration::from_millis;
+        // issue 20 ms, query 5 ms, 1:3: a mean hold of 8.75 ms.
+        let mix = [(Operation::Issue, 1.0), (Operation::Query, 3.0)];
+        let spec = ModelSpec { pool_size: 70, ..ModelSpec::default() };
+        let c = spec.capacity(&mix);
+        assert!((c.pool_per_s - 8_000.0).abs() < 1e-6 && c.workers_per_s.is_none(), "{c:?}");
+        assert!((c.utilisation(8_000.0) - 1.0).abs() < 1e-9);
+        // 10 workers also keep each request 1.25 ms after the pool: 10 ms each, 1,000/s.
+        let spec = ModelSpec { workers: Some(10), overhead: Hold::Constant(ms(1) + ms(1) / 4), ..spec };
+        let c = spec.capacity(&mix);
+        assert!((c.per_s() - 1_000.0).abs() < 1e-6, "{c:?}");
+        assert!((c.utilisation(1_050.0) - 1.05).abs() < 1e-9);
     }
 
     #[test]

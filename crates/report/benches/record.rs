@@ -1,5 +1,5 @@
-//! Criterion benches of the recording hot path: one sample into a shard, and the
-//! once-a-second drain of every shard.
+//! Criterion benches of the recording hot path: one sample into a slot, and the
+//! once-a-second drain of every slot.
 #![allow(clippy::unwrap_used)]
 
 use std::hint::black_box;
@@ -37,7 +37,7 @@ fn record(c: &mut Criterion) {
         });
     }
     let mut interval = vec![Stats::new(); 6];
-    c.bench_function("recorder/drain-6-ops-8-shards", |b| {
+    c.bench_function("recorder/drain-6-ops-8-slots", |b| {
         b.iter(|| {
             rec.drain_into(&mut interval);
             interval.iter_mut().for_each(Stats::reset);

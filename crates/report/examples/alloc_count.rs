@@ -1,7 +1,7 @@
 //! The recording path's claim, checkable on a busy machine: recording a request and
 //! draining a second's worth allocate nothing (beyond the first time a status code is
 //! seen). Run it for 2 and for 50 one-second intervals of 10,000 requests each (6 ops, 8
-//! shards); the heap totals must be the same:
+//! slots); the heap totals must be the same:
 //!
 //! ```sh
 //! cargo build --release -p einv-report --example alloc_count

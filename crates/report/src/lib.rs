@@ -1,7 +1,7 @@
 //! Recording and reporting for einv-load.
 //!
 //! Workers record each finished request as a [`Sample`] into a shared [`Recorder`]
-//! (sharded, fixed-size HDR histograms: one [`Histograms`] set per op, indexed by
+//! (a slot per thread, fixed-size HDR histograms: one [`Histograms`] set per op, indexed by
 //! [`Timing`]). Once a second the engine drains it into a [`RunLog`], which streams
 //! `histograms.hlog` and `timeseries.csv` to disk and keeps run totals; at the end
 //! [`RunLog::finish`] assembles the [`Summary`] (summary.json, [`Summary::assemble`]: pure)
@@ -79,7 +79,7 @@ pub use summary::{
     Aborted, Connections, Injected, LagPercentiles, OpSummary, Parts, Percentiles, PhasePercentiles, PhaseSummary,
     Rate, Requests, RunInfo, SCHEMA_VERSION, Summary, Tool,
 };
-pub use sweep::{SweepCell, smallest_passing, sweep_csv, sweep_markdown};
+pub use sweep::{SweepCell, SweepFailure, smallest_passing, sweep_csv, sweep_markdown};
 pub use text::{nothing_measured, text_summary};
 pub use timeseries::{TimeseriesRow, TimeseriesWriter, read_timeseries};
 pub use write::{Existing, NotWritten, Output, temp_path, write_file};

@@ -25,7 +25,7 @@ pub struct Stats {
     pub statuses: Vec<(u16, u64)>,
     /// Responses that failed the op's checks.
     pub check_failed: u64,
-    /// Arrivals not sent because their data was missing (empty pool, exhausted feeder) or
+    /// Arrivals not sent because their data was missing (empty capture, exhausted feeder) or
     /// unusable (`unsendable`).
     pub skipped: u64,
     /// Of `skipped`: rendered into a request that is not valid HTTP.

@@ -268,7 +268,7 @@ pub struct Requests {
     pub error_rate: f64,
     /// Requests that found every connection busy and waited for one.
     pub queued: u64,
-    /// Arrivals not sent because their data was missing (empty correlation pool,
+    /// Arrivals not sent because their data was missing (empty capture,
     /// exhausted sequential feeder) or unusable (`unsendable`). Counted in `scheduled`,
     /// not in `sent`.
     pub skipped: u64,

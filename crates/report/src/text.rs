@@ -133,9 +133,9 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
     if o.requests.skipped > 0 || o.requests.check_failed > 0 {
         let r = &o.requests;
         let why = match (r.skipped - r.unsendable, r.unsendable) {
-            (_, 0) => "no data: empty pool or feeder".to_string(),
+            (_, 0) => "no data: empty capture or feeder".to_string(),
             (0, _) => "not valid HTTP: see the warnings".to_string(),
-            (no_data, bad) => format!("{no_data} no data: empty pool or feeder; {bad} not valid HTTP"),
+            (no_data, bad) => format!("{no_data} no data: empty capture or feeder; {bad} not valid HTTP"),
         };
         let _ = writeln!(
             out,

@@ -18,21 +18,21 @@
 //! assert_eq!(schedule.count(), 200);
 //! ```
 
+mod captures;
 pub mod feeder;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod invoice;
 mod lines;
 mod mix;
-mod pools;
 pub mod requests;
 mod schedule;
 mod seed;
 pub mod template;
 pub mod trace;
 
+pub use captures::Captures;
 pub use mix::Mix;
-pub use pools::Pools;
 pub use schedule::{Arrival, Arrivals, MAX_DURATION, MAX_RATE, MAX_STEPS, Schedule, Stage, check_duration, check_rate};
 pub use seed::derive_seed;
 

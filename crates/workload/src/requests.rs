@@ -3,18 +3,18 @@
 //!
 //! Everything random comes from a stream derived from `(seed, index)`, so the same
 //! profile and seed give the same requests, in one process or split across shards.
-//! Only values drawn from correlation pools depend on what the target answered.
+//! Only values drawn from captures depend on what the target answered.
 
 use std::sync::Arc;
 
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
 use crate::feeder::Feeder;
 use crate::invoice::{Fault, InvoiceGen};
 use crate::seed::{derive_seed, splitmix64};
 use crate::template::{Template, Values, Var};
-use crate::{Error, Mix, Pools};
+use crate::{Captures, Error, Mix};
 
 /// The templates of one op.
 #[derive(Debug, Clone, Default)]
@@ -82,8 +82,8 @@ impl Tag {
 /// Why a request was not sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Skip {
-    /// A pool it draws from was empty (nothing extracted yet).
-    EmptyPool(usize),
+    /// A capture it draws from was empty (nothing extracted yet).
+    EmptyCapture(usize),
     /// A sequential feeder ran out of rows.
     FeederExhausted(usize),
 }
@@ -104,7 +104,7 @@ pub struct Rendered {
 struct Uses {
     invoice: bool,
     feeders: Vec<usize>,
-    pools: Vec<(usize, bool)>,
+    captures: Vec<(usize, bool)>,
 }
 
 /// Renders requests for a run.
@@ -116,11 +116,11 @@ pub struct Requests {
     mix: Mix,
     invoices: InvoiceGen,
     feeders: Vec<Feeder>,
-    pools: Arc<Pools>,
+    captures: Arc<Captures>,
     faults: Faults,
     order_prefix: String,
     rows: Vec<Vec<String>>,
-    pooled: Vec<Option<String>>,
+    captured: Vec<Option<String>>,
     invoice: Vec<u8>,
 }
 
@@ -131,18 +131,18 @@ impl Requests {
         mix: Mix,
         invoices: InvoiceGen,
         feeders: Vec<Feeder>,
-        pools: Arc<Pools>,
+        captures: Arc<Captures>,
         faults: Faults,
     ) -> Requests {
         let uses = ops.iter().map(uses).collect();
         // Order numbers differ between runs with different seeds, so reruns against a
         // persistent service do not collide with earlier runs' invoices.
         let order_prefix = format!("EL{:08X}", derive_seed(seed, "order-no") as u32);
-        let pools_n = ops.iter().flat_map(all_vars).filter_map(|v| match v {
-            Var::Pool { pool, .. } => Some(*pool + 1),
+        let captures_n = ops.iter().flat_map(all_vars).filter_map(|v| match v {
+            Var::Capture { capture, .. } => Some(*capture + 1),
             _ => None,
         });
-        let pooled = vec![None; pools_n.max().unwrap_or(0)];
+        let captured = vec![None; captures_n.max().unwrap_or(0)];
         let rows = vec![Vec::new(); feeders.len()];
         Requests {
             seed,
@@ -151,11 +151,11 @@ impl Requests {
             mix,
             invoices,
             feeders,
-            pools,
+            captures,
             faults,
             order_prefix,
             rows,
-            pooled,
+            captured,
             invoice: Vec::new(),
         }
     }
@@ -209,10 +209,10 @@ impl Requests {
             source = from;
         }
         out.order_no = self.order_no(source);
-        // Nothing is consumed until the request is sure to go: pools are looked at first,
+        // Nothing is consumed until the request is sure to go: captures are looked at first,
         // then feeder rows read, then values drawn (and taken).
-        if let Some(&(pool, _)) = uses.pools.iter().find(|(p, _)| self.pools.len(*p) == 0) {
-            return Ok(Err(Skip::EmptyPool(pool)));
+        if let Some(&(capture, _)) = uses.captures.iter().find(|(c, _)| self.captures.len(*c) == 0) {
+            return Ok(Err(Skip::EmptyCapture(capture)));
         }
         for &f in &uses.feeders {
             match self.feeders[f].next_row()? {
@@ -223,11 +223,11 @@ impl Requests {
                 None => return Ok(Err(Skip::FeederExhausted(f))),
             }
         }
-        for &(pool, take) in &uses.pools {
-            // Only the dispatcher draws, so a pool seen non-empty above is non-empty now.
-            self.pooled[pool] = self.pools.draw(pool, rng.next_u64(), take);
-            if self.pooled[pool].is_none() {
-                return Ok(Err(Skip::EmptyPool(pool)));
+        for &(capture, take) in &uses.captures {
+            // Only the dispatcher draws, so a capture seen non-empty above is non-empty now.
+            self.captured[capture] = self.captures.draw(capture, rng.next_u64(), take);
+            if self.captured[capture].is_none() {
+                return Ok(Err(Skip::EmptyCapture(capture)));
             }
         }
         self.invoice.clear();
@@ -248,7 +248,7 @@ impl Requests {
             uuid: &uuid,
             invoice: &self.invoice,
             rows: &self.rows,
-            pooled: &self.pooled,
+            captured: &self.captured,
             mask_secrets,
         };
         let t = &self.ops[op];
@@ -269,12 +269,13 @@ impl Requests {
     /// The fault draw is the first of a request's stream, so any arrival's can be
     /// recomputed from `(seed, index)` alone.
     fn fault(&self, index: u64, op: usize, rng: &mut Pcg64Mcg) -> (Option<Tag>, u64) {
-        let r = unit(rng);
+        let r = rng.random::<f64>();
         if r < self.faults.duplicate_rate {
             // The nearest earlier arrival of the same op that went out clean: a duplicate
             // must repeat an order number the target has actually been sent as valid.
-            let clean =
-                |i: u64| unit(&mut request_rng(self.seed, i)) >= self.faults.duplicate_rate + self.faults.invalid_rate;
+            let clean = |i: u64| {
+                request_rng(self.seed, i).random::<f64>() >= self.faults.duplicate_rate + self.faults.invalid_rate
+            };
             let earlier = (index.saturating_sub(1000)..index).rev().find(|&i| self.mix.pick(i) == op && clean(i));
             if let Some(earlier) = earlier {
                 return (Some(Tag::Duplicate), earlier);
@@ -290,11 +291,6 @@ impl Requests {
 
 fn request_rng(seed: u64, index: u64) -> Pcg64Mcg {
     Pcg64Mcg::seed_from_u64(splitmix64(seed ^ index.wrapping_mul(0xd6e8_feb8_6659_fd93)))
-}
-
-/// Uniform in [0, 1).
-fn unit(rng: &mut Pcg64Mcg) -> f64 {
-    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn uuid(rng: &mut Pcg64Mcg) -> String {
@@ -321,7 +317,9 @@ fn uses(o: &OpTemplate) -> Uses {
         match v {
             Var::Invoice => u.invoice = true,
             Var::Feeder { feeder, .. } if !u.feeders.contains(feeder) => u.feeders.push(*feeder),
-            Var::Pool { pool, take } if !u.pools.iter().any(|(p, _)| p == pool) => u.pools.push((*pool, *take)),
+            Var::Capture { capture, take } if !u.captures.iter().any(|(c, _)| c == capture) => {
+                u.captures.push((*capture, *take))
+            }
             _ => {}
         }
     }

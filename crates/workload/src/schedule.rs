@@ -238,10 +238,9 @@ impl Schedule {
         match self.arrivals {
             Arrivals::Uniform => 1.0,
             Arrivals::Poisson => {
-                // 53 random bits -> (0, 1]; -ln of that is Exp(1).
-                let bits = rand::Rng::next_u64(&mut self.rng) >> 11;
-                let unit = (bits + 1) as f64 / (1u64 << 53) as f64;
-                -unit.ln()
+                // -ln of a uniform in (0, 1] is Exp(1); not rand_distr's ziggurat `Exp1`,
+                // whose stream differs, so a seed's schedule stays what it was.
+                -rand::RngExt::sample::<f64, _>(&mut self.rng, rand::distr::OpenClosed01).ln()
             }
         }
     }

@@ -8,11 +8,11 @@
 //! | `${uuid}` | a random UUID (v4 layout) from the request's seeded stream |
 //! | `${invoice}` | the generated invoice JSON (bodies only) |
 //! | `${feeder.NAME.COLUMN}` | a column of the row feeder NAME gives this request |
-//! | `${pool.NAME}` | a value extracted from an earlier response (kept in the pool) |
-//! | `${take.NAME}` | the same, removed from the pool (an invoice is reversed once) |
+//! | `${capture.NAME}` | a value extracted from an earlier response (kept in the capture) |
+//! | `${take.NAME}` | the same, removed from the capture (an invoice is reversed once) |
 //! | `${env.NAME}` | an environment variable, read once at start (never printed) |
 //!
-//! `$$` is a literal `$`.
+//! `$$` is a literal `$`. `${pool.NAME}` is an older name of `${capture.NAME}`, still accepted.
 
 /// One placeholder, resolved to indices at compile time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,8 +25,8 @@ pub enum Var {
         feeder: usize,
         column: usize,
     },
-    Pool {
-        pool: usize,
+    Capture {
+        capture: usize,
         take: bool,
     },
     /// The value, read at compile time; shown as `***` when secrets are masked.
@@ -46,8 +46,8 @@ enum Part {
 pub trait Scope {
     /// (feeder index, column index) of `feeder.column`, or why not.
     fn feeder(&self, feeder: &str, column: &str) -> Result<(usize, usize), String>;
-    /// The index of pool `name`, or why not.
-    fn pool(&self, name: &str) -> Result<usize, String>;
+    /// The index of capture `name`, or why not.
+    fn capture(&self, name: &str) -> Result<usize, String>;
     fn env(&self, name: &str) -> Option<String>;
 }
 
@@ -66,8 +66,8 @@ pub struct Values<'a> {
     pub invoice: &'a [u8],
     /// The row of each feeder (empty for feeders this request does not use).
     pub rows: &'a [Vec<String>],
-    /// The value drawn from each pool this request uses.
-    pub pooled: &'a [Option<String>],
+    /// The value drawn from each capture this request uses.
+    pub captured: &'a [Option<String>],
     /// Replace `${env.*}` with `***` (for dry runs that print requests).
     pub mask_secrets: bool,
 }
@@ -177,8 +177,8 @@ fn render_var(var: &Var, v: &Values, out: &mut Vec<u8>) {
             let cell = v.rows.get(*feeder).and_then(|row| row.get(*column));
             out.extend_from_slice(cell.map_or("", String::as_str).as_bytes());
         }
-        Var::Pool { pool, .. } => {
-            let value = v.pooled.get(*pool).and_then(Option::as_deref);
+        Var::Capture { capture, .. } => {
+            let value = v.captured.get(*capture).and_then(Option::as_deref);
             out.extend_from_slice(value.unwrap_or("").as_bytes());
         }
         Var::Env { value, .. } => out.extend_from_slice(if v.mask_secrets { b"***" } else { value.as_bytes() }),
@@ -195,15 +195,16 @@ fn var(name: &str, scope: &dyn Scope) -> Result<Var, String> {
         ["feeder", feeder, column] => {
             scope.feeder(feeder, column).map(|(feeder, column)| Var::Feeder { feeder, column })
         }
-        ["pool", pool] => scope.pool(pool).map(|pool| Var::Pool { pool, take: false }),
-        ["take", pool] => scope.pool(pool).map(|pool| Var::Pool { pool, take: true }),
+        // `pool.` is the older name, kept so existing profiles run unchanged.
+        ["capture" | "pool", name] => scope.capture(name).map(|capture| Var::Capture { capture, take: false }),
+        ["take", name] => scope.capture(name).map(|capture| Var::Capture { capture, take: true }),
         ["env", env] => match scope.env(env) {
             Some(value) => Ok(Var::Env { name: env.to_string(), value }),
             None => Err(format!("${{env.{env}}}: environment variable {env} is not set")),
         },
         _ => Err(format!(
             "unknown placeholder ${{{name}}}; expected index, order_no, uuid, invoice, \
-             feeder.NAME.COLUMN, pool.NAME, take.NAME or env.NAME"
+             feeder.NAME.COLUMN, capture.NAME, take.NAME or env.NAME"
         )),
     }
 }
@@ -221,7 +222,7 @@ mod tests {
                 _ => Err(format!("no feeder column {feeder}.{column}")),
             }
         }
-        fn pool(&self, name: &str) -> Result<usize, String> {
+        fn capture(&self, name: &str) -> Result<usize, String> {
             if name == "invoice_no" { Ok(0) } else { Err(format!("no pool {name}")) }
         }
         fn env(&self, name: &str) -> Option<String> {
@@ -232,14 +233,14 @@ mod tests {
     fn render(src: &str, mask: bool) -> String {
         let t = Template::parse(src, &TestScope).unwrap();
         let rows = vec![vec!["Acme".to_string(), "91350200776049653A".to_string()]];
-        let pooled = vec![Some("26110000000000000042".to_string())];
+        let captured = vec![Some("26110000000000000042".to_string())];
         let v = Values {
             index: 7,
             order_no: "EL-7",
             uuid: "u",
             invoice: b"{}",
             rows: &rows,
-            pooled: &pooled,
+            captured: &captured,
             mask_secrets: mask,
         };
         let mut out = Vec::new();
@@ -260,14 +261,14 @@ mod tests {
     fn path_values_are_percent_encoded_but_the_template_is_not() {
         let t = Template::parse("/q/${feeder.buyers.tax_id}?a=${pool.invoice_no}", &TestScope).unwrap();
         let rows = vec![vec!["x".to_string(), "厦门 A&B".to_string()]];
-        let pooled = vec![Some("1/2".to_string())];
+        let captured = vec![Some("1/2".to_string())];
         let v = Values {
             index: 0,
             order_no: "",
             uuid: "",
             invoice: b"",
             rows: &rows,
-            pooled: &pooled,
+            captured: &captured,
             mask_secrets: false,
         };
         let mut out = Vec::new();

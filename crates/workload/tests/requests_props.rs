@@ -9,7 +9,7 @@ use std::sync::Arc;
 use einv_workload::invoice::{InvoiceGen, InvoiceSpec};
 use einv_workload::requests::{Faults, OpTemplate, Rendered, Requests};
 use einv_workload::template::{Scope, Template};
-use einv_workload::{Mix, Pools};
+use einv_workload::{Captures, Mix};
 
 struct NoScope;
 
@@ -17,7 +17,7 @@ impl Scope for NoScope {
     fn feeder(&self, f: &str, c: &str) -> Result<(usize, usize), String> {
         Err(format!("no feeder {f}.{c}"))
     }
-    fn pool(&self, p: &str) -> Result<usize, String> {
+    fn capture(&self, p: &str) -> Result<usize, String> {
         Err(format!("no pool {p}"))
     }
     fn env(&self, _: &str) -> Option<String> {
@@ -37,7 +37,7 @@ fn requests(seed: u64, faults: Faults) -> Requests {
     ];
     let mix = Mix::new(&[3, 1], seed).unwrap();
     let invoices = InvoiceGen::new(&InvoiceSpec::default(), seed).unwrap();
-    Requests::new(seed, ops, mix, invoices, Vec::new(), Arc::new(Pools::new(0, 1)), faults)
+    Requests::new(seed, ops, mix, invoices, Vec::new(), Arc::new(Captures::new(0, 1)), faults)
 }
 
 /// A hash of the first `n` requests' bytes (path, headers, body, tag).

@@ -11,9 +11,9 @@ use tokio::task::JoinSet;
 
 use einv_workload::Mix;
 
+use super::connections::{Connections, Submitted};
 use super::feed::{Feed, Skipped};
 use super::pacer::Pacer;
-use super::pool::{Pool, Submitted};
 use super::worker::{self, Source};
 use super::{Ctx, Job};
 use crate::profile::Shard;
@@ -50,10 +50,10 @@ pub struct Driven {
     pub sent_until: Instant,
 }
 
-/// Send this shard's `arrivals` through a pool of at most `d.connections` connections,
+/// Send this shard's `arrivals` through at most `d.connections` connections,
 /// then drain.
 pub async fn open_loop(d: Drive, arrivals: Arrivals, mut feed: Feed, ops: usize) -> Driven {
-    let mut pool = Pool::new(d.connections);
+    let mut conns = Connections::new(d.connections);
     let mut workers = JoinSet::new();
     let (cut_tx, cut) = watch::channel(false);
     let mut scheduled = vec![0u64; ops];
@@ -68,8 +68,8 @@ pub async fn open_loop(d: Drive, arrivals: Arrivals, mut feed: Feed, ops: usize)
         }
         scheduled[arrival.op] += 1;
         let Ok(job) = feed.job(arrival.index, arrival.op, due, arrival.body) else { continue };
-        if let Submitted::Spawn(inbox, job) = pool.submit(job) {
-            let source = Source::Pool { first: Some(job), inbox };
+        if let Submitted::Spawn(inbox, job) = conns.submit(job) {
+            let source = Source::Connections { first: Some(job), inbox };
             workers.spawn(worker::run(d.ctx.clone(), source, cut.clone()));
         }
     }
@@ -78,10 +78,10 @@ pub async fn open_loop(d: Drive, arrivals: Arrivals, mut feed: Feed, ops: usize)
     let sent_until = schedule_end(&d).await;
     if *d.stop.borrow() {
         // Never sent, and now never will be: they count as unsent.
-        pool.clear_pending();
+        conns.clear_pending();
     }
-    // Dropping the pool closes the inboxes: idle workers stop, busy ones drain the queue.
-    drop(pool);
+    // Dropping the connections closes the inboxes: idle workers stop, busy ones drain the queue.
+    drop(conns);
     drain(workers, cut_tx, sent_until + d.ctx.request_timeout, d.stop, d.ctx.request_timeout).await;
     Driven { scheduled: Some(scheduled), sent_until }
 }
@@ -205,7 +205,7 @@ impl ClosedSource {
                 Ok(job) => return Some(job),
                 // This user's data has run out: it stops rather than spin on skips.
                 Err(Skipped::Exhausted) => return None,
-                // Skipped for want of data: wait a moment for responses to fill the pools.
+                // Skipped for want of data: wait a moment for responses to fill the captures.
                 Err(Skipped::NoData | Skipped::Unsendable) => {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                     if Instant::now() >= self.deadline || *self.stop.borrow() {

@@ -13,7 +13,7 @@ use super::{Ctx, Job, Parts};
 /// Why an arrival produced no job (each is counted as skipped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Skipped {
-    /// Its data was missing (empty pool).
+    /// Its data was missing (empty capture).
     NoData,
     /// Its data made a request that is not valid HTTP (a value with bytes a header or a
     /// URI may not hold): counted as unsendable too.
@@ -71,7 +71,7 @@ impl Feed {
         match self.requests.render(index, op, false, r) {
             Ok(Ok(())) => {}
             Ok(Err(Skip::FeederExhausted(_))) => return Err(Skipped::Exhausted),
-            Ok(Err(Skip::EmptyPool(_))) => return Err(Skipped::NoData),
+            Ok(Err(Skip::EmptyCapture(_))) => return Err(Skipped::NoData),
             Err(e) => {
                 tracing::error!("{}", self.ctx.secrets.mask(&e.to_string()));
                 return Err(Skipped::Exhausted);

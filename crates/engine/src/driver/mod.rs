@@ -1,11 +1,11 @@
 //! The live driver: one request loop (`worker`) fed either by the open-loop dispatcher
-//! (through the engine's connection `pool`) or by a closed-loop source.
+//! (through the engine's `connections`) or by a closed-loop source.
 
+mod connections;
 mod dispatch;
 mod feed;
 pub mod http;
 mod pacer;
-mod pool;
 mod secrets;
 pub mod tls;
 mod worker;
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use einv_report::Recorder;
-use einv_workload::Pools;
+use einv_workload::Captures;
 use einv_workload::requests::Tag;
 use http_body_util::Full;
 use hyper::header::{CONNECTION, HOST, HeaderMap, HeaderName, HeaderValue};
@@ -68,8 +68,8 @@ pub struct Ctx {
     pub requests: Vec<Prepared>,
     pub recorder: Arc<Recorder>,
     pub conns: Arc<ConnStats>,
-    /// Correlation pools that responses fill.
-    pub pools: Arc<Pools>,
+    /// Captures that responses fill.
+    pub captures: Arc<Captures>,
     /// Per op: what to extract and check in its responses.
     pub responses: Vec<(Vec<(usize, String)>, ResponseCheck)>,
     /// Masked in anything logged about a rendered request.
@@ -158,7 +158,7 @@ impl Ctx {
         addr: SocketAddr,
         (authority, base_path): (&str, &str),
         recorder: Arc<Recorder>,
-        pools: Arc<Pools>,
+        captures: Arc<Captures>,
     ) -> Ctx {
         let t = &plan.target;
         Ctx {
@@ -170,7 +170,7 @@ impl Ctx {
             requests: plan.ops.iter().map(|op| Prepared::new(op, authority, base_path, t.keep_alive)).collect(),
             recorder,
             conns: Arc::default(),
-            pools,
+            captures,
             responses: plan.ops.iter().map(|op| (op.extract.clone(), op.check.clone())).collect(),
             secrets: Secrets::of(&plan.ops),
         }

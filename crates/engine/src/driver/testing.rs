@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use einv_report::{Recorder, Stats};
-use einv_workload::Pools;
+use einv_workload::Captures;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -163,8 +163,8 @@ pub fn plan(load: &str) -> Plan {
 /// The driver's context for `plan`, aimed at `addr`, recording into a recorder of its own.
 pub fn ctx(plan: &Plan, addr: SocketAddr) -> Arc<Ctx> {
     let recorder = Arc::new(Recorder::new(plan.ops.len(), 2));
-    let pools = Arc::new(Pools::new(plan.workload.pools.len(), 16));
-    Arc::new(Ctx::new(plan, addr, ("127.0.0.1", ""), recorder, pools))
+    let captures = Arc::new(Captures::new(plan.workload.captures.len(), 16));
+    Arc::new(Ctx::new(plan, addr, ("127.0.0.1", ""), recorder, captures))
 }
 
 /// Everything recorded so far, per op.

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use einv_report::{ErrorClass, Outcome, Phases, Sample, is_final_status};
 use tokio::sync::watch;
 
+use super::connections::WorkerInbox;
 use super::http::{Conn, SendError};
-use super::pool::WorkerInbox;
 use einv_workload::requests::Tag;
 
 use super::{Ctx, Job};
@@ -17,7 +17,7 @@ use super::{Ctx, Job};
 /// Where a worker's jobs come from.
 pub enum Source {
     /// Open loop: jobs handed over by the dispatcher.
-    Pool { first: Option<Job>, inbox: WorkerInbox },
+    Connections { first: Option<Job>, inbox: WorkerInbox },
     /// Closed loop: the next job starts when the last one ends (plus think time).
     Closed(super::dispatch::ClosedSource),
 }
@@ -25,7 +25,7 @@ pub enum Source {
 impl Source {
     async fn next(&mut self) -> Option<Job> {
         match self {
-            Source::Pool { first, inbox } => match first.take() {
+            Source::Connections { first, inbox } => match first.take() {
                 Some(job) => Some(job),
                 None => inbox.next().await,
             },
@@ -122,9 +122,9 @@ fn expired(waited: Duration, job: &Job) -> Sample {
     }
 }
 
-/// Check a response and feed the pools from it; false when a check failed. Only
-/// successful first submissions feed pools: a rejected invoice has no number to query, and
-/// a duplicate's answer repeats a number the pool already holds.
+/// Check a response and feed the captures from it; false when a check failed. Only
+/// successful first submissions feed captures: a rejected invoice has no number to query, and
+/// a duplicate's answer repeats a number the capture already holds.
 fn inspect(ctx: &Ctx, op: usize, status: u16, body: &[u8], tag: Option<Tag>) -> bool {
     let (extract, check) = &ctx.responses[op];
     if extract.is_empty() && check.is_empty() {
@@ -136,10 +136,10 @@ fn inspect(ctx: &Ctx, op: usize, status: u16, body: &[u8], tag: Option<Tag>) -> 
         && tag != Some(Tag::Duplicate)
         && let Some(json) = &json
     {
-        for (pool, pointer) in extract {
+        for (capture, pointer) in extract {
             match json.pointer(pointer) {
-                Some(serde_json::Value::String(s)) => ctx.pools.put(*pool, s.clone()),
-                Some(v @ serde_json::Value::Number(_)) => ctx.pools.put(*pool, v.to_string()),
+                Some(serde_json::Value::String(s)) => ctx.captures.put(*capture, s.clone()),
+                Some(v @ serde_json::Value::Number(_)) => ctx.captures.put(*capture, v.to_string()),
                 _ => {}
             }
         }
@@ -273,11 +273,11 @@ mod tests {
     }
 
     /// The op's checks decide `check_failed`, and what it extracts from a good answer
-    /// feeds its pool for later requests.
+    /// feeds its capture for later requests.
     #[tokio::test]
-    async fn answers_are_checked_and_feed_the_pools() {
+    async fn answers_are_checked_and_feed_the_captures() {
         let mut plan = testing::plan("[load]\nmode = \"closed\"\nduration = \"1s\"");
-        plan.workload.pools = vec!["no".into()];
+        plan.workload.captures = vec!["no".into()];
         plan.ops[0].extract = vec![(0, "/no".into())];
         plan.ops[0].check.equals = vec![("/code".into(), serde_json::json!("0000"))];
         for (body, failed) in [(r#"{"code":"0000","no":"A1"}"#, false), (r#"{"code":"9","no":"B2"}"#, true)] {
@@ -285,9 +285,9 @@ mod tests {
             let ctx = testing::ctx(&plan, server.addr);
             let sample = one(&ctx, &mut None, &job(0, Instant::now())).await;
             assert_eq!(sample.check_failed, failed, "{body}");
-            // A 2xx answer feeds the pool whatever its checks say: the number it names exists.
+            // A 2xx answer feeds the capture whatever its checks say: the number it names exists.
             let no = body.split('"').nth(7).map(String::from);
-            assert_eq!(ctx.pools.draw(0, 0, false), no, "{body}");
+            assert_eq!(ctx.captures.draw(0, 0, false), no, "{body}");
         }
     }
 

@@ -50,7 +50,7 @@ impl<'a> Document<'a> {
     }
 
     /// Follow `path` from the root: (start of the deepest part found, segments matched).
-    /// Keys that hold dots (a header `x.y`, a pool name) are matched whole first.
+    /// Keys that hold dots (a header `x.y`, a capture name) are matched whole first.
     fn descend(&self, path: &[Seg]) -> (usize, usize) {
         let mut value: &DeValue = &DeValue::Table(DeTable::new());
         let mut table = Some(self.root.get_ref());

@@ -175,7 +175,7 @@ pub struct Op {
     pub body: Bytes,
     /// Path, body and header templates, when any of them has placeholders.
     pub template: Option<OpTemplate>,
-    /// (pool index, JSON pointer): values to take from each response.
+    /// (capture index, JSON pointer): values to take from each response.
     pub extract: Vec<(usize, String)>,
     pub check: ResponseCheck,
 }

@@ -27,15 +27,15 @@ pub struct FeederSpec {
     pub columns: Option<Vec<String>>,
 }
 
-/// The invoice workload: payload shape, injected faults, correlation pools.
+/// The invoice workload: payload shape, injected faults, captures.
 #[derive(Debug, Clone)]
 pub struct WorkloadSpec {
     pub invoice: InvoiceSpec,
     pub faults: Faults,
-    /// Capacity of each correlation pool.
-    pub pool_size: usize,
-    /// Pool names, in index order (from the ops' `extract` keys).
-    pub pools: Vec<String>,
+    /// Capacity of each capture.
+    pub capture_size: usize,
+    /// Capture names, in index order (from the ops' `extract` keys).
+    pub captures: Vec<String>,
 }
 
 pub(super) fn feeders(c: &mut Check, raw: Vec<RawFeeder>, dir: &Path) -> Vec<FeederSpec> {
@@ -72,10 +72,10 @@ pub(super) fn feeders(c: &mut Check, raw: Vec<RawFeeder>, dir: &Path) -> Vec<Fee
     out
 }
 
-/// Resolves template names against the profile's feeders and pools.
+/// Resolves template names against the profile's feeders and captures.
 struct ProfileScope<'a> {
     feeders: &'a [FeederSpec],
-    pools: &'a [String],
+    captures: &'a [String],
 }
 
 impl Scope for ProfileScope<'_> {
@@ -94,10 +94,10 @@ impl Scope for ProfileScope<'_> {
             })
     }
 
-    fn pool(&self, name: &str) -> Result<usize, String> {
-        self.pools.iter().position(|p| p == name).ok_or_else(|| {
+    fn capture(&self, name: &str) -> Result<usize, String> {
+        self.captures.iter().position(|p| p == name).ok_or_else(|| {
             format!(
-                "no op extracts into a pool named {name:?} (add extract = {{ {name} = \"/json/pointer\" }} to an op)"
+                "no op extracts into a capture named {name:?} (add extract = {{ {name} = \"/json/pointer\" }} to an op)"
             )
         })
     }
@@ -107,21 +107,21 @@ impl Scope for ProfileScope<'_> {
     }
 }
 
-/// Every pool name any op extracts into, sorted (their index order).
-pub(super) fn pool_names(raw: &[RawOp]) -> Vec<String> {
+/// Every capture name any op extracts into, sorted (their index order).
+pub(super) fn capture_names(raw: &[RawOp]) -> Vec<String> {
     let mut names: Vec<String> = raw.iter().flat_map(|o| o.extract.keys().cloned()).collect();
     names.sort();
     names.dedup();
     names
 }
 
-pub(super) fn ops(c: &mut Check, raw: Vec<RawOp>, feeders: &[FeederSpec], pools: &[String]) -> Vec<Op> {
+pub(super) fn ops(c: &mut Check, raw: Vec<RawOp>, feeders: &[FeederSpec], captures: &[String]) -> Vec<Op> {
     if raw.is_empty() {
         c.fail("op", "the request mix is empty: add at least one [[op]] with a name and a path");
     }
     // Judged on the weights as written: a rejected weight (-1) is reported once, not also as 0.
     let all_zero = !raw.is_empty() && raw.iter().all(|o| o.weight == Some(0));
-    let scope = ProfileScope { feeders, pools };
+    let scope = ProfileScope { feeders, captures };
     let mut ops: Vec<Op> = Vec::with_capacity(raw.len());
     for (i, o) in raw.into_iter().enumerate() {
         let op = op(c, i, o, &scope);
@@ -182,14 +182,14 @@ fn op(c: &mut Check, i: usize, o: RawOp, scope: &ProfileScope) -> Op {
     let extract = o
         .extract
         .into_iter()
-        .filter_map(|(pool, pointer)| {
+        .filter_map(|(capture, pointer)| {
             if !pointer.is_empty() && !pointer.starts_with('/') {
                 c.fail(
-                    &key(&format!("extract.{pool}")),
+                    &key(&format!("extract.{capture}")),
                     format!("{pointer:?} is not a JSON pointer (like \"/invoice_no\")"),
                 );
             }
-            scope.pools.iter().position(|p| *p == pool).map(|p| (p, pointer))
+            scope.captures.iter().position(|p| *p == capture).map(|p| (p, pointer))
         })
         .collect();
     let check = o.check.map(|ch| check(c, &key("check"), ch)).unwrap_or_default();
@@ -262,8 +262,14 @@ fn check(c: &mut Check, key: &str, raw: RawCheck) -> ResponseCheck {
     ResponseCheck { status: raw.status.unwrap_or_default(), equals, exists: raw.exists }
 }
 
-pub(super) fn workload(c: &mut Check, raw: Option<RawWorkload>, pools: Vec<String>) -> WorkloadSpec {
-    let raw = raw.unwrap_or(RawWorkload { duplicate_rate: None, invalid_rate: None, pool_size: None, invoice: None });
+pub(super) fn workload(c: &mut Check, raw: Option<RawWorkload>, captures: Vec<String>) -> WorkloadSpec {
+    let raw = raw.unwrap_or(RawWorkload {
+        duplicate_rate: None,
+        invalid_rate: None,
+        capture_size: None,
+        pool_size_alias: None,
+        invoice: None,
+    });
     let mut share = |key: &str, v: Option<f64>| {
         let v = v.unwrap_or(0.0);
         if !(0.0..=1.0).contains(&v) {
@@ -279,9 +285,17 @@ pub(super) fn workload(c: &mut Check, raw: Option<RawWorkload>, pools: Vec<Strin
     if faults.duplicate_rate + faults.invalid_rate > 1.0 {
         c.fail("workload.invalid-rate", "duplicate-rate + invalid-rate must not exceed 1");
     }
-    let pool_size = raw.pool_size.map_or(10_000, |n| c.count("workload.pool-size", n, (1, 10_000_000)));
+    let capture_size = match (raw.capture_size, raw.pool_size_alias) {
+        (Some(_), Some(_)) => {
+            c.fail("workload.pool-size", "is the older name of capture-size: give one of the two");
+            10_000
+        }
+        (Some(n), None) => c.count("workload.capture-size", n, (1, 10_000_000)),
+        (None, Some(n)) => c.count("workload.pool-size", n, (1, 10_000_000)),
+        (None, None) => 10_000,
+    };
     let invoice = raw.invoice.map(|i| invoice(c, i)).unwrap_or_default();
-    WorkloadSpec { invoice, faults, pool_size, pools }
+    WorkloadSpec { invoice, faults, capture_size, captures }
 }
 
 fn invoice(c: &mut Check, raw: RawInvoice) -> InvoiceSpec {

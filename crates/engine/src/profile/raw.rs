@@ -35,8 +35,11 @@ pub struct RawProfile {
 pub struct RawWorkload {
     pub duplicate_rate: Option<f64>,
     pub invalid_rate: Option<f64>,
-    /// Capacity of each correlation pool.
-    pub pool_size: Option<i64>,
+    /// Capacity of each capture (values extracted from responses).
+    pub capture_size: Option<i64>,
+    /// The older name of `capture-size`, still accepted.
+    #[serde(rename = "pool-size")]
+    pub pool_size_alias: Option<i64>,
     pub invoice: Option<RawInvoice>,
 }
 
@@ -227,7 +230,7 @@ pub struct RawOp {
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     pub body: Option<RawBody>,
-    /// Pool name → JSON pointer into the response.
+    /// Capture name → JSON pointer into the response.
     #[serde(default)]
     pub extract: BTreeMap<String, String>,
     pub check: Option<RawCheck>,

@@ -226,3 +226,24 @@ fn a_bad_value_under_a_bracketed_key_is_named() {
     let e = error_of(&format!("{GOOD}headers = {{ \"a.b\" = 5 }}\n"));
     assert!(e.starts_with("p.toml:17: op[0].headers.a.b: invalid type: integer `5`"), "{e}");
 }
+
+/// `${pool.NAME}` and `[workload] pool-size`, the older names of `${capture.NAME}` and
+/// `capture-size`, still load, into the very plan the new names give.
+#[test]
+fn older_capture_names_give_the_same_plan() {
+    let with = |size_key: &str, placeholder: &str| {
+        format!(
+            "{GOOD}extract = {{ invoice_no = \"/invoice_no\" }}\n\n[[op]]\nname = \"query\"\n\
+             path = \"/api/v1/invoices/${{{placeholder}.invoice_no}}\"\n\n[workload]\n{size_key} = 7\n"
+        )
+    };
+    let new = parse(&with("capture-size", "capture")).unwrap();
+    let old = parse(&with("pool-size", "pool")).unwrap();
+    assert_eq!(new.workload.capture_size, 7);
+    assert_eq!(new.workload.captures, ["invoice_no"]);
+    // The same compiled request and workload (only the source text of the path differs).
+    let compiled = |p: &Plan| format!("{:?}", (&p.ops[1].template, &p.workload));
+    assert_eq!(compiled(&old), compiled(&new));
+    let both = with("capture-size", "capture").replace("capture-size = 7", "capture-size = 7\npool-size = 7");
+    assert!(error_of(&both).contains("workload.pool-size: is the older name of capture-size"), "{}", error_of(&both));
+}

@@ -135,9 +135,9 @@ fn checked(c: &mut Check, raw: RawProfile) -> Option<Plan> {
     let target = c.required("target", raw.target).and_then(|t| target(c, t, dir));
     let load = c.required("load", raw.load).and_then(|l| load(c, l));
     let feeders = super::ops::feeders(c, raw.feeders, dir);
-    let pools = super::ops::pool_names(&raw.ops);
-    let ops = super::ops::ops(c, raw.ops, &feeders, &pools);
-    let workload = super::ops::workload(c, raw.workload, pools);
+    let captures = super::ops::capture_names(&raw.ops);
+    let ops = super::ops::ops(c, raw.ops, &feeders, &captures);
+    let workload = super::ops::workload(c, raw.workload, captures);
     let (mut load, max_send_lag) = load?;
     super::replay::check_trace(c, &mut load, &ops);
     if matches!(load, Load::Replay { .. }) && workload.faults.duplicate_rate > 0.0 {

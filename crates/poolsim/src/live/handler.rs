@@ -73,8 +73,7 @@ impl State {
 
     /// A uniform draw in [0, 1) from the service's stream.
     fn draw(&self) -> f64 {
-        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-        (rand::Rng::next_u64(&mut *rng) >> 11) as f64 / (1u64 << 53) as f64
+        rand::RngExt::random(&mut *self.rng.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// The pool's gauges in Prometheus' text format, in HikariCP's vocabulary.
@@ -222,9 +221,9 @@ async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>,
     };
     let Some(op) = route.operation() else {
         return Ok(match route {
-            Route::Health => json(StatusCode::OK, r#"{"status":"ok"}"#.into()),
+            Route::Health => json(StatusCode::OK, to_json(&Answer { status: Some("ok"), ..Answer::default() })),
             Route::Metrics => state.metrics(),
-            _ => json(StatusCode::NOT_FOUND, r#"{"code":"E404","msg":"no such route"}"#.into()),
+            _ => json(StatusCode::NOT_FOUND, error_body("E404", "no such route")),
         });
     };
     // At the door: the rate limit, then a request worker, kept until the answer is built.
@@ -274,8 +273,8 @@ async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>,
     let Ok(Ok(conn)) = acquired else {
         state.timeouts.fetch_add(1, Ordering::Relaxed);
         state.sleep(overhead).await;
-        let body = r#"{"code":"E500","msg":"database pool exhausted: connection acquire timed out"}"#;
-        return Ok(json(StatusCode::INTERNAL_SERVER_ERROR, body.into()));
+        let body = error_body("E500", "database pool exhausted: connection acquire timed out");
+        return Ok(json(StatusCode::INTERNAL_SERVER_ERROR, body));
     };
     // Both deadlines count from the acquire, so a late wake-up from the hold is not added
     // again to the overhead: the worker is busy hold + overhead, as in the model.
@@ -312,7 +311,7 @@ impl Unread {
                 let msg = format!("request body paused longer than {:?}", limits.header_timeout);
                 closing(json(StatusCode::REQUEST_TIMEOUT, error_body("E408", &msg)))
             }
-            Unread::Broken => json(StatusCode::BAD_REQUEST, r#"{"code":"E4000","msg":"unreadable body"}"#.into()),
+            Unread::Broken => json(StatusCode::BAD_REQUEST, error_body("E4000", "unreadable body")),
         }
     }
 }
@@ -370,14 +369,10 @@ fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Resp
     };
     match route {
         Route::Issue => match state.ledger().issue(order_no, fingerprint) {
-            Issued::New(seq) => {
-                json(StatusCode::OK, format!(r#"{{"code":"0000","invoice_no":"{NO_PREFIX}{seq:016}","msg":"issued"}}"#))
-            }
+            Issued::New(seq) => json(StatusCode::OK, to_json(&Answer { msg: Some("issued"), ..Answer::invoice(seq) })),
             Issued::Duplicate(seq) => json(
                 StatusCode::OK,
-                format!(
-                    r#"{{"code":"0000","invoice_no":"{NO_PREFIX}{seq:016}","msg":"already issued","duplicate":true}}"#
-                ),
+                to_json(&Answer { msg: Some("already issued"), duplicate: Some(true), ..Answer::invoice(seq) }),
             ),
             Issued::Conflict(_) => {
                 json(StatusCode::CONFLICT, error_body("E4091", "order_no already used for a different invoice"))
@@ -390,16 +385,12 @@ fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Resp
                 Status::Archived => return archived(),
                 Status::Unknown => return not_found(),
             };
-            json(
-                StatusCode::OK,
-                format!(r#"{{"code":"0000","invoice_no":"{NO_PREFIX}{seq:016}","status":"{status}"}}"#),
-            )
+            json(StatusCode::OK, to_json(&Answer { status: Some(status), ..Answer::invoice(seq) }))
         }
         Route::RedFlush(Some(seq)) => match state.ledger().reverse(seq) {
-            Reversal::Done => json(
-                StatusCode::OK,
-                format!(r#"{{"code":"0000","invoice_no":"{NO_PREFIX}{seq:016}","status":"reversed"}}"#),
-            ),
+            Reversal::Done => {
+                json(StatusCode::OK, to_json(&Answer { status: Some("reversed"), ..Answer::invoice(seq) }))
+            }
             Reversal::AlreadyReversed => json(StatusCode::CONFLICT, error_body("E4090", "invoice already reversed")),
             Reversal::Archived => archived(),
             Reversal::Unknown => not_found(),
@@ -416,20 +407,52 @@ fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Resp
         },
         Route::Verify(tax_id) => {
             let valid = einv_core::uscc::is_valid(&tax_id);
-            json(StatusCode::OK, format!(r#"{{"code":"0000","tax_id":"{}","valid":{valid}}}"#, escape(&tax_id)))
+            let answer = Answer { code: Some(OK), tax_id: Some(&tax_id), valid: Some(valid), ..Answer::default() };
+            json(StatusCode::OK, to_json(&answer))
         }
-        Route::Callback => json(StatusCode::OK, r#"{"code":"0000","msg":"received"}"#.into()),
+        Route::Callback => {
+            json(StatusCode::OK, to_json(&Answer { code: Some(OK), msg: Some("received"), ..Answer::default() }))
+        }
         _ => not_found(),
     }
 }
 
-fn error_body(code: &str, msg: &str) -> String {
-    format!(r#"{{"code":"{code}","msg":"{}"}}"#, escape(msg))
+/// The `code` of a request that succeeded.
+const OK: &str = "0000";
+
+/// The body of every JSON answer: its fields in this order, the absent ones left out.
+#[derive(Debug, Default, serde::Serialize)]
+struct Answer<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invoice_no: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tax_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    msg: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    valid: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duplicate: Option<bool>,
 }
 
-/// Enough JSON escaping for what a client sent us back (tax ids, messages).
-fn escape(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).collect::<String>().replace('\\', "\\\\").replace('"', "\\\"")
+impl Answer<'_> {
+    /// A successful answer about invoice `seq`.
+    fn invoice(seq: u64) -> Self {
+        Answer { code: Some(OK), invoice_no: Some(format!("{NO_PREFIX}{seq:016}")), ..Answer::default() }
+    }
+}
+
+fn to_json(answer: &Answer) -> String {
+    // Strings, bools and absent fields: serializing cannot fail.
+    serde_json::to_string(answer).unwrap_or_default()
+}
+
+fn error_body(code: &str, msg: &str) -> String {
+    to_json(&Answer { code: Some(code), msg: Some(msg), ..Answer::default() })
 }
 
 fn json(status: StatusCode, body: String) -> Response<Bytes> {
@@ -437,4 +460,23 @@ fn json(status: StatusCode, body: String) -> Response<Bytes> {
     *resp.status_mut() = status;
     resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_keep_the_bytes_clients_read() {
+        let issued = to_json(&Answer { msg: Some("already issued"), duplicate: Some(true), ..Answer::invoice(7) });
+        assert_eq!(
+            issued,
+            r#"{"code":"0000","invoice_no":"26110000000000000007","msg":"already issued","duplicate":true}"#
+        );
+        let verified =
+            to_json(&Answer { code: Some(OK), tax_id: Some("9\"1"), valid: Some(false), ..Answer::default() });
+        assert_eq!(verified, r#"{"code":"0000","tax_id":"9\"1","valid":false}"#);
+        assert_eq!(error_body("E404", "no such route"), r#"{"code":"E404","msg":"no such route"}"#);
+        assert_eq!(to_json(&Answer { status: Some("ok"), ..Answer::default() }), r#"{"status":"ok"}"#);
+    }
 }

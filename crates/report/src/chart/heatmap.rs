@@ -2,10 +2,11 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::Error;
-use crate::sweep::SweepCell;
+use crate::sweep::{SweepCell, SweepFailure};
 
 /// A pool-size x rate heatmap of one value per cell (p99 latency, error rate), each cell
-/// labelled with its value; greener is better, red is worse, on a log scale.
+/// labelled with its value and, under it, its utilisation and FAIL when it fails; greener
+/// is better, red is worse, on a log scale. A legend under the chart states the rule.
 pub fn heatmap_svg(
     title: &str,
     unit: &str,
@@ -21,9 +22,11 @@ pub fn heatmap_svg(
     pools.dedup();
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (900, 520)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (900, 550)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
-        let mut chart = ChartBuilder::on(&root)
+        let (plot, legend) = root.split_vertically(520);
+        legend.draw(&Text::new(legend_text(), (15, 8), ("sans-serif", 13).into_font())).map_err(|e| err(&e))?;
+        let mut chart = ChartBuilder::on(&plot)
             .caption(title, ("sans-serif", 22))
             .margin(15)
             .x_label_area_size(50)
@@ -77,10 +80,23 @@ pub fn heatmap_svg(
             ];
             chart.draw_series([Rectangle::new(corners, shade(v).filled())]).map_err(|e| err(&e))?;
             let text = if unit == "%" { format!("{:.2}%", v * 100.0) } else { format!("{v:.1} {unit}") };
-            let mid = chart.backend_coord(&(SegmentValue::CenterOf(x), SegmentValue::CenterOf(y)));
-            root.draw(&Text::new(text, mid, label.clone())).map_err(|e| err(&e))?;
+            let (mx, my) = chart.backend_coord(&(SegmentValue::CenterOf(x), SegmentValue::CenterOf(y)));
+            plot.draw(&Text::new(text, (mx, my - 8), label.clone())).map_err(|e| err(&e))?;
+            plot.draw(&Text::new(state_text(c), (mx, my + 8), label.clone())).map_err(|e| err(&e))?;
         }
         root.present().map_err(|e| err(&e))?;
     }
     Ok(svg)
+}
+
+/// A cell's second line: its utilisation, and FAIL when it fails.
+fn state_text(c: &SweepCell) -> String {
+    let verdict = if c.passed() { "" } else { " FAIL" };
+    format!("ρ {:.0}%{verdict}", c.utilisation * 100.0)
+}
+
+/// What the second lines mean, and the rule a cell fails by.
+fn legend_text() -> String {
+    let why: Vec<&str> = SweepFailure::ALL.into_iter().map(SweepFailure::describe).collect();
+    format!("ρ: utilisation, offered / capacity. FAIL: {}", why.join(", or "))
 }

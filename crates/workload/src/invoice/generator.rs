@@ -1,4 +1,4 @@
-//! The invoice generator: validated spec + party pool, turned into invoices per request.
+//! The invoice generator: validated spec + party roster, turned into invoices per request.
 
 use std::borrow::Cow;
 
@@ -33,7 +33,7 @@ pub struct InvoiceGen {
 }
 
 impl InvoiceGen {
-    /// Validate `spec` and build the party pool from `seed`.
+    /// Validate `spec` and build the party roster from `seed`.
     pub fn new(spec: &InvoiceSpec, seed: u64) -> Result<InvoiceGen, Error> {
         spec.validate()?;
         Ok(InvoiceGen {
@@ -42,7 +42,7 @@ impl InvoiceGen {
             quantity: Sampler::new(&spec.quantity),
             unit_price: Sampler::new(&spec.unit_price),
             special_share: spec.special_share,
-            parties: party::pool(spec.parties, derive_seed(seed, "invoice/parties")),
+            parties: party::roster(spec.parties, derive_seed(seed, "invoice/parties")),
             streams: derive_seed(seed, "invoice/requests"),
         })
     }

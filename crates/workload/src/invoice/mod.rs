@@ -1,6 +1,6 @@
 //! Realistic e-invoice (e-fapiao) issue requests.
 //!
-//! [`InvoiceGen`] is built once per run from an [`InvoiceSpec`] and a seed; it draws a pool
+//! [`InvoiceGen`] is built once per run from an [`InvoiceSpec`] and a seed; it draws a roster
 //! of taxpayers ([`Party`]: company name, unified social credit code, address, phone, bank
 //! account, all consistent with one city) and then, per request, an [`Invoice`] between two
 //! of them: line items with real-looking tax classification codes, VAT at the statutory
@@ -55,7 +55,7 @@ pub struct InvoiceSpec {
     pub unit_price: Dist,
     /// Share of special VAT invoices; the rest are ordinary.
     pub special_share: f64,
-    /// Size of the taxpayer pool sellers and buyers are drawn from (at least 2).
+    /// Size of the taxpayer roster sellers and buyers are drawn from (at least 2).
     pub parties: u32,
 }
 

@@ -1,4 +1,4 @@
-//! Sellers and buyers: the pool of taxpayers invoices are drawn between.
+//! Sellers and buyers: the roster of taxpayers invoices are drawn between.
 
 use std::collections::HashSet;
 
@@ -58,12 +58,12 @@ const ROADS: &[&str] = &[
     "金融街",
 ];
 
-/// Give up de-duplicating after this many redraws: only reachable with pools far larger
+/// Give up de-duplicating after this many redraws: only reachable with rosters far larger
 /// than the name space, where a repeated name is harmless.
 const MAX_REDRAWS: u32 = 64;
 
 /// `count` parties with distinct tax ids (and, in practice, distinct names), from `seed`.
-pub(super) fn pool(count: u32, seed: u64) -> Vec<Party> {
+pub(super) fn roster(count: u32, seed: u64) -> Vec<Party> {
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
     let mut tax_ids = HashSet::new();
     let mut names = HashSet::new();
@@ -153,10 +153,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pool_is_deterministic_and_distinct() {
-        let a = pool(2000, 11);
-        assert_eq!(a, pool(2000, 11));
-        assert_ne!(a, pool(2000, 12));
+    fn roster_is_deterministic_and_distinct() {
+        let a = roster(2000, 11);
+        assert_eq!(a, roster(2000, 11));
+        assert_ne!(a, roster(2000, 12));
         let ids: HashSet<_> = a.iter().map(|p| &p.tax_id).collect();
         let names: HashSet<_> = a.iter().map(|p| &p.name).collect();
         assert_eq!(ids.len(), 2000);
@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn fields_agree_with_each_other() {
-        for party in pool(500, 3) {
+        for party in roster(500, 3) {
             assert!(uscc::is_valid(&party.tax_id), "{party:?}");
             let region = REGIONS.iter().find(|r| r.code == &party.tax_id[2..8]).unwrap();
             assert!(party.name.starts_with(region.city), "{party:?}");

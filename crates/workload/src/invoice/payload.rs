@@ -37,7 +37,7 @@ pub struct Line {
     pub tax: Cents,
 }
 
-/// An invoice issue request. Parties are borrowed from the generator's pool unless a fault
+/// An invoice issue request. Parties are borrowed from the generator's roster unless a fault
 /// had to alter one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invoice<'g> {

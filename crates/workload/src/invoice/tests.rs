@@ -73,7 +73,7 @@ fn kinds_follow_the_special_share() {
 }
 
 #[test]
-fn seller_and_buyer_differ_and_come_from_the_pool() {
+fn seller_and_buyer_differ_and_come_from_the_roster() {
     let spec = InvoiceSpec { parties: 2, ..Default::default() };
     let invoice_gen = InvoiceGen::new(&spec, 3).unwrap();
     let mut rng = Pcg64Mcg::seed_from_u64(1);

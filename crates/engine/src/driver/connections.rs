@@ -1,8 +1,8 @@
-//! The engine's client connection pool for open-loop runs.
+//! The engine's client connections for open-loop runs ("pool" is the model's database pool).
 //!
 //! At most `limit` workers, each owning one connection, opened on demand. Idle workers
-//! are reused last-in first-out (warm connections first, so a low rate does not open the
-//! whole pool); when every worker is busy, arrivals wait in a FIFO and are marked
+//! are reused last-in first-out (warm connections first, so a low rate does not open
+//! every connection); when every worker is busy, arrivals wait in a FIFO and are marked
 //! `queued`, their latency still counted from the intended send time.
 
 use std::collections::VecDeque;
@@ -18,7 +18,7 @@ struct State {
     pending: VecDeque<Job>,
 }
 
-/// The part of the pool workers share.
+/// The part of the connections workers share.
 #[derive(Debug, Default)]
 pub struct Shared {
     state: Mutex<State>,
@@ -32,7 +32,7 @@ impl Shared {
 
 /// The dispatcher's handle: hands each job to an idle worker, a new one, or the queue.
 #[derive(Debug)]
-pub struct Pool {
+pub struct Connections {
     shared: Arc<Shared>,
     workers: Vec<mpsc::Sender<Job>>,
     limit: usize,
@@ -45,9 +45,9 @@ pub enum Submitted {
     Spawn(WorkerInbox, Job),
 }
 
-impl Pool {
+impl Connections {
     pub fn new(limit: usize) -> Self {
-        Pool { shared: Arc::default(), workers: Vec::new(), limit }
+        Connections { shared: Arc::default(), workers: Vec::new(), limit }
     }
 
     pub fn submit(&mut self, mut job: Job) -> Submitted {
@@ -82,7 +82,7 @@ impl Pool {
     }
 }
 
-/// A worker's side of the pool.
+/// A worker's side of the connections.
 #[derive(Debug)]
 pub struct WorkerInbox {
     id: usize,
@@ -134,12 +134,12 @@ mod tests {
     /// queued, and the first worker to finish takes the oldest.
     #[tokio::test]
     async fn opens_up_to_the_limit_then_queues_in_arrival_order() {
-        let mut pool = Pool::new(2);
-        let (mut a, first) = spawned(pool.submit(job(0)));
-        let (mut b, second) = spawned(pool.submit(job(1)));
+        let mut conns = Connections::new(2);
+        let (mut a, first) = spawned(conns.submit(job(0)));
+        let (mut b, second) = spawned(conns.submit(job(1)));
         assert_eq!((first.index, first.queued, second.index, second.queued), (0, false, 1, false));
         for i in 2..5 {
-            assert!(matches!(pool.submit(job(i)), Submitted::Done), "no third worker");
+            assert!(matches!(conns.submit(job(i)), Submitted::Done), "no third worker");
         }
         let taken = [a.next().await.unwrap(), b.next().await.unwrap(), a.next().await.unwrap()];
         assert_eq!(taken.iter().map(|j| j.index).collect::<Vec<_>>(), vec![2, 3, 4]);
@@ -147,35 +147,35 @@ mod tests {
     }
 
     /// An idle worker gets the next arrival at once, unqueued; the most recently idle
-    /// first (its connection is the warmest), so a low rate does not open the whole pool.
+    /// first (its connection is the warmest), so a low rate does not open every connection.
     #[tokio::test]
     async fn the_most_recently_idle_worker_gets_the_next_arrival() {
-        let mut pool = Pool::new(3);
-        let (a, _) = spawned(pool.submit(job(0)));
-        let (b, _) = spawned(pool.submit(job(1)));
+        let mut conns = Connections::new(3);
+        let (a, _) = spawned(conns.submit(job(0)));
+        let (b, _) = spawned(conns.submit(job(1)));
         let wait =
             |mut inbox: WorkerInbox| tokio::spawn(async move { inbox.next().await.map(|j| (j.index, j.queued)) });
         let a = wait(a);
         settle().await;
         let b = wait(b);
         settle().await;
-        assert!(matches!(pool.submit(job(7)), Submitted::Done), "no new worker while one is idle");
+        assert!(matches!(conns.submit(job(7)), Submitted::Done), "no new worker while one is idle");
         settle().await;
         assert!(b.is_finished() && !a.is_finished(), "b went idle last, so b got it");
         assert_eq!(b.await.unwrap(), Some((7, false)));
-        drop(pool);
-        assert_eq!(a.await.unwrap(), None, "the pool dropped: an idle worker stops");
+        drop(conns);
+        assert_eq!(a.await.unwrap(), None, "the connections dropped: an idle worker stops");
     }
 
     /// On a stop the queued arrivals are dropped: the workers never send them.
     #[tokio::test]
     async fn cleared_arrivals_are_never_handed_out() {
-        let mut pool = Pool::new(1);
-        let (mut a, _) = spawned(pool.submit(job(0)));
-        pool.submit(job(1));
-        pool.submit(job(2));
-        pool.clear_pending();
-        drop(pool);
+        let mut conns = Connections::new(1);
+        let (mut a, _) = spawned(conns.submit(job(0)));
+        conns.submit(job(1));
+        conns.submit(job(2));
+        conns.clear_pending();
+        drop(conns);
         assert!(a.next().await.is_none());
     }
 }
