@@ -85,6 +85,10 @@ fn require_gates_the_exit_code_and_bad_input_is_refused() {
     assert_eq!(c["passed"], false);
     let junit = std::fs::read_to_string(dir.path().join("cap5/junit.xml")).unwrap();
     assert!(junit.contains("failures=\"1\"") && junit.contains("capacity at least 2000.0/s"), "{junit}");
+    let gated = POOL.replace("[slo]\n", "[slo]\nmin-capacity = 1500\n");
+    let (o, c) =
+        capacity(dir.path(), &gated, &["--simulate", "--step-time", "5s", "--cool-down", "0s", "--max-steps", "8"]);
+    assert_eq!((o.status.code(), c["require_per_s"].as_f64()), (Some(1), Some(1500.0)), "[slo] min-capacity gates too");
     let (o, _) = capacity(dir.path(), POOL, &["--simulate", "--min", "500", "--max", "400"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let no_slo = POOL.split("[slo]").next().unwrap().to_string();

@@ -40,7 +40,7 @@ pub struct CapacityOptions {
     pub budget: Option<Duration>,
     /// A pause between live steps, so a queue left by an overloaded step drains first.
     pub cool_down: Duration,
-    /// The answer must be at least this (exit 1 otherwise).
+    /// The answer must be at least this (exit 1 otherwise); default `[slo] min-capacity`.
     pub require: Option<f64>,
     pub out: Option<PathBuf>,
     /// Search the model in virtual time only.
@@ -333,7 +333,7 @@ impl<'a> Steps<'a> {
             let queue = model_of(self.plan).or(self.model).map(|spec| binding_queue(self.plan, spec));
             breaks::analyse(summary, self.rows[i].offered_per_s, server.as_ref(), queue)
         });
-        let require = self.opts.require;
+        let require = self.opts.require.or(plan.min_capacity);
         let passed = match (kind, rate, require) {
             (AnswerKind::Capacity | AnswerKind::AtLeast, Some(r), Some(req)) => r >= req,
             (AnswerKind::Capacity | AnswerKind::AtLeast, Some(_), None) => true,
