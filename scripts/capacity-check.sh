@@ -14,13 +14,20 @@
 # answer is from the model's is reported. Takes about 15 minutes (steps are real time).
 #
 #   bash scripts/capacity-check.sh [path/to/einv-load]
+#   KEEP=DIR bash scripts/capacity-check.sh    # keep every capacity report in DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-target/release/einv-load}
 [ -x "$bin" ] || cargo build --release --quiet
-tmp=$(mktemp -d)
 server=""
-trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$tmp"' EXIT
+if [ -n "${KEEP:-}" ]; then
+  tmp=$KEEP
+  mkdir -p "$tmp"
+  trap '[ -n "$server" ] && kill "$server" 2>/dev/null' EXIT
+else
+  tmp=$(mktemp -d)
+  trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$tmp"' EXIT
+fi
 sed -e 's/^pool-size = 20$/pool-size = 200\nworkers = 10\nqueue-limit = 50\noverhead = "5ms"/' \
     -e 's/-hold = "20ms"/-hold = "5ms"/' profiles/capacity.toml > "$tmp/workers.toml"
 

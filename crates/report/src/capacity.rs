@@ -381,3 +381,68 @@ fn junit(c: &Capacity) -> String {
     x.push_str("  </testsuite>\n</testsuites>\n");
     x
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(passed: bool) -> Capacity {
+        let step = |rate: f64, ok: bool| Step {
+            offered_per_s: rate,
+            achieved_per_s: rate,
+            p50_ms: 20.0,
+            p99_ms: if ok { 30.0 } else { 300.0 },
+            error_rate: 0.0,
+            passed: ok,
+            marginal: false,
+            rerun: false,
+            early_stop_s: (!ok).then_some(7.0),
+            failed: Vec::new(),
+            folder: format!("steps/{rate:.0}"),
+        };
+        let kind = AnswerKind::Capacity;
+        Capacity {
+            schema: CAPACITY_SCHEMA,
+            tool: Tool { name: "einv-load".into(), version: "0".into() },
+            name: "a<b".into(),
+            profile: "p.toml".into(),
+            target: "builtin".into(),
+            simulated: true,
+            started_at: "2026-12-02T00:00:00Z".into(),
+            answer: Answer {
+                kind,
+                rate_per_s: Some(950.0),
+                sentence: Capacity::sentence(kind, Some(950.0), "p99 <= 100 ms", None),
+            },
+            bracket: Bracket { lo_per_s: Some(950.0), hi_per_s: Some(1000.0), precision: 0.05, converged: true },
+            predicted_per_s: None,
+            require_per_s: Some(if passed { 900.0 } else { 2000.0 }),
+            passed,
+            warm_up_s: 5.0,
+            measure_s: 25.0,
+            steps: vec![step(1000.0, false), step(950.0, true)],
+            breaks_first: None,
+            elapsed_s: 60.0,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The page says the answer in one sentence and links every step's report; CI sees one
+    /// test case that fails below the required rate.
+    #[test]
+    fn the_files_say_the_answer_and_gate_on_the_required_rate() {
+        let files = render_capacity(&report(true)).unwrap();
+        let text = |name: &str| String::from_utf8(files.iter().find(|f| f.0 == name).unwrap().1.clone()).unwrap();
+        let html = text(crate::files::INDEX_HTML);
+        assert!(html.contains("Sustainable: 950/s at p99 &lt;= 100 ms.") && html.contains("a&lt;b"), "escaped");
+        assert!(html.contains("href=\"steps/1000/index.html\"") && html.contains("FAIL (stopped early)"));
+        assert!(text(crate::files::JUNIT_XML).contains("failures=\"0\""));
+        assert!(text(CAPACITY_SVG).contains("answer 950/s"));
+        let failing = render_capacity(&report(false)).unwrap();
+        let junit =
+            String::from_utf8(failing.iter().find(|f| f.0 == crate::files::JUNIT_XML).unwrap().1.clone()).unwrap();
+        assert!(junit.contains("failures=\"1\"") && junit.contains("capacity at least 2000.0/s"), "{junit}");
+        let json = serde_json::to_string(&report(true)).unwrap();
+        assert_eq!(serde_json::from_str::<Capacity>(&json).unwrap(), report(true));
+    }
+}

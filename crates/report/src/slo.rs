@@ -397,22 +397,12 @@ impl SloCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Outcome, Phases, Sample, Stats};
+    use crate::{Sample, Stats};
 
     fn result(ms: u64, n: u64, duration_s: f64) -> OpSummary {
         let mut stats = Stats::new();
         for _ in 0..n {
-            stats.record(&Sample {
-                latency: Duration::from_millis(ms),
-                service: Some(Duration::from_millis(ms)),
-                send_lag: Duration::ZERO,
-                outcome: Outcome::Response(200),
-                queued: false,
-                check_failed: false,
-                tag: None,
-                expects_rejection: false,
-                phases: Phases::default(),
-            });
+            stats.record(&Sample::answered(ms, 200));
         }
         OpSummary::new(&stats, n, 0.0, duration_s)
     }

@@ -331,23 +331,13 @@ impl Level {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Sample;
     use crate::slo::{Limit, Limits};
-    use crate::{Outcome, Phases, Sample};
 
     fn stats(n: u64, ms: u64, status: u16) -> Stats {
         let mut s = Stats::new();
         for _ in 0..n {
-            s.record(&Sample {
-                latency: Duration::from_millis(ms),
-                service: Some(Duration::from_millis(ms)),
-                send_lag: Duration::ZERO,
-                outcome: Outcome::Response(status),
-                queued: false,
-                check_failed: false,
-                tag: None,
-                expects_rejection: false,
-                phases: Phases::default(),
-            });
+            s.record(&Sample::answered(ms, status));
         }
         s
     }

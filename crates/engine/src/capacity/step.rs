@@ -41,19 +41,25 @@ pub(crate) fn measured(s: &Summary) -> Option<&StageSummary> {
     s.stages.iter().find(|st| st.stage == 1)
 }
 
-/// The verdict of a step: the SLO on its measuring stage, and whether it is marginal
-/// (the deciding figures within [`NOISE`] of their limits; a step stopped early is not).
+/// The verdict of a step: the SLO on its measuring stage, and whether it is marginal:
+/// the deciding figures within [`NOISE`] of their limits, or the generator itself stalled
+/// during the stage (its send lag's max at least [`NOISE`] of the tightest latency limit: a
+/// busy machine, whose stall the target did not cause) so that a bound it sets is re-run.
+/// A step stopped early is marginal only by a stall.
 pub(crate) fn probe(s: &Summary) -> Probe {
     let Some(stage) = measured(s) else { return Probe { passed: false, marginal: false } };
+    let tightest =
+        stage.slo.checks.iter().filter(|c| c.unit == "ms").map(|c| c.threshold).fold(f64::INFINITY, f64::min);
+    let stalled = stage.overall.send_lag_ms.max >= NOISE * tightest;
     if s.aborted.is_some() {
-        return Probe { passed: false, marginal: false };
+        return Probe { passed: false, marginal: stalled };
     }
     let passed = stage.slo.passed;
     let margin = |c: &&einv_report::SloCheck| {
         if c.threshold > 0.0 { (c.actual - c.threshold).abs() / c.threshold } else { f64::INFINITY }
     };
     let deciding = stage.slo.checks.iter().filter(|c| c.measured && (passed || !c.passed));
-    let marginal = deciding.map(|c| margin(&c)).fold(f64::INFINITY, f64::min) <= NOISE;
+    let marginal = stalled || deciding.map(|c| margin(&c)).fold(f64::INFINITY, f64::min) <= NOISE;
     Probe { passed, marginal }
 }
 
