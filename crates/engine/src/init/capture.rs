@@ -174,6 +174,16 @@ fn op(c: &Captured, parts: &UrlParts, weight: u32, acc: &mut Collected) -> Draft
                 .insert("user:password (curl -u or the URL) is sent as Authorization: Basic ${env.TARGET_AUTH}".into());
         }
     }
+    let body = c.body.as_deref().unwrap_or_default().to_ascii_lowercase();
+    if ["password", "passwd", "secret", "token"].iter().any(|w| body.contains(w)) {
+        // Bodies are copied as captured: a placeholder cannot know which field is which.
+        let route = parts.path.split('?').next().unwrap_or_default();
+        notes.insert(format!(
+            "the body of {} {route} mentions a password or token: it is written as captured, \
+             check it (a value can become ${{env.NAME}})",
+            c.method.to_ascii_uppercase()
+        ));
+    }
     DraftOp {
         name: op_name(&c.method, parts.path),
         weight,
@@ -265,6 +275,15 @@ mod tests {
         assert_eq!(i.url, "http://h:8");
         assert_eq!(i.ops[0].headers, [("authorization".to_string(), "Basic ${env.TARGET_AUTH}".to_string())]);
         assert_eq!(i.env[0].name, "TARGET_AUTH");
+    }
+
+    #[test]
+    fn a_body_that_may_hold_a_secret_is_pointed_out() {
+        let mut login = req("POST", "http://h/login", &[]);
+        login.body = Some(r#"{"user":"a","password":"pw"}"#.into());
+        let mut notes = Vec::new();
+        ops(vec![login], &mut notes).unwrap();
+        assert!(notes.iter().any(|n| n.contains("body of POST /login mentions a password")), "{notes:?}");
     }
 
     #[test]
