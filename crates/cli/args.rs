@@ -127,6 +127,16 @@ pub enum Command {
     /// the data files are copied to a new folder first. Use it after upgrading einv-load,
     /// or on a folder copied from CI.
     Report(ReportArgs),
+    /// Write a first profile for your own service, commented, to edit and run.
+    ///
+    /// From --url (one GET), a curl command (--from-curl, e.g. a browser's "Copy as cURL")
+    /// or a HAR file of a browser session (--from-har): one op per method and path, weighted
+    /// by how often it was seen; static assets, CORS preflights and requests to other hosts
+    /// than the most frequent one are left out (stderr says which). Secrets (Authorization,
+    /// Cookie, API keys, tokens in headers or the query, user:password) are never written:
+    /// the profile reads them from ${env.NAME} placeholders, and stderr lists the
+    /// variables to set. The profile is checked as `validate` would before it is written.
+    Init(InitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +195,36 @@ pub struct SimulateArgs {
     /// Sweep constant rates (requests/s, e.g. 5000,8000,11000), alone or with --sweep-pool.
     #[arg(long, value_name = "TPS,TPS,...", value_delimiter = ',')]
     pub sweep_rate: Vec<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The profile's name: it names the file (NAME.toml) and the report folders.
+    #[arg(default_value = "my-service")]
+    pub name: String,
+    /// Your service's endpoint: the target is its origin, the op GETs its path
+    /// [default: http://127.0.0.1:8080/].
+    #[arg(long, value_name = "URL", conflicts_with_all = ["from_curl", "from_har"])]
+    pub url: Option<String>,
+    /// Import the request of this curl command (one argument: quote it).
+    #[arg(long, value_name = "'curl ...'", conflicts_with = "from_har")]
+    pub from_curl: Option<String>,
+    /// Import the requests of this HAR file (a browser's "Save all as HAR").
+    #[arg(long, value_name = "FILE.har")]
+    pub from_har: Option<PathBuf>,
+    /// The constant rate of the one load stage, requests/s.
+    #[arg(long, value_name = "TPS", default_value_t = 10.0, allow_negative_numbers = true)]
+    pub rate: f64,
+    /// How long the stage lasts (e.g. 30s, 2m).
+    #[arg(long, value_name = "DUR", default_value = "30s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Write here instead of NAME.toml: a file (refused if it exists, without --force), or
+    /// - for standard output.
+    #[arg(long, value_name = "FILE|-")]
+    pub out: Option<PathBuf>,
+    /// Replace an existing file (never a file of a report folder).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
