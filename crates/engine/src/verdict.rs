@@ -135,6 +135,24 @@ mod tests {
     }
 
     #[test]
+    fn a_comparison_exits_0_1_or_4_as_its_verdict_says() {
+        let json = serde_json::json!({
+            "schema_version": 1, "regression": false, "regressions": [], "max_regression": 0.1,
+            "baseline": {"folder": "a", "name": "n", "started_at": "", "seed": 1, "duration_s": 1.0, "target_per_s": 1.0},
+            "current": {"folder": "b", "name": "n", "started_at": "", "seed": 1, "duration_s": 1.0, "target_per_s": 1.0},
+            "notes": [], "scopes": []
+        });
+        let mut c: Comparison = serde_json::from_value(json).unwrap();
+        assert_eq!(Verdict::of_comparison(&c).code(), 0, "a first compare.json (no verdict) reads as no regression");
+        for (verdict, code) in
+            [(Conclusion::Regression, 1), (Conclusion::Inconclusive, 4), (Conclusion::NoRegression, 0)]
+        {
+            c.verdict = verdict;
+            assert_eq!(Verdict::of_comparison(&c).code(), code, "{verdict:?}");
+        }
+    }
+
+    #[test]
     fn errors_say_whose_fault_they_are() {
         let io = || std::io::Error::other("x");
         let bad = [
