@@ -14,7 +14,8 @@ use einv_poolsim::{RateLimit, SlowBody, Stall};
 /// Exit codes: 0 pass, 1 an SLO failed or `compare` found a regression, 2 bad input (profile,
 /// flags, paths, report folders; every problem of a profile is listed at once), 3 the run
 /// could not be carried out (interrupted, target never answered, its host name did not
-/// resolve, TLS could not be set up, I/O).
+/// resolve, TLS could not be set up, I/O), 4 `compare` was inconclusive (a run's load
+/// generator was starved).
 #[derive(Debug, Parser)]
 #[command(name = "einv-load", version, max_term_width = 100)]
 pub struct Cli {
@@ -107,15 +108,22 @@ pub enum Command {
     /// missing shard is a warning in the merged summary. Exit code 1 when the merged run
     /// fails its SLO.
     Merge(MergeArgs),
-    /// Compare a run with a baseline, distribution to distribution; exit 1 on a regression.
+    /// Compare a run with a baseline, distribution to distribution; exit 1 on a regression,
+    /// 4 when inconclusive.
     ///
     /// Overall and per op: latency p50/p90/p99/p99.9/max (from the saved histograms), error
-    /// rate, check-failure rate and throughput. A regression is a judged figure worse than the baseline by more
-    /// than --max-regression: latency p90, p99 or p99.9 higher (and by at least 1 ms, with at
-    /// least 50 samples above the percentile in both runs), overall throughput lower, or the
-    /// error rate or check-failure rate higher (and by at least 0.1 percentage point, with
-    /// 100 requests in both runs). p50, max and per-op throughput are shown, not judged. Writes compare.json,
-    /// compare.md, compare.html and overlay charts to CURRENT/compare-BASELINE_NAME/.
+    /// rate, check-failure rate and throughput. A regression is a judged figure worse than
+    /// the baseline by more than --max-regression: latency p90, p99 or p99.9 higher (and by at
+    /// least 1 ms, with at least 50 samples above the percentile in both runs, and by more
+    /// than 3 standard errors of the difference: each run's error the wider of the
+    /// order-statistic one from its sample count and batch means over 10 stretches of its
+    /// time), overall throughput lower, or the error rate or check-failure rate higher (and
+    /// by at least 0.1 percentage point, with 100 requests in both runs). p50, max and per-op
+    /// throughput are shown, not judged. Inconclusive (exit 4): a load generator fell behind
+    /// with free connections (a run's send lag p99 over 10 ms or its offered rate under 90 %
+    /// of the plan, or the two runs' send lag p99s apart by the threshold's share of the
+    /// latency p99). Writes compare.json, compare.md, compare.html and overlay charts to
+    /// CURRENT/compare-BASELINE_NAME/.
     Compare(CompareArgs),
     /// Render a report folder again from its saved data (charts, index.html, summary.md, junit.xml).
     ///
