@@ -14,7 +14,8 @@ use einv_poolsim::{RateLimit, SlowBody, Stall};
 /// Exit codes: 0 pass, 1 an SLO failed or `compare` found a regression, 2 bad input (profile,
 /// flags, paths, report folders; every problem of a profile is listed at once), 3 the run
 /// could not be carried out (interrupted, target never answered, its host name did not
-/// resolve, TLS could not be set up, I/O).
+/// resolve, TLS could not be set up, I/O), 4 `compare` was inconclusive (a run's load
+/// generator was starved).
 #[derive(Debug, Parser)]
 #[command(name = "einv-load", version, max_term_width = 100)]
 pub struct Cli {
@@ -122,15 +123,22 @@ pub enum Command {
     /// missing shard is a warning in the merged summary. Exit code 1 when the merged run
     /// fails its SLO.
     Merge(MergeArgs),
-    /// Compare a run with a baseline, distribution to distribution; exit 1 on a regression.
+    /// Compare a run with a baseline, distribution to distribution; exit 1 on a regression,
+    /// 4 when inconclusive.
     ///
     /// Overall and per op: latency p50/p90/p99/p99.9/max (from the saved histograms), error
-    /// rate, check-failure rate and throughput. A regression is a judged figure worse than the baseline by more
-    /// than --max-regression: latency p90, p99 or p99.9 higher (and by at least 1 ms, with at
-    /// least 50 samples above the percentile in both runs), overall throughput lower, or the
-    /// error rate or check-failure rate higher (and by at least 0.1 percentage point, with
-    /// 100 requests in both runs). p50, max and per-op throughput are shown, not judged. Writes compare.json,
-    /// compare.md, compare.html and overlay charts to CURRENT/compare-BASELINE_NAME/.
+    /// rate, check-failure rate and throughput. A regression is a judged figure worse than
+    /// the baseline by more than --max-regression: latency p90, p99 or p99.9 higher (and by at
+    /// least 1 ms, with at least 50 samples above the percentile in both runs, and by more
+    /// than 3 standard errors of the difference: each run's error the wider of the
+    /// order-statistic one from its sample count and batch means over 10 stretches of its
+    /// time), overall throughput lower, or the error rate or check-failure rate higher (and
+    /// by at least 0.1 percentage point, with 100 requests in both runs). p50, max and per-op
+    /// throughput are shown, not judged. Inconclusive (exit 4): a load generator fell behind
+    /// with free connections (a run's send lag p99 over 10 ms or its offered rate under 90 %
+    /// of the plan, or the two runs' send lag p99s apart by the threshold's share of the
+    /// latency p99). Writes compare.json, compare.md, compare.html and overlay charts to
+    /// CURRENT/compare-BASELINE_NAME/.
     Compare(CompareArgs),
     /// Render a report folder again from its saved data (charts, index.html, summary.md, junit.xml).
     ///
@@ -142,6 +150,16 @@ pub enum Command {
     /// the data files are copied to a new folder first. Use it after upgrading einv-load,
     /// or on a folder copied from CI.
     Report(ReportArgs),
+    /// Write a first profile for your own service, commented, to edit and run.
+    ///
+    /// From --url (one GET), a curl command (--from-curl, e.g. a browser's "Copy as cURL")
+    /// or a HAR file of a browser session (--from-har): one op per method and path, weighted
+    /// by how often it was seen; static assets, CORS preflights and requests to other hosts
+    /// than the most frequent one are left out (stderr says which). Secrets (Authorization,
+    /// Cookie, API keys, tokens in headers or the query, user:password) are never written:
+    /// the profile reads them from ${env.NAME} placeholders, and stderr lists the
+    /// variables to set. The profile is checked as `validate` would before it is written.
+    Init(InitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -242,6 +260,36 @@ pub struct CapacityArgs {
     /// The capacity report folder [default: reports/NAME-capacity-UTCSTAMP/].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The profile's name: it names the file (NAME.toml) and the report folders.
+    #[arg(default_value = "my-service")]
+    pub name: String,
+    /// Your service's endpoint: the target is its origin, the op GETs its path
+    /// [default: http://127.0.0.1:8080/].
+    #[arg(long, value_name = "URL", conflicts_with_all = ["from_curl", "from_har"])]
+    pub url: Option<String>,
+    /// Import the request of this curl command (one argument: quote it).
+    #[arg(long, value_name = "'curl ...'", conflicts_with = "from_har")]
+    pub from_curl: Option<String>,
+    /// Import the requests of this HAR file (a browser's "Save all as HAR").
+    #[arg(long, value_name = "FILE.har")]
+    pub from_har: Option<PathBuf>,
+    /// The constant rate of the one load stage, requests/s.
+    #[arg(long, value_name = "TPS", default_value_t = 10.0, allow_negative_numbers = true)]
+    pub rate: f64,
+    /// How long the stage lasts (e.g. 30s, 2m).
+    #[arg(long, value_name = "DUR", default_value = "30s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Write here instead of NAME.toml: a file (refused if it exists, without --force), or
+    /// - for standard output.
+    #[arg(long, value_name = "FILE|-")]
+    pub out: Option<PathBuf>,
+    /// Replace an existing file (never a file of a report folder).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,11 +5,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use einv_engine::{Finished, ModelOverrides, Overrides, Plan, RunOptions, Shortfall, Verdict};
+use einv_engine::{Finished, InitOptions, InitSource, ModelOverrides, Overrides, Plan, RunOptions, Shortfall, Verdict};
 use einv_report::Existing;
 
 use crate::args::{
-    CapacityArgs, Command, CompareArgs, GenerateArgs, MergeArgs, ReportArgs, RunArgs, ServeArgs, SimulateArgs,
+    CapacityArgs, Command, CompareArgs, GenerateArgs, InitArgs, MergeArgs, ReportArgs, RunArgs, ServeArgs, SimulateArgs,
 };
 use crate::out;
 
@@ -25,6 +25,7 @@ impl Command {
             Command::Merge(args) => merge(args),
             Command::Compare(args) => compare(args),
             Command::Report(args) => report(args),
+            Command::Init(args) => init(args),
         }
     }
 }
@@ -182,6 +183,34 @@ fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
     if done.interrupted {
         eprintln!("interrupted after {} requests; a file --out was not written", done.requests);
         return Ok(out::exit(&Verdict::NotCarriedOut(None)));
+    }
+    Ok(out::exit(&Verdict::Pass))
+}
+
+fn init(a: InitArgs) -> anyhow::Result<ExitCode> {
+    let source = match (a.from_curl, a.from_har) {
+        (Some(cmd), _) => InitSource::Curl(cmd),
+        (None, Some(har)) => InitSource::Har(har),
+        (None, None) => InitSource::Url(a.url.unwrap_or_else(|| format!("{}/", InitOptions::default_url()))),
+    };
+    let opts = InitOptions { name: a.name, source, rate: a.rate, duration: a.duration };
+    let out = a.out.unwrap_or_else(|| format!("{}.toml", opts.name).into());
+    let existing = if a.force { Existing::ReplaceOutsideReports } else { Existing::Refuse };
+    let done = einv_engine::init(&opts, &out, existing)?;
+    // On stderr: standard output may be the profile itself (--out -).
+    for note in &done.notes {
+        eprintln!("note: {note}");
+    }
+    if !done.env.is_empty() {
+        eprintln!("set before a run (the profile holds only ${{env.NAME}} placeholders):");
+        for v in &done.env {
+            eprintln!("  {:<22} {}", v.name, v.holds);
+        }
+    }
+    if out.as_os_str() != "-" {
+        let file = out.display();
+        let ops = if done.ops == 1 { "1 op".to_string() } else { format!("{} ops", done.ops) };
+        eprintln!("wrote {file}: {ops} against {}; next: einv-load validate {file}", done.target);
     }
     Ok(out::exit(&Verdict::Pass))
 }

@@ -1,4 +1,6 @@
-//! `einv-load compare`: an unchanged rerun passes, a 20 % slower tail fails, bad input is 2.
+//! `einv-load compare`: an unchanged rerun passes, and so does a rerun with another seed
+//! (a shift within the runs' noise); a 20 % slower tail fails, a starved generator is
+//! inconclusive (4), bad input is 2.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -33,10 +35,20 @@ path = "/api/v1/invoices/x"
 "#;
 
 fn simulate(dir: &Path, name: &str) -> String {
+    simulate_with(dir, name, &[])
+}
+
+fn simulate_with(dir: &Path, name: &str, flags: &[&str]) -> String {
     let out = dir.join(name).display().to_string();
-    let o = run_in_root(&["simulate", &dir.join("p.toml").display().to_string(), "--out", &out]);
+    let profile = dir.join("p.toml").display().to_string();
+    let o = run_in_root(&[&["simulate", &profile, "--out", &out], flags].concat());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     out
+}
+
+fn compare_json(current: &str, baseline: &str) -> serde_json::Value {
+    let path = Path::new(current).join(format!("compare-{baseline}/compare.json"));
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 /// A copy of report folder `from` whose every histogram value is `factor` times larger.
@@ -100,6 +112,61 @@ fn an_unchanged_rerun_passes_and_a_twenty_percent_slower_tail_fails() {
     let out = tmp.path().join("lenient").display().to_string();
     let o = run_in_root(&["compare", &base, &slow, "--max-regression", "25%", "--out", &out]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+/// Another seed is another sample of the same service: its percentiles differ by chance,
+/// and each judged one's shift is within its standard error. A service 20 % slower (its
+/// holds, at the same seed) is caught, and its p99 shift is significant.
+#[test]
+fn another_seed_is_noise_and_a_twenty_percent_slower_service_is_a_regression() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("p.toml"), PROFILE).unwrap();
+    let base = simulate(tmp.path(), "base");
+    for seed in ["6", "7", "8"] {
+        let rerun = simulate_with(tmp.path(), &format!("seed{seed}"), &["--seed", seed]);
+        let o = run_in_root(&["compare", &base, &rerun]);
+        assert_eq!(o.status.code(), Some(0), "seed {seed}: {}{}", stdout(&o), stderr(&o));
+        let json = compare_json(&rerun, "base");
+        assert_eq!((json["verdict"].as_str(), &json["regression"]), (Some("no regression"), &false.into()));
+        assert!(json["test"].as_str().unwrap().contains("batch means"), "{}", json["test"]);
+    }
+
+    let slower = PROFILE.replace(r#"{ p50 = "15ms", p99 = "60ms" }"#, r#"{ p50 = "18ms", p99 = "72ms" }"#);
+    std::fs::write(tmp.path().join("p.toml"), slower.replace(r#""5ms""#, r#""6ms""#)).unwrap();
+    let slow = simulate(tmp.path(), "slow");
+    let o = run_in_root(&["compare", &base, &slow]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let json = compare_json(&slow, "base");
+    assert_eq!(json["verdict"], "regression");
+    let overall = &json["scopes"][0]["metrics"];
+    let p99 = overall.as_array().unwrap().iter().find(|m| m["metric"] == "latency p99").unwrap();
+    assert_eq!((&p99["regression"], p99["significance"]["significant"].as_bool()), (&true.into(), Some(true)));
+}
+
+/// A side whose generator fell behind with free connections is no verdict on the build:
+/// exit 4, whatever its figures say.
+#[test]
+fn a_starved_generator_makes_the_comparison_inconclusive() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("p.toml"), PROFILE).unwrap();
+    let base = simulate(tmp.path(), "base");
+    let starved = tmp.path().join("starved");
+    scaled_copy(Path::new(&base), &starved, 1.2);
+    let summary = starved.join("summary.json");
+    let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    json["overall"]["send_lag_ms"]["p99"] = 40.0.into();
+    std::fs::write(&summary, serde_json::to_vec(&json).unwrap()).unwrap();
+    let starved = starved.display().to_string();
+
+    let o = run_in_root(&["compare", &base, &starved]);
+    assert_eq!(o.status.code(), Some(4), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("INCONCLUSIVE"), "{}", stdout(&o));
+    let json = compare_json(&starved, "base");
+    assert_eq!((json["verdict"].as_str(), &json["regression"]), (Some("inconclusive"), &false.into()));
+    let why = json["inconclusive"].to_string();
+    assert!(why.contains("the current run's generator was starved: send lag p99 40.0 ms"), "{why}");
+    let md = std::fs::read_to_string(Path::new(&starved).join("compare-base/compare.md")).unwrap();
+    assert!(md.starts_with("## ⚠️ einv-load compare: INCONCLUSIVE"), "{md}");
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod full_disk;
 mod generate;
 mod hostile;
 mod html;
+mod init;
 mod inputs;
 mod interrupts;
 mod limits;

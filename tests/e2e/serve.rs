@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::einv;
 
 /// A `serve` child, killed when dropped.
-struct Served(Child);
+pub(crate) struct Served(Child);
 
 impl Drop for Served {
     fn drop(&mut self) {
@@ -27,7 +27,7 @@ impl Drop for Served {
 }
 
 /// Start `cmd` (a `serve`), and read the port it listens on from its first line.
-fn start(mut cmd: Command) -> (Served, u16) {
+pub(crate) fn start(mut cmd: Command) -> (Served, u16) {
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("serve starts");
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();

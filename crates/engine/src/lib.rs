@@ -24,6 +24,7 @@ mod folder;
 #[doc(hidden)]
 pub mod fuzzing;
 mod generate;
+mod init;
 mod model_run;
 mod profile;
 mod progress;
@@ -40,6 +41,7 @@ pub use capacity::{CapacityOptions, CapacityResult, capacity};
 pub use combine::{CompareResult, compare, merge};
 pub use error::{Error, ProfileError, ProfileErrors};
 pub use generate::{Generated, generate};
+pub use init::{EnvVar, InitOptions, InitSource, Initialized, init};
 pub use profile::{Bodies, Endpoint, Load, Overrides, Plan, Shard};
 pub use rerender::{Rerendered, rerender};
 pub use run::{RunOptions, RunResult, run};

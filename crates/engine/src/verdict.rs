@@ -1,8 +1,9 @@
 //! How a command ended, as its exit code says it (README, "Exit codes"): 0 pass, 1 an SLO
-//! failed or a regression, 2 bad input, 3 the run could not be carried out. Every command
+//! failed or a regression, 2 bad input, 3 the run could not be carried out, 4 `compare`
+//! was inconclusive. Every command
 //! comes to its exit code here, so the rules are written once.
 
-use einv_report::{Comparison, Summary};
+use einv_report::{Comparison, Conclusion, Summary};
 
 /// A command's outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +17,8 @@ pub enum Verdict {
     BadInput,
     /// Exit 3: the run could not be carried out; why, when a finished report says so.
     NotCarriedOut(Option<Shortfall>),
+    /// Exit 4: `compare` could not judge: a run's load generator was starved.
+    Inconclusive,
 }
 
 /// Why a finished report is not a verdict on the target.
@@ -49,6 +52,7 @@ impl Verdict {
             Verdict::Failed => 1,
             Verdict::BadInput => 2,
             Verdict::NotCarriedOut(_) => 3,
+            Verdict::Inconclusive => 4,
         }
     }
 
@@ -74,9 +78,13 @@ impl Verdict {
         Verdict::slo(summary.slo.passed)
     }
 
-    /// The verdict of a comparison: a regression fails it.
+    /// The verdict of a comparison: a regression fails it; a starved run leaves it open.
     pub fn of_comparison(c: &Comparison) -> Verdict {
-        if c.regression { Verdict::Failed } else { Verdict::Pass }
+        match c.verdict {
+            Conclusion::Regression => Verdict::Failed,
+            Conclusion::NoRegression => Verdict::Pass,
+            Conclusion::Inconclusive => Verdict::Inconclusive,
+        }
     }
 
     fn slo(passed: bool) -> Verdict {
@@ -124,6 +132,24 @@ mod tests {
         };
         assert!(why.starts_with("no request succeeded") && why.ends_with("paths right?"), "{why}");
         assert_eq!(Verdict::of(&s, Finished::Simulation), Verdict::Failed, "a model may answer nothing");
+    }
+
+    #[test]
+    fn a_comparison_exits_0_1_or_4_as_its_verdict_says() {
+        let json = serde_json::json!({
+            "schema_version": 1, "regression": false, "regressions": [], "max_regression": 0.1,
+            "baseline": {"folder": "a", "name": "n", "started_at": "", "seed": 1, "duration_s": 1.0, "target_per_s": 1.0},
+            "current": {"folder": "b", "name": "n", "started_at": "", "seed": 1, "duration_s": 1.0, "target_per_s": 1.0},
+            "notes": [], "scopes": []
+        });
+        let mut c: Comparison = serde_json::from_value(json).unwrap();
+        assert_eq!(Verdict::of_comparison(&c).code(), 0, "a first compare.json (no verdict) reads as no regression");
+        for (verdict, code) in
+            [(Conclusion::Regression, 1), (Conclusion::Inconclusive, 4), (Conclusion::NoRegression, 0)]
+        {
+            c.verdict = verdict;
+            assert_eq!(Verdict::of_comparison(&c).code(), code, "{verdict:?}");
+        }
     }
 
     #[test]

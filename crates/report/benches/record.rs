@@ -13,7 +13,7 @@ fn record(c: &mut Criterion) {
     let mut i = 0u64;
     // A keep-alive request: a time to first byte, and a connect one time in a thousand.
     let phases = |i: u64| Phases {
-        connect: (i % 1000 == 0).then(|| Duration::from_micros(80 + i % 50)),
+        connect: i.is_multiple_of(1000).then(|| Duration::from_micros(80 + i % 50)),
         tls: None,
         ttfb: Some(Duration::from_micros(300 + i % 9_000)),
     };

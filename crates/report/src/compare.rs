@@ -2,21 +2,29 @@
 //!
 //! Percentiles come from each run's saved histograms (histograms.hlog summed over the
 //! run), error rates and throughput from summary.json. What counts as a regression, and
-//! what is too small or too thin to judge, is in [`rules`] and the README.
+//! what is too small or too thin to judge, is in [`rules`] and the README; whether a
+//! percentile's shift is more than chance, in [`significance`]; when the comparison is
+//! inconclusive instead, in [`conclusion`].
 
+mod conclusion;
 mod render;
+mod significance;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use conclusion::Conclusion;
 pub use render::{compare_markdown, compare_table};
+pub use significance::{ErrorSource, Estimate, Significance};
 
 use crate::Error;
 use crate::chart;
-use crate::folder::{Folder, Totals};
+use crate::folder::{Folder, Totals, files, unreadable};
 use crate::histograms::{Timing, max_ms, quantile_ms};
+use crate::hlog::parse_tag;
+use crate::hlog_sum::sum_hlog_by;
 use crate::slo::{Metric, Unit};
 use crate::summary::OpSummary;
 use crate::write::write_file;
@@ -41,16 +49,38 @@ pub mod rules {
     pub const ERROR_RATE_FLOOR: f64 = 0.001;
     /// Error rates of a scope with fewer requests (in either run) are shown, not judged.
     pub const MIN_REQUESTS: u64 = 100;
+    /// A side whose send lag p99 is above this (ms) with free connections had a starved
+    /// generator: the default `[load] max-send-lag`.
+    pub const STARVED_LAG_MS: f64 = 10.0;
+    /// A side that offered less than this share under its planned rate, with free
+    /// connections, had a starved generator.
+    pub const RATE_SHORTFALL: f64 = 0.1;
 }
+
+/// compare.json's `test`: how a latency percentile's shift is judged.
+pub const TEST: &str = "latency percentiles: the shift must exceed max-regression and 1 ms, and 3 standard errors \
+     of the difference; each side's standard error is the wider of the order-statistic one (binomial spread of \
+     ranks, from the sample count) and batch means (the spread of the quantile over 10 consecutive time batches \
+     of histograms.hlog)";
 
 /// compare.json: the verdict, and every figure it was drawn from.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Comparison {
     pub schema_version: u32,
-    /// True when any judged figure is worse by more than the thresholds.
+    /// "regression", "no regression" or "inconclusive" (see `inconclusive`).
+    #[serde(default)]
+    pub verdict: Conclusion,
+    /// True when the verdict is "regression" (kept for readers of the first compare.json).
     pub regression: bool,
-    /// One line per regression, e.g. "overall latency p99: 12.000 -> 14.500 ms (+20.8%)".
+    /// One line per figure judged worse, e.g. "overall latency p99: 12.000 -> 14.500 ms
+    /// (+20.8%)"; when the verdict is inconclusive, what would have been regressions.
     pub regressions: Vec<String>,
+    /// Why the verdict is inconclusive: which side's generator was starved, and how.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inconclusive: Vec<String>,
+    /// How a latency percentile's shift is judged ([`TEST`]).
+    #[serde(default)]
+    pub test: String,
     /// The relative threshold (0.1 = 10 %).
     pub max_regression: f64,
     pub baseline: RunRef,
@@ -92,6 +122,12 @@ pub struct MetricDiff {
     /// Whether this figure can make a regression (see `note` when not).
     pub judged: bool,
     pub regression: bool,
+    /// Worse by more than the thresholds, but within the runs' noise: not a regression.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub noise: bool,
+    /// The significance test of a latency percentile (p90, p99, p99.9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub significance: Option<Significance>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -100,13 +136,33 @@ pub struct MetricDiff {
 struct Side {
     folder: Folder,
     totals: Totals,
+    /// Latency per scope (`None` = overall) summed over each of
+    /// [`significance::BATCHES`] stretches of consecutive time.
+    batches: BTreeMap<Option<String>, Vec<hdrhistogram::Histogram<u64>>>,
+}
+
+/// One scope of one side: what its figures are drawn from.
+struct Scope<'a> {
+    latency: &'a hdrhistogram::Histogram<u64>,
+    batches: &'a [hdrhistogram::Histogram<u64>],
+    summary: &'a OpSummary,
 }
 
 impl Side {
     fn open(dir: &Path) -> Result<Side, Error> {
         let folder = Folder::open(dir)?;
         let totals = folder.totals()?;
-        Ok(Side { folder, totals })
+        let batches = read_batches(&folder)?;
+        Ok(Side { folder, totals, batches })
+    }
+
+    fn scope(&self, op: Option<&str>) -> Option<Scope<'_>> {
+        let (latency, summary) = match op {
+            None => (&self.totals.overall[Timing::Latency], &self.folder.summary.overall),
+            Some(name) => (&self.totals.ops.get(name)?[Timing::Latency], self.folder.summary.ops.get(name)?),
+        };
+        let batches = self.batches.get(&op.map(str::to_string)).map_or(&[][..], Vec::as_slice);
+        Some(Scope { latency, batches, summary })
     }
 
     fn run_ref(&self) -> RunRef {
@@ -148,24 +204,14 @@ impl Compared {
 pub fn compare(baseline: &Path, current: &Path, max_regression: f64) -> Result<Compared, Error> {
     let (b, c) = (Side::open(baseline)?, Side::open(current)?);
     let (bs, cs) = (&b.folder.summary, &c.folder.summary);
-    let mut scopes = vec![diff_scope(
-        "overall",
-        (&b.totals.overall[Timing::Latency], &bs.overall),
-        (&c.totals.overall[Timing::Latency], &cs.overall),
-        max_regression,
-        true,
-    )];
+    let mut scopes = Vec::new();
     let mut notes = Vec::new();
-    for (name, op) in &bs.ops {
-        match (cs.ops.get(name), b.totals.ops.get(name), c.totals.ops.get(name)) {
-            (Some(cop), Some(bh), Some(ch)) => scopes.push(diff_scope(
-                name,
-                (&bh[Timing::Latency], op),
-                (&ch[Timing::Latency], cop),
-                max_regression,
-                false,
-            )),
-            _ => notes.push(format!("op {name} is only in the baseline")),
+    for op in std::iter::once(None).chain(bs.ops.keys().map(|n| Some(n.as_str()))) {
+        match (b.scope(op), c.scope(op)) {
+            (Some(bo), Some(co)) => {
+                scopes.push(diff_scope(op.unwrap_or("overall"), &bo, &co, max_regression, op.is_none()))
+            }
+            _ => notes.push(format!("op {} is only in the baseline", op.unwrap_or_default())),
         }
     }
     notes.extend(
@@ -193,10 +239,21 @@ pub fn compare(baseline: &Path, current: &Path, max_regression: f64) -> Result<C
         .iter()
         .flat_map(|s| s.metrics.iter().filter(|m| m.regression).map(move |m| describe(&s.scope, m)))
         .collect();
+    let mut inconclusive: Vec<String> = [("baseline", bs), ("current", cs)]
+        .into_iter()
+        .filter_map(|(side, s)| Some(format!("the {side} run's generator was starved: {}", conclusion::starved(s)?)))
+        .collect();
+    if inconclusive.is_empty() {
+        inconclusive.extend(conclusion::lag_apart(bs, cs, max_regression));
+    }
+    let verdict = Conclusion::of(&inconclusive, &regressions);
     let mut comparison = Comparison {
         schema_version: COMPARE_SCHEMA_VERSION,
-        regression: !regressions.is_empty(),
+        verdict,
+        regression: verdict == Conclusion::Regression,
         regressions,
+        inconclusive,
+        test: TEST.into(),
         max_regression,
         baseline: b.run_ref(),
         current: c.run_ref(),
@@ -223,28 +280,9 @@ fn describe(scope: &str, m: &MetricDiff) -> String {
     format!("{scope} {}: {b} -> {c}{change}", m.metric)
 }
 
-fn diff_scope(
-    scope: &str,
-    (bh, bs): (&hdrhistogram::Histogram<u64>, &OpSummary),
-    (ch, cs): (&hdrhistogram::Histogram<u64>, &OpSummary),
-    t: f64,
-    overall: bool,
-) -> ScopeDiff {
-    let mut metrics = Vec::new();
-    let samples = bh.len().min(ch.len()) as f64;
-    let latency = Metric::ALL.into_iter().filter_map(|m| Some((m, m.quantile()?)));
-    for (m, q) in latency {
-        let (b, c) = if q < 1.0 { (quantile_ms(bh, q), quantile_ms(ch, q)) } else { (max_ms(bh), max_ms(ch)) };
-        let need = (rules::TAIL_SAMPLES / (1.0 - q)).round();
-        let (judged, note) = match q {
-            0.5 => (false, Some("shown, not judged: the tail is what regresses".to_string())),
-            1.0 => (false, Some("shown, not judged: one request".to_string())),
-            _ if samples < need => (false, Some(format!("too few samples to judge (need {need:.0} in both runs)"))),
-            _ => (true, None),
-        };
-        let worse = c > b * (1.0 + t) && c - b >= rules::LATENCY_FLOOR_MS;
-        metrics.push(metric(m.name(), m.unit(), b, c, judged, judged && worse, note));
-    }
+fn diff_scope(scope: &str, b: &Scope, c: &Scope, t: f64, overall: bool) -> ScopeDiff {
+    let mut metrics = diff_latency(b, c, t);
+    let (bs, cs) = (b.summary, c.summary);
     // Check failures are wrong answers: judged by the error rate's rules.
     let enough = bs.requests.sent.min(cs.requests.sent) >= rules::MIN_REQUESTS;
     for m in [Metric::ErrorRate, Metric::CheckFailureRate] {
@@ -259,6 +297,44 @@ fn diff_scope(
     ScopeDiff { scope: scope.into(), metrics }
 }
 
+/// The latency percentiles: a judged one regresses when it is worse by more than the
+/// thresholds and the shift is significant ([`significance`]).
+fn diff_latency(bo: &Scope, co: &Scope, t: f64) -> Vec<MetricDiff> {
+    let (bh, ch) = (bo.latency, co.latency);
+    let samples = bh.len().min(ch.len()) as f64;
+    let latency = Metric::ALL.into_iter().filter_map(|m| Some((m, m.quantile()?)));
+    let mut metrics = Vec::new();
+    for (m, q) in latency {
+        let (b, c) = if q < 1.0 { (quantile_ms(bh, q), quantile_ms(ch, q)) } else { (max_ms(bh), max_ms(ch)) };
+        let need = (rules::TAIL_SAMPLES / (1.0 - q)).round();
+        let (judged, mut note) = match q {
+            0.5 => (false, Some("shown, not judged: the tail is what regresses".to_string())),
+            1.0 => (false, Some("shown, not judged: one request".to_string())),
+            _ if samples < need => (false, Some(format!("too few samples to judge (need {need:.0} in both runs)"))),
+            _ => (true, None),
+        };
+        let worse = judged && c > b * (1.0 + t) && c - b >= rules::LATENCY_FLOOR_MS;
+        let significance = (q < 1.0 && samples > 0.0).then(|| {
+            let (be, ce) = (significance::estimate(bh, bo.batches, q), significance::estimate(ch, co.batches, q));
+            significance::test(b, be, c, ce)
+        });
+        let significant = significance.as_ref().is_some_and(|s| s.significant);
+        let noise = worse && !significant;
+        if let Some(s) = significance.as_ref().filter(|_| noise) {
+            note = Some(format!(
+                "worse, but within the runs' noise: a shift of {:.1} standard errors (a regression needs {})",
+                s.z,
+                significance::Z
+            ));
+        }
+        let mut d = metric(m.name(), m.unit(), b, c, judged, worse && significant, note);
+        d.noise = noise;
+        d.significance = significance;
+        metrics.push(d);
+    }
+    metrics
+}
+
 fn metric(name: &str, unit: Unit, b: f64, c: f64, judged: bool, regression: bool, note: Option<String>) -> MetricDiff {
     MetricDiff {
         metric: name.into(),
@@ -268,8 +344,33 @@ fn metric(name: &str, unit: Unit, b: f64, c: f64, judged: bool, regression: bool
         change: (b != 0.0).then(|| (c - b) / b),
         judged,
         regression,
+        noise: false,
+        significance: None,
         note,
     }
+}
+
+/// Each scope's latency (`None` = overall) summed over [`significance::BATCHES`]
+/// stretches of consecutive time; intervals after the schedule's span (the drain) fall
+/// into the last.
+fn read_batches(folder: &Folder) -> Result<BTreeMap<Option<String>, Vec<hdrhistogram::Histogram<u64>>>, Error> {
+    let span = folder.summary.run.duration_s.max(1e-9);
+    let path = folder.dir.join(files::HLOG);
+    let sums = sum_hlog_by(&path, |tag, start| {
+        let scope = match tag.map(parse_tag) {
+            None => None,
+            Some(Some((op, Timing::Latency))) => Some(op.to_string()),
+            Some(_) => return None,
+        };
+        let batch = (start.as_secs_f64() / span * significance::BATCHES as f64) as usize;
+        Some((scope, batch.min(significance::BATCHES - 1)))
+    })
+    .map_err(|e| unreadable(&path, e))?;
+    let mut batches: BTreeMap<Option<String>, Vec<_>> = BTreeMap::new();
+    for ((scope, _), h) in sums {
+        batches.entry(scope).or_default().push(h);
+    }
+    Ok(batches)
 }
 
 /// Overlay charts: (file name, SVG or why not).

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::interval_log::LogEntry;
@@ -22,12 +23,23 @@ const HALF_MAGNITUDE: u32 = 10;
 
 /// Per tag (`None` = untagged), the sum of every interval of the log at `path`.
 pub(crate) fn sum_hlog(path: &Path) -> Result<BTreeMap<Option<String>, Histogram<u64>>, Error> {
-    let mut sums: BTreeMap<Option<String>, Histogram<u64>> = BTreeMap::new();
+    sum_hlog_by(path, |tag, _| Some(tag.map(str::to_string)))
+}
+
+/// The intervals of the log at `path` summed by `key(tag, interval start)`; an interval
+/// whose key is `None` is skipped without being decoded. `compare` sums a tag's
+/// intervals into batches of consecutive time this way.
+pub(crate) fn sum_hlog_by<K: Ord>(
+    path: &Path,
+    mut key: impl FnMut(Option<&str>, Duration) -> Option<K>,
+) -> Result<BTreeMap<K, Histogram<u64>>, Error> {
+    let mut sums: BTreeMap<K, Histogram<u64>> = BTreeMap::new();
     let mut log = LogReader::open(path)?;
     let mut decoder = Decoder::default();
     while log.advance()? {
         let Some(LogEntry::Interval(ilh)) = log.entry()? else { continue };
-        let sum = sums.entry(ilh.tag().map(|t| t.as_str().to_string())).or_insert_with(new_histogram);
+        let Some(k) = key(ilh.tag().map(|t| t.as_str()), ilh.start_timestamp()) else { continue };
+        let sum = sums.entry(k).or_insert_with(new_histogram);
         let v2 = decoder.expand(&ilh).map_err(|m| log.bad(m))?;
         if !add_v2(v2, sum).map_err(|m| log.bad(m))? {
             let h = decoder.histogram(&ilh).map_err(|m| log.bad(m))?;
@@ -101,7 +113,7 @@ fn value_at(index: usize) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, SystemTime};
+    use std::time::SystemTime;
 
     use super::*;
     use crate::hlog::{HlogWriter, read_hlog};

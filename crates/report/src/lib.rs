@@ -58,8 +58,8 @@ pub use capacity::{
     Cause, Step as CapacityStep, render_capacity, write_capacity,
 };
 pub use compare::{
-    COMPARE_JSON, COMPARE_SCHEMA_VERSION, Compared, Comparison, MetricDiff, RunRef, ScopeDiff, compare,
-    compare_markdown, compare_table, rules,
+    COMPARE_JSON, COMPARE_SCHEMA_VERSION, Compared, Comparison, Conclusion, ErrorSource, Estimate, MetricDiff, RunRef,
+    ScopeDiff, Significance, TEST, compare, compare_markdown, compare_table, rules,
 };
 pub use error::Error;
 pub use folder::{Folder, Saved, Totals, files};

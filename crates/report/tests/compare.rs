@@ -25,14 +25,14 @@ fn folder_with_checks(dir: &Path, n: u64, scale: f64, fail_every: u64, check_eve
         for _ in 0..n {
             k += 1;
             let us = ((5_000 + (k * 7919) % 40_000) as f64 * scale) as u64;
-            let status = if fail_every > 0 && k % fail_every == 0 { 500 } else { 200 };
+            let status = if fail_every > 0 && k.is_multiple_of(fail_every) { 500 } else { 200 };
             interval[0].record(&Sample {
                 latency: Duration::from_micros(us),
                 service: Some(Duration::from_micros(us)),
                 send_lag: Duration::ZERO,
                 outcome: Outcome::Response(status),
                 queued: false,
-                check_failed: check_every > 0 && k % check_every == 0,
+                check_failed: check_every > 0 && k.is_multiple_of(check_every),
                 tag: None,
                 expects_rejection: false,
                 phases: Phases::default(),

@@ -33,17 +33,19 @@ fn requests(k: u64, n: usize) -> Vec<(u64, u64, usize, Sample)> {
             // Log-uniform from 50 us to ~5 s, so every HDR bucket size is exercised.
             let us = (50.0 * 10f64.powf((rng.next() % 10_000) as f64 / 2_500.0)) as u64;
             // Some requests opened a connection, most of those over TLS; all got a first byte.
-            let connect = (rng.next() % 5 == 0).then(|| Duration::from_micros(50 + rng.next() % 5_000));
-            let tls = connect.filter(|_| rng.next() % 4 != 0).map(|_| Duration::from_micros(200 + rng.next() % 20_000));
+            let connect = rng.next().is_multiple_of(5).then(|| Duration::from_micros(50 + rng.next() % 5_000));
+            let tls = connect
+                .filter(|_| !rng.next().is_multiple_of(4))
+                .map(|_| Duration::from_micros(200 + rng.next() % 20_000));
             let status = [200, 200, 200, 200, 200, 200, 200, 404, 500, 503][(rng.next() % 10) as usize];
             let sample = Sample {
                 latency: Duration::from_micros(us),
                 service: Some(Duration::from_micros(us / 2 + 1)),
                 send_lag: Duration::from_micros(us / 2),
                 outcome: Outcome::Response(status),
-                queued: rng.next() % 5 == 0,
-                check_failed: rng.next() % 17 == 0,
-                tag: (rng.next() % 20 == 0).then_some((rng.next() % 2) as usize),
+                queued: rng.next().is_multiple_of(5),
+                check_failed: rng.next().is_multiple_of(17),
+                tag: rng.next().is_multiple_of(20).then_some((rng.next() % 2) as usize),
                 expects_rejection: false,
                 phases: Phases { connect, tls, ttfb: Some(Duration::from_micros(1 + rng.next() % 300_000)) },
             };

@@ -16,6 +16,8 @@ mod validate;
 pub use ops::{FeederSpec, WorkloadSpec};
 pub use replay::Bodies;
 pub use tls::TlsOptions;
+/// For messages of `init`, which reads URLs of its own.
+pub(crate) use url::redact;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Comparison, MetricDiff};
+use super::{Comparison, Conclusion, MetricDiff};
 use crate::render::esc;
 use crate::slo::Unit;
 
@@ -25,6 +25,7 @@ fn change(m: &MetricDiff) -> String {
 fn verdict(m: &MetricDiff) -> &'static str {
     match (m.judged, m.regression) {
         (_, true) => "REGRESSION",
+        (true, false) if m.noise => "within noise",
         (true, false) => "ok",
         (false, _) => "not judged",
     }
@@ -36,11 +37,25 @@ fn unit(m: &MetricDiff) -> &str {
 
 fn headline(c: &Comparison) -> String {
     let limit = c.max_regression * 100.0;
-    if c.regression {
-        format!("REGRESSION: {} figure(s) worse than the baseline by more than {limit:.1}%", c.regressions.len())
-    } else {
-        format!("no regression: nothing judged is worse than the baseline by more than {limit:.1}%")
+    match c.verdict {
+        Conclusion::Regression => {
+            format!("REGRESSION: {} figure(s) worse than the baseline by more than {limit:.1}%", c.regressions.len())
+        }
+        Conclusion::NoRegression => {
+            format!("no regression: nothing judged is worse than the baseline by more than {limit:.1}% beyond noise")
+        }
+        Conclusion::Inconclusive => {
+            "INCONCLUSIVE: a run's load generator was starved, its figures say more about the machine than the build"
+                .to_string()
+        }
     }
+}
+
+/// The lines under the headline: why inconclusive, then the figures judged worse.
+fn findings(c: &Comparison) -> Vec<String> {
+    let held = if c.verdict == Conclusion::Inconclusive { "not judged: " } else { "" };
+    let reasons = c.inconclusive.iter().cloned();
+    reasons.chain(c.regressions.iter().map(|r| format!("{held}{r}"))).collect()
 }
 
 /// The plain-text table printed by `einv-load compare`.
@@ -69,7 +84,7 @@ pub fn compare_table(c: &Comparison) -> String {
         let _ = writeln!(out, "note: {n}");
     }
     let _ = writeln!(out, "\n{}", headline(c));
-    for r in &c.regressions {
+    for r in findings(c) {
         let _ = writeln!(out, "  - {r}");
     }
     out
@@ -78,12 +93,17 @@ pub fn compare_table(c: &Comparison) -> String {
 /// compare.md: fits a CI step summary.
 pub fn compare_markdown(c: &Comparison) -> String {
     let mut out = String::new();
-    let icon = if c.regression { "❌" } else { "✅" };
+    let icon = match c.verdict {
+        Conclusion::Regression => "❌",
+        Conclusion::NoRegression => "✅",
+        Conclusion::Inconclusive => "⚠️",
+    };
     let _ = writeln!(out, "## {icon} einv-load compare: {}\n", headline(c));
-    for r in &c.regressions {
+    let findings = findings(c);
+    for r in &findings {
         let _ = writeln!(out, "- **{r}**");
     }
-    if !c.regressions.is_empty() {
+    if !findings.is_empty() {
         out.push('\n');
     }
     let _ = writeln!(
@@ -117,23 +137,28 @@ pub fn compare_markdown(c: &Comparison) -> String {
 /// compare.html: one self-contained page (charts inline, nothing fetched).
 pub(super) fn compare_html(c: &Comparison, charts: &[(String, String)]) -> String {
     let mut out = String::new();
-    let cls = if c.regression { "bad" } else { "good" };
+    let cls = match c.verdict {
+        Conclusion::Regression => "bad",
+        Conclusion::NoRegression => "good",
+        Conclusion::Inconclusive => "warn",
+    };
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>einv-load compare: {}</title><style>\
          body{{font-family:sans-serif;max-width:1000px;margin:24px auto;padding:0 12px;color:#222}}\
          .verdict{{padding:12px 16px;border-radius:6px;font-size:1.3em;font-weight:bold}}\
-         .good{{background:#e6f4ea;color:#1e6b34}}.bad{{background:#fce8e6;color:#a50e0e}}\
+         .good{{background:#e6f4ea;color:#1e6b34}}.warn{{background:#fef7e0;color:#8a5300}}.bad{{background:#fce8e6;color:#a50e0e}}\
          table{{border-collapse:collapse;margin:12px 0;font-size:.92em}}td,th{{border:1px solid #ccc;padding:3px 8px}}\
          td.n{{text-align:right;font-variant-numeric:tabular-nums}}tr.reg td{{background:#fce8e6;font-weight:bold}}\
          tr.skip td{{color:#888}}figure{{margin:16px 0}}svg{{max-width:100%;height:auto}}</style></head><body>\n",
         esc(&headline(c))
     );
     let _ = writeln!(out, "<div class=\"verdict {cls}\">{}</div>", esc(&headline(c)));
-    if !c.regressions.is_empty() {
+    let findings = findings(c);
+    if !findings.is_empty() {
         out.push_str("<ul>");
-        for r in &c.regressions {
+        for r in &findings {
             let _ = write!(out, "<li><b>{}</b></li>", esc(r));
         }
         out.push_str("</ul>\n");
@@ -150,6 +175,7 @@ pub(super) fn compare_html(c: &Comparison, charts: &[(String, String)]) -> Strin
     for n in &c.notes {
         let _ = writeln!(out, "<p><i>note: {}</i></p>", esc(n));
     }
+    let _ = writeln!(out, "<p><small>test: {}</small></p>", esc(&c.test));
     out.push_str("<table><tr><th>scope</th><th>metric</th><th>baseline</th><th>current</th><th>change</th><th>verdict</th></tr>\n");
     for s in &c.scopes {
         for m in &s.metrics {

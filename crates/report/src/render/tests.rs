@@ -25,8 +25,8 @@ fn sample(ms: u64, outcome: Outcome) -> Sample {
         expects_rejection: false,
         // Every tenth request opened a connection.
         phases: Phases {
-            connect: (ms % 10 == 0).then(|| Duration::from_micros(150)),
-            tls: (ms % 20 == 0).then(|| Duration::from_micros(900)),
+            connect: ms.is_multiple_of(10).then(|| Duration::from_micros(150)),
+            tls: ms.is_multiple_of(20).then(|| Duration::from_micros(900)),
             ttfb: Some(Duration::from_millis(ms / 2)),
         },
     }
