@@ -254,7 +254,7 @@ fn slo_abort(spec: &SloSpec, log: &RunLog, now: Duration, pace: f64) -> Option<A
         now.as_secs_f64(),
         names.join(", ")
     );
-    Some(Aborted { at_s: now.as_secs_f64(), grace_s: grace.as_secs_f64(), failed })
+    Some(Aborted { at_s: now.as_secs_f64(), grace_s: grace.as_secs_f64(), failed, certain: false })
 }
 
 /// The run's last stage is certain to fail (see [`RunOptions::early_stop`]): stop now.
@@ -264,7 +264,7 @@ pub(crate) fn certain_fail(log: &RunLog, now: Duration) -> Option<Aborted> {
         return None;
     }
     tracing::info!("the step is certain to fail its SLO after {:.1} s: stopped early", now.as_secs_f64());
-    Some(Aborted { at_s: now.as_secs_f64(), grace_s: 0.0, failed })
+    Some(Aborted { at_s: now.as_secs_f64(), grace_s: 0.0, failed, certain: true })
 }
 
 /// How a run ended, as the report needs to know.

@@ -132,6 +132,10 @@ pub struct Aborted {
     pub grace_s: f64,
     /// The checks that were failing on the run so far (cumulative totals) at `at_s`.
     pub failed: Vec<crate::SloCheck>,
+    /// Stopped because its last stage was certain to fail (a capacity step's early stop),
+    /// not by abort-on-fail; `failed` are then the checks certain to fail.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub certain: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -94,13 +94,16 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
     );
     if let Some(a) = &s.aborted {
         let failed: Vec<String> = a.failed.iter().map(describe).collect();
-        let _ = writeln!(
-            out,
-            "ABORTED   at {:.1} s (abort-on-fail, grace {:.1} s): failing on the run so far: {}",
-            a.at_s,
-            a.grace_s,
-            failed.join("; ")
-        );
+        let _ = match a.certain {
+            true => writeln!(out, "STOPPED   at {:.1} s: certain to fail: {}", a.at_s, failed.join("; ")),
+            false => writeln!(
+                out,
+                "ABORTED   at {:.1} s (abort-on-fail, grace {:.1} s): failing on the run so far: {}",
+                a.at_s,
+                a.grace_s,
+                failed.join("; ")
+            ),
+        };
     }
     let _ = writeln!(
         out,

@@ -85,3 +85,44 @@ pub(crate) fn row(s: &Summary, rate: f64, probe: Probe, rerun: bool, folder: Str
         folder,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's example summary, with its one stage as the measuring one (index 1).
+    fn step(p99: f64, lag_max: f64) -> Summary {
+        let mut s: Summary = serde_json::from_str(include_str!("../../../../reports/example/summary.json")).unwrap();
+        let mut stage = s.stages[0].clone();
+        stage.stage = 1;
+        stage.overall.send_lag_ms.max = lag_max;
+        stage.slo = einv_report::SloReport { passed: p99 <= 200.0, checks: vec![] };
+        let check = einv_report::SloCheck {
+            name: "latency p99".into(),
+            scope: "overall".into(),
+            threshold: 200.0,
+            actual: p99,
+            unit: "ms".into(),
+            passed: p99 <= 200.0,
+            measured: true,
+        };
+        stage.slo.checks.push(check);
+        s.stages = vec![s.stages[0].clone(), stage];
+        s.aborted = None;
+        s
+    }
+
+    #[test]
+    fn a_step_is_judged_on_its_measuring_stage_and_marginal_near_a_limit_or_after_a_stall() {
+        assert_eq!(probe(&step(150.0, 1.0)), Probe { passed: true, marginal: false });
+        assert_eq!(probe(&step(190.0, 1.0)), Probe { passed: true, marginal: true }, "within 10 % of the limit");
+        assert_eq!(probe(&step(400.0, 1.0)), Probe { passed: false, marginal: false });
+        assert_eq!(probe(&step(400.0, 25.0)), Probe { passed: false, marginal: true }, "the generator stalled 25 ms");
+        let mut stopped = step(150.0, 1.0);
+        stopped.aborted = Some(einv_report::Aborted { at_s: 3.0, grace_s: 0.0, failed: vec![], certain: true });
+        assert!(!probe(&stopped).passed, "a step stopped early failed");
+        let mut no_stage = step(150.0, 1.0);
+        no_stage.stages.truncate(1);
+        assert!(!probe(&no_stage).passed, "nothing measured is no pass");
+    }
+}

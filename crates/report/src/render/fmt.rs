@@ -80,13 +80,15 @@ pub enum Verdict {
     Aborted {
         at_s: f64,
         failing: usize,
+        /// Stopped as certain to fail (a capacity step), not by abort-on-fail.
+        certain: bool,
     },
 }
 
 pub fn slo_verdict(s: &Summary) -> Verdict {
     let checks = s.slo.checks.len();
     if let Some(a) = &s.aborted {
-        return Verdict::Aborted { at_s: a.at_s, failing: a.failed.len() };
+        return Verdict::Aborted { at_s: a.at_s, failing: a.failed.len(), certain: a.certain };
     }
     match s.slo.checks.iter().filter(|c| !c.passed).count() {
         _ if checks == 0 => Verdict::Unchecked,
@@ -128,6 +130,15 @@ pub fn knee_sentence(k: &Knee) -> String {
         check_value(c, c.actual),
         check_value(c, c.threshold)
     )
+}
+
+/// How a stopped run was stopped, in words.
+pub fn stopped_by(at_s: f64, failing: usize, certain: bool) -> String {
+    if certain {
+        format!("stopped early at {at_s:.1} s, certain to fail ({failing} checks)")
+    } else {
+        format!("run aborted at {at_s:.1} s by abort-on-fail ({failing} checks failing then)")
+    }
 }
 
 /// A check's name, scope, actual value and limit as table cells, text made safe by `escape`.

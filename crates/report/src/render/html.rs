@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use super::Chart;
-use super::fmt::{Verdict, check_cells, count, esc, knee_sentence, ms, offered, pct, rate, slo_verdict, stage_rows};
+use super::fmt::{
+    Verdict, check_cells, count, esc, knee_sentence, ms, offered, pct, rate, slo_verdict, stage_rows, stopped_by,
+};
 use crate::summary::{OpSummary, Summary};
 
 const CSS: &str = "\
@@ -97,8 +99,8 @@ fn verdict(h: &mut String, s: &Summary) {
         Verdict::Unchecked => ("none", "No SLO set: nothing was checked".to_string()),
         Verdict::Passed { checks } => ("pass", format!("SLO passed: all {checks} checks")),
         Verdict::Failed { failed, checks } => ("fail", format!("SLO FAILED: {failed} of {checks} checks")),
-        Verdict::Aborted { at_s, failing } => {
-            ("fail", format!("SLO FAILED: run aborted at {at_s:.1} s by abort-on-fail ({failing} checks failing then)"))
+        Verdict::Aborted { at_s, failing, certain } => {
+            ("fail", format!("SLO FAILED: {}", stopped_by(at_s, failing, certain)))
         }
     };
     let _ = writeln!(h, "<div class=\"verdict {class}\">{text}</div>");
