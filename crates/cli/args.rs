@@ -76,6 +76,21 @@ pub enum Command {
     /// 1970) to fix the start time as well, and the folder is the same byte for byte.
     /// Ctrl-C writes the report of the simulation so far, marked interrupted (exit 3).
     Simulate(SimulateArgs),
+    /// Find the highest constant rate of the profile's mix that meets its [slo].
+    ///
+    /// Each step is a constant-rate open-loop run of the mix (the same engine as `run`): a
+    /// warm-up of 20 % of --step-time (at most 5 s: connections opened, pools and caches
+    /// filled), excluded from the verdict, then the measuring stage, on which every [slo]
+    /// limit (per op too) is checked. A step stops early once its measuring stage is
+    /// certain to fail. The search grows the rate while steps pass (x2 from --min), then
+    /// bisects until (hi - lo) / lo <= --precision; a bound whose figures lie within 10 %
+    /// of a limit is run again once. With [target.builtin] the model is searched first
+    /// (virtual time) and the live search starts at its answer.
+    ///
+    /// Writes capacity.json, capacity.svg, index.html, summary.md and junit.xml, and each
+    /// step's own report under steps/. Exit 0 when a capacity was found and is at least
+    /// --require, 1 otherwise, 2 bad input, 3 nothing could be measured.
+    Capacity(CapacityArgs),
     /// Check a profile and print what it would do, without sending anything.
     Validate {
         /// The profile (TOML).
@@ -203,6 +218,48 @@ pub struct SimulateArgs {
     /// Sweep constant rates (requests/s, e.g. 5000,8000,11000), alone or with --sweep-pool.
     #[arg(long, value_name = "TPS,TPS,...", value_delimiter = ',')]
     pub sweep_rate: Vec<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    /// The profile (TOML): open loop, with [slo] limits.
+    pub profile: PathBuf,
+    /// Send to this base URL instead of the profile's target.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Search the model of [target.builtin] in virtual time only (seconds, no target).
+    #[arg(long)]
+    pub simulate: bool,
+    /// The lowest rate tried, requests/s (the first, without a model).
+    #[arg(long, value_name = "TPS", default_value_t = 10.0)]
+    pub min: f64,
+    /// The highest rate tried, requests/s.
+    #[arg(long, value_name = "TPS", default_value_t = 10_000_000.0)]
+    pub max: f64,
+    /// Length of each step, warm-up included.
+    #[arg(long, value_name = "DUR", default_value = "30s", value_parser = parse_duration)]
+    pub step_time: Duration,
+    /// Stop once the bracket (hi - lo) / lo is at most this: 5% or 0.05.
+    #[arg(long, value_name = "SHARE", default_value = "5%", value_parser = parse_share)]
+    pub precision: f64,
+    /// The most steps, re-runs included.
+    #[arg(long, value_name = "N", default_value_t = 12)]
+    pub max_steps: usize,
+    /// Start no step after the search has run this long.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub budget: Option<Duration>,
+    /// Pause between live steps, so a queue an overloaded step left drains first.
+    #[arg(long, value_name = "DUR", default_value = "2s", value_parser = parse_duration)]
+    pub cool_down: Duration,
+    /// Exit 1 unless the capacity is at least this many requests/s.
+    #[arg(long, value_name = "TPS")]
+    pub require: Option<f64>,
+    /// Seed for every random choice.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// The capacity report folder [default: reports/NAME-capacity-UTCSTAMP/].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -5,11 +5,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use einv_engine::{Finished, InitOptions, InitSource, ModelOverrides, Overrides, Plan, RunOptions, Verdict};
+use einv_engine::{Finished, InitOptions, InitSource, ModelOverrides, Overrides, Plan, RunOptions, Shortfall, Verdict};
 use einv_report::Existing;
 
 use crate::args::{
-    Command, CompareArgs, GenerateArgs, InitArgs, MergeArgs, ReportArgs, RunArgs, ServeArgs, SimulateArgs,
+    CapacityArgs, Command, CompareArgs, GenerateArgs, InitArgs, MergeArgs, ReportArgs, RunArgs, ServeArgs, SimulateArgs,
 };
 use crate::out;
 
@@ -17,6 +17,7 @@ impl Command {
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         match self {
             Command::Run(args) => run(args),
+            Command::Capacity(args) => capacity(args),
             Command::Validate { profile } => validate(&profile),
             Command::Serve(args) => serve(*args),
             Command::Generate(args) => generate(args),
@@ -40,10 +41,44 @@ fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         shard: a.shard,
     };
     plan.apply(&overrides)?;
-    let opts = RunOptions { out: a.out, progress: !a.no_progress };
+    let opts = RunOptions { out: a.out, progress: !a.no_progress, ..RunOptions::default() };
     let result = einv_engine::run(&plan, &opts)?;
     out::print(&einv_report::text_summary(&result.summary, &result.folder.display().to_string()))?;
     Ok(out::finish(&result.summary, Finished::Run, &result.folder))
+}
+
+fn capacity(a: CapacityArgs) -> anyhow::Result<ExitCode> {
+    let mut plan = Plan::load(&a.profile)?;
+    plan.apply(&Overrides { target: a.target, seed: a.seed, ..Overrides::default() })?;
+    let opts = einv_engine::CapacityOptions {
+        min: a.min,
+        max: a.max,
+        step_time: a.step_time,
+        precision: a.precision,
+        max_steps: a.max_steps,
+        budget: a.budget,
+        cool_down: a.cool_down,
+        require: a.require,
+        out: a.out,
+        simulate: a.simulate,
+    };
+    let result = einv_engine::capacity(&plan, &opts)?;
+    let c = &result.report;
+    let mut text = format!("\n{}\n", c.answer.sentence);
+    if let Some(p) = c.predicted_per_s {
+        text.push_str(&format!("predicted {p:.1}/s by the model\n"));
+    }
+    if let Some(b) = &c.breaks_first {
+        text.push_str(&format!("at {:.1}/s: {} failed first; {}\n", b.offered_per_s, b.limit.name, b.cause.describe()));
+    }
+    text.push_str(&format!("{} steps in {:.0} s\nreport    {}\n", c.steps.len(), c.elapsed_s, result.folder.display()));
+    out::print(&text)?;
+    match &result.verdict {
+        Verdict::NotCarriedOut(Some(Shortfall::NothingMeasured(why))) => eprintln!("{why}"),
+        Verdict::NotCarriedOut(Some(Shortfall::Interrupted)) => eprintln!("capacity search interrupted"),
+        _ => {}
+    }
+    Ok(out::exit(&result.verdict))
 }
 
 fn validate(path: &Path) -> anyhow::Result<ExitCode> {
@@ -103,7 +138,7 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         out::print(&format!("{md}\nsweep     {}\n", result.folder.display()))?;
         return Ok(out::exit(&result.verdict()));
     }
-    let result = einv_engine::simulate(&plan, &RunOptions { out: a.out, progress: false })?;
+    let result = einv_engine::simulate(&plan, &RunOptions { out: a.out, ..RunOptions::default() })?;
     let s = &result.summary;
     let mut text = einv_report::text_summary(s, &result.folder.display().to_string());
     if let Some(pool) = &s.pool {

@@ -40,3 +40,40 @@ fn simulate_refuses_what_it_cannot_model() {
     let o = run_in_root(&["simulate", "profiles/smoke.toml", "--rate", "-1"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A steps schedule through a 20-connection pool of 20 ms holds (1,000/s): each step has
+/// its own figures and verdict, the steps below the capacity pass and those above fail,
+/// and the knee names the first step over it.
+#[test]
+fn a_steps_simulation_has_statistics_per_step_and_a_knee() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.toml");
+    std::fs::write(
+        &profile,
+        "schema = 1\nname = \"steps\"\n[target]\nurl = \"builtin\"\nrequest-timeout = \"2s\"\n\
+         [target.builtin]\npool-size = 20\nacquire-timeout = \"1s\"\nquery-hold = \"20ms\"\n\
+         [[load.stage]]\nkind = \"constant\"\nrate = 200\nduration = \"2s\"\n\
+         [[load.stage]]\nkind = \"steps\"\nfrom = 600\nto = 1400\nsteps = 3\nstep = \"4s\"\n\
+         [[op]]\nname = \"query\"\npath = \"/q\"\n[slo]\np99 = \"100ms\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("r");
+    let o = run_in_root(&["simulate", &profile.display().to_string(), "--out", &out.display().to_string()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let s = summary(&out);
+    let stages = s["stages"].as_array().unwrap();
+    assert_eq!(stages.len(), 2);
+    assert_eq!((stages[0]["kind"].as_str(), stages[1]["kind"].as_str()), (Some("constant"), Some("steps")));
+    let steps = stages[1]["steps"].as_array().unwrap();
+    let offered: Vec<f64> = steps.iter().map(|st| st["from_per_s"].as_f64().unwrap()).collect();
+    assert_eq!(offered, [600.0, 1000.0, 1400.0]);
+    let passed: Vec<bool> = steps.iter().map(|st| st["slo"]["passed"].as_bool().unwrap()).collect();
+    assert_eq!(passed, [true, true, false]);
+    let sent: u64 = stages.iter().map(|st| st["overall"]["requests"]["sent"].as_u64().unwrap()).sum();
+    assert_eq!(sent, s["overall"]["requests"]["sent"].as_u64().unwrap(), "every request in one stage");
+    assert_eq!(s["knee"]["offered_per_s"], 1400.0, "{}", s["knee"]);
+    assert_eq!(s["knee"]["check"]["name"], "latency p99");
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("<section id=\"stages\">") && html.contains("2.3 step"), "stage table in the page");
+    assert!(std::fs::read_to_string(out.join("summary.md")).unwrap().contains("| 2.3 step | 1400.0/s |"));
+}

@@ -92,7 +92,7 @@ pub(crate) fn sample_of(c: &Completion) -> Sample {
 }
 
 /// Which modelled operation an op is, by its name; anything else holds like a query.
-fn operation_for(name: &str) -> Operation {
+pub(crate) fn operation_for(name: &str) -> Operation {
     match name {
         "issue" => Operation::Issue,
         "red_flush" | "red-flush" => Operation::RedFlush,

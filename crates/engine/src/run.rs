@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use einv_poolsim::live::Server;
-use einv_report::{Aborted, Connections, Finish, Recorder, RunInfo, RunLog, SloSpec, Stats, Summary};
+use einv_report::{Aborted, Connections, Finish, Recorder, RunInfo, RunLog, SloSpec, Stages, Stats, Summary};
 use einv_workload::Schedule;
 use tokio::sync::watch;
 
@@ -26,6 +26,9 @@ pub struct RunOptions {
     pub out: Option<PathBuf>,
     /// Draw a progress bar on stderr (only when it is a terminal).
     pub progress: bool,
+    /// Stop once the last stage is certain to fail its SLO whatever the rest of it does
+    /// (a capacity step's measuring stage): overload lasts no longer than it must.
+    pub early_stop: bool,
 }
 
 /// A finished (or interrupted) run.
@@ -122,6 +125,8 @@ async fn drive(
     let recorder = Arc::new(Recorder::new(names.len(), threads));
     let label = format!("einv-load {} run of {}", env!("CARGO_PKG_VERSION"), plan.name);
     let mut log = RunLog::create(folder, &names, started_at, &label)?;
+    let spans = crate::workload::spans(&plan.load, workload.schedule.as_ref(), plan.shard);
+    log.track(Stages::new(&names, spans, &shard_slo(plan)));
     let mut ctx = Ctx::new(
         plan,
         target.addr,
@@ -176,6 +181,10 @@ async fn drive(
                 {
                     // Stopping works as Ctrl-C does: no new sends, in-flight requests
                     // get a short grace, the report is written.
+                    let _ = stop_tx.send(true);
+                    aborted = Some(a);
+                }
+                if aborted.is_none() && opts.early_stop && now < length && let Some(a) = certain_fail(collector.log, now) {
                     let _ = stop_tx.send(true);
                     aborted = Some(a);
                 }
@@ -245,7 +254,17 @@ fn slo_abort(spec: &SloSpec, log: &RunLog, now: Duration, pace: f64) -> Option<A
         now.as_secs_f64(),
         names.join(", ")
     );
-    Some(Aborted { at_s: now.as_secs_f64(), grace_s: grace.as_secs_f64(), failed })
+    Some(Aborted { at_s: now.as_secs_f64(), grace_s: grace.as_secs_f64(), failed, certain: false })
+}
+
+/// The run's last stage is certain to fail (see [`RunOptions::early_stop`]): stop now.
+pub(crate) fn certain_fail(log: &RunLog, now: Duration) -> Option<Aborted> {
+    let failed = log.stages().map(Stages::last_certain_to_fail).unwrap_or_default();
+    if failed.is_empty() {
+        return None;
+    }
+    tracing::info!("the step is certain to fail its SLO after {:.1} s: stopped early", now.as_secs_f64());
+    Some(Aborted { at_s: now.as_secs_f64(), grace_s: 0.0, failed, certain: true })
 }
 
 /// How a run ended, as the report needs to know.

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use einv_poolsim::ModelSpec;
 use einv_poolsim::des::{Completion, Sim, SimOutcome};
-use einv_report::{Connections, Finish, PoolInterval, PoolLog, RunInfo, RunLog, Stats, Summary};
+use einv_report::{Connections, Finish, PoolInterval, PoolLog, RunInfo, RunLog, Stages, Stats, Summary};
 use einv_workload::Schedule;
 
 use crate::error::Error;
@@ -44,8 +44,11 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     let dir = folder::create(opts.out.as_deref(), &plan.name, started_at)?;
     let names: Vec<String> = plan.ops.iter().map(|o| o.name.clone()).collect();
     let label = format!("einv-load {} simulation of {}", env!("CARGO_PKG_VERSION"), plan.name);
+    let mut log = RunLog::create(&dir, &names, started_at, &label)?;
+    let spans = crate::workload::spans(&plan.load, workload.schedule.as_ref(), plan.shard);
+    log.track(Stages::new(&names, spans, &plan.slo));
     let mut rec = Recording {
-        log: RunLog::create(&dir, &names, started_at, &label)?,
+        log,
         pool: PoolLog::create(&dir, model.spec().pool_size as u64)?,
         pending: BTreeMap::new(),
         ops: names.len(),
@@ -55,6 +58,7 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     };
     let mut scheduled = vec![0u64; names.len()];
     let (mut end, mut last_arrival, mut offered, mut interrupted) = (Duration::ZERO, Duration::ZERO, 0u64, false);
+    let mut stopped = false;
     let mut err = None;
     for a in arrivals {
         if offered % CHECK_EVERY == 0 && interrupt.fired() {
@@ -69,6 +73,14 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
             err = Some(e);
             break;
         }
+        if opts.early_stop
+            && offered % CHECK_EVERY == 0
+            && let Some(stop) = crate::run::certain_fail(&rec.log, a.at)
+        {
+            rec.log.mark_aborted(stop);
+            stopped = true;
+            break;
+        }
     }
     if let Some(e) = err {
         return Err(e);
@@ -81,7 +93,7 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     let target_rate = workload.target_rate(&plan.load, plan.shard);
     // As a live run measures it: sending ends with the schedule (or where Ctrl-C stopped
     // it), the rest is the drain.
-    let sent_until = if interrupted { last_arrival } else { plan.load.duration().max(last_arrival) };
+    let sent_until = if interrupted || stopped { last_arrival } else { plan.load.duration().max(last_arrival) };
     let ended = Ended { scheduled, target_rate, sent_until, end, interrupted };
     finish(plan, model.spec(), rec, ended, started_at, dir)
 }

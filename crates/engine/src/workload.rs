@@ -8,11 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use einv_report::{Span, StageKind};
 use einv_workload::feeder::Feeder;
 use einv_workload::invoice::InvoiceGen;
 use einv_workload::requests::{OpTemplate, Requests, Tag};
 use einv_workload::trace::TraceReader;
-use einv_workload::{Captures, Mix, Schedule, derive_seed};
+use einv_workload::{Captures, Mix, Schedule, Stage, derive_seed};
 
 use crate::error::{Error, ProfileError};
 use crate::profile::{Bodies, Load, Plan, Shard};
@@ -190,6 +191,63 @@ impl Timeline {
 pub fn intended_rate(schedule: &Schedule, shard: Shard, from: Duration, to: Duration) -> f64 {
     let count = schedule.intended_count_until(to) - schedule.intended_count_until(from);
     shard.share(count / (to - from).as_secs_f64())
+}
+
+/// The steps of one `steps` stage that get statistics of their own: beyond this only the
+/// stage has (summary.json holds about 1 kB a step).
+const MAX_STEP_SPANS: u32 = 60;
+
+/// The spans of an open-loop schedule to keep statistics for: each stage, and each step
+/// of a `steps` stage, with what `shard` means to send in it. None for a closed loop or a
+/// replay, which have no stages.
+pub fn spans(load: &Load, schedule: Option<&Schedule>, shard: Shard) -> Vec<Span> {
+    let (Load::Open { stages, .. }, Some(schedule)) = (load, schedule) else { return Vec::new() };
+    let scheduled = |from: Duration, to: Duration| {
+        let n = schedule.intended_count_until(to) - schedule.intended_count_until(from);
+        shard.share(n).round() as u64
+    };
+    let mut out = Vec::new();
+    let mut start = Duration::ZERO;
+    for (i, stage) in stages.iter().enumerate() {
+        let end = start + stage.duration();
+        let (kind, from, to) = match *stage {
+            Stage::Ramp { from, to, .. } if from == to => (StageKind::Constant, from, to),
+            Stage::Ramp { from, to, .. } => (StageKind::Ramp, from, to),
+            Stage::Steps { from, to, .. } => (StageKind::Steps, from, to),
+            Stage::Spike { base, peak, .. } => (StageKind::Spike, base, peak),
+        };
+        let (from, to) = (shard.share(from), shard.share(to));
+        out.push(Span {
+            kind,
+            stage: i,
+            step: None,
+            start,
+            end,
+            from_per_s: from,
+            to_per_s: to,
+            scheduled: scheduled(start, end),
+        });
+        if let Stage::Steps { steps, step, .. } = *stage
+            && steps <= MAX_STEP_SPANS
+        {
+            for k in 0..steps {
+                let (a, b) = (start + step * k, start + step * (k + 1));
+                let rate = shard.share(schedule.rate_at(a));
+                out.push(Span {
+                    kind: StageKind::Step,
+                    stage: i,
+                    step: Some(k as usize),
+                    start: a,
+                    end: b,
+                    from_per_s: rate,
+                    to_per_s: rate,
+                    scheduled: scheduled(a, b),
+                });
+            }
+        }
+        start = end;
+    }
+    out
 }
 
 /// The injected-fault tags, by index, and whether a correct service rejects each.

@@ -27,6 +27,7 @@
 //! assert_eq!(interval[0].ok, 1);
 //! ```
 
+mod capacity;
 pub mod chart;
 mod compare;
 mod csv_rows;
@@ -44,6 +45,7 @@ mod recorder;
 mod render;
 mod runlog;
 mod slo;
+mod stages;
 mod stats;
 mod summary;
 mod sweep;
@@ -51,6 +53,10 @@ mod text;
 mod timeseries;
 mod write;
 
+pub use capacity::{
+    Answer as CapacityAnswer, AnswerKind, Bracket, BreaksFirst, CAPACITY_JSON, CAPACITY_SCHEMA, CAPACITY_SVG, Capacity,
+    Cause, Step as CapacityStep, render_capacity, write_capacity,
+};
 pub use compare::{
     COMPARE_JSON, COMPARE_SCHEMA_VERSION, Compared, Comparison, Conclusion, ErrorSource, Estimate, MetricDiff, RunRef,
     ScopeDiff, Significance, TEST, compare, compare_markdown, compare_table, rules,
@@ -67,6 +73,7 @@ pub use recorder::Recorder;
 pub use render::{Rendered, render_folder};
 pub use runlog::{Finish, RunLog};
 pub use slo::{Bound, Limit, Limits, Metric, SloCheck, SloReport, SloSpec, Unit};
+pub use stages::{Knee, Span, StageKind, StageSummary, Stages, Window};
 pub use stats::{MAX_TAGS, Stats};
 pub use summary::{
     Aborted, Connections, Injected, LagPercentiles, OpSummary, Parts, Percentiles, PhasePercentiles, PhaseSummary,

@@ -66,6 +66,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
         interrupted: folders.iter().any(|f| f.summary.interrupted),
         // A shard stopped by abort-on-fail fails the merged run, as it failed its own.
         aborted: folders.iter().find_map(|f| f.summary.aborted.clone()),
+        // Stages are a run's (from its own intervals); a merged run's are not summed yet.
+        stages: Vec::new(),
+        knee: None,
     };
     let summary = Summary::assemble(parts);
     let folder = Folder { dir: out.into(), summary, timeseries, start_time: Some(start) };

@@ -203,6 +203,24 @@ impl ErrorCounts {
 }
 
 #[cfg(test)]
+impl Sample {
+    /// A request answered `status` after `ms`, sent on time (tests' plain request).
+    pub(crate) fn answered(ms: u64, status: u16) -> Sample {
+        Sample {
+            latency: Duration::from_millis(ms),
+            service: Some(Duration::from_millis(ms)),
+            send_lag: Duration::ZERO,
+            outcome: Outcome::Response(status),
+            queued: false,
+            check_failed: false,
+            tag: None,
+            expects_rejection: false,
+            phases: Phases::default(),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

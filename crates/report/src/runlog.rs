@@ -10,6 +10,7 @@ use crate::histograms::Timing;
 use crate::hlog::HlogWriter;
 use crate::pool::PoolLog;
 use crate::slo::{SloReport, SloSpec};
+use crate::stages::Stages;
 use crate::stats::Stats;
 use crate::summary::{Aborted, Connections, OpSummary, Parts, RunInfo, Summary};
 use crate::timeseries::{TimeseriesRow, TimeseriesWriter};
@@ -36,6 +37,8 @@ pub struct RunLog {
     aborted: Option<Aborted>,
     /// Warnings the engine adds (TLS failures, verification off), after the lag warnings.
     notes: Vec<String>,
+    /// Statistics per stage and step, when the engine tracks them ([`RunLog::track`]).
+    stages: Option<Stages>,
 }
 
 /// What the engine knows at the end of a run that the log does not.
@@ -78,7 +81,18 @@ impl RunLog {
             summary,
             aborted: None,
             notes: Vec::new(),
+            stages: None,
         })
+    }
+
+    /// Keep statistics per stage and step of the schedule, and find the knee.
+    pub fn track(&mut self, stages: Stages) {
+        self.stages = Some(stages);
+    }
+
+    /// The stage tracking, for a look at the open stage so far.
+    pub fn stages(&self) -> Option<&Stages> {
+        self.stages.as_ref()
     }
     /// Record one interval (`interval` has one `Stats` per op and is reset afterwards).
     /// A file that cannot be written is not an error here (see [`RunLog`]).
@@ -92,8 +106,11 @@ impl RunLog {
     ) -> Result<TimeseriesRow, Error> {
         let at = start.as_secs_f64();
         self.overall.reset();
+        interval.iter().for_each(|stats| self.overall.merge(stats));
+        if let Some(stages) = &mut self.stages {
+            stages.push(start, length, target_rate, interval, &self.overall);
+        }
         for (i, stats) in interval.iter_mut().enumerate() {
-            self.overall.merge(stats);
             if stats.sent > 0 {
                 self.hlog.write(at, |w| w.write_op(&self.ops[i], &stats.hist, start, length));
             }
@@ -143,8 +160,21 @@ impl RunLog {
     /// folder (rendered files, then summary.json, which lists what could not
     /// be written). Returns the summary.
     pub fn finish(self, f: Finish) -> Result<Summary, Error> {
-        let RunLog { dir, started, ops, totals, hlog, timeseries, mut rows, summary: reserved, aborted, notes, .. } =
-            self;
+        let RunLog {
+            dir,
+            started,
+            ops,
+            totals,
+            hlog,
+            timeseries,
+            mut rows,
+            summary: reserved,
+            aborted,
+            notes,
+            stages,
+            ..
+        } = self;
+        let (stages, knee) = stages.map(Stages::finish).unwrap_or_default();
         let mut not_written = Vec::new();
         let (pool, mut pool_rows) = match f.pool.map(PoolLog::finish) {
             Some((pool, rows, lost)) => {
@@ -176,6 +206,8 @@ impl RunLog {
             pool,
             interrupted: f.interrupted,
             aborted,
+            stages,
+            knee,
         };
         let summary = Summary::assemble(parts);
         let start_time = started.duration_since(SystemTime::UNIX_EPOCH).ok();

@@ -262,6 +262,10 @@ impl Limits {
         SloReport { passed: checks.iter().all(|c| c.passed), checks }
     }
 
+    fn without(&self, metric: Metric) -> Limits {
+        Limits(self.iter().filter(|(m, _)| *m != metric).collect())
+    }
+
     fn for_share(&self, share: f64) -> Limits {
         let scaled = |(m, l): (Metric, Limit)| match m.scales_with_load() {
             true => (m, Limit::Value(l.threshold() * share)),
@@ -297,6 +301,15 @@ impl SloSpec {
         SloSpec {
             overall: self.overall.for_share(share),
             ops: self.ops.iter().map(|(name, l)| (name.clone(), l.for_share(share))).collect(),
+            abort_after: self.abort_after,
+        }
+    }
+
+    /// This spec without its limits on `metric`.
+    pub fn without(&self, metric: Metric) -> SloSpec {
+        SloSpec {
+            overall: self.overall.without(metric),
+            ops: self.ops.iter().map(|(name, l)| (name.clone(), l.without(metric))).collect(),
             abort_after: self.abort_after,
         }
     }
@@ -384,22 +397,12 @@ impl SloCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Outcome, Phases, Sample, Stats};
+    use crate::{Sample, Stats};
 
     fn result(ms: u64, n: u64, duration_s: f64) -> OpSummary {
         let mut stats = Stats::new();
         for _ in 0..n {
-            stats.record(&Sample {
-                latency: Duration::from_millis(ms),
-                service: Some(Duration::from_millis(ms)),
-                send_lag: Duration::ZERO,
-                outcome: Outcome::Response(200),
-                queued: false,
-                check_failed: false,
-                tag: None,
-                expects_rejection: false,
-                phases: Phases::default(),
-            });
+            stats.record(&Sample::answered(ms, 200));
         }
         OpSummary::new(&stats, n, 0.0, duration_s)
     }

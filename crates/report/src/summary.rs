@@ -33,6 +33,13 @@ pub struct Summary {
     /// Set when `[slo] abort-on-fail` stopped the run early.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aborted: Option<Aborted>,
+    /// Per stage of the schedule (and per step of a `steps` stage): the requests that
+    /// finished in it, and the SLO checked on them alone (open-loop runs and simulations).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<crate::StageSummary>,
+    /// The first second whose own figures crossed an SLO limit, and the rate offered then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub knee: Option<crate::Knee>,
     /// Files of the folder that could not be written (a full disk, an I/O error), and why.
     /// summary.json itself is written last, so its presence means the folder is finished;
     /// a data file listed here is missing, and every other file listed is derived
@@ -63,6 +70,8 @@ pub struct Parts<'a> {
     pub pool: Option<crate::PoolSummary>,
     pub interrupted: bool,
     pub aborted: Option<Aborted>,
+    pub stages: Vec<crate::StageSummary>,
+    pub knee: Option<crate::Knee>,
 }
 
 impl Summary {
@@ -101,6 +110,8 @@ impl Summary {
             pool: parts.pool,
             interrupted: parts.interrupted,
             aborted: parts.aborted,
+            stages: parts.stages,
+            knee: parts.knee,
             not_written: Vec::new(),
         }
     }
@@ -121,6 +132,10 @@ pub struct Aborted {
     pub grace_s: f64,
     /// The checks that were failing on the run so far (cumulative totals) at `at_s`.
     pub failed: Vec<crate::SloCheck>,
+    /// Stopped because its last stage was certain to fail (a capacity step's early stop),
+    /// not by abort-on-fail; `failed` are then the checks certain to fail.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub certain: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

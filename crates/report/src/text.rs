@@ -94,13 +94,16 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
     );
     if let Some(a) = &s.aborted {
         let failed: Vec<String> = a.failed.iter().map(describe).collect();
-        let _ = writeln!(
-            out,
-            "ABORTED   at {:.1} s (abort-on-fail, grace {:.1} s): failing on the run so far: {}",
-            a.at_s,
-            a.grace_s,
-            failed.join("; ")
-        );
+        let _ = match a.certain {
+            true => writeln!(out, "STOPPED   at {:.1} s: certain to fail: {}", a.at_s, failed.join("; ")),
+            false => writeln!(
+                out,
+                "ABORTED   at {:.1} s (abort-on-fail, grace {:.1} s): failing on the run so far: {}",
+                a.at_s,
+                a.grace_s,
+                failed.join("; ")
+            ),
+        };
     }
     let _ = writeln!(
         out,
@@ -177,6 +180,35 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
             let verdict = if c.passed { "ok  " } else { "FAIL" };
             let _ = writeln!(out, "  {verdict} {}", describe(c));
         }
+    }
+    if s.stages.len() + s.stages.iter().map(|st| st.steps.len()).sum::<usize>() > 1 {
+        let _ = writeln!(
+            out,
+            "\n{:<14} {:>24} {:>10} {:>10} {:>8} {:>10}  SLO",
+            "stage", "offered", "achieved", "errors", "", "p99 ms"
+        );
+        for (label, st) in crate::render::stage_rows(s) {
+            let o = &st.overall;
+            let verdict = if st.slo.checks.is_empty() {
+                ""
+            } else if st.slo.passed {
+                "pass"
+            } else {
+                "FAIL"
+            };
+            let _ = writeln!(
+                out,
+                "{label:<14} {:>24} {:>10} {:>10} {:>8} {:>10.3}  {verdict}",
+                crate::render::offered(st),
+                format!("{:.1}/s", o.rate.achieved_per_s),
+                o.requests.errors,
+                format!("{:.2}%", o.requests.error_rate * 100.0),
+                o.latency_ms.p99
+            );
+        }
+    }
+    if let Some(k) = &s.knee {
+        let _ = writeln!(out, "\n{}", crate::render::knee_sentence(k));
     }
     for w in &s.warnings {
         let _ = writeln!(out, "\nWARNING: {w}");

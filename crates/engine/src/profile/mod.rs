@@ -59,6 +59,8 @@ pub struct Plan {
     pub feeders: Vec<FeederSpec>,
     pub workload: WorkloadSpec,
     pub slo: SloSpec,
+    /// `[slo] min-capacity`: `einv-load capacity` fails below this (requests/s).
+    pub min_capacity: Option<f64>,
     /// Send-lag p99 above this makes the summary warn.
     pub max_send_lag: Duration,
     pub shard: Shard,

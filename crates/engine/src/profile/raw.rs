@@ -248,6 +248,8 @@ pub struct RawSlo {
     pub check_failure_rate: Option<f64>,
     /// Lowest acceptable achieved rate, requests/s.
     pub min_rate: Option<f64>,
+    /// Lowest acceptable answer of `einv-load capacity`, requests/s.
+    pub min_capacity: Option<f64>,
     /// Stop the run once a check fails on the run so far (after `grace`).
     pub abort_on_fail: Option<bool>,
     pub grace: Option<HumanDuration>,

@@ -151,6 +151,7 @@ fn checked(c: &mut Check, raw: RawProfile) -> Option<Plan> {
     {
         c.fail(if matches!(load, Load::Replay { .. }) { "load.trace" } else { "load.stage" }, why);
     }
+    let min_capacity = raw.slo.as_ref().and_then(|s| s.min_capacity).map(|v| c.positive_rate("slo.min-capacity", v));
     let slo = raw.slo.map(|s| super::slo::slo(c, s, &ops, load.duration())).unwrap_or_default();
     Some(Plan {
         name: name?,
@@ -163,6 +164,7 @@ fn checked(c: &mut Check, raw: RawProfile) -> Option<Plan> {
         feeders,
         workload,
         slo,
+        min_capacity,
         max_send_lag,
         shard: Shard::default(),
     })

@@ -1,6 +1,7 @@
 //! SVG charts, rendered to a `String` (so tests can look at them) and written atomically
 //! by the caller. One file per chart.
 
+mod capacity;
 mod connections;
 mod errors;
 mod heatmap;
@@ -12,6 +13,7 @@ mod spectrum_ops;
 mod style;
 mod timeline;
 
+pub use capacity::capacity_svg;
 pub use connections::connections_svg;
 pub use errors::errors_svg;
 pub use heatmap::heatmap_svg;

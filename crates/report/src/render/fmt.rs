@@ -1,6 +1,7 @@
 //! Number formats and escaping shared by the HTML, Markdown and JUnit renderers.
 
 use crate::slo::{SloCheck, Unit};
+use crate::stages::{Knee, StageSummary};
 use crate::summary::Summary;
 
 /// Escape text for HTML and XML content and attribute values. Characters XML 1.0 forbids
@@ -79,18 +80,64 @@ pub enum Verdict {
     Aborted {
         at_s: f64,
         failing: usize,
+        /// Stopped as certain to fail (a capacity step), not by abort-on-fail.
+        certain: bool,
     },
 }
 
 pub fn slo_verdict(s: &Summary) -> Verdict {
     let checks = s.slo.checks.len();
     if let Some(a) = &s.aborted {
-        return Verdict::Aborted { at_s: a.at_s, failing: a.failed.len() };
+        return Verdict::Aborted { at_s: a.at_s, failing: a.failed.len(), certain: a.certain };
     }
     match s.slo.checks.iter().filter(|c| !c.passed).count() {
         _ if checks == 0 => Verdict::Unchecked,
         0 => Verdict::Passed { checks },
         failed => Verdict::Failed { failed, checks },
+    }
+}
+
+/// Every stage, each followed by its steps, with a label: "2 steps", "  2.3 step".
+pub fn stage_rows(s: &Summary) -> Vec<(String, &StageSummary)> {
+    let mut rows = Vec::new();
+    for st in &s.stages {
+        rows.push((format!("{} {}", st.stage + 1, st.kind.as_str()), st));
+        for step in &st.steps {
+            rows.push((format!("  {}.{} step", st.stage + 1, step.step.unwrap_or(0) + 1), step));
+        }
+    }
+    rows
+}
+
+/// A span's offered rate: "500.0/s", or "100.0/s → 900.0/s" when it changes.
+pub fn offered(st: &StageSummary) -> String {
+    if st.from_per_s == st.to_per_s {
+        rate(st.from_per_s)
+    } else {
+        format!("{} → {}", rate(st.from_per_s), rate(st.to_per_s))
+    }
+}
+
+/// The knee in one sentence.
+pub fn knee_sentence(k: &Knee) -> String {
+    let c = &k.check;
+    let scope = if c.scope == "overall" { String::new() } else { format!(" ({})", c.scope) };
+    format!(
+        "Knee: at {:.0} s, offered {}, the {}{scope} of that second first crossed its limit: {} against {}.",
+        k.at_s,
+        rate(k.offered_per_s),
+        c.name,
+        check_value(c, c.actual),
+        check_value(c, c.threshold)
+    )
+}
+
+/// How a stopped run was stopped, in words.
+pub fn stopped_by(at_s: f64, failing: usize, certain: bool) -> String {
+    if certain {
+        format!("stopped early at {at_s:.1} s, certain to fail ({failing} checks)")
+    } else {
+        format!("run aborted at {at_s:.1} s by abort-on-fail ({failing} checks failing then)")
     }
 }
 

@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use super::Chart;
-use super::fmt::{Verdict, check_cells, count, esc, ms, pct, rate, slo_verdict};
+use super::fmt::{
+    Verdict, check_cells, count, esc, knee_sentence, ms, offered, pct, rate, slo_verdict, stage_rows, stopped_by,
+};
 use crate::summary::{OpSummary, Summary};
 
 const CSS: &str = "\
@@ -37,6 +39,7 @@ pub fn page(s: &Summary, charts: &[Chart]) -> String {
     header(&mut h, s);
     verdict(&mut h, s);
     requests(&mut h, s);
+    stages(&mut h, s);
     latency(&mut h, s);
     errors(&mut h, s);
     extras(&mut h, s);
@@ -96,8 +99,8 @@ fn verdict(h: &mut String, s: &Summary) {
         Verdict::Unchecked => ("none", "No SLO set: nothing was checked".to_string()),
         Verdict::Passed { checks } => ("pass", format!("SLO passed: all {checks} checks")),
         Verdict::Failed { failed, checks } => ("fail", format!("SLO FAILED: {failed} of {checks} checks")),
-        Verdict::Aborted { at_s, failing } => {
-            ("fail", format!("SLO FAILED: run aborted at {at_s:.1} s by abort-on-fail ({failing} checks failing then)"))
+        Verdict::Aborted { at_s, failing, certain } => {
+            ("fail", format!("SLO FAILED: {}", stopped_by(at_s, failing, certain)))
         }
     };
     let _ = writeln!(h, "<div class=\"verdict {class}\">{text}</div>");
@@ -166,6 +169,47 @@ fn requests(h: &mut String, s: &Summary) {
             count(r.queued),
             rate(o.rate.target_per_s),
             rate(o.rate.achieved_per_s)
+        );
+    }
+    h.push_str("</table>\n</section>\n");
+}
+
+/// Per stage (steps indented): what was offered, what came back, and the SLO on it alone.
+fn stages(h: &mut String, s: &Summary) {
+    if s.stages.is_empty() {
+        return;
+    }
+    h.push_str("<section id=\"stages\">\n<h2>Stages</h2>\n");
+    if let Some(k) = &s.knee {
+        let _ = writeln!(h, "<p>{}</p>", esc(&knee_sentence(k)));
+    }
+    h.push_str(
+        "<table>\n<tr><th>stage</th><th>span (s)</th><th>offered</th><th>sent</th><th>achieved rate</th>\
+         <th>error rate</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>SLO</th></tr>\n",
+    );
+    for (label, st) in stage_rows(s) {
+        let o = &st.overall;
+        let l = &o.latency_ms;
+        let (cls, word) = match (st.slo.checks.is_empty(), st.slo.passed) {
+            (true, _) => ("", "-"),
+            (false, true) => ("ok", "pass"),
+            (false, false) => ("bad", "FAIL"),
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{:.0}–{:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td class=\"{cls}\">{word}</td></tr>",
+            esc(&label),
+            st.start_s,
+            st.end_s,
+            offered(st),
+            count(o.requests.sent),
+            rate(o.rate.achieved_per_s),
+            pct(o.requests.error_rate),
+            ms(l.p50),
+            ms(l.p99),
+            ms(l.p999),
+            ms(l.max)
         );
     }
     h.push_str("</table>\n</section>\n");

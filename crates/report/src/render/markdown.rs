@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-use super::fmt::{Verdict, check_cells, count, ms, pct, rate, slo_verdict};
+use super::fmt::{
+    Verdict, check_cells, count, knee_sentence, ms, offered, pct, rate, slo_verdict, stage_rows, stopped_by,
+};
 use crate::summary::Summary;
 
 /// Text from the profile or the run, safe inside a Markdown table cell: GitHub renders
@@ -34,9 +36,7 @@ pub fn summary_md(s: &Summary) -> String {
         Verdict::Unchecked => "⚪ no SLO set".to_string(),
         Verdict::Passed { checks } => format!("✅ SLO passed ({checks} checks)"),
         Verdict::Failed { failed, checks } => format!("❌ SLO failed ({failed} of {checks} checks)"),
-        Verdict::Aborted { at_s, failing } => {
-            format!("❌ SLO failed: run aborted at {at_s:.1} s by abort-on-fail ({failing} checks failing then)")
-        }
+        Verdict::Aborted { at_s, failing, certain } => format!("❌ SLO failed: {}", stopped_by(at_s, failing, certain)),
     };
     let _ = writeln!(out, "### einv-load {}: {verdict}\n", md(&s.run.name));
     if s.interrupted {
@@ -85,6 +85,32 @@ pub fn summary_md(s: &Summary) -> String {
             ms(l.p999),
             ms(l.max)
         );
+    }
+    if !s.stages.is_empty() {
+        out.push_str(
+            "\n| stage | offered | sent | achieved | error rate | p99 ms | SLO |\n|---|---:|---:|---:|---:|---:|---|\n",
+        );
+        for (label, st) in stage_rows(s) {
+            let o = &st.overall;
+            let verdict = match (st.slo.checks.is_empty(), st.slo.passed) {
+                (true, _) => "",
+                (false, true) => "✅",
+                (false, false) => "❌",
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {verdict} |",
+                md(label.trim_start()),
+                offered(st),
+                count(o.requests.sent),
+                rate(o.rate.achieved_per_s),
+                pct(o.requests.error_rate),
+                ms(o.latency_ms.p99)
+            );
+        }
+        if let Some(k) = &s.knee {
+            let _ = writeln!(out, "\n{}", md(&knee_sentence(k)));
+        }
     }
     if !s.warnings.is_empty() {
         out.push_str("\n**Warnings**\n\n");

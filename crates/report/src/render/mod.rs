@@ -4,7 +4,7 @@
 
 mod fmt;
 
-pub(crate) use fmt::esc;
+pub(crate) use fmt::{count, esc, knee_sentence, offered, stage_rows};
 mod html;
 mod junit;
 mod markdown;

@@ -212,7 +212,7 @@ fn an_aborted_run_fails_everywhere_even_if_its_final_figures_pass() {
     let failing = summary.slo.checks.iter().find(|c| !c.passed).cloned().unwrap();
     summary.slo.checks.iter_mut().for_each(|c| c.passed = true);
     summary.slo.passed = false;
-    summary.aborted = Some(crate::Aborted { at_s: 4.0, grace_s: 2.0, failed: vec![failing] });
+    summary.aborted = Some(crate::Aborted { at_s: 4.0, grace_s: 2.0, failed: vec![failing], certain: false });
     let html = super::html::page(&summary, &[]);
     assert!(html.contains("SLO FAILED: run aborted at 4.0 s"), "the banner says so");
     let md = super::markdown::summary_md(&summary);
