@@ -240,7 +240,7 @@ pub struct CapacityArgs {
     #[arg(long, value_name = "DUR", default_value = "30s", value_parser = parse_duration)]
     pub step_time: Duration,
     /// Stop once the bracket (hi - lo) / lo is at most this: 5% or 0.05.
-    #[arg(long, value_name = "SHARE", default_value = "5%", value_parser = parse_share)]
+    #[arg(long, value_name = "SHARE", default_value = "2.5%", value_parser = parse_share)]
     pub precision: f64,
     /// The most steps, re-runs included.
     #[arg(long, value_name = "N", default_value_t = 12)]

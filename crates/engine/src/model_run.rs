@@ -42,9 +42,7 @@ impl<'a> ModelRun<'a> {
 
     /// What the model can serve of `plan`'s mix (the plan this run was made from).
     pub(crate) fn capacity(&self, plan: &Plan) -> Capacity {
-        let mix: Vec<(Operation, f64)> =
-            self.model.iter().zip(&plan.ops).map(|(&op, o)| (op, f64::from(o.weight))).collect();
-        self.spec.capacity(&mix)
+        capacity(plan, self.spec)
     }
 
     /// The simulator, for its gauges.
@@ -89,6 +87,12 @@ pub(crate) fn sample_of(c: &Completion) -> Sample {
         // The model has no client connections: no connect, no first byte apart from the end.
         phases: einv_report::Phases::default(),
     }
+}
+
+/// What `spec` can serve of `plan`'s mix: each op as the model maps it, at its weight.
+pub(crate) fn capacity(plan: &Plan, spec: &ModelSpec) -> Capacity {
+    let mix: Vec<(Operation, f64)> = plan.ops.iter().map(|o| (operation_for(&o.name), f64::from(o.weight))).collect();
+    spec.capacity(&mix)
 }
 
 /// Which modelled operation an op is, by its name; anything else holds like a query.

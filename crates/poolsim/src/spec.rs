@@ -229,7 +229,8 @@ impl ModelSpec {
     }
 
     /// What the service can serve of a mix of operations, given as `(operation, weight)`:
-    /// the pool at the mix's mean hold, and the workers at its mean hold plus overhead.
+    /// the pool at the mix's mean hold, the workers at its mean hold plus overhead, and
+    /// the rate limit (what it admits; the rest is refused with 429).
     pub fn capacity(&self, mix: &[(Operation, f64)]) -> Capacity {
         let total: f64 = mix.iter().map(|(_, w)| w).sum();
         let hold = if total > 0.0 {
@@ -241,6 +242,7 @@ impl ModelSpec {
         Capacity {
             pool_per_s: self.capacity_per_s(Duration::from_secs_f64(hold)),
             workers_per_s: self.workers.map(|n| if service > 0.0 { n as f64 / service } else { f64::INFINITY }),
+            limit_per_s: self.rate_limit.as_ref().map(|l| l.rate),
         }
     }
 }
@@ -251,16 +253,24 @@ pub struct Capacity {
     pub pool_per_s: f64,
     /// `None` without a worker limit.
     pub workers_per_s: Option<f64>,
+    /// `None` without a rate limit.
+    pub limit_per_s: Option<f64>,
 }
 
 impl Capacity {
-    /// The smaller of the two: what the service as a whole can serve.
+    /// The smallest of the three: what the service as a whole can serve.
     pub fn per_s(&self) -> f64 {
-        self.workers_per_s.map_or(self.pool_per_s, |w| w.min(self.pool_per_s))
+        [self.workers_per_s, self.limit_per_s].into_iter().flatten().fold(self.pool_per_s, f64::min)
     }
 
-    /// Offered over capacity at `rate` requests per second: the busier of the pool and
-    /// the workers would be this busy on average, and at 1 or more its queue has no end.
+    /// Whether the workers run out before the pool does (their queue fills first).
+    pub fn workers_bind(&self) -> bool {
+        self.workers_per_s.is_some_and(|w| w < self.pool_per_s)
+    }
+
+    /// Offered over capacity at `rate` requests per second: the busiest resource would be
+    /// this busy on average (or the limiter refuse this share), and at 1 or more a queue
+    /// has no end.
     pub fn utilisation(&self, rate: f64) -> f64 {
         rate / self.per_s()
     }

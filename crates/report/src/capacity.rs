@@ -110,6 +110,10 @@ pub struct Step {
     /// The checks the measuring stage failed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed: Vec<SloCheck>,
+    /// With a model: the offered rate over what the model can serve. A simulated step at
+    /// 1 or more fails whatever its percentiles (its queue has no end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utilisation: Option<f64>,
     /// The step's own report folder, relative to the capacity folder.
     pub folder: String,
 }
@@ -224,6 +228,7 @@ fn verdict_word(s: &Step) -> &'static str {
     match (s.passed, s.early_stop_s.is_some()) {
         (true, _) => "pass",
         (false, true) => "FAIL (stopped early)",
+        (false, false) if s.failed.is_empty() && s.utilisation.is_some_and(|u| u >= 1.0) => "FAIL (use ≥ 100 %)",
         (false, false) => "FAIL",
     }
 }
@@ -398,6 +403,7 @@ mod tests {
             rerun: false,
             early_stop_s: (!ok).then_some(7.0),
             failed: Vec::new(),
+            utilisation: None,
             folder: format!("steps/{rate:.0}"),
         };
         let kind = AnswerKind::Capacity;

@@ -44,11 +44,30 @@ pub(crate) fn delta(before: &Metrics, after: &Metrics) -> Metrics {
 /// What broke first in the failing step `s` at `rate`; `server`: the built-in target's
 /// counter increases over the step, when read; `queue`: which queue of the built-in
 /// target's model binds first ([`Cause::PoolQueue`] or [`Cause::WorkerQueue`]), when the
-/// target is the built-in one.
-pub(crate) fn analyse(s: &Summary, rate: f64, server: Option<&Metrics>, queue: Option<Cause>) -> Option<BreaksFirst> {
+/// target is the built-in one; `saturated`: a simulated step that failed by the model's
+/// use alone (at or over 1), and what gives first then.
+pub(crate) fn analyse(
+    s: &Summary,
+    rate: f64,
+    server: Option<&Metrics>,
+    queue: Option<Cause>,
+    saturated: Option<(f64, Cause)>,
+) -> Option<BreaksFirst> {
     let stage = measured(s)?;
-    let limit = first_limit(s)?;
     let o = &stage.overall;
+    let Some(limit) = first_limit(s) else {
+        // No limit failed yet: the one nearest its limit is the one the growing queue
+        // takes first.
+        let (u, cause) = saturated?;
+        let near = |c: &&SloCheck| if c.threshold > 0.0 { c.actual / c.threshold } else { 0.0 };
+        let limit = stage.slo.checks.iter().filter(|c| c.measured).max_by(|a, b| near(a).total_cmp(&near(b)))?.clone();
+        let evidence = vec![format!(
+            "the model is {:.0} % used at {rate:.0}/s: past 100 % its queue grows without end, whatever the \
+             percentiles of a short run say",
+            u * 100.0
+        )];
+        return Some(BreaksFirst { offered_per_s: rate, limit, cause, evidence });
+    };
     let (mut cause, mut evidence) = cause(o, &limit);
     if let Some(p) = &s.pool {
         // The model says which queue it was.

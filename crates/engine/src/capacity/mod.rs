@@ -53,7 +53,7 @@ impl Default for CapacityOptions {
             min: 10.0,
             max: einv_workload::MAX_RATE,
             step_time: Duration::from_secs(30),
-            precision: 0.05,
+            precision: 0.025,
             max_steps: 12,
             budget: None,
             cool_down: Duration::from_secs(2),
@@ -175,34 +175,32 @@ fn model_of(plan: &Plan) -> Option<&ModelSpec> {
     }
 }
 
-/// The rate at which the model's tightest resource is fully used: the pool (size over
-/// the mix's mean hold), the workers (count over mean hold plus overhead), the rate limit.
+/// The rate at which the model's tightest resource is fully used: the pool, the workers
+/// or the rate limit ([`einv_poolsim::Capacity`], as the sweep computes it).
 fn utilisation_bound(plan: &Plan, spec: &ModelSpec) -> f64 {
-    let (pool, workers, limit) = bounds_of(plan, spec);
-    let bound = pool.min(workers).min(limit);
+    let bound = crate::model_run::capacity(plan, spec).per_s();
     if bound.is_finite() { bound } else { 1000.0 }
 }
 
 /// Which of the built-in target's queues fills first: the workers' or the pool's.
 fn binding_queue(plan: &Plan, spec: &ModelSpec) -> einv_report::Cause {
-    let (pool, workers, _) = bounds_of(plan, spec);
-    if workers < pool { einv_report::Cause::WorkerQueue } else { einv_report::Cause::PoolQueue }
+    if crate::model_run::capacity(plan, spec).workers_bind() {
+        einv_report::Cause::WorkerQueue
+    } else {
+        einv_report::Cause::PoolQueue
+    }
 }
 
-/// The rates at which the pool, the workers and the rate limit are fully used.
-fn bounds_of(plan: &Plan, spec: &ModelSpec) -> (f64, f64, f64) {
-    let weight: f64 = plan.ops.iter().map(|o| f64::from(o.weight)).sum();
-    let hold: f64 = plan
-        .ops
-        .iter()
-        .map(|o| f64::from(o.weight) * spec.hold(crate::model_run::operation_for(&o.name)).mean().as_secs_f64())
-        .sum::<f64>()
-        / weight.max(1.0);
-    let per = |n: f64, busy: f64| if busy > 0.0 { n / busy } else { f64::INFINITY };
-    let pool = per(spec.pool_size as f64, hold);
-    let busy = hold + spec.overhead.mean().as_secs_f64();
-    let workers = spec.workers.map_or(f64::INFINITY, |w| per(w as f64, busy));
-    (pool, workers, spec.rate_limit.as_ref().map_or(f64::INFINITY, |r| r.rate))
+/// What gives first when the model is offered more than it can serve: the rate limit
+/// refuses (429); full workers queue, and answer 503 once a queue limit is reached; a full
+/// pool queues (its acquire timeout comes after the latency limit a run checks).
+fn saturated(plan: &Plan, spec: &ModelSpec) -> einv_report::Cause {
+    let c = crate::model_run::capacity(plan, spec);
+    match binding_queue(plan, spec) {
+        _ if c.limit_per_s.is_some_and(|l| l <= c.per_s()) => einv_report::Cause::RateLimited,
+        einv_report::Cause::WorkerQueue if spec.queue_limit.is_some() => einv_report::Cause::WorkerQueueFull,
+        q => q,
+    }
 }
 
 /// The built-in target, started once for the whole live search so that its `/metrics`
@@ -296,9 +294,19 @@ impl<'a> Steps<'a> {
             self.stopped = Some(v);
             return Ok(None);
         }
-        let probe = step::probe(&result.summary);
+        let mut probe = step::probe(&result.summary);
+        let utilisation = model_of(self.plan)
+            .or(self.model)
+            .map(|spec| crate::model_run::capacity(self.plan, spec).utilisation(rate));
+        // A model at 100 % use or more passes only on a knife edge: even arrivals and fixed
+        // holds keep its queue empty, but any jitter (a live target's timers, a busy
+        // machine) grows it without end. The sweep fails such a cell; so does a step.
+        if self.simulate && utilisation.is_some_and(|u| u >= 1.0) {
+            probe = Probe { passed: false, marginal: false };
+        }
         let rerun = self.rows.iter().any(|r| r.offered_per_s == rate);
-        let row = step::row(&result.summary, rate, probe, rerun, format!("steps/{leaf}"));
+        let mut row = step::row(&result.summary, rate, probe, rerun, format!("steps/{leaf}"));
+        row.utilisation = utilisation;
         tracing::info!(
             "step {n}: {rate:.0}/s -> {} (achieved {:.0}/s, p99 {:.2} ms, errors {:.2} %{})",
             if probe.passed { "pass" } else { "FAIL" },
@@ -330,8 +338,15 @@ impl<'a> Steps<'a> {
         let boundary = outcome.hi.and_then(|hi| self.rows.iter().rposition(|r| r.offered_per_s == hi));
         let breaks_first = boundary.and_then(|i| {
             let (summary, server) = &self.evidence[i];
-            let queue = model_of(self.plan).or(self.model).map(|spec| binding_queue(self.plan, spec));
-            breaks::analyse(summary, self.rows[i].offered_per_s, server.as_ref(), queue)
+            let spec = model_of(self.plan).or(self.model);
+            let queue = spec.map(|spec| binding_queue(self.plan, spec));
+            let row = &self.rows[i];
+            let saturated = row
+                .utilisation
+                .filter(|&u| u >= 1.0 && self.simulate)
+                .zip(spec)
+                .map(|(u, spec)| (u, saturated(self.plan, spec)));
+            breaks::analyse(summary, row.offered_per_s, server.as_ref(), queue, saturated)
         });
         let require = self.opts.require.or(plan.min_capacity);
         let passed = match (kind, rate, require) {

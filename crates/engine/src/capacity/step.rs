@@ -82,6 +82,7 @@ pub(crate) fn row(s: &Summary, rate: f64, probe: Probe, rerun: bool, folder: Str
             (Some(st), None) => st.slo.checks.iter().filter(|c| !c.passed).cloned().collect(),
             (None, None) => Vec::new(),
         },
+        utilisation: None,
         folder,
     }
 }
