@@ -5,6 +5,7 @@
 
 mod bad_profiles;
 mod compare;
+mod env;
 mod full_disk;
 mod generate;
 mod hostile;

@@ -33,6 +33,7 @@ use einv_workload::{Arrivals, Stage};
 use hyper::Method;
 use hyper::header::{HeaderName, HeaderValue};
 
+use crate::driver::Secrets;
 use crate::error::Error;
 
 /// Upper bounds that keep arithmetic on durations and counts far from overflow (those of
@@ -107,6 +108,8 @@ pub struct HttpUrl {
     pub base_path: String,
     /// `https://`: TLS, with the host as the server name (SNI and certificate check).
     pub tls: bool,
+    /// The `${env.*}` values the URL was written with: never shown.
+    pub secrets: Vec<String>,
 }
 
 impl HttpUrl {
@@ -116,10 +119,15 @@ impl HttpUrl {
         host.trim_start_matches('[').trim_end_matches(']')
     }
 
-    /// The URL as a user would write it.
+    /// The URL as a user would write it, its `${env.*}` values masked.
     pub fn display(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
-        format!("{scheme}://{}{}", self.authority, self.base_path)
+        self.mask(&format!("{scheme}://{}{}", self.authority, self.base_path))
+    }
+
+    /// `text` with the URL's `${env.*}` values masked.
+    pub fn mask(&self, text: &str) -> String {
+        Secrets::new(self.secrets.iter().map(String::as_str)).mask(text)
     }
 }
 
