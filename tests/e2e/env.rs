@@ -93,6 +93,10 @@ fn no_env_value_appears_in_any_report_file_or_on_the_terminal() {
     assert_eq!(s["overall"]["requests"]["sent"], 50, "{s}");
     assert_eq!(s["overall"]["errors"]["http_4xx"], 50, "the requests reached the target: {s}");
     assert!(s["run"]["target"].as_str().unwrap().contains("***"), "{s}");
+    // The verdict reads as a user expects: no 0 ms (or 404-only) percentile, a percentage.
+    let verdict = stdout(&ran);
+    assert!(verdict.contains("FAIL latency p99 not measured: no request succeeded (limit 2000.00 ms)"), "{verdict}");
+    assert!(verdict.contains("FAIL error rate 100.00% (limit 50.00%)"), "{verdict}");
     let mut texts = files(&out);
     assert!(texts.len() >= 10, "the report holds its files: {texts:?}");
     for (what, o) in [("validate", &validated), ("run", &ran), ("report", &rendered)] {

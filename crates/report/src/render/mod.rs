@@ -4,7 +4,7 @@
 
 mod fmt;
 
-pub(crate) use fmt::esc;
+pub(crate) use fmt::{check_value, esc};
 mod html;
 mod junit;
 mod markdown;
