@@ -107,7 +107,7 @@ impl Workload {
     /// closed loop, which has none).
     pub fn target_rate(&self, load: &Load, shard: Shard) -> f64 {
         let per_run = match (load, &self.schedule) {
-            (_, Some(s)) => s.expected_count() / s.duration().as_secs_f64(),
+            (_, Some(s)) => s.mean_rate(),
             (Load::Replay { arrivals, duration, .. }, None) => *arrivals as f64 / duration.as_secs_f64().max(1e-9),
             _ => 0.0,
         };
