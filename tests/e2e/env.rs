@@ -1,21 +1,10 @@
 //! `${env.NAME}` in the target URL, op paths, headers, bodies and feeder paths: the run
 //! uses the values, and no file of its report, nor its terminal output, shows one.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
 
+use crate::runs::serve;
 use crate::{einv, stderr, stdout, summary};
-
-/// `einv-load serve` on a free port: the child and its base URL.
-fn serve() -> (Child, String) {
-    let mut child =
-        einv().args(["serve", "--addr", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
-    (child, url)
-}
 
 const PROFILE: &str = r#"schema = 1
 name = "env"
