@@ -6,6 +6,7 @@
 mod bad_profiles;
 mod capacity;
 mod compare;
+mod env;
 mod full_disk;
 mod generate;
 mod hostile;

@@ -146,7 +146,7 @@ fn stalls_show_in_latency_not_in_service_time() {
 }
 
 /// Start `einv-load serve` on a free port; returns the child and its base URL.
-fn serve() -> (Child, String) {
+pub fn serve() -> (Child, String) {
     let mut child =
         einv().args(["serve", "--addr", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let mut line = String::new();

@@ -195,3 +195,64 @@ fn validate_prints_the_slo() {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }
 }
+
+/// A ramp from 0 to 200/s over 4 s plans 100/s on average; `min-rate = 90` asks for 90 %
+/// of it. `--duration` and `--rate` change the schedule, and the limit keeps its share of
+/// the new mean planned rate (it used to stay at 90/s, and a run cut to 2 s, planning
+/// 50/s, failed however well the target kept up).
+const RAMP_0_200_4S: &str = "[[load.stage]]\nkind = \"ramp\"\nfrom = 0\nto = 200\nduration = \"4s\"";
+
+fn min_rate_check(s: &serde_json::Value) -> (f64, f64, bool) {
+    let c = &s["slo"]["checks"][0];
+    assert_eq!(c["name"], "min rate", "{s}");
+    (c["threshold"].as_f64().unwrap(), c["actual"].as_f64().unwrap(), c["passed"].as_bool().unwrap())
+}
+
+/// `simulate` is deterministic: the scaled limits are exact, and the achieved rate is
+/// over the schedule's span (the drain's time is not counted).
+#[test]
+fn min_rate_scales_with_the_schedule_duration_and_rate_make() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.toml");
+    std::fs::write(&file, profile("", "issue-hold = \"1ms\"", RAMP_0_200_4S, "[slo]\nmin-rate = 90")).unwrap();
+    for (i, (flags, limit)) in
+        [(&["--duration", "2s"][..], 45.0), (&["--duration", "8s"], 135.0), (&["--rate", "20"], 18.0), (&[], 90.0)]
+            .into_iter()
+            .enumerate()
+    {
+        let out = dir.path().join(format!("r{i}"));
+        let mut args = vec!["simulate", file.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        args.extend_from_slice(flags);
+        let o = run_in_root(&args);
+        assert_eq!(o.status.code(), Some(0), "{flags:?}: {}{}", stdout(&o), stderr(&o));
+        let s = summary(&out);
+        let (threshold, achieved, passed) = min_rate_check(&s);
+        assert!((threshold - limit).abs() < 1e-6, "{flags:?}: limit {threshold}, expected {limit}");
+        let over_schedule =
+            s["overall"]["requests"]["sent"].as_f64().unwrap() / s["run"]["planned_duration_s"].as_f64().unwrap();
+        assert!(
+            (achieved - over_schedule).abs() < 0.01,
+            "{flags:?}: achieved {achieved}, over the schedule {over_schedule}"
+        );
+        assert!(passed && achieved >= threshold, "{flags:?}: {s}");
+    }
+}
+
+/// Live, the same rule, judged on the run's own figures: the limit is 90 % of the rate the
+/// shortened schedule planned, the achieved rate is what was sent over the span that ran,
+/// and the verdict follows the two.
+#[test]
+fn a_live_run_cut_short_holds_min_rate_to_its_own_schedule() {
+    let slo = "[slo]\nmin-rate = 90";
+    let (_tmp, out, o) =
+        run(&profile("connections = 8", "issue-hold = \"1ms\"", RAMP_0_200_4S, slo), &["--duration", "2s"]);
+    let s = summary(&out);
+    let (threshold, achieved, passed) = min_rate_check(&s);
+    let planned = s["overall"]["rate"]["target_per_s"].as_f64().unwrap();
+    assert!((threshold - 0.9 * planned).abs() < 0.01, "limit {threshold} for a schedule planning {planned}/s");
+    assert!(threshold < 60.0, "the limit follows the cut schedule (about 45/s), not the profile's 90/s: {threshold}");
+    let over_span = s["overall"]["requests"]["sent"].as_f64().unwrap() / s["run"]["duration_s"].as_f64().unwrap();
+    assert!((achieved - over_span).abs() < 0.01, "achieved {achieved}, sent over the span {over_span}");
+    assert_eq!(passed, achieved >= threshold, "{s}");
+    assert_eq!(o.status.code(), Some(if passed { 0 } else { 1 }), "{}{}", stdout(&o), stderr(&o));
+}

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use crate::driver::tls::TlsClient;
 use crate::driver::{self, Ctx, Drive, Driven, Feed};
 use crate::error::Error;
-use crate::profile::{Endpoint, Load, Plan, Shard};
+use crate::profile::{Endpoint, HttpUrl, Load, Plan, Shard};
 use crate::progress::Progress;
 use crate::workload::{Arrivals, Workload, intended_rate};
 use crate::{folder, signals};
@@ -57,9 +57,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
         Endpoint::Http(_) => None,
     };
     let (addr, base_path) = match (&plan.target.endpoint, &server) {
-        (Endpoint::Http(url), _) => {
-            (rt.block_on(resolve(&url.authority, plan.target.connect_timeout))?, url.base_path.clone())
-        }
+        (Endpoint::Http(url), _) => (rt.block_on(resolve(url, plan.target.connect_timeout))?, url.base_path.clone()),
         (Endpoint::Builtin { .. }, Some(s)) => (s.addr(), String::new()),
         (Endpoint::Builtin { .. }, None) => unreachable!("started above"),
     };
@@ -87,12 +85,15 @@ fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
-/// Resolve `authority` and pick the address to load: the first that accepts a connection
-/// (`localhost` may resolve to `::1` first while the service listens on IPv4 only), else
-/// the first, and the run counts what goes wrong.
-async fn resolve(authority: &str, connect_timeout: Duration) -> Result<SocketAddr, Error> {
-    let fail = |message: String| Error::Resolve { authority: authority.to_string(), message };
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(authority).await.map_err(|e| fail(e.to_string()))?.collect();
+/// Resolve the URL's authority and pick the address to load: the first that accepts a
+/// connection (`localhost` may resolve to `::1` first while the service listens on IPv4
+/// only), else the first, and the run counts what goes wrong. Messages show the URL
+/// masked (its host may come from `${env.*}`).
+async fn resolve(url: &HttpUrl, connect_timeout: Duration) -> Result<SocketAddr, Error> {
+    let authority = url.display();
+    let fail = |message: String| Error::Resolve { authority: authority.clone(), message };
+    let found = tokio::net::lookup_host(&url.authority).await;
+    let addrs: Vec<SocketAddr> = found.map_err(|e| fail(url.mask(&e.to_string())))?.collect();
     for addr in &addrs {
         if let Ok(Ok(_)) = tokio::time::timeout(connect_timeout, tokio::net::TcpStream::connect(addr)).await {
             return Ok(*addr);

@@ -15,6 +15,7 @@ use einv_workload::requests::{OpTemplate, Requests, Tag};
 use einv_workload::trace::TraceReader;
 use einv_workload::{Captures, Mix, Schedule, Stage, derive_seed};
 
+use crate::driver::Secrets;
 use crate::error::{Error, ProfileError};
 use crate::profile::{Bodies, Load, Plan, Shard};
 
@@ -46,7 +47,10 @@ impl Workload {
     pub fn new(plan: &Plan) -> Result<Workload, Error> {
         // Validation catches nearly all of these; what is left (a schedule too thin to hold
         // one arrival, a feeder file changed since) is still the profile's fault.
-        let bad = |key: &str, e: einv_workload::Error| Error::from(ProfileError::unlocated(&plan.file, key, e));
+        let secrets = Secrets::of(plan);
+        let bad = |key: &str, e: einv_workload::Error| {
+            Error::from(ProfileError::unlocated(&plan.file, key, secrets.mask(&e.to_string())))
+        };
         let weights: Vec<u32> = plan.ops.iter().map(|o| o.weight).collect();
         let mix = Mix::new(&weights, derive_seed(plan.seed, "mix")).map_err(|e| bad("op", e))?;
         let schedule = plan.load.schedule(plan.seed).transpose().map_err(|e| bad("load", e))?;
@@ -104,7 +108,7 @@ impl Workload {
     /// closed loop, which has none).
     pub fn target_rate(&self, load: &Load, shard: Shard) -> f64 {
         let per_run = match (load, &self.schedule) {
-            (_, Some(s)) => s.expected_count() / s.duration().as_secs_f64(),
+            (_, Some(s)) => s.mean_rate(),
             (Load::Replay { arrivals, duration, .. }, None) => *arrivals as f64 / duration.as_secs_f64().max(1e-9),
             _ => 0.0,
         };

@@ -129,11 +129,12 @@ impl Metric {
 
     /// The figure of `result` this metric limits, and whether there was anything to
     /// measure it on. A rate over the run is always measured (0 requests/s is a figure); a
-    /// percentile needs a timed request, a share a request sent. Latency is the
-    /// CO-corrected latency, not service time.
+    /// percentile needs a request that succeeded (the latency of 404s alone says nothing
+    /// of the service), a share a request sent. Latency is the CO-corrected latency, not
+    /// service time.
     pub fn measure(self, result: &OpSummary) -> (f64, bool) {
         let lat = &result.latency_ms;
-        let (timed, sent) = (lat.count > 0, result.requests.sent > 0);
+        let (timed, sent) = (lat.count > 0 && result.requests.ok > 0, result.requests.sent > 0);
         match self {
             Metric::P50 => (lat.p50, timed),
             Metric::P90 => (lat.p90, timed),
@@ -148,7 +149,7 @@ impl Metric {
 
     /// Why a check of this metric can have nothing to measure.
     pub fn unmeasured(self) -> &'static str {
-        if self.unit() == Unit::Ms { "no request timed" } else { "no request sent" }
+        if self.unit() == Unit::Ms { "no request succeeded" } else { "no request sent" }
     }
 }
 
@@ -367,7 +368,8 @@ pub struct SloCheck {
     /// `actual >= threshold`, every other check when `actual <= threshold`.
     pub unit: String,
     pub passed: bool,
-    /// False when there was nothing to measure (a latency percentile of no timed request,
+    /// False when there was nothing to measure (a latency percentile of no request that
+    /// succeeded,
     /// an error rate of no request sent): `actual` is then 0 and the check fails, since
     /// nothing is no evidence of meeting a limit. Written only when false.
     #[serde(default = "yes", skip_serializing_if = "is_true")]

@@ -1,6 +1,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+use crate::render::check_value;
 use crate::summary::{OpSummary, Summary};
 
 /// Warnings about the validity of a run's numbers, from its overall result: nothing was
@@ -217,14 +218,42 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
     out
 }
 
-/// One check in words: `latency p99 (issue) 212.000 ms (limit 150.000)`, or `latency p99
-/// (issue) not measured: no request timed (limit 150.000 ms)`.
+/// One check in words, its figures as every report shows them: `latency p99 (issue)
+/// 212.00 ms (limit 150.00 ms)`, `error rate 0.06% (limit 0.10%)`, or `latency p99
+/// (issue) not measured: no request succeeded (limit 150.00 ms)`.
 fn describe(c: &crate::SloCheck) -> String {
     let scope = if c.scope == "overall" { String::new() } else { format!(" ({})", c.scope) };
-    let bound = c.bound().word();
+    let (bound, limit) = (c.bound().word(), check_value(c, c.threshold));
     if !c.measured {
         let what = c.metric().map_or("nothing measured", crate::Metric::unmeasured);
-        return format!("{}{scope} not measured: {what} ({bound} {:.3} {})", c.name, c.threshold, c.unit);
+        return format!("{}{scope} not measured: {what} ({bound} {limit})", c.name);
     }
-    format!("{}{scope} {:.3} {} ({bound} {:.3})", c.name, c.actual, c.unit, c.threshold)
+    format!("{}{scope} {} ({bound} {limit})", c.name, check_value(c, c.actual))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SloCheck;
+
+    fn check(name: &str, unit: &str, (actual, threshold): (f64, f64), measured: bool) -> SloCheck {
+        let passed = measured && actual <= threshold;
+        let (name, scope, unit) = (name.to_string(), "overall".to_string(), unit.to_string());
+        SloCheck { name, scope, threshold, actual, unit, passed, measured }
+    }
+
+    /// The terminal says what a user would: a share as a percentage, and no 0 ms
+    /// percentile when nothing succeeded.
+    #[test]
+    fn verdict_lines_read_as_percentages_and_say_when_nothing_succeeded() {
+        assert_eq!(describe(&check("error rate", "ratio", (0.0006, 0.001), true)), "error rate 0.06% (limit 0.10%)");
+        assert_eq!(
+            describe(&check("latency p99", "ms", (212.0, 150.0), true)),
+            "latency p99 212.00 ms (limit 150.00 ms)"
+        );
+        assert_eq!(
+            describe(&check("latency p99", "ms", (0.0, 150.0), false)),
+            "latency p99 not measured: no request succeeded (limit 150.00 ms)"
+        );
+    }
 }

@@ -214,6 +214,11 @@ impl Schedule {
         self.segments.last().map_or(0.0, |s| s.lambda0 + s.lambda())
     }
 
+    /// The mean intended rate: expected arrivals over the schedule's length.
+    pub fn mean_rate(&self) -> f64 {
+        self.expected_count() / self.duration().as_secs_f64().max(1e-9)
+    }
+
     /// The intended rate at offset `t` (0 outside the schedule).
     pub fn rate_at(&self, t: Duration) -> f64 {
         let t = t.as_secs_f64();

@@ -167,6 +167,44 @@ pub fn path_encoded(value: &str) -> String {
 const PATH_VALUE: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
+/// Text that may hold only `${env.NAME}` placeholders (a target URL, a file path),
+/// resolved once: what it says, and the values it took, to mask wherever it is shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvText {
+    pub text: String,
+    pub secrets: Vec<String>,
+}
+
+/// Resolve the `${env.NAME}` placeholders of `src` with `env`; any other placeholder is
+/// refused (these texts are read once, before any request exists).
+pub fn expand_env(src: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<EnvText, String> {
+    struct EnvOnly<'a>(&'a dyn Fn(&str) -> Option<String>);
+    impl Scope for EnvOnly<'_> {
+        fn feeder(&self, feeder: &str, column: &str) -> Result<(usize, usize), String> {
+            Err(format!("${{feeder.{feeder}.{column}}} cannot be used here; only ${{env.NAME}} can"))
+        }
+        fn capture(&self, name: &str) -> Result<usize, String> {
+            Err(format!("${{capture.{name}}} cannot be used here; only ${{env.NAME}} can"))
+        }
+        fn env(&self, name: &str) -> Option<String> {
+            (self.0)(name)
+        }
+    }
+    let template = Template::parse(src, &EnvOnly(env))?;
+    let mut out = EnvText::default();
+    for part in template.parts {
+        match part {
+            Part::Lit(s) => out.text.push_str(&s),
+            Part::Var(Var::Env { value, .. }) => {
+                out.text.push_str(&value);
+                out.secrets.push(value);
+            }
+            Part::Var(_) => return Err("only ${env.NAME} placeholders can be used here".into()),
+        }
+    }
+    Ok(out)
+}
+
 fn render_var(var: &Var, v: &Values, out: &mut Vec<u8>) {
     match var {
         Var::Index => out.extend_from_slice(itoa::Buffer::new().format(v.index).as_bytes()),
@@ -289,5 +327,15 @@ mod tests {
         assert!(err("/${pool.missing}").contains("no pool missing"));
         assert!(err("/${env.UNSET_VAR}").contains("UNSET_VAR is not set"));
         assert!(err("/${index").contains("unclosed"));
+    }
+
+    #[test]
+    fn env_text_takes_env_values_only() {
+        let env = |name: &str| (name == "HOST").then(|| "h.example".to_string());
+        let t = expand_env("http://${env.HOST}/a$$b", &env).unwrap();
+        assert_eq!((t.text.as_str(), t.secrets.as_slice()), ("http://h.example/a$b", &["h.example".to_string()][..]));
+        assert!(expand_env("/${env.NOPE}", &env).unwrap_err().contains("NOPE is not set"));
+        assert!(expand_env("/${index}", &env).unwrap_err().contains("only ${env.NAME}"));
+        assert!(expand_env("/${feeder.a.b}", &env).unwrap_err().contains("only ${env.NAME}"));
     }
 }

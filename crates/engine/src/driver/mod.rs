@@ -172,7 +172,7 @@ impl Ctx {
             conns: Arc::default(),
             captures,
             responses: plan.ops.iter().map(|op| (op.extract.clone(), op.check.clone())).collect(),
-            secrets: Secrets::of(&plan.ops),
+            secrets: Secrets::of(plan),
         }
     }
 }

@@ -17,6 +17,12 @@ impl Load {
         let Load::Open { stages, arrivals, .. } = self else { return None };
         Some(Schedule::new(stages, *arrivals, derive_seed(seed, "arrivals")))
     }
+
+    /// The mean planned rate of an open-loop load; `None` for closed loop and replay
+    /// (and a schedule that cannot be drawn, which validation reports).
+    pub fn mean_rate(&self, seed: u64) -> Option<f64> {
+        self.schedule(seed)?.ok().map(|s| s.mean_rate())
+    }
 }
 
 /// Why `load` would send nothing for `shard`, if so. Shard `i` sends the arrivals

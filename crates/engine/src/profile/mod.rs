@@ -33,6 +33,7 @@ use einv_workload::{Arrivals, Stage};
 use hyper::Method;
 use hyper::header::{HeaderName, HeaderValue};
 
+use crate::driver::Secrets;
 use crate::error::Error;
 
 /// Upper bounds that keep arithmetic on durations and counts far from overflow (those of
@@ -109,6 +110,8 @@ pub struct HttpUrl {
     pub base_path: String,
     /// `https://`: TLS, with the host as the server name (SNI and certificate check).
     pub tls: bool,
+    /// The `${env.*}` values the URL was written with: never shown.
+    pub secrets: Vec<String>,
 }
 
 impl HttpUrl {
@@ -118,10 +121,15 @@ impl HttpUrl {
         host.trim_start_matches('[').trim_end_matches(']')
     }
 
-    /// The URL as a user would write it.
+    /// The URL as a user would write it, its `${env.*}` values masked.
     pub fn display(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
-        format!("{scheme}://{}{}", self.authority, self.base_path)
+        self.mask(&format!("{scheme}://{}{}", self.authority, self.base_path))
+    }
+
+    /// `text` with the URL's `${env.*}` values masked.
+    pub fn mask(&self, text: &str) -> String {
+        Secrets::new(self.secrets.iter().map(String::as_str)).mask(text)
     }
 }
 
@@ -291,6 +299,7 @@ impl Plan {
 
     /// Apply command-line overrides (each checked like the profile value it replaces).
     pub fn apply(&mut self, o: &Overrides) -> Result<(), Error> {
+        let planned_rate = self.load.mean_rate(self.seed);
         if let Some(url) = &o.target {
             let builtin = match &self.target.endpoint {
                 Endpoint::Builtin { spec, threads, .. } => ((**spec).clone(), *threads),
@@ -353,7 +362,26 @@ impl Plan {
             };
             return Err(Error::Flag { flag, message: why });
         }
+        self.scale_min_rate(planned_rate);
         Ok(())
+    }
+
+    /// A `min-rate` is written for the profile's schedule: when `--duration` or `--rate`
+    /// changes that schedule, the limit keeps its share of the schedule's mean planned
+    /// rate (a 450/s floor under a ramp averaging 500/s becomes 225/s when the ramp is cut
+    /// at half, averaging 250/s).
+    fn scale_min_rate(&mut self, planned_rate: Option<f64>) {
+        let (Some(before), Some(after)) = (planned_rate, self.load.mean_rate(self.seed)) else { return };
+        if before <= 0.0 || after == before {
+            return;
+        }
+        self.slo = self.slo.for_share(after / before);
+        if let Some(limit) = self.slo.overall.get(einv_report::Metric::MinRate) {
+            tracing::info!(
+                "min-rate held at {:.1}/s: the schedule now plans {after:.1}/s on average, the profile's {before:.1}/s",
+                limit.threshold()
+            );
+        }
     }
 
     /// Where a run sends requests, once the built-in target (if any) listens at `builtin`.

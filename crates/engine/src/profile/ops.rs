@@ -9,13 +9,14 @@ use einv_core::input::clip;
 use einv_workload::feeder::{FeedMode, Feeder};
 use einv_workload::invoice::{Dist, InvoiceSpec};
 use einv_workload::requests::{Faults, OpTemplate};
-use einv_workload::template::{Scope, Template};
+use einv_workload::template::{EnvText, Scope, Template, expand_env};
 use hyper::Method;
 use hyper::header::{HeaderName, HeaderValue};
 
 use super::raw::{RawBody, RawCheck, RawDist, RawFeeder, RawInvoice, RawOp, RawWorkload};
 use super::validate::Check;
 use super::{Op, ResponseCheck};
+use crate::driver::Secrets;
 
 /// A CSV feeder of the profile.
 #[derive(Debug, Clone)]
@@ -25,6 +26,8 @@ pub struct FeederSpec {
     pub mode: FeedMode,
     /// The header's column names (`None` when the file could not be read).
     pub columns: Option<Vec<String>>,
+    /// The `${env.*}` values its path was written with: never shown.
+    pub secrets: Vec<String>,
 }
 
 /// The invoice workload: payload shape, injected faults, captures.
@@ -57,17 +60,27 @@ pub(super) fn feeders(c: &mut Check, raw: Vec<RawFeeder>, dir: &Path) -> Vec<Fee
                 FeedMode::Circular
             }
         };
-        let path = dir.join(file.as_deref().unwrap_or_default());
-        match file.map(|_| Feeder::open(&path, mode, 0)) {
-            Some(Ok(feeder)) => out.push(FeederSpec { name, path, mode, columns: Some(feeder.columns().to_vec()) }),
-            opened => {
-                if let Some(Err(e)) = opened {
-                    c.fail(&key("path"), e.to_string());
-                }
-                // Kept, columns unknown, so ops that use it are not reported a second time.
-                out.push(FeederSpec { name, path, mode, columns: None });
+        // `${env.DATA_DIR}/buyers.csv`: a folder that differs between machines.
+        let file = file.and_then(|f| match expand_env(&f, &|name| std::env::var(name).ok()) {
+            Ok(f) => Some(f),
+            Err(why) => {
+                c.fail(&key("path"), why);
+                None
             }
-        }
+        });
+        let EnvText { text, secrets } = file.clone().unwrap_or_default();
+        let path = dir.join(text);
+        let opened = file.map(|_| Feeder::open(&path, mode, 0));
+        let columns = match opened {
+            Some(Ok(feeder)) => Some(feeder.columns().to_vec()),
+            Some(Err(e)) => {
+                c.fail(&key("path"), Secrets::new(secrets.iter().map(String::as_str)).mask(&e.to_string()));
+                None
+            }
+            None => None,
+        };
+        // Kept even without columns, so ops that use it are not reported a second time.
+        out.push(FeederSpec { name, path, mode, columns, secrets });
     }
     out
 }

@@ -7,19 +7,28 @@ use std::net::Ipv6Addr;
 
 use einv_poolsim::ModelSpec;
 
+use einv_workload::template::{EnvText, expand_env};
+
 use super::{Endpoint, HttpUrl};
+use crate::driver::Secrets;
 
 const EXPECTED: &str = "expected \"builtin\", \"builtin+tls\" or \"http[s]://host[:port][/prefix]\"";
 
-/// `"builtin"`, `"builtin+tls"` or an `http[s]://host[:port][/prefix]` URL. The error
-/// quotes the URL with any credentials in it masked.
-pub(crate) fn endpoint(url: &str, builtin: (ModelSpec, usize)) -> Result<Endpoint, String> {
+/// `"builtin"`, `"builtin+tls"` or an `http[s]://host[:port][/prefix]` URL, whole or in
+/// parts from `${env.NAME}`. The error quotes the URL as written, with any credentials in
+/// it masked, and never an environment variable's value.
+pub(crate) fn endpoint(written: &str, builtin: (ModelSpec, usize)) -> Result<Endpoint, String> {
+    let quoted = |why: String| format!("{:?}: {why}", redact(written));
+    let EnvText { text: url, secrets } = expand_env(written, &|name| std::env::var(name).ok()).map_err(quoted)?;
     if let Some(tls) =
         [("builtin", false), ("builtin+tls", true)].iter().find_map(|(n, tls)| (url == *n).then_some(*tls))
     {
         return Ok(Endpoint::Builtin { spec: Box::new(builtin.0), threads: builtin.1, tls });
     }
-    http_url(url).map(Endpoint::Http).map_err(|why| format!("{:?}: {why}", redact(url)))
+    match http_url(&url) {
+        Ok(url) => Ok(Endpoint::Http(HttpUrl { secrets, ..url })),
+        Err(why) => Err(quoted(Secrets::new(secrets.iter().map(String::as_str)).mask(&why))),
+    }
 }
 
 /// Split and check an `http[s]://` URL; the error says what is wrong, without the URL.
@@ -50,7 +59,8 @@ fn http_url(url: &str) -> Result<HttpUrl, String> {
     if !path.is_empty() && !valid_path {
         return Err(format!("{path:?} is not a valid URL path (spaces and control characters must be %-encoded)"));
     }
-    let url = HttpUrl { authority: format!("{host}:{port}"), base_path: path.trim_end_matches('/').to_string(), tls };
+    let (authority, base_path) = (format!("{host}:{port}"), path.trim_end_matches('/').to_string());
+    let url = HttpUrl { authority, base_path, tls, secrets: Vec::new() };
     if tls && rustls_pki_types::ServerName::try_from(url.host()).is_err() {
         return Err(format!("{:?} is not a host name TLS can check a certificate against", url.host()));
     }

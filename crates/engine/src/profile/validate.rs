@@ -186,7 +186,7 @@ fn target(c: &mut Check, mut t: RawTarget, dir: &Path) -> Option<Target> {
     let endpoint = super::url::endpoint(&url, builtin.unwrap_or_else(|| (ModelSpec::default(), 1)));
     let endpoint = endpoint.unwrap_or_else(|message| {
         c.fail("target.url", message);
-        Endpoint::Http(HttpUrl { authority: String::new(), base_path: String::new(), tls: false })
+        Endpoint::Http(HttpUrl { authority: String::new(), base_path: String::new(), tls: false, secrets: Vec::new() })
     });
     // A bad URL is reported once: its scheme decides nothing about the TLS keys then.
     let tls_known = c.errors.iter().all(|e| e.key != "target.url");

@@ -4,7 +4,7 @@
 
 mod fmt;
 
-pub(crate) use fmt::{count, esc, knee_sentence, offered, stage_rows};
+pub(crate) use fmt::{check_value, count, esc, knee_sentence, offered, stage_rows};
 mod html;
 mod junit;
 mod markdown;
