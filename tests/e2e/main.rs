@@ -13,6 +13,7 @@ mod init;
 mod inputs;
 mod interrupts;
 mod limits;
+mod live;
 mod outputs;
 mod report;
 mod runs;
