@@ -88,8 +88,9 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     let summary = rt.block_on(drive(plan, opts, workload, target, (&folder, &mut streams), started_at, threads));
     streams.close();
     let summary = summary?;
-    if opts.metrics_addr.is_some() && !opts.metrics_linger.is_zero() {
-        eprintln!(
+    // An interrupted run was asked to end: it does not linger.
+    if opts.metrics_addr.is_some() && !opts.metrics_linger.is_zero() && !summary.interrupted {
+        tracing::info!(
             "report written to {}; serving the final metrics for {} (Ctrl-C to stop)",
             folder.display(),
             humantime::format_duration(opts.metrics_linger)

@@ -107,6 +107,7 @@ fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, Error> {
             "--metrics-addr {bound} is not a loopback address: anyone who can reach it sees the run's metrics"
         );
     }
+    // Printed, not logged: the address is what the user asked for, whatever the log level.
     eprintln!("einv-load metrics on http://{bound}/metrics");
     Ok(listener)
 }

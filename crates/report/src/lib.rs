@@ -11,6 +11,8 @@
 //! reader of a finished folder ([`Saved::load`] adds its histograms), so `einv-load report`
 //! renders the same files from disk, [`merge()`] adds shard folders into one, and
 //! [`compare()`] sets two runs side by side. Renderers are pure: data in, bytes out.
+//! While a run goes, a [`Live`] made from the run log's totals after each interval is the
+//! run so far, as OpenMetrics text ([`Live::prometheus`]) or a JSON line.
 //!
 //! ```
 //! use std::time::Duration;
