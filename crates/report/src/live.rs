@@ -158,12 +158,11 @@ impl IntervalFigures {
 
 impl Totals {
     fn of(s: &Stats) -> Totals {
-        let errors = s.errors.iter().filter(|(_, n)| *n > 0).map(|(c, n)| (c.as_str().to_string(), n)).collect();
         Totals {
             sent: s.sent,
             ok: s.ok,
-            errors,
-            status: s.statuses.iter().map(|(code, n)| (code.to_string(), *n)).collect(),
+            errors: s.errors_by_name(),
+            status: s.status_by_code(),
             skipped: s.skipped,
             check_failed: s.check_failed,
             queued: s.queued,
