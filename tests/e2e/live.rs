@@ -195,3 +195,16 @@ fn a_taken_metrics_address_is_bad_input() {
     assert!(stderr(&o).contains("--metrics-addr") && stderr(&o).contains(&addr), "{}", stderr(&o));
     assert!(!out.exists(), "nothing was run");
 }
+
+#[test]
+fn a_json_stream_that_cannot_be_written_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().display().to_string();
+    let (_dir, out, o) = crate::run_profile(
+        &std::fs::read_to_string(root().join("profiles/smoke.toml")).unwrap(),
+        &["--duration", "1s", "--json-stream", &folder],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--json-stream") && stderr(&o).contains("directory"), "{}", stderr(&o));
+    assert!(!out.exists(), "nothing was run");
+}
