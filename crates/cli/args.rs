@@ -345,6 +345,18 @@ pub struct RunArgs {
     /// Do not draw the progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Serve the run so far as Prometheus (OpenMetrics) text on http://ADDR/metrics,
+    /// updated once an interval (port 0: any free port; the address is printed on stderr).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Keep serving the final metrics this long after the report is written (e.g. 15s),
+    /// so that a scraper gets the run's last interval.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, requires = "metrics_addr")]
+    pub metrics_linger: Option<Duration>,
+    /// Write one JSON object per interval to FILE as the run goes (`-`: standard output;
+    /// the text summary then goes to stderr).
+    #[arg(long, value_name = "FILE")]
+    pub json_stream: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -41,9 +41,23 @@ fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         shard: a.shard,
     };
     plan.apply(&overrides)?;
-    let opts = RunOptions { out: a.out, progress: !a.no_progress, ..RunOptions::default() };
+    let json_to_stdout = a.json_stream.as_ref().is_some_and(|p| p.as_os_str() == "-");
+    let opts = RunOptions {
+        out: a.out,
+        progress: !a.no_progress,
+        metrics_addr: a.metrics_addr,
+        json_stream: a.json_stream,
+        metrics_linger: a.metrics_linger.unwrap_or_default(),
+        ..RunOptions::default()
+    };
     let result = einv_engine::run(&plan, &opts)?;
-    out::print(&einv_report::text_summary(&result.summary, &result.folder.display().to_string()))?;
+    let text = einv_report::text_summary(&result.summary, &result.folder.display().to_string());
+    // Standard output holds the JSON lines then, and only them.
+    if json_to_stdout {
+        eprint!("{text}")
+    } else {
+        out::print(&text)?
+    }
     Ok(out::finish(&result.summary, Finished::Run, &result.folder))
 }
 

@@ -15,6 +15,7 @@ mod init;
 mod inputs;
 mod interrupts;
 mod limits;
+mod live;
 mod outputs;
 mod report;
 mod runs;

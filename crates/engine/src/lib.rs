@@ -33,6 +33,7 @@ mod run;
 mod serve;
 mod signals;
 mod simulate;
+mod stream;
 mod sweep;
 mod verdict;
 mod workload;

@@ -7,7 +7,10 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use einv_poolsim::live::Server;
-use einv_report::{Aborted, Connections, Finish, Recorder, RunInfo, RunLog, SloSpec, Stages, Stats, Summary};
+use einv_report::{
+    Aborted, Connections, Finish, Gauges, IntervalFigures, Live, Moment, Recorder, RunInfo, RunLog, SloSpec, Stages,
+    Stats, Summary,
+};
 use einv_workload::Schedule;
 use tokio::sync::watch;
 
@@ -16,6 +19,7 @@ use crate::driver::{self, Ctx, Drive, Driven, Feed};
 use crate::error::Error;
 use crate::profile::{Endpoint, HttpUrl, Load, Plan, Shard};
 use crate::progress::Progress;
+use crate::stream::Streams;
 use crate::workload::{Arrivals, Workload, intended_rate};
 use crate::{folder, signals};
 
@@ -29,6 +33,12 @@ pub struct RunOptions {
     /// Stop once the last stage is certain to fail its SLO whatever the rest of it does
     /// (a capacity step's measuring stage): overload lasts no longer than it must.
     pub early_stop: bool,
+    /// Serve the run so far as OpenMetrics text on `http://ADDR/metrics`.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Write one JSON line an interval here (`-`: standard output).
+    pub json_stream: Option<PathBuf>,
+    /// Keep serving the final metrics this long after the report is written.
+    pub metrics_linger: Duration,
 }
 
 /// A finished (or interrupted) run.
@@ -48,6 +58,8 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
         .build()
         .map_err(Error::Runtime)?;
     folder::check(opts.out.as_deref())?;
+    let mut streams = Streams::open(opts.metrics_addr, opts.json_stream.as_deref())?;
+    streams.serve(&rt)?;
     // Kept alive for the whole run; dropped (and stopped) on return.
     let server = match &plan.target.endpoint {
         Endpoint::Builtin { spec, threads, tls: false } => Some(Server::start((**spec).clone(), loopback(), *threads)?),
@@ -74,7 +86,23 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     let folder = folder::create(opts.out.as_deref(), &plan.name, started_at)?;
     let authority = plan.authority(Some(addr));
     let target = Target { addr, authority, base_path, label: target_label, tls };
-    let summary = rt.block_on(drive(plan, opts, workload, target, &folder, started_at, threads))?;
+    let summary = rt.block_on(drive(plan, opts, workload, target, (&folder, &mut streams), started_at, threads));
+    streams.close();
+    let summary = summary?;
+    // An interrupted run was asked to end: it does not linger.
+    if opts.metrics_addr.is_some() && !opts.metrics_linger.is_zero() && !summary.interrupted {
+        tracing::info!(
+            "report written to {}; serving the final metrics for {} (Ctrl-C to stop)",
+            folder.display(),
+            humantime::format_duration(opts.metrics_linger)
+        );
+        rt.block_on(async {
+            tokio::select! {
+                _ = tokio::time::sleep(opts.metrics_linger) => {}
+                _ = signals::received() => {}
+            }
+        });
+    }
     if let Some(s) = server {
         s.stop();
     }
@@ -117,7 +145,7 @@ async fn drive(
     opts: &RunOptions,
     workload: Workload,
     target: Target,
-    folder: &Path,
+    (folder, streams): (&Path, &mut Streams),
     started_at: SystemTime,
     threads: usize,
 ) -> Result<Summary, Error> {
@@ -160,6 +188,8 @@ async fn drive(
         rates: rates.as_ref(),
         shard,
         progress: &progress,
+        streams,
+        names: &names,
         // Made one by one, not cloned: a clone would make all of every histogram resident.
         interval: names.iter().map(|_| Stats::new()).collect(),
         last: Duration::ZERO,
@@ -174,7 +204,7 @@ async fn drive(
         tokio::select! {
             _ = ticker.tick() => {
                 let now = start.elapsed();
-                collector.push(now)?;
+                collector.push(now, false)?;
                 // Only while the schedule runs: in the drain the final verdict decides.
                 if aborted.is_none()
                     && now < length
@@ -194,7 +224,7 @@ async fn drive(
         }
     };
     let elapsed = start.elapsed();
-    collector.push(elapsed)?;
+    collector.push(elapsed, true)?;
     let sent_for = driven.sent_until.saturating_duration_since(start);
     let interrupted = *stop.borrow() && aborted.is_none();
     if let Some(a) = aborted {
@@ -341,6 +371,8 @@ struct Collector<'a> {
     rates: Option<&'a Schedule>,
     shard: Shard,
     progress: &'a Progress,
+    streams: &'a mut Streams,
+    names: &'a [String],
     interval: Vec<Stats>,
     last: Duration,
     sent: u64,
@@ -358,9 +390,16 @@ impl Collector<'_> {
         }
     }
 
-    fn push(&mut self, now: Duration) -> Result<(), Error> {
+    /// Drain one interval into the log (and to whatever watches the run); `last` marks
+    /// the run's final one.
+    fn push(&mut self, now: Duration, last: bool) -> Result<(), Error> {
         let length = now.saturating_sub(self.last);
         self.recorder.drain_into(&mut self.interval);
+        // Taken before the log resets the interval; only when something watches.
+        let figures: Option<Vec<IntervalFigures>> = self
+            .streams
+            .active()
+            .then(|| self.interval.iter().map(|s| IntervalFigures::of(s, length.as_secs_f64())).collect());
         let target_rate = match self.rates {
             Some(s) if !length.is_zero() => intended_rate(s, self.shard, self.last, now),
             _ => 0.0,
@@ -372,6 +411,12 @@ impl Collector<'_> {
         let open = self.ctx.conns.open.load(Ordering::Relaxed);
         let row = self.log.push(self.last, length, target_rate, open, &mut self.interval)?;
         self.progress.update(now, &row, self.sent, self.errors);
+        if let Some(figures) = figures {
+            let (busy, queued) = self.ctx.waiting.gauges();
+            let gauges = Gauges { connections_open: open, connections_busy: busy, queued, in_flight: busy + queued };
+            let at = Moment { t_s: now.as_secs_f64(), interval_s: length.as_secs_f64(), target_rate, finished: last };
+            self.streams.publish(Live::new(at, gauges, self.names, figures, self.log.totals()));
+        }
         self.last = now;
         Ok(())
     }

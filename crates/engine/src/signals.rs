@@ -38,6 +38,14 @@ impl Signals {
     }
 }
 
+/// Wait for Ctrl-C or SIGTERM (never returns if they cannot be watched).
+pub async fn received() {
+    match Signals::new() {
+        Ok(mut signals) => signals.recv().await,
+        Err(_) => std::future::pending().await,
+    }
+}
+
 /// Wait for Ctrl-C or SIGTERM, log `why`, then set `stop`.
 pub async fn forward(stop: watch::Sender<bool>, why: &'static str) {
     let Ok(mut signals) = Signals::new() else { return };

@@ -11,6 +11,8 @@
 //! reader of a finished folder ([`Saved::load`] adds its histograms), so `einv-load report`
 //! renders the same files from disk, [`merge()`] adds shard folders into one, and
 //! [`compare()`] sets two runs side by side. Renderers are pure: data in, bytes out.
+//! While a run goes, a [`Live`] made from the run log's totals after each interval is the
+//! run so far, as OpenMetrics text ([`Live::prometheus`]) or a JSON line.
 //!
 //! ```
 //! use std::time::Duration;
@@ -38,6 +40,7 @@ mod histograms;
 mod hlog;
 mod hlog_read;
 mod hlog_sum;
+mod live;
 mod merge;
 mod outcome;
 mod pool;
@@ -66,6 +69,7 @@ pub use folder::{Folder, Saved, Totals, files};
 pub use hgrm::hgrm;
 pub use histograms::{Histograms, Timing, max_ms, new_histogram, quantile_ms};
 pub use hlog::{Hlog, HlogEntry, HlogWriter, for_each_hlog, read_hlog, read_interval_log};
+pub use live::{Gauges, IntervalFigures, Live, Moment, OPENMETRICS_CONTENT_TYPE};
 pub use merge::merge;
 pub use outcome::{ErrorClass, ErrorCounts, Outcome, Phases, Sample, TagCounts, is_final_status};
 pub use pool::{POOL_CSV, PoolInterval, PoolLog, PoolRow, PoolSummary, read_pool_csv};

@@ -171,6 +171,16 @@ impl Stats {
     pub fn error_count(&self) -> u64 {
         self.errors.total()
     }
+
+    /// The non-zero error classes by name, as summary.json's `errors` holds them.
+    pub fn errors_by_name(&self) -> std::collections::BTreeMap<String, u64> {
+        self.errors.iter().map(|(c, n)| (c.as_str().to_string(), n)).collect()
+    }
+
+    /// Responses by status code, as summary.json's `status` holds them.
+    pub fn status_by_code(&self) -> std::collections::BTreeMap<String, u64> {
+        self.statuses.iter().map(|(c, n)| (c.to_string(), *n)).collect()
+    }
 }
 
 #[cfg(test)]

@@ -356,8 +356,8 @@ impl OpSummary {
                 p99: quantile_ms(&h[Timing::SendLag], 0.99),
                 max: max_ms(&h[Timing::SendLag]),
             },
-            errors: stats.errors.iter().map(|(c, n)| (c.as_str().to_string(), n)).collect(),
-            status: stats.statuses.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
+            errors: stats.errors_by_name(),
+            status: stats.status_by_code(),
             injected: BTreeMap::new(),
             phases: PhaseSummary {
                 connect: PhasePercentiles::of(&h[Timing::Connect]),

@@ -97,6 +97,23 @@ impl Output {
         Ok(Output { path: path.into(), sink: Sink::Temp { file, tmp, target } })
     }
 
+    /// Open `path` to stream lines into while a run goes on (`--json-stream`): `-`, a
+    /// device or a FIFO as [`Output::create`] opens them; a regular file is created (or
+    /// truncated) and written in place, not under a temp name, so that a reader
+    /// (`tail -f`) sees each line as it is written.
+    pub fn stream(path: &Path) -> Result<Output, Error> {
+        let regular = match fs::metadata(path) {
+            Ok(m) => m.is_file(),
+            // Nothing there yet (and no link to nothing): a new regular file.
+            Err(e) => e.kind() == io::ErrorKind::NotFound && fs::symlink_metadata(path).is_err(),
+        };
+        if !regular || path.as_os_str() == "-" {
+            return Output::create(path, Existing::Refuse);
+        }
+        let file = File::create(path).map_err(|e| Error::io(path, e))?;
+        Ok(Output { path: path.into(), sink: Sink::Through(file) })
+    }
+
     /// The path as given.
     pub fn path(&self) -> &Path {
         &self.path
@@ -317,6 +334,22 @@ fn kind(t: &fs::FileType) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stream's lines are in the file as soon as they are written, not at the end; an
+    /// earlier file is replaced, a directory refused.
+    #[test]
+    fn a_streamed_file_shows_each_line_as_it_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("live.jsonl");
+        write_file(&p, b"an earlier run\n").unwrap();
+        let mut out = Output::stream(&p).unwrap();
+        out.write_all(b"{}\n").unwrap();
+        out.flush().unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"{}\n", "readable before the end");
+        out.commit().unwrap();
+        assert!(!temp_path(&p).exists());
+        assert!(Output::stream(dir.path()).is_err());
+    }
 
     #[test]
     fn atomic_write_replaces_whole_file_and_leaves_no_temp() {

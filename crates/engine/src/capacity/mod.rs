@@ -277,7 +277,7 @@ impl<'a> Steps<'a> {
         let folder = self.dir.join("steps").join(&leaf);
         let measure = self.opts.step_time - self.warm;
         let plan = step::plan_for(self.plan, rate, self.warm, measure)?;
-        let opts = RunOptions { out: Some(folder), progress: false, early_stop: true };
+        let opts = RunOptions { out: Some(folder), progress: false, early_stop: true, ..RunOptions::default() };
         let before = self.metrics_at.map(breaks::read_metrics);
         let result = if self.simulate { crate::simulate(&plan, &opts)? } else { crate::run(&plan, &opts)? };
         let server =

@@ -16,6 +16,8 @@ use super::Job;
 struct State {
     idle: Vec<usize>,
     pending: VecDeque<Job>,
+    /// Workers started (each owns one connection, open or opening).
+    workers: usize,
 }
 
 /// The part of the connections workers share.
@@ -27,6 +29,13 @@ pub struct Shared {
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Workers with a request on hand, and arrivals waiting for one (read once an
+    /// interval for the live metrics, under the lock the dispatcher takes anyway).
+    pub fn gauges(&self) -> (u64, u64) {
+        let st = self.lock();
+        ((st.workers - st.idle.len()) as u64, st.pending.len() as u64)
     }
 }
 
@@ -46,8 +55,9 @@ pub enum Submitted {
 }
 
 impl Connections {
-    pub fn new(limit: usize) -> Self {
-        Connections { shared: Arc::default(), workers: Vec::new(), limit }
+    /// At most `limit` connections; `shared` is also the live metrics' view of them.
+    pub fn new(limit: usize, shared: Arc<Shared>) -> Self {
+        Connections { shared, workers: Vec::new(), limit }
     }
 
     pub fn submit(&mut self, mut job: Job) -> Submitted {
@@ -65,6 +75,7 @@ impl Connections {
             return Submitted::Done;
         }
         if self.workers.len() < self.limit {
+            st.workers += 1;
             drop(st);
             let (tx, rx) = mpsc::channel(1);
             let id = self.workers.len();
@@ -134,23 +145,26 @@ mod tests {
     /// queued, and the first worker to finish takes the oldest.
     #[tokio::test]
     async fn opens_up_to_the_limit_then_queues_in_arrival_order() {
-        let mut conns = Connections::new(2);
+        let shared = Arc::<Shared>::default();
+        let mut conns = Connections::new(2, shared.clone());
         let (mut a, first) = spawned(conns.submit(job(0)));
         let (mut b, second) = spawned(conns.submit(job(1)));
         assert_eq!((first.index, first.queued, second.index, second.queued), (0, false, 1, false));
         for i in 2..5 {
             assert!(matches!(conns.submit(job(i)), Submitted::Done), "no third worker");
         }
+        assert_eq!(shared.gauges(), (2, 3), "the live metrics see two busy and three waiting");
         let taken = [a.next().await.unwrap(), b.next().await.unwrap(), a.next().await.unwrap()];
         assert_eq!(taken.iter().map(|j| j.index).collect::<Vec<_>>(), vec![2, 3, 4]);
         assert!(taken.iter().all(|j| j.queued), "they found both workers busy");
+        assert_eq!(shared.gauges(), (2, 0));
     }
 
     /// An idle worker gets the next arrival at once, unqueued; the most recently idle
     /// first (its connection is the warmest), so a low rate does not open every connection.
     #[tokio::test]
     async fn the_most_recently_idle_worker_gets_the_next_arrival() {
-        let mut conns = Connections::new(3);
+        let mut conns = Connections::new(3, Arc::default());
         let (a, _) = spawned(conns.submit(job(0)));
         let (b, _) = spawned(conns.submit(job(1)));
         let wait =
@@ -170,7 +184,7 @@ mod tests {
     /// On a stop the queued arrivals are dropped: the workers never send them.
     #[tokio::test]
     async fn cleared_arrivals_are_never_handed_out() {
-        let mut conns = Connections::new(1);
+        let mut conns = Connections::new(1, Arc::default());
         let (mut a, _) = spawned(conns.submit(job(0)));
         conns.submit(job(1));
         conns.submit(job(2));

@@ -53,7 +53,7 @@ pub struct Driven {
 /// Send this shard's `arrivals` through at most `d.connections` connections,
 /// then drain.
 pub async fn open_loop(d: Drive, arrivals: Arrivals, mut feed: Feed, ops: usize) -> Driven {
-    let mut conns = Connections::new(d.connections);
+    let mut conns = Connections::new(d.connections, d.ctx.waiting.clone());
     let mut workers = JoinSet::new();
     let (cut_tx, cut) = watch::channel(false);
     let mut scheduled = vec![0u64; ops];

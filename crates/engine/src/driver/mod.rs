@@ -68,6 +68,8 @@ pub struct Ctx {
     pub requests: Vec<Prepared>,
     pub recorder: Arc<Recorder>,
     pub conns: Arc<ConnStats>,
+    /// The open-loop dispatcher's connections: busy ones and arrivals waiting (gauges).
+    pub waiting: Arc<connections::Shared>,
     /// Captures that responses fill.
     pub captures: Arc<Captures>,
     /// Per op: what to extract and check in its responses.
@@ -170,6 +172,7 @@ impl Ctx {
             requests: plan.ops.iter().map(|op| Prepared::new(op, authority, base_path, t.keep_alive)).collect(),
             recorder,
             conns: Arc::default(),
+            waiting: Arc::default(),
             captures,
             responses: plan.ops.iter().map(|op| (op.extract.clone(), op.check.clone())).collect(),
             secrets: Secrets::of(plan),
