@@ -1,7 +1,10 @@
 //! The einv-load binary: parse arguments, set up logging, call the engine, map the result
 //! to an exit code (0 pass, 1 SLO failed or regression, 2 bad input, 3 the run could not be
-//! carried out).
+//! carried out, 4 a comparison is inconclusive).
 
+// The doc comments of the arguments are `--help` text, where `[slo]` names a profile
+// table, not a Rust item.
+#[allow(rustdoc::broken_intra_doc_links)]
 mod args;
 mod commands;
 mod out;

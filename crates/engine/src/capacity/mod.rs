@@ -31,7 +31,7 @@ pub struct CapacityOptions {
     /// The lowest rate tried (the first, without a model).
     pub min: f64,
     pub max: f64,
-    /// The length of a step: warm-up ([`step::warm_up`]) plus measuring stage.
+    /// The length of a step: warm-up (20 % of it in whole seconds, 1 to 5 s) plus measuring stage.
     pub step_time: Duration,
     /// Stop once `(hi - lo) / lo` is at most this.
     pub precision: f64,

@@ -60,7 +60,7 @@ pub struct Significance {
     pub current: Estimate,
     /// The shift in standard errors of the difference (capped at ±999).
     pub z: f64,
-    /// `z` above [`Z`].
+    /// `z` above `Z` (3: three standard errors).
     pub significant: bool,
 }
 
