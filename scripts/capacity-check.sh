@@ -51,11 +51,13 @@ sleep 1
 search external "$tmp/workers.toml" --target "http://127.0.0.1:$port" --min 250 --step-time 15s
 kill "$server"; server=""
 # nginx (Debian's package, installed when missing) whose limit_req admits 2,000 requests/s
+# (keyed by the client address: every request comes from 127.0.0.1; an empty key is not limited)
 # and answers 503 above it: a server nobody here tuned, whose capacity einv-load cannot see.
 if ! command -v nginx > /dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light > /dev/null
 fi
-mkdir -p "$tmp/nginx/logs"
+mkdir -p "$tmp/nginx/logs" "$tmp/nginx/html"
+echo ok > "$tmp/nginx/html/ok.txt"
 nport=$((20000 + RANDOM % 20000))
 cat > "$tmp/nginx/nginx.conf" <<NGINX
 worker_processes 1;
@@ -64,10 +66,12 @@ error_log $tmp/nginx/logs/error.log;
 events { worker_connections 4096; }
 http {
   access_log off;
-  limit_req_zone \$server_name zone=all:1m rate=2000r/s;
+  limit_req_zone \$binary_remote_addr zone=all:1m rate=2000r/s;
   server {
     listen 127.0.0.1:$nport;
-    location / { limit_req zone=all burst=50 nodelay; limit_req_status 503; return 200 "ok\n"; }
+    root $tmp/nginx/html;
+    # A file, not "return 200": return answers in the rewrite phase, before limit_req runs.
+    location / { limit_req zone=all burst=50 nodelay; limit_req_status 503; try_files /ok.txt =404; }
   }
 }
 NGINX
@@ -96,7 +100,7 @@ TOML
 nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g "daemon off;" &
 server=$!
 sleep 1
-search nginx "$tmp/nginx.toml" --min 250
+search nginx "$tmp/nginx.toml" --min 250 --max 8000
 kill "$server"; wait "$server" 2>/dev/null || true; server=""
 for i in 1 2 3; do search "noisy-$i" profiles/capacity.toml --step-time 15s; done
 

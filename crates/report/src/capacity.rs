@@ -166,7 +166,7 @@ impl Cause {
     pub fn describe(self) -> &'static str {
         match self {
             Cause::PoolExhausted => "the database pool (HTTP 500 from acquire timeouts)",
-            Cause::WorkerQueueFull => "the worker queue (HTTP 503 when it is full)",
+            Cause::WorkerQueueFull => "overload refusals (HTTP 503: a full worker queue or an overload limit)",
             Cause::RateLimited => "the rate limit (HTTP 429)",
             Cause::ClientConnections => "the client side: requests waited for a connection or were sent late",
             Cause::TlsHandshakes => "TLS handshakes",
