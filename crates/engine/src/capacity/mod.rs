@@ -106,7 +106,7 @@ pub fn capacity(plan: &Plan, opts: &CapacityOptions) -> Result<CapacityResult, E
     let plan = live.as_ref().map_or_else(|| Ok(plan.clone()), |l| l.plan(plan))?;
     let mut steps = Steps::new(&plan, opts, dir.clone(), opts.simulate, clock);
     steps.metrics_at = live.as_ref().map(|l| l.addr);
-    steps.model = model;
+    steps.model = steps.model.or(model);
     let outcome = search::search(&bounds(opts, start, !opts.simulate), |rate| steps.run(rate))?;
     if let Some(l) = live {
         l.server.stop();
@@ -238,8 +238,8 @@ struct Steps<'a> {
     /// Per step: its summary and the built-in target's counter increases.
     evidence: Vec<(Summary, Option<Metrics>)>,
     metrics_at: Option<std::net::SocketAddr>,
-    /// The built-in target's model, when the live steps run against it (their plan
-    /// names its address instead).
+    /// The built-in target's model: the plan's own, or, when the live steps run against
+    /// the target started for the search (their plan names its address), that target's.
     model: Option<&'a ModelSpec>,
     /// Why the search stopped without a verdict on the target (interrupted, nothing measured).
     stopped: Option<Verdict>,
@@ -258,7 +258,7 @@ impl<'a> Steps<'a> {
             rows: Vec::new(),
             evidence: Vec::new(),
             metrics_at: None,
-            model: None,
+            model: model_of(plan),
             stopped: None,
         }
     }
@@ -295,9 +295,7 @@ impl<'a> Steps<'a> {
             return Ok(None);
         }
         let mut probe = step::probe(&result.summary);
-        let utilisation = model_of(self.plan)
-            .or(self.model)
-            .map(|spec| crate::model_run::capacity(self.plan, spec).utilisation(rate));
+        let utilisation = self.model.map(|spec| crate::model_run::capacity(self.plan, spec).utilisation(rate));
         // A model at 100 % use or more passes only on a knife edge: even arrivals and fixed
         // holds keep its queue empty, but any jitter (a live target's timers, a busy
         // machine) grows it without end. The sweep fails such a cell; so does a step.
@@ -338,7 +336,7 @@ impl<'a> Steps<'a> {
         let boundary = outcome.hi.and_then(|hi| self.rows.iter().rposition(|r| r.offered_per_s == hi));
         let breaks_first = boundary.and_then(|i| {
             let (summary, server) = &self.evidence[i];
-            let spec = model_of(self.plan).or(self.model);
+            let spec = self.model;
             let queue = spec.map(|spec| binding_queue(self.plan, spec));
             let row = &self.rows[i];
             let saturated = row

@@ -48,8 +48,13 @@ pub(crate) fn measured(s: &Summary) -> Option<&StageSummary> {
 /// A step stopped early is marginal only by a stall.
 pub(crate) fn probe(s: &Summary) -> Probe {
     let Some(stage) = measured(s) else { return Probe { passed: false, marginal: false } };
-    let tightest =
-        stage.slo.checks.iter().filter(|c| c.unit == "ms").map(|c| c.threshold).fold(f64::INFINITY, f64::min);
+    let tightest = stage
+        .slo
+        .checks
+        .iter()
+        .filter(|c| c.metric().is_some_and(|m| m.unit() == einv_report::Unit::Ms))
+        .map(|c| c.threshold)
+        .fold(f64::INFINITY, f64::min);
     let stalled = stage.overall.send_lag_ms.max >= NOISE * tightest;
     if s.aborted.is_some() {
         return Probe { passed: false, marginal: stalled };
