@@ -67,7 +67,7 @@ fn one_hour(dir: &std::path::Path) -> Saved {
         target_rate: 200.0,
         slo: SloSpec {
             overall: Limits::from([
-                (Metric::P99, Limit::Time(Duration::from_millis(200))),
+                (Metric::Percentile(einv_report::Quantile::P99), Limit::Time(Duration::from_millis(200))),
                 (Metric::ErrorRate, Limit::Value(0.01)),
             ]),
             ..SloSpec::default()

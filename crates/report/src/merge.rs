@@ -58,6 +58,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
         target_rate: folders.iter().map(|f| f.summary.overall.rate.target_per_s).sum(),
         tags: &merged.tags,
         slo: &slo,
+        percentiles: first.percentiles.clone(),
         connections: connections(&folders),
         // Each shard's own warnings (send lag, nothing measured) are carried, named.
         lag_warning: None,

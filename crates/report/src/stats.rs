@@ -236,9 +236,9 @@ mod tests {
         s.skipped = 3;
         let tags = ["duplicate".to_string(), "bad_check_digit".to_string()];
         let named: Vec<(String, bool)> = tags.iter().map(|t| (t.clone(), false)).collect();
-        let saved = OpSummary::new(&s, 510, 100.0, 5.0).with_injected(&s, &named);
+        let saved = OpSummary::new(&s, &[], 510, 100.0, 5.0).with_injected(&s, &named);
         let back = Stats::from_saved(&saved, s.hist.clone(), &tags).unwrap();
-        assert_eq!(OpSummary::new(&back, 510, 100.0, 5.0).with_injected(&back, &named), saved);
+        assert_eq!(OpSummary::new(&back, &[], 510, 100.0, 5.0).with_injected(&back, &named), saved);
         assert_eq!(back.tags[1].sent, 10);
 
         let mut bad = saved.clone();

@@ -92,7 +92,7 @@ fn slo_limits_per_op_and_abort_rule_are_read() {
     );
     let slo = parse(&src.replace("\"10s\"", "\"60s\"")).unwrap().slo;
     use einv_report::{Limit, Metric};
-    let overall = (slo.overall.get(Metric::P99), slo.overall.get(Metric::MinRate));
+    let overall = (slo.overall.get(Metric::Percentile(einv_report::Quantile::P99)), slo.overall.get(Metric::MinRate));
     assert_eq!(overall, (Some(Limit::Time(Duration::from_millis(200))), Some(Limit::Value(90.0))));
     assert_eq!(slo.abort_after, Some(Duration::from_secs(30)), "the default grace");
     // An op's limits are limits only (no abort rule nor ops of their own): that is their type.
@@ -100,7 +100,10 @@ fn slo_limits_per_op_and_abort_rule_are_read() {
     let limits: Vec<(Metric, Limit)> = issue.iter().collect();
     assert_eq!(
         limits,
-        [(Metric::P50, Limit::Time(Duration::from_millis(20))), (Metric::ErrorRate, Limit::Value(0.01))]
+        [
+            (Metric::Percentile(einv_report::Quantile::P50), Limit::Time(Duration::from_millis(20))),
+            (Metric::ErrorRate, Limit::Value(0.01))
+        ]
     );
 }
 
