@@ -54,14 +54,16 @@ pub(super) fn slo(c: &mut Check, s: RawSlo, ops: &[Op], run: Duration) -> SloSpe
 }
 
 /// One scope's limits (`prefix` is `slo` or `slo.ops.NAME`). A metric given twice (`p999`
-/// and `"p99.9"`) is an error at the second.
+/// and `"p99.9"`) is an error.
 fn limits(c: &mut Check, prefix: &str, s: RawSloLimits) -> Limits {
     let mut limits = Limits::default();
+    let mut seen: Vec<(Metric, String)> = Vec::new();
     for (written, m, raw) in s.0 {
         let key = format!("{prefix}.{written}");
-        if limits.get(m).is_some() {
-            c.fail(&key, format!("limits {} again (write each limit once)", m.name()));
+        if let Some((_, first)) = seen.iter().find(|(seen, _)| *seen == m) {
+            c.fail(&key, format!("`{first}` and `{written}` both limit {}: write it once", m.name()));
         }
+        seen.push((m, written));
         let limit = match (raw, m.unit()) {
             (RawLimit::Time(d), _) => Limit::Time(c.duration(&key, d)),
             (RawLimit::Number(r), Unit::Ratio) => {
