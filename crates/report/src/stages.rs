@@ -255,7 +255,7 @@ impl Window {
                 };
                 if bad > allowed {
                     let (actual, _) = metric.measure(&so_far);
-                    let (name, unit) = (metric.name().into(), metric.unit().as_str().into());
+                    let (name, unit) = (metric.name(), metric.unit().as_str().into());
                     out.push(SloCheck {
                         name,
                         scope: scope.into(),

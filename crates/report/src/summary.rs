@@ -489,7 +489,7 @@ fn default_percentiles() -> Vec<Quantile> {
     Quantile::DEFAULT.into()
 }
 
-fn is_default_percentiles(list: &Vec<Quantile>) -> bool {
+fn is_default_percentiles(list: &[Quantile]) -> bool {
     list[..] == Quantile::DEFAULT
 }
 
