@@ -12,7 +12,7 @@ const DECIMALS: usize = 6;
 /// One percent in the stored unit (millionths of a percent).
 const SCALE: u32 = 1_000_000;
 
-/// A percentile strictly between 0 and 100, exact to [`DECIMALS`] decimals of a percent.
+/// A percentile strictly between 0 and 100, exact to 6 decimals of a percent (p99.999999).
 /// Ordered by value, so limits and tables list p50 before p99.9.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Quantile(u32);
