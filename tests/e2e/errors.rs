@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use crate::env::files;
 use crate::runs::serve;
 use crate::{einv, stderr, stdout, summary};
 
@@ -28,16 +29,6 @@ check = { status = [200], equals = { "/code" = "0000" } }
 "#;
 
 const SECRET: &str = "s3cret-t0ken";
-
-/// Every file under `dir`, as text.
-fn texts(dir: &Path) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        out.push((path.display().to_string(), String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into()));
-    }
-    out
-}
 
 fn errors_jsonl(dir: &Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(dir.join("errors.jsonl")).unwrap();
@@ -105,8 +96,8 @@ fn a_run_of_wrong_paths_names_the_op_and_check_and_keeps_the_404_bodies_masked()
     }
 
     // No file of either folder, nor the terminal, shows the secret.
-    let mut all = texts(&out);
-    all.extend(texts(&copy));
+    let mut all = files(&out);
+    all.extend(files(&copy));
     assert!(all.len() >= 12, "{:?}", all.iter().map(|(f, _)| f).collect::<Vec<_>>());
     for (what, o) in [("run", &ran), ("report", &rendered)] {
         all.push((format!("{what} stdout"), stdout(o)));

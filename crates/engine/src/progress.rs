@@ -166,6 +166,6 @@ mod tests {
         let errors = Errors { count: 78, top: Some("query http_4xx 76".into()) };
         let line = |w| line(w, (Duration::from_secs(3), Duration::from_secs(10)), &row, 80, &errors);
         assert_eq!(line(60), "3/10s 10/s  p99 0.0 ms  errors 78 (top query http_4xx 76)");
-        assert!(line(200).contains(" errors 78 (top query http_4xx 76)  sent"), "{}", line(200));
+        assert!(line(200).ends_with("sent 80  errors 78 (top query http_4xx 76)  conns 0"), "{}", line(200));
     }
 }

@@ -146,7 +146,7 @@ impl Prepared {
         req
     }
 
-    /// `METHOD path` of the request [`Self::request`] makes (unmasked).
+    /// `METHOD path` of the request this op sends with `parts` (unmasked).
     pub fn request_line(&self, parts: Option<&Parts>) -> String {
         let uri = parts.and_then(|p| p.uri.as_ref()).unwrap_or(&self.uri);
         format!("{} {uri}", self.method)
