@@ -32,7 +32,7 @@ fn folder_with_checks(dir: &Path, n: u64, scale: f64, fail_every: u64, check_eve
                 send_lag: Duration::ZERO,
                 outcome: Outcome::Response(status),
                 queued: false,
-                check_failed: check_every > 0 && k.is_multiple_of(check_every),
+                failed_check: (check_every > 0 && k.is_multiple_of(check_every)).then_some(1),
                 tag: None,
                 expects_rejection: false,
                 phases: Phases::default(),
@@ -61,6 +61,8 @@ fn folder_with_checks(dir: &Path, n: u64, scale: f64, fail_every: u64, check_eve
         lag_warning: Duration::from_secs(1),
         interrupted: false,
         tags: Vec::new(),
+        checks: Vec::new(),
+        errors: None,
         pool: None,
     };
     log.finish(finish).unwrap();

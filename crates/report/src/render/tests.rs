@@ -20,7 +20,7 @@ fn sample(ms: u64, outcome: Outcome) -> Sample {
         send_lag: Duration::from_micros(ms * 10),
         outcome,
         queued: false,
-        check_failed: false,
+        failed_check: None,
         tag: None,
         expects_rejection: false,
         // Every tenth request opened a connection.
@@ -76,6 +76,8 @@ fn finish(scheduled: Vec<u64>) -> Finish {
         lag_warning: Duration::from_millis(10),
         interrupted: false,
         tags: Vec::new(),
+        checks: Vec::new(),
+        errors: None,
         pool: None,
     }
 }
@@ -193,7 +195,7 @@ fn an_interrupted_run_without_slo_says_both_everywhere() {
     let mut summary = recorded(dir.path());
     summary.interrupted = true;
     summary.slo = crate::SloReport { passed: true, checks: Vec::new() };
-    let html = super::html::page(&summary, &[]);
+    let html = super::html::page(&summary, &[], &[]);
     assert!(html.contains("No SLO set") && html.contains("INTERRUPTED"));
     let xml = super::junit::junit_xml(&summary);
     assert!(xml.contains("tests=\"1\" failures=\"1\""), "only `run completed`, failed: {xml}");
@@ -213,7 +215,7 @@ fn an_aborted_run_fails_everywhere_even_if_its_final_figures_pass() {
     summary.slo.checks.iter_mut().for_each(|c| c.passed = true);
     summary.slo.passed = false;
     summary.aborted = Some(crate::Aborted { at_s: 4.0, grace_s: 2.0, failed: vec![failing], certain: false });
-    let html = super::html::page(&summary, &[]);
+    let html = super::html::page(&summary, &[], &[]);
     assert!(html.contains("SLO FAILED: run aborted at 4.0 s"), "the banner says so");
     let md = super::markdown::summary_md(&summary);
     assert!(md.contains("❌ SLO failed: run aborted at 4.0 s"), "{md}");
