@@ -360,6 +360,11 @@ pub struct RunArgs {
     /// the text summary then goes to stderr).
     #[arg(long, value_name = "FILE")]
     pub json_stream: Option<PathBuf>,
+    /// Keep the first N failing exchanges per op and error class (request line, status,
+    /// the body's first 512 bytes, ${env.*} values masked) in the report's errors.jsonl;
+    /// 0 keeps none.
+    #[arg(long, value_name = "N", default_value_t = einv_report::DEFAULT_ERROR_SAMPLES)]
+    pub error_samples: usize,
 }
 
 #[derive(Debug, Args)]

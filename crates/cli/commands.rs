@@ -48,10 +48,12 @@ fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         metrics_addr: a.metrics_addr,
         json_stream: a.json_stream,
         metrics_linger: a.metrics_linger.unwrap_or_default(),
+        error_samples: Some(a.error_samples),
         ..RunOptions::default()
     };
     let result = einv_engine::run(&plan, &opts)?;
-    let text = einv_report::text_summary(&result.summary, &result.folder.display().to_string());
+    let errors = kept_errors(&result.folder);
+    let text = einv_report::text_summary(&result.summary, &errors, &result.folder.display().to_string());
     // Standard output holds the JSON lines then, and only them.
     if json_to_stdout {
         eprint!("{text}")
@@ -59,6 +61,16 @@ fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         out::print(&text)?
     }
     Ok(out::finish(&result.summary, Finished::Run, &result.folder))
+}
+
+/// The failing exchanges the report folder `dir` keeps, to show on the terminal; none when
+/// it has no errors.jsonl (nothing failed, or it could not be written: the summary says so).
+fn kept_errors(dir: &Path) -> Vec<einv_report::FailedExchange> {
+    let path = dir.join(einv_report::files::ERRORS_JSONL);
+    if !path.exists() {
+        return Vec::new();
+    }
+    einv_report::read_errors_jsonl(&path).unwrap_or_default()
 }
 
 fn capacity(a: CapacityArgs) -> anyhow::Result<ExitCode> {
@@ -154,7 +166,7 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
     }
     let result = einv_engine::simulate(&plan, &RunOptions { out: a.out, ..RunOptions::default() })?;
     let s = &result.summary;
-    let mut text = einv_report::text_summary(s, &result.folder.display().to_string());
+    let mut text = einv_report::text_summary(s, &[], &result.folder.display().to_string());
     if let Some(pool) = &s.pool {
         let knee = pool.first_timeout_s.map_or("none".to_string(), |t| format!("at {t:.0} s"));
         text.push_str(&format!(
@@ -231,7 +243,7 @@ fn init(a: InitArgs) -> anyhow::Result<ExitCode> {
 
 fn merge(a: MergeArgs) -> anyhow::Result<ExitCode> {
     let s = einv_engine::merge(&a.dirs, &a.out)?;
-    out::print(&einv_report::text_summary(&s, &a.out.display().to_string()))?;
+    out::print(&einv_report::text_summary(&s, &kept_errors(&a.out), &a.out.display().to_string()))?;
     for w in &s.warnings {
         eprintln!("warning: {w}");
     }

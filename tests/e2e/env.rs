@@ -32,7 +32,7 @@ error-rate = 0.5
 "#;
 
 /// Every file under `dir`, as text.
-fn files(dir: &Path) -> Vec<(String, String)> {
+pub fn files(dir: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

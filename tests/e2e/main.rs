@@ -7,6 +7,7 @@ mod bad_profiles;
 mod capacity;
 mod compare;
 mod env;
+mod errors;
 mod full_disk;
 mod generate;
 mod hostile;

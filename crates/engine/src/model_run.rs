@@ -81,7 +81,7 @@ pub(crate) fn sample_of(c: &Completion) -> Sample {
         send_lag: Duration::ZERO,
         outcome,
         queued: false,
-        check_failed: false,
+        failed_check: None,
         tag: None,
         expects_rejection: false,
         // The model has no client connections: no connect, no first byte apart from the end.

@@ -31,9 +31,10 @@ pub fn rerender(dir: &Path, out: Option<&Path>) -> Result<Rerendered, Error> {
     };
     folder::check(Some(target))?;
     std::fs::create_dir_all(target).map_err(|e| Error::Folder { path: target.into(), message: e.to_string() })?;
-    for data in [files::TIMESERIES, files::HLOG, POOL_CSV] {
+    for data in [files::TIMESERIES, files::HLOG, POOL_CSV, files::ERRORS_JSONL] {
         let from = dir.join(data);
-        if data == POOL_CSV && !from.exists() {
+        // Optional data: only a simulation has pool.csv, only a live run errors.jsonl.
+        if (data == POOL_CSV || data == files::ERRORS_JSONL) && !from.exists() {
             continue;
         }
         copy(&from, &target.join(data))?;

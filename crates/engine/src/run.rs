@@ -8,8 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use einv_poolsim::live::Server;
 use einv_report::{
-    Aborted, Connections, Finish, Gauges, IntervalFigures, Live, Moment, Recorder, RunInfo, RunLog, SloSpec, Stages,
-    Stats, Summary,
+    Aborted, Connections, DEFAULT_ERROR_SAMPLES, FailureSampler, Finish, Gauges, IntervalFigures, Live, Moment,
+    Recorder, RunInfo, RunLog, SloSpec, Stages, Stats, Summary,
 };
 use einv_workload::Schedule;
 use tokio::sync::watch;
@@ -39,6 +39,9 @@ pub struct RunOptions {
     pub json_stream: Option<PathBuf>,
     /// Keep serving the final metrics this long after the report is written.
     pub metrics_linger: Duration,
+    /// Keep this many failing exchanges per op and class in errors.jsonl (default
+    /// [`DEFAULT_ERROR_SAMPLES`]; 0: none).
+    pub error_samples: Option<usize>,
 }
 
 /// A finished (or interrupted) run.
@@ -164,11 +167,14 @@ async fn drive(
         workload.captures.clone(),
     );
     ctx.tls = target.tls;
-    let ctx = Arc::new(ctx);
+    let samples = opts.error_samples.unwrap_or(DEFAULT_ERROR_SAMPLES);
+    ctx.failures = Arc::new(FailureSampler::new(names.len(), samples));
     let (stop_tx, stop) = watch::channel(false);
     tokio::spawn(signals::forward(stop_tx.clone(), "interrupted: finishing in-flight requests and writing the report"));
 
     let start = Instant::now();
+    ctx.started = start;
+    let ctx = Arc::new(ctx);
     let target_rate = workload.target_rate(&plan.load, plan.shard);
     let rates = workload.schedule.clone();
     let pacing = match plan.load {
@@ -193,8 +199,6 @@ async fn drive(
         // Made one by one, not cloned: a clone would make all of every histogram resident.
         interval: names.iter().map(|_| Stats::new()).collect(),
         last: Duration::ZERO,
-        sent: 0,
-        errors: 0,
     };
     let mut ticker = tokio::time::interval_at((start + Duration::from_secs(1)).into(), Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -342,6 +346,8 @@ fn finish_info(plan: &Plan, target: String, started_at: SystemTime, ctx: &Ctx, e
         lag_warning: plan.max_send_lag,
         interrupted: ended.interrupted,
         tags: crate::workload::tags(),
+        checks: plan.ops.iter().map(|op| op.check.names().iter().map(|c| ctx.secrets.mask(c)).collect()).collect(),
+        errors: Some(ctx.failures.take()),
         pool: None,
     }
 }
@@ -376,8 +382,6 @@ struct Collector<'a> {
     names: &'a [String],
     interval: Vec<Stats>,
     last: Duration,
-    sent: u64,
-    errors: u64,
 }
 
 impl Collector<'_> {
@@ -405,13 +409,9 @@ impl Collector<'_> {
             Some(s) if !length.is_zero() => intended_rate(s, self.shard, self.last, now),
             _ => 0.0,
         };
-        for s in &self.interval {
-            self.sent += s.sent;
-            self.errors += s.error_count();
-        }
         let open = self.ctx.conns.open.load(Ordering::Relaxed);
         let row = self.log.push(self.last, length, target_rate, open, &mut self.interval)?;
-        self.progress.update(now, &row, self.sent, self.errors);
+        self.progress.update(now, &row, (self.names, self.log.totals()));
         if let Some(figures) = figures {
             let (busy, queued) = self.ctx.waiting.gauges();
             let gauges = Gauges { connections_open: open, connections_busy: busy, queued, in_flight: busy + queued };

@@ -152,6 +152,9 @@ fn finish(
         lag_warning: plan.max_send_lag,
         interrupted,
         tags: crate::workload::tags(),
+        // The model answers no check and has no bodies to show.
+        checks: Vec::new(),
+        errors: None,
         pool: Some(rec.pool),
     };
     let summary: Summary = rec.log.finish(finish)?;

@@ -27,7 +27,7 @@ fn record(c: &mut Criterion) {
                     send_lag: Duration::from_micros(i % 300),
                     outcome: Outcome::Response(200),
                     queued: false,
-                    check_failed: false,
+                    failed_check: None,
                     tag: None,
                     expects_rejection: false,
                     phases: if timed { phases(i) } else { Phases::default() },

@@ -33,7 +33,7 @@ fn one_hour(dir: &std::path::Path) -> Saved {
                 send_lag: Duration::from_micros(i * 3),
                 outcome,
                 queued: false,
-                check_failed: false,
+                failed_check: None,
                 tag: None,
                 expects_rejection: false,
                 phases: Phases {
@@ -77,6 +77,8 @@ fn one_hour(dir: &std::path::Path) -> Saved {
         lag_warning: Duration::from_millis(10),
         interrupted: false,
         tags: Vec::new(),
+        checks: Vec::new(),
+        errors: None,
         pool: None,
     };
     log.finish(finish).unwrap();

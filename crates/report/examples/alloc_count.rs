@@ -28,7 +28,7 @@ fn main() {
                 send_lag: Duration::from_micros(i % 300),
                 outcome: Outcome::Response(if i.is_multiple_of(10) { 503 } else { 200 }),
                 queued: i.is_multiple_of(3),
-                check_failed: false,
+                failed_check: None,
                 tag: i.is_multiple_of(50).then_some(1),
                 expects_rejection: false,
                 phases: Phases {

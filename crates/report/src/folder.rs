@@ -13,6 +13,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::Error;
+use crate::failures::{FailedExchange, read_errors_jsonl};
 use crate::histograms::{Histograms, Timing};
 use crate::hlog::{hlog_start_time, parse_tag};
 use crate::hlog_sum::sum_hlog;
@@ -38,6 +39,8 @@ pub mod files {
     pub const INDEX_HTML: &str = "index.html";
     pub const SUMMARY_MD: &str = "summary.md";
     pub const JUNIT_XML: &str = "junit.xml";
+    /// The failing exchanges kept (live runs): data, but optional as pool.csv is.
+    pub const ERRORS_JSONL: &str = "errors.jsonl";
     /// The files made from the data files (summary.json, timeseries.csv, histograms.hlog,
     /// pool.csv): what `einv-load report` rewrites.
     pub const DERIVED: [&str; 11] = [
@@ -59,7 +62,7 @@ pub mod files {
     /// Whether `file` holds data (what every other file is rendered from): a report
     /// missing one cannot be rendered again or merged.
     pub fn is_data(file: &str) -> bool {
-        DATA.contains(&file) || file == crate::POOL_CSV
+        DATA.contains(&file) || file == crate::POOL_CSV || file == ERRORS_JSONL
     }
 
     /// Whether `dir` holds a report, finished or being written, or a comparison.
@@ -89,6 +92,8 @@ pub struct Folder {
     pub timeseries: Vec<TimeseriesRow>,
     /// histograms.hlog's `#[StartTime: ...]`: when the run started, since the Unix epoch.
     pub start_time: Option<Duration>,
+    /// errors.jsonl: the failing exchanges kept (empty when the folder has none).
+    pub errors: Vec<FailedExchange>,
 }
 
 /// Whole-run histograms (microseconds), summed from an interval log.
@@ -122,7 +127,10 @@ impl Folder {
         let start_time = hlog_start_time(&hlog).map_err(|e| unreadable(&hlog, e))?;
         let csv = dir.join(files::TIMESERIES);
         let timeseries = read_timeseries(&csv).map_err(|e| unreadable(&csv, e))?;
-        Ok(Folder { dir: dir.into(), summary, start_time, timeseries })
+        let jsonl = dir.join(files::ERRORS_JSONL);
+        let errors =
+            if jsonl.exists() { read_errors_jsonl(&jsonl).map_err(|e| unreadable(&jsonl, e))? } else { Vec::new() };
+        Ok(Folder { dir: dir.into(), summary, start_time, timeseries, errors })
     }
 
     /// The interval log's histograms summed over the run, checked against summary.json:

@@ -22,7 +22,7 @@
 //! let ms = Duration::from_millis;
 //! rec.record(0, 0, &Sample { latency: ms(5), service: Some(ms(2)), send_lag: ms(3),
 //!                             outcome: Outcome::Response(200), queued: false,
-//!                             check_failed: false, tag: None, expects_rejection: false,
+//!                             failed_check: None, tag: None, expects_rejection: false,
 //!                             phases: Default::default() });
 //! let mut interval = vec![Stats::new()];
 //! rec.drain_into(&mut interval);
@@ -34,6 +34,7 @@ pub mod chart;
 mod compare;
 mod csv_rows;
 mod error;
+mod failures;
 mod folder;
 mod hgrm;
 mod histograms;
@@ -66,6 +67,10 @@ pub use compare::{
     ScopeDiff, Significance, TEST, compare, compare_markdown, compare_table, rules,
 };
 pub use error::Error;
+pub use failures::{
+    BODY_BYTES, DEFAULT_ERROR_SAMPLES, ErrorSample, FailedExchange, FailureKind, FailureSampler, errors_jsonl,
+    first_per_kind, read_errors_jsonl,
+};
 pub use folder::{Folder, Saved, Totals, files};
 pub use hgrm::hgrm;
 pub use histograms::{Histograms, Timing, max_ms, new_histogram, quantile_ms};

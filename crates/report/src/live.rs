@@ -345,7 +345,7 @@ mod tests {
             send_lag: Duration::from_micros(ms * 10),
             outcome: Outcome::Response(status),
             queued: ms.is_multiple_of(2),
-            check_failed: false,
+            failed_check: None,
             tag: None,
             expects_rejection: false,
             phases: Phases::default(),

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::Error;
+use crate::failures::{ErrorSample, FailedExchange, first_per_kind};
 use crate::folder::{Folder, Saved, Totals, add, bad, complete, files, reserve_summary};
 use crate::histograms::Timing;
 use crate::hlog::HlogWriter;
@@ -52,11 +53,17 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
         let who = f.summary.run.shard.clone().unwrap_or_else(|| f.label());
         warnings.extend(f.summary.warnings.iter().map(|w| format!("{who}: {w}")));
     }
+    let checks: Vec<Vec<String>> =
+        merged.ops.keys().map(|op| merged.checks.get(op).cloned().unwrap_or_default()).collect();
+    let errors = error_sample(&folders, &offsets);
+    let mut not_written = Vec::new();
+    not_written.extend(errors.as_ref().and_then(|e| e.write(out)));
     let parts = Parts {
         run: RunInfo { drain_s, ..run_info(&folders, duration_s) },
         ops: merged.ops.iter().map(|(name, (stats, n))| (name.as_str(), stats, *n)).collect(),
         target_rate: folders.iter().map(|f| f.summary.overall.rate.target_per_s).sum(),
         tags: &merged.tags,
+        checks: &checks,
         slo: &slo,
         percentiles: first.percentiles.clone(),
         connections: connections(&folders),
@@ -70,11 +77,24 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
         // Stages are a run's (from its own intervals); a merged run's are not summed yet.
         stages: Vec::new(),
         knee: None,
+        error_samples: errors.as_ref().map(|e| e.cap),
     };
     let summary = Summary::assemble(parts);
-    let folder = Folder { dir: out.into(), summary, timeseries, start_time: Some(start) };
+    let errors = errors.filter(|_| not_written.is_empty()).map(|e| e.exchanges).unwrap_or_default();
+    let folder = Folder { dir: out.into(), summary, timeseries, start_time: Some(start), errors };
     let totals = Totals::of(merged.ops.iter().map(|(name, (stats, _))| (name.as_str(), &stats.hist)));
-    complete(reserved, Saved { folder, totals, pool: None }, Vec::new())
+    complete(reserved, Saved { folder, totals, pool: None }, not_written)
+}
+
+/// The shards' failing exchanges on the merged time axis, and of those the first per op
+/// and class, as many as the largest cap of the shards keeps (none when no shard kept any).
+fn error_sample(folders: &[Folder], offsets: &[f64]) -> Option<ErrorSample> {
+    let cap = folders.iter().filter_map(|f| f.summary.error_samples).max()?;
+    let all = folders
+        .iter()
+        .zip(offsets)
+        .flat_map(|(f, offset)| f.errors.iter().map(move |e| FailedExchange { at_s: e.at_s + offset, ..e.clone() }));
+    Some(ErrorSample { cap, exchanges: first_per_kind(all.collect(), cap) })
 }
 
 /// Each folder's offset (seconds) on the merged time axis. Every shard's interval k
@@ -150,6 +170,8 @@ struct Merged {
     ops: BTreeMap<String, (Stats, u64)>,
     /// Every injected-fault tag of the folders, and whether each expects a rejection.
     tags: Vec<(String, bool)>,
+    /// Per op, every check that failed in any folder (indices of the merged `Stats`).
+    checks: BTreeMap<String, Vec<String>>,
 }
 
 fn summarise(folders: &[Folder]) -> Result<Merged, Error> {
@@ -162,19 +184,30 @@ fn summarise(folders: &[Folder]) -> Result<Merged, Error> {
         }
     }
     let names: Vec<String> = tags.iter().map(|(t, _)| t.clone()).collect();
+    let mut checks: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (op, summary) in folders.iter().flat_map(|f| &f.summary.ops) {
+        let known = checks.entry(op.clone()).or_default();
+        for name in summary.failed_checks.keys() {
+            if !known.contains(name) {
+                known.push(name.clone());
+            }
+        }
+    }
     let mut ops: BTreeMap<String, (Stats, u64)> = BTreeMap::new();
     for f in folders {
         let Totals { ops: hists, .. } = f.totals()?;
         for (name, h) in hists {
             let saved = &f.summary.ops[&name];
             let path = f.dir.join(files::SUMMARY);
-            let stats = Stats::from_saved(saved, h, &names).map_err(|m| bad(&path, format!("ops.{name}.{m}")))?;
+            let op_checks = checks.get(&name).map_or(&[][..], Vec::as_slice);
+            let stats =
+                Stats::from_saved(saved, h, &names, op_checks).map_err(|m| bad(&path, format!("ops.{name}.{m}")))?;
             let entry = ops.entry(name).or_insert_with(|| (Stats::new(), 0));
             entry.0.merge(&stats);
             entry.1 += saved.requests.scheduled;
         }
     }
-    Ok(Merged { ops, tags })
+    Ok(Merged { ops, tags, checks })
 }
 
 fn run_info(folders: &[Folder], duration_s: f64) -> RunInfo {

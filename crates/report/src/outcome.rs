@@ -113,8 +113,10 @@ pub struct Sample {
     pub outcome: Outcome,
     /// The request found no free connection and waited for one.
     pub queued: bool,
-    /// A response came but failed the op's checks (status set, JSON fields).
-    pub check_failed: bool,
+    /// A response came but failed the op's checks (status set, JSON fields): the index of
+    /// the check it failed first, among its op's (the engine names them, see
+    /// [`crate::Finish::checks`]).
+    pub failed_check: Option<u16>,
     /// Sent wrong on purpose: the index of its tag (duplicate, invalid ...), see
     /// [`crate::Finish::tags`].
     pub tag: Option<usize>,
@@ -212,7 +214,7 @@ impl Sample {
             send_lag: Duration::ZERO,
             outcome: Outcome::Response(status),
             queued: false,
-            check_failed: false,
+            failed_check: None,
             tag: None,
             expects_rejection: false,
             phases: Phases::default(),

@@ -99,7 +99,7 @@ mod tests {
             send_lag: Duration::from_millis(2),
             outcome: Outcome::Response(200),
             queued,
-            check_failed: false,
+            failed_check: None,
             tag: None,
             expects_rejection: false,
             phases: crate::Phases::default(),

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::Error;
+use crate::failures::ErrorSample;
 use crate::folder::{Folder, Saved, Totals, complete, files, reserve_summary};
 use crate::histograms::Timing;
 use crate::hlog::HlogWriter;
@@ -59,6 +60,10 @@ pub struct Finish {
     pub interrupted: bool,
     /// Names of the injected-fault tags by index, and whether each expects a rejection.
     pub tags: Vec<(String, bool)>,
+    /// Per op, its checks by index (what summary.json's `failed_checks` names).
+    pub checks: Vec<Vec<String>>,
+    /// The failing exchanges kept, for errors.jsonl (live runs only).
+    pub errors: Option<ErrorSample>,
     /// The modelled pool's log (simulated runs only), finished with the run's.
     pub pool: Option<PoolLog>,
 }
@@ -187,6 +192,7 @@ impl RunLog {
         };
         not_written.extend(hlog.finish(HlogWriter::finish));
         not_written.extend(timeseries.finish(TimeseriesWriter::finish));
+        not_written.extend(f.errors.as_ref().and_then(|e| e.write(&dir)));
         // The folder renders as `einv-load report` reads it: a file that was not written
         // renders as empty (its charts show nothing), the rest is whole.
         let written = |file: &str| !not_written.iter().any(|n| n.file == file);
@@ -201,6 +207,7 @@ impl RunLog {
             ops: ops.iter().zip(&totals).zip(&f.scheduled).map(|((name, s), n)| (name.as_str(), s, *n)).collect(),
             target_rate: f.target_rate,
             tags: &f.tags,
+            checks: &f.checks,
             slo: &f.slo,
             percentiles: f.percentiles,
             connections: f.connections,
@@ -211,10 +218,13 @@ impl RunLog {
             aborted,
             stages,
             knee,
+            error_samples: f.errors.as_ref().map(|e| e.cap),
         };
         let summary = Summary::assemble(parts);
         let start_time = started.duration_since(SystemTime::UNIX_EPOCH).ok();
-        let folder = Folder { dir, summary, timeseries: rows, start_time };
+        // Rendered as read back: a sample that was not written shows as none.
+        let errors = f.errors.filter(|_| written(files::ERRORS_JSONL)).map(|e| e.exchanges).unwrap_or_default();
+        let folder = Folder { dir, summary, timeseries: rows, start_time, errors };
         let totals = Totals::of(ops.iter().zip(&totals).map(|(name, s)| (name.as_str(), &s.hist)));
         complete(reserved, Saved { folder, totals, pool: pool_rows }, not_written)
     }

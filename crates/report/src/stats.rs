@@ -25,6 +25,9 @@ pub struct Stats {
     pub statuses: Vec<(u16, u64)>,
     /// Responses that failed the op's checks.
     pub check_failed: u64,
+    /// (index of the op's check failed first, count); an overall `Stats` adds different
+    /// ops' indices and is not read by check.
+    pub failed_checks: Vec<(u16, u64)>,
     /// Arrivals not sent because their data was missing (empty capture, exhausted feeder) or
     /// unusable (`unsendable`).
     pub skipped: u64,
@@ -53,6 +56,7 @@ impl Stats {
             queued: 0,
             statuses: Vec::new(),
             check_failed: 0,
+            failed_checks: Vec::new(),
             skipped: 0,
             unsendable: 0,
             tags: [TagCounts::default(); MAX_TAGS],
@@ -84,20 +88,21 @@ impl Stats {
         if let crate::Outcome::Response(code) = s.outcome {
             self.count_status(code, 1);
         }
-        self.check_failed += u64::from(s.check_failed);
+        if let Some(check) = s.failed_check {
+            self.check_failed += 1;
+            self.count_check(check, 1);
+        }
         if let Some(t) = s.tag.and_then(|t| self.tags.get_mut(t)) {
             t.record(s.outcome);
         }
     }
 
     fn count_status(&mut self, code: u16, n: u64) {
-        match self.statuses.iter_mut().find(|(c, _)| *c == code) {
-            Some((_, count)) => *count += n,
-            None => {
-                self.statuses.push((code, n));
-                self.statuses.sort_unstable();
-            }
-        }
+        bump(&mut self.statuses, code, n);
+    }
+
+    fn count_check(&mut self, check: u16, n: u64) {
+        bump(&mut self.failed_checks, check, n);
     }
 
     /// Add `other` into `self` (exact: histograms are added bucket by bucket).
@@ -111,6 +116,9 @@ impl Stats {
             self.count_status(code, n);
         }
         self.check_failed += other.check_failed;
+        for &(check, n) in &other.failed_checks {
+            self.count_check(check, n);
+        }
         self.skipped += other.skipped;
         self.unsendable += other.unsendable;
         for (a, b) in self.tags.iter_mut().zip(&other.tags) {
@@ -126,6 +134,7 @@ impl Stats {
         self.queued = 0;
         self.statuses.clear();
         self.check_failed = 0;
+        self.failed_checks.clear();
         self.skipped = 0;
         self.unsendable = 0;
         self.tags = [TagCounts::default(); MAX_TAGS];
@@ -133,8 +142,9 @@ impl Stats {
 
     /// Rebuild the totals of a saved op (e.g. a shard's, to merge it) from its summary.json
     /// counters and its histograms summed from histograms.hlog. `tags` names the tag
-    /// indices. The error names the field that cannot be read back.
-    pub fn from_saved(op: &OpSummary, hist: Histograms, tags: &[String]) -> Result<Stats, String> {
+    /// indices, `checks` the op's check indices. The error names the field that cannot be
+    /// read back.
+    pub fn from_saved(op: &OpSummary, hist: Histograms, tags: &[String], checks: &[String]) -> Result<Stats, String> {
         let r = &op.requests;
         let mut s = Stats { hist, ..Stats::new() };
         (s.sent, s.ok, s.queued, s.check_failed) = (r.sent, r.ok, r.queued, r.check_failed);
@@ -147,6 +157,10 @@ impl Stats {
         for (code, &n) in &op.status {
             let code: u16 = code.parse().map_err(|_| format!("status.{code}: not an HTTP status code"))?;
             s.count_status(code, n);
+        }
+        for (name, &n) in &op.failed_checks {
+            let index = checks.iter().position(|c| c == name).and_then(|i| u16::try_from(i).ok());
+            s.count_check(index.ok_or_else(|| format!("failed_checks.{name}: not a check of the op"))?, n);
         }
         for (name, inj) in &op.injected {
             let slot = tags.iter().position(|t| t == name).and_then(|i| s.tags.get_mut(i));
@@ -183,6 +197,18 @@ impl Stats {
     }
 }
 
+/// Add `n` to `key`'s count in `counts`, sorted by key: few distinct keys, so a linear
+/// scan wins, and only a new key allocates.
+fn bump(counts: &mut Vec<(u16, u64)>, key: u16, n: u64) {
+    match counts.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, count)) => *count += n,
+        None => {
+            counts.push((key, n));
+            counts.sort_unstable();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,7 +221,7 @@ mod tests {
             send_lag: Duration::from_millis(ms / 2),
             outcome,
             queued: false,
-            check_failed: false,
+            failed_check: None,
             tag: None,
             expects_rejection: false,
             phases: crate::Phases::default(),
@@ -230,20 +256,28 @@ mod tests {
         for i in 1..=500u64 {
             let mut x = sample(i, if i % 7 == 0 { Outcome::Response(503) } else { Outcome::Response(200) });
             x.tag = (i % 50 == 0).then_some(1);
-            x.check_failed = i % 11 == 0;
+            x.failed_check = (i % 11 == 0).then_some(1);
             s.record(&x);
         }
         s.skipped = 3;
         let tags = ["duplicate".to_string(), "bad_check_digit".to_string()];
         let named: Vec<(String, bool)> = tags.iter().map(|t| (t.clone(), false)).collect();
-        let saved = OpSummary::new(&s, &[], 510, 100.0, 5.0).with_injected(&s, &named);
-        let back = Stats::from_saved(&saved, s.hist.clone(), &tags).unwrap();
-        assert_eq!(OpSummary::new(&back, &[], 510, 100.0, 5.0).with_injected(&back, &named), saved);
+        let checks = ["rejects".to_string(), "status in [200]".to_string()];
+        let saved = OpSummary::new(&s, &[], 510, 100.0, 5.0).with_injected(&s, &named).with_checks(&s, &checks);
+        assert_eq!(saved.failed_checks["status in [200]"], 45);
+        let back = Stats::from_saved(&saved, s.hist.clone(), &tags, &checks).unwrap();
+        assert_eq!(
+            OpSummary::new(&back, &[], 510, 100.0, 5.0).with_injected(&back, &named).with_checks(&back, &checks),
+            saved
+        );
         assert_eq!(back.tags[1].sent, 10);
 
         let mut bad = saved.clone();
         bad.errors.insert("teapot".into(), 1);
-        assert_eq!(Stats::from_saved(&bad, s.hist.clone(), &tags).unwrap_err(), "errors.teapot: unknown error class");
+        assert_eq!(
+            Stats::from_saved(&bad, s.hist.clone(), &tags, &checks).unwrap_err(),
+            "errors.teapot: unknown error class"
+        );
     }
 
     #[test]

@@ -51,6 +51,10 @@ pub struct Summary {
     /// (`einv-load report DIR` writes it again).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_written: Vec<crate::NotWritten>,
+    /// errors.jsonl keeps the first this many failing exchanges per op and class (live
+    /// runs and their merges; absent for simulations and older runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_samples: Option<usize>,
 }
 
 /// Everything a summary is assembled from ([`Summary::assemble`]): a run's totals at its
@@ -64,6 +68,8 @@ pub struct Parts<'a> {
     pub target_rate: f64,
     /// Names of the injected-fault tags by index, and whether each expects a rejection.
     pub tags: &'a [(String, bool)],
+    /// Per op (in `ops`' order), its checks by index; empty when none are named.
+    pub checks: &'a [Vec<String>],
     pub slo: &'a SloSpec,
     /// The percentiles the reports show (sorted, no repeats); the summary holds these and
     /// every one the SLO limits.
@@ -80,6 +86,8 @@ pub struct Parts<'a> {
     pub aborted: Option<Aborted>,
     pub stages: Vec<crate::StageSummary>,
     pub knee: Option<crate::Knee>,
+    /// See [`Summary::error_samples`].
+    pub error_samples: Option<usize>,
 }
 
 impl Summary {
@@ -97,8 +105,11 @@ impl Summary {
             OpSummary::new(stats, &quantiles, n, parts.target_rate * share, duration_s).with_injected(stats, parts.tags)
         };
         let overall = op_summary(&overall, scheduled);
-        let ops: BTreeMap<String, OpSummary> =
-            parts.ops.iter().map(|(name, stats, n)| (name.to_string(), op_summary(stats, *n))).collect();
+        let none = Vec::new();
+        let checks = |i: usize| parts.checks.get(i).unwrap_or(&none);
+        let ops: BTreeMap<String, OpSummary> = (parts.ops.iter().enumerate())
+            .map(|(i, (name, stats, n))| (name.to_string(), op_summary(stats, *n).with_checks(stats, checks(i))))
+            .collect();
         let mut warnings = match parts.lag_warning {
             Some(limit) => crate::text::warnings(&overall, limit, parts.connections.limit),
             None => Vec::new(),
@@ -124,6 +135,7 @@ impl Summary {
             stages: parts.stages,
             knee: parts.knee,
             not_written: Vec::new(),
+            error_samples: parts.error_samples,
         }
     }
 
@@ -208,6 +220,11 @@ pub struct OpSummary {
     /// the target answered them (only tags that occurred).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub injected: BTreeMap<String, Injected>,
+    /// Responses that failed the op's checks, by the check each failed first (`status in
+    /// [200]`, `/code = "0000"`, `/invoice_no exists`, ...); only checks that failed. Ops
+    /// only (not `overall`); absent in older summaries.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed_checks: BTreeMap<String, u64>,
     /// Where the time went inside requests (live runs; empty for simulated runs and for
     /// summaries written before phases were recorded).
     #[serde(default)]
@@ -453,6 +470,7 @@ impl OpSummary {
             errors: stats.errors_by_name(),
             status: stats.status_by_code(),
             injected: BTreeMap::new(),
+            failed_checks: BTreeMap::new(),
             phases: PhaseSummary {
                 connect: PhasePercentiles::of(&h[Timing::Connect]),
                 tls: PhasePercentiles::of(&h[Timing::Tls]),
@@ -480,6 +498,17 @@ impl OpSummary {
                     as_expected: good as f64 / t.sent as f64,
                 },
             );
+        }
+        self
+    }
+
+    /// Fill `failed_checks` from the counts by check index; `names` are the op's checks
+    /// by index (a check without a name is counted in `check_failed` only).
+    pub fn with_checks(mut self, stats: &Stats, names: &[String]) -> Self {
+        for &(i, n) in &stats.failed_checks {
+            if let Some(name) = names.get(usize::from(i)) {
+                *self.failed_checks.entry(name.clone()).or_default() += n;
+            }
         }
         self
     }
@@ -532,6 +561,17 @@ mod tests {
         let old = r#"{"p50":1.0,"p90":2.0,"p99":3.0,"p999":4.0,"max":5.0,"mean":1.5,"count":9,"later":{}}"#;
         let old: Percentiles = serde_json::from_str(old).unwrap();
         assert_eq!((old.ms(Quantile::P999), old.get(extra[0]), old.count), (4.0, None, 9));
+    }
+
+    /// summary.json files written before failed checks were named load without them, and
+    /// an op's summary writes none when no check failed.
+    #[test]
+    fn an_op_summary_without_failed_checks_loads_and_writes_none() {
+        let op = OpSummary::new(&Stats::new(), &[], 0, 0.0, 1.0).with_checks(&Stats::new(), &["status < 400".into()]);
+        let json = serde_json::to_value(&op).unwrap();
+        assert!(json.get("failed_checks").is_none(), "{json}");
+        let back: OpSummary = serde_json::from_value(json).unwrap();
+        assert_eq!(back, op);
     }
 
     /// summary.json files written before TLS was supported have phases without `tls`.

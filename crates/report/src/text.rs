@@ -2,6 +2,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use crate::Quantile;
+use crate::failures::FailedExchange;
 use crate::render::check_value;
 use crate::summary::{OpSummary, Summary};
 
@@ -72,8 +73,9 @@ pub(crate) fn connections_were_busy(overall: &OpSummary) -> bool {
     r.sent > 0 && r.queued as f64 >= 0.01 * r.sent as f64
 }
 
-/// The human summary printed at the end of a run.
-pub fn text_summary(s: &Summary, folder: &str) -> String {
+/// The human summary printed at the end of a run; `errors` are the failing exchanges
+/// kept (errors.jsonl), of which the first per op and class is shown.
+pub fn text_summary(s: &Summary, errors: &[FailedExchange], folder: &str) -> String {
     let mut out = String::new();
     let r = &s.run;
     let o = &s.overall;
@@ -185,6 +187,7 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
         let list: Vec<String> = o.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(out, "\nerrors    {}", list.join(", "));
     }
+    failures(&mut out, s, errors);
     if !s.slo.checks.is_empty() {
         let _ = writeln!(out, "\nSLO       {}", if s.slo.passed { "PASS" } else { "FAIL" });
         for c in &s.slo.checks {
@@ -226,6 +229,36 @@ pub fn text_summary(s: &Summary, folder: &str) -> String {
     }
     let _ = writeln!(out, "\nreport    {folder}");
     out
+}
+
+/// Per op, what failed: the checks its responses failed first and its errors by class;
+/// then the first failing exchange kept per op and class, what the service answered.
+fn failures(out: &mut String, s: &Summary, errors: &[FailedExchange]) {
+    let mut label = "\nfailed   ";
+    for (op, o) in &s.ops {
+        let checks = o.failed_checks.iter().map(|(c, n)| format!("check {c} {n}"));
+        let list: Vec<String> = checks.chain(o.errors.iter().map(|(class, n)| format!("{class} {n}"))).collect();
+        if !list.is_empty() {
+            let _ = writeln!(out, "{label} {op}: {}", list.join(", "));
+            label = "         ";
+        }
+    }
+    let mut shown: Vec<(&str, &str)> = Vec::new();
+    for e in errors {
+        if shown.contains(&(e.op.as_str(), e.class.as_str())) {
+            continue;
+        }
+        shown.push((&e.op, &e.class));
+        let status = e.status.map_or(String::new(), |code| format!(" -> {code}"));
+        // One short line, and no escape sequence of the service's reaches the terminal.
+        let body = e.body.split_whitespace().collect::<Vec<_>>().join(" ");
+        let body: String = body.chars().take(100).map(|c| if c.is_control() { '?' } else { c }).collect();
+        let _ = writeln!(out, "  {} {} at {:.1} s: {}{status} {body}", e.op, e.class, e.at_s, e.request);
+    }
+    if !errors.is_empty() {
+        let per = s.error_samples.map_or(String::new(), |n| format!(" (the first {n} per op and class)"));
+        let _ = writeln!(out, "  failing exchanges{per}: errors.jsonl");
+    }
 }
 
 /// One check in words, its figures as every report shows them: `latency p99 (issue)

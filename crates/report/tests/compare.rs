@@ -37,7 +37,7 @@ fn folder_showing(dir: &Path, (n, scale): (u64, f64), (fail_every, check_every):
                 send_lag: Duration::ZERO,
                 outcome: Outcome::Response(status),
                 queued: false,
-                check_failed: check_every > 0 && k.is_multiple_of(check_every),
+                failed_check: (check_every > 0 && k.is_multiple_of(check_every)).then_some(1),
                 tag: None,
                 expects_rejection: false,
                 phases: Phases::default(),
@@ -67,6 +67,8 @@ fn folder_showing(dir: &Path, (n, scale): (u64, f64), (fail_every, check_every):
         lag_warning: Duration::from_secs(1),
         interrupted: false,
         tags: Vec::new(),
+        checks: Vec::new(),
+        errors: None,
         pool: None,
     };
     log.finish(finish).unwrap();

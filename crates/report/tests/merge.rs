@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use einv_report::{
-    Connections, Finish, Limit, Limits, Metric, Outcome, Phases, RunInfo, RunLog, Sample, SloSpec, Stats, Summary,
-    new_histogram, read_hlog, read_timeseries,
+    Connections, FailedExchange, FailureKind, FailureSampler, Finish, Limit, Limits, Metric, Outcome, Phases, RunInfo,
+    RunLog, Sample, SloSpec, Stats, Summary, new_histogram, read_errors_jsonl, read_hlog, read_timeseries,
 };
 
 const OPS: [&str; 2] = ["issue", "query"];
@@ -44,7 +44,7 @@ fn requests(k: u64, n: usize) -> Vec<(u64, u64, usize, Sample)> {
                 send_lag: Duration::from_micros(us / 2),
                 outcome: Outcome::Response(status),
                 queued: rng.next().is_multiple_of(5),
-                check_failed: rng.next().is_multiple_of(17),
+                failed_check: rng.next().is_multiple_of(17).then_some(1),
                 tag: rng.next().is_multiple_of(20).then_some((rng.next() % 2) as usize),
                 expects_rejection: false,
                 phases: Phases { connect, tls, ttfb: Some(Duration::from_micros(1 + rng.next() % 300_000)) },
@@ -66,11 +66,13 @@ fn folder(
     let ops: Vec<String> = OPS.iter().map(|s| s.to_string()).collect();
     let mut log = RunLog::create(dir, &ops, start, "test").unwrap();
     let mut scheduled = vec![0u64; OPS.len()];
+    let failures = FailureSampler::new(OPS.len(), 3);
     for second in 0..SECONDS {
         let mut interval = vec![Stats::new(); OPS.len()];
-        for (_, _, op, s) in reqs.iter().filter(|(sh, sec, ..)| pick(*sh) && *sec == second) {
+        for (i, (_, _, op, s)) in reqs.iter().enumerate().filter(|(_, (sh, sec, ..))| pick(*sh) && *sec == second) {
             interval[*op].record(s);
             scheduled[*op] += 1;
+            offer(&failures, (second, i, *op), s);
         }
         let (at, len) = (Duration::from_secs(second), Duration::from_secs(1));
         log.push(at, len, 100.0, 4, &mut interval).unwrap();
@@ -104,9 +106,31 @@ fn folder(
         lag_warning: Duration::from_secs(3600),
         interrupted: false,
         tags: vec![("duplicate".into(), false), ("bad_check_digit".into(), true)],
+        checks: vec![vec!["rejected".into(), "status in [200]".into()]; OPS.len()],
+        errors: Some(failures.take()),
         pool: None,
     };
     log.finish(finish).unwrap()
+}
+
+/// Offer a failing request to the sampler as a run would: timed within its second by its
+/// index, so that every folder orders a second's failures the same way.
+fn offer(failures: &FailureSampler, (second, i, op): (u64, usize, usize), s: &Sample) {
+    let kind = match (s.outcome.error(), s.failed_check) {
+        (Some(class), _) => FailureKind::Error(class),
+        (None, Some(_)) => FailureKind::Check,
+        (None, None) => return,
+    };
+    let Outcome::Response(status) = s.outcome else { return };
+    failures.offer(op, kind, || FailedExchange {
+        at_s: second as f64 + i as f64 * 1e-6,
+        op: OPS[op].into(),
+        request: format!("GET /{i}"),
+        status: Some(status),
+        class: kind.as_str().into(),
+        check: s.failed_check.map(|_| "status in [200]".into()),
+        body: format!("answer {i}"),
+    });
 }
 
 fn humanish(t: SystemTime) -> String {
@@ -163,6 +187,16 @@ fn merged_percentiles_equal_one_histogram_of_all_values() {
     assert!(tls > 1_000 && merged.overall.phases.tls.count == tls, "every TLS handshake merged: {tls}");
     assert_eq!(merged.overall.phases.tls, one.overall.phases.tls);
     assert!(merged.warnings.is_empty(), "{:?}", merged.warnings);
+    assert!(merged.ops["query"].failed_checks["status in [200]"] > 100);
+
+    // The failing exchanges: the first 3 per op and class of all shards, as one run keeps them.
+    let sample = read_errors_jsonl(&out.join("errors.jsonl")).unwrap();
+    let one_sample = read_errors_jsonl(&root.path().join("one/errors.jsonl")).unwrap();
+    assert_eq!(sample, one_sample);
+    assert_eq!(sample.len(), OPS.len() * 3 * 3, "2 ops x (http_4xx, http_5xx, check_failed) x 3");
+    assert_eq!(merged.error_samples, Some(3));
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains(&sample[0].body) && html.contains("Failing exchanges"));
 
     // Interval by interval too: the time series and the interval log.
     let rows = read_timeseries(&out.join("timeseries.csv")).unwrap();

@@ -142,8 +142,13 @@ impl Conn {
     }
 
     /// Send one request and read the whole response body; returns the status, and the
-    /// body if `keep` (up to [`MAX_KEPT_BODY`]; only ops that extract or check need it).
-    pub async fn send(&mut self, req: Request<Full<Bytes>>, keep: bool) -> Result<Response, SendError> {
+    /// first `keep(status)` bytes of the body (ops that extract or check keep up to
+    /// [`MAX_KEPT_BODY`], a failing answer its start for the report; most keep none).
+    pub async fn send(
+        &mut self,
+        req: Request<Full<Bytes>>,
+        keep: impl Fn(u16) -> usize,
+    ) -> Result<Response, SendError> {
         // A server may close an idle keep-alive connection (keepalive_requests, idle
         // timeouts) an instant before we reuse it: then the request never left, and that
         // is no error of the target's. hyper hands such a request back.
@@ -162,13 +167,12 @@ impl Conn {
         let status = resp.status().as_u16();
         let mut body = resp.into_body();
         let mut kept = Vec::new();
+        let limit = keep(status).min(MAX_KEPT_BODY);
         // Read frame by frame; most ops only wait for the body and drop it.
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| SendError::Failed(classify(&e)))?;
-            if let (true, Some(data)) = (keep, frame.data_ref())
-                && kept.len() + data.len() <= MAX_KEPT_BODY
-            {
-                kept.extend_from_slice(data);
+            if let Some(data) = frame.data_ref().filter(|_| kept.len() < limit) {
+                kept.extend_from_slice(&data[..data.len().min(limit - kept.len())]);
             }
         }
         Ok(Response { status, body: kept, ttfb })

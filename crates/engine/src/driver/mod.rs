@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use einv_report::Recorder;
+use einv_report::{DEFAULT_ERROR_SAMPLES, FailureSampler, Recorder};
 use einv_workload::Captures;
 use einv_workload::requests::Tag;
 use http_body_util::Full;
@@ -76,6 +76,10 @@ pub struct Ctx {
     pub responses: Vec<(Vec<(usize, String)>, ResponseCheck)>,
     /// Masked in anything logged about a rendered request.
     pub secrets: Secrets,
+    /// The failing exchanges kept for errors.jsonl.
+    pub failures: Arc<FailureSampler>,
+    /// The run's start: failing exchanges are timed from it.
+    pub started: Instant,
 }
 
 /// An op's request, built once; each send clones its cheap parts.
@@ -142,6 +146,12 @@ impl Prepared {
         req
     }
 
+    /// `METHOD path` of the request this op sends with `parts` (unmasked).
+    pub fn request_line(&self, parts: Option<&Parts>) -> String {
+        let uri = parts.and_then(|p| p.uri.as_ref()).unwrap_or(&self.uri);
+        format!("{} {uri}", self.method)
+    }
+
     /// The name of the `i`-th templated header.
     pub fn templated_header(&self, i: usize) -> Option<&HeaderName> {
         self.templated.get(i)
@@ -176,6 +186,8 @@ impl Ctx {
             captures,
             responses: plan.ops.iter().map(|op| (op.extract.clone(), op.check.clone())).collect(),
             secrets: Secrets::of(plan),
+            failures: Arc::new(FailureSampler::new(plan.ops.len(), DEFAULT_ERROR_SAMPLES)),
+            started: Instant::now(),
         }
     }
 }

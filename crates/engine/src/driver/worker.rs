@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use einv_report::{ErrorClass, Outcome, Phases, Sample, is_final_status};
+use einv_report::{BODY_BYTES, ErrorClass, FailedExchange, FailureKind, Outcome, Phases, Sample, is_final_status};
 use tokio::sync::watch;
 
 use super::connections::WorkerInbox;
-use super::http::{Conn, SendError};
+use super::http::{Conn, MAX_KEPT_BODY, SendError};
+use crate::profile::ResponseCheck;
 use einv_workload::requests::Tag;
 
 use super::{Ctx, Job};
@@ -63,7 +64,9 @@ async fn execute(ctx: &Ctx, conn: &mut Option<Conn>, job: &Job, cut: &mut watch:
     let deadline = job.intended + ctx.request_timeout;
     let sent = Instant::now();
     if sent >= deadline {
-        return Some(expired(sent - job.intended, job));
+        let sample = expired(sent - job.intended, job);
+        keep_failure(ctx, job, (&sample, &[]), sent);
+        return Some(sample);
     }
     if *cut.borrow() {
         return None;
@@ -83,26 +86,23 @@ async fn execute(ctx: &Ctx, conn: &mut Option<Conn>, job: &Job, cut: &mut watch:
     let end = Instant::now();
     let tag = job.parts.as_ref().and_then(|p| p.tag);
     let expects_rejection = tag.is_some_and(|t| t.expects_rejection());
-    let check_failed = match outcome {
-        // Not an answer at all (an unsolicited 101, a status 999): an error, not a check.
-        Outcome::Response(status) if !is_final_status(status) => false,
-        // An invoice sent invalid on purpose must be refused; the op's own checks describe
-        // a valid answer and do not apply.
-        Outcome::Response(status) if expects_rejection => !(400..500).contains(&status),
-        Outcome::Response(status) => !inspect(ctx, job.op, status, &body, tag),
-        Outcome::Failed(_) => false,
+    let failed_check = match outcome {
+        Outcome::Response(status) => inspect(ctx, job.op, status, &body, tag),
+        Outcome::Failed(_) => None,
     };
-    Some(Sample {
+    let sample = Sample {
         latency: end.saturating_duration_since(job.intended),
         service: Some(end - sent),
         send_lag: sent.saturating_duration_since(job.intended),
         outcome,
         queued: job.queued,
-        check_failed,
+        failed_check,
         tag: tag.map(|t| t.index()),
         expects_rejection,
         phases,
-    })
+    };
+    keep_failure(ctx, job, (&sample, &body), sent);
+    Some(sample)
 }
 
 /// A request whose deadline passed before it could be sent (it waited for a connection)
@@ -115,25 +115,26 @@ fn expired(waited: Duration, job: &Job) -> Sample {
         send_lag: waited,
         outcome: Outcome::Failed(ErrorClass::Timeout),
         queued: job.queued,
-        check_failed: false,
+        failed_check: None,
         tag: job.parts.as_ref().and_then(|p| p.tag).map(|t| t.index()),
         expects_rejection: false,
         phases: Phases::default(),
     }
 }
 
-/// Check a response and feed the captures from it; false when a check failed. Only
-/// successful first submissions feed captures: a rejected invoice has no number to query, and
-/// a duplicate's answer repeats a number the capture already holds.
-fn inspect(ctx: &Ctx, op: usize, status: u16, body: &[u8], tag: Option<Tag>) -> bool {
+/// Check a response and feed the captures from it; the index of the check it failed
+/// first, if any. Only successful first submissions feed captures: a rejected invoice has
+/// no number to query, and a duplicate's answer repeats a number the capture already holds.
+fn inspect(ctx: &Ctx, op: usize, status: u16, body: &[u8], tag: Option<Tag>) -> Option<u16> {
     let (extract, check) = &ctx.responses[op];
-    if extract.is_empty() && check.is_empty() {
-        return true;
+    let expects_rejection = tag.is_some_and(|t| t.expects_rejection());
+    if extract.is_empty() && !check.needs_body() {
+        return failed_check(check, status, None, expects_rejection);
     }
-    let json: Option<serde_json::Value> =
-        if extract.is_empty() && !check.needs_body() { None } else { serde_json::from_slice(body).ok() };
+    let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     if status < 300
         && tag != Some(Tag::Duplicate)
+        && !expects_rejection
         && let Some(json) = &json
     {
         for (capture, pointer) in extract {
@@ -144,8 +145,62 @@ fn inspect(ctx: &Ctx, op: usize, status: u16, body: &[u8], tag: Option<Tag>) -> 
             }
         }
     }
-    // No check configured: errors are counted as errors, never also as failed checks.
-    check.is_empty() || check.passes(status, json.as_ref())
+    failed_check(check, status, json.as_ref(), expects_rejection)
+}
+
+/// The check an answer with `status` (and body `json`) fails first, if any.
+fn failed_check(check: &ResponseCheck, status: u16, json: Option<&serde_json::Value>, reject: bool) -> Option<u16> {
+    match status {
+        // Not an answer at all (an unsolicited 101, a status 999): an error, not a check.
+        s if !is_final_status(s) => None,
+        // An invoice sent invalid on purpose must be refused; the op's own checks describe
+        // a valid answer and do not apply.
+        s if reject => (!(400..500).contains(&s)).then_some(ResponseCheck::REJECTION),
+        // No check configured: errors are counted as errors, never also as failed checks.
+        _ if check.is_empty() => None,
+        s => check.first_failure(s, json),
+    }
+}
+
+/// What a request's failure is, for the sample: its error class, else a failed check.
+fn failure_kind(outcome: Outcome, failed_check: Option<u16>, expects_rejection: bool) -> Option<FailureKind> {
+    match outcome.error() {
+        Some(ErrorClass::Http4xx) if expects_rejection => failed_check.map(|_| FailureKind::Check),
+        Some(class) => Some(FailureKind::Error(class)),
+        None => failed_check.map(|_| FailureKind::Check),
+    }
+}
+
+/// Keep a failed exchange for errors.jsonl while its op and kind have room (the first
+/// ones), `${env.*}` values masked; its description is only made then.
+fn keep_failure(ctx: &Ctx, job: &Job, (sample, body): (&Sample, &[u8]), sent: Instant) {
+    let Some(kind) = failure_kind(sample.outcome, sample.failed_check, sample.expects_rejection) else { return };
+    ctx.failures.offer(job.op, kind, || {
+        let op = &ctx.requests[job.op];
+        let check = sample.failed_check.and_then(|i| ctx.responses[job.op].1.names().into_iter().nth(i.into()));
+        let exchange = FailedExchange {
+            // To the microsecond: finer than the clock means nothing.
+            at_s: (sent.saturating_duration_since(ctx.started).as_secs_f64() * 1e6).round() / 1e6,
+            op: op.name.clone(),
+            request: FailedExchange::request_line(ctx.secrets.mask(&op.request_line(job.parts.as_deref()))),
+            status: match sample.outcome {
+                Outcome::Response(status) => Some(status),
+                Outcome::Failed(_) => None,
+            },
+            class: kind.as_str().into(),
+            check: check.map(|c| ctx.secrets.mask(&c)),
+            body: ctx.secrets.mask(&FailedExchange::body_start(body)),
+        };
+        tracing::debug!(
+            "op {}: {} {} -> {}: {}",
+            exchange.op,
+            exchange.class,
+            exchange.request,
+            exchange.status.map_or("no answer".into(), |s| s.to_string()),
+            exchange.body
+        );
+        exchange
+    });
 }
 
 /// Send `job` on the worker's connection (opening one if needed); `phases` gets the
@@ -153,7 +208,18 @@ fn inspect(ctx: &Ctx, op: usize, status: u16, body: &[u8], tag: Option<Tag>) -> 
 /// through a reference so that a request timeout keeps the phases reached so far.
 async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, job: &Job, phases: &mut Phases) -> (Outcome, Vec<u8>) {
     let op = job.op;
-    let keep = !ctx.responses[op].0.is_empty() || ctx.responses[op].1.needs_body();
+    let (extract, check) = &ctx.responses[op];
+    let whole = !extract.is_empty() || check.needs_body();
+    let reject = job.parts.as_ref().and_then(|p| p.tag).is_some_and(|t| t.expects_rejection());
+    // Ops that read answers keep them whole; any other keeps the start of a failing one
+    // for the report, while its kind has room, and reads nothing of a good answer.
+    let keep = |status: u16| match whole {
+        true => MAX_KEPT_BODY,
+        false => {
+            let kind = failure_kind(Outcome::Response(status), failed_check(check, status, None, reject), reject);
+            if kind.is_some_and(|k| ctx.failures.wants(op, k)) { BODY_BYTES } else { 0 }
+        }
+    };
     // At most two tries: a reused connection the server had just closed, then a fresh one.
     for _ in 0..2 {
         let fresh = slot.as_ref().is_none_or(Conn::is_closed);
@@ -169,7 +235,7 @@ async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, job: &Job, phases: &mut Ph
             }
         }
         let Some(conn) = slot.as_mut() else { return (Outcome::Failed(ErrorClass::Other), Vec::new()) };
-        let result = conn.send(ctx.requests[op].request(job.parts.as_deref()), keep).await;
+        let result = conn.send(ctx.requests[op].request(job.parts.as_deref()), &keep).await;
         // After a status that is no final answer the peer is not speaking HTTP/1.1 to us
         // any more (a 101 hands the connection over to another protocol).
         if !result.as_ref().is_ok_and(|r| is_final_status(r.status)) || !ctx.keep_alive {
@@ -284,11 +350,50 @@ mod tests {
             let server = Server::start(Reply::Answer { status: 200, body, delay: Duration::ZERO }).await;
             let ctx = testing::ctx(&plan, server.addr);
             let sample = one(&ctx, &mut None, &job(0, Instant::now())).await;
-            assert_eq!(sample.check_failed, failed, "{body}");
+            assert_eq!(sample.failed_check.is_some(), failed, "{body}");
             // A 2xx answer feeds the capture whatever its checks say: the number it names exists.
             let no = body.split('"').nth(7).map(String::from);
             assert_eq!(ctx.captures.draw(0, 0, false), no, "{body}");
         }
+    }
+
+    /// A failing answer is kept for errors.jsonl with its body's start, secrets masked,
+    /// only the first few per op and kind; a good answer of an op that reads no body keeps
+    /// nothing. A status the op's check refuses is a failed check, named.
+    #[tokio::test]
+    async fn failing_answers_are_kept_masked_and_capped() {
+        let mut plan = testing::plan("[load]\nmode = \"closed\"\nduration = \"1s\"");
+        plan.ops[0].check.status = vec![201];
+        let body = r#"{"error":"token s3cret refused"}"#;
+        let server = Server::start(Reply::Answer { status: 500, body, delay: Duration::ZERO }).await;
+        let mut ctx = testing::ctx(&plan, server.addr);
+        Arc::get_mut(&mut ctx).unwrap().secrets = super::super::Secrets::new(["s3cret"]);
+        let mut conn = None;
+        for _ in 0..7 {
+            assert_eq!(one(&ctx, &mut conn, &job(1, Instant::now())).await.outcome, Outcome::Response(500));
+        }
+        let kept = ctx.failures.take().exchanges;
+        assert_eq!(kept.len(), einv_report::DEFAULT_ERROR_SAMPLES);
+        let e = &kept[0];
+        assert_eq!(
+            (e.op.as_str(), e.request.as_str(), e.status, e.class.as_str()),
+            ("query", "GET /q", Some(500), "http_5xx")
+        );
+        assert_eq!(e.body, r#"{"error":"token *** refused"}"#);
+
+        let ok = Server::start(Reply::Answer { status: 200, body: "fine", delay: Duration::ZERO }).await;
+        let ctx = testing::ctx(&plan, ok.addr);
+        assert_eq!(one(&ctx, &mut None, &job(1, Instant::now())).await.failed_check, None);
+        let sample = one(&ctx, &mut None, &job(0, Instant::now())).await;
+        assert_eq!(sample.failed_check, Some(1), "status 200 is not in [201]");
+        let kept = ctx.failures.take().exchanges;
+        assert_eq!(kept.len(), 1, "the good answer is not kept: {kept:?}");
+        let e = &kept[0];
+        assert_eq!(
+            (e.op.as_str(), e.class.as_str(), e.check.as_deref()),
+            ("issue", "check_failed", Some("status in [201]"))
+        );
+        assert_eq!(e.body, "fine", "a status check reads no body, but a failing answer's start is kept");
     }
 
     /// Each thread records into a slot of its own, and always the same one.

@@ -213,12 +213,38 @@ impl ResponseCheck {
         !self.equals.is_empty() || !self.exists.is_empty()
     }
 
-    /// Whether a response passes; `json` is the parsed body when [`Self::needs_body`].
-    pub fn passes(&self, status: u16, json: Option<&serde_json::Value>) -> bool {
-        let status_ok = if self.status.is_empty() { status < 400 } else { self.status.contains(&status) };
-        status_ok
-            && self.equals.iter().all(|(p, v)| json.and_then(|j| j.pointer(p)) == Some(v))
-            && self.exists.iter().all(|p| json.and_then(|j| j.pointer(p)).is_some())
+    /// The index of the check a request sent invalid on purpose fails when it is not
+    /// refused (see [`Self::names`]).
+    pub const REJECTION: u16 = 0;
+
+    /// Whether `status` passes the status check.
+    pub fn status_passes(&self, status: u16) -> bool {
+        if self.status.is_empty() { status < 400 } else { self.status.contains(&status) }
+    }
+
+    /// The first check a response fails, by its index in [`Self::names`]; `None` when it
+    /// passes. `json` is the parsed body when [`Self::needs_body`].
+    pub fn first_failure(&self, status: u16, json: Option<&serde_json::Value>) -> Option<u16> {
+        let at = |p: &str| json.and_then(|j| j.pointer(p));
+        let failed = std::iter::once(!self.status_passes(status))
+            .chain(self.equals.iter().map(|(p, v)| at(p) != Some(v)))
+            .chain(self.exists.iter().map(|p| at(p).is_none()))
+            .position(|failed| failed)?;
+        // A check has a few entries (a profile's line each): the index fits.
+        Some(u16::try_from(failed + 1).unwrap_or(u16::MAX))
+    }
+
+    /// The checks in words, by index: [`Self::REJECTION`], the status, each `equals`,
+    /// each `exists` (`status in [200]`, `/code = "0000"`, `/invoice_no exists`).
+    pub fn names(&self) -> Vec<String> {
+        let status = match self.status.as_slice() {
+            [] => "status < 400".to_string(),
+            codes => format!("status in {codes:?}"),
+        };
+        let rejection = "an invalid request is refused (4xx)".to_string();
+        let equals = self.equals.iter().map(|(p, v)| format!("{p} = {v}"));
+        let exists = self.exists.iter().map(|p| format!("{p} exists"));
+        [rejection, status].into_iter().chain(equals).chain(exists).collect()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -112,7 +112,7 @@ mod tests {
                 send_lag: lag,
                 outcome: Outcome::Response(200),
                 queued: i < queued,
-                check_failed: false,
+                failed_check: None,
                 tag: None,
                 expects_rejection: false,
                 phases: Phases::default(),

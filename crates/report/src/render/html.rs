@@ -9,6 +9,7 @@ use super::fmt::{
     Verdict, check_cells, count, esc, knee_sentence, ms, offered, pct, rate, slo_verdict, stage_rows, stopped_by,
 };
 use crate::Quantile;
+use crate::failures::FailedExchange;
 use crate::summary::{OpSummary, Summary};
 
 const CSS: &str = "\
@@ -25,10 +26,11 @@ th,td{border:1px solid #d8dde3;padding:4px 9px;text-align:right}th{background:#f
 td:first-child,th:first-child{text-align:left}tr.overall td{font-weight:600}\
 td.ok{color:#1c7c33;font-weight:600}td.bad{color:#b3261e;font-weight:700}\
 figure{margin:18px 0 28px}figcaption{font-weight:600;margin-bottom:6px}\
-figure svg{max-width:100%;height:auto;border:1px solid #e3e7eb}footer{color:#56606b;margin-top:30px}";
+figure svg{max-width:100%;height:auto;border:1px solid #e3e7eb}footer{color:#56606b;margin-top:30px}\
+table.exchanges td{text-align:left;vertical-align:top}table.exchanges code{white-space:pre-wrap;word-break:break-all}";
 
 /// The whole page.
-pub fn page(s: &Summary, charts: &[Chart]) -> String {
+pub fn page(s: &Summary, errors_sample: &[FailedExchange], charts: &[Chart]) -> String {
     let mut h = String::with_capacity(64 * 1024 + charts.iter().map(|c| c.svg.len()).sum::<usize>());
     let name = esc(&s.run.name);
     let _ = write!(
@@ -43,6 +45,7 @@ pub fn page(s: &Summary, charts: &[Chart]) -> String {
     stages(&mut h, s);
     latency(&mut h, s);
     errors(&mut h, s);
+    super::failures::section(&mut h, s, errors_sample);
     extras(&mut h, s);
     h.push_str("<section id=\"charts\">\n<h2>Charts</h2>\n");
     for c in charts {

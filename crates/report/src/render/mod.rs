@@ -2,6 +2,7 @@
 //! summary.md and junit.xml. One entry point, [`render_folder`], used by `run`, `simulate`
 //! and `einv-load report` alike, so the three give the same files for the same data.
 
+mod failures;
 mod fmt;
 
 pub(crate) use fmt::{check_value, count, esc, knee_sentence, offered, stage_rows};
@@ -37,7 +38,8 @@ pub fn render(saved: &Saved) -> Result<Vec<(&'static str, Vec<u8>)>, Error> {
         (files::LATENCY_HGRM, hgrm(&saved.totals.overall[Timing::Latency]).into_bytes()),
         (files::SERVICE_HGRM, hgrm(&saved.totals.overall[Timing::Service]).into_bytes()),
     ];
-    out.push((files::INDEX_HTML, html::page(&saved.folder.summary, &charts).into_bytes()));
+    let errors = &saved.folder.errors;
+    out.push((files::INDEX_HTML, html::page(&saved.folder.summary, errors, &charts).into_bytes()));
     out.push((files::SUMMARY_MD, markdown::summary_md(&saved.folder.summary).into_bytes()));
     out.push((files::JUNIT_XML, junit::junit_xml(&saved.folder.summary).into_bytes()));
     out.extend(charts.into_iter().map(|c| (c.file, c.svg.into_bytes())));

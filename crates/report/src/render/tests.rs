@@ -20,7 +20,7 @@ fn sample(ms: u64, outcome: Outcome) -> Sample {
         send_lag: Duration::from_micros(ms * 10),
         outcome,
         queued: false,
-        check_failed: false,
+        failed_check: None,
         tag: None,
         expects_rejection: false,
         // Every tenth request opened a connection.
@@ -84,6 +84,8 @@ fn finish(scheduled: Vec<u64>) -> Finish {
         lag_warning: Duration::from_millis(10),
         interrupted: false,
         tags: Vec::new(),
+        checks: Vec::new(),
+        errors: None,
         pool: None,
     }
 }
@@ -201,7 +203,7 @@ fn an_interrupted_run_without_slo_says_both_everywhere() {
     let mut summary = recorded(dir.path());
     summary.interrupted = true;
     summary.slo = crate::SloReport { passed: true, checks: Vec::new() };
-    let html = super::html::page(&summary, &[]);
+    let html = super::html::page(&summary, &[], &[]);
     assert!(html.contains("No SLO set") && html.contains("INTERRUPTED"));
     let xml = super::junit::junit_xml(&summary);
     assert!(xml.contains("tests=\"1\" failures=\"1\""), "only `run completed`, failed: {xml}");
@@ -221,7 +223,7 @@ fn an_aborted_run_fails_everywhere_even_if_its_final_figures_pass() {
     summary.slo.checks.iter_mut().for_each(|c| c.passed = true);
     summary.slo.passed = false;
     summary.aborted = Some(crate::Aborted { at_s: 4.0, grace_s: 2.0, failed: vec![failing], certain: false });
-    let html = super::html::page(&summary, &[]);
+    let html = super::html::page(&summary, &[], &[]);
     assert!(html.contains("SLO FAILED: run aborted at 4.0 s"), "the banner says so");
     let md = super::markdown::summary_md(&summary);
     assert!(md.contains("❌ SLO failed: run aborted at 4.0 s"), "{md}");
@@ -252,7 +254,7 @@ fn the_configured_percentiles_are_what_every_table_shows() {
     let md = std::fs::read_to_string(dir.path().join(files::SUMMARY_MD)).unwrap();
     assert!(md.contains("| p50 ms | p95 ms | p99 ms | p99.99 ms | max ms |"), "{md}");
     assert!(md.contains(&format!(" {p9999:.2} | {max:.2} |")), "{md}");
-    let text = crate::text_summary(&summary, "x");
+    let text = crate::text_summary(&summary, &[], "x");
     assert!(text.lines().any(|l| l.starts_with("ms") && l.contains("p99.99") && !l.contains("p90")), "{text}");
     let saved = Saved::load(dir.path()).unwrap();
     assert_eq!(saved.folder.summary.percentiles, list);
@@ -286,7 +288,7 @@ fn p95_and_p99_99_limits_reach_every_renderer() {
     let failure = format!("overall latency p99.99: actual {p9999:.2} ms, limit 1.00 ms");
     assert!(xml.contains(&failure), "{failure} not in {xml}");
 
-    let text = crate::text_summary(&summary, "x");
+    let text = crate::text_summary(&summary, &[], "x");
     let header = text.lines().find(|l| l.starts_with("ms ")).unwrap();
     assert_eq!(header.split_whitespace().collect::<Vec<_>>(), ["ms", "p50", "p95", "p99.99", "max"], "{text}");
     let latency = text.lines().find(|l| l.starts_with("latency ")).unwrap();
