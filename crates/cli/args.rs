@@ -62,7 +62,9 @@ pub enum Command {
     /// summary says why.
     ///
     /// The profile's SLO limits apply overall (table slo) and per op (table slo.ops.NAME):
-    /// latency p50..max, error-rate, check-failure-rate, min-rate (requests/s). With abort-on-fail = true the
+    /// any latency percentile (p95, "p99.99") and max, error-rate, check-failure-rate, min-rate
+    /// (requests/s); table report's `percentiles = [50, 95, 99.99]` picks the tables' latency
+    /// columns. With abort-on-fail = true the
     /// run stops once a check fails on the run so far, checked every second after `grace`
     /// (default 30s); summary.json then holds "aborted" and the exit code is 1.
     Run(RunArgs),
@@ -126,9 +128,10 @@ pub enum Command {
     /// Compare a run with a baseline, distribution to distribution; exit 1 on a regression,
     /// 4 when inconclusive.
     ///
-    /// Overall and per op: latency p50/p90/p99/p99.9/max (from the saved histograms), error
+    /// Overall and per op: latency p50/p90/p99/p99.9/max and either run's [report] or SLO
+    /// percentiles (from the saved histograms), error
     /// rate, check-failure rate and throughput. A regression is a judged figure worse than
-    /// the baseline by more than --max-regression: latency p90, p99 or p99.9 higher (and by at
+    /// the baseline by more than --max-regression: a latency percentile from p90 up higher (and by at
     /// least 1 ms, with at least 50 samples above the percentile in both runs, and by more
     /// than 3 standard errors of the difference: each run's error the wider of the
     /// order-statistic one from its sample count and batch means over 10 stretches of its

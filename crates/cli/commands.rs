@@ -171,7 +171,7 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         let knee = pool.first_timeout_s.map_or("none".to_string(), |t| format!("at {t:.0} s"));
         text.push_str(&format!(
             "pool      size {}, peak mean active {:.1}, max pending {}, acquire p99 {:.3} ms, timeouts {} (first {knee})\n",
-            pool.size, pool.peak_mean_active, pool.max_pending, pool.acquire_ms.p99, pool.timeouts
+            pool.size, pool.peak_mean_active, pool.max_pending, pool.acquire_ms.ms(einv_report::Quantile::P99), pool.timeouts
         ));
         if pool.rate_limited + pool.queue_full > 0 {
             text.push_str(&format!(

@@ -10,10 +10,11 @@
 //! ```no_run
 //! use std::path::Path;
 //! use einv_engine::{Plan, RunOptions, run};
+//! use einv_report::Quantile;
 //!
 //! let plan = Plan::load(Path::new("profiles/smoke.toml")).unwrap();
 //! let result = run(&plan, &RunOptions::default()).unwrap();
-//! println!("p99 {} ms", result.summary.overall.latency_ms.p99);
+//! println!("p99 {} ms", result.summary.overall.latency_ms.ms(Quantile::P99));
 //! ```
 
 mod capacity;

@@ -337,6 +337,7 @@ fn finish_info(plan: &Plan, target: String, started_at: SystemTime, ctx: &Ctx, e
         scheduled: ended.scheduled,
         target_rate: ended.target_rate,
         slo: shard_slo(plan),
+        percentiles: plan.percentiles.clone(),
         connections: Connections {
             limit: plan.target.connections as u64,
             opened: ctx.conns.opened.load(Ordering::Relaxed),

@@ -147,6 +147,7 @@ fn finish(
         target_rate,
         scheduled,
         slo: plan.slo.clone(),
+        percentiles: plan.percentiles.clone(),
         connections: Connections::default(),
         lag_warning: plan.max_send_lag,
         interrupted,

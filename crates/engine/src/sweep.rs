@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use einv_poolsim::des::Thirds;
-use einv_report::{OpSummary, Stats, SweepCell, write_file};
+use einv_report::{OpSummary, Quantile, Stats, SweepCell, write_file};
 
 use crate::error::Error;
 use crate::folder;
@@ -83,13 +83,14 @@ fn cell(plan: &Plan, nominal_rate: Option<f64>) -> Result<SweepCell, Error> {
     let run = thirds.stats(model.sim());
     model.finish(&mut record);
     let duration = plan.load.duration().as_secs_f64();
-    let summary = OpSummary::new(&stats, scheduled, scheduled as f64 / duration.max(1e-9), duration);
+    let summary =
+        OpSummary::new(&stats, &plan.slo.quantiles(), scheduled, scheduled as f64 / duration.max(1e-9), duration);
     let rate = nominal_rate.unwrap_or_else(|| workload.target_rate(&plan.load, plan.shard));
     Ok(SweepCell {
         pool_size: model.spec().pool_size as u64,
         rate,
-        p50_ms: summary.latency_ms.p50,
-        p99_ms: summary.latency_ms.p99,
+        p50_ms: summary.latency_ms.ms(Quantile::P50),
+        p99_ms: summary.latency_ms.ms(Quantile::P99),
         error_rate: summary.requests.error_rate,
         slo_passed: plan.slo.overall.check("overall", &summary).passed,
         utilisation: model.capacity(plan).utilisation(rate),

@@ -67,11 +67,12 @@ fn one_hour(dir: &std::path::Path) -> Saved {
         target_rate: 200.0,
         slo: SloSpec {
             overall: Limits::from([
-                (Metric::P99, Limit::Time(Duration::from_millis(200))),
+                (Metric::Percentile(einv_report::Quantile::P99), Limit::Time(Duration::from_millis(200))),
                 (Metric::ErrorRate, Limit::Value(0.01)),
             ]),
             ..SloSpec::default()
         },
+        percentiles: einv_report::Quantile::DEFAULT.into(),
         connections: Connections { limit: 64, opened: 40, max_open: 37 },
         lag_warning: Duration::from_millis(10),
         interrupted: false,

@@ -25,6 +25,7 @@ use crate::folder::{Folder, Totals, files, unreadable};
 use crate::histograms::{Timing, max_ms, quantile_ms};
 use crate::hlog::parse_tag;
 use crate::hlog_sum::sum_hlog_by;
+use crate::quantile::Quantile;
 use crate::slo::{Metric, Unit};
 use crate::summary::OpSummary;
 use crate::write::write_file;
@@ -45,6 +46,9 @@ pub mod rules {
     /// "percentile" is a handful of unlucky requests: with 16 samples above p99.9, two
     /// identical nightly runs on a busy machine differed by 66 % there.
     pub const TAIL_SAMPLES: f64 = 50.0;
+    /// Percentiles below this quantile (p50, p75) are shown, not judged: the tail is what
+    /// regresses, and a median moves with the mix.
+    pub const TAIL_FROM: f64 = 0.9;
     /// The error rate must also grow by at least this much (0.001 = 0.1 percentage point).
     pub const ERROR_RATE_FLOOR: f64 = 0.001;
     /// Error rates of a scope with fewer requests (in either run) are shown, not judged.
@@ -206,10 +210,12 @@ pub fn compare(baseline: &Path, current: &Path, max_regression: f64) -> Result<C
     let (bs, cs) = (&b.folder.summary, &c.folder.summary);
     let mut scopes = Vec::new();
     let mut notes = Vec::new();
+    let quantiles = compared_quantiles([bs, cs]);
     for op in std::iter::once(None).chain(bs.ops.keys().map(|n| Some(n.as_str()))) {
         match (b.scope(op), c.scope(op)) {
             (Some(bo), Some(co)) => {
-                scopes.push(diff_scope(op.unwrap_or("overall"), &bo, &co, max_regression, op.is_none()))
+                let scope = op.unwrap_or("overall");
+                scopes.push(diff_scope(scope, (&bo, &co), &quantiles, max_regression, op.is_none()))
             }
             _ => notes.push(format!("op {} is only in the baseline", op.unwrap_or_default())),
         }
@@ -280,8 +286,22 @@ fn describe(scope: &str, m: &MetricDiff) -> String {
     format!("{scope} {}: {b} -> {c}{change}", m.metric)
 }
 
-fn diff_scope(scope: &str, b: &Scope, c: &Scope, t: f64, overall: bool) -> ScopeDiff {
-    let mut metrics = diff_latency(b, c, t);
+/// The percentiles compared: p50, p90, p99 and p99.9, and those either run's reports show
+/// or its SLO limited.
+fn compared_quantiles(summaries: [&crate::Summary; 2]) -> Vec<Quantile> {
+    let mut all: std::collections::BTreeSet<Quantile> = Quantile::DEFAULT.into();
+    for s in summaries {
+        all.extend(&s.percentiles);
+        all.extend(s.slo.checks.iter().filter_map(|c| match c.metric()? {
+            Metric::Percentile(q) => Some(q),
+            _ => None,
+        }));
+    }
+    all.into_iter().collect()
+}
+
+fn diff_scope(scope: &str, (b, c): (&Scope, &Scope), quantiles: &[Quantile], t: f64, overall: bool) -> ScopeDiff {
+    let mut metrics = diff_latency(b, c, quantiles, t);
     let (bs, cs) = (b.summary, c.summary);
     // Check failures are wrong answers: judged by the error rate's rules.
     let enough = bs.requests.sent.min(cs.requests.sent) >= rules::MIN_REQUESTS;
@@ -289,7 +309,7 @@ fn diff_scope(scope: &str, b: &Scope, c: &Scope, t: f64, overall: bool) -> Scope
         let (b, c) = (m.measure(bs).0, m.measure(cs).0);
         let note = (!enough).then(|| format!("too few requests to judge (need {} in both runs)", rules::MIN_REQUESTS));
         let worse = c - b > rules::ERROR_RATE_FLOOR && c > b * (1.0 + t);
-        metrics.push(metric(m.name(), m.unit(), b, c, enough, enough && worse, note));
+        metrics.push(metric(&m.name(), m.unit(), b, c, enough, enough && worse, note));
     }
     let (b, c) = (bs.rate.achieved_per_s, cs.rate.achieved_per_s);
     let note = (!overall).then(|| "shown, not judged: an op's throughput follows the mix".to_string());
@@ -297,19 +317,19 @@ fn diff_scope(scope: &str, b: &Scope, c: &Scope, t: f64, overall: bool) -> Scope
     ScopeDiff { scope: scope.into(), metrics }
 }
 
-/// The latency percentiles: a judged one regresses when it is worse by more than the
-/// thresholds and the shift is significant ([`significance`]).
-fn diff_latency(bo: &Scope, co: &Scope, t: f64) -> Vec<MetricDiff> {
+/// The latency percentiles at `quantiles`, then max: a judged one regresses when it is
+/// worse by more than the thresholds and the shift is significant ([`significance`]).
+fn diff_latency(bo: &Scope, co: &Scope, quantiles: &[Quantile], t: f64) -> Vec<MetricDiff> {
     let (bh, ch) = (bo.latency, co.latency);
     let samples = bh.len().min(ch.len()) as f64;
-    let latency = Metric::ALL.into_iter().filter_map(|m| Some((m, m.quantile()?)));
+    let latency = Metric::latency(quantiles).filter_map(|m| Some((m, m.quantile()?)));
     let mut metrics = Vec::new();
     for (m, q) in latency {
         let (b, c) = if q < 1.0 { (quantile_ms(bh, q), quantile_ms(ch, q)) } else { (max_ms(bh), max_ms(ch)) };
         let need = (rules::TAIL_SAMPLES / (1.0 - q)).round();
         let (judged, mut note) = match q {
-            0.5 => (false, Some("shown, not judged: the tail is what regresses".to_string())),
             1.0 => (false, Some("shown, not judged: one request".to_string())),
+            _ if q < rules::TAIL_FROM => (false, Some("shown, not judged: the tail is what regresses".to_string())),
             _ if samples < need => (false, Some(format!("too few samples to judge (need {need:.0} in both runs)"))),
             _ => (true, None),
         };
@@ -327,7 +347,7 @@ fn diff_latency(bo: &Scope, co: &Scope, t: f64) -> Vec<MetricDiff> {
                 significance::Z
             ));
         }
-        let mut d = metric(m.name(), m.unit(), b, c, judged, worse && significant, note);
+        let mut d = metric(&m.name(), m.unit(), b, c, judged, worse && significant, note);
         d.noise = noise;
         d.significance = significance;
         metrics.push(d);

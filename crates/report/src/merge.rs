@@ -65,6 +65,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
         tags: &merged.tags,
         checks: &checks,
         slo: &slo,
+        percentiles: first.percentiles.clone(),
         connections: connections(&folders),
         // Each shard's own warnings (send lag, nothing measured) are carried, named.
         lag_warning: None,

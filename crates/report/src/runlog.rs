@@ -52,6 +52,8 @@ pub struct Finish {
     /// closed loop.
     pub target_rate: f64,
     pub slo: SloSpec,
+    /// The percentiles the reports show ([`Parts::percentiles`]).
+    pub percentiles: Vec<crate::Quantile>,
     pub connections: Connections,
     /// A send-lag p99 above this means the generator could not keep to the schedule.
     pub lag_warning: Duration,
@@ -146,9 +148,9 @@ impl RunLog {
             .iter()
             .zip(&self.totals)
             .filter(|(name, _)| spec.ops.contains_key(*name))
-            .map(|(name, stats)| (name.clone(), OpSummary::new(stats, 0, 0.0, secs)))
+            .map(|(name, stats)| (name.clone(), OpSummary::new(stats, &spec.quantiles(), 0, 0.0, secs)))
             .collect();
-        spec.evaluate(&OpSummary::new(&overall, 0, 0.0, secs), &ops)
+        spec.evaluate(&OpSummary::new(&overall, &spec.quantiles(), 0, 0.0, secs), &ops)
     }
 
     /// The run was stopped early by failing SLO checks: the summary says so and fails.
@@ -207,6 +209,7 @@ impl RunLog {
             tags: &f.tags,
             checks: &f.checks,
             slo: &f.slo,
+            percentiles: f.percentiles,
             connections: f.connections,
             lag_warning: Some(f.lag_warning),
             warnings: notes,

@@ -7,16 +7,16 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::quantile::Quantile;
 use crate::summary::OpSummary;
 
 /// A figure an SLO can limit. Each knows its name (in summary.json, a public
 /// interface), its profile key, its unit, which way it bounds and how to measure itself.
+/// Ordered as checks are listed: percentiles by value, then max, then the rates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Metric {
-    P50,
-    P90,
-    P99,
-    P999,
+    /// A latency percentile: `p95`, `p99.9`, any between 0 and 100.
+    Percentile(Quantile),
     Max,
     /// `errors / sent`.
     ErrorRate,
@@ -43,69 +43,75 @@ pub enum Bound {
 }
 
 impl Metric {
-    /// Every metric, in the order its checks are listed.
-    pub const ALL: [Metric; 8] = [
-        Metric::P50,
-        Metric::P90,
-        Metric::P99,
-        Metric::P999,
-        Metric::Max,
-        Metric::ErrorRate,
-        Metric::CheckFailureRate,
-        Metric::MinRate,
-    ];
+    /// Every metric but the percentiles, in the order their checks are listed.
+    pub const FIXED: [Metric; 4] = [Metric::Max, Metric::ErrorRate, Metric::CheckFailureRate, Metric::MinRate];
 
-    /// The name of its checks in summary.json: "latency p99", "min rate".
-    pub fn name(self) -> &'static str {
+    /// The latency metrics of `quantiles`, then max: what compare and the tables show.
+    pub fn latency(quantiles: &[Quantile]) -> impl Iterator<Item = Metric> + '_ {
+        quantiles.iter().map(|q| Metric::Percentile(*q)).chain([Metric::Max])
+    }
+
+    /// The name of its checks in summary.json: "latency p99", "latency p99.9", "min rate".
+    pub fn name(self) -> String {
         match self {
-            Metric::P50 => "latency p50",
-            Metric::P90 => "latency p90",
-            Metric::P99 => "latency p99",
-            Metric::P999 => "latency p99.9",
-            Metric::Max => "latency max",
-            Metric::ErrorRate => "error rate",
-            Metric::CheckFailureRate => "check failure rate",
-            Metric::MinRate => "min rate",
+            Metric::Percentile(q) => format!("latency {}", q.label()),
+            Metric::Max => "latency max".into(),
+            Metric::ErrorRate => "error rate".into(),
+            Metric::CheckFailureRate => "check failure rate".into(),
+            Metric::MinRate => "min rate".into(),
         }
     }
 
-    /// Its key in a profile's `[slo]` and `[slo.ops.NAME]`.
-    pub fn key(self) -> &'static str {
+    /// Its key in a profile's `[slo]` and `[slo.ops.NAME]` (a percentile also reads from
+    /// other spellings, see [`Quantile::parse_key`]).
+    pub fn key(self) -> String {
         match self {
-            Metric::P50 => "p50",
-            Metric::P90 => "p90",
-            Metric::P99 => "p99",
-            Metric::P999 => "p999",
-            Metric::Max => "max",
-            Metric::ErrorRate => "error-rate",
-            Metric::CheckFailureRate => "check-failure-rate",
-            Metric::MinRate => "min-rate",
+            Metric::Percentile(q) => q.label(),
+            Metric::Max => "max".into(),
+            Metric::ErrorRate => "error-rate".into(),
+            Metric::CheckFailureRate => "check-failure-rate".into(),
+            Metric::MinRate => "min-rate".into(),
+        }
+    }
+
+    /// The metric a profile key names: `max`, `error-rate`, ... or a percentile (`p95`,
+    /// `p99.9`). `Err` says why a `p` key is no percentile; `Ok(None)`: not a metric's key.
+    pub fn from_key(key: &str) -> Result<Option<Metric>, String> {
+        if let Some(m) = Metric::FIXED.into_iter().find(|m| m.key() == key) {
+            return Ok(Some(m));
+        }
+        match key.starts_with('p') {
+            true => Quantile::parse_key(key).map(|q| Some(Metric::Percentile(q))),
+            false => Ok(None),
         }
     }
 
     /// What is measured, in words: the name, but a minimum rate holds the "achieved rate".
-    pub fn figure(self) -> &'static str {
+    pub fn figure(self) -> String {
         match self {
-            Metric::MinRate => "achieved rate",
+            Metric::MinRate => "achieved rate".into(),
             m => m.name(),
         }
     }
 
     /// The metric whose checks are named `name` ([`Metric::name`]).
     pub fn from_name(name: &str) -> Option<Metric> {
-        Self::ALL.into_iter().find(|m| m.name() == name)
+        if let Some(m) = Metric::FIXED.into_iter().find(|m| m.name() == name) {
+            return Some(m);
+        }
+        let label = name.strip_prefix("latency ")?;
+        let q = Quantile::parse_key(label).ok()?;
+        // Only the label this version writes: "latency p999" was never a check's name.
+        (q.label() == label).then_some(Metric::Percentile(q))
     }
 
     /// The latency quantile it is (max = 1.0); `None` for the rates.
     pub fn quantile(self) -> Option<f64> {
-        Some(match self {
-            Metric::P50 => 0.5,
-            Metric::P90 => 0.9,
-            Metric::P99 => 0.99,
-            Metric::P999 => 0.999,
-            Metric::Max => 1.0,
-            Metric::ErrorRate | Metric::CheckFailureRate | Metric::MinRate => return None,
-        })
+        match self {
+            Metric::Percentile(q) => Some(q.fraction()),
+            Metric::Max => Some(1.0),
+            Metric::ErrorRate | Metric::CheckFailureRate | Metric::MinRate => None,
+        }
     }
 
     pub fn unit(self) -> Unit {
@@ -131,15 +137,16 @@ impl Metric {
     /// measure it on. A rate over the run is always measured (0 requests/s is a figure); a
     /// percentile needs a request that succeeded (the latency of 404s alone says nothing
     /// of the service), a share a request sent. Latency is the CO-corrected latency, not
-    /// service time.
+    /// service time. A percentile `result` was not summarised at is not measured:
+    /// [`SloSpec::quantiles`] names those a summary must hold.
     pub fn measure(self, result: &OpSummary) -> (f64, bool) {
         let lat = &result.latency_ms;
         let (timed, sent) = (lat.count > 0 && result.requests.ok > 0, result.requests.sent > 0);
         match self {
-            Metric::P50 => (lat.p50, timed),
-            Metric::P90 => (lat.p90, timed),
-            Metric::P99 => (lat.p99, timed),
-            Metric::P999 => (lat.p999, timed),
+            Metric::Percentile(q) => match lat.get(q) {
+                Some(ms) => (ms, timed),
+                None => (0.0, false),
+            },
             Metric::Max => (lat.max, timed),
             Metric::ErrorRate => (result.requests.error_rate, sent),
             Metric::CheckFailureRate => (result.requests.check_failure_rate, sent),
@@ -237,7 +244,7 @@ impl Limits {
         self.0.is_empty()
     }
 
-    /// Every limit, in [`Metric::ALL`]'s order.
+    /// Every limit, in [`Metric`]'s order.
     pub fn iter(&self) -> impl Iterator<Item = (Metric, Limit)> + '_ {
         self.0.iter().map(|(m, l)| (*m, *l))
     }
@@ -250,7 +257,7 @@ impl Limits {
                 let threshold = limit.threshold();
                 let (actual, measured) = metric.measure(result);
                 SloCheck {
-                    name: metric.name().into(),
+                    name: metric.name(),
                     scope: scope.into(),
                     threshold,
                     actual,
@@ -315,12 +322,24 @@ impl SloSpec {
         }
     }
 
+    /// Every percentile a limit names, in order: what a summary checked against this spec
+    /// must hold ([`OpSummary::new`]).
+    pub fn quantiles(&self) -> Vec<Quantile> {
+        let limits = std::iter::once(&self.overall).chain(self.ops.values());
+        let all = limits.flat_map(|l| l.iter()).filter_map(|(m, _)| match m {
+            Metric::Percentile(q) => Some(q),
+            _ => None,
+        });
+        all.collect::<std::collections::BTreeSet<_>>().into_iter().collect()
+    }
+
     /// Check the overall result and every op that has limits of its own. An op with
     /// limits but no result (it never ran) is checked as an empty one.
     pub fn evaluate(&self, overall: &OpSummary, ops: &BTreeMap<String, OpSummary>) -> SloReport {
         let mut report = self.overall.check("overall", overall);
         for (name, limits) in &self.ops {
-            let op = ops.get(name).cloned().unwrap_or_else(|| OpSummary::new(&crate::Stats::new(), 0, 0.0, 0.0));
+            let empty = || OpSummary::new(&crate::Stats::new(), &self.quantiles(), 0, 0.0, 0.0);
+            let op = ops.get(name).cloned().unwrap_or_else(empty);
             report.checks.extend(limits.check(name, &op).checks);
         }
         report.passed = report.checks.iter().all(|c| c.passed);
@@ -406,7 +425,7 @@ mod tests {
         for _ in 0..n {
             stats.record(&Sample::answered(ms, 200));
         }
-        OpSummary::new(&stats, n, 0.0, duration_s)
+        OpSummary::new(&stats, &[], n, 0.0, duration_s)
     }
 
     fn ms(n: u64) -> Limit {
@@ -415,9 +434,9 @@ mod tests {
 
     #[test]
     fn per_op_limits_are_checked_under_the_op_name() {
-        let issue = Limits::from([(Metric::P99, ms(150))]);
+        let issue = Limits::from([(Metric::Percentile(Quantile::P99), ms(150))]);
         let spec = SloSpec {
-            overall: Limits::from([(Metric::P99, ms(500))]),
+            overall: Limits::from([(Metric::Percentile(Quantile::P99), ms(500))]),
             ops: [("issue".to_string(), issue)].into(),
             ..SloSpec::default()
         };
@@ -444,7 +463,7 @@ mod tests {
     fn a_check_with_nothing_to_measure_fails_and_says_so() {
         let spec = SloSpec {
             overall: Limits::from([
-                (Metric::P99, ms(100)),
+                (Metric::Percentile(Quantile::P99), ms(100)),
                 (Metric::ErrorRate, Limit::Value(0.5)),
                 (Metric::CheckFailureRate, Limit::Value(0.5)),
             ]),
@@ -481,18 +500,44 @@ mod tests {
     /// Each metric is named once: its checks, its key, its unit and bound agree with what
     /// summary.json has always said.
     #[test]
-    fn every_metric_reads_back_from_its_name() {
-        for m in Metric::ALL {
-            assert_eq!(Metric::from_name(m.name()), Some(m));
+    fn every_metric_reads_back_from_its_name_and_key() {
+        let q = |s: &str| Metric::Percentile(Quantile::parse(s).unwrap());
+        let all = [q("50"), q("90"), q("95"), q("99"), q("99.9"), q("99.99")].into_iter().chain(Metric::FIXED);
+        for m in all {
+            assert_eq!(Metric::from_name(&m.name()), Some(m));
+            assert_eq!(Metric::from_key(&m.key()), Ok(Some(m)));
             assert_eq!(Unit::parse(m.unit().as_str()), Some(m.unit()));
         }
-        let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
-        let expected = ["latency p50", "latency p90", "latency p99", "latency p99.9", "latency max"];
-        assert_eq!(names[..5], expected);
-        assert_eq!(names[5..], ["error rate", "check failure rate", "min rate"]);
-        let bounds: Vec<Bound> = Metric::ALL.iter().map(|m| m.bound()).collect();
-        assert_eq!(bounds.iter().filter(|b| **b == Bound::AtLeast).count(), 1);
-        assert_eq!(Metric::from_name("latency p42"), None);
+        let names: Vec<String> = Metric::latency(&Quantile::DEFAULT).map(Metric::name).collect();
+        assert_eq!(names, ["latency p50", "latency p90", "latency p99", "latency p99.9", "latency max"]);
+        let names: Vec<String> = Metric::FIXED.iter().map(|m| m.name()).collect();
+        assert_eq!(names[1..], ["error rate", "check failure rate", "min rate"]);
+        assert_eq!(Metric::FIXED.iter().filter(|m| m.bound() == Bound::AtLeast).count(), 1);
+        assert_eq!(q("99.9").name(), "latency p99.9");
+        assert_eq!(Metric::from_key("p999"), Ok(Some(q("99.9"))), "the older key of p99.9");
+        assert_eq!(Metric::from_key("grace"), Ok(None));
+        assert!(Metric::from_key("p100").unwrap_err().contains("below 100"));
+        assert_eq!(Metric::from_name("latency p100"), None);
+        assert_eq!(Metric::from_name("latency p999"), None);
+        assert!(q("99.99") > q("99.9") && q("99.9") < Metric::Max, "checks list by value, then max");
+    }
+
+    /// A percentile no summary holds until asked for is measured once the spec says so.
+    #[test]
+    fn any_percentile_is_judged_on_the_summary_that_holds_it() {
+        let p95 = Metric::Percentile(Quantile::parse("95").unwrap());
+        let spec = SloSpec { overall: Limits::from([(p95, ms(10))]), ..SloSpec::default() };
+        assert_eq!(spec.quantiles(), [Quantile::parse("95").unwrap()]);
+        let mut stats = Stats::new();
+        for i in 1..=100 {
+            stats.record(&Sample::answered(i, 200));
+        }
+        let summary = OpSummary::new(&stats, &spec.quantiles(), 100, 0.0, 1.0);
+        let check = &spec.evaluate(&summary, &BTreeMap::new()).checks[0];
+        assert_eq!((check.name.as_str(), check.passed, check.measured), ("latency p95", false, true));
+        assert!((94.0..=96.0).contains(&check.actual), "{check:?}");
+        let loose = SloSpec { overall: Limits::from([(p95, ms(200))]), ..SloSpec::default() };
+        assert!(loose.evaluate(&summary, &BTreeMap::new()).passed);
     }
 
     /// A spec rebuilt from the verdicts it made checks again exactly what it checked: same
@@ -500,9 +545,15 @@ mod tests {
     #[test]
     fn a_spec_read_back_from_its_checks_checks_the_same() {
         let spec = SloSpec {
-            overall: Limits::from([(Metric::P999, ms(123)), (Metric::MinRate, Limit::Value(40.5))]),
-            ops: [("issue".to_string(), Limits::from([(Metric::P50, ms(3)), (Metric::ErrorRate, Limit::Value(0.1))]))]
-                .into(),
+            overall: Limits::from([
+                (Metric::Percentile(Quantile::P999), ms(123)),
+                (Metric::MinRate, Limit::Value(40.5)),
+            ]),
+            ops: [(
+                "issue".to_string(),
+                Limits::from([(Metric::Percentile(Quantile::P50), ms(3)), (Metric::ErrorRate, Limit::Value(0.1))]),
+            )]
+            .into(),
             abort_after: None,
         };
         let ops = [("issue".to_string(), result(2, 10, 1.0))].into();
@@ -510,7 +561,7 @@ mod tests {
         let again = SloSpec::from_checks(&report.checks).unwrap();
         assert_eq!(again.evaluate(&result(5, 30, 1.0), &ops), report);
         let mut odd = report.checks.clone();
-        odd[1].name = "latency p42".into();
-        assert_eq!(SloSpec::from_checks(&odd).unwrap_err().name, "latency p42");
+        odd[1].name = "latency stddev".into();
+        assert_eq!(SloSpec::from_checks(&odd).unwrap_err().name, "latency stddev");
     }
 }

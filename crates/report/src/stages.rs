@@ -104,6 +104,8 @@ pub struct Stages {
     per_interval: SloSpec,
     levels: [Level; 2],
     knee: Option<Knee>,
+    /// The spec's percentiles ([`SloSpec::quantiles`]), which every interval is summarised at.
+    quantiles: Vec<crate::Quantile>,
 }
 
 /// One level of spans (the stages, or the steps), which follow each other in time.
@@ -138,6 +140,7 @@ impl Stages {
             per_interval: spec.without(Metric::MinRate),
             levels: [level(stages), level(steps)],
             knee: None,
+            quantiles: spec.quantiles(),
         }
     }
 
@@ -193,9 +196,9 @@ impl Stages {
             .iter()
             .zip(ops)
             .filter(|(name, _)| self.per_interval.ops.contains_key(*name))
-            .map(|(name, s)| (name.clone(), OpSummary::new(s, 0, 0.0, secs)))
+            .map(|(name, s)| (name.clone(), OpSummary::new(s, &self.quantiles, 0, 0.0, secs)))
             .collect();
-        let report = self.per_interval.evaluate(&OpSummary::new(overall, 0, 0.0, secs), &op_summaries);
+        let report = self.per_interval.evaluate(&OpSummary::new(overall, &self.quantiles, 0, 0.0, secs), &op_summaries);
         let counted = |c: &SloCheck| {
             let scope = if c.scope == "overall" {
                 Some(overall)
@@ -237,7 +240,7 @@ impl Window {
         for (scope, limits, stats) in scopes {
             let Some(s) = stats else { continue };
             let most = planned.max(s.sent) as f64 * 1.05;
-            let so_far = OpSummary::new(s, 0, 0.0, 1.0);
+            let so_far = OpSummary::new(s, &spec.quantiles(), 0, 0.0, 1.0);
             for (metric, limit) in limits.iter() {
                 let threshold = limit.threshold();
                 let (bad, allowed) = match (metric, metric.quantile()) {
@@ -252,7 +255,7 @@ impl Window {
                 };
                 if bad > allowed {
                     let (actual, _) = metric.measure(&so_far);
-                    let (name, unit) = (metric.name().into(), metric.unit().as_str().into());
+                    let (name, unit) = (metric.name(), metric.unit().as_str().into());
                     out.push(SloCheck {
                         name,
                         scope: scope.into(),
@@ -305,11 +308,12 @@ impl Level {
         // Rates over the span's planned length, or as far as a stopped run got into it.
         let secs = (span.end.min(self.last_end.max(span.start)) - span.start).as_secs_f64();
         let rate = if secs > 0.0 { span.scheduled as f64 / secs } else { 0.0 };
-        let overall = OpSummary::new(&w.overall, span.scheduled, rate, secs);
+        let quantiles = spec.quantiles();
+        let overall = OpSummary::new(&w.overall, &quantiles, span.scheduled, rate, secs);
         let ops: BTreeMap<String, OpSummary> = names
             .iter()
             .zip(&w.ops)
-            .filter_map(|(name, s)| Some((name.clone(), OpSummary::new(s.as_ref()?, 0, 0.0, secs))))
+            .filter_map(|(name, s)| Some((name.clone(), OpSummary::new(s.as_ref()?, &quantiles, 0, 0.0, secs))))
             .collect();
         let slo = spec.evaluate(&overall, &ops);
         self.done.push(StageSummary {
@@ -352,7 +356,10 @@ mod tests {
     /// last one's), the steps sit in their stage, and the knee is the first second over.
     #[test]
     fn each_span_counts_its_own_seconds_and_the_knee_is_the_first_crossing() {
-        let spec = SloSpec { overall: Limits::from([(Metric::P99, Limit::Value(50.0))]), ..SloSpec::default() };
+        let spec = SloSpec {
+            overall: Limits::from([(Metric::Percentile(crate::Quantile::P99), Limit::Value(50.0))]),
+            ..SloSpec::default()
+        };
         let spans = vec![
             span(StageKind::Constant, 0, None, (0, 2), 100.0),
             span(StageKind::Steps, 1, None, (2, 4), 150.0),
@@ -382,7 +389,10 @@ mod tests {
     #[test]
     fn a_span_is_certain_to_fail_only_when_the_rest_cannot_save_it() {
         let spec = SloSpec {
-            overall: Limits::from([(Metric::P99, Limit::Value(100.0)), (Metric::ErrorRate, Limit::Value(0.05))]),
+            overall: Limits::from([
+                (Metric::Percentile(crate::Quantile::P99), Limit::Value(100.0)),
+                (Metric::ErrorRate, Limit::Value(0.05)),
+            ]),
             ..SloSpec::default()
         };
         let names = ["a".to_string()];
@@ -400,7 +410,10 @@ mod tests {
     /// A second of few requests says nothing of a p99: no knee from 5 slow requests.
     #[test]
     fn a_thin_interval_is_no_knee() {
-        let spec = SloSpec { overall: Limits::from([(Metric::P99, Limit::Value(50.0))]), ..SloSpec::default() };
+        let spec = SloSpec {
+            overall: Limits::from([(Metric::Percentile(crate::Quantile::P99), Limit::Value(50.0))]),
+            ..SloSpec::default()
+        };
         let mut st = Stages::new(&["a".into()], vec![span(StageKind::Ramp, 0, None, (0, 1), 5.0)], &spec);
         let s = stats(5, 900, 200);
         st.push(Duration::ZERO, Duration::from_secs(1), 5.0, std::slice::from_ref(&s), &s);

@@ -263,11 +263,11 @@ mod tests {
         let tags = ["duplicate".to_string(), "bad_check_digit".to_string()];
         let named: Vec<(String, bool)> = tags.iter().map(|t| (t.clone(), false)).collect();
         let checks = ["rejects".to_string(), "status in [200]".to_string()];
-        let saved = OpSummary::new(&s, 510, 100.0, 5.0).with_injected(&s, &named).with_checks(&s, &checks);
+        let saved = OpSummary::new(&s, &[], 510, 100.0, 5.0).with_injected(&s, &named).with_checks(&s, &checks);
         assert_eq!(saved.failed_checks["status in [200]"], 45);
         let back = Stats::from_saved(&saved, s.hist.clone(), &tags, &checks).unwrap();
         assert_eq!(
-            OpSummary::new(&back, 510, 100.0, 5.0).with_injected(&back, &named).with_checks(&back, &checks),
+            OpSummary::new(&back, &[], 510, 100.0, 5.0).with_injected(&back, &named).with_checks(&back, &checks),
             saved
         );
         assert_eq!(back.tags[1].sent, 10);

@@ -4,6 +4,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::histograms::{Timing, max_ms, quantile_ms};
+use crate::quantile::Quantile;
 use crate::slo::{SloReport, SloSpec};
 use crate::stats::Stats;
 
@@ -30,6 +31,10 @@ pub struct Summary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<crate::PoolSummary>,
     pub interrupted: bool,
+    /// The percentiles the reports' latency tables show (`[report] percentiles`); absent
+    /// when they are [`Quantile::DEFAULT`].
+    #[serde(default = "default_percentiles", skip_serializing_if = "is_default_percentiles")]
+    pub percentiles: Vec<Quantile>,
     /// Set when `[slo] abort-on-fail` stopped the run early.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aborted: Option<Aborted>,
@@ -66,6 +71,9 @@ pub struct Parts<'a> {
     /// Per op (in `ops`' order), its checks by index; empty when none are named.
     pub checks: &'a [Vec<String>],
     pub slo: &'a SloSpec,
+    /// The percentiles the reports show (sorted, no repeats); the summary holds these and
+    /// every one the SLO limits.
+    pub percentiles: Vec<Quantile>,
     pub connections: Connections,
     /// `Some(limit)`: warn when nothing was measured or the send lag's p99 is above
     /// `limit` (the generator could not keep to the schedule). `None` (a merge): the
@@ -90,9 +98,11 @@ impl Summary {
         parts.ops.iter().for_each(|(_, s, _)| overall.merge(s));
         let scheduled: u64 = parts.ops.iter().map(|(_, _, n)| n).sum();
         let duration_s = parts.run.duration_s;
+        let mut quantiles = parts.slo.quantiles();
+        quantiles.extend(&parts.percentiles);
         let op_summary = |stats: &Stats, n: u64| {
             let share = if scheduled == 0 { 0.0 } else { n as f64 / scheduled as f64 };
-            OpSummary::new(stats, n, parts.target_rate * share, duration_s).with_injected(stats, parts.tags)
+            OpSummary::new(stats, &quantiles, n, parts.target_rate * share, duration_s).with_injected(stats, parts.tags)
         };
         let overall = op_summary(&overall, scheduled);
         let none = Vec::new();
@@ -120,6 +130,7 @@ impl Summary {
             warnings,
             pool: parts.pool,
             interrupted: parts.interrupted,
+            percentiles: parts.percentiles,
             aborted: parts.aborted,
             stages: parts.stages,
             knee: parts.knee,
@@ -255,6 +266,15 @@ impl PhasePercentiles {
     }
 }
 
+/// The percentile `q` of a phase, if this summary keeps it (p50, p90 and p99).
+impl PhasePercentiles {
+    pub fn get(&self, q: Quantile) -> Option<f64> {
+        [(Quantile::P50, self.p50), (Quantile::P90, self.p90), (Quantile::P99, self.p99)]
+            .into_iter()
+            .find_map(|(at, ms)| (at == q).then_some(ms))
+    }
+}
+
 /// How the target answered one kind of deliberately wrong request.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Injected {
@@ -309,12 +329,14 @@ pub struct Rate {
     pub achieved_per_s: f64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// A distribution in milliseconds: its percentiles by [`Quantile`], max, mean and count.
+/// In summary.json each percentile is a key of its own ([`Quantile::key`]: `p50`, `p95`,
+/// `p999`, `p99.99`), before `max`, `mean` and `count`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Percentiles {
-    pub p50: f64,
-    pub p90: f64,
-    pub p99: f64,
-    pub p999: f64,
+    /// p50, p90, p99 and p99.9 always (readers of summary.json rely on them), and those
+    /// asked for: the report's list, any an SLO limits.
+    pub quantiles: BTreeMap<Quantile, f64>,
     pub max: f64,
     pub mean: f64,
     /// Requests behind these figures (responses and timeouts).
@@ -328,24 +350,96 @@ pub struct LagPercentiles {
     pub max: f64,
 }
 
+impl LagPercentiles {
+    /// The percentile `q` of the send lag, if this summary keeps it (p50 and p99).
+    pub fn get(&self, q: Quantile) -> Option<f64> {
+        [(Quantile::P50, self.p50), (Quantile::P99, self.p99)].into_iter().find_map(|(at, ms)| (at == q).then_some(ms))
+    }
+}
+
 impl Percentiles {
-    pub fn of(h: &hdrhistogram::Histogram<u64>) -> Self {
+    /// The distribution of `h` at [`Quantile::DEFAULT`] and `also`.
+    pub fn of(h: &hdrhistogram::Histogram<u64>, also: &[Quantile]) -> Self {
+        let at = Quantile::DEFAULT.iter().chain(also).map(|q| (*q, quantile_ms(h, q.fraction())));
         Self {
-            p50: quantile_ms(h, 0.50),
-            p90: quantile_ms(h, 0.90),
-            p99: quantile_ms(h, 0.99),
-            p999: quantile_ms(h, 0.999),
+            quantiles: at.collect(),
             max: max_ms(h),
             mean: if h.is_empty() { 0.0 } else { round3(h.mean() / 1000.0) },
             count: h.len(),
         }
     }
+
+    /// The percentile `q` in ms, if this distribution was summarised at it.
+    pub fn get(&self, q: Quantile) -> Option<f64> {
+        self.quantiles.get(&q).copied()
+    }
+
+    /// One of [`Quantile::DEFAULT`], which every summary holds (0 if one read from a
+    /// foreign summary.json does not).
+    pub fn ms(&self, q: Quantile) -> f64 {
+        self.get(q).unwrap_or(0.0)
+    }
+}
+
+impl Serialize for Percentiles {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.quantiles.len() + 3))?;
+        for (q, ms) in &self.quantiles {
+            map.serialize_entry(&q.key(), ms)?;
+        }
+        map.serialize_entry("max", &self.max)?;
+        map.serialize_entry("mean", &self.mean)?;
+        map.serialize_entry("count", &self.count)?;
+        map.end()
+    }
+}
+
+/// Every key that reads as a percentile ([`Quantile::parse_key`]) is one; other keys
+/// (from a later version) are skipped.
+impl<'de> Deserialize<'de> for Percentiles {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Percentiles;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of percentiles, max, mean and count")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Percentiles, A::Error> {
+                let (mut quantiles, mut max, mut mean, mut count) = (BTreeMap::new(), None, None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "max" => max = Some(map.next_value()?),
+                        "mean" => mean = Some(map.next_value()?),
+                        "count" => count = Some(map.next_value()?),
+                        k => match Quantile::parse_key(k) {
+                            Ok(q) => {
+                                quantiles.insert(q, map.next_value()?);
+                            }
+                            Err(_) => {
+                                map.next_value::<serde::de::IgnoredAny>()?;
+                            }
+                        },
+                    }
+                }
+                let field = |name| serde::de::Error::missing_field(name);
+                Ok(Percentiles {
+                    quantiles,
+                    max: max.ok_or_else(|| field("max"))?,
+                    mean: mean.ok_or_else(|| field("mean"))?,
+                    count: count.ok_or_else(|| field("count"))?,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 impl OpSummary {
-    /// Summarise `stats`; `scheduled` and `target_per_s` come from the schedule, the
+    /// Summarise `stats`, latency and service time also at `quantiles` (beyond
+    /// [`Quantile::DEFAULT`]); `scheduled` and `target_per_s` come from the schedule, the
     /// achieved rate is `sent / duration_s`.
-    pub fn new(stats: &Stats, scheduled: u64, target_per_s: f64, duration_s: f64) -> Self {
+    pub fn new(stats: &Stats, quantiles: &[Quantile], scheduled: u64, target_per_s: f64, duration_s: f64) -> Self {
         let errors = stats.error_count();
         let h = &stats.hist;
         Self {
@@ -366,8 +460,8 @@ impl OpSummary {
                 target_per_s: round3(target_per_s),
                 achieved_per_s: if duration_s > 0.0 { round3(stats.sent as f64 / duration_s) } else { 0.0 },
             },
-            latency_ms: Percentiles::of(&h[Timing::Latency]),
-            service_ms: Percentiles::of(&h[Timing::Service]),
+            latency_ms: Percentiles::of(&h[Timing::Latency], quantiles),
+            service_ms: Percentiles::of(&h[Timing::Service], quantiles),
             send_lag_ms: LagPercentiles {
                 p50: quantile_ms(&h[Timing::SendLag], 0.5),
                 p99: quantile_ms(&h[Timing::SendLag], 0.99),
@@ -420,6 +514,14 @@ impl OpSummary {
     }
 }
 
+fn default_percentiles() -> Vec<Quantile> {
+    Quantile::DEFAULT.into()
+}
+
+fn is_default_percentiles(list: &[Quantile]) -> bool {
+    list[..] == Quantile::DEFAULT
+}
+
 pub(crate) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
@@ -431,7 +533,7 @@ mod tests {
     /// summary.json files written before phases were recorded still load.
     #[test]
     fn an_op_summary_without_phases_loads_with_empty_phases() {
-        let op = OpSummary::new(&Stats::new(), 0, 0.0, 1.0);
+        let op = OpSummary::new(&Stats::new(), &[], 0, 0.0, 1.0);
         let mut json = serde_json::to_value(&op).unwrap();
         json.as_object_mut().unwrap().remove("phases");
         let back: OpSummary = serde_json::from_value(json).unwrap();
@@ -439,11 +541,33 @@ mod tests {
         assert_eq!(back, op);
     }
 
+    /// Percentiles are keys of their own, in order, the nines without their point; they
+    /// read back as written.
+    #[test]
+    fn percentiles_are_written_by_key_and_read_back() {
+        let mut stats = Stats::new();
+        (1..=1000).for_each(|ms| stats.record(&crate::Sample::answered(ms, 200)));
+        let extra = ["95", "99.99", "99.5"].map(|p| Quantile::parse(p).unwrap());
+        let op = OpSummary::new(&stats, &extra, 1000, 0.0, 1.0);
+        let text = serde_json::to_string(&op.latency_ms).unwrap();
+        let keys = ["p50", "p90", "p95", "p99", "p99.5", "p999", "p9999", "max", "mean", "count"];
+        let at: Vec<usize> = keys.iter().map(|k| text.find(&format!("\"{k}\":")).unwrap()).collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(json.as_object().unwrap().len(), keys.len());
+        assert!((949.0..=951.0).contains(&json["p95"].as_f64().unwrap()), "{json}");
+        let back: Percentiles = serde_json::from_value(json).unwrap();
+        assert_eq!(back, op.latency_ms);
+        let old = r#"{"p50":1.0,"p90":2.0,"p99":3.0,"p999":4.0,"max":5.0,"mean":1.5,"count":9,"later":{}}"#;
+        let old: Percentiles = serde_json::from_str(old).unwrap();
+        assert_eq!((old.ms(Quantile::P999), old.get(extra[0]), old.count), (4.0, None, 9));
+    }
+
     /// summary.json files written before failed checks were named load without them, and
     /// an op's summary writes none when no check failed.
     #[test]
     fn an_op_summary_without_failed_checks_loads_and_writes_none() {
-        let op = OpSummary::new(&Stats::new(), 0, 0.0, 1.0).with_checks(&Stats::new(), &["status < 400".into()]);
+        let op = OpSummary::new(&Stats::new(), &[], 0, 0.0, 1.0).with_checks(&Stats::new(), &["status < 400".into()]);
         let json = serde_json::to_value(&op).unwrap();
         assert!(json.get("failed_checks").is_none(), "{json}");
         let back: OpSummary = serde_json::from_value(json).unwrap();
@@ -455,7 +579,7 @@ mod tests {
     fn phases_without_tls_load_with_an_empty_tls_phase() {
         let mut stats = Stats::new();
         stats.hist[Timing::Connect].record(150).unwrap();
-        let op = OpSummary::new(&stats, 0, 0.0, 1.0);
+        let op = OpSummary::new(&stats, &[], 0, 0.0, 1.0);
         let mut json = serde_json::to_value(&op).unwrap();
         json["phases"].as_object_mut().unwrap().remove("tls");
         let back: OpSummary = serde_json::from_value(json).unwrap();

@@ -1,6 +1,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+use crate::Quantile;
 use crate::failures::FailedExchange;
 use crate::render::check_value;
 use crate::summary::{OpSummary, Summary};
@@ -122,11 +123,21 @@ pub fn text_summary(s: &Summary, errors: &[FailedExchange], folder: &str) -> Str
         "rate      target {:.1}/s, achieved {:.1}/s, connections opened {} (max open {} of {})",
         o.rate.target_per_s, o.rate.achieved_per_s, s.connections.opened, s.connections.max_open, s.connections.limit
     );
-    let _ = writeln!(out, "\n{:<28} {:>9} {:>9} {:>9} {:>9} {:>9}", "ms", "p50", "p90", "p99", "p99.9", "max");
-    let mut row = |label: &str, p: &crate::Percentiles| {
-        let _ =
-            writeln!(out, "{label:<28} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}", p.p50, p.p90, p.p99, p.p999, p.max);
+    let _ = write!(out, "\n{:<28}", "ms");
+    for q in &s.percentiles {
+        let _ = write!(out, " {:>9}", q.label());
+    }
+    let _ = writeln!(out, " {:>9}", "max");
+    // One line of the table: a figure for each of the summary's percentiles (blank where
+    // `get` has none), then max.
+    let line = |out: &mut String, label: &str, get: &dyn Fn(Quantile) -> Option<f64>, max: f64| {
+        let _ = write!(out, "{label:<28}");
+        for q in &s.percentiles {
+            let _ = write!(out, " {:>9}", get(*q).map(|v| format!("{v:.3}")).unwrap_or_default());
+        }
+        let _ = writeln!(out, " {max:>9.3}");
     };
+    let mut row = |label: &str, p: &crate::Percentiles| line(&mut out, label, &|q| p.get(q), p.max);
     row("latency", &o.latency_ms);
     row("service", &o.service_ms);
     if s.ops.len() > 1 {
@@ -138,12 +149,11 @@ pub fn text_summary(s: &Summary, errors: &[FailedExchange], folder: &str) -> Str
         [("connect", &o.phases.connect), ("TLS handshake", &o.phases.tls), ("time to first byte", &o.phases.ttfb)]
     {
         if p.count > 0 {
-            let label = format!("{label} ({})", p.count);
-            let _ = writeln!(out, "{label:<28} {:>9.3} {:>9.3} {:>9.3} {:>9} {:>9.3}", p.p50, p.p90, p.p99, "", p.max);
+            line(&mut out, &format!("{label} ({})", p.count), &|q| p.get(q), p.max);
         }
     }
     let lag = &o.send_lag_ms;
-    let _ = writeln!(out, "{:<28} {:>9.3} {:>9} {:>9.3} {:>9} {:>9.3}", "send lag", lag.p50, "", lag.p99, "", lag.max);
+    line(&mut out, "send lag", &|q| lag.get(q), lag.max);
     if o.requests.skipped > 0 || o.requests.check_failed > 0 {
         let r = &o.requests;
         let why = match (r.skipped - r.unsendable, r.unsendable) {
@@ -207,7 +217,7 @@ pub fn text_summary(s: &Summary, errors: &[FailedExchange], folder: &str) -> Str
                 format!("{:.1}/s", o.rate.achieved_per_s),
                 o.requests.errors,
                 format!("{:.2}%", o.requests.error_rate * 100.0),
-                o.latency_ms.p99
+                o.latency_ms.ms(Quantile::P99)
             );
         }
     }

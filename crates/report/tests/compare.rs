@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use einv_report::{Connections, Finish, Outcome, Phases, RunInfo, RunLog, Sample, SloSpec, Stats};
+use einv_report::{Connections, Finish, Outcome, Phases, Quantile, RunInfo, RunLog, Sample, SloSpec, Stats};
 
 /// A 10-second report folder of `n` requests per second, latencies 5..=45 ms times `scale`,
 /// every `fail_every`-th answered 500.
@@ -16,6 +16,11 @@ fn folder(dir: &Path, n: u64, scale: f64, fail_every: u64) {
 
 /// As [`folder`], and every `check_every`-th answer fails its op's checks.
 fn folder_with_checks(dir: &Path, n: u64, scale: f64, fail_every: u64, check_every: u64) {
+    folder_showing(dir, (n, scale), (fail_every, check_every), &Quantile::DEFAULT);
+}
+
+/// As [`folder_with_checks`], its reports showing `percentiles`.
+fn folder_showing(dir: &Path, (n, scale): (u64, f64), (fail_every, check_every): (u64, u64), percentiles: &[Quantile]) {
     std::fs::create_dir_all(dir).unwrap();
     let ops = vec!["issue".to_string()];
     let mut log = RunLog::create(dir, &ops, SystemTime::now(), "test").unwrap();
@@ -57,6 +62,7 @@ fn folder_with_checks(dir: &Path, n: u64, scale: f64, fail_every: u64, check_eve
         scheduled: vec![n * 10],
         target_rate: n as f64,
         slo: SloSpec::default(),
+        percentiles: percentiles.to_vec(),
         connections: Connections::default(),
         lag_warning: Duration::from_secs(1),
         interrupted: false,
@@ -121,6 +127,28 @@ fn thin_tails_are_shown_but_not_judged() {
     assert!(!p99.judged && !p99.regression && p99.note.as_deref().unwrap().contains("need 5000"));
     let p90 = overall.metrics.iter().find(|m| m.metric == "latency p90").unwrap();
     assert!(p90.judged && p90.regression);
+}
+
+/// A percentile the current run's reports show is compared too, judged by the same rules
+/// as any: p95 of a 20 % slower run regresses, p75 (below the tail) is only shown.
+#[test]
+fn any_percentile_a_run_shows_is_compared() {
+    let root = tempfile::tempdir().unwrap();
+    let (b, c) = (root.path().join("b"), root.path().join("c"));
+    let list = [75.0, 95.0, 99.0].map(|p| Quantile::from_percent(p).unwrap());
+    folder(&b, 500, 1.0, 0);
+    folder_showing(&c, (500, 1.2), (0, 0), &list);
+    let cmp = einv_report::compare(&b, &c, 0.1).unwrap().comparison;
+    let names: Vec<&str> = cmp.scopes[0].metrics.iter().map(|m| m.metric.as_str()).take(7).collect();
+    assert_eq!(
+        names,
+        ["latency p50", "latency p75", "latency p90", "latency p95", "latency p99", "latency p99.9", "latency max"]
+    );
+    let m = |name: &str| cmp.scopes[0].metrics.iter().find(|m| m.metric == name).unwrap();
+    assert!(m("latency p95").judged && m("latency p95").regression, "{:?}", m("latency p95"));
+    assert!(m("latency p95").significance.is_some());
+    assert!(!m("latency p75").judged && m("latency p75").note.as_deref().unwrap().contains("the tail"));
+    assert!(cmp.regressions.iter().any(|r| r.starts_with("overall latency p95:")), "{:?}", cmp.regressions);
 }
 
 #[test]

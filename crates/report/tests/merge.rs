@@ -95,11 +95,13 @@ fn folder(
         target_rate: 300.0 * fraction,
         slo: SloSpec {
             overall: Limits::from([
-                (Metric::P99, Limit::Time(Duration::from_millis(1000))),
+                (Metric::Percentile(einv_report::Quantile::P99), Limit::Time(Duration::from_millis(1000))),
                 (Metric::ErrorRate, Limit::Value(0.5)),
             ]),
             ..SloSpec::default()
         },
+        // A list of the profile's own, which the merged report keeps.
+        percentiles: [50.0, 99.0, 99.99].map(|p| einv_report::Quantile::from_percent(p).unwrap()).into(),
         connections: Connections { limit: 8, opened: 5, max_open: 4 },
         lag_warning: Duration::from_secs(3600),
         interrupted: false,
@@ -169,7 +171,8 @@ fn merged_percentiles_equal_one_histogram_of_all_values() {
     let lat = &merged.overall.latency_ms;
     let ms = |q: f64| all.value_at_quantile(q) as f64 / 1000.0;
     assert_eq!(lat.count, reqs.len() as u64);
-    assert_eq!((lat.p50, lat.p90, lat.p99, lat.p999), (ms(0.5), ms(0.9), ms(0.99), ms(0.999)));
+    let q = |p: f64| lat.get(einv_report::Quantile::from_percent(p).unwrap()).unwrap();
+    assert_eq!((q(50.0), q(90.0), q(99.0), q(99.9), q(99.99)), (ms(0.5), ms(0.9), ms(0.99), ms(0.999), ms(0.9999)));
     assert_eq!(lat.max, all.max() as f64 / 1000.0);
 
     // The same run recorded in one folder: every figure of summary.json agrees.

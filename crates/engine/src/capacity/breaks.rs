@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use einv_report::{BreaksFirst, Cause, OpSummary, SloCheck, Summary};
+use einv_report::{BreaksFirst, Cause, OpSummary, Quantile, SloCheck, Summary};
 
 use super::step::measured;
 
@@ -127,10 +127,10 @@ fn first_limit(s: &Summary) -> Option<SloCheck> {
 fn client_side(o: &OpSummary, limit: &SloCheck) -> bool {
     let service = &o.service_ms;
     let figure = match limit.metric() {
-        Some(einv_report::Metric::P50) => service.p50,
-        Some(einv_report::Metric::P90) => service.p90,
-        Some(einv_report::Metric::P99) => service.p99,
-        Some(einv_report::Metric::P999) => service.p999,
+        Some(einv_report::Metric::Percentile(q)) => match service.get(q) {
+            Some(ms) => ms,
+            None => return false,
+        },
         Some(einv_report::Metric::Max) => service.max,
         _ => return false,
     };
@@ -180,7 +180,9 @@ fn cause(o: &OpSummary, limit: &SloCheck) -> (Cause, Vec<String>) {
     }
     evidence.push(format!(
         "latency p50 {:.2} ms, p99 {:.2} ms; service p99 {:.2} ms",
-        o.latency_ms.p50, o.latency_ms.p99, o.service_ms.p99
+        o.latency_ms.ms(Quantile::P50),
+        o.latency_ms.ms(Quantile::P99),
+        o.service_ms.ms(Quantile::P99)
     ));
     // Errors decide when they are what failed, or when they are more than a trace.
     let errors_matter = limit.metric() == Some(einv_report::Metric::ErrorRate) || o.requests.error_rate >= 0.01;
@@ -190,7 +192,7 @@ fn cause(o: &OpSummary, limit: &SloCheck) -> (Cause, Vec<String>) {
         // not have: the time was lost on the client side (waiting for a connection, a
         // generator behind its schedule), not in the service.
         _ if client_side(o, limit) => Cause::ClientConnections,
-        _ if tls.count > 0 && tls.p99 > 0.25 * o.latency_ms.p99 => Cause::TlsHandshakes,
+        _ if tls.count > 0 && tls.p99 > 0.25 * o.latency_ms.ms(Quantile::P99) => Cause::TlsHandshakes,
         _ => Cause::Queueing,
     };
     (cause, evidence)

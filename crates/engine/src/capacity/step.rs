@@ -75,8 +75,8 @@ pub(crate) fn row(s: &Summary, rate: f64, probe: Probe, rerun: bool, folder: Str
     CapacityStep {
         offered_per_s: rate,
         achieved_per_s: o.map_or(0.0, |o| o.rate.achieved_per_s),
-        p50_ms: o.map_or(0.0, |o| o.latency_ms.p50),
-        p99_ms: o.map_or(0.0, |o| o.latency_ms.p99),
+        p50_ms: o.map_or(0.0, |o| o.latency_ms.ms(einv_report::Quantile::P50)),
+        p99_ms: o.map_or(0.0, |o| o.latency_ms.ms(einv_report::Quantile::P99)),
         error_rate: o.map_or(0.0, |o| o.requests.error_rate),
         passed: probe.passed,
         marginal: probe.marginal,

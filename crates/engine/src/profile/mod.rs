@@ -7,6 +7,7 @@ mod document;
 mod model;
 mod ops;
 mod raw;
+mod raw_slo;
 mod replay;
 mod slo;
 mod tls;
@@ -27,7 +28,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use einv_core::input::{self, Cap};
 use einv_poolsim::ModelSpec;
-use einv_report::SloSpec;
+use einv_report::{Quantile, SloSpec};
 use einv_workload::requests::OpTemplate;
 use einv_workload::{Arrivals, Stage};
 use hyper::Method;
@@ -60,6 +61,9 @@ pub struct Plan {
     pub feeders: Vec<FeederSpec>,
     pub workload: WorkloadSpec,
     pub slo: SloSpec,
+    /// `[report] percentiles`: the latency percentiles the reports show (sorted, no
+    /// repeats; [`Quantile::DEFAULT`] unless the profile says otherwise).
+    pub percentiles: Vec<Quantile>,
     /// `[slo] min-capacity`: `einv-load capacity` fails below this (requests/s).
     pub min_capacity: Option<f64>,
     /// Send-lag p99 above this makes the summary warn.

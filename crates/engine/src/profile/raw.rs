@@ -13,6 +13,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
+pub use super::raw_slo::{RawLimit, RawSlo, RawSloLimits};
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawProfile {
@@ -25,9 +27,18 @@ pub struct RawProfile {
     #[serde(default, rename = "op")]
     pub ops: Vec<RawOp>,
     pub slo: Option<RawSlo>,
+    pub report: Option<RawReport>,
     pub workload: Option<RawWorkload>,
     #[serde(default, rename = "feeder")]
     pub feeders: Vec<RawFeeder>,
+}
+
+/// `[report]`: what the reports show.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawReport {
+    /// The latency percentiles of the tables, in percent: `[50, 90, 95, 99, 99.9]`.
+    pub percentiles: Option<Vec<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -236,46 +247,17 @@ pub struct RawOp {
     pub check: Option<RawCheck>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct RawSlo {
-    pub p50: Option<HumanDuration>,
-    pub p90: Option<HumanDuration>,
-    pub p99: Option<HumanDuration>,
-    pub p999: Option<HumanDuration>,
-    pub max: Option<HumanDuration>,
-    pub error_rate: Option<f64>,
-    pub check_failure_rate: Option<f64>,
-    /// Lowest acceptable achieved rate, requests/s.
-    pub min_rate: Option<f64>,
-    /// Lowest acceptable answer of `einv-load capacity`, requests/s.
-    pub min_capacity: Option<f64>,
-    /// Stop the run once a check fails on the run so far (after `grace`).
-    pub abort_on_fail: Option<bool>,
-    pub grace: Option<HumanDuration>,
-    /// `[slo.ops.NAME]`: limits for one op. (serde cannot flatten the shared limits into
-    /// a struct that denies unknown fields, hence the repetition.)
-    #[serde(default)]
-    pub ops: BTreeMap<String, RawSloLimits>,
-}
-
-/// The limits of `[slo.ops.NAME]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct RawSloLimits {
-    pub p50: Option<HumanDuration>,
-    pub p90: Option<HumanDuration>,
-    pub p99: Option<HumanDuration>,
-    pub p999: Option<HumanDuration>,
-    pub max: Option<HumanDuration>,
-    pub error_rate: Option<f64>,
-    pub check_failure_rate: Option<f64>,
-    pub min_rate: Option<f64>,
-}
-
 /// A duration written the way people write them: "30s", "250ms", "1m 30s".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HumanDuration(pub Duration);
+
+impl HumanDuration {
+    pub fn parse(s: &str) -> Result<HumanDuration, String> {
+        humantime::parse_duration(s)
+            .map(HumanDuration)
+            .map_err(|e| format!("invalid duration {s:?} ({e}); write e.g. \"30s\" or \"250ms\""))
+    }
+}
 
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -286,9 +268,7 @@ impl<'de> Deserialize<'de> for HumanDuration {
                 f.write_str(r#"a duration string such as "30s", "250ms" or "1m 30s""#)
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<HumanDuration, E> {
-                humantime::parse_duration(s)
-                    .map(HumanDuration)
-                    .map_err(|e| E::custom(format!("invalid duration {s:?} ({e}); write e.g. \"30s\" or \"250ms\"")))
+                HumanDuration::parse(s).map_err(E::custom)
             }
         }
         d.deserialize_str(V)

@@ -6,24 +6,14 @@ use std::time::Duration;
 use einv_report::{Limit, Limits, Metric, SloSpec, Unit};
 
 use super::Op;
-use super::raw::{RawSlo, RawSloLimits};
+use super::raw::{RawLimit, RawSlo, RawSloLimits};
 use super::validate::Check;
 
 /// Without `grace`, abort-on-fail waits this long: enough data for a stable p99.
 const DEFAULT_GRACE: Duration = Duration::from_secs(30);
 
 pub(super) fn slo(c: &mut Check, s: RawSlo, ops: &[Op], run: Duration) -> SloSpec {
-    let overall = RawSloLimits {
-        p50: s.p50,
-        p90: s.p90,
-        p99: s.p99,
-        p999: s.p999,
-        max: s.max,
-        error_rate: s.error_rate,
-        check_failure_rate: s.check_failure_rate,
-        min_rate: s.min_rate,
-    };
-    let mut spec = SloSpec { overall: limits(c, "slo", overall), ..SloSpec::default() };
+    let mut spec = SloSpec { overall: limits(c, "slo", s.limits), ..SloSpec::default() };
     for (name, raw) in s.ops {
         let key = format!("slo.ops.{name}");
         if !ops.iter().any(|o| o.name == name) {
@@ -32,8 +22,8 @@ pub(super) fn slo(c: &mut Check, s: RawSlo, ops: &[Op], run: Duration) -> SloSpe
         }
         let op = limits(c, &key, raw);
         if op.is_empty() {
-            let keys: Vec<&str> = Metric::ALL.iter().map(|m| m.key()).collect();
-            c.fail(&key, format!("sets no limit ({})", keys.join(", ")));
+            let keys: Vec<String> = Metric::FIXED.iter().map(|m| m.key()).collect();
+            c.fail(&key, format!("sets no limit (a percentile such as p99 or \"p99.9\", {})", keys.join(", ")));
         }
         spec.ops.insert(name, op);
     }
@@ -63,34 +53,28 @@ pub(super) fn slo(c: &mut Check, s: RawSlo, ops: &[Op], run: Duration) -> SloSpe
     spec
 }
 
-/// One scope's limits (`prefix` is `slo` or `slo.ops.NAME`).
+/// One scope's limits (`prefix` is `slo` or `slo.ops.NAME`). A metric given twice (`p999`
+/// and `"p99.9"`) is an error.
 fn limits(c: &mut Check, prefix: &str, s: RawSloLimits) -> Limits {
-    let key = |m: Metric| format!("{prefix}.{}", m.key());
-    let times = [
-        (Metric::P50, s.p50),
-        (Metric::P90, s.p90),
-        (Metric::P99, s.p99),
-        (Metric::P999, s.p999),
-        (Metric::Max, s.max),
-    ];
-    let numbers = [
-        (Metric::ErrorRate, s.error_rate),
-        (Metric::CheckFailureRate, s.check_failure_rate),
-        (Metric::MinRate, s.min_rate),
-    ];
-    let numbers: Vec<(Metric, f64)> = numbers.into_iter().filter_map(|(m, v)| Some((m, v?))).collect();
-    for &(m, r) in numbers.iter().filter(|(m, _)| m.unit() == Unit::Ratio) {
-        if !(0.0..=1.0).contains(&r) {
-            c.fail(&key(m), format!("must be a fraction from 0 to 1 (0.01 = 1%), got {r}"));
-        }
-    }
     let mut limits = Limits::default();
-    for (m, d) in times.into_iter().filter_map(|(m, d)| Some((m, d?))) {
-        limits.set(m, Limit::Time(c.duration(&key(m), d)));
-    }
-    for (m, v) in numbers {
-        let v = if m.unit() == Unit::PerSecond { c.positive_rate(&key(m), v) } else { v };
-        limits.set(m, Limit::Value(v));
+    let mut seen: Vec<(Metric, String)> = Vec::new();
+    for (written, m, raw) in s.0 {
+        let key = format!("{prefix}.{written}");
+        if let Some((_, first)) = seen.iter().find(|(seen, _)| *seen == m) {
+            c.fail(&key, format!("`{first}` and `{written}` both limit {}: write it once", m.name()));
+        }
+        seen.push((m, written));
+        let limit = match (raw, m.unit()) {
+            (RawLimit::Time(d), _) => Limit::Time(c.duration(&key, d)),
+            (RawLimit::Number(r), Unit::Ratio) => {
+                if !(0.0..=1.0).contains(&r) {
+                    c.fail(&key, format!("must be a fraction from 0 to 1 (0.01 = 1%), got {r}"));
+                }
+                Limit::Value(r)
+            }
+            (RawLimit::Number(v), _) => Limit::Value(c.positive_rate(&key, v)),
+        };
+        limits.set(m, limit);
     }
     limits
 }

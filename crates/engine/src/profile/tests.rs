@@ -92,7 +92,7 @@ fn slo_limits_per_op_and_abort_rule_are_read() {
     );
     let slo = parse(&src.replace("\"10s\"", "\"60s\"")).unwrap().slo;
     use einv_report::{Limit, Metric};
-    let overall = (slo.overall.get(Metric::P99), slo.overall.get(Metric::MinRate));
+    let overall = (slo.overall.get(Metric::Percentile(einv_report::Quantile::P99)), slo.overall.get(Metric::MinRate));
     assert_eq!(overall, (Some(Limit::Time(Duration::from_millis(200))), Some(Limit::Value(90.0))));
     assert_eq!(slo.abort_after, Some(Duration::from_secs(30)), "the default grace");
     // An op's limits are limits only (no abort rule nor ops of their own): that is their type.
@@ -100,7 +100,10 @@ fn slo_limits_per_op_and_abort_rule_are_read() {
     let limits: Vec<(Metric, Limit)> = issue.iter().collect();
     assert_eq!(
         limits,
-        [(Metric::P50, Limit::Time(Duration::from_millis(20))), (Metric::ErrorRate, Limit::Value(0.01))]
+        [
+            (Metric::Percentile(einv_report::Quantile::P50), Limit::Time(Duration::from_millis(20))),
+            (Metric::ErrorRate, Limit::Value(0.01))
+        ]
     );
 }
 
@@ -246,4 +249,50 @@ fn older_capture_names_give_the_same_plan() {
     assert_eq!(compiled(&old), compiled(&new));
     let both = with("capture-size", "capture").replace("capture-size = 7", "capture-size = 7\npool-size = 7");
     assert!(error_of(&both).contains("workload.pool-size: is the older name of capture-size"), "{}", error_of(&both));
+}
+
+/// Any percentile is a limit key, in each way TOML lets one be written: bare (`p95`),
+/// quoted (`"p99.9"`), bare and dotted (`p75.5`, which TOML reads as a table `p75`), and
+/// summary.json's dotless nines (`p999`).
+#[test]
+fn any_percentile_key_is_a_latency_limit() {
+    let src = format!(
+        "{GOOD}\n[slo]\np95 = \"150ms\"\n\"p99.9\" = \"1s\"\np75.5 = \"90ms\"\n\n\
+         [slo.ops.issue]\np999 = \"2s\"\n\"p99.99\" = \"3s\"\n\n[report]\npercentiles = [99.99, 50, 95]\n"
+    );
+    let plan = parse(&src).unwrap();
+    let limits = |l: &einv_report::Limits| l.iter().map(|(m, l)| (m.name(), l.threshold())).collect::<Vec<_>>();
+    let overall = [("latency p75.5", 90.0), ("latency p95", 150.0), ("latency p99.9", 1000.0)];
+    assert_eq!(limits(&plan.slo.overall), overall.map(|(n, v)| (n.to_string(), v)));
+    let issue = [("latency p99.9", 2000.0), ("latency p99.99", 3000.0)];
+    assert_eq!(limits(&plan.slo.ops["issue"]), issue.map(|(n, v)| (n.to_string(), v)));
+    let labels: Vec<String> = plan.percentiles.iter().map(|q| q.label()).collect();
+    assert_eq!(labels, ["p50", "p95", "p99.99"], "listed in order");
+    assert_eq!(parse(GOOD).unwrap().percentiles, einv_report::Quantile::DEFAULT, "the default list");
+}
+
+/// A key that is no percentile is named with its line, and every such key is found at once.
+#[test]
+fn bad_percentile_keys_name_key_and_line() {
+    let src = format!(
+        "{GOOD}\n[slo]\np100 = \"1s\"\np0 = \"1s\"\npabc = \"1s\"\np999 = \"1s\"\n\"p99.9\" = \"2s\"\n\
+         [slo.ops.issue]\np99.x = \"1s\"\np95 = 5\n\n[report]\npercentiles = [50, 100, 99.9, 99.9]\n"
+    );
+    let e = error_of(&src);
+    let lines: Vec<&str> = e.lines().collect();
+    let expected = [
+        "p.toml:19: slo.p100: `p100`: percentile 100 must be below 100 (the slowest request is `max`)",
+        "p.toml:20: slo.p0: `p0`: percentile 0 must be above 0 (the fastest request is no tail)",
+        "p.toml:21: slo.pabc: `pabc` is not a percentile: write p and a percent, e.g. p95 or \"p99.9\"",
+        "p.toml:22: slo.p999: `p99.9` and `p999` both limit latency p99.9: write it once",
+        "p.toml:25: slo.ops.issue.p99.x: `p99.x` is not a percentile: write p and a percent, e.g. p95 or \"p99.9\"",
+        "p.toml:26: slo.ops.issue.p95: invalid type: integer `5`, expected a duration string such as \"200ms\"",
+        "p.toml:29: report.percentiles[1]: percentile 100 must be below 100 (the slowest request is `max`)",
+        "p.toml:29: report.percentiles[3]: lists p99.9 twice",
+    ];
+    assert_eq!(lines, expected, "{e}");
+    let e = error_of(&format!("{GOOD}\n[slo]\n\"p99.\" = \"1s\"\n"));
+    assert!(e.starts_with("p.toml:19: slo.") && e.contains("ends with its decimal point"), "{e}");
+    let e = error_of(&format!("{GOOD}\n[report]\npercentiles = []\n"));
+    assert!(e.starts_with("p.toml:19: report.percentiles: lists no percentile"), "{e}");
 }

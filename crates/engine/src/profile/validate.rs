@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use einv_poolsim::ModelSpec;
+use einv_report::Quantile;
 use einv_workload::{Arrivals, Stage};
 
 use super::deserialize::{Deserialized, deserialize, parent};
@@ -153,6 +154,7 @@ fn checked(c: &mut Check, raw: RawProfile) -> Option<Plan> {
     }
     let min_capacity = raw.slo.as_ref().and_then(|s| s.min_capacity).map(|v| c.positive_rate("slo.min-capacity", v));
     let slo = raw.slo.map(|s| super::slo::slo(c, s, &ops, load.duration())).unwrap_or_default();
+    let percentiles = raw.report.and_then(|r| r.percentiles).map_or(Quantile::DEFAULT.into(), |p| percentiles(c, &p));
     Some(Plan {
         name: name?,
         description: raw.description,
@@ -164,10 +166,29 @@ fn checked(c: &mut Check, raw: RawProfile) -> Option<Plan> {
         feeders,
         workload,
         slo,
+        percentiles,
         min_capacity,
         max_send_lag,
         shard: Shard::default(),
     })
+}
+
+/// `[report] percentiles`: each a percent between 0 and 100, once; listed in order.
+fn percentiles(c: &mut Check, list: &[f64]) -> Vec<Quantile> {
+    if list.is_empty() {
+        c.fail("report.percentiles", "lists no percentile (the default is [50, 90, 99, 99.9])");
+    }
+    let mut out: Vec<Quantile> = Vec::new();
+    for (i, p) in list.iter().enumerate() {
+        let key = format!("report.percentiles[{i}]");
+        match Quantile::from_percent(*p) {
+            Ok(q) if out.contains(&q) => c.fail(&key, format!("lists {} twice", q.label())),
+            Ok(q) => out.push(q),
+            Err(why) => c.fail(&key, why),
+        }
+    }
+    out.sort();
+    out
 }
 
 /// `None` when the URL is missing or of the wrong type: then nothing that depends on it

@@ -69,5 +69,7 @@ pub fn capacity_svg(c: &Capacity) -> Result<String, Error> {
 /// The overall p99 limit, from the failed checks of any step.
 fn p99_limit(c: &Capacity) -> Option<f64> {
     let all = c.steps.iter().flat_map(|s| s.failed.iter()).chain(c.breaks_first.iter().map(|b| &b.limit));
-    all.filter(|f| f.scope == "overall" && f.metric() == Some(Metric::P99)).map(|f| f.threshold).next()
+    all.filter(|f| f.scope == "overall" && f.metric() == Some(Metric::Percentile(crate::Quantile::P99)))
+        .map(|f| f.threshold)
+        .next()
 }

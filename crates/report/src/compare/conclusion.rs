@@ -44,7 +44,7 @@ pub(super) fn starved(s: &Summary) -> Option<String> {
     if !generator_lag_counts(s) {
         return None;
     }
-    let (lag, p99) = (o.send_lag_ms.p99, o.latency_ms.p99);
+    let (lag, p99) = (o.send_lag_ms.p99, o.latency_ms.ms(crate::Quantile::P99));
     if lag > rules::STARVED_LAG_MS {
         return Some(format!(
             "send lag p99 {lag:.1} ms (latency p99 {p99:.1} ms) with free connections: the generator fell behind \
@@ -73,7 +73,7 @@ pub(super) fn lag_apart(b: &Summary, c: &Summary, t: f64) -> Option<String> {
         return None;
     }
     let (bl, cl) = (b.overall.send_lag_ms.p99, c.overall.send_lag_ms.p99);
-    let p99 = b.overall.latency_ms.p99.min(c.overall.latency_ms.p99);
+    let p99 = b.overall.latency_ms.ms(crate::Quantile::P99).min(c.overall.latency_ms.ms(crate::Quantile::P99));
     let apart = (cl - bl).abs();
     (apart >= rules::LATENCY_FLOOR_MS && apart >= t * p99).then(|| {
         format!(
@@ -120,7 +120,7 @@ mod tests {
         }
         let mut s = example();
         s.run.duration_s = 1.0;
-        s.overall = OpSummary::new(&stats, 1_000, target, 1.0);
+        s.overall = OpSummary::new(&stats, &[], 1_000, target, 1.0);
         s
     }
 

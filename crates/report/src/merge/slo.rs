@@ -45,21 +45,22 @@ mod tests {
         }
         stats.sent = 1000;
         stats.ok = 1000;
-        let shard = OpSummary::new(&stats, 1000, 10.0, 100.0);
-        let limits = Limits::from([(Metric::P99, Limit::Time(Duration::from_millis(995)))]);
+        let shard = OpSummary::new(&stats, &[], 1000, 10.0, 100.0);
+        let limits =
+            Limits::from([(Metric::Percentile(crate::Quantile::P99), Limit::Time(Duration::from_millis(995)))]);
         let saved = limits.check("overall", &shard);
         assert!(saved.passed);
         for v in 1..=1000u64 {
             stats.hist[Timing::Latency].record(v * 2000).unwrap();
         }
-        let merged = OpSummary::new(&stats, 2000, 10.0, 100.0);
+        let merged = OpSummary::new(&stats, &[], 2000, 10.0, 100.0);
         let none = BTreeMap::new();
         let again = whole_run(&saved, 1, |_| false, Path::new("x")).unwrap().evaluate(&merged, &none);
         assert!(!again.passed, "the merged p99 is above the limit");
         assert_eq!(again, limits.check("overall", &merged), "same verdict as checking the merged run directly");
 
         let mut odd = saved.clone();
-        odd.checks[0].name = "latency p42".into();
+        odd.checks[0].name = "latency stddev".into();
         assert!(whole_run(&odd, 1, |_| false, Path::new("x")).is_err());
         let mut gone = saved.clone();
         gone.checks[0].scope = "refund".into();
@@ -74,17 +75,17 @@ mod tests {
         stats.sent = 900;
         stats.ok = 900;
         let whole = SloSpec { overall: Limits::from([(Metric::MinRate, Limit::Value(400.0))]), ..SloSpec::default() };
-        let shard = whole.for_share(0.5).overall.check("overall", &OpSummary::new(&stats, 900, 0.0, 4.0));
+        let shard = whole.for_share(0.5).overall.check("overall", &OpSummary::new(&stats, &[], 900, 0.0, 4.0));
         assert_eq!(shard.checks[0].threshold, 200.0);
         // 225/s per shard, 450/s merged: passes 400.
         stats.sent = 1800;
         stats.ok = 1800;
         let none = BTreeMap::new();
         let spec = whole_run(&shard, 2, |_| false, Path::new("x")).unwrap();
-        let again = spec.evaluate(&OpSummary::new(&stats, 1800, 0.0, 4.0), &none);
+        let again = spec.evaluate(&OpSummary::new(&stats, &[], 1800, 0.0, 4.0), &none);
         assert_eq!((again.checks[0].threshold, again.passed), (400.0, true));
         // 300/s merged fails it.
         stats.sent = 1200;
-        assert!(!spec.evaluate(&OpSummary::new(&stats, 1200, 0.0, 4.0), &none).passed);
+        assert!(!spec.evaluate(&OpSummary::new(&stats, &[], 1200, 0.0, 4.0), &none).passed);
     }
 }

@@ -8,6 +8,7 @@ use super::Chart;
 use super::fmt::{
     Verdict, check_cells, count, esc, knee_sentence, ms, offered, pct, rate, slo_verdict, stage_rows, stopped_by,
 };
+use crate::Quantile;
 use crate::failures::FailedExchange;
 use crate::summary::{OpSummary, Summary};
 
@@ -209,9 +210,9 @@ fn stages(h: &mut String, s: &Summary) {
             count(o.requests.sent),
             rate(o.rate.achieved_per_s),
             pct(o.requests.error_rate),
-            ms(l.p50),
-            ms(l.p99),
-            ms(l.p999),
+            ms(l.ms(Quantile::P50)),
+            ms(l.ms(Quantile::P99)),
+            ms(l.ms(Quantile::P999)),
             ms(l.max)
         );
     }
@@ -219,35 +220,40 @@ fn stages(h: &mut String, s: &Summary) {
 }
 
 fn latency(h: &mut String, s: &Summary) {
+    let list = &s.percentiles;
     h.push_str(
         "<section id=\"latency\">\n<h2>Latency (ms)</h2>\n<p class=\"meta\">latency: from the intended send time; \
          service: from the actual send; send lag: actual minus intended send; connect: TCP connect, \
          for the requests that opened a connection; tls: TLS handshake, for the requests that opened a \
          TLS connection; ttfb: request written to response head.</p>\n<table>\n<tr><th>scope</th>\
-         <th>clock</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>mean</th><th>count</th>\
-         </tr>\n",
+         <th>clock</th>",
     );
+    for q in list {
+        let _ = write!(h, "<th>{}</th>", q.label());
+    }
+    h.push_str("<th>max</th><th>mean</th><th>count</th></tr>\n");
+    let at = |get: &dyn Fn(Quantile) -> Option<f64>| list.iter().map(|q| get(*q)).collect::<Vec<_>>();
     for (i, (scope, o)) in scopes(s).iter().enumerate() {
         for (clock, p) in [("latency", &o.latency_ms), ("service", &o.service_ms)] {
-            let cells = [p.p50, p.p90, p.p99, p.p999, p.max, p.mean].map(Some);
-            latency_row(h, (i, scope), clock, cells, Some(p.count));
+            let cells = [at(&|q| p.get(q)), vec![Some(p.max), Some(p.mean)]].concat();
+            latency_row(h, (i, scope), clock, &cells, Some(p.count));
         }
         let l = &o.send_lag_ms;
-        latency_row(h, (i, scope), "send lag", [Some(l.p50), None, Some(l.p99), None, Some(l.max), None], None);
+        latency_row(h, (i, scope), "send lag", &[at(&|q| l.get(q)), vec![Some(l.max), None]].concat(), None);
         // Phases exist only for live runs, and connect only when connections were opened.
         for (phase, p) in [("connect", &o.phases.connect), ("tls", &o.phases.tls), ("ttfb", &o.phases.ttfb)] {
             if p.count > 0 {
-                let cells = [Some(p.p50), Some(p.p90), Some(p.p99), None, Some(p.max), None];
-                latency_row(h, (i, scope), phase, cells, Some(p.count));
+                let cells = [at(&|q| p.get(q)), vec![Some(p.max), None]].concat();
+                latency_row(h, (i, scope), phase, &cells, Some(p.count));
             }
         }
     }
     h.push_str("</table>\n</section>\n");
 }
 
-/// One row of the latency table: p50, p90, p99, p99.9, max and mean in ms, then the
+/// One row of the latency table: the summary's percentiles, max and mean in ms, then the
 /// count; `None` leaves a cell empty.
-fn latency_row(h: &mut String, (i, scope): (usize, &str), clock: &str, cells: [Option<f64>; 6], n: Option<u64>) {
+fn latency_row(h: &mut String, (i, scope): (usize, &str), clock: &str, cells: &[Option<f64>], n: Option<u64>) {
     row_start(h, i, scope);
     let _ = write!(h, "<td>{clock}</td>");
     for v in cells {
@@ -327,8 +333,8 @@ fn extras(h: &mut String, s: &Summary) {
             p.size,
             p.peak_mean_active,
             count(p.max_pending),
-            ms(p.acquire_ms.p99),
-            ms(p.usage_ms.p99),
+            ms(p.acquire_ms.ms(crate::Quantile::P99)),
+            ms(p.usage_ms.ms(crate::Quantile::P99)),
             count(p.timeouts)
         );
     } else {

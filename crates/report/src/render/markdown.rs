@@ -6,6 +6,7 @@ use std::fmt::Write;
 use super::fmt::{
     Verdict, check_cells, count, knee_sentence, ms, offered, pct, rate, slo_verdict, stage_rows, stopped_by,
 };
+use crate::Quantile;
 use crate::summary::Summary;
 
 /// Text from the profile or the run, safe inside a Markdown table cell: GitHub renders
@@ -65,26 +66,26 @@ pub fn summary_md(s: &Summary) -> String {
         }
         out.push('\n');
     }
-    out.push_str(
-        "| op | sent | errors | error rate | achieved | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-    );
+    out.push_str("| op | sent | errors | error rate | achieved |");
+    for q in &s.percentiles {
+        let _ = write!(out, " {} ms |", q.label());
+    }
+    let _ = writeln!(out, " max ms |\n|---|---:|---:|---:|---:|{}---:|", "---:|".repeat(s.percentiles.len()));
     let rows = std::iter::once(("**overall**".to_string(), o)).chain(s.ops.iter().map(|(n, op)| (md(n), op)));
     for (name, op) in rows {
         let l = &op.latency_ms;
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} |",
             count(op.requests.sent),
             count(op.requests.errors),
             pct(op.requests.error_rate),
             rate(op.rate.achieved_per_s),
-            ms(l.p50),
-            ms(l.p90),
-            ms(l.p99),
-            ms(l.p999),
-            ms(l.max)
         );
+        for q in &s.percentiles {
+            let _ = write!(out, " {} |", l.get(*q).map(ms).unwrap_or_default());
+        }
+        let _ = writeln!(out, " {} |", ms(l.max));
     }
     if !s.stages.is_empty() {
         out.push_str(
@@ -105,7 +106,7 @@ pub fn summary_md(s: &Summary) -> String {
                 count(o.requests.sent),
                 rate(o.rate.achieved_per_s),
                 pct(o.requests.error_rate),
-                ms(o.latency_ms.p99)
+                ms(o.latency_ms.ms(Quantile::P99))
             );
         }
         if let Some(k) = &s.knee {

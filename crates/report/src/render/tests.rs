@@ -34,6 +34,11 @@ fn sample(ms: u64, outcome: Outcome) -> Sample {
 
 /// Record a 12-second, two-op run into `dir`; p99 breaks a 50 ms SLO, errors stay in one.
 fn recorded(dir: &std::path::Path) -> Summary {
+    recorded_with(dir, |_| {})
+}
+
+/// [`recorded`], with what the engine says at the end changed by `change`.
+fn recorded_with(dir: &std::path::Path, change: impl FnOnce(&mut Finish)) -> Summary {
     let ops = vec!["issue".to_string(), ODD.to_string()];
     let mut log = RunLog::create(dir, &ops, SystemTime::now(), "test").unwrap();
     let mut interval = vec![Stats::new(), Stats::new()];
@@ -45,7 +50,9 @@ fn recorded(dir: &std::path::Path) -> Summary {
         }
         log.push(Duration::from_secs(second), Duration::from_secs(1), 200.0, 8 + second, &mut interval).unwrap();
     }
-    log.finish(finish(vec![1200, 1200])).unwrap()
+    let mut end = finish(vec![1200, 1200]);
+    change(&mut end);
+    log.finish(end).unwrap()
 }
 
 /// What the engine tells the log at the end of the 12-second run.
@@ -67,11 +74,12 @@ fn finish(scheduled: Vec<u64>) -> Finish {
         target_rate: 200.0,
         slo: SloSpec {
             overall: Limits::from([
-                (Metric::P99, Limit::Time(Duration::from_millis(50))),
+                (Metric::Percentile(crate::Quantile::P99), Limit::Time(Duration::from_millis(50))),
                 (Metric::ErrorRate, Limit::Value(0.05)),
             ]),
             ..SloSpec::default()
         },
+        percentiles: crate::Quantile::DEFAULT.into(),
         connections: Connections { limit: 32, opened: 20, max_open: 19 },
         lag_warning: Duration::from_millis(10),
         interrupted: false,
@@ -127,11 +135,11 @@ fn saved_histograms_give_the_summary_percentiles() {
     let saved = Saved::load(dir.path()).unwrap();
     let (latency, service) = (Timing::Latency, Timing::Service);
     let totals = &saved.totals;
-    assert_eq!(Percentiles::of(&totals.overall[latency]), summary.overall.latency_ms);
-    assert_eq!(Percentiles::of(&totals.overall[service]), summary.overall.service_ms);
+    assert_eq!(Percentiles::of(&totals.overall[latency], &[]), summary.overall.latency_ms);
+    assert_eq!(Percentiles::of(&totals.overall[service], &[]), summary.overall.service_ms);
     for (name, op) in &summary.ops {
-        assert_eq!(Percentiles::of(&totals.ops[name][latency]), op.latency_ms, "{name}");
-        assert_eq!(Percentiles::of(&totals.ops[name][service]), op.service_ms, "{name}");
+        assert_eq!(Percentiles::of(&totals.ops[name][latency], &[]), op.latency_ms, "{name}");
+        assert_eq!(Percentiles::of(&totals.ops[name][service], &[]), op.service_ms, "{name}");
     }
     assert_eq!(saved.folder.timeseries.len(), 12);
 }
@@ -165,7 +173,7 @@ fn junit_has_one_case_per_check_and_says_why_one_failed() {
     assert_eq!(xml.matches("<testsuite ").count(), 1);
     assert_eq!(xml.matches("<testcase ").count(), summary.slo.checks.len() + 1);
     assert!(xml.contains("tests=\"3\" failures=\"1\""), "{xml}");
-    let p99 = summary.overall.latency_ms.p99;
+    let p99 = summary.overall.latency_ms.ms(crate::Quantile::P99);
     let failure = format!("overall latency p99: actual {p99:.2} ms, limit 50.00 ms");
     assert!(xml.contains(&failure), "{failure} not in {xml}");
     assert!(
@@ -222,4 +230,77 @@ fn an_aborted_run_fails_everywhere_even_if_its_final_figures_pass() {
     let xml = super::junit::junit_xml(&summary);
     assert!(xml.contains("failures=\"1\"") && xml.contains("<failure type=\"aborted\""), "{xml}");
     assert!(xml.contains("latency p99 (overall) failing"), "{xml}");
+}
+
+/// `[report] percentiles` with p99.99 in it: summary.json holds the figure and the list,
+/// every table shows the list (p90, not asked for, only stays in summary.json), and the
+/// folder renders again the same.
+#[test]
+fn the_configured_percentiles_are_what_every_table_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = [50.0, 95.0, 99.0, 99.99].map(|p| crate::Quantile::from_percent(p).unwrap());
+    let summary = recorded_with(dir.path(), |f| f.percentiles = list.to_vec());
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join(files::SUMMARY)).unwrap()).unwrap();
+    assert_eq!(json["percentiles"], serde_json::json!([50, 95, 99, 99.99]));
+    let lat = &json["ops"]["issue"]["latency_ms"];
+    let (p99, p9999, max) =
+        (lat["p99"].as_f64().unwrap(), lat["p9999"].as_f64().unwrap(), lat["max"].as_f64().unwrap());
+    assert!(p99 <= p9999 && p9999 <= max, "{lat}");
+    assert!(lat["p95"].is_number() && lat["p90"].is_number() && lat["p999"].is_number(), "{lat}");
+    let html = std::fs::read_to_string(dir.path().join(files::INDEX_HTML)).unwrap();
+    assert!(html.contains("<th>p50</th><th>p95</th><th>p99</th><th>p99.99</th><th>max</th>"), "{html}");
+    assert!(!html.contains("<th>p90</th>"));
+    let md = std::fs::read_to_string(dir.path().join(files::SUMMARY_MD)).unwrap();
+    assert!(md.contains("| p50 ms | p95 ms | p99 ms | p99.99 ms | max ms |"), "{md}");
+    assert!(md.contains(&format!(" {p9999:.2} | {max:.2} |")), "{md}");
+    let text = crate::text_summary(&summary, &[], "x");
+    assert!(text.lines().any(|l| l.starts_with("ms") && l.contains("p99.99") && !l.contains("p90")), "{text}");
+    let saved = Saved::load(dir.path()).unwrap();
+    assert_eq!(saved.folder.summary.percentiles, list);
+    for (file, bytes) in render(&saved).unwrap() {
+        assert!(std::fs::read(dir.path().join(file)).unwrap() == bytes, "{file} differs when rendered again");
+    }
+}
+
+/// A p95 and a p99.99 limit with `[report] percentiles = [50, 95, 99.99]`: each renderer
+/// shows the p95 figure where a user looks for it (a JUnit case, a verdict line, a table
+/// column), and the failing p99.99 with the figure the tables show.
+#[test]
+fn p95_and_p99_99_limits_reach_every_renderer() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = |p: f64| crate::Quantile::from_percent(p).unwrap();
+    let summary = recorded_with(dir.path(), |f| {
+        f.percentiles = vec![q(50.0), q(95.0), q(99.99)];
+        f.slo.overall = Limits::from([
+            (Metric::Percentile(q(95.0)), Limit::Time(Duration::from_secs(1))),
+            (Metric::Percentile(q(99.99)), Limit::Time(Duration::from_millis(1))),
+        ]);
+    });
+    let l = &summary.overall.latency_ms;
+    let (p95, p9999) = (l.get(q(95.0)).unwrap(), l.get(q(99.99)).unwrap());
+    assert!(0.0 < p95 && p95 <= p9999 && p9999 <= l.max, "{l:?}");
+    let read = |file: &str| std::fs::read_to_string(dir.path().join(file)).unwrap();
+
+    let xml = read(files::JUNIT_XML);
+    assert!(xml.contains("tests=\"3\" failures=\"1\""), "{xml}");
+    assert!(xml.contains("name=\"overall: latency p95 (limit 1000.00 ms)\" time=\"0\"/>"), "p95 passes: {xml}");
+    let failure = format!("overall latency p99.99: actual {p9999:.2} ms, limit 1.00 ms");
+    assert!(xml.contains(&failure), "{failure} not in {xml}");
+
+    let text = crate::text_summary(&summary, &[], "x");
+    let header = text.lines().find(|l| l.starts_with("ms ")).unwrap();
+    assert_eq!(header.split_whitespace().collect::<Vec<_>>(), ["ms", "p50", "p95", "p99.99", "max"], "{text}");
+    let latency = text.lines().find(|l| l.starts_with("latency ")).unwrap();
+    assert!(latency.contains(&format!(" {p95:.3} ")) && latency.contains(&format!(" {p9999:.3} ")), "{latency}");
+    assert!(text.contains(&format!("latency p95 {p95:.2} ms (limit 1000.00 ms)")), "{text}");
+
+    let md = read(files::SUMMARY_MD);
+    assert!(md.contains("| ✅ | latency p95 | overall |") && md.contains("| ❌ | latency p99.99 | overall |"), "{md}");
+    assert!(md.contains(&format!(" {p95:.2} | {p9999:.2} | {:.2} |", l.max)), "{md}");
+
+    let html = read(files::INDEX_HTML);
+    assert!(html.contains("<th>p50</th><th>p95</th><th>p99.99</th><th>max</th>"), "{html}");
+    assert!(html.contains(&format!("<td>{p95:.2}</td><td>{p9999:.2}</td>")), "the latency row has both figures");
+    assert!(html.contains("latency p99.99"), "the failed check is named in the verdict");
 }
