@@ -60,7 +60,10 @@ fn recorder() -> (Peer, Arc<Mutex<Vec<Received>>>) {
             let content_type = head.lines().find_map(|l| l.strip_prefix("content-type:")).unwrap_or("").trim();
             keep.lock().unwrap().push(Received { content_type: content_type.to_string(), body });
             let answer = "{\"code\":\"0000\"}";
-            let reply = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}", answer.len());
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
+                answer.len()
+            );
             if !conn.send(reply.as_bytes()) {
                 return;
             }
@@ -196,8 +199,13 @@ fn every_format_carries_valid_invoices_and_exactly_the_injected_ones_are_not() {
         ("notify_form", "application/x-www-form-urlencoded", Carried::from_form),
     ];
     for (op, content_type, parse) in formats {
-        let bodies: Vec<Carried> = got.iter().filter(|r| r.content_type == content_type).map(|r| parse(&r.body)).collect();
-        assert_eq!(bodies.len() as u64, s["ops"][op]["requests"]["sent"].as_u64().unwrap(), "{op}: every request received");
+        let bodies: Vec<Carried> =
+            got.iter().filter(|r| r.content_type == content_type).map(|r| parse(&r.body)).collect();
+        assert_eq!(
+            bodies.len() as u64,
+            s["ops"][op]["requests"]["sent"].as_u64().unwrap(),
+            "{op}: every request received"
+        );
         let invalid = bodies.iter().filter(|b| !b.is_valid()).count() as u64;
         assert_eq!(invalid, injected(&s, op, &INVALID), "{op}: the invalid bodies are the injected ones");
         let mut seen = HashSet::new();
@@ -237,7 +245,12 @@ fn bad_body_templates_are_bad_input_naming_file_line_and_column() {
     let (code, err) = validate(&file);
     assert_eq!(code, Some(2), "{err}");
     let template = dir.join("templates/bad.json").display().to_string();
-    assert!(err.contains(&format!("{file}:19: op[0].body.file: {template}:3:13: unknown invoice field ${{invoice.byer.uscc}}")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{file}:19: op[0].body.file: {template}:3:13: unknown invoice field ${{invoice.byer.uscc}}"
+        )),
+        "{err}"
+    );
     assert!(err.contains("invoice.buyer.uscc") && err.contains("invoice.lines"), "the known fields are listed: {err}");
     let cases = [
         (r#"{ file = "templates/missing.json" }"#, "templates/missing.json: cannot open"),

@@ -102,7 +102,8 @@ fn template(c: &mut Criterion) {
     let op = OpTemplate { path: Template::parse("/api/v1/invoices", &Nothing).unwrap(), headers: Vec::new(), body };
     let faults = Faults { duplicate_rate: 0.01, invalid_rate: 0.005 };
     let captures = Arc::new(Captures::new(0, 1));
-    let mut requests = Requests::new(7, vec![op], Mix::new(&[1], 7).unwrap(), invoice_gen, Vec::new(), captures, faults);
+    let mut requests =
+        Requests::new(7, vec![op], Mix::new(&[1], 7).unwrap(), invoice_gen, Vec::new(), captures, faults);
     group.bench_function("request/json", |b| {
         let mut out = Rendered::default();
         let mut index = 0u64;

@@ -153,10 +153,7 @@ mod tests {
         assert_eq!(put(Escape::Raw, v), v);
         assert_eq!(put(Escape::Json, v), r#"A&B <\"x\"> 'y' \\ 厦门 a+b=c"#);
         assert_eq!(put(Escape::Xml, v), r#"A&amp;B &lt;&quot;x&quot;&gt; &apos;y&apos; \ 厦门 a+b=c"#);
-        assert_eq!(
-            put(Escape::Form, v),
-            "A%26B%20%3C%22x%22%3E%20%27y%27%20%5C%20%E5%8E%A6%E9%97%A8%20a%2Bb%3Dc"
-        );
+        assert_eq!(put(Escape::Form, v), "A%26B%20%3C%22x%22%3E%20%27y%27%20%5C%20%E5%8E%A6%E9%97%A8%20a%2Bb%3Dc");
         assert_eq!(put(Escape::Path, "1/2 ~"), "1%2F2%20~");
     }
 

@@ -143,19 +143,7 @@ impl Requests {
         });
         let captured = vec![None; captures_n.max().unwrap_or(0)];
         let rows = vec![Vec::new(); feeders.len()];
-        Requests {
-            seed,
-            ops,
-            uses,
-            mix,
-            invoices,
-            feeders,
-            captures,
-            faults,
-            order_prefix,
-            rows,
-            captured,
-        }
+        Requests { seed, ops, uses, mix, invoices, feeders, captures, faults, order_prefix, rows, captured }
     }
 
     /// The op mix.

@@ -269,9 +269,9 @@ fn render_var(var: &Var, v: &Values, escape: Escape, out: &mut Vec<u8>, scratch:
 
 fn var(name: &str, scope: &dyn Scope) -> Result<Var, String> {
     if let Some(field) = name.strip_prefix("invoice.") {
-        return Field::parse(field).map(Var::Field).ok_or_else(|| {
-            format!("unknown invoice field ${{{}}}; the fields are {}", clip(name), Field::known())
-        });
+        return Field::parse(field)
+            .map(Var::Field)
+            .ok_or_else(|| format!("unknown invoice field ${{{}}}; the fields are {}", clip(name), Field::known()));
     }
     let parts: Vec<&str> = name.split('.').collect();
     match parts.as_slice() {
@@ -407,13 +407,17 @@ mod tests {
 
         let (form, _) = render_invoice("b=${invoice.buyer.name}&t=${invoice.total}", Format::Form, None);
         let (b, t) = form.strip_prefix("b=").and_then(|f| f.split_once("&t=")).unwrap();
-        assert_eq!(percent_encoding::percent_decode_str(b).decode_utf8().unwrap(), whole["buyer"]["name"].as_str().unwrap());
+        assert_eq!(
+            percent_encoding::percent_decode_str(b).decode_utf8().unwrap(),
+            whole["buyer"]["name"].as_str().unwrap()
+        );
         assert_eq!(t, whole["total"].as_str().unwrap());
     }
 
     #[test]
     fn a_missing_buyer_leaves_its_fields_empty() {
-        let (body, _) = render_invoice("[${invoice.buyer.uscc}][${invoice.buyer.name}]", Format::Text, Some(Fault::MissingBuyer));
+        let (body, _) =
+            render_invoice("[${invoice.buyer.uscc}][${invoice.buyer.name}]", Format::Text, Some(Fault::MissingBuyer));
         assert_eq!(body, "[][]");
     }
 
@@ -422,9 +426,18 @@ mod tests {
         let src = "{\n  \"a\": \"${invoice.seller.uscc}\",\n  \"b\": \"厦门${invoice.selr.uscc}\"\n}";
         let err = Template::parse_as(src, &TestScope, Format::Json).unwrap_err();
         assert_eq!(err.line_col(src), (3, 11));
-        assert!(err.message.starts_with("unknown invoice field ${invoice.selr.uscc}; the fields are invoice.order_no, "));
-        assert!(err.message.contains("invoice.seller.uscc") && err.message.contains("invoice.lines"), "{}", err.message);
-        assert_eq!(Template::parse_as("ab${index", &TestScope, Format::Json).unwrap_err().line_col("ab${index"), (1, 3));
+        assert!(
+            err.message.starts_with("unknown invoice field ${invoice.selr.uscc}; the fields are invoice.order_no, ")
+        );
+        assert!(
+            err.message.contains("invoice.seller.uscc") && err.message.contains("invoice.lines"),
+            "{}",
+            err.message
+        );
+        assert_eq!(
+            Template::parse_as("ab${index", &TestScope, Format::Json).unwrap_err().line_col("ab${index"),
+            (1, 3)
+        );
     }
 
     #[test]

@@ -228,7 +228,9 @@ fn body_table(c: &mut Check, key: &str, t: RawBodyTable, scope: &ProfileScope, f
     }
     match (t.generator, t.file) {
         (Some(_), Some(_)) => c.fail(key, "give generator = \"invoice\" or file = \"...\", not both"),
-        (Some(generator), None) if generator == "invoice" => return Template::parse("${invoice}", scope).unwrap_or_default(),
+        (Some(generator), None) if generator == "invoice" => {
+            return Template::parse("${invoice}", scope).unwrap_or_default();
+        }
         (Some(generator), None) => {
             c.fail(&sub("generator"), format!("unknown generator {generator:?}; expected \"invoice\""));
         }
@@ -248,14 +250,20 @@ struct BodyFiles<'a> {
 impl BodyFiles<'_> {
     /// The template in `file` (relative to the profile), compiled in `format` or the
     /// format its extension names. Problems name the file, and a placeholder's line and column.
-    fn template(&mut self, c: &mut Check, key: &str, file: &str, format: Option<&str>, scope: &ProfileScope) -> Template {
+    fn template(
+        &mut self,
+        c: &mut Check,
+        key: &str,
+        file: &str,
+        format: Option<&str>,
+        scope: &ProfileScope,
+    ) -> Template {
         let (file_key, format_key) = (format!("{key}.file"), format!("{key}.format"));
         let path = self.dir.join(file);
         let shown = clip(&path.to_string_lossy()).into_owned();
         let format = match format {
-            Some(name) => Format::parse(name).ok_or_else(|| {
-                (format_key, format!("unknown format {:?}; expected {}", clip(name), Format::NAMES))
-            }),
+            Some(name) => Format::parse(name)
+                .ok_or_else(|| (format_key, format!("unknown format {:?}; expected {}", clip(name), Format::NAMES))),
             None => Format::of_file(&path).ok_or_else(|| {
                 let why = format!(
                     "cannot tell the format of {shown} from its name: end it in .json, .xml, .form or .txt, \

@@ -86,7 +86,8 @@ impl Field {
     /// Every field, in the order they are listed to people.
     pub fn all() -> impl Iterator<Item = Field> {
         let fixed = [Field::OrderNo, Field::Kind];
-        let parties = PartyField::ALL.into_iter().map(Field::Seller).chain(PartyField::ALL.into_iter().map(Field::Buyer));
+        let parties =
+            PartyField::ALL.into_iter().map(Field::Seller).chain(PartyField::ALL.into_iter().map(Field::Buyer));
         let sums = [Field::Amount, Field::Tax, Field::Total, Field::Lines, Field::LineCount];
         fixed.into_iter().chain(parties).chain(sums)
     }
