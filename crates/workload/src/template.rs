@@ -269,9 +269,11 @@ fn render_var(var: &Var, v: &Values, escape: Escape, out: &mut Vec<u8>, scratch:
 
 fn var(name: &str, scope: &dyn Scope) -> Result<Var, String> {
     if let Some(field) = name.strip_prefix("invoice.") {
-        return Field::parse(field)
-            .map(Var::Field)
-            .ok_or_else(|| format!("unknown invoice field ${{{}}}; the fields are {}", clip(name), Field::known()));
+        return Field::parse(field).map(Var::Field).ok_or_else(|| {
+            // `tax_id` is the key of einv-load's own invoice JSON, the likeliest slip.
+            let hint = if field.ends_with("tax_id") { " (a party's credit code is uscc)" } else { "" };
+            format!("unknown invoice field ${{{}}}{hint}; the fields are {}", clip(name), Field::known())
+        });
     }
     let parts: Vec<&str> = name.split('.').collect();
     match parts.as_slice() {
