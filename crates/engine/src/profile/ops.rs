@@ -187,11 +187,16 @@ fn op(c: &mut Check, i: usize, o: RawOp, scope: &ProfileScope, files: &mut BodyF
     if !literal_path.is_empty() && (!literal_path.starts_with('/') || literal_path.parse::<hyper::Uri>().is_err()) {
         c.fail(&key("path"), format!("{raw_path:?} must be an absolute path like \"/api/v1/invoices\" (or \"\")"));
     }
+    let mut body_file = None;
     let body = match o.body {
         None => Template::default(),
         Some(RawBody::Text(t)) => compile(c, "body", &t),
-        Some(RawBody::Table(t)) => body_table(c, &key("body"), t, scope, files),
+        Some(RawBody::Table(t)) => {
+            body_file = t.file.clone();
+            body_table(c, &key("body"), t, scope, files)
+        }
     };
+    let body_file = body_file.map(|file| (file, body.format()));
     let (mut headers, templated) = headers(c, &key("headers"), o.headers, &mut compile);
     // A body template file says what it is; an op's own Content-Type wins.
     let typed = headers.iter().any(|(n, _)| n == CONTENT_TYPE) || templated.iter().any(|(n, _)| n == "content-type");
@@ -217,7 +222,8 @@ fn op(c: &mut Check, i: usize, o: RawOp, scope: &ProfileScope, files: &mut BodyF
     let static_body = if dynamic { Bytes::new() } else { Bytes::from(literal(&body)) };
     let template = dynamic.then_some(OpTemplate { path, headers: templated, body });
     let path = if dynamic { raw_path } else { literal_path };
-    Op { name: name.unwrap_or_default(), weight, method, path, headers, body: static_body, template, extract, check }
+    let body = static_body;
+    Op { name: name.unwrap_or_default(), weight, method, path, headers, body, template, body_file, extract, check }
 }
 
 /// `body = { generator = "invoice" }` or `body = { file = "...", format = "..." }`.
