@@ -18,6 +18,7 @@ mod interrupts;
 mod limits;
 mod live;
 mod outputs;
+mod payloads;
 mod percentiles;
 mod report;
 mod runs;

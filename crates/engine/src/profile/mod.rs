@@ -191,6 +191,8 @@ pub struct Op {
     pub body: Bytes,
     /// Path, body and header templates, when any of them has placeholders.
     pub template: Option<OpTemplate>,
+    /// The body's template file as the profile names it, and its format.
+    pub body_file: Option<(String, einv_workload::Format)>,
     /// (capture index, JSON pointer): values to take from each response.
     pub extract: Vec<(usize, String)>,
     pub check: ResponseCheck,
