@@ -314,9 +314,10 @@ pub struct GenerateArgs {
     /// Seed for every random choice (overrides the profile's).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Render only shard I of N (arrivals k with k mod N = I).
-    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
-    pub shard: Option<Shard>,
+    /// Render only shard I of N (arrivals k with k mod N = I); auto: I from
+    /// JOB_COMPLETION_INDEX, N from EINV_SHARDS (a Kubernetes Indexed Job's pod).
+    #[arg(long, value_name = "I/N|auto", value_parser = parse_shard)]
+    pub shard: Option<ShardArg>,
 }
 
 #[derive(Debug, Args)]
@@ -339,9 +340,18 @@ pub struct RunArgs {
     /// Seed for every random choice (arrivals, op mix).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Send only shard I of N of the schedule (arrivals k with k mod N = I).
-    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
-    pub shard: Option<Shard>,
+    /// Send only shard I of N of the schedule (arrivals k with k mod N = I); auto: I from
+    /// JOB_COMPLETION_INDEX (which a Kubernetes Indexed Job sets), N from EINV_SHARDS.
+    #[arg(long, value_name = "I/N|auto", value_parser = parse_shard)]
+    pub shard: Option<ShardArg>,
+    /// Wait, then start the schedule at this instant: UTC in RFC 3339
+    /// (2026-12-02T16:00:00Z) or +DUR from now (+90s). Shards given the same instant start
+    /// together (as closely as their clocks agree). A process that comes up after it joins
+    /// the schedule where it is then: arrivals already overdue are missed (not sent, not
+    /// errors; summary.json run.start says how late and how many); one whose schedule is
+    /// over by then is refused (exit 2).
+    #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
+    pub start_at: Option<std::time::SystemTime>,
     /// The report folder (refused if it already holds a report) [default: reports/NAME-UTCSTAMP/].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -481,9 +491,39 @@ fn parse_slow_body(s: &str) -> Result<SlowBody, String> {
     Ok(SlowBody { window: parse_window(window)?, bytes_per_s: einv_poolsim::parse_byte_rate(rate)? })
 }
 
-fn parse_shard(s: &str) -> Result<Shard, String> {
-    let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 0/4")?;
+/// `--shard I/N`, or `auto`: read from the environment when the command runs (see
+/// [`ShardArg::resolve`]), so that its errors name the variables.
+#[derive(Debug, Clone, Copy)]
+pub enum ShardArg {
+    Fixed(Shard),
+    Auto,
+}
+
+impl ShardArg {
+    pub fn resolve(arg: Option<ShardArg>) -> Result<Option<Shard>, einv_engine::Error> {
+        match arg {
+            None => Ok(None),
+            Some(ShardArg::Fixed(s)) => Ok(Some(s)),
+            Some(ShardArg::Auto) => Shard::from_env().map(Some),
+        }
+    }
+}
+
+fn parse_shard(s: &str) -> Result<ShardArg, String> {
+    if s.trim() == "auto" {
+        return Ok(ShardArg::Auto);
+    }
+    let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 0/4, or auto")?;
     let index: u64 = i.trim().parse().map_err(|_| format!("{i:?} is not a number"))?;
     let count: u64 = n.trim().parse().map_err(|_| format!("{n:?} is not a number"))?;
-    Shard::new(index, count).ok_or_else(|| format!("need 0 <= I < N, got {index}/{count}"))
+    Shard::new(index, count).map(ShardArg::Fixed).ok_or_else(|| format!("need 0 <= I < N, got {index}/{count}"))
+}
+
+/// `--start-at`: an instant in UTC (RFC 3339, `2026-12-02T16:00:00Z`) or `+DUR` from now.
+fn parse_start_at(s: &str) -> Result<std::time::SystemTime, String> {
+    if let Some(rel) = s.trim().strip_prefix('+') {
+        return Ok(std::time::SystemTime::now() + parse_duration(rel)?);
+    }
+    humantime::parse_rfc3339(s.trim())
+        .map_err(|e| format!("{e}: write a UTC time such as 2026-12-02T16:00:00Z, or +90s for 90 s from now"))
 }

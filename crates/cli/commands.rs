@@ -9,7 +9,8 @@ use einv_engine::{Finished, InitOptions, InitSource, ModelOverrides, Overrides, 
 use einv_report::Existing;
 
 use crate::args::{
-    CapacityArgs, Command, CompareArgs, GenerateArgs, InitArgs, MergeArgs, ReportArgs, RunArgs, ServeArgs, SimulateArgs,
+    CapacityArgs, Command, CompareArgs, GenerateArgs, InitArgs, MergeArgs, ReportArgs, RunArgs, ServeArgs, ShardArg,
+    SimulateArgs,
 };
 use crate::out;
 
@@ -38,7 +39,7 @@ fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         duration: a.duration,
         connections: a.connections,
         seed: a.seed,
-        shard: a.shard,
+        shard: ShardArg::resolve(a.shard)?,
     };
     plan.apply(&overrides)?;
     let json_to_stdout = a.json_stream.as_ref().is_some_and(|p| p.as_os_str() == "-");
@@ -49,6 +50,7 @@ fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         json_stream: a.json_stream,
         metrics_linger: a.metrics_linger.unwrap_or_default(),
         error_samples: Some(a.error_samples),
+        start_at: a.start_at,
         ..RunOptions::default()
     };
     let result = einv_engine::run(&plan, &opts)?;
@@ -197,7 +199,7 @@ fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
 
 fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
     let mut plan = Plan::load(&a.profile)?;
-    plan.apply(&Overrides { seed: a.seed, shard: a.shard, ..Overrides::default() })?;
+    plan.apply(&Overrides { seed: a.seed, shard: ShardArg::resolve(a.shard)?, ..Overrides::default() })?;
     let existing = if a.force { Existing::ReplaceOutsideReports } else { Existing::Refuse };
     let done = einv_engine::generate(&plan, a.count, &a.out, existing)?;
     if done.skipped > 0 {

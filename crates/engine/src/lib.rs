@@ -34,6 +34,7 @@ mod run;
 mod serve;
 mod signals;
 mod simulate;
+mod start;
 mod stream;
 mod sweep;
 mod verdict;

@@ -301,6 +301,40 @@ impl Shard {
     pub fn label(self) -> Option<String> {
         (self.count > 1).then(|| format!("{}/{}", self.index, self.count))
     }
+
+    /// `--shard auto`: the shard a Kubernetes Indexed Job's pod is, its index from
+    /// [`Shard::INDEX_ENV`] (which the Job sets) and the count from [`Shard::COUNT_ENV`]
+    /// (which the manifest of `einv-load k8s` sets, the Job itself telling a pod no count).
+    pub fn from_env() -> Result<Shard, Error> {
+        let var = |name| std::env::var(name).ok();
+        Shard::from_vars(var(Shard::INDEX_ENV).as_deref(), var(Shard::COUNT_ENV).as_deref())
+    }
+
+    pub const INDEX_ENV: &'static str = "JOB_COMPLETION_INDEX";
+    pub const COUNT_ENV: &'static str = "EINV_SHARDS";
+
+    fn from_vars(index: Option<&str>, count: Option<&str>) -> Result<Shard, Error> {
+        let fail = |message: String| Error::Flag { flag: "--shard auto", message };
+        let number = |name: &str, value: Option<&str>| {
+            let value = value.ok_or_else(|| {
+                fail(format!(
+                    "{name} is not set (an Indexed Job's pods have {} and the manifests of `einv-load k8s` \
+                     set {}; elsewhere write --shard I/N)",
+                    Shard::INDEX_ENV,
+                    Shard::COUNT_ENV
+                ))
+            })?;
+            value.trim().parse::<u64>().map_err(|_| fail(format!("{name}={value:?} is not a whole number")))
+        };
+        let (index, count) = (number(Shard::INDEX_ENV, index)?, number(Shard::COUNT_ENV, count)?);
+        Shard::new(index, count).ok_or_else(|| {
+            fail(format!(
+                "{}={index} is not below {}={count} (the index counts from 0 to the count less one)",
+                Shard::INDEX_ENV,
+                Shard::COUNT_ENV
+            ))
+        })
+    }
 }
 
 /// Command-line overrides of a profile.
