@@ -163,6 +163,40 @@ pub enum Command {
     /// the profile reads them from ${env.NAME} placeholders, and stderr lists the
     /// variables to set. The profile is checked as `validate` would before it is written.
     Init(InitArgs),
+    /// Print Kubernetes manifests that run a profile as N shards and gate on the merge.
+    ///
+    /// Documents, in the order to apply them: the namespace (with --namespace), a ConfigMap
+    /// holding the profile, a ReadWriteMany PersistentVolumeClaim for the shards' report
+    /// folders, an Indexed Job of N pods (completionMode Indexed, one pod a node by pod
+    /// anti-affinity, each `run --shard auto --start-at T` with EINV_SHARDS=N, CPU and
+    /// memory requests sized from the profile's peak rate and connections per shard, a
+    /// deadline of start + schedule + drain + 5 min) and a merge Job that waits for the N
+    /// folders, runs `einv-load merge` and exits with the merged SLO verdict. The gate:
+    /// `kubectl wait --for=condition=complete job/RUN-merge`. T is now + --start-in:
+    /// apply the manifests before then (a shard that starts late joins the schedule and
+    /// misses what is past).
+    K8s(K8sArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct K8sArgs {
+    /// The profile (TOML); the pods get it as it is.
+    pub profile: PathBuf,
+    /// Shards (pods, on as many nodes) [default: the profile's [shards] count, else 1].
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u64>,
+    /// The einv-load image the pods run (see the Dockerfile).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: String,
+    /// Create this namespace and put every object in it.
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// The shards start this long after the manifests are made.
+    #[arg(long, value_name = "DUR", default_value = "90s", value_parser = parse_duration)]
+    pub start_in: Duration,
+    /// Write one file per object into DIR (refused if they exist), or - for standard output.
+    #[arg(long, value_name = "DIR|-", default_value = "-")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

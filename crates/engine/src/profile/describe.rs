@@ -36,6 +36,7 @@ impl Plan {
             lines.push(("op", format!("{:<16} {:>5.1}%  {} {}", op.name, share, op.method, op.path)));
         }
         lines.extend(slo_lines(&self.slo).into_iter().map(|l| ("slo", l)));
+        lines.extend(self.shards_line().map(|l| ("shards", l)));
         lines
     }
 

@@ -9,6 +9,7 @@ mod ops;
 mod raw;
 mod raw_slo;
 mod replay;
+mod shards;
 mod slo;
 mod tls;
 mod url;
@@ -16,6 +17,8 @@ mod validate;
 
 pub use ops::{FeederSpec, WorkloadSpec};
 pub use replay::Bodies;
+pub use shards::{CONNECTIONS_PER_PROCESS, RATE_PER_CORE, Shards};
+pub(crate) use shards::MAX_SHARDS;
 pub use tls::TlsOptions;
 /// For messages of `init`, which reads URLs of its own.
 pub(crate) use url::redact;
@@ -69,6 +72,8 @@ pub struct Plan {
     /// Send-lag p99 above this makes the summary warn.
     pub max_send_lag: Duration,
     pub shard: Shard,
+    /// `[shards]`: how many processes the profile says the run needs.
+    pub shards: Option<Shards>,
 }
 
 #[derive(Debug, Clone)]
