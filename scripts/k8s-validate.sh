@@ -27,7 +27,7 @@ docs = list(yaml.safe_load_all(open(sys.argv[1])))
 profile, n = open(sys.argv[2]).read(), int(sys.argv[3])
 kinds = [d["kind"] for d in docs]
 assert kinds == ["Namespace", "ConfigMap", "PersistentVolumeClaim", "Job", "Job"], kinds
-assert list(docs[1]["data"].values()) == [profile], "the ConfigMap does not hold the profile as it is"
+assert docs[1]["data"][sys.argv[2].rsplit("/", 1)[-1]] == profile, "the ConfigMap does not hold the profile as it is"
 spec = docs[3]["spec"]
 assert (spec["completionMode"], spec["completions"], spec["parallelism"]) == ("Indexed", n, n), spec
 env = {e["name"]: e.get("value") for e in spec["template"]["spec"]["containers"][0]["env"]}

@@ -13,6 +13,7 @@ mod generate;
 mod hostile;
 mod html;
 mod init;
+mod k8s;
 mod inputs;
 mod interrupts;
 mod limits;

@@ -95,6 +95,9 @@ pub fn manifests(plan: &Plan, opts: &K8sOptions, now: SystemTime) -> Result<Mani
     let base = object_name(&plan.name);
     let run = format!("{base}-{}", crate::folder::stamp(start_at).to_ascii_lowercase());
     let key = profile_key(&plan.file);
+    let (carried, notes) = files_beside(plan);
+    let mut items = vec![(key.clone(), key.clone())];
+    items.extend(carried.iter().map(|(k, path, _)| (k.clone(), path.clone())));
     let deadline = opts.start_in + plan.load.duration() + plan.target.request_timeout + MARGIN;
     let spec = pod::Spec {
         plan,
@@ -105,26 +108,31 @@ pub fn manifests(plan: &Plan, opts: &K8sOptions, now: SystemTime) -> Result<Mani
         start_at,
         claim: format!("{base}-reports"),
         config_map: format!("{run}-profile"),
+        items,
     };
     let meta = |name: &str| metadata(name, opts.namespace.as_deref(), &run);
     let mut objects: Vec<(&str, Value)> = Vec::new();
     if let Some(ns) = &opts.namespace {
         objects.push(("00-namespace.yaml", json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})));
     }
+    let mut data = json!({&key: text});
+    for (k, _, content) in carried {
+        data[k] = json!(content);
+    }
     objects.push((
         "10-configmap.yaml",
-        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(&spec.config_map), "data": {&key: text}}),
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(&spec.config_map), "data": data}),
     ));
     objects.push(("20-volume.yaml", pod::volume(meta(&spec.claim))));
     objects.push(("30-shards-job.yaml", pod::shards_job(&spec, meta(&format!("{run}-shards")), deadline)));
     objects.push(("40-merge-job.yaml", pod::merge_job(&spec, meta(&format!("{run}-merge")), deadline + MARGIN)));
     let documents = objects.into_iter().map(|(f, v)| (f.to_string(), v)).collect();
-    Ok(Manifests { documents, start_at, run, notes: notes(plan) })
+    Ok(Manifests { documents, start_at, run, notes })
 }
 
 /// Write the manifests to `dir` (created), one file per object; files there are refused.
 pub fn write_manifests(m: &Manifests, dir: &Path) -> Result<(), Error> {
-    let fail = |message: String| Error::Folder { path: dir.into(), message };
+    let fail = |message: String| flag("--out", format!("{}: {message}", dir.display()));
     std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
     if let Some((f, _)) = m.documents.iter().find(|(f, _)| dir.join(f).exists()) {
         return Err(fail(format!("already holds {f}; choose another --out or remove it")));
@@ -174,24 +182,51 @@ fn profile_key(file: &Path) -> String {
     if valid { name } else { "profile.toml".into() }
 }
 
-/// Files beside the profile that the pods will not have: the ConfigMap holds the profile
-/// only.
-fn notes(plan: &Plan) -> Vec<String> {
-    // File names only: a feeder's path may hold ${env.*} values.
-    let name = |p: &Path| p.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
-    let mut files: Vec<String> = plan.feeders.iter().map(|f| name(&f.path)).collect();
+/// Room left in a ConfigMap (1 MiB at most, the profile included) for the files a
+/// profile reads.
+const FILES_CAP: u64 = 768 << 10;
+
+/// The files the profile reads in its folder or below (text, within [`FILES_CAP`] in
+/// all), as (ConfigMap key, path relative to the profile, text): the ConfigMap carries
+/// them, mounted where the profile's relative paths find them. Notes name the others,
+/// which the user must mount, and a built-in target.
+fn files_beside(plan: &Plan) -> (Vec<(String, String, String)>, Vec<String>) {
+    let mut files: Vec<&Path> = plan.feeders.iter().map(|f| f.path.as_path()).collect();
     if let crate::Load::Replay { trace, .. } = &plan.load {
-        files.push(name(trace));
+        files.push(trace);
     }
-    files.extend(plan.target.tls.ca_file.iter().map(|f| name(f)));
-    let mut notes: Vec<String> = files
-        .into_iter()
-        .map(|f| format!("the profile reads {f}: the pods have only the profile; mount it at the same path"))
-        .collect();
+    files.extend(plan.target.tls.ca_file.as_deref());
+    let dir = plan.file.parent().unwrap_or(Path::new(""));
+    let (mut carried, mut notes, mut room) = (Vec::new(), Vec::new(), FILES_CAP);
+    for f in files {
+        // File names only: a path may hold ${env.*} values.
+        let name = f.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        let relative = f.strip_prefix(dir).ok().map(|r| r.to_string_lossy().replace('\\', "/"));
+        let relative = relative.filter(|r| !r.split('/').any(|part| part == ".." || part.is_empty()));
+        let key = relative.as_deref().map(|r| r.replace('/', ".")).filter(|k| profile_key(Path::new(k)) == *k);
+        let text = std::fs::metadata(f)
+            .ok()
+            .filter(|m| key.is_some() && m.len() <= room)
+            .and_then(|_| std::fs::read_to_string(f).ok());
+        match (text, key, relative) {
+            (Some(text), Some(key), Some(relative)) => {
+                room -= text.len() as u64;
+                carried.push((key, relative, text));
+            }
+            _ => notes.push(format!(
+                "the profile reads {name}, which the ConfigMap cannot carry (outside the profile's folder, or \
+                 too large): mount it where the profile's path finds it"
+            )),
+        }
+    }
     if matches!(plan.target.endpoint, crate::Endpoint::Builtin { .. }) {
-        notes.push("the profile's target is builtin: each pod loads a target of its own (a rehearsal, not a test of your service)".into());
+        notes.push(
+            "the profile's target is builtin: each pod loads a target of its own (a rehearsal, not a test of \
+             your service)"
+                .into(),
+        );
     }
-    notes
+    (carried, notes)
 }
 
 #[cfg(test)]

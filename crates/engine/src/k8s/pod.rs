@@ -31,6 +31,8 @@ pub(super) struct Spec<'a> {
     pub start_at: SystemTime,
     pub claim: String,
     pub config_map: String,
+    /// The ConfigMap's keys and where each lies under the profile's folder.
+    pub items: Vec<(String, String)>,
 }
 
 impl Spec<'_> {
@@ -183,7 +185,8 @@ fn mounts() -> Value {
 
 fn volumes(spec: &Spec) -> Value {
     json!([
-        {"name": "profile", "configMap": {"name": spec.config_map}},
+        {"name": "profile", "configMap": {"name": spec.config_map, "items": spec.items.iter()
+            .map(|(key, path)| json!({"key": key, "path": path})).collect::<Vec<_>>()}},
         {"name": "reports", "persistentVolumeClaim": {"claimName": spec.claim}},
     ])
 }

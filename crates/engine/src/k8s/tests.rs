@@ -95,3 +95,25 @@ fn bad_flags_are_named() {
     assert!(e(opts(Some(1), "", None)).starts_with("--image: "));
     assert!(e(opts(Some(1), "i", Some("Load_Test"))).starts_with("--namespace: \"Load_Test\""));
 }
+
+/// A feeder under the profile's folder rides in the ConfigMap, mounted at the path the
+/// profile names it by; one outside it is left to the user, by name.
+#[test]
+fn files_the_profile_reads_ride_along_when_they_lie_under_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("load");
+    std::fs::create_dir_all(sub.join("data")).unwrap();
+    std::fs::write(sub.join("data/ids.csv"), "tax_id\n91350100M000100Y43\n").unwrap();
+    std::fs::write(dir.path().join("far.csv"), "tax_id\n91350100M000100Y43\n").unwrap();
+    let feeders = "[[feeder]]\nname = \"ids\"\npath = \"data/ids.csv\"\n[[feeder]]\nname = \"far\"\npath = \"../far.csv\"\n";
+    let file = sub.join("p.toml");
+    std::fs::write(&file, PROFILE.replace("[shards]", &format!("{feeders}[shards]"))).unwrap();
+    let plan = Plan::load(&file).unwrap();
+    let opts = K8sOptions { shards: None, image: "i:1".into(), namespace: None, start_in: Duration::from_secs(60) };
+    let m = manifests(&plan, &opts, SystemTime::now()).unwrap();
+    assert_eq!(doc(&m, "10-configmap.yaml")["data"]["data.ids.csv"], "tax_id\n91350100M000100Y43\n");
+    let volume = &doc(&m, "30-shards-job.yaml")["spec"]["template"]["spec"]["volumes"][0]["configMap"]["items"];
+    assert_eq!(volume[1], json!({"key": "data.ids.csv", "path": "data/ids.csv"}));
+    assert_eq!(m.notes.len(), 1, "{:?}", m.notes);
+    assert!(m.notes[0].starts_with("the profile reads far.csv"), "{:?}", m.notes);
+}
