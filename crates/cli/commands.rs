@@ -9,8 +9,8 @@ use einv_engine::{Finished, InitOptions, InitSource, ModelOverrides, Overrides, 
 use einv_report::Existing;
 
 use crate::args::{
-    CapacityArgs, Command, CompareArgs, GenerateArgs, InitArgs, K8sArgs, MergeArgs, ReportArgs, RunArgs, ServeArgs, ShardArg,
-    SimulateArgs,
+    CapacityArgs, Command, CompareArgs, GenerateArgs, InitArgs, K8sArgs, MergeArgs, ReportArgs, RunArgs, ServeArgs,
+    ShardArg, SimulateArgs,
 };
 use crate::out;
 
@@ -266,7 +266,8 @@ fn compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
 
 fn k8s(a: K8sArgs) -> anyhow::Result<ExitCode> {
     let plan = Plan::load(&a.profile)?;
-    let opts = einv_engine::K8sOptions { shards: a.shards, image: a.image, namespace: a.namespace, start_in: a.start_in };
+    let opts =
+        einv_engine::K8sOptions { shards: a.shards, image: a.image, namespace: a.namespace, start_in: a.start_in };
     let m = einv_engine::manifests(&plan, &opts, std::time::SystemTime::now())?;
     let shards = opts.shards.unwrap_or_else(|| plan.shard_count());
     for w in plan.per_shard_warnings(shards) {

@@ -21,7 +21,10 @@ fn k8s_prints_the_manifests_or_writes_one_file_per_object() {
     let mut files: Vec<String> =
         std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     files.sort();
-    assert_eq!(files, ["00-namespace.yaml", "10-configmap.yaml", "20-volume.yaml", "30-shards-job.yaml", "40-merge-job.yaml"]);
+    assert_eq!(
+        files,
+        ["00-namespace.yaml", "10-configmap.yaml", "20-volume.yaml", "30-shards-job.yaml", "40-merge-job.yaml"]
+    );
     let again = run_in_root(&with_ns);
     assert_eq!(again.status.code(), Some(2));
     assert!(stderr(&again).contains("already holds 00-namespace.yaml"), "{}", stderr(&again));

@@ -175,6 +175,9 @@ fn merge(dirs: &[PathBuf], out: &Path) -> Value {
     args.extend(["--out".into(), out.display().to_string()]);
     let o = einv().args(&args).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("shards' start spread"), "the merged summary states it: {}", stdout(&o));
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("shards' start spread"), "{md}");
     summary(out)
 }
 

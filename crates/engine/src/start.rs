@@ -43,8 +43,7 @@ pub(crate) fn check(at: SystemTime, length: Duration) -> Result<(), Error> {
 /// lateness when it came up after it.
 pub(crate) async fn wait(at: SystemTime, stop: &mut watch::Receiver<bool>) -> (Instant, Duration) {
     let mut sleeper = Sleeper::new();
-    loop {
-        let Ok(left) = at.duration_since(SystemTime::now()) else { break };
+    while let Ok(left) = at.duration_since(SystemTime::now()) {
         if left <= PRECISE {
             sleeper.sleep_until(Instant::now() + left).await;
             break;

@@ -110,12 +110,7 @@ pub fn text_summary(s: &Summary, errors: &[FailedExchange], folder: &str) -> Str
         };
     }
     if let Some(st) = &r.start {
-        let spread = st.spread_ms.map_or(String::new(), |ms| format!(", shards' start spread {ms:.3} ms"));
-        let _ = writeln!(
-            out,
-            "start     at {}, {:.3} ms late{spread}, {} arrivals missed",
-            st.at, st.late_ms, st.missed
-        );
+        let _ = writeln!(out, "start     {}", crate::render::start_sentence(st));
     }
     let _ = writeln!(
         out,

@@ -80,14 +80,18 @@ pub fn manifests(plan: &Plan, opts: &K8sOptions, now: SystemTime) -> Result<Mani
         other => other,
     })?;
     if opts.image.trim().is_empty() || opts.image.contains(char::is_whitespace) {
-        return Err(flag("--image", format!("{:?} is not an image reference (e.g. registry/einv-load:0.1)", opts.image)));
+        return Err(flag(
+            "--image",
+            format!("{:?} is not an image reference (e.g. registry/einv-load:0.1)", opts.image),
+        ));
     }
     if let Some(ns) = &opts.namespace
         && !dns_label(ns)
     {
         return Err(flag("--namespace", format!("{ns:?} is not a namespace name (lowercase letters, digits, '-')")));
     }
-    let text = input::read_to_string(&plan.file, PROFILE_CAP).map_err(|error| Error::Input { path: plan.file.clone(), error })?;
+    let text = input::read_to_string(&plan.file, PROFILE_CAP)
+        .map_err(|error| Error::Input { path: plan.file.clone(), error })?;
     // Whole seconds: the instant is written into the manifests, for a person to read.
     let start_at = now + opts.start_in + Duration::from_secs(1);
     let start_at = SystemTime::UNIX_EPOCH

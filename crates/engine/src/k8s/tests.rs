@@ -53,7 +53,8 @@ fn the_manifests_run_n_shards_from_one_start_and_merge_them() {
     assert_eq!(c["resources"]["requests"]["cpu"], "1000m");
     assert_eq!(c["resources"]["limits"]["cpu"], "2");
     assert_eq!(doc(&m, "10-configmap.yaml")["data"]["peak.toml"], PROFILE);
-    let merge = doc(&m, "40-merge-job.yaml")["spec"]["template"]["spec"]["containers"][0]["command"][2].as_str().unwrap();
+    let merge =
+        doc(&m, "40-merge-job.yaml")["spec"]["template"]["spec"]["containers"][0]["command"][2].as_str().unwrap();
     assert!(merge.contains("-ge 3 ]") && merge.contains("exec einv-load merge"), "{merge}");
     assert_eq!(doc(&m, "20-volume.yaml")["spec"]["accessModes"], json!(["ReadWriteMany"]));
     assert!(m.notes.is_empty(), "{:?}", m.notes);
@@ -80,7 +81,11 @@ fn the_split_sizes_each_pod_and_the_namespace_holds_everything() {
 fn bad_flags_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("p.toml");
-    std::fs::write(&file, PROFILE.replace("from = 1000\nto = 30000\nduration = \"2m\"", "from = 1\nto = 1\nduration = \"2s\"")).unwrap();
+    std::fs::write(
+        &file,
+        PROFILE.replace("from = 1000\nto = 30000\nduration = \"2m\"", "from = 1\nto = 1\nduration = \"2s\""),
+    )
+    .unwrap();
     let plan = Plan::load(&file).unwrap();
     let now = SystemTime::now();
     let opts = |shards, image: &str, ns: Option<&str>| K8sOptions {
@@ -105,7 +110,8 @@ fn files_the_profile_reads_ride_along_when_they_lie_under_it() {
     std::fs::create_dir_all(sub.join("data")).unwrap();
     std::fs::write(sub.join("data/ids.csv"), "tax_id\n91350100M000100Y43\n").unwrap();
     std::fs::write(dir.path().join("far.csv"), "tax_id\n91350100M000100Y43\n").unwrap();
-    let feeders = "[[feeder]]\nname = \"ids\"\npath = \"data/ids.csv\"\n[[feeder]]\nname = \"far\"\npath = \"../far.csv\"\n";
+    let feeders =
+        "[[feeder]]\nname = \"ids\"\npath = \"data/ids.csv\"\n[[feeder]]\nname = \"far\"\npath = \"../far.csv\"\n";
     let file = sub.join("p.toml");
     std::fs::write(&file, PROFILE.replace("[shards]", &format!("{feeders}[shards]"))).unwrap();
     let plan = Plan::load(&file).unwrap();

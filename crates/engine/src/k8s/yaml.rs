@@ -123,11 +123,7 @@ fn string(s: &str) -> String {
     let first_ok = s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '_');
     // Words YAML 1.1 (PyYAML, older kubectl) reads as booleans or null.
     let word = ["y", "n", "yes", "no", "on", "off", "true", "false", "null"].contains(&s.to_ascii_lowercase().as_str());
-    if safe_chars && first_ok && !word {
-        s.to_string()
-    } else {
-        serde_json::to_string(s).unwrap_or_default()
-    }
+    if safe_chars && first_ok && !word { s.to_string() } else { serde_json::to_string(s).unwrap_or_default() }
 }
 
 #[cfg(test)]

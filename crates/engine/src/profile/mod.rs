@@ -17,8 +17,8 @@ mod validate;
 
 pub use ops::{FeederSpec, WorkloadSpec};
 pub use replay::Bodies;
-pub use shards::{CONNECTIONS_PER_PROCESS, RATE_PER_CORE, Shards};
 pub(crate) use shards::MAX_SHARDS;
+pub use shards::{CONNECTIONS_PER_PROCESS, RATE_PER_CORE, Shards};
 pub use tls::TlsOptions;
 /// For messages of `init`, which reads URLs of its own.
 pub(crate) use url::redact;
