@@ -13,7 +13,8 @@ profile="profiles/double11-peak.toml"
 venv="${TMPDIR:-/tmp}/einv-load-k8s-venv"
 if ! "$venv/bin/python" -c "import kubernetes_validate, yaml" 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q kubernetes-validate
+  # Pinned: a later release may drop the schemas of the version checked here.
+  "$venv/bin/pip" install -q "kubernetes-validate==1.37.0"
 fi
 
 out="$(mktemp -d)"
