@@ -320,7 +320,8 @@ pub struct Requests {
     pub scheduled: u64,
     /// Requests that finished: `ok + errors`.
     pub sent: u64,
-    /// `scheduled - sent - skipped`: dropped when the run was interrupted (0 otherwise).
+    /// `scheduled - sent - skipped`: dropped when the run was interrupted, or missed by a
+    /// process that came up after `--start-at` (see `run.start`); 0 otherwise.
     pub unsent: u64,
     pub ok: u64,
     pub errors: u64,
