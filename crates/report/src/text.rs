@@ -109,6 +109,9 @@ pub fn text_summary(s: &Summary, errors: &[FailedExchange], folder: &str) -> Str
             ),
         };
     }
+    if let Some(st) = &r.start {
+        let _ = writeln!(out, "start     {}", crate::render::start_sentence(st));
+    }
     let _ = writeln!(
         out,
         "requests  sent {} of {} scheduled, ok {}, errors {} ({:.2}%)",

@@ -39,6 +39,7 @@ impl Plan {
             lines.push(("op", line));
         }
         lines.extend(slo_lines(&self.slo).into_iter().map(|l| ("slo", l)));
+        lines.extend(self.shards_line().map(|l| ("shards", l)));
         lines
     }
 

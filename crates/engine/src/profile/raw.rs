@@ -31,6 +31,16 @@ pub struct RawProfile {
     pub workload: Option<RawWorkload>,
     #[serde(default, rename = "feeder")]
     pub feeders: Vec<RawFeeder>,
+    pub shards: Option<RawShards>,
+}
+
+/// `[shards]`: how many processes the run needs, and why.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawShards {
+    pub count: Option<i64>,
+    /// Why that many, in words (shown by `validate`, carried into the manifests).
+    pub note: Option<String>,
 }
 
 /// `[report]`: what the reports show.

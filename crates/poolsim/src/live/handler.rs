@@ -35,6 +35,8 @@ pub(super) struct State {
     /// Requests waiting for a pool connection, and acquire timeouts so far (/metrics).
     pending: AtomicU64,
     timeouts: AtomicU64,
+    /// Requests received, /metrics itself left out: the count a load test is checked by.
+    requests: AtomicU64,
 }
 
 impl State {
@@ -53,6 +55,7 @@ impl State {
             timer,
             pending: AtomicU64::new(0),
             timeouts: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
         }
     }
 
@@ -83,6 +86,12 @@ impl State {
         let (workers_busy, queued) = self.gate.gauges();
         let (connections, refused) = self.connections.gauges();
         let gauges = [
+            (
+                "einv_requests_total",
+                "counter",
+                "Requests received (/metrics left out).",
+                self.requests.load(Ordering::Relaxed),
+            ),
             ("einv_pool_size", "gauge", "Connections in the pool.", size as u64),
             ("einv_pool_active", "gauge", "Connections in use.", active as u64),
             ("einv_pool_idle", "gauge", "Connections free.", (size - active) as u64),
@@ -213,6 +222,9 @@ pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
 
 async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>, Reset> {
     let route = route(req.method(), req.uri().path());
+    if !matches!(route, Route::Metrics) {
+        state.requests.fetch_add(1, Ordering::Relaxed);
+    }
     let limits = &state.spec.limits;
     // Read the whole body before answering so the connection stays usable (keep-alive).
     let body = match read_body(req.into_body(), limits).await {

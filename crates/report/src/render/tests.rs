@@ -69,6 +69,7 @@ fn finish(scheduled: Vec<u64>) -> Finish {
             drain_s: 0.0,
             planned_duration_s: 12.0,
             shard: None,
+            start: None,
         },
         scheduled,
         target_rate: 200.0,
