@@ -6,15 +6,16 @@ use hdrhistogram::Histogram;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
+use super::palette;
 use super::spectrum::{Fonts, Line, axes};
 use super::style::{Axes, end_s, frame, full_intervals, legend_box, mesh, positive_runs, render};
 use crate::Error;
 use crate::timeseries::TimeseriesRow;
 
 const SIZE: (u32, u32) = (900, 500);
-const BASE: RGBColor = RGBColor(110, 110, 110);
-const CURRENT: RGBColor = RGBColor(31, 119, 180);
-const CURRENT_P50: RGBColor = RGBColor(44, 160, 44);
+const BASE: RGBColor = palette::GREY;
+const CURRENT: RGBColor = palette::BLUE;
+const CURRENT_P50: RGBColor = palette::GREEN;
 
 fn err(e: impl std::fmt::Display) -> Error {
     Error::Chart { chart: "overlay", message: e.to_string() }

@@ -3,13 +3,14 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::palette;
 use super::style::{Axes, Chart, DrawError, FONT, TickText, frame, legend_box, mesh, render};
 use crate::Error;
 use crate::histograms::us_to_ms;
 
 const SIZE: (u32, u32) = (900, 500);
-const COLORS: [RGBColor; 4] =
-    [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(214, 39, 40)];
+/// Latency blue, service orange, then the rest of the palette.
+const COLORS: [RGBColor; 4] = [palette::BLUE, palette::ORANGE, palette::GREEN, palette::VERMILLION];
 /// Past 99.9999% a few million samples are needed and the labels get too long to read.
 const MAX_NINES: u32 = 6;
 

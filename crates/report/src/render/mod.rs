@@ -2,8 +2,10 @@
 //! summary.md and junit.xml. One entry point, [`render_folder`], used by `run`, `simulate`
 //! and `einv-load report` alike, so the three give the same files for the same data.
 
+mod answer;
 mod failures;
 mod fmt;
+mod latency;
 
 pub(crate) use fmt::{check_value, count, esc, knee_sentence, offered, stage_rows};
 mod html;
@@ -39,7 +41,8 @@ pub fn render(saved: &Saved) -> Result<Vec<(&'static str, Vec<u8>)>, Error> {
         (files::SERVICE_HGRM, hgrm(&saved.totals.overall[Timing::Service]).into_bytes()),
     ];
     let errors = &saved.folder.errors;
-    out.push((files::INDEX_HTML, html::page(&saved.folder.summary, errors, &charts).into_bytes()));
+    let page = html::page(&saved.folder.summary, &saved.folder.timeseries, errors, &charts);
+    out.push((files::INDEX_HTML, page.into_bytes()));
     out.push((files::SUMMARY_MD, markdown::summary_md(&saved.folder.summary).into_bytes()));
     out.push((files::JUNIT_XML, junit::junit_xml(&saved.folder.summary).into_bytes()));
     out.extend(charts.into_iter().map(|c| (c.file, c.svg.into_bytes())));
@@ -68,6 +71,12 @@ pub fn render_folder(dir: &Path, saved: &Saved) -> Result<Rendered, Error> {
     Ok(done)
 }
 
+/// The timeline's marks: the SLO's overall latency limits and the knee.
+fn marks(s: &crate::summary::Summary) -> chart::Marks {
+    let limits = answer::latency_limits(s).map(|(q, ms)| (format!("{} limit ({} ms)", q.label(), fmt::ms(ms)), ms));
+    chart::Marks { limits: limits.collect(), knee_s: s.knee.as_ref().map(|k| k.at_s) }
+}
+
 fn charts(saved: &Saved) -> Result<Vec<Chart>, Error> {
     let s = &saved.folder.summary;
     let name = &s.run.name;
@@ -78,7 +87,7 @@ fn charts(saved: &Saved) -> Result<Vec<Chart>, Error> {
         Chart {
             file: files::TIMELINE_SVG,
             heading: "Latency and throughput over time".into(),
-            svg: chart::timeline_svg(&format!("{name}: latency and throughput over time"), rows)?,
+            svg: chart::timeline_svg(&format!("{name}: latency and throughput over time"), rows, &marks(s))?,
         },
         Chart {
             file: files::SPECTRUM_SVG,
