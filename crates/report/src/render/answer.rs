@@ -2,7 +2,7 @@
 //! answer: did it hold the load, at what latency; for a ramp, where it broke and what
 //! failed first. Worded from the summary and the timeseries, nothing else.
 
-use super::fmt::{check_value, count, pct, rate};
+use super::fmt::{check_value, count, pct};
 use crate::Quantile;
 use crate::outcome::ErrorClass;
 use crate::slo::{Metric, SloCheck};
@@ -62,6 +62,11 @@ pub fn answer(s: &Summary, rows: &[TimeseriesRow]) -> String {
 fn quoted_latency(s: &Summary) -> (String, f64) {
     let q = latency_limits(s).map(|(q, _)| q).max().unwrap_or(Quantile::P99);
     (q.label(), s.overall.latency_ms.ms(q))
+}
+
+/// A rate as people say it: "10,550/s", "12.5/s".
+fn rate(v: f64) -> String {
+    if v >= 100.0 { format!("{}/s", count(v.round() as u64)) } else { format!("{v:.1}/s") }
 }
 
 /// The overall latency percentiles the SLO limits, with their limits in ms: what the
@@ -128,5 +133,6 @@ mod tests {
         assert_eq!(span(300.0), "5 min");
         assert_eq!(span(330.0), "5 min 30 s");
         assert_eq!(span(5400.0), "1 h 30 min");
+        assert_eq!((rate(10_550.2), rate(12.46)), ("10,550/s".to_string(), "12.5/s".to_string()));
     }
 }

@@ -19,9 +19,9 @@ use crate::timeseries::TimeseriesRow;
 const CSS: &str = "\
 body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2329;margin:0 auto;\
 max-width:1180px;padding:0 20px 40px}\
-h1{font-size:26px;margin:22px 0 4px}h2{font-size:20px;margin:30px 0 10px;border-bottom:1px solid #d8dde3}\
-.meta{color:#56606b;margin:0 0 10px}nav a{margin-right:14px;color:#2a5db0}\
-.verdict{border-radius:6px;padding:12px 16px;margin:16px 0;font-size:20px;font-weight:600}\
+h1{font-size:24px;margin:14px 0 2px}h2{font-size:20px;margin:30px 0 10px;border-bottom:1px solid #d8dde3}\
+.meta{color:#56606b;margin:0 0 6px}nav a{margin-right:14px;color:#2a5db0}\
+.verdict{border-radius:6px;padding:8px 14px;margin:10px 0 6px;font-size:20px;font-weight:600}\
 .pass{background:#e3f4e6;border:1px solid #8cc99a}.fail{background:#fbe4e4;border:1px solid #e39a9a}\
 .none{background:#eef1f4;border:1px solid #c5ccd3}.interrupted{background:#fff1d6;border:1px solid #e6b85c}\
 .warnings li{background:#fff8e1;border-left:4px solid #e6a700;padding:6px 10px;margin:6px 0;list-style:none}\
@@ -32,8 +32,8 @@ td.ok{color:#1c7c33;font-weight:600}td.bad{color:#b3261e;font-weight:700}\
 figure{margin:18px 0 28px}figcaption{font-weight:600;margin-bottom:6px}\
 figure svg{max-width:100%;height:auto;border:1px solid #e3e7eb}footer{color:#56606b;margin-top:30px}\
 table.exchanges td{text-align:left;vertical-align:top}table.exchanges code{white-space:pre-wrap;word-break:break-all}\
-.answer{font-size:18px;margin:4px 0 10px}figure.main{margin:6px 0 18px}\
-figure.main svg{max-height:68vh;width:auto}td.note{text-align:left;color:#8a4b00}\
+.answer{font-size:18px;margin:2px 0 8px}figure.main{margin:4px 0 18px}\
+figure.main svg{max-height:60vh;width:auto}td.note{text-align:left;color:#8a4b00}\
 details{margin:4px 0}summary{cursor:pointer;color:#2a5db0}.quiet{color:#56606b}\
 @media print{nav,summary{display:none}body{max-width:none}figure{break-before:page;break-inside:avoid}\
 figure.main{break-before:auto}figure svg{max-height:none;width:100%;border:none}details{display:block}}";
