@@ -140,12 +140,13 @@ fn index_html_renders_every_chart_in_headless_chromium() {
     let args = ["simulate", "profiles/pool-exhaustion.toml", "--out", &sim.display().to_string()];
     let o = run_in_root(&args);
     assert_eq!(o.status.code(), Some(1), "the pool runs out: {}", stderr(&o));
-    // A failing ramp: timeline, spectrum, per-op spectra, errors, pool.
+    // A failing ramp of one op: timeline, spectrum, per-op spectra, errors, pool.
     check_in_chromium(&chromium, &sim, 5);
     let sim_html = std::fs::read_to_string(sim.join("index.html")).unwrap();
     assert!(sim_html.contains("crossed 200.00 ms at") && sim_html.contains("first errors: database pool timeouts"));
     // A passing run against the built-in target: client connections instead of a pool, and
-    // no errors, so a line of text where the errors chart would be an empty box.
+    // no errors, so a line of text where the errors chart would be an empty box: timeline,
+    // per-op timelines, spectrum, per-op spectra, connections.
     let live = tmp.path().join("live");
     let live_s = live.display().to_string();
     // scripts/screenshots.sh sets EINV_KEEP_SCREENSHOTS to refresh the pictures in docs/:
@@ -154,7 +155,7 @@ fn index_html_renders_every_chart_in_headless_chromium() {
     let duration = if keep.is_some() { "10s" } else { "2s" };
     let o = run_in_root(&["run", "profiles/smoke.toml", "--duration", duration, "--no-progress", "--out", &live_s]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    check_in_chromium(&chromium, &live, 4);
+    check_in_chromium(&chromium, &live, 5);
     let live_html = std::fs::read_to_string(live.join("index.html")).unwrap();
     assert!(live_html.contains("No errors in this run.") && live_html.contains("SLO passed."), "{live_html}");
     // A capacity search: its answer and the chart with the answer marked.

@@ -13,6 +13,7 @@ mod spectrum;
 mod spectrum_ops;
 mod style;
 mod timeline;
+mod timeline_ops;
 
 pub use capacity::capacity_svg;
 pub use connections::connections_svg;
@@ -23,3 +24,4 @@ pub use pool::pool_svg;
 pub use spectrum::spectrum_svg;
 pub use spectrum_ops::{OpSpectrum, spectrum_ops_svg};
 pub use timeline::{Marks, timeline_svg};
+pub use timeline_ops::{OpTimeline, timeline_ops_svg};

@@ -77,6 +77,12 @@ fn marks(s: &crate::summary::Summary) -> chart::Marks {
     chart::Marks { limits: limits.collect(), knee_s: s.knee.as_ref().map(|k| k.at_s) }
 }
 
+/// The p99 latency limit the SLO sets on `scope` ("overall" or an op), in ms.
+fn limit_of(s: &crate::summary::Summary, scope: &str) -> Option<f64> {
+    let p99 = Some(crate::slo::Metric::Percentile(crate::Quantile::P99));
+    s.slo.checks.iter().find(|c| c.scope == scope && crate::slo::Metric::from_name(&c.name) == p99).map(|c| c.threshold)
+}
+
 fn charts(saved: &Saved) -> Result<Vec<Chart>, Error> {
     let s = &saved.folder.summary;
     let name = &s.run.name;
@@ -101,6 +107,22 @@ fn charts(saved: &Saved) -> Result<Vec<Chart>, Error> {
             )?,
         },
     ];
+    // Several ops: each one's latency over time, in small multiples.
+    if s.ops.len() > 1 {
+        // An unreadable log loses this chart only; `report` names the file when it reads it.
+        let timelines = saved.folder.op_timelines().unwrap_or_default();
+        let overall = limit_of(s, "overall");
+        let ops: Vec<chart::OpTimeline> = s
+            .ops
+            .keys()
+            .map(|op| (op.as_str(), timelines.get(op).map_or(&[][..], Vec::as_slice), limit_of(s, op).or(overall)))
+            .collect();
+        charts.push(Chart {
+            file: files::OPS_TIMELINE_SVG,
+            heading: "Latency over time per op".into(),
+            svg: chart::timeline_ops_svg(&format!("{name}: latency per op over time (p50, p99)"), &ops)?,
+        });
+    }
     // An op that never sent has no intervals in histograms.hlog: it still gets its panel.
     let empty = Histograms::default();
     let ops: Vec<chart::OpSpectrum> = s

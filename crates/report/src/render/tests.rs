@@ -161,7 +161,11 @@ fn index_html_puts_verdicts_first_escapes_profile_text_and_fetches_nothing() {
     assert!(answer.contains("first errors: http_5xx at 9 s"), "{answer}");
     assert!(html.contains("a&lt;b&gt;&amp;&quot;x&quot;"));
     assert!(!html.contains(ODD), "profile text must be escaped");
-    assert_eq!(html.matches("<svg").count(), 5, "timeline, spectrum, per-op spectra, errors, connections");
+    assert_eq!(
+        html.matches("<svg").count(),
+        6,
+        "timeline, per-op timelines, spectrum, per-op spectra, errors, connections"
+    );
     assert!(
         html.contains("<td>connect</td>") && html.contains("<td>tls</td>") && html.contains("<td>ttfb</td>"),
         "the phases are tabled"
