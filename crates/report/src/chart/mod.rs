@@ -21,7 +21,7 @@ pub use errors::errors_svg;
 pub use heatmap::heatmap_svg;
 pub use overlay::{spectrum_overlay_svg, timeline_overlay_svg};
 pub use pool::pool_svg;
-pub use spectrum::spectrum_svg;
+pub use spectrum::{SpectrumLimit, spectrum_svg};
 pub use spectrum_ops::{OpSpectrum, spectrum_ops_svg};
 pub use timeline::{Marks, timeline_svg};
 pub use timeline_ops::{OpTimeline, timeline_ops_svg};

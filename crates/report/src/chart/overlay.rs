@@ -33,10 +33,10 @@ pub fn spectrum_overlay_svg(
         .map(|(name, h, is_baseline)| (Line::new(name, h), is_baseline))
         .collect();
     if lines.is_empty() {
-        return super::spectrum_svg(title, &[]);
+        return super::spectrum_svg(title, &[], &[]);
     }
     render("overlay", SIZE, None, |root| {
-        let mut chart = axes(root, title, lines.iter().map(|(l, _)| l), Fonts::FULL).map_err(err)?;
+        let mut chart = axes(root, title, lines.iter().map(|(l, _)| l), 0.0, Fonts::FULL).map_err(err)?;
         for (line, is_baseline) in &lines {
             let style = if *is_baseline { BASE.stroke_width(2) } else { CURRENT.stroke_width(3) };
             let points = line.points.iter().copied();

@@ -73,8 +73,14 @@ pub fn render_folder(dir: &Path, saved: &Saved) -> Result<Rendered, Error> {
 
 /// The timeline's marks: the SLO's overall latency limits and the knee.
 fn marks(s: &crate::summary::Summary) -> chart::Marks {
-    let limits = answer::latency_limits(s).map(|(q, ms)| (format!("{} limit ({} ms)", q.label(), fmt::ms(ms)), ms));
+    let limits = spectrum_limits(s).into_iter().map(|(label, _, ms)| (label, ms));
     chart::Marks { limits: limits.collect(), knee_s: s.knee.as_ref().map(|k| k.at_s) }
+}
+
+/// The SLO's overall latency limits, labelled: "p99 limit (200.00 ms)".
+fn spectrum_limits(s: &crate::summary::Summary) -> Vec<chart::SpectrumLimit> {
+    let label = |q: crate::Quantile, ms| format!("{} limit ({} ms)", q.label(), fmt::ms(ms));
+    answer::latency_limits(s).map(|(q, ms)| (label(q, ms), q.fraction(), ms)).collect()
 }
 
 /// The p99 latency limit the SLO sets on `scope` ("overall" or an op), in ms.
@@ -104,6 +110,7 @@ fn charts(saved: &Saved) -> Result<Vec<Chart>, Error> {
                     ("latency (from intended send)", &saved.totals.overall[Timing::Latency]),
                     ("service (from actual send)", &saved.totals.overall[Timing::Service]),
                 ],
+                &spectrum_limits(s),
             )?,
         },
     ];
