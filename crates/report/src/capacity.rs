@@ -241,12 +241,13 @@ fn page(c: &Capacity, svg: &str) -> String {
         h,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>einv-load capacity: {name}</title>\n\
          <style>body{{font:15px/1.45 system-ui,sans-serif;max-width:1180px;margin:0 auto;padding:0 20px 40px}}\
-         .verdict{{border-radius:6px;padding:12px 16px;margin:16px 0;font-size:20px;font-weight:600}}\
+         .verdict{{border-radius:6px;padding:8px 14px;margin:10px 0 6px;font-size:20px;font-weight:600}}\
          .pass{{background:#e3f4e6}}.fail{{background:#fbe4e4}}table{{border-collapse:collapse}}\
          th,td{{border:1px solid #d8dde3;padding:4px 9px;text-align:right}}td:first-child{{text-align:left}}\
-         svg{{max-width:100%;height:auto}}</style>\n</head>\n<body>\n<h1>einv-load capacity: {name}</h1>\n\
+         svg{{max-width:100%;height:auto}}#capacity-chart svg{{max-height:58vh;width:auto}}\
+         @media print{{svg{{max-height:none}}}}</style>\n</head>\n<body>\n<h1>einv-load capacity: {name}</h1>\n\
          <p>{} against {} · started {} · steps of {:.0} s warm-up + {:.0} s measured · profile {}</p>\n\
-         <section id=\"capacity\">\n<div class=\"verdict {class}\">{}</div>\n",
+         <section id=\"capacity\">\n<div class=\"verdict {class}\" id=\"answer\">{}</div>\n",
         if c.simulated { "simulated" } else { "live" },
         esc(&c.target),
         esc(&c.started_at),
@@ -256,6 +257,10 @@ fn page(c: &Capacity, svg: &str) -> String {
         esc(&c.answer.sentence)
     );
     let _ = writeln!(h, "<p>{}</p>", esc(&bracket_line(c)));
+    // The chart with the answer marked, inside the first screen; the detail below it.
+    h.push_str("<figure id=\"capacity-chart\" class=\"main\">\n");
+    h.push_str(svg);
+    h.push_str("\n</figure>\n");
     if let Some(b) = &c.breaks_first {
         let _ = writeln!(h, "<h2>What breaks first</h2>\n<p>{}</p>\n<ul>", esc(&breaks_line(b)));
         for e in &b.evidence {
@@ -286,9 +291,7 @@ fn page(c: &Capacity, svg: &str) -> String {
             verdict_word(s)
         );
     }
-    h.push_str("</table>\n</section>\n<figure id=\"capacity-chart\">\n");
-    h.push_str(svg);
-    h.push_str("\n</figure>\n<footer>Written from capacity.json in this folder.</footer>\n</body>\n</html>\n");
+    h.push_str("</table>\n</section>\n<footer>Written from capacity.json in this folder.</footer>\n</body>\n</html>\n");
     h
 }
 

@@ -16,12 +16,20 @@ use crate::Error;
 use crate::failures::{FailedExchange, read_errors_jsonl};
 use crate::histograms::{Histograms, Timing};
 use crate::hlog::{hlog_start_time, parse_tag};
-use crate::hlog_sum::sum_hlog;
+use crate::hlog_sum::{sum_hlog, sum_hlog_windows};
 use crate::pool::{POOL_CSV, PoolRow, read_pool_csv};
 use crate::render::render_folder;
 use crate::summary::{SCHEMA_VERSION, SUMMARY_CAP, Summary};
 use crate::timeseries::{TimeseriesRow, read_timeseries};
 use crate::write::{NotWritten, Reserved};
+
+/// The most points a per-op latency timeline has: enough to see a ramp break, few enough
+/// to read in a small panel.
+pub const OP_WINDOWS: usize = 120;
+
+/// A point of an op's latency timeline: (window end in s from the run's start, p50 ms,
+/// p99 ms).
+pub type OpPoint = (f64, f64, f64);
 
 /// The names of the files in a report folder.
 pub mod files {
@@ -36,6 +44,7 @@ pub mod files {
     pub const ERRORS_SVG: &str = "errors-timeline.svg";
     pub const CONNECTIONS_SVG: &str = "connections-timeline.svg";
     pub const POOL_SVG: &str = "pool-timeline.svg";
+    pub const OPS_TIMELINE_SVG: &str = "latency-timeline-ops.svg";
     pub const INDEX_HTML: &str = "index.html";
     pub const SUMMARY_MD: &str = "summary.md";
     pub const JUNIT_XML: &str = "junit.xml";
@@ -43,11 +52,12 @@ pub mod files {
     pub const ERRORS_JSONL: &str = "errors.jsonl";
     /// The files made from the data files (summary.json, timeseries.csv, histograms.hlog,
     /// pool.csv): what `einv-load report` rewrites.
-    pub const DERIVED: [&str; 11] = [
+    pub const DERIVED: [&str; 12] = [
         LATENCY_HGRM,
         SERVICE_HGRM,
         SPECTRUM_SVG,
         TIMELINE_SVG,
+        OPS_TIMELINE_SVG,
         SPECTRUM_OPS_SVG,
         ERRORS_SVG,
         CONNECTIONS_SVG,
@@ -147,6 +157,28 @@ impl Folder {
             totals.ops.iter().map(|(name, h)| (name.as_str(), [h[Timing::Latency].len(), h[Timing::Service].len()]));
         check_totals(&path, &self.summary, totals.overall[Timing::Latency].len(), counts)?;
         Ok(totals)
+    }
+
+    /// Each op's latency p50 and p99 (ms) over at most [`OP_WINDOWS`] windows of whole
+    /// seconds, each point at its window's end (s from the run's start): the per-op
+    /// timelines. Read in one pass holding one histogram per op, however long the run.
+    pub fn op_timelines(&self) -> Result<BTreeMap<String, Vec<OpPoint>>, Error> {
+        let path = self.dir.join(files::HLOG);
+        let span = self.summary.run.duration_s + self.summary.run.drain_s;
+        let width = (span / OP_WINDOWS as f64).ceil().max(1.0);
+        let mut out: BTreeMap<String, Vec<OpPoint>> = BTreeMap::new();
+        let key = |tag: Option<&str>, start: Duration| match tag.map(parse_tag) {
+            Some(Some((op, Timing::Latency))) => Some((op.to_string(), (start.as_secs_f64() / width) as u64)),
+            _ => None,
+        };
+        let done = |op: &String, window: u64, h: &Histogram<u64>| {
+            if !h.is_empty() {
+                let ms = |q| crate::histograms::us_to_ms(h.value_at_quantile(q));
+                out.entry(op.clone()).or_default().push(((window + 1) as f64 * width, ms(0.5), ms(0.99)));
+            }
+        };
+        sum_hlog_windows(&path, key, done).map_err(|e| unreadable(&path, e))?;
+        Ok(out)
     }
 
     /// pool.csv, if the folder has one (a simulated run's).

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::interval_log::LogEntry;
+use hdrhistogram::serialization::interval_log::{IntervalLogHistogram, LogEntry};
 
 use crate::Error;
 use crate::histograms::{HIGHEST_US, SIGFIG, new_histogram};
@@ -39,14 +39,54 @@ pub(crate) fn sum_hlog_by<K: Ord>(
     while log.advance()? {
         let Some(LogEntry::Interval(ilh)) = log.entry()? else { continue };
         let Some(k) = key(ilh.tag().map(|t| t.as_str()), ilh.start_timestamp()) else { continue };
-        let sum = sums.entry(k).or_insert_with(new_histogram);
-        let v2 = decoder.expand(&ilh).map_err(|m| log.bad(m))?;
-        if !add_v2(v2, sum).map_err(|m| log.bad(m))? {
-            let h = decoder.histogram(&ilh).map_err(|m| log.bad(m))?;
-            sum.add(&h).map_err(|e| log.bad(format!("{e:?}")))?;
-        }
+        add_interval(&log, &mut decoder, &ilh, sums.entry(k).or_insert_with(new_histogram))?;
     }
     Ok(sums)
+}
+
+/// Like [`sum_hlog_by`] for keys that come in runs of time: `key(tag, start)` gives a slot
+/// and a window number; a slot's sum goes to `done(slot, window, sum)` when its window
+/// changes and at the end. The log is written in time order, so this holds one histogram
+/// per slot however long the run (per-op timelines of an hour-long run).
+pub(crate) fn sum_hlog_windows<S: Ord + Clone>(
+    path: &Path,
+    mut key: impl FnMut(Option<&str>, Duration) -> Option<(S, u64)>,
+    mut done: impl FnMut(&S, u64, &Histogram<u64>),
+) -> Result<(), Error> {
+    let mut open: BTreeMap<S, (u64, Histogram<u64>)> = BTreeMap::new();
+    let mut log = LogReader::open(path)?;
+    let mut decoder = Decoder::default();
+    while log.advance()? {
+        let Some(LogEntry::Interval(ilh)) = log.entry()? else { continue };
+        let Some((slot, window)) = key(ilh.tag().map(|t| t.as_str()), ilh.start_timestamp()) else { continue };
+        let (at, sum) = open.entry(slot.clone()).or_insert_with(|| (window, new_histogram()));
+        if *at != window {
+            done(&slot, *at, sum);
+            sum.reset();
+            *at = window;
+        }
+        add_interval(&log, &mut decoder, &ilh, sum)?;
+    }
+    for (slot, (window, sum)) in &open {
+        done(slot, *window, sum);
+    }
+    Ok(())
+}
+
+/// Add one interval of the log into `sum`: straight from its encoding when it is in our
+/// own configuration, through the crate's deserializer otherwise.
+fn add_interval(
+    log: &LogReader,
+    decoder: &mut Decoder,
+    ilh: &IntervalLogHistogram<'_>,
+    sum: &mut Histogram<u64>,
+) -> Result<(), Error> {
+    let v2 = decoder.expand(ilh).map_err(|m| log.bad(m))?;
+    if !add_v2(v2, sum).map_err(|m| log.bad(m))? {
+        let h = decoder.histogram(ilh).map_err(|m| log.bad(m))?;
+        sum.add(&h).map_err(|e| log.bad(format!("{e:?}")))?;
+    }
+    Ok(())
 }
 
 fn be_u64(b: &[u8]) -> u64 {

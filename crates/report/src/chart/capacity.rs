@@ -2,15 +2,12 @@
 //! with the p99 limit; middle: achieved rate; bottom: error rate. The answer is a dashed
 //! vertical line in each panel.
 
-use plotters::style::RGBColor;
-
-use super::lines::{LEGEND_W, PALETTE, Series, WIDTH, note, panel};
+use super::lines::{LEGEND_W, Series, WIDTH, marked, note, panel};
+use super::palette::{BLUE, GREEN, GREY, ORANGE, VERMILLION};
 use super::style::render;
 use crate::Error;
 use crate::capacity::Capacity;
 use crate::slo::Metric;
-
-const GREY: RGBColor = RGBColor(90, 90, 90);
 
 pub fn capacity_svg(c: &Capacity) -> Result<String, Error> {
     // A rate run twice is drawn at its latest verdict: the one the answer rests on.
@@ -25,35 +22,23 @@ pub fn capacity_svg(c: &Capacity) -> Result<String, Error> {
         Series::line(label, color, steps.iter().map(|s| (s.offered_per_s, f(s))).collect())
     };
     let answer = c.answer.rate_per_s;
-    let marked = |mut series: Vec<Series>| {
-        let top = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0, f64::max);
-        if let Some(a) = answer {
-            let dashed = Series {
-                label: format!("answer {a:.0}/s"),
-                color: GREY.into(),
-                dashed: true,
-                points: vec![(a, 0.0), (a, top)],
-            };
-            series.push(dashed);
-        }
-        series
-    };
-    let mut latency = vec![line("p50", PALETTE[0], |s| s.p50_ms), line("p99", PALETTE[2], |s| s.p99_ms)];
+    let marked = |series| marked(series, answer.map(|a| (format!("answer {a:.0}/s"), a)));
+    let mut latency = vec![line("p50", BLUE, |s| s.p50_ms), line("p99", ORANGE, |s| s.p99_ms)];
     if let Some(limit) = p99_limit(c) {
         let label = format!("p99 limit {limit:.0} ms");
         latency.push(Series {
             label,
-            color: PALETTE[3].into(),
+            color: VERMILLION.into(),
             dashed: true,
             points: vec![(0.0, limit), (x_end, limit)],
         });
     }
     let latency = marked(latency);
     let achieved = marked(vec![
-        line("achieved", PALETTE[1], |s| s.achieved_per_s),
+        line("achieved", GREEN, |s| s.achieved_per_s),
         Series { label: "offered".into(), color: GREY.into(), dashed: true, points: vec![(0.0, 0.0), (x_end, x_end)] },
     ]);
-    let errors = marked(vec![line("error rate %", PALETTE[2], |s| s.error_rate * 100.0)]);
+    let errors = marked(vec![line("error rate %", VERMILLION, |s| s.error_rate * 100.0)]);
     let title = format!("{}: capacity search ({} steps)", c.name, c.steps.len());
     render("capacity", (WIDTH, 760), Some(&title), |area| {
         if steps.is_empty() {

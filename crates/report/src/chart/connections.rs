@@ -1,14 +1,15 @@
 use crate::Error;
 use crate::timeseries::TimeseriesRow;
 
-use super::lines::{LEGEND_W, PALETTE, Series, WIDTH, note, panel};
+use super::lines::{LEGEND_W, Series, WIDTH, note, panel};
+use super::palette::BLUE;
 use super::style::{end_s, render};
 
 /// Client connections open at the end of each interval, against the limit.
 pub fn connections_svg(title: &str, rows: &[TimeseriesRow], limit: u64) -> Result<String, Error> {
     let t_end = rows.iter().map(end_s).fold(0.0, f64::max);
     let open = rows.iter().map(|r| (end_s(r), r.connections as f64)).collect();
-    let mut series = vec![Series::line("open", PALETTE[0], open)];
+    let mut series = vec![Series::line("open", BLUE, open)];
     if limit > 0 {
         series.push(Series::limit(format!("limit ({limit})"), limit, t_end));
     }

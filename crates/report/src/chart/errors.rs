@@ -5,20 +5,21 @@ use crate::timeseries::TimeseriesRow;
 use plotters::style::RGBColor;
 
 use super::lines::{LEGEND_W, Series, WIDTH, note, panel};
+use super::palette;
 use super::style::{end_s, full_intervals, render};
 
 /// A colour per class, indexed like [`ErrorClass::ALL`], so a class looks the same in
-/// every report: server errors red, client errors orange, timeouts purple.
+/// every report: server errors vermillion, client errors orange, timeouts purple.
 const CLASS_COLORS: [RGBColor; ErrorClass::COUNT] = [
-    RGBColor(31, 119, 180),  // connect_refused
-    RGBColor(23, 190, 207),  // connect_timeout
-    RGBColor(44, 160, 44),   // connect_error
-    RGBColor(140, 86, 75),   // reset
-    RGBColor(148, 103, 189), // timeout
-    RGBColor(227, 119, 194), // protocol
-    RGBColor(255, 127, 14),  // http_4xx
-    RGBColor(214, 39, 40),   // http_5xx
-    RGBColor(127, 127, 127), // other
+    palette::SKY,        // connect_refused
+    palette::BLUE,       // connect_timeout
+    palette::YELLOW,     // connect_error
+    palette::GREEN,      // reset
+    palette::PURPLE,     // timeout
+    palette::BLACK,      // protocol
+    palette::ORANGE,     // http_4xx
+    palette::VERMILLION, // http_5xx
+    palette::GREY,       // other
 ];
 
 /// Errors per second over time, one line per error class that occurred. A cut-short last

@@ -5,6 +5,7 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::palette;
 use super::style::{Area, Axes, DrawError, FONT, err, mesh};
 use crate::Error;
 
@@ -34,14 +35,19 @@ impl Series {
     /// runs up against.
     pub(super) fn limit(label: String, value: u64, t_end: f64) -> Self {
         let value = value as f64;
-        Series { label, color: RGBColor(90, 90, 90).into(), dashed: true, points: vec![(0.0, value), (t_end, value)] }
+        Series { label, color: palette::GREY.into(), dashed: true, points: vec![(0.0, value), (t_end, value)] }
     }
 }
 
-/// Blue, green, red, orange: distinct for readers with the common colour-vision
-/// deficiencies when paired with line order in the legend.
-pub(super) const PALETTE: [RGBColor; 4] =
-    [RGBColor(31, 119, 180), RGBColor(44, 160, 44), RGBColor(214, 39, 40), RGBColor(255, 127, 14)];
+/// `series` with a dashed grey vertical line at `x` labelled `label`, from 0 to the top of
+/// the others: a moment or an answer (the knee, the sustainable rate) rather than a level.
+pub(super) fn marked(mut series: Vec<Series>, mark: Option<(String, f64)>) -> Vec<Series> {
+    let top = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0, f64::max);
+    if let Some((label, x)) = mark {
+        series.push(Series { label, color: palette::GREY.into(), dashed: true, points: vec![(x, 0.0), (x, top)] });
+    }
+    series
+}
 
 /// Draw `series` over `0..t_end` seconds with a y axis from 0, and their legend in a
 /// strip `legend_w` wide; `x_desc` only on the bottom panel of a stack.

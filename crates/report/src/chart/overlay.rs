@@ -6,15 +6,16 @@ use hdrhistogram::Histogram;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
+use super::palette;
 use super::spectrum::{Fonts, Line, axes};
 use super::style::{Axes, end_s, frame, full_intervals, legend_box, mesh, positive_runs, render};
 use crate::Error;
 use crate::timeseries::TimeseriesRow;
 
 const SIZE: (u32, u32) = (900, 500);
-const BASE: RGBColor = RGBColor(110, 110, 110);
-const CURRENT: RGBColor = RGBColor(31, 119, 180);
-const CURRENT_P50: RGBColor = RGBColor(44, 160, 44);
+const BASE: RGBColor = palette::GREY;
+const CURRENT: RGBColor = palette::BLUE;
+const CURRENT_P50: RGBColor = palette::GREEN;
 
 fn err(e: impl std::fmt::Display) -> Error {
     Error::Chart { chart: "overlay", message: e.to_string() }
@@ -32,10 +33,10 @@ pub fn spectrum_overlay_svg(
         .map(|(name, h, is_baseline)| (Line::new(name, h), is_baseline))
         .collect();
     if lines.is_empty() {
-        return super::spectrum_svg(title, &[]);
+        return super::spectrum_svg(title, &[], &[]);
     }
     render("overlay", SIZE, None, |root| {
-        let mut chart = axes(root, title, lines.iter().map(|(l, _)| l), Fonts::FULL).map_err(err)?;
+        let mut chart = axes(root, title, lines.iter().map(|(l, _)| l), 0.0, Fonts::FULL).map_err(err)?;
         for (line, is_baseline) in &lines {
             let style = if *is_baseline { BASE.stroke_width(2) } else { CURRENT.stroke_width(3) };
             let points = line.points.iter().copied();

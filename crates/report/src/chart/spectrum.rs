@@ -3,22 +3,31 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::palette;
 use super::style::{Axes, Chart, DrawError, FONT, TickText, frame, legend_box, mesh, render};
 use crate::Error;
 use crate::histograms::us_to_ms;
 
 const SIZE: (u32, u32) = (900, 500);
-const COLORS: [RGBColor; 4] =
-    [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(214, 39, 40)];
+/// Latency blue, service orange, then the rest of the palette.
+const COLORS: [RGBColor; 4] = [palette::BLUE, palette::ORANGE, palette::GREEN, palette::VERMILLION];
 /// Past 99.9999% a few million samples are needed and the labels get too long to read.
 const MAX_NINES: u32 = 6;
 
+/// An SLO's latency limit on a spectrum: (label, quantile as a fraction, ms).
+pub type SpectrumLimit = (String, f64, f64);
+
 /// Latency percentile spectrum (HdrHistogram style: x = percentile on a log "nines" axis,
-/// y = milliseconds), one line per named microsecond histogram.
-pub fn spectrum_svg(title: &str, series: &[(&str, &Histogram<u64>)]) -> Result<String, Error> {
+/// y = milliseconds), one line per named microsecond histogram, and each limit as a dashed
+/// line up to its percentile ending in a dot: the curve must pass below the dot.
+pub fn spectrum_svg(
+    title: &str,
+    series: &[(&str, &Histogram<u64>)],
+    limits: &[SpectrumLimit],
+) -> Result<String, Error> {
     let lines: Vec<Line> = series.iter().filter(|(_, h)| !h.is_empty()).map(|(name, h)| Line::new(name, h)).collect();
     render("spectrum", SIZE, None, |root| {
-        if lines.is_empty() { no_data(root, title, 24) } else { draw(root, title, &lines, Fonts::FULL) }
+        if lines.is_empty() { no_data(root, title, 24) } else { draw(root, title, &lines, limits, Fonts::FULL) }
     })
 }
 
@@ -91,9 +100,11 @@ pub(super) fn draw(
     root: &DrawingArea<SVGBackend, Shift>,
     title: &str,
     lines: &[Line],
+    limits: &[SpectrumLimit],
     fonts: Fonts,
 ) -> Result<(), Error> {
-    let mut chart = axes(root, title, lines.iter(), fonts).map_err(err)?;
+    let top = limits.iter().map(|l| l.2).fold(0.0, f64::max);
+    let mut chart = axes(root, title, lines.iter(), top, fonts).map_err(err)?;
     for (i, line) in lines.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         chart
@@ -101,6 +112,18 @@ pub(super) fn draw(
             .map_err(err)?
             .label(line.name)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2)));
+    }
+    let nines = lines.iter().map(|l| l.nines).max().unwrap_or(1);
+    let grey = palette::GREY.stroke_width(2);
+    for (label, q, ms) in limits {
+        // A limit beyond the nines the samples support sits on the right edge.
+        let x = (-(1.0 - q).log10()).min(f64::from(nines));
+        chart
+            .draw_series(DashedLineSeries::new([(0.0, *ms), (x, *ms)], 8, 5, grey))
+            .map_err(err)?
+            .label(label.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 10, y), (x + 14, y), (x + 24, y)], grey));
+        chart.draw_series([Circle::new((x, *ms), 4, palette::GREY.filled())]).map_err(err)?;
     }
     // Spectra rise to the right, so the top left corner is the emptiest place.
     legend_box(&mut chart, SeriesLabelPosition::UpperLeft, fonts.label).map_err(err)
@@ -112,10 +135,11 @@ pub(super) fn axes<'a, 'b, 'l, 'n: 'l>(
     root: &'a DrawingArea<SVGBackend<'b>, Shift>,
     title: &str,
     lines: impl Iterator<Item = &'l Line<'n>> + Clone,
+    at_least: f64,
     fonts: Fonts,
 ) -> Result<Chart<'a, 'b>, DrawError> {
     let nines = lines.clone().map(|l| l.nines).max().unwrap_or(1);
-    let y_max = lines.flat_map(|l| l.points.iter().map(|p| p.1)).fold(0.0, f64::max);
+    let y_max = lines.flat_map(|l| l.points.iter().map(|p| p.1)).fold(at_least, f64::max);
     // Headroom keeps a flat line clear of the legend; an all-zero histogram still needs a
     // non-empty range.
     let y_max = if y_max > 0.0 { y_max * 1.2 } else { 1.0 };
@@ -150,12 +174,13 @@ mod tests {
         let svg = spectrum_svg(
             "checkout spectrum",
             &[("latency (from intended send)", &latency), ("service (from actual send)", &service)],
+            &[("p99 limit (20.00 ms)".into(), 0.99, 20.0)],
         )
         .unwrap();
         assert!(svg.starts_with("<svg"));
         let texts = texts(&svg);
         let axes = ["checkout spectrum", "percentile", "latency (ms)"];
-        let legend = ["latency (from intended send)", "service (from actual send)"];
+        let legend = ["latency (from intended send)", "service (from actual send)", "p99 limit (20.00 ms)"];
         for text in axes.iter().chain(&legend) {
             assert!(texts.contains(text), "missing {text} in {texts:?}");
         }
@@ -166,7 +191,7 @@ mod tests {
     #[test]
     fn thousand_samples_stop_at_three_nines() {
         let h = hist((1..=1000).map(|v| v * 10));
-        let svg = spectrum_svg("t", &[("latency", &h)]).unwrap();
+        let svg = spectrum_svg("t", &[("latency", &h)], &[]).unwrap();
         assert_eq!(texts(&svg).into_iter().rfind(|t| t.ends_with('%')), Some("99.9%"));
         assert!(!svg.contains("99.99%"));
     }
@@ -175,7 +200,7 @@ mod tests {
     fn y_axis_is_in_milliseconds() {
         // 200 ms recorded as microseconds: the axis must reach 200, not 200000.
         let h = hist([200_000; 100]);
-        let svg = spectrum_svg("t", &[("latency", &h)]).unwrap();
+        let svg = spectrum_svg("t", &[("latency", &h)], &[]).unwrap();
         let texts = texts(&svg);
         assert!(texts.contains(&"200"), "no 200 ms tick in {texts:?}");
         assert!(!texts.iter().any(|t| t.starts_with("200000")));
@@ -185,10 +210,10 @@ mod tests {
     fn empty_series_are_skipped_and_all_empty_says_no_data() {
         let empty = crate::new_histogram();
         let full = hist([1_000, 2_000, 3_000]);
-        let svg = spectrum_svg("t", &[("idle", &empty), ("busy", &full)]).unwrap();
+        let svg = spectrum_svg("t", &[("idle", &empty), ("busy", &full)], &[]).unwrap();
         assert!(svg.contains("busy") && !svg.contains("idle"));
 
-        let svg = spectrum_svg("nothing ran", &[("latency", &empty)]).unwrap();
+        let svg = spectrum_svg("nothing ran", &[("latency", &empty)], &[]).unwrap();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert!(svg.contains("nothing ran") && svg.contains("no data"));
     }

@@ -29,7 +29,7 @@ pub fn spectrum_ops_svg(title: &str, ops: &[OpSpectrum]) -> Result<String, Error
             if lines.is_empty() {
                 no_data(panel, name, Fonts::PANEL.title)?;
             } else {
-                draw(panel, &caption, &lines, Fonts::PANEL)?;
+                draw(panel, &caption, &lines, &[], Fonts::PANEL)?;
             }
         }
         Ok(())

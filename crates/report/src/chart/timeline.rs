@@ -1,6 +1,7 @@
 use plotters::prelude::*;
 
-use super::lines::{DOTS_BELOW, Series, WIDTH, legend, note, panel};
+use super::lines::{DOTS_BELOW, Series, WIDTH, legend, marked, note, panel};
+use super::palette;
 use super::style::{Area, Axes, end_s, err, full_intervals, mesh, positive_runs, render};
 use crate::Error;
 use crate::timeseries::TimeseriesRow;
@@ -10,9 +11,18 @@ type Pick = fn(&TimeseriesRow) -> f64;
 /// Width kept free on the right of each panel for its legend, so it never covers a line.
 const LEGEND_W: u32 = 170;
 
+/// What the timeline marks besides its lines: the SLO's latency limits (label, ms), drawn
+/// dashed across the latency panel, and the second the run broke (its knee), drawn as a
+/// vertical line through both panels.
+#[derive(Debug, Clone, Default)]
+pub struct Marks {
+    pub limits: Vec<(String, f64)>,
+    pub knee_s: Option<f64>,
+}
+
 /// Latency (p50/p90/p99/max per interval) and throughput (target vs achieved) over time.
 /// A cut-short last interval is left out (see `full_intervals`).
-pub fn timeline_svg(title: &str, rows: &[TimeseriesRow]) -> Result<String, Error> {
+pub fn timeline_svg(title: &str, rows: &[TimeseriesRow], marks: &Marks) -> Result<String, Error> {
     let rows = &full_intervals(rows);
     render("timeline", (WIDTH, 640), Some(title), |body| {
         if rows.is_empty() {
@@ -21,19 +31,21 @@ pub fn timeline_svg(title: &str, rows: &[TimeseriesRow]) -> Result<String, Error
         let t_end = rows.iter().map(end_s).fold(0.0, f64::max);
         let t_end = if t_end > 0.0 { t_end } else { 1.0 };
         let (top, bottom) = body.split_vertically(310);
-        latency_panel(&top, rows, t_end)?;
-        throughput_panel(&bottom, rows, t_end)
+        latency_panel(&top, rows, t_end, marks)?;
+        throughput_panel(&bottom, rows, t_end, marks.knee_s.map(|at| (format!("knee ({at:.0} s)"), at)))
     })
 }
 
-fn latency_panel(area: &Area, rows: &[TimeseriesRow], t_end: f64) -> Result<(), Error> {
+fn latency_panel(area: &Area, rows: &[TimeseriesRow], t_end: f64, marks: &Marks) -> Result<(), Error> {
     let lines: [(&'static str, RGBColor, Pick); 4] = [
-        ("max", RGBColor(214, 39, 40), |r| r.latency_max_ms),
-        ("p99", RGBColor(255, 127, 14), |r| r.latency_p99_ms),
-        ("p90", RGBColor(44, 160, 44), |r| r.latency_p90_ms),
-        ("p50", RGBColor(31, 119, 180), |r| r.latency_p50_ms),
+        ("max", palette::VERMILLION, |r| r.latency_max_ms),
+        ("p99", palette::ORANGE, |r| r.latency_p99_ms),
+        ("p90", palette::GREEN, |r| r.latency_p90_ms),
+        ("p50", palette::BLUE, |r| r.latency_p50_ms),
     ];
-    let positive = || lines.iter().flat_map(|l| rows.iter().map(l.2)).filter(|v| *v > 0.0);
+    // The limits are in the range too: a limit line off the chart would say nothing.
+    let limits = marks.limits.iter().map(|l| l.1);
+    let positive = || lines.iter().flat_map(|l| rows.iter().map(l.2)).chain(limits.clone()).filter(|v| *v > 0.0);
     // A log axis keeps p50 readable next to a max that can be 100x larger; a zero means the
     // interval had no finished request, not a zero latency, so it is left out.
     let (lo, hi) = match (positive().reduce(f64::min), positive().reduce(f64::max)) {
@@ -62,6 +74,16 @@ fn latency_panel(area: &Area, rows: &[TimeseriesRow], t_end: f64) -> Result<(), 
         }
         entries.push((label, style, false));
     }
+    let limit_style = palette::GREY.stroke_width(2);
+    for (label, ms) in &marks.limits {
+        let line = DashedLineSeries::new([(0.0, *ms), (t_end, *ms)], 8, 5, limit_style);
+        chart.draw_series(line).map_err(|e| err(&e))?;
+        entries.push((label.as_str(), limit_style, true));
+    }
+    let knee_style = palette::GREY.stroke_width(2);
+    if let Some(at) = marks.knee_s {
+        chart.draw_series(DashedLineSeries::new([(at, lo), (at, hi)], 4, 4, knee_style)).map_err(|e| err(&e))?;
+    }
     legend(&legend_area, entries).map_err(|e| err(&e))
 }
 
@@ -80,7 +102,7 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
         .collect()
 }
 
-fn throughput_panel(area: &Area, rows: &[TimeseriesRow], t_end: f64) -> Result<(), Error> {
+fn throughput_panel(area: &Area, rows: &[TimeseriesRow], t_end: f64, knee: Option<(String, f64)>) -> Result<(), Error> {
     let points = |f: &dyn Fn(&TimeseriesRow) -> f64| rows.iter().map(|r| (end_s(r), f(r))).collect();
     let mut lines = Vec::new();
     // Closed-loop runs have no target; drawing a flat zero would look like a failed schedule.
@@ -88,13 +110,14 @@ fn throughput_panel(area: &Area, rows: &[TimeseriesRow], t_end: f64) -> Result<(
         let target = points(&|r| r.target_rate);
         lines.push(Series { label: "target rate".into(), color: BLACK.mix(0.7), dashed: true, points: target });
     }
-    lines.push(Series::line("achieved rate", RGBColor(31, 119, 180), points(&|r| r.achieved_rate)));
+    lines.push(Series::line("achieved rate", palette::BLUE, points(&|r| r.achieved_rate)));
     if rows.iter().any(|r| r.errors > 0) {
         let per_s = |r: &TimeseriesRow| {
             if r.length_s > 0.0 { r.errors as f64 / r.length_s } else { 0.0 }
         };
-        lines.push(Series::line("errors/s", RGBColor(214, 39, 40), points(&per_s)));
+        lines.push(Series::line("errors/s", palette::VERMILLION, points(&per_s)));
     }
+    let lines = marked(lines, knee);
     panel(area, "timeline", &lines, (t_end, LEGEND_W), (Some("time (s)"), "requests/s"))
 }
 
@@ -126,7 +149,7 @@ mod tests {
 
     #[test]
     fn both_panels_have_titles_axes_and_legends() {
-        let svg = timeline_svg("checkout timeline", &rows(60)).unwrap();
+        let svg = timeline_svg("checkout timeline", &rows(60), &Marks::default()).unwrap();
         assert!(svg.starts_with("<svg"));
         let texts = texts(&svg);
         let axes = ["checkout timeline", "latency (ms), log scale", "time (s)", "requests/s"];
@@ -137,6 +160,19 @@ mod tests {
         assert!(texts.contains(&"60"), "time axis should reach 60 s");
     }
 
+    /// A p99 limit above every line still shows (the axis reaches it), and a knee marks
+    /// both panels.
+    #[test]
+    fn the_slo_limit_and_the_knee_are_drawn() {
+        let marks = Marks { limits: vec![("p99 limit (900 ms)".into(), 900.0)], knee_s: Some(42.0) };
+        let svg = timeline_svg("t", &rows(60), &marks).unwrap();
+        let texts = texts(&svg);
+        assert!(texts.contains(&"p99 limit (900 ms)") && texts.contains(&"knee (42 s)"), "{texts:?}");
+        assert!(texts.contains(&"1000"), "the log axis reaches the limit: {texts:?}");
+        assert!(svg.matches("stroke-dasharray").count() + svg.matches("<polyline").count() > 0);
+        assert_ne!(svg, timeline_svg("t", &rows(60), &Marks::default()).unwrap());
+    }
+
     #[test]
     fn closed_loop_without_errors_shows_only_achieved_rate() {
         let mut rows = rows(10);
@@ -144,7 +180,7 @@ mod tests {
             r.target_rate = 0.0;
             r.errors = 0;
         }
-        let svg = timeline_svg("t", &rows).unwrap();
+        let svg = timeline_svg("t", &rows, &Marks::default()).unwrap();
         let texts = texts(&svg);
         assert!(texts.contains(&"achieved rate"));
         assert!(!texts.contains(&"target rate") && !texts.contains(&"errors/s"));
@@ -152,11 +188,11 @@ mod tests {
 
     #[test]
     fn degenerate_data_still_renders() {
-        let svg = timeline_svg("nothing ran", &[]).unwrap();
+        let svg = timeline_svg("nothing ran", &[], &Marks::default()).unwrap();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert!(texts(&svg).contains(&"no data: no intervals were recorded"));
         // One all-zero interval: plotters must not get an empty range.
-        let svg = timeline_svg("idle", &[TimeseriesRow::default()]).unwrap();
+        let svg = timeline_svg("idle", &[TimeseriesRow::default()], &Marks::default()).unwrap();
         assert!(texts(&svg).contains(&"requests/s"));
     }
 
@@ -172,7 +208,8 @@ mod tests {
             latency_p99_ms: 400.0,
             ..full[0].clone()
         });
-        assert_eq!(timeline_svg("t", &cut).unwrap(), timeline_svg("t", &full).unwrap());
+        let none = Marks::default();
+        assert_eq!(timeline_svg("t", &cut, &none).unwrap(), timeline_svg("t", &full, &none).unwrap());
     }
 
     #[test]

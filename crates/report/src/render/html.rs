@@ -1,24 +1,28 @@
 //! index.html: one self-contained page (inline CSS and SVG, no script, no fonts, nothing
-//! fetched) that opens in any browser: verdicts first, then tables, then charts.
+//! fetched) that opens in any browser: the verdict, the answer in one sentence and the
+//! latency-over-time chart first (inside the first screen at 1366x768), then the detail.
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use super::Chart;
+use super::answer::answer;
 use super::fmt::{
     Verdict, check_cells, count, esc, knee_sentence, ms, offered, pct, rate, slo_verdict, stage_rows, start_sentence,
     stopped_by,
 };
 use crate::Quantile;
 use crate::failures::FailedExchange;
+use crate::folder::files;
 use crate::summary::{OpSummary, Summary};
+use crate::timeseries::TimeseriesRow;
 
 const CSS: &str = "\
 body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2329;margin:0 auto;\
 max-width:1180px;padding:0 20px 40px}\
-h1{font-size:26px;margin:22px 0 4px}h2{font-size:20px;margin:30px 0 10px;border-bottom:1px solid #d8dde3}\
-.meta{color:#56606b;margin:0 0 10px}nav a{margin-right:14px;color:#2a5db0}\
-.verdict{border-radius:6px;padding:12px 16px;margin:16px 0;font-size:20px;font-weight:600}\
+h1{font-size:24px;margin:14px 0 2px}h2{font-size:20px;margin:30px 0 10px;border-bottom:1px solid #d8dde3}\
+.meta{color:#56606b;margin:0 0 6px}nav a{margin-right:14px;color:#2a5db0}\
+.verdict{border-radius:6px;padding:8px 14px;margin:10px 0 6px;font-size:20px;font-weight:600}\
 .pass{background:#e3f4e6;border:1px solid #8cc99a}.fail{background:#fbe4e4;border:1px solid #e39a9a}\
 .none{background:#eef1f4;border:1px solid #c5ccd3}.interrupted{background:#fff1d6;border:1px solid #e6b85c}\
 .warnings li{background:#fff8e1;border-left:4px solid #e6a700;padding:6px 10px;margin:6px 0;list-style:none}\
@@ -28,10 +32,15 @@ td:first-child,th:first-child{text-align:left}tr.overall td{font-weight:600}\
 td.ok{color:#1c7c33;font-weight:600}td.bad{color:#b3261e;font-weight:700}\
 figure{margin:18px 0 28px}figcaption{font-weight:600;margin-bottom:6px}\
 figure svg{max-width:100%;height:auto;border:1px solid #e3e7eb}footer{color:#56606b;margin-top:30px}\
-table.exchanges td{text-align:left;vertical-align:top}table.exchanges code{white-space:pre-wrap;word-break:break-all}";
+table.exchanges td{text-align:left;vertical-align:top}table.exchanges code{white-space:pre-wrap;word-break:break-all}\
+.answer{font-size:18px;margin:2px 0 8px}figure.main{margin:4px 0 18px}\
+figure.main svg{max-height:60vh;width:auto}td.note{text-align:left;color:#8a4b00}\
+details{margin:4px 0}summary{cursor:pointer;color:#2a5db0}.quiet{color:#56606b}\
+@media print{nav,summary{display:none}body{max-width:none}figure{break-before:page;break-inside:avoid}\
+figure.main{break-before:auto}figure svg{max-height:none;width:100%;border:none}details{display:block}}";
 
 /// The whole page.
-pub fn page(s: &Summary, errors_sample: &[FailedExchange], charts: &[Chart]) -> String {
+pub fn page(s: &Summary, rows: &[TimeseriesRow], errors_sample: &[FailedExchange], charts: &[Chart]) -> String {
     let mut h = String::with_capacity(64 * 1024 + charts.iter().map(|c| c.svg.len()).sum::<usize>());
     let name = esc(&s.run.name);
     let _ = write!(
@@ -40,20 +49,24 @@ pub fn page(s: &Summary, errors_sample: &[FailedExchange], charts: &[Chart]) -> 
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>einv-load report: {name}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
     );
+    // The answer first: verdict, the sentence, the latency-over-time chart; then the
+    // detail a reader asks for next.
     header(&mut h, s);
-    verdict(&mut h, s);
-    requests(&mut h, s);
+    verdict(&mut h, s, rows);
+    let (main, rest): (Vec<&Chart>, Vec<&Chart>) = charts.iter().partition(|c| c.file == files::TIMELINE_SVG);
+    for c in main {
+        figure(&mut h, c, " class=\"main\"");
+    }
+    checks(&mut h, s);
+    super::latency::section(&mut h, s);
     stages(&mut h, s);
-    latency(&mut h, s);
-    errors(&mut h, s);
-    super::failures::section(&mut h, s, errors_sample);
+    requests(&mut h, s);
+    let (errors_chart, rest): (Vec<&Chart>, Vec<&Chart>) = rest.into_iter().partition(|c| c.file == files::ERRORS_SVG);
+    errors(&mut h, s, &errors_chart, errors_sample);
     extras(&mut h, s);
-    h.push_str("<section id=\"charts\">\n<h2>Charts</h2>\n");
-    for c in charts {
-        let id = c.file.trim_end_matches(".svg");
-        let _ = write!(h, "<figure id=\"{id}\">\n<figcaption>{} ({})</figcaption>\n", c.heading, c.file);
-        h.push_str(strip_xml_prolog(&c.svg));
-        h.push_str("\n</figure>\n");
+    h.push_str("<section id=\"charts\">\n<h2>More charts</h2>\n");
+    for c in rest {
+        figure(&mut h, c, "");
     }
     h.push_str("</section>\n");
     let _ = write!(
@@ -66,6 +79,13 @@ pub fn page(s: &Summary, errors_sample: &[FailedExchange], charts: &[Chart]) -> 
         esc(&s.tool.version)
     );
     h
+}
+
+fn figure(h: &mut String, c: &Chart, class: &str) {
+    let id = c.file.trim_end_matches(".svg");
+    let _ = write!(h, "<figure id=\"{id}\"{class}>\n<figcaption>{} ({})</figcaption>\n", c.heading, c.file);
+    h.push_str(strip_xml_prolog(&c.svg));
+    h.push_str("\n</figure>\n");
 }
 
 /// Inline SVG must not carry an XML declaration; plotters does not write one, but a
@@ -96,12 +116,12 @@ fn header(h: &mut String, s: &Summary) {
         let _ = writeln!(h, "<p class=\"meta\">{}</p>", esc(&start_sentence(st)));
     }
     h.push_str(
-        "<nav><a href=\"#verdict\">Verdict</a><a href=\"#requests\">Requests</a><a href=\"#latency\">Latency</a>\
-         <a href=\"#errors\">Errors</a><a href=\"#charts\">Charts</a></nav>\n</header>\n",
+        "<nav><a href=\"#verdict\">Verdict</a><a href=\"#checks\">Checks</a><a href=\"#latency\">Latency</a>\
+         <a href=\"#requests\">Requests</a><a href=\"#errors\">Errors</a><a href=\"#charts\">More charts</a></nav>\n</header>\n",
     );
 }
 
-fn verdict(h: &mut String, s: &Summary) {
+fn verdict(h: &mut String, s: &Summary, rows: &[TimeseriesRow]) {
     h.push_str("<section id=\"verdict\">\n");
     let (class, text) = match slo_verdict(s) {
         Verdict::Unchecked => ("none", "No SLO set: nothing was checked".to_string()),
@@ -118,6 +138,17 @@ fn verdict(h: &mut String, s: &Summary) {
              the figures cover only what ran</div>\n",
         );
     }
+    let warned = match s.warnings.len() {
+        0 => String::new(),
+        n => format!(" <a href=\"#warnings\">⚠ {n} warning{} below</a>", if n == 1 { "" } else { "s" }),
+    };
+    let _ = writeln!(h, "<p class=\"answer\" id=\"answer\">{}{warned}</p>", esc(&answer(s, rows)));
+    h.push_str("</section>\n");
+}
+
+/// The SLO's checks, then the warnings about the figures' validity.
+fn checks(h: &mut String, s: &Summary) {
+    h.push_str("<section id=\"checks\">\n");
     if !s.slo.checks.is_empty() {
         h.push_str("<table>\n<tr><th>check</th><th>scope</th><th>actual</th><th>limit</th><th>verdict</th></tr>\n");
         for c in &s.slo.checks {
@@ -131,7 +162,7 @@ fn verdict(h: &mut String, s: &Summary) {
         h.push_str("</table>\n");
     }
     if !s.warnings.is_empty() {
-        h.push_str("<ul class=\"warnings\">\n");
+        h.push_str("<ul class=\"warnings\" id=\"warnings\">\n");
         for w in &s.warnings {
             let _ = writeln!(h, "<li>Warning: {}</li>", esc(w));
         }
@@ -141,13 +172,13 @@ fn verdict(h: &mut String, s: &Summary) {
 }
 
 /// Overall first, then each op.
-fn scopes(s: &Summary) -> Vec<(String, &OpSummary)> {
+pub(super) fn scopes(s: &Summary) -> Vec<(String, &OpSummary)> {
     let mut v = vec![("overall".to_string(), &s.overall)];
     v.extend(s.ops.iter().map(|(name, op)| (esc(name), op)));
     v
 }
 
-fn row_start(h: &mut String, i: usize, scope: &str) {
+pub(super) fn row_start(h: &mut String, i: usize, scope: &str) {
     let class = if i == 0 { " class=\"overall\"" } else { "" };
     let _ = write!(h, "<tr{class}><td>{scope}</td>");
 }
@@ -223,49 +254,6 @@ fn stages(h: &mut String, s: &Summary) {
     h.push_str("</table>\n</section>\n");
 }
 
-fn latency(h: &mut String, s: &Summary) {
-    let list = &s.percentiles;
-    h.push_str(
-        "<section id=\"latency\">\n<h2>Latency (ms)</h2>\n<p class=\"meta\">latency: from the intended send time; \
-         service: from the actual send; send lag: actual minus intended send; connect: TCP connect, \
-         for the requests that opened a connection; tls: TLS handshake, for the requests that opened a \
-         TLS connection; ttfb: request written to response head.</p>\n<table>\n<tr><th>scope</th>\
-         <th>clock</th>",
-    );
-    for q in list {
-        let _ = write!(h, "<th>{}</th>", q.label());
-    }
-    h.push_str("<th>max</th><th>mean</th><th>count</th></tr>\n");
-    let at = |get: &dyn Fn(Quantile) -> Option<f64>| list.iter().map(|q| get(*q)).collect::<Vec<_>>();
-    for (i, (scope, o)) in scopes(s).iter().enumerate() {
-        for (clock, p) in [("latency", &o.latency_ms), ("service", &o.service_ms)] {
-            let cells = [at(&|q| p.get(q)), vec![Some(p.max), Some(p.mean)]].concat();
-            latency_row(h, (i, scope), clock, &cells, Some(p.count));
-        }
-        let l = &o.send_lag_ms;
-        latency_row(h, (i, scope), "send lag", &[at(&|q| l.get(q)), vec![Some(l.max), None]].concat(), None);
-        // Phases exist only for live runs, and connect only when connections were opened.
-        for (phase, p) in [("connect", &o.phases.connect), ("tls", &o.phases.tls), ("ttfb", &o.phases.ttfb)] {
-            if p.count > 0 {
-                let cells = [at(&|q| p.get(q)), vec![Some(p.max), None]].concat();
-                latency_row(h, (i, scope), phase, &cells, Some(p.count));
-            }
-        }
-    }
-    h.push_str("</table>\n</section>\n");
-}
-
-/// One row of the latency table: the summary's percentiles, max and mean in ms, then the
-/// count; `None` leaves a cell empty.
-fn latency_row(h: &mut String, (i, scope): (usize, &str), clock: &str, cells: &[Option<f64>], n: Option<u64>) {
-    row_start(h, i, scope);
-    let _ = write!(h, "<td>{clock}</td>");
-    for v in cells {
-        let _ = write!(h, "<td>{}</td>", v.map(ms).unwrap_or_default());
-    }
-    let _ = writeln!(h, "<td>{}</td></tr>", n.map(count).unwrap_or_default());
-}
-
 /// A scope x key table of counts (errors by class, responses by status), with only the
 /// keys that occurred as columns.
 fn counts_table(
@@ -294,9 +282,19 @@ fn counts_table(
     h.push_str("</table>\n");
 }
 
-fn errors(h: &mut String, s: &Summary) {
+/// Errors by class: the chart over time (a line of text when there were none: an empty
+/// chart box says nothing), the table, what failed per op and what the service answered.
+fn errors(h: &mut String, s: &Summary, chart: &[&Chart], sample: &[FailedExchange]) {
     h.push_str("<section id=\"errors\">\n<h2>Errors by class</h2>\n");
-    counts_table(h, s, "errors", |o| &o.errors);
+    if s.overall.requests.errors == 0 {
+        h.push_str("<p class=\"quiet\">No errors in this run.</p>\n");
+    } else {
+        for c in chart {
+            figure(h, c, "");
+        }
+        counts_table(h, s, "errors", |o| &o.errors);
+    }
+    super::failures::section(h, s, sample);
     h.push_str("<h2>Responses by HTTP status</h2>\n");
     counts_table(h, s, "responses", |o| &o.status);
     h.push_str("</section>\n");

@@ -2,8 +2,10 @@
 //! summary.md and junit.xml. One entry point, [`render_folder`], used by `run`, `simulate`
 //! and `einv-load report` alike, so the three give the same files for the same data.
 
+mod answer;
 mod failures;
 mod fmt;
+mod latency;
 
 pub(crate) use fmt::{check_value, count, esc, knee_sentence, offered, stage_rows, start_sentence};
 mod html;
@@ -39,7 +41,8 @@ pub fn render(saved: &Saved) -> Result<Vec<(&'static str, Vec<u8>)>, Error> {
         (files::SERVICE_HGRM, hgrm(&saved.totals.overall[Timing::Service]).into_bytes()),
     ];
     let errors = &saved.folder.errors;
-    out.push((files::INDEX_HTML, html::page(&saved.folder.summary, errors, &charts).into_bytes()));
+    let page = html::page(&saved.folder.summary, &saved.folder.timeseries, errors, &charts);
+    out.push((files::INDEX_HTML, page.into_bytes()));
     out.push((files::SUMMARY_MD, markdown::summary_md(&saved.folder.summary).into_bytes()));
     out.push((files::JUNIT_XML, junit::junit_xml(&saved.folder.summary).into_bytes()));
     out.extend(charts.into_iter().map(|c| (c.file, c.svg.into_bytes())));
@@ -68,6 +71,24 @@ pub fn render_folder(dir: &Path, saved: &Saved) -> Result<Rendered, Error> {
     Ok(done)
 }
 
+/// The timeline's marks: the SLO's overall latency limits and the knee.
+fn marks(s: &crate::summary::Summary) -> chart::Marks {
+    let limits = spectrum_limits(s).into_iter().map(|(label, _, ms)| (label, ms));
+    chart::Marks { limits: limits.collect(), knee_s: s.knee.as_ref().map(|k| k.at_s) }
+}
+
+/// The SLO's overall latency limits, labelled: "p99 limit (200.00 ms)".
+fn spectrum_limits(s: &crate::summary::Summary) -> Vec<chart::SpectrumLimit> {
+    let label = |q: crate::Quantile, ms| format!("{} limit ({} ms)", q.label(), fmt::ms(ms));
+    answer::latency_limits(s).map(|(q, ms)| (label(q, ms), q.fraction(), ms)).collect()
+}
+
+/// The p99 latency limit the SLO sets on `scope` ("overall" or an op), in ms.
+fn limit_of(s: &crate::summary::Summary, scope: &str) -> Option<f64> {
+    let p99 = Some(crate::slo::Metric::Percentile(crate::Quantile::P99));
+    s.slo.checks.iter().find(|c| c.scope == scope && crate::slo::Metric::from_name(&c.name) == p99).map(|c| c.threshold)
+}
+
 fn charts(saved: &Saved) -> Result<Vec<Chart>, Error> {
     let s = &saved.folder.summary;
     let name = &s.run.name;
@@ -78,7 +99,7 @@ fn charts(saved: &Saved) -> Result<Vec<Chart>, Error> {
         Chart {
             file: files::TIMELINE_SVG,
             heading: "Latency and throughput over time".into(),
-            svg: chart::timeline_svg(&format!("{name}: latency and throughput over time"), rows)?,
+            svg: chart::timeline_svg(&format!("{name}: latency and throughput over time"), rows, &marks(s))?,
         },
         Chart {
             file: files::SPECTRUM_SVG,
@@ -89,9 +110,26 @@ fn charts(saved: &Saved) -> Result<Vec<Chart>, Error> {
                     ("latency (from intended send)", &saved.totals.overall[Timing::Latency]),
                     ("service (from actual send)", &saved.totals.overall[Timing::Service]),
                 ],
+                &spectrum_limits(s),
             )?,
         },
     ];
+    // Several ops: each one's latency over time, in small multiples.
+    if s.ops.len() > 1 {
+        // An unreadable log loses this chart only; `report` names the file when it reads it.
+        let timelines = saved.folder.op_timelines().unwrap_or_default();
+        let overall = limit_of(s, "overall");
+        let ops: Vec<chart::OpTimeline> = s
+            .ops
+            .keys()
+            .map(|op| (op.as_str(), timelines.get(op).map_or(&[][..], Vec::as_slice), limit_of(s, op).or(overall)))
+            .collect();
+        charts.push(Chart {
+            file: files::OPS_TIMELINE_SVG,
+            heading: "Latency over time per op".into(),
+            svg: chart::timeline_ops_svg(&format!("{name}: latency per op over time (p50, p99)"), &ops)?,
+        });
+    }
     // An op that never sent has no intervals in histograms.hlog: it still gets its panel.
     let empty = Histograms::default();
     let ops: Vec<chart::OpSpectrum> = s

@@ -151,12 +151,22 @@ fn index_html_puts_verdicts_first_escapes_profile_text_and_fetches_nothing() {
     recorded(dir.path());
     let html = std::fs::read_to_string(dir.path().join(files::INDEX_HTML)).unwrap();
     let at = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("no {needle:?} in index.html"));
-    assert!(at("SLO FAILED: 1 of 2 checks") < at("id=\"requests\""));
-    assert!(at("id=\"requests\"") < at("<svg"));
-    assert!(at("latency p99") < at("id=\"requests\""), "the failed check is named in the verdict");
+    // The answer first: verdict, sentence, latency-over-time chart; then the detail.
+    let order =
+        ["SLO FAILED: 1 of 2 checks", "id=\"answer\"", "<svg", "id=\"checks\"", "id=\"latency\"", "id=\"requests\""];
+    assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "sections out of order");
+    assert!(at("id=\"latency-timeline\" class=\"main\"") < at("id=\"checks\""), "the main chart is the timeline");
+    let answer = &html[at("id=\"answer\"")..];
+    let answer = &answer[..answer.find("</p>").unwrap()];
+    assert!(answer.contains("SLO failed: latency p99"), "the failed check is named in the answer: {answer}");
+    assert!(answer.contains("first errors: http_5xx at 9 s"), "{answer}");
     assert!(html.contains("a&lt;b&gt;&amp;&quot;x&quot;"));
     assert!(!html.contains(ODD), "profile text must be escaped");
-    assert_eq!(html.matches("<svg").count(), 5, "timeline, spectrum, per-op spectra, errors, connections");
+    assert_eq!(
+        html.matches("<svg").count(),
+        6,
+        "timeline, per-op timelines, spectrum, per-op spectra, errors, connections"
+    );
     assert!(
         html.contains("<td>connect</td>") && html.contains("<td>tls</td>") && html.contains("<td>ttfb</td>"),
         "the phases are tabled"
@@ -204,7 +214,7 @@ fn an_interrupted_run_without_slo_says_both_everywhere() {
     let mut summary = recorded(dir.path());
     summary.interrupted = true;
     summary.slo = crate::SloReport { passed: true, checks: Vec::new() };
-    let html = super::html::page(&summary, &[], &[]);
+    let html = super::html::page(&summary, &[], &[], &[]);
     assert!(html.contains("No SLO set") && html.contains("INTERRUPTED"));
     let xml = super::junit::junit_xml(&summary);
     assert!(xml.contains("tests=\"1\" failures=\"1\""), "only `run completed`, failed: {xml}");
@@ -224,7 +234,7 @@ fn an_aborted_run_fails_everywhere_even_if_its_final_figures_pass() {
     summary.slo.checks.iter_mut().for_each(|c| c.passed = true);
     summary.slo.passed = false;
     summary.aborted = Some(crate::Aborted { at_s: 4.0, grace_s: 2.0, failed: vec![failing], certain: false });
-    let html = super::html::page(&summary, &[], &[]);
+    let html = super::html::page(&summary, &[], &[], &[]);
     assert!(html.contains("SLO FAILED: run aborted at 4.0 s"), "the banner says so");
     let md = super::markdown::summary_md(&summary);
     assert!(md.contains("❌ SLO failed: run aborted at 4.0 s"), "{md}");
