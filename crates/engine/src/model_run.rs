@@ -1,16 +1,18 @@
-//! One run of a plan's arrivals through its built-in target's model, in virtual time, set
-//! up one way for every command that predicts (`simulate`, `sweep`): the same simulator,
-//! the same stream of hold times and the same op-to-model mapping, so that they agree.
+//! One run of a plan's arrivals through its model, in virtual time, set up one way for
+//! every command that predicts (`simulate`, `sweep`, `capacity --simulate`): the same
+//! simulator, the same stream of hold times and the same op-to-model mapping (an op's
+//! [`einv_poolsim::ModelOp`] by its place in the mix, the one the live target routes to),
+//! so that they agree.
 
 use std::time::Duration;
 
 use einv_poolsim::des::{self, Completion, Sim, SimOutcome};
-use einv_poolsim::{Capacity, ModelSpec, Operation};
+use einv_poolsim::{Capacity, ModelSpec};
 use einv_report::{ErrorClass, Outcome, Sample};
 use einv_workload::derive_seed;
 use rand_pcg::Pcg64Mcg;
 
-use crate::profile::{Endpoint, Plan};
+use crate::profile::Plan;
 use crate::workload::Arrival;
 
 /// The simulated service of a plan, ready to be offered its arrivals.
@@ -20,20 +22,17 @@ pub(crate) struct ModelRun<'a> {
     sim: Sim,
     /// The service's randomness (hold times) has its own stream, apart from the workload's.
     holds: Pcg64Mcg,
-    /// Per op of the plan: which modelled operation it is.
-    model: Vec<Operation>,
 }
 
 impl<'a> ModelRun<'a> {
-    /// The model of `plan`'s built-in target; `None` when the plan targets a real service.
-    pub(crate) fn new(plan: &'a Plan) -> Option<ModelRun<'a>> {
-        let Endpoint::Builtin { spec, .. } = &plan.target.endpoint else { return None };
-        Some(ModelRun {
+    /// The model of `plan`, whatever its target.
+    pub(crate) fn new(plan: &'a Plan) -> ModelRun<'a> {
+        let spec = &plan.model.spec;
+        ModelRun {
             spec,
             sim: Sim::for_model(spec, Some(plan.target.request_timeout)),
             holds: <Pcg64Mcg as rand::SeedableRng>::seed_from_u64(derive_seed(plan.seed, "holds")),
-            model: plan.ops.iter().map(|o| operation_for(&o.name)).collect(),
-        })
+        }
     }
 
     pub(crate) fn spec(&self) -> &'a ModelSpec {
@@ -53,7 +52,7 @@ impl<'a> ModelRun<'a> {
     /// Offer one arrival (in time order); `emit` gets every request that finishes by then.
     /// A completion's tag is the arrival's op.
     pub(crate) fn offer(&mut self, a: &Arrival, emit: &mut impl FnMut(Completion)) {
-        let (hold, overhead) = self.spec.draw(self.model[a.op], &mut self.holds);
+        let (hold, overhead) = self.spec.draw(&self.spec.ops[a.op].hold, &mut self.holds);
         self.sim.offer(des::Arrival { tag: a.op as u32, at: a.at, hold, overhead }, emit);
     }
 
@@ -89,20 +88,8 @@ pub(crate) fn sample_of(c: &Completion) -> Sample {
     }
 }
 
-/// What `spec` can serve of `plan`'s mix: each op as the model maps it, at its weight.
+/// What `spec` can serve of `plan`'s mix: each op as the model has it, at its weight.
 pub(crate) fn capacity(plan: &Plan, spec: &ModelSpec) -> Capacity {
-    let mix: Vec<(Operation, f64)> = plan.ops.iter().map(|o| (operation_for(&o.name), f64::from(o.weight))).collect();
+    let mix: Vec<_> = plan.ops.iter().zip(&spec.ops).map(|(o, m)| (&m.hold, f64::from(o.weight))).collect();
     spec.capacity(&mix)
-}
-
-/// Which modelled operation an op is, by its name; anything else holds like a query.
-pub(crate) fn operation_for(name: &str) -> Operation {
-    match name {
-        "issue" => Operation::Issue,
-        "red_flush" | "red-flush" => Operation::RedFlush,
-        "verify_taxpayer" | "verify-taxpayer" | "verify" => Operation::VerifyTaxpayer,
-        "download" => Operation::Download,
-        "payment_callback" | "payment-callback" | "callback" => Operation::PaymentCallback,
-        _ => Operation::Query,
-    }
 }

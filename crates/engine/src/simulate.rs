@@ -1,5 +1,5 @@
-//! `einv-load simulate`: the profile's own schedule and mix through the pool model in
-//! virtual time, written as a report folder in the same format as a live run, plus
+//! `einv-load simulate`: the profile's own schedule and mix through its model (`[model]`,
+//! whatever the target) in virtual time, written as a report folder in the same format as a live run, plus
 //! pool.csv (HikariCP's gauges over time).
 
 use std::collections::BTreeMap;
@@ -22,13 +22,9 @@ const SECOND: Duration = Duration::from_secs(1);
 /// Arrivals simulated between two looks for Ctrl-C: a few milliseconds of CPU.
 const CHECK_EVERY: u64 = 4096;
 
-/// Simulate `plan` against its built-in target's model and write the report.
+/// Simulate `plan`'s model and write the report.
 pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
-    let Some(mut model) = ModelRun::new(plan) else {
-        let message = "simulate models the built-in target: use [target] url = \"builtin\" (or --target builtin) \
-                       and describe the service in [target.builtin]";
-        return Err(Error::Flag { flag: "simulate", message: message.into() });
-    };
+    let mut model = ModelRun::new(plan);
     if matches!(plan.load, Load::Closed { .. }) {
         let message = "simulate needs an open-loop or replay profile: a closed loop has no arrival schedule";
         return Err(Error::Flag { flag: "simulate", message: message.into() });

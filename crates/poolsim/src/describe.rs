@@ -18,8 +18,8 @@ impl fmt::Display for Hold {
 }
 
 impl ModelSpec {
-    /// Labelled lines describing the service: ("service", ...), ("holds", ...), ("limits",
-    /// ...), ("faults", ...).
+    /// Labelled lines describing the service: ("service", ...), ("holds", ...), ("default",
+    /// ...) naming the ops without a model entry, ("limits", ...), ("faults", ...).
     pub fn describe(&self) -> Vec<(&'static str, String)> {
         let mut service = vec![format!("pool {}, acquire timeout {:?}", self.pool_size, self.acquire_timeout)];
         service.push(self.workers.map_or("workers unlimited".into(), |w| format!("workers {w}")));
@@ -30,8 +30,16 @@ impl ModelSpec {
         if let Some(r) = self.rate_limit {
             service.push(format!("rate-limit {}/s burst {}", r.rate, r.burst));
         }
-        let holds: Vec<String> =
-            Operation::ALL.iter().map(|&op| format!("{} {}", op.as_str(), self.hold(op))).collect();
+        let holds: Vec<String> = match self.ops.is_empty() {
+            true => Operation::ALL.iter().map(|&op| format!("{} {}", op.as_str(), self.hold(op))).collect(),
+            false => self.ops.iter().map(|op| format!("{} {}", op.name, op.hold)).collect(),
+        };
+        let defaulted: Vec<String> = self
+            .ops
+            .iter()
+            .filter(|op| op.defaulted)
+            .map(|op| format!("{} (as {})", op.name, Operation::default_for(&op.name).hold_key()))
+            .collect();
         let mut faults = Vec::new();
         if let Some(s) = self.stall {
             faults.push(format!("stall {:?} every {:?}", s.length, s.every));
@@ -52,7 +60,12 @@ impl ModelSpec {
              ledger-window {} invoices",
             l.max_body, l.max_order_no, l.header_timeout, l.idle_timeout, l.ledger_window
         );
-        let mut out = vec![("service", service.join(", ")), ("holds", holds.join(", ")), ("limits", limits)];
+        let mut out = vec![("service", service.join(", ")), ("holds", holds.join(", "))];
+        if !defaulted.is_empty() {
+            let line = format!("no [model.ops] entry, so the default hold: {}", defaulted.join(", "));
+            out.push(("default", line));
+        }
+        out.push(("limits", limits));
         if !faults.is_empty() {
             out.push(("faults", faults.join(", ")));
         }

@@ -31,12 +31,14 @@ mod empirical;
 mod limits;
 #[cfg(feature = "live")]
 pub mod live;
+mod ops;
 mod server_limits;
 mod spec;
 
 pub use check::Problem;
 pub use empirical::Empirical;
 pub use limits::{RateLimit, SlowBody, TokenBucket, parse_byte_rate, parse_byte_size};
+pub use ops::{ModelOp, Response, Route};
 pub use server_limits::{MAX_LEDGER_WINDOW, ServerLimits};
 pub use spec::{Capacity, Hold, ModelSpec, Operation, Stall};
 

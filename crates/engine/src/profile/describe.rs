@@ -12,8 +12,9 @@ impl Plan {
         if let Some(d) = &self.description {
             lines.push(("about", d.clone()));
         }
+        let spec = &self.model.spec;
         let target = match &self.target.endpoint {
-            Endpoint::Builtin { spec, tls, .. } => format!(
+            Endpoint::Builtin { tls } => format!(
                 "builtin{} (pool {}, acquire timeout {:?})",
                 if *tls { " over TLS" } else { "" },
                 spec.pool_size,
@@ -25,8 +26,13 @@ impl Plan {
         if self.target.endpoint.tls() {
             lines.push(("tls", self.tls_line()));
         }
-        if let Endpoint::Builtin { spec, .. } = &self.target.endpoint {
+        if self.model.written || matches!(self.target.endpoint, Endpoint::Builtin { .. }) {
             lines.extend(spec.describe());
+        } else {
+            lines.push((
+                "model",
+                "none written: `simulate` models the defaults (write [model] to describe the service)".into(),
+            ));
         }
         let length = humantime::format_duration(self.load.duration());
         lines.push(("load", format!("{} loop, {length}", self.load.mode())));

@@ -23,6 +23,8 @@ pub struct RawProfile {
     pub description: Option<String>,
     pub seed: Option<u64>,
     pub target: Option<RawTarget>,
+    /// `[model]`: the service's model (`[target.builtin]` is its older name).
+    pub model: Option<RawBuiltin>,
     pub load: Option<RawLoad>,
     #[serde(default, rename = "op")]
     pub ops: Vec<RawOp>,
@@ -140,6 +142,19 @@ pub struct RawBuiltin {
     pub idle_timeout: Option<HumanDuration>,
     pub max_connections: Option<u64>,
     pub ledger_window: Option<u64>,
+    /// `[model.ops.NAME]`: the model of the profile's op NAME.
+    #[serde(default)]
+    pub ops: BTreeMap<String, RawModelOp>,
+}
+
+/// `[model.ops.NAME]`: what op NAME does to the service and what it answers.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawModelOp {
+    pub hold: Option<RawHold>,
+    /// The live target's answer: a body template (`${id}`, `${op}`).
+    pub response: Option<String>,
+    pub status: Option<u16>,
 }
 
 /// `{ rate = 8000, burst = 200 }`: requests/s, bucket size.

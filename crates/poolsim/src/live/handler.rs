@@ -1,4 +1,5 @@
-//! The invoice API of the built-in target: routing, the database pool, and the answers.
+//! The built-in target's service: admission, the database pool, and the answers (the
+//! invoice API's, or the profile's own ops').
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -7,17 +8,15 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Request, Response, StatusCode};
 use tokio::sync::Semaphore;
 
 use super::body::Body;
 use super::gate::{Gate, Refusal};
 use super::ledger::{Issued, Ledger, Reversal, Status};
-use crate::{Hold, ModelSpec, Operation, ServerLimits};
+use super::routes::{Invoice, NO_PREFIX, Served};
+use crate::{Hold, ModelSpec, ServerLimits};
 
-const INVOICES: &str = "/api/v1/invoices";
-/// Invoice numbers are 20 digits: this prefix and a 16-digit sequence.
-const NO_PREFIX: &str = "2611";
 /// A downloaded invoice file: the size of a typical e-invoice PDF's first part.
 static PDF: [u8; 16 * 1024] = [b'%'; 16 * 1024];
 
@@ -35,6 +34,8 @@ pub(super) struct State {
     /// Requests waiting for a pool connection, and acquire timeouts so far (/metrics).
     pending: AtomicU64,
     timeouts: AtomicU64,
+    /// Answers of the profile's own ops so far: each answer's `${id}`.
+    answered: AtomicU64,
 }
 
 impl State {
@@ -53,6 +54,7 @@ impl State {
             timer,
             pending: AtomicU64::new(0),
             timeouts: AtomicU64::new(0),
+            answered: AtomicU64::new(0),
         }
     }
 
@@ -132,63 +134,6 @@ impl State {
     }
 }
 
-/// A request, routed. Invoice numbers that do not parse are `None` (answered 404).
-enum Route {
-    Issue,
-    Query(Option<u64>),
-    RedFlush(Option<u64>),
-    Download(Option<u64>),
-    Verify(String),
-    Callback,
-    Health,
-    Metrics,
-    NotFound,
-}
-
-impl Route {
-    fn operation(&self) -> Option<Operation> {
-        Some(match self {
-            Route::Issue => Operation::Issue,
-            Route::Query(_) => Operation::Query,
-            Route::RedFlush(_) => Operation::RedFlush,
-            Route::Download(_) => Operation::Download,
-            Route::Verify(_) => Operation::VerifyTaxpayer,
-            Route::Callback => Operation::PaymentCallback,
-            Route::Health | Route::Metrics | Route::NotFound => return None,
-        })
-    }
-}
-
-fn route(method: &Method, path: &str) -> Route {
-    let invoice = path.strip_prefix(INVOICES).and_then(|r| r.strip_prefix('/'));
-    match (method, path, invoice) {
-        (&Method::POST, INVOICES, _) => Route::Issue,
-        (&Method::GET, "/healthz" | "/", _) => Route::Health,
-        (&Method::GET, "/metrics", _) => Route::Metrics,
-        (&Method::POST, "/api/v1/payments/callback", _) => Route::Callback,
-        (&Method::POST, _, Some(rest)) if rest.ends_with("/red-flush") => {
-            Route::RedFlush(parse_no(rest.trim_end_matches("/red-flush")))
-        }
-        (&Method::GET, _, Some(rest)) if rest.ends_with("/pdf") => {
-            Route::Download(parse_no(rest.trim_end_matches("/pdf")))
-        }
-        (&Method::GET, _, Some(no)) => Route::Query(parse_no(no)),
-        (&Method::GET, p, None) => match p.strip_prefix("/api/v1/taxpayers/") {
-            Some(id) => Route::Verify(id.to_string()),
-            None => Route::NotFound,
-        },
-        _ => Route::NotFound,
-    }
-}
-
-fn parse_no(no: &str) -> Option<u64> {
-    let seq = no.strip_prefix(NO_PREFIX)?;
-    if seq.len() != 16 || !seq.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    seq.parse().ok()
-}
-
 /// The service's way of dropping a connection: hyper closes it without an answer.
 #[derive(Debug)]
 pub(super) struct Reset;
@@ -212,17 +157,17 @@ pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
 }
 
 async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>, Reset> {
-    let route = route(req.method(), req.uri().path());
+    let served = super::routes::resolve(&state.spec, req.method(), req.uri().path());
     let limits = &state.spec.limits;
     // Read the whole body before answering so the connection stays usable (keep-alive).
     let body = match read_body(req.into_body(), limits).await {
         Ok(body) => body,
         Err(unread) => return Ok(unread.answer(limits)),
     };
-    let Some(op) = route.operation() else {
-        return Ok(match route {
-            Route::Health => json(StatusCode::OK, to_json(&Answer { status: Some("ok"), ..Answer::default() })),
-            Route::Metrics => state.metrics(),
+    let Some(hold) = served.hold(&state.spec) else {
+        return Ok(match served {
+            Served::Health => json(StatusCode::OK, to_json(&Answer { status: Some("ok"), ..Answer::default() })),
+            Served::Metrics => state.metrics(),
             _ => json(StatusCode::NOT_FOUND, error_body("E404", "no such route")),
         });
     };
@@ -239,25 +184,37 @@ async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>,
         }
     };
     // Input validation costs CPU, not a database connection: bad invoices are refused first.
-    let order_no = match (&route, op) {
-        (Route::Issue, _) => match super::validate::invoice(&body, limits.max_order_no) {
+    let order_no = match &served {
+        Served::Invoice(Invoice::Issue, _) => match super::validate::invoice(&body, limits.max_order_no) {
             Ok(order_no) => Some(order_no),
             Err((code, msg)) => return Ok(json(StatusCode::BAD_REQUEST, error_body(code, &msg))),
         },
         _ => None,
     };
-    // Injected faults: a dropped connection (hyper closes it when the service fails), or
-    // a 503 burst from a failing dependency.
+    if let Some(refused) = faults(state).await? {
+        return Ok(refused);
+    }
+    if let Some(failed) = hold_connection(state, hold).await {
+        return Ok(failed);
+    }
+    Ok(match served {
+        Served::Own(i) => own_answer(state, i),
+        Served::Invoice(route, _) => answer(state, route, order_no.as_deref().unwrap_or_default(), fingerprint(&body)),
+        _ => json(StatusCode::NOT_FOUND, error_body("E404", "no such route")),
+    })
+}
+
+/// Injected faults: a dropped connection (hyper closes it when the service fails), a 503
+/// burst from a failing dependency (its answer), or a stall (waited out here).
+async fn faults(state: &State) -> Result<Option<Response<Bytes>>, Reset> {
     if state.spec.reset_rate > 0.0 && state.draw() < state.spec.reset_rate {
         return Err(Reset);
     }
     if let Some(burst) = state.spec.error_burst
         && !burst.wait_at(state.started.elapsed()).is_zero()
     {
-        return Ok(json(
-            StatusCode::SERVICE_UNAVAILABLE,
-            error_body("E503", "dependency unavailable (injected burst)"),
-        ));
+        let body = error_body("E503", "dependency unavailable (injected burst)");
+        return Ok(Some(json(StatusCode::SERVICE_UNAVAILABLE, body)));
     }
     if let Some(stall) = state.spec.stall {
         let wait = stall.wait_at(state.started.elapsed());
@@ -265,7 +222,12 @@ async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>,
             tokio::time::sleep(wait).await;
         }
     }
-    // The database pool: wait for a connection, give up after the acquire timeout.
+    Ok(None)
+}
+
+/// The database pool: wait for a connection (giving up after the acquire timeout, the
+/// answer then a 500), hold it for a draw of `hold`, then the worker's overhead.
+async fn hold_connection(state: &State, hold: &Hold) -> Option<Response<Bytes>> {
     state.pending.fetch_add(1, Ordering::Relaxed);
     let acquired = tokio::time::timeout(state.spec.acquire_timeout, state.pool.acquire()).await;
     state.pending.fetch_sub(1, Ordering::Relaxed);
@@ -274,12 +236,12 @@ async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>,
         state.timeouts.fetch_add(1, Ordering::Relaxed);
         state.sleep(overhead).await;
         let body = error_body("E500", "database pool exhausted: connection acquire timed out");
-        return Ok(json(StatusCode::INTERNAL_SERVER_ERROR, body));
+        return Some(json(StatusCode::INTERNAL_SERVER_ERROR, body));
     };
     // Both deadlines count from the acquire, so a late wake-up from the hold is not added
     // again to the overhead: the worker is busy hold + overhead, as in the model.
     let acquired_at = Instant::now();
-    let released_at = acquired_at + state.sample(state.spec.hold(op));
+    let released_at = acquired_at + state.sample(hold);
     if released_at > acquired_at {
         state.timer.sleep_until(released_at).await;
     }
@@ -288,7 +250,21 @@ async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>,
     if !overhead.is_zero() {
         state.timer.sleep_until(released_at + overhead).await;
     }
-    Ok(answer(state, route, order_no.as_deref().unwrap_or_default(), fingerprint(&body)))
+    None
+}
+
+/// The answer of the profile's op `i`: its response template (or the echo), with the
+/// next id.
+fn own_answer(state: &State, i: usize) -> Response<Bytes> {
+    let op = &state.spec.ops[i];
+    let id = state.answered.fetch_add(1, Ordering::Relaxed) + 1;
+    static ECHO: std::sync::LazyLock<crate::Response> = std::sync::LazyLock::new(crate::Response::echo);
+    let response = op.response.as_ref().unwrap_or(&ECHO);
+    let mut resp = Response::new(Bytes::from(response.render(id, &op.name)));
+    *resp.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);
+    resp.headers_mut()
+        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(response.content_type));
+    resp
 }
 
 /// Why a request body was not read whole.
@@ -361,14 +337,14 @@ fn fingerprint(body: &[u8]) -> u64 {
     h.finish()
 }
 
-fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Response<Bytes> {
+fn answer(state: &State, route: Invoice, order_no: &str, fingerprint: u64) -> Response<Bytes> {
     let not_found = || json(StatusCode::NOT_FOUND, error_body("E404", "invoice not found"));
     let archived = || {
         let window = state.spec.limits.ledger_window;
         json(StatusCode::GONE, error_body("E410", &format!("invoice archived: older than the last {window} issued")))
     };
     match route {
-        Route::Issue => match state.ledger().issue(order_no, fingerprint) {
+        Invoice::Issue => match state.ledger().issue(order_no, fingerprint) {
             Issued::New(seq) => json(StatusCode::OK, to_json(&Answer { msg: Some("issued"), ..Answer::invoice(seq) })),
             Issued::Duplicate(seq) => json(
                 StatusCode::OK,
@@ -378,7 +354,7 @@ fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Resp
                 json(StatusCode::CONFLICT, error_body("E4091", "order_no already used for a different invoice"))
             }
         },
-        Route::Query(Some(seq)) => {
+        Invoice::Query(Some(seq)) => {
             let status = match state.ledger().status(seq) {
                 Status::Issued => "issued",
                 Status::Reversed => "reversed",
@@ -387,7 +363,7 @@ fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Resp
             };
             json(StatusCode::OK, to_json(&Answer { status: Some(status), ..Answer::invoice(seq) }))
         }
-        Route::RedFlush(Some(seq)) => match state.ledger().reverse(seq) {
+        Invoice::RedFlush(Some(seq)) => match state.ledger().reverse(seq) {
             Reversal::Done => {
                 json(StatusCode::OK, to_json(&Answer { status: Some("reversed"), ..Answer::invoice(seq) }))
             }
@@ -395,7 +371,7 @@ fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Resp
             Reversal::Archived => archived(),
             Reversal::Unknown => not_found(),
         },
-        Route::Download(Some(seq)) => match state.ledger().status(seq) {
+        Invoice::Download(Some(seq)) => match state.ledger().status(seq) {
             Status::Issued | Status::Reversed => {
                 let mut resp = Response::new(Bytes::from_static(&PDF));
                 resp.headers_mut()
@@ -405,12 +381,12 @@ fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Resp
             Status::Archived => archived(),
             Status::Unknown => not_found(),
         },
-        Route::Verify(tax_id) => {
+        Invoice::Verify(tax_id) => {
             let valid = einv_core::uscc::is_valid(&tax_id);
             let answer = Answer { code: Some(OK), tax_id: Some(&tax_id), valid: Some(valid), ..Answer::default() };
             json(StatusCode::OK, to_json(&answer))
         }
-        Route::Callback => {
+        Invoice::Callback => {
             json(StatusCode::OK, to_json(&Answer { code: Some(OK), msg: Some("received"), ..Answer::default() }))
         }
         _ => not_found(),

@@ -9,6 +9,7 @@ mod conn;
 mod gate;
 mod handler;
 mod ledger;
+mod routes;
 mod tls;
 mod validate;
 
