@@ -17,6 +17,7 @@ mod inputs;
 mod interrupts;
 mod limits;
 mod live;
+mod model;
 mod outputs;
 mod percentiles;
 mod report;
