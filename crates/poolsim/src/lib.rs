@@ -33,6 +33,7 @@ mod limits;
 pub mod live;
 mod ops;
 mod server_limits;
+mod service;
 mod spec;
 
 pub use check::Problem;
@@ -40,6 +41,7 @@ pub use empirical::Empirical;
 pub use limits::{RateLimit, SlowBody, TokenBucket, parse_byte_rate, parse_byte_size};
 pub use ops::{ModelOp, Response, Route};
 pub use server_limits::{MAX_LEDGER_WINDOW, ServerLimits};
+pub use service::{Kind, Resource, Service, Step, WhenDry};
 pub use spec::{Capacity, Hold, ModelSpec, Operation, Stall};
 
 /// Everything that can go wrong with a model.

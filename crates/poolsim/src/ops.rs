@@ -20,8 +20,11 @@ pub struct ModelOp {
     /// What the live target answers it with; `None`: the invoice API's own answer when the
     /// route is one of its six, else a JSON echo with an id ([`Response::echo`]).
     pub response: Option<Response>,
-    /// True when the profile gave the op no `[model.ops.NAME]` entry: it holds the
-    /// default ([`Operation::default_for`]).
+    /// Its steps (`steps = [...]`); `None`: the default steps for `hold`
+    /// ([`crate::ModelSpec::default_steps`]).
+    pub steps: Option<Vec<crate::Step>>,
+    /// True when the profile gave the op neither a hold nor steps: it holds the default
+    /// ([`Operation::default_for`]).
     pub defaulted: bool,
 }
 

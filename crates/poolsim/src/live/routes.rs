@@ -109,7 +109,7 @@ mod tests {
 
     fn op(name: &str, method: &str, path: &str, response: Option<Response>) -> ModelOp {
         let hold = Hold::Constant(std::time::Duration::ZERO);
-        ModelOp { name: name.into(), route: Route::new(method, path), hold, response, defaulted: true }
+        ModelOp { name: name.into(), route: Route::new(method, path), hold, response, steps: None, defaulted: true }
     }
 
     #[test]
