@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use einv_poolsim::des::{self, Completion, Sim, SimOutcome};
-use einv_poolsim::{Capacity, ModelSpec};
+use einv_poolsim::des::{Completion, Sim, SimOutcome};
+use einv_poolsim::{Capacity, ModelSpec, Service};
 use einv_report::{ErrorClass, Outcome, Sample};
 use einv_workload::derive_seed;
 use rand_pcg::Pcg64Mcg;
@@ -19,7 +19,10 @@ use crate::workload::Arrival;
 #[derive(Debug)]
 pub(crate) struct ModelRun<'a> {
     spec: &'a ModelSpec,
+    service: Service,
     sim: Sim,
+    /// One arrival's drawn step times (kept to spare an allocation per arrival).
+    times: Vec<Duration>,
     /// The service's randomness (hold times) has its own stream, apart from the workload's.
     holds: Pcg64Mcg,
 }
@@ -28,9 +31,12 @@ impl<'a> ModelRun<'a> {
     /// The model of `plan`, whatever its target.
     pub(crate) fn new(plan: &'a Plan) -> ModelRun<'a> {
         let spec = &plan.model.spec;
+        let service = spec.service();
         ModelRun {
             spec,
-            sim: Sim::for_model(spec, Some(plan.target.request_timeout)),
+            sim: Sim::for_service(&service, Some(plan.target.request_timeout)),
+            service,
+            times: Vec::new(),
             holds: <Pcg64Mcg as rand::SeedableRng>::seed_from_u64(derive_seed(plan.seed, "holds")),
         }
     }
@@ -52,8 +58,11 @@ impl<'a> ModelRun<'a> {
     /// Offer one arrival (in time order); `emit` gets every request that finishes by then.
     /// A completion's tag is the arrival's op.
     pub(crate) fn offer(&mut self, a: &Arrival, emit: &mut impl FnMut(Completion)) {
-        let (hold, overhead) = self.spec.draw(&self.spec.ops[a.op].hold, &mut self.holds);
-        self.sim.offer(des::Arrival { tag: a.op as u32, at: a.at, hold, overhead }, emit);
+        // Every step's time is drawn in the step's order: the live target draws the same.
+        self.times.clear();
+        let steps = &self.service.ops[a.op];
+        self.times.extend(steps.iter().filter_map(|s| s.hold()).map(|h| h.sample(&mut self.holds)));
+        self.sim.offer_op(a.op as u32, a.at, a.op, &self.times, emit);
     }
 
     /// Run every request still in the model to its end.
@@ -67,12 +76,9 @@ impl<'a> ModelRun<'a> {
 /// the built-in target answers with for the same fate.
 pub(crate) fn sample_of(c: &Completion) -> Sample {
     let latency = c.end - c.arrival;
-    let outcome = match c.outcome {
-        SimOutcome::Ok => Outcome::Response(200),
-        SimOutcome::PoolTimeout => Outcome::Response(500),
-        SimOutcome::RateLimited => Outcome::Response(429),
-        SimOutcome::QueueFull => Outcome::Response(503),
-        SimOutcome::ClientTimeout => Outcome::Failed(ErrorClass::Timeout),
+    let outcome = match (c.outcome, c.status) {
+        (SimOutcome::ClientTimeout, _) | (_, None) => Outcome::Failed(ErrorClass::Timeout),
+        (_, Some(status)) => Outcome::Response(status),
     };
     Sample {
         latency,
@@ -90,6 +96,6 @@ pub(crate) fn sample_of(c: &Completion) -> Sample {
 
 /// What `spec` can serve of `plan`'s mix: each op as the model has it, at its weight.
 pub(crate) fn capacity(plan: &Plan, spec: &ModelSpec) -> Capacity {
-    let mix: Vec<_> = plan.ops.iter().zip(&spec.ops).map(|(o, m)| (&m.hold, f64::from(o.weight))).collect();
-    spec.capacity(&mix)
+    let weights: Vec<f64> = plan.ops.iter().map(|o| f64::from(o.weight)).collect();
+    spec.capacity(&weights)
 }

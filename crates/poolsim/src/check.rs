@@ -82,6 +82,38 @@ impl ModelSpec {
         for (op, hold) in Operation::ALL.iter().zip(&self.holds) {
             p.hold(op.hold_key(), hold);
         }
+        for r in &self.resources {
+            let key = |k: &str| format!("resources.{}.{k}", r.name);
+            match r.kind {
+                crate::Kind::RateLimit(l) => {
+                    if !(l.rate.is_finite() && l.rate > 0.0) {
+                        p.fail(&key("rate"), format!("a rate limit needs a rate > 0 requests/s, got {}", l.rate));
+                    }
+                    p.count(&key("burst"), l.burst as usize, MAX_QUEUE);
+                }
+                _ => p.count(&key("size"), r.size, MAX_COUNT),
+            }
+            if r.acquire_timeout.is_some_and(|t| t.is_zero()) {
+                p.fail(&key("acquire-timeout"), "acquire-timeout must be more than 0");
+            }
+            if let Some(q) = r.queue_limit.filter(|&q| q > MAX_QUEUE) {
+                p.fail(&key("queue-limit"), format!("queue-limit must be at most {MAX_QUEUE}, got {q}"));
+            }
+        }
+        let resources = self.resource_list().len();
+        for op in &self.ops {
+            for (i, step) in op.steps.iter().flatten().enumerate() {
+                let key = format!("ops.{}.steps[{i}]", op.name);
+                if let crate::Step::Keep(r) | crate::Step::Hold(r, _) = step
+                    && *r >= resources
+                {
+                    p.fail(&key, format!("{key} uses resource {r}, and the model has {resources}"));
+                }
+                if let Some(h) = step.hold() {
+                    p.hold(&format!("{key}.hold"), h);
+                }
+            }
+        }
         // A defaulted op's hold is an invoice op's, checked under its own key.
         for op in self.ops.iter().filter(|o| !o.defaulted) {
             p.hold(&format!("ops.{}.hold", op.name), &op.hold);

@@ -9,6 +9,7 @@ mod ops;
 mod raw;
 mod raw_slo;
 mod replay;
+mod resources;
 mod slo;
 mod tls;
 mod url;

@@ -35,12 +35,36 @@ pub(super) fn model(c: &mut Check, model: Option<RawBuiltin>, legacy: Option<Raw
     let written = raw.is_some();
     let mut raw = raw.unwrap_or_else(empty);
     let entries = std::mem::take(&mut raw.ops);
+    let named = std::mem::take(&mut raw.resources);
+    if !named.is_empty() {
+        one_pool_keys_alone(c, table, &raw);
+    }
     let (mut spec, threads) = service(c, table, raw);
+    spec.resources = super::resources::resources(c, table, named);
     spec.ops = model_ops(c, table, entries, ops, &spec);
     for problem in spec.problems() {
         c.fail(&format!("{table}.{}", problem.key), problem.message);
     }
     Model { spec: Box::new(spec), threads, written }
+}
+
+/// With named resources, the one-pool keys would describe a second service: each is
+/// refused, saying what to write instead.
+fn one_pool_keys_alone(c: &mut Check, table: &str, raw: &RawBuiltin) {
+    let set = [
+        ("pool-size", raw.pool_size.is_some(), "kind = \"pool\", size"),
+        ("acquire-timeout", raw.acquire_timeout.is_some(), "acquire-timeout"),
+        ("workers", raw.workers.is_some(), "kind = \"workers\", size"),
+        ("queue-limit", raw.queue_limit.is_some(), "queue-limit"),
+        ("rate-limit", raw.rate_limit.is_some(), "kind = \"rate-limit\", rate, burst"),
+    ];
+    for (key, _, instead) in set.into_iter().filter(|(_, set, _)| *set) {
+        let message = format!(
+            "describes the one-pool service; with [{table}.resources] give it as a resource \
+             ([{table}.resources.NAME] {instead})"
+        );
+        c.fail(&format!("{table}.{key}"), message);
+    }
 }
 
 /// Each op of the mix, modelled by its `[model.ops.NAME]` entry or the default; an
@@ -52,17 +76,31 @@ fn model_ops(
     ops: &[Op],
     spec: &ModelSpec,
 ) -> Vec<ModelOp> {
+    let resources = spec.resource_list();
     let modelled = ops
         .iter()
         .map(|op| {
             let key = |k: &str| format!("{table}.ops.{}.{k}", op.name);
             let entry = entries.remove(&op.name);
-            let defaulted = entry.as_ref().is_none_or(|e| e.hold.is_none());
-            let (raw_hold, response, status) = entry.map_or((None, None, None), |e| (e.hold, e.response, e.status));
+            let has_entry = entry.is_some();
+            let defaulted = entry.as_ref().is_none_or(|e| e.hold.is_none() && e.steps.is_none());
+            let (raw_hold, response, status, raw_steps) =
+                entry.map_or((None, None, None, None), |e| (e.hold, e.response, e.status, e.steps));
+            if raw_hold.is_some() && raw_steps.is_some() {
+                c.fail(&key("hold"), "an op with steps holds what each step says: give one of hold and steps");
+            }
             let hold = match raw_hold {
                 Some(raw) => hold(c, &key("hold"), raw),
                 None => spec.hold(Operation::default_for(&op.name)).clone(),
             };
+            let steps = raw_steps.map(|s| super::resources::steps(c, &key("steps"), s, &resources));
+            if steps.is_none()
+                && let Err(why) = spec.default_steps(&resources, &hold)
+            {
+                // An op without an entry has no key of its own: the resources are the cause.
+                let at = if has_entry { format!("{table}.ops.{}", op.name) } else { format!("{table}.resources") };
+                c.fail(&at, format!("op {:?} has no steps, and {why}", op.name));
+            }
             let status = status.map_or(200, |s| {
                 if !(100..=599).contains(&s) {
                     c.fail(&key("status"), format!("must be an HTTP status from 100 to 599, got {s}"));
@@ -72,13 +110,18 @@ fn model_ops(
             let response = match (response, status) {
                 (Some(text), status) => Response::parse(status, &text).map_err(|e| c.fail(&key("response"), e)).ok(),
                 (None, 200) => None,
-                (None, status) => Response::parse(status, r#"{"id":"${id}","op":"${op}"}"#).ok(),
+                (None, status) => {
+                    let mut echo = Response::echo();
+                    echo.status = status;
+                    Some(echo)
+                }
             };
             ModelOp {
                 name: op.name.clone(),
                 route: Route::new(op.method.as_str(), &op.path),
                 hold,
                 response,
+                steps,
                 defaulted,
             }
         })

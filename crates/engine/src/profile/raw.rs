@@ -145,6 +145,40 @@ pub struct RawBuiltin {
     /// `[model.ops.NAME]`: the model of the profile's op NAME.
     #[serde(default)]
     pub ops: BTreeMap<String, RawModelOp>,
+    /// `[model.resources.NAME]`: the service's named resources.
+    #[serde(default)]
+    pub resources: BTreeMap<String, RawResource>,
+}
+
+/// `[model.resources.NAME]`: `kind = "workers" | "pool" | "rate-limit"` and its figures.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawResource {
+    pub kind: Option<String>,
+    pub size: Option<u64>,
+    pub acquire_timeout: Option<HumanDuration>,
+    pub queue_limit: Option<u64>,
+    pub when_dry: Option<RawWhenDry>,
+    /// A rate limit's requests/s and bucket.
+    pub rate: Option<f64>,
+    pub burst: Option<u64>,
+}
+
+/// `500`, `503`, `429` or `"timeout"` (no answer).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawWhenDry {
+    Status(i64),
+    Word(String),
+}
+
+/// `{ use = "db", hold = "5ms" }`, `{ use = "workers" }` or `{ hold = "1ms" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawStep {
+    #[serde(rename = "use")]
+    pub resource: Option<String>,
+    pub hold: Option<RawHold>,
 }
 
 /// `[model.ops.NAME]`: what op NAME does to the service and what it answers.
@@ -155,6 +189,8 @@ pub struct RawModelOp {
     /// The live target's answer: a body template (`${id}`, `${op}`).
     pub response: Option<String>,
     pub status: Option<u16>,
+    /// The op as a sequence of steps over the model's resources.
+    pub steps: Option<Vec<RawStep>>,
 }
 
 /// `{ rate = 8000, burst = 200 }`: requests/s, bucket size.

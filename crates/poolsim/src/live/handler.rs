@@ -9,13 +9,12 @@ use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
-use tokio::sync::Semaphore;
 
 use super::body::Body;
-use super::gate::{Gate, Refusal};
 use super::ledger::{Issued, Ledger, Reversal, Status};
+use super::resources::{Clock, Dry, Live};
 use super::routes::{Invoice, NO_PREFIX, Served};
-use crate::{Hold, ModelSpec, ServerLimits};
+use crate::{Hold, Kind, ModelSpec, ServerLimits, Service, Step, WhenDry};
 
 /// A downloaded invoice file: the size of a typical e-invoice PDF's first part.
 static PDF: [u8; 16 * 1024] = [b'%'; 16 * 1024];
@@ -24,52 +23,33 @@ pub(super) struct State {
     pub(super) spec: ModelSpec,
     /// The connection slots (`max-connections`), here for /metrics.
     pub(super) connections: super::conn::Slots,
-    gate: Gate,
-    pool: Semaphore,
+    /// Every op's steps, and the resources they take.
+    service: Service,
+    pub(super) resources: Vec<Live>,
     started: Instant,
     ledger: Mutex<Ledger>,
     /// Hold times are drawn from one seeded stream: the service is random, not the seed.
     rng: Mutex<rand_pcg::Pcg64Mcg>,
     timer: einv_timer::Timer,
-    /// Requests waiting for a pool connection, and acquire timeouts so far (/metrics).
-    pending: AtomicU64,
-    timeouts: AtomicU64,
     /// Answers of the profile's own ops so far: each answer's `${id}`.
     answered: AtomicU64,
 }
 
 impl State {
     pub(super) fn new(spec: ModelSpec, timer: einv_timer::Timer) -> Self {
-        let pool = Semaphore::new(spec.pool_size);
         let rng = Mutex::new(<rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(0x5eed));
         let max_connections = spec.limits.connections_for(super::conn::open_file_limit());
+        let service = spec.service();
         Self {
-            gate: Gate::new(&spec),
+            resources: service.resources.iter().cloned().map(Live::new).collect(),
+            service,
             connections: super::conn::Slots::new(max_connections),
             ledger: Mutex::new(Ledger::new(spec.limits.ledger_window)),
             spec,
-            pool,
             started: Instant::now(),
             rng,
             timer,
-            pending: AtomicU64::new(0),
-            timeouts: AtomicU64::new(0),
             answered: AtomicU64::new(0),
-        }
-    }
-
-    /// A draw from `hold` (constant ones without taking the lock).
-    fn sample(&self, hold: &Hold) -> std::time::Duration {
-        match hold {
-            Hold::Constant(d) => *d,
-            hold => hold.sample(&mut *self.rng.lock().unwrap_or_else(|e| e.into_inner())),
-        }
-    }
-
-    /// Sleep `d` on the precise timer (nothing for zero).
-    async fn sleep(&self, d: std::time::Duration) {
-        if !d.is_zero() {
-            self.timer.sleep(d).await;
         }
     }
 
@@ -78,55 +58,8 @@ impl State {
         rand::RngExt::random(&mut *self.rng.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// The pool's gauges in Prometheus' text format, in HikariCP's vocabulary.
-    fn metrics(&self) -> Response<Bytes> {
-        let size = self.spec.pool_size;
-        let active = size.saturating_sub(self.pool.available_permits());
-        let (workers_busy, queued) = self.gate.gauges();
-        let (connections, refused) = self.connections.gauges();
-        let gauges = [
-            ("einv_pool_size", "gauge", "Connections in the pool.", size as u64),
-            ("einv_pool_active", "gauge", "Connections in use.", active as u64),
-            ("einv_pool_idle", "gauge", "Connections free.", (size - active) as u64),
-            ("einv_pool_pending", "gauge", "Requests waiting for a connection.", self.pending.load(Ordering::Relaxed)),
-            (
-                "einv_pool_timeouts_total",
-                "counter",
-                "Requests that gave up waiting (HTTP 500).",
-                self.timeouts.load(Ordering::Relaxed),
-            ),
-            ("einv_invoices_issued_total", "counter", "Invoices issued.", self.ledger().issued()),
-            ("einv_workers_busy", "gauge", "Request workers serving a request.", workers_busy as u64),
-            ("einv_workers_queued", "gauge", "Requests waiting for a worker.", queued as u64),
-            (
-                "einv_rate_limited_total",
-                "counter",
-                "Requests refused by the rate limit (HTTP 429).",
-                self.gate.rate_limited.load(Ordering::Relaxed),
-            ),
-            (
-                "einv_queue_full_total",
-                "counter",
-                "Requests refused because the worker queue was full (HTTP 503).",
-                self.gate.queue_full.load(Ordering::Relaxed),
-            ),
-            ("einv_connections_open", "gauge", "Client connections open.", connections as u64),
-            ("einv_connections_max", "gauge", "Connections served at once at most.", self.connections.max as u64),
-            (
-                "einv_connections_refused_total",
-                "counter",
-                "Connections refused because max-connections were open (HTTP 503).",
-                refused,
-            ),
-        ];
-        let mut text = String::new();
-        for (name, kind, help, value) in gauges {
-            text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
-        }
-        let mut resp = Response::new(Bytes::from(text));
-        resp.headers_mut()
-            .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"));
-        resp
+    pub(super) fn issued(&self) -> u64 {
+        self.ledger().issued()
     }
 
     fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
@@ -164,25 +97,21 @@ async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>,
         Ok(body) => body,
         Err(unread) => return Ok(unread.answer(limits)),
     };
-    let Some(hold) = served.hold(&state.spec) else {
+    let Some(steps) = served.steps(&state.service) else {
         return Ok(match served {
             Served::Health => json(StatusCode::OK, to_json(&Answer { status: Some("ok"), ..Answer::default() })),
-            Served::Metrics => state.metrics(),
+            Served::Metrics => super::metrics::render(state),
             _ => json(StatusCode::NOT_FOUND, error_body("E404", "no such route")),
         });
     };
-    // At the door: the rate limit, then a request worker, kept until the answer is built.
-    let _worker = match state.gate.admit(state.started.elapsed()).await {
-        Ok(worker) => worker,
-        Err(Refusal::RateLimited) => {
-            let mut resp = json(StatusCode::TOO_MANY_REQUESTS, error_body("E429", "rate limit exceeded"));
-            resp.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static("1"));
-            return Ok(resp);
-        }
-        Err(Refusal::QueueFull) => {
-            return Ok(json(StatusCode::SERVICE_UNAVAILABLE, error_body("E503", "server busy: request queue full")));
-        }
-    };
+    // At the door: the op's leading kept resources (rate limits, a request worker), kept
+    // until the answer is built; then the request is looked at, then the rest of its steps.
+    let door = steps.iter().take_while(|s| matches!(s, Step::Keep(_))).count();
+    let mut kept = Vec::new();
+    if let Err((r, dry)) = super::resources::run(&steps[..door], &state.resources, state, &mut kept).await {
+        drop(kept);
+        return Ok(state.dry(r, dry).await);
+    }
     // Input validation costs CPU, not a database connection: bad invoices are refused first.
     let order_no = match &served {
         Served::Invoice(Invoice::Issue, _) => match super::validate::invoice(&body, limits.max_order_no) {
@@ -194,14 +123,59 @@ async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>,
     if let Some(refused) = faults(state).await? {
         return Ok(refused);
     }
-    if let Some(failed) = hold_connection(state, hold).await {
-        return Ok(failed);
+    if let Err((r, dry)) = super::resources::run(&steps[door..], &state.resources, state, &mut kept).await {
+        drop(kept);
+        return Ok(state.dry(r, dry).await);
     }
     Ok(match served {
         Served::Own(i) => own_answer(state, i),
         Served::Invoice(route, _) => answer(state, route, order_no.as_deref().unwrap_or_default(), fingerprint(&body)),
         _ => json(StatusCode::NOT_FOUND, error_body("E404", "no such route")),
     })
+}
+
+impl Clock for State {
+    fn now(&self) -> std::time::Duration {
+        self.started.elapsed()
+    }
+
+    /// A draw from `hold` (constant ones without taking the lock).
+    fn sample(&self, hold: &Hold) -> std::time::Duration {
+        match hold {
+            Hold::Constant(d) => *d,
+            hold => hold.sample(&mut *self.rng.lock().unwrap_or_else(|e| e.into_inner())),
+        }
+    }
+
+    async fn sleep_until(&self, at: Instant) {
+        if at > Instant::now() {
+            self.timer.sleep_until(at).await;
+        }
+    }
+}
+
+impl State {
+    /// The answer of a request resource `r` ran dry for: its `when-dry` status, or none
+    /// at all (the client's timeout ends the exchange).
+    async fn dry(&self, r: usize, dry: Dry) -> Response<Bytes> {
+        let res = &self.resources[r].def;
+        let status = match res.when_dry {
+            WhenDry::Status(s) => StatusCode::from_u16(s).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            WhenDry::NoAnswer => std::future::pending().await,
+        };
+        let why = match (&res.kind, dry) {
+            (Kind::RateLimit(_), _) => "rate limit exceeded",
+            (_, Dry::Refused) => "request queue full",
+            (Kind::Pool, Dry::TimedOut) => "connection acquire timed out",
+            (Kind::Workers, Dry::TimedOut) => "no worker within the acquire timeout",
+        };
+        let code = format!("E{}", status.as_u16());
+        let mut resp = json(status, error_body(&code, &format!("{} exhausted: {why}", res.name)));
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            resp.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static("1"));
+        }
+        resp
+    }
 }
 
 /// Injected faults: a dropped connection (hyper closes it when the service fails), a 503
@@ -223,34 +197,6 @@ async fn faults(state: &State) -> Result<Option<Response<Bytes>>, Reset> {
         }
     }
     Ok(None)
-}
-
-/// The database pool: wait for a connection (giving up after the acquire timeout, the
-/// answer then a 500), hold it for a draw of `hold`, then the worker's overhead.
-async fn hold_connection(state: &State, hold: &Hold) -> Option<Response<Bytes>> {
-    state.pending.fetch_add(1, Ordering::Relaxed);
-    let acquired = tokio::time::timeout(state.spec.acquire_timeout, state.pool.acquire()).await;
-    state.pending.fetch_sub(1, Ordering::Relaxed);
-    let overhead = state.sample(&state.spec.overhead);
-    let Ok(Ok(conn)) = acquired else {
-        state.timeouts.fetch_add(1, Ordering::Relaxed);
-        state.sleep(overhead).await;
-        let body = error_body("E500", "database pool exhausted: connection acquire timed out");
-        return Some(json(StatusCode::INTERNAL_SERVER_ERROR, body));
-    };
-    // Both deadlines count from the acquire, so a late wake-up from the hold is not added
-    // again to the overhead: the worker is busy hold + overhead, as in the model.
-    let acquired_at = Instant::now();
-    let released_at = acquired_at + state.sample(hold);
-    if released_at > acquired_at {
-        state.timer.sleep_until(released_at).await;
-    }
-    drop(conn);
-    // Building and sending the answer: the worker's time outside the pool.
-    if !overhead.is_zero() {
-        state.timer.sleep_until(released_at + overhead).await;
-    }
-    None
 }
 
 /// The answer of the profile's op `i`: its response template (or the echo), with the
@@ -431,7 +377,7 @@ fn error_body(code: &str, msg: &str) -> String {
     to_json(&Answer { code: Some(code), msg: Some(msg), ..Answer::default() })
 }
 
-fn json(status: StatusCode, body: String) -> Response<Bytes> {
+pub(super) fn json(status: StatusCode, body: String) -> Response<Bytes> {
     let mut resp = Response::new(Bytes::from(body));
     *resp.status_mut() = status;
     resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));

@@ -3,7 +3,7 @@
 
 use hyper::Method;
 
-use crate::{Hold, ModelSpec, Operation};
+use crate::{ModelSpec, Operation, Service, Step};
 
 const INVOICES: &str = "/api/v1/invoices";
 /// Invoice numbers are 20 digits: this prefix and a 16-digit sequence.
@@ -45,11 +45,14 @@ pub(super) enum Served {
 }
 
 impl Served {
-    /// How long the request holds its pool connection; `None` for the target's own routes.
-    pub(super) fn hold<'a>(&self, spec: &'a ModelSpec) -> Option<&'a Hold> {
+    /// The steps the request runs; `None` for the target's own routes.
+    pub(super) fn steps<'a>(&self, service: &'a Service) -> Option<&'a [Step]> {
         match self {
-            Served::Invoice(_, Some(i)) | Served::Own(i) => Some(&spec.ops[*i].hold),
-            Served::Invoice(r, None) => Some(spec.hold(r.operation())),
+            Served::Invoice(_, Some(i)) | Served::Own(i) => service.ops.get(*i).map(Vec::as_slice),
+            Served::Invoice(r, None) => {
+                let op = Operation::ALL.iter().position(|&o| o == r.operation())?;
+                service.invoice.get(op).map(Vec::as_slice)
+            }
             Served::Health | Served::Metrics | Served::NotFound => None,
         }
     }
@@ -108,7 +111,7 @@ mod tests {
     use crate::{ModelOp, Response, Route};
 
     fn op(name: &str, method: &str, path: &str, response: Option<Response>) -> ModelOp {
-        let hold = Hold::Constant(std::time::Duration::ZERO);
+        let hold = crate::Hold::Constant(std::time::Duration::ZERO);
         ModelOp { name: name.into(), route: Route::new(method, path), hold, response, steps: None, defaulted: true }
     }
 
