@@ -50,6 +50,11 @@ impl<'a> ModelRun<'a> {
         capacity(plan, self.spec)
     }
 
+    /// The service the model runs: its resources and every op's steps.
+    pub(crate) fn service(&self) -> &Service {
+        &self.service
+    }
+
     /// The simulator, for its gauges.
     pub(crate) fn sim(&self) -> &Sim {
         &self.sim

@@ -339,13 +339,15 @@ impl<'a> Steps<'a> {
             let (summary, server) = &self.evidence[i];
             let spec = self.model;
             let queue = spec.map(|spec| binding_queue(self.plan, spec));
+            let tightest =
+                spec.and_then(|spec| crate::model_run::capacity(self.plan, spec).bottleneck().map(str::to_string));
             let row = &self.rows[i];
             let saturated = row
                 .utilisation
                 .filter(|&u| u >= 1.0 && self.simulate)
                 .zip(spec)
                 .map(|(u, spec)| (u, saturated(self.plan, spec)));
-            breaks::analyse(summary, row.offered_per_s, server.as_ref(), queue, saturated)
+            breaks::analyse(summary, row.offered_per_s, server.as_ref(), (queue, tightest), saturated)
         });
         let require = self.opts.require.or(plan.min_capacity);
         let passed = match (kind, rate, require) {
