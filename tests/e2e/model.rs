@@ -88,3 +88,82 @@ fn the_builtin_target_serves_the_profiles_own_ops_as_the_model_says() {
     assert!(service_p50("show") >= 19.9, "show holds 20 ms: {}", service_p50("show"));
     assert!(service_p50("show") > service_p50("place"), "{}", s["ops"]);
 }
+
+/// Per op of one step of a steps schedule: (latency p50, service p50, errors).
+fn step_ops(s: &serde_json::Value, step: usize) -> std::collections::BTreeMap<String, (f64, f64, u64)> {
+    let ops = s["stages"][0]["steps"][step]["ops"].as_object().unwrap_or_else(|| panic!("no step {step}: {s}"));
+    let figure = |o: &serde_json::Value, k: &str| o[k]["p50"].as_f64().unwrap();
+    ops.iter()
+        .map(|(name, o)| {
+            let errors = o["requests"]["errors"].as_u64().unwrap();
+            (name.clone(), (figure(o, "latency_ms"), figure(o, "service_ms"), errors))
+        })
+        .collect()
+}
+
+/// profiles/own-service.toml through both engines: 70 % of the tax gateway's capacity,
+/// then 130 %. Both say the gateway runs dry first (the model's resource table, the live
+/// target's 503 answers), and live each op takes at least its holds' sum, as simulated.
+#[test]
+fn own_service_runs_dry_at_the_same_resource_in_both_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("sim");
+    let o = run_in_root(&["simulate", "profiles/own-service.toml", "--out", sim.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "the SLO fails past the knee: {}", stderr(&o));
+    let s = summary(&sim);
+    let resources = s["pool"]["resources"].as_array().unwrap();
+    let dry: Vec<&str> =
+        resources.iter().filter(|r| !r["first_dry_s"].is_null()).map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(dry, ["tax-gateway"], "{resources:?}");
+    let simulated = step_ops(&s, 0);
+    // Below the knee nobody waits for the database or the workers, and each op's p50 is
+    // its holds' sum: place-order 4 + 40 + 2, get-order 3, list-orders 6, pay 30 + 2 ms.
+    for (op, hold) in [("place-order", 46.0), ("get-order", 3.0), ("list-orders", 6.0), ("pay", 32.0)] {
+        let (p50, _, errors) = simulated[op];
+        assert!(p50 >= hold && p50 < hold * 1.01, "{op}: simulated p50 {p50} ms, holds {hold} ms");
+        assert_eq!(errors, 0, "{op} below the knee");
+    }
+
+    let live = dir.path().join("live");
+    let o = run_in_root(&["run", "profiles/own-service.toml", "--out", live.to_str().unwrap(), "--no-progress"]);
+    assert_eq!(o.status.code(), Some(1), "the SLO fails past the knee: {}{}", stdout(&o), stderr(&o));
+    let l = summary(&live);
+    for (op, (sim_p50, _, _)) in &simulated {
+        let (_, service_p50, errors) = step_ops(&l, 0)[op];
+        // HDR buckets round to 0.1 %; a live sleep never ends early.
+        assert!(service_p50 >= sim_p50 * 0.999, "{op}: live p50 {service_p50} ms under the model's {sim_p50} ms");
+        assert_eq!(errors, 0, "{op}: 70 % of the gateway is no overload, live either");
+    }
+    // Past the knee only the ops that use the gateway fail, in both engines.
+    for s in [&s, &l] {
+        let past = step_ops(s, 1);
+        assert!(past["place-order"].2 > 0 && past["pay"].2 > 0, "{past:?}");
+        assert_eq!((past["get-order"].2, past["list-orders"].2), (0, 0), "{past:?}");
+    }
+    let errors = std::fs::read_to_string(live.join("errors.jsonl")).unwrap();
+    let answered: Vec<serde_json::Value> = errors
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["status"].as_u64().is_some_and(|s| s >= 500))
+        .collect();
+    assert!(!answered.is_empty(), "{errors}");
+    for e in &answered {
+        assert_eq!(e["status"], 503, "the gateway's when-dry: {e}");
+        assert!(e["body"].as_str().unwrap().contains("tax-gateway exhausted"), "the live target names it: {e}");
+    }
+}
+
+#[test]
+fn the_capacity_search_names_the_resource_that_runs_dry_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cap");
+    let args = ["capacity", "profiles/own-service.toml", "--simulate", "--step-time", "4s", "--out"];
+    let o = run_in_root(&[&args[..], &[out.to_str().unwrap()]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("capacity.json")).unwrap()).unwrap();
+    assert_eq!(c["breaks_first"]["resource"], "tax-gateway", "{}", c["breaks_first"]);
+    let answer = c["answer"]["rate_per_s"].as_f64().unwrap();
+    assert!(answer > 500.0 && answer < 1091.0, "under the gateway's 1,091/s: {answer}");
+    assert!(c["answer"]["sentence"].as_str().unwrap().contains("resource tax-gateway"), "{}", c["answer"]);
+}
