@@ -42,6 +42,12 @@ pub fn serve_model(profile: Option<&Path>, o: &ModelOverrides) -> Result<(ModelS
         }
         None => (ModelSpec::default(), 1),
     };
+    let one_pool = [o.pool_size.is_some(), o.acquire_timeout.is_some(), o.workers.is_some(), o.queue_limit.is_some()];
+    if !spec.resources.is_empty() && (one_pool.contains(&true) || o.rate_limit.is_some()) {
+        let message = "the profile's [model] has named resources: --pool-size, --acquire-timeout, --workers, \
+                       --queue-limit and --rate-limit size the one-pool model; change the resources in the profile";
+        return Err(Error::Flag { flag: "--profile", message: message.into() });
+    }
     spec.pool_size = o.pool_size.unwrap_or(spec.pool_size);
     spec.acquire_timeout = o.acquire_timeout.unwrap_or(spec.acquire_timeout);
     spec.stall = o.stall.or(spec.stall);

@@ -33,6 +33,10 @@ impl SweepResult {
 /// Predict every (pool size, rate) pair; an empty list keeps the profile's value.
 pub fn sweep(plan: &Plan, pools: &[usize], rates: &[f64], out: Option<&std::path::Path>) -> Result<SweepResult, Error> {
     folder::check(out)?;
+    if !pools.is_empty() && !plan.model.spec.resources.is_empty() {
+        let message = "sizes the one-pool model; this profile's [model] has named resources (size them there)";
+        return Err(Error::Flag { flag: "--sweep-pool", message: message.into() });
+    }
     let pools = if pools.is_empty() { vec![plan.model.spec.pool_size] } else { pools.to_vec() };
     let rates: Vec<Option<f64>> = if rates.is_empty() { vec![None] } else { rates.iter().copied().map(Some).collect() };
     let mut cells = Vec::new();

@@ -221,12 +221,6 @@ impl ModelSpec {
         &self.holds[op.index()]
     }
 
-    /// One request's demand on the service: (connection hold, worker overhead), drawn
-    /// the same way by the simulator and the live target.
-    pub fn draw(&self, hold: &Hold, rng: &mut impl rand::Rng) -> (Duration, Duration) {
-        (hold.sample(rng), self.overhead.sample(rng))
-    }
-
     /// Set how long `op` holds its connection.
     pub fn set_hold(&mut self, op: Operation, hold: Hold) {
         self.holds[op.index()] = hold;
