@@ -48,6 +48,29 @@ fn a_service_at_its_own_url_is_simulated_and_searched_from_its_model() {
     assert!(answer > 100.0 && answer <= 1334.0, "answer {answer}/s of a 1,333/s model: {c}");
 }
 
+/// Steps over the one-pool model's own resources: a request that takes the pool twice
+/// holds it for both, and its worker for the whole request.
+#[test]
+fn steps_can_name_the_one_pool_models_resources() {
+    let profile = OWN_URL.replace(
+        "[model.ops.list]\nhold = \"10ms\"\n",
+        "workers = 4\n[model.ops.list]\nsteps = [{ use = \"workers\" }, { use = \"pool\", hold = \"5ms\" }, \
+         { hold = \"1ms\" }, { use = \"pool\", hold = \"3ms\" }]\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), &profile);
+    let o = run_in_root(&["validate", &file]);
+    assert!(stdout(&o).contains("list: workers → pool 5ms → wait 1ms → pool 3ms"), "{}{}", stdout(&o), stderr(&o));
+    let out = dir.path().join("sim").display().to_string();
+    let o = run_in_root(&["simulate", &file, "--out", &out]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary(Path::new(&out));
+    assert!((8.99..9.1).contains(&p50(&s, "list")), "5 + 1 + 3 ms: {}", p50(&s, "list"));
+    let names: Vec<&str> =
+        s["pool"]["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["pool", "workers"]);
+}
+
 #[test]
 fn validate_says_which_ops_hold_the_default() {
     let dir = tempfile::tempdir().unwrap();

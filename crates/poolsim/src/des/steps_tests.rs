@@ -70,3 +70,16 @@ fn a_full_queue_refuses_at_once_with_the_resources_answer() {
     assert_eq!(refused.len(), 1);
     assert_eq!((refused[0].end, refused[0].dry, refused[0].status), (Duration::ZERO, Some(0), Some(503)));
 }
+
+#[test]
+fn a_resource_that_gives_no_answer_leaves_the_client_to_time_out() {
+    let mut s = service(10, 1, 5);
+    s.resources[1].when_dry = WhenDry::NoAnswer;
+    s.resources[1].acquire_timeout = Some(2 * MS);
+    let mut sim = Sim::for_service(&s, Some(Duration::from_secs(2)));
+    let out = offer_all(&mut sim, 2, Duration::ZERO);
+    let lost = out.iter().find(|c| c.outcome != SimOutcome::Ok).unwrap();
+    assert_eq!((lost.outcome, lost.status, lost.dry), (SimOutcome::ClientTimeout, None, Some(1)));
+    assert_eq!(lost.end, Duration::from_secs(2), "the client's timeout ends it");
+    assert_eq!(sim.gauge(1).timeouts, 1);
+}
