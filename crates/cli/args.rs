@@ -163,6 +163,40 @@ pub enum Command {
     /// the profile reads them from ${env.NAME} placeholders, and stderr lists the
     /// variables to set. The profile is checked as `validate` would before it is written.
     Init(InitArgs),
+    /// Print Kubernetes manifests that run a profile as N shards and gate on the merge.
+    ///
+    /// Documents, in the order to apply them: the namespace (with --namespace), a ConfigMap
+    /// holding the profile, a ReadWriteMany PersistentVolumeClaim for the shards' report
+    /// folders, an Indexed Job of N pods (completionMode Indexed, one pod a node by pod
+    /// anti-affinity, each `run --shard auto --start-at T` with EINV_SHARDS=N, CPU and
+    /// memory requests sized from the profile's peak rate and connections per shard, a
+    /// deadline of start + schedule + drain + 5 min) and a merge Job that waits for the N
+    /// folders, runs `einv-load merge` and exits with the merged SLO verdict. The gate:
+    /// `kubectl wait --for=condition=complete job/RUN-merge`. T is now + --start-in:
+    /// apply the manifests before then (a shard that starts late joins the schedule and
+    /// misses what is past).
+    K8s(K8sArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct K8sArgs {
+    /// The profile (TOML); the pods get it as it is.
+    pub profile: PathBuf,
+    /// Shards (pods, on as many nodes) [default: the profile's [shards] count, else 1].
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u64>,
+    /// The einv-load image the pods run (see the Dockerfile).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: String,
+    /// Create this namespace and put every object in it.
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// The shards start this long after the manifests are made.
+    #[arg(long, value_name = "DUR", default_value = "90s", value_parser = parse_duration)]
+    pub start_in: Duration,
+    /// Write one file per object into DIR (refused if they exist), or - for standard output.
+    #[arg(long, value_name = "DIR|-", default_value = "-")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -314,9 +348,10 @@ pub struct GenerateArgs {
     /// Seed for every random choice (overrides the profile's).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Render only shard I of N (arrivals k with k mod N = I).
-    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
-    pub shard: Option<Shard>,
+    /// Render only shard I of N (arrivals k with k mod N = I); auto: I from
+    /// JOB_COMPLETION_INDEX, N from EINV_SHARDS (a Kubernetes Indexed Job's pod).
+    #[arg(long, value_name = "I/N|auto", value_parser = parse_shard)]
+    pub shard: Option<ShardArg>,
 }
 
 #[derive(Debug, Args)]
@@ -339,9 +374,18 @@ pub struct RunArgs {
     /// Seed for every random choice (arrivals, op mix).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Send only shard I of N of the schedule (arrivals k with k mod N = I).
-    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
-    pub shard: Option<Shard>,
+    /// Send only shard I of N of the schedule (arrivals k with k mod N = I); auto: I from
+    /// JOB_COMPLETION_INDEX (which a Kubernetes Indexed Job sets), N from EINV_SHARDS.
+    #[arg(long, value_name = "I/N|auto", value_parser = parse_shard)]
+    pub shard: Option<ShardArg>,
+    /// Wait, then start the schedule at this instant: UTC in RFC 3339
+    /// (2026-12-02T16:00:00Z) or +DUR from now (+90s). Shards given the same instant start
+    /// together (as closely as their clocks agree). A process that comes up after it joins
+    /// the schedule where it is then: arrivals already overdue are missed (not sent, not
+    /// errors; summary.json run.start says how late and how many); one whose schedule is
+    /// over by then is refused (exit 2).
+    #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
+    pub start_at: Option<std::time::SystemTime>,
     /// The report folder (refused if it already holds a report) [default: reports/NAME-UTCSTAMP/].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -481,9 +525,39 @@ fn parse_slow_body(s: &str) -> Result<SlowBody, String> {
     Ok(SlowBody { window: parse_window(window)?, bytes_per_s: einv_poolsim::parse_byte_rate(rate)? })
 }
 
-fn parse_shard(s: &str) -> Result<Shard, String> {
-    let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 0/4")?;
+/// `--shard I/N`, or `auto`: read from the environment when the command runs (see
+/// [`ShardArg::resolve`]), so that its errors name the variables.
+#[derive(Debug, Clone, Copy)]
+pub enum ShardArg {
+    Fixed(Shard),
+    Auto,
+}
+
+impl ShardArg {
+    pub fn resolve(arg: Option<ShardArg>) -> Result<Option<Shard>, einv_engine::Error> {
+        match arg {
+            None => Ok(None),
+            Some(ShardArg::Fixed(s)) => Ok(Some(s)),
+            Some(ShardArg::Auto) => Shard::from_env().map(Some),
+        }
+    }
+}
+
+fn parse_shard(s: &str) -> Result<ShardArg, String> {
+    if s.trim() == "auto" {
+        return Ok(ShardArg::Auto);
+    }
+    let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 0/4, or auto")?;
     let index: u64 = i.trim().parse().map_err(|_| format!("{i:?} is not a number"))?;
     let count: u64 = n.trim().parse().map_err(|_| format!("{n:?} is not a number"))?;
-    Shard::new(index, count).ok_or_else(|| format!("need 0 <= I < N, got {index}/{count}"))
+    Shard::new(index, count).map(ShardArg::Fixed).ok_or_else(|| format!("need 0 <= I < N, got {index}/{count}"))
+}
+
+/// `--start-at`: an instant in UTC (RFC 3339, `2026-12-02T16:00:00Z`) or `+DUR` from now.
+fn parse_start_at(s: &str) -> Result<std::time::SystemTime, String> {
+    if let Some(rel) = s.trim().strip_prefix('+') {
+        return Ok(std::time::SystemTime::now() + parse_duration(rel)?);
+    }
+    humantime::parse_rfc3339(s.trim())
+        .map_err(|e| format!("{e}: write a UTC time such as 2026-12-02T16:00:00Z, or +90s for 90 s from now"))
 }

@@ -9,7 +9,8 @@ use einv_engine::{Finished, InitOptions, InitSource, ModelOverrides, Overrides, 
 use einv_report::Existing;
 
 use crate::args::{
-    CapacityArgs, Command, CompareArgs, GenerateArgs, InitArgs, MergeArgs, ReportArgs, RunArgs, ServeArgs, SimulateArgs,
+    CapacityArgs, Command, CompareArgs, GenerateArgs, InitArgs, K8sArgs, MergeArgs, ReportArgs, RunArgs, ServeArgs,
+    ShardArg, SimulateArgs,
 };
 use crate::out;
 
@@ -26,6 +27,7 @@ impl Command {
             Command::Compare(args) => compare(args),
             Command::Report(args) => report(args),
             Command::Init(args) => init(args),
+            Command::K8s(args) => k8s(args),
         }
     }
 }
@@ -38,7 +40,7 @@ fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         duration: a.duration,
         connections: a.connections,
         seed: a.seed,
-        shard: a.shard,
+        shard: ShardArg::resolve(a.shard)?,
     };
     plan.apply(&overrides)?;
     let json_to_stdout = a.json_stream.as_ref().is_some_and(|p| p.as_os_str() == "-");
@@ -49,6 +51,7 @@ fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         json_stream: a.json_stream,
         metrics_linger: a.metrics_linger.unwrap_or_default(),
         error_samples: Some(a.error_samples),
+        start_at: a.start_at,
         ..RunOptions::default()
     };
     let result = einv_engine::run(&plan, &opts)?;
@@ -114,6 +117,9 @@ fn validate(path: &Path) -> anyhow::Result<ExitCode> {
         text.push_str(&format!("  {label:<11} {line}\n"));
     }
     out::print(&text)?;
+    for w in plan.shard_warnings() {
+        eprintln!("warning: {w}");
+    }
     Ok(out::exit(&Verdict::Pass))
 }
 
@@ -206,7 +212,7 @@ fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
 
 fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
     let mut plan = Plan::load(&a.profile)?;
-    plan.apply(&Overrides { seed: a.seed, shard: a.shard, ..Overrides::default() })?;
+    plan.apply(&Overrides { seed: a.seed, shard: ShardArg::resolve(a.shard)?, ..Overrides::default() })?;
     let existing = if a.force { Existing::ReplaceOutsideReports } else { Existing::Refuse };
     let done = einv_engine::generate(&plan, a.count, &a.out, existing)?;
     if done.skipped > 0 {
@@ -265,4 +271,27 @@ fn compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
     let html = result.folder.join("compare.html");
     out::print(&format!("{}\ncompare   {}\n", einv_report::compare_table(c), html.display()))?;
     Ok(out::exit(&Verdict::of_comparison(c)))
+}
+
+fn k8s(a: K8sArgs) -> anyhow::Result<ExitCode> {
+    let plan = Plan::load(&a.profile)?;
+    let opts =
+        einv_engine::K8sOptions { shards: a.shards, image: a.image, namespace: a.namespace, start_in: a.start_in };
+    let m = einv_engine::manifests(&plan, &opts, std::time::SystemTime::now())?;
+    let shards = opts.shards.unwrap_or_else(|| plan.shard_count());
+    for w in plan.per_shard_warnings(shards) {
+        eprintln!("warning: {w}");
+    }
+    for note in &m.notes {
+        eprintln!("note: {note}");
+    }
+    if a.out.as_os_str() == "-" {
+        out::print(&m.to_stream(shards))?;
+    } else {
+        einv_engine::write_manifests(&m, &a.out)?;
+        eprintln!("wrote {} files to {}", m.documents.len(), a.out.display());
+    }
+    let at = humantime::format_rfc3339_seconds(m.start_at);
+    eprintln!("the {shards} shards start at {at}: apply before then; gate: kubectl wait job/{}-merge", m.run);
+    Ok(out::exit(&Verdict::Pass))
 }

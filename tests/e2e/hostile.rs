@@ -7,7 +7,7 @@
 //! the README promises: a complete report folder, every scheduled request accounted for,
 //! errors in the right class, and an end within the schedule plus the documented drain.
 
-mod peer;
+pub mod peer;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -21,7 +21,7 @@ use crate::profile::{Endpoint, HttpUrl, Load, Plan, Shard};
 use crate::progress::Progress;
 use crate::stream::Streams;
 use crate::workload::{Arrivals, Workload, intended_rate};
-use crate::{folder, signals};
+use crate::{folder, signals, start};
 
 /// How a run reports, beyond what the profile says.
 #[derive(Debug, Clone, Default)]
@@ -42,6 +42,9 @@ pub struct RunOptions {
     /// Keep this many failing exchanges per op and class in errors.jsonl (default
     /// [`DEFAULT_ERROR_SAMPLES`]; 0: none).
     pub error_samples: Option<usize>,
+    /// Start the schedule at this wall-clock instant (`--start-at`), waiting for it; a
+    /// process that comes up after it joins the schedule there (see `start.rs`).
+    pub start_at: Option<SystemTime>,
 }
 
 /// A finished (or interrupted) run.
@@ -61,6 +64,9 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
         .build()
         .map_err(Error::Runtime)?;
     folder::check(opts.out.as_deref())?;
+    if let Some(at) = opts.start_at {
+        start::check(at, plan.load.duration())?;
+    }
     let mut streams = Streams::open(opts.metrics_addr, opts.json_stream.as_deref())?;
     streams.serve(&rt)?;
     // Kept alive for the whole run; dropped (and stopped) on return.
@@ -87,7 +93,8 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     let tls = TlsClient::for_plan(plan, server.as_ref().and_then(Server::cert_pem))?;
     // Everything that can reject the input is checked before the folder exists.
     let workload = Workload::new(plan)?;
-    let started_at = SystemTime::now();
+    // A common start is second 0 of every shard, on the time axis `merge` lines them up by.
+    let started_at = opts.start_at.unwrap_or_else(SystemTime::now);
     let folder = folder::create(opts.out.as_deref(), &plan.name, started_at)?;
     let authority = plan.authority(Some(addr));
     let target = Target { addr, authority, base_path, label: target_label, tls };
@@ -174,7 +181,13 @@ async fn drive(
     let (stop_tx, stop) = watch::channel(false);
     tokio::spawn(signals::forward(stop_tx.clone(), "interrupted: finishing in-flight requests and writing the report"));
 
-    let start = Instant::now();
+    let (start, late) = match opts.start_at {
+        Some(at) => {
+            tracing::info!("waiting for the start at {}", humantime::format_rfc3339_millis(at));
+            start::wait(at, &mut stop.clone()).await
+        }
+        None => (Instant::now(), Duration::ZERO),
+    };
     ctx.started = start;
     let ctx = Arc::new(ctx);
     let target_rate = workload.target_rate(&plan.load, plan.shard);
@@ -185,7 +198,8 @@ async fn drive(
     };
     let (shard, connections) = (plan.shard, plan.target.connections);
     let length = plan.load.duration();
-    let drive = Drive { ctx: ctx.clone(), shard, connections, start, length, pacing, stop: stop.clone() };
+    let join = start::join(late, plan.max_send_lag);
+    let drive = Drive { ctx: ctx.clone(), shard, connections, start, length, pacing, join, stop: stop.clone() };
     let arrivals = workload.arrivals(shard)?;
     let driver = spawn_driver(plan, drive, workload, arrivals);
     let progress = Progress::new(plan.load.duration(), opts.progress);
@@ -202,7 +216,14 @@ async fn drive(
         interval: names.iter().map(|_| Stats::new()).collect(),
         last: Duration::ZERO,
     };
-    let mut ticker = tokio::time::interval_at((start + Duration::from_secs(1)).into(), Duration::from_secs(1));
+    // A late joiner's seconds before it are empty intervals, so that its interval k is
+    // second k of the schedule, as every shard's is.
+    let passed = late.as_secs();
+    for k in 1..=passed {
+        collector.push(Duration::from_secs(k), false)?;
+    }
+    let first_tick = start + Duration::from_secs(passed + 1);
+    let mut ticker = tokio::time::interval_at(first_tick.into(), Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(driver);
     let mut aborted = None;
@@ -239,7 +260,14 @@ async fn drive(
     progress.finish();
     // Closed loop has no schedule: what it asked for is what it sent or skipped.
     let scheduled = driven.scheduled.unwrap_or_else(|| log.totals().iter().map(|s| s.sent + s.skipped).collect());
-    let ended = Ended { sent_for, drained: elapsed.saturating_sub(sent_for), scheduled, target_rate, interrupted };
+    let sync = opts.start_at.map(|at| start::record(at, late, driven.missed));
+    if let Some((_, Some(w))) = &sync {
+        tracing::warn!("{w}");
+        log.warn(w.clone());
+    }
+    let start = sync.map(|(s, _)| s);
+    let ended =
+        Ended { sent_for, drained: elapsed.saturating_sub(sent_for), scheduled, target_rate, interrupted, start };
     warn_at_end(plan, &ctx, &names, &mut log);
     let finish = finish_info(plan, target.label, started_at, &ctx, ended);
     Ok(log.finish(finish)?)
@@ -313,6 +341,7 @@ struct Ended {
     scheduled: Vec<u64>,
     target_rate: f64,
     interrupted: bool,
+    start: Option<einv_report::SyncStart>,
 }
 
 /// The SLO one process checks: a shard sends 1/N of the run, so a minimum rate (set for
@@ -335,6 +364,7 @@ fn finish_info(plan: &Plan, target: String, started_at: SystemTime, ctx: &Ctx, e
             drain_s: ended.drained.as_secs_f64(),
             planned_duration_s: plan.load.duration().as_secs_f64(),
             shard: plan.shard.label(),
+            start: ended.start.clone(),
         },
         scheduled: ended.scheduled,
         target_rate: ended.target_rate,

@@ -142,6 +142,7 @@ fn finish(
             drain_s: end.saturating_sub(sent_until).as_secs_f64(),
             planned_duration_s: planned,
             shard: None,
+            start: None,
         },
         target_rate,
         scheduled,

@@ -62,6 +62,7 @@ fn one_hour(dir: &std::path::Path) -> Saved {
             drain_s: 0.0,
             planned_duration_s: SECONDS as f64,
             shard: None,
+            start: None,
         },
         scheduled: vec![SECONDS * 50; OPS.len()],
         target_rate: 200.0,

@@ -90,7 +90,7 @@ pub use stages::{Knee, Span, StageKind, StageSummary, Stages, Window};
 pub use stats::{MAX_TAGS, Stats};
 pub use summary::{
     Aborted, Connections, Injected, LagPercentiles, OpSummary, Parts, Percentiles, PhasePercentiles, PhaseSummary,
-    Rate, Requests, RunInfo, SCHEMA_VERSION, Summary, Tool,
+    Rate, Requests, RunInfo, SCHEMA_VERSION, Summary, SyncStart, Tool,
 };
 pub use sweep::{SweepCell, SweepFailure, smallest_passing, sweep_csv, sweep_markdown};
 pub use text::{nothing_measured, text_summary};

@@ -18,7 +18,7 @@ use crate::histograms::Timing;
 use crate::hlog::HlogWriter;
 use crate::outcome::ErrorClass;
 use crate::stats::Stats;
-use crate::summary::{Connections, Parts, RunInfo, Summary};
+use crate::summary::{Connections, Parts, RunInfo, Summary, SyncStart};
 use crate::timeseries::{TimeseriesRow, TimeseriesWriter};
 
 /// Runs write one interval per second.
@@ -32,6 +32,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
     let mut warnings = check::compatible(&folders, out)?;
     let (offsets, skew) = align(&folders)?;
     warnings.extend(skew);
+    let runs: Vec<&RunInfo> = folders.iter().map(|f| &f.summary.run).collect();
+    let (sync, uneven) = sync_start(&runs);
+    warnings.extend(uneven);
     let first = &folders[0].summary;
     let duration_s = folders.iter().zip(&offsets).map(|(f, o)| o + f.summary.run.duration_s).fold(0.0, f64::max);
     let ended_s = folders.iter().zip(&offsets).map(|(f, o)| o + f.summary.run.duration_s + f.summary.run.drain_s);
@@ -59,7 +62,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, Error> {
     let mut not_written = Vec::new();
     not_written.extend(errors.as_ref().and_then(|e| e.write(out)));
     let parts = Parts {
-        run: RunInfo { drain_s, ..run_info(&folders, duration_s) },
+        run: RunInfo { drain_s, start: sync, ..run_info(&folders, duration_s) },
         ops: merged.ops.iter().map(|(name, (stats, n))| (name.as_str(), stats, *n)).collect(),
         target_rate: folders.iter().map(|f| f.summary.overall.rate.target_per_s).sum(),
         tags: &merged.tags,
@@ -118,6 +121,27 @@ fn align(folders: &[Folder]) -> Result<(Vec<f64>, Option<String>), Error> {
         hi - lo
     );
     Ok((starts.iter().map(|s| s - lo).collect(), Some(warning)))
+}
+
+/// The merged run's common start, when its shards had one (`run --start-at`): the spread
+/// of the shards' actual starts (latest less earliest), the latest's lateness and the
+/// arrivals missed in all; a warning when they were not given the same instant (or only
+/// some were), which is then no common start.
+fn sync_start(runs: &[&RunInfo]) -> (Option<SyncStart>, Option<String>) {
+    let starts: Vec<&SyncStart> = runs.iter().filter_map(|r| r.start.as_ref()).collect();
+    let Some(first) = starts.first() else { return (None, None) };
+    if starts.len() < runs.len() || starts.iter().any(|s| s.at != first.at) {
+        let ats: Vec<String> = runs.iter().map(|r| r.start.as_ref().map_or("none".into(), |s| s.at.clone())).collect();
+        return (None, Some(format!("the shards were not started at one --start-at instant ({})", ats.join(", "))));
+    }
+    let (lo, hi) = starts.iter().fold((f64::MAX, f64::MIN), |(lo, hi), s| (lo.min(s.late_ms), hi.max(s.late_ms)));
+    let start = SyncStart {
+        at: first.at.clone(),
+        late_ms: hi,
+        missed: starts.iter().map(|s| s.missed).sum(),
+        spread_ms: Some(hi - lo),
+    };
+    (Some(start), None)
 }
 
 /// histograms.hlog and timeseries.csv of the merged run, written one merged interval
@@ -229,6 +253,7 @@ fn run_info(folders: &[Folder], duration_s: f64) -> RunInfo {
         duration_s,
         planned_duration_s: folders.iter().map(|f| f.summary.run.planned_duration_s).fold(0.0, f64::max),
         shard: None,
+        start: None,
         ..first.clone()
     }
 }
@@ -240,4 +265,42 @@ fn connections(folders: &[Folder]) -> Connections {
         let c = &f.summary.connections;
         Connections { limit: a.limit + c.limit, opened: a.opened + c.opened, max_open: a.max_open + c.max_open }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(start: Option<(&str, f64, u64)>) -> RunInfo {
+        RunInfo {
+            name: "r".into(),
+            profile: "p.toml".into(),
+            seed: 1,
+            target: "t".into(),
+            mode: "open".into(),
+            started_at: String::new(),
+            duration_s: 1.0,
+            drain_s: 0.0,
+            planned_duration_s: 1.0,
+            shard: None,
+            start: start.map(|(at, late_ms, missed)| SyncStart { at: at.into(), late_ms, missed, spread_ms: None }),
+        }
+    }
+
+    /// The spread is the latest actual start less the earliest; missed arrivals add up.
+    #[test]
+    fn a_common_start_reports_its_spread_and_what_was_missed() {
+        let at = "2026-12-02T16:00:00Z";
+        let runs = [run(Some((at, 0.2, 0))), run(Some((at, 1500.7, 150))), run(Some((at, 3.0, 0)))];
+        let (start, warning) = sync_start(&runs.iter().collect::<Vec<_>>());
+        let start = start.unwrap();
+        assert_eq!(warning, None);
+        assert!((start.spread_ms.unwrap() - 1500.5).abs() < 1e-9);
+        assert_eq!((start.late_ms, start.missed), (1500.7, 150));
+        let other = [run(Some((at, 0.2, 0))), run(Some(("2026-12-02T16:05:00Z", 0.1, 0)))];
+        let (start, warning) = sync_start(&other.iter().collect::<Vec<_>>());
+        assert!(start.is_none() && warning.unwrap().contains("not started at one --start-at instant"));
+        let (start, warning) = sync_start(&[&run(None), &run(None)]);
+        assert!(start.is_none() && warning.is_none());
+    }
 }

@@ -190,6 +190,25 @@ pub struct RunInfo {
     /// `"I/N"` when this run sent only shard I of N of the schedule (`run --shard`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+    /// The common start (`run --start-at`), when the run had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<SyncStart>,
+}
+
+/// A start at a common wall-clock instant (`run --start-at`), as it went.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SyncStart {
+    /// The instant the schedule started at (second 0 of every shard), UTC, RFC 3339.
+    pub at: String,
+    /// How long after it this process began its schedule, ms (a merge: the latest shard's).
+    /// A process that came up late joined the schedule there.
+    pub late_ms: f64,
+    /// Arrivals due before the process joined: never sent, counted in `unsent`, not in
+    /// errors or latency (a merge: the shards' sum).
+    pub missed: u64,
+    /// A merge: the latest shard's start less the earliest's, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread_ms: Option<f64>,
 }
 
 /// Client-side connection accounting.
@@ -301,7 +320,8 @@ pub struct Requests {
     pub scheduled: u64,
     /// Requests that finished: `ok + errors`.
     pub sent: u64,
-    /// `scheduled - sent - skipped`: dropped when the run was interrupted (0 otherwise).
+    /// `scheduled - sent - skipped`: dropped when the run was interrupted, or missed by a
+    /// process that came up after `--start-at` (see `run.start`); 0 otherwise.
     pub unsent: u64,
     pub ok: u64,
     pub errors: u64,

@@ -109,6 +109,9 @@ pub fn text_summary(s: &Summary, errors: &[FailedExchange], folder: &str) -> Str
             ),
         };
     }
+    if let Some(st) = &r.start {
+        let _ = writeln!(out, "start     {}", crate::render::start_sentence(st));
+    }
     let _ = writeln!(
         out,
         "requests  sent {} of {} scheduled, ok {}, errors {} ({:.2}%)",
@@ -123,7 +126,10 @@ pub fn text_summary(s: &Summary, errors: &[FailedExchange], folder: &str) -> Str
         "rate      target {:.1}/s, achieved {:.1}/s, connections opened {} (max open {} of {})",
         o.rate.target_per_s, o.rate.achieved_per_s, s.connections.opened, s.connections.max_open, s.connections.limit
     );
-    let _ = write!(out, "\n{:<28}", "ms");
+    // The label column fits the longest op name (HAR imports make long ones), at least 28.
+    let op_label = |name: &str, op: &OpSummary| format!("  {name} ({})", op.requests.sent);
+    let width = s.ops.iter().map(|(name, op)| op_label(name, op).chars().count() + 1).fold(28, usize::max);
+    let _ = write!(out, "\n{:<width$}", "ms");
     for q in &s.percentiles {
         let _ = write!(out, " {:>9}", q.label());
     }
@@ -131,7 +137,7 @@ pub fn text_summary(s: &Summary, errors: &[FailedExchange], folder: &str) -> Str
     // One line of the table: a figure for each of the summary's percentiles (blank where
     // `get` has none), then max.
     let line = |out: &mut String, label: &str, get: &dyn Fn(Quantile) -> Option<f64>, max: f64| {
-        let _ = write!(out, "{label:<28}");
+        let _ = write!(out, "{label:<width$}");
         for q in &s.percentiles {
             let _ = write!(out, " {:>9}", get(*q).map(|v| format!("{v:.3}")).unwrap_or_default());
         }
@@ -142,7 +148,7 @@ pub fn text_summary(s: &Summary, errors: &[FailedExchange], folder: &str) -> Str
     row("service", &o.service_ms);
     if s.ops.len() > 1 {
         for (name, op) in &s.ops {
-            row(&format!("  {name} ({})", op.requests.sent), &op.latency_ms);
+            row(&op_label(name, op), &op.latency_ms);
         }
     }
     for (label, p) in

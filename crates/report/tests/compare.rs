@@ -56,6 +56,7 @@ fn folder_showing(dir: &Path, (n, scale): (u64, f64), (fail_every, check_every):
         drain_s: 0.0,
         planned_duration_s: 10.0,
         shard: None,
+        start: None,
     };
     let finish = Finish {
         run,

@@ -90,6 +90,7 @@ fn folder(
             drain_s: 0.0,
             planned_duration_s: SECONDS as f64,
             shard,
+            start: None,
         },
         scheduled,
         target_rate: 300.0 * fraction,

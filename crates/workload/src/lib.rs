@@ -19,6 +19,7 @@
 //! ```
 
 mod captures;
+mod escape;
 pub mod feeder;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -32,6 +33,7 @@ pub mod template;
 pub mod trace;
 
 pub use captures::Captures;
+pub use escape::Format;
 pub use mix::Mix;
 pub use schedule::{Arrival, Arrivals, MAX_DURATION, MAX_RATE, MAX_STEPS, Schedule, Stage, check_duration, check_rate};
 pub use seed::derive_seed;

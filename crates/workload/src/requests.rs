@@ -121,7 +121,6 @@ pub struct Requests {
     order_prefix: String,
     rows: Vec<Vec<String>>,
     captured: Vec<Option<String>>,
-    invoice: Vec<u8>,
 }
 
 impl Requests {
@@ -144,20 +143,7 @@ impl Requests {
         });
         let captured = vec![None; captures_n.max().unwrap_or(0)];
         let rows = vec![Vec::new(); feeders.len()];
-        Requests {
-            seed,
-            ops,
-            uses,
-            mix,
-            invoices,
-            feeders,
-            captures,
-            faults,
-            order_prefix,
-            rows,
-            captured,
-            invoice: Vec::new(),
-        }
+        Requests { seed, ops, uses, mix, invoices, feeders, captures, faults, order_prefix, rows, captured }
     }
 
     /// The op mix.
@@ -230,23 +216,21 @@ impl Requests {
                 return Ok(Err(Skip::EmptyCapture(capture)));
             }
         }
-        self.invoice.clear();
-        if uses.invoice {
+        // One invoice per request, shared by all its placeholders; it depends on the source
+        // arrival only, so a duplicate resends the very same invoice under the same order number.
+        let invoice = uses.invoice.then(|| {
             let fault = match out.tag {
                 Some(Tag::Invalid(f)) => Some(f),
                 _ => None,
             };
-            // The invoice depends on the source arrival only: a duplicate resends the
-            // very same invoice under the same order number.
-            let invoice = self.invoices.generate(&mut request_rng(self.seed ^ 0x1a7_0ce, source), &out.order_no, fault);
-            invoice.write_json(&mut self.invoice);
-        }
+            self.invoices.generate(&mut request_rng(self.seed ^ 0x1a7_0ce, source), &out.order_no, fault)
+        });
         let uuid = uuid(rng);
         let values = Values {
             index,
             order_no: &out.order_no,
             uuid: &uuid,
-            invoice: &self.invoice,
+            invoice: invoice.as_ref(),
             rows: &self.rows,
             captured: &self.captured,
             mask_secrets,
@@ -315,7 +299,7 @@ fn uses(o: &OpTemplate) -> Uses {
     let mut u = Uses::default();
     for v in all_vars(o) {
         match v {
-            Var::Invoice => u.invoice = true,
+            Var::Invoice | Var::Field(_) => u.invoice = true,
             Var::Feeder { feeder, .. } if !u.feeders.contains(feeder) => u.feeders.push(*feeder),
             Var::Capture { capture, take } if !u.captures.iter().any(|(c, _)| c == capture) => {
                 u.captures.push((*capture, *take))

@@ -37,6 +37,9 @@ pub struct Drive {
     pub length: Duration,
     /// Open loop: release arrivals at most once per this window (zero: each on time).
     pub pacing: Duration,
+    /// Open loop: arrivals intended before this offset are missed, not sent (a process
+    /// that joined a common start late; zero otherwise).
+    pub join: Duration,
     pub stop: watch::Receiver<bool>,
 }
 
@@ -48,6 +51,8 @@ pub struct Driven {
     /// When sending ended: the schedule's end, or the moment the run was stopped. Rates
     /// are measured up to here; the drain comes after.
     pub sent_until: Instant,
+    /// Arrivals before [`Drive::join`]: in `scheduled`, never sent.
+    pub missed: u64,
 }
 
 /// Send this shard's `arrivals` through at most `d.connections` connections,
@@ -59,7 +64,14 @@ pub async fn open_loop(d: Drive, arrivals: Arrivals, mut feed: Feed, ops: usize)
     let mut scheduled = vec![0u64; ops];
     let mut pacer = Pacer::new(d.pacing);
     let mut stop = d.stop.clone();
+    let mut missed = 0;
     for arrival in arrivals {
+        // Walked, not sent: the shard's later arrivals keep their global indices and ops.
+        if arrival.at < d.join {
+            scheduled[arrival.op] += 1;
+            missed += 1;
+            continue;
+        }
         let due = d.start + arrival.at;
         tokio::select! {
             biased;
@@ -83,7 +95,7 @@ pub async fn open_loop(d: Drive, arrivals: Arrivals, mut feed: Feed, ops: usize)
     // Dropping the connections closes the inboxes: idle workers stop, busy ones drain the queue.
     drop(conns);
     drain(workers, cut_tx, sent_until + d.ctx.request_timeout, d.stop, d.ctx.request_timeout).await;
-    Driven { scheduled: Some(scheduled), sent_until }
+    Driven { scheduled: Some(scheduled), sent_until, missed }
 }
 
 /// Closed loop: `d.connections` users, each sending its next request when the last one
@@ -110,7 +122,7 @@ pub async fn closed_loop(d: Drive, feed: Feed, think: Duration) -> Driven {
     }
     let sent_until = schedule_end(&d).await;
     drain(workers, cut_tx, sent_until + d.ctx.request_timeout, d.stop, d.ctx.request_timeout).await;
-    Driven { scheduled: None, sent_until }
+    Driven { scheduled: None, sent_until, missed: 0 }
 }
 
 /// Wait for the schedule's planned end (the dispatcher may be there already, or later);
@@ -238,6 +250,7 @@ mod tests {
             start: Instant::now(),
             length: plan.load.duration(),
             pacing: Duration::from_millis(1),
+            join: Duration::ZERO,
             stop,
         }
     }
@@ -289,6 +302,27 @@ mod tests {
             stats.iter().map(|s| (s.sent, s.ok)).collect::<Vec<_>>(),
             vec![(expected[0], expected[0]), (expected[1], expected[1])]
         );
+    }
+
+    /// A process that joins 100 ms into the schedule misses the arrivals before then
+    /// (scheduled, never sent) and sends every later one, each once.
+    #[tokio::test]
+    async fn a_late_join_misses_the_arrivals_before_it_and_sends_the_rest() {
+        let server = Server::start(Reply::OK).await;
+        let plan = testing::plan(LOAD);
+        let ctx = testing::ctx(&plan, server.addr);
+        let workload = Workload::new(&plan).unwrap();
+        let arrivals = workload.arrivals(plan.shard).unwrap().unwrap();
+        let feed = Feed::new(workload.requests, workload.dynamic, ctx.clone());
+        let (_stop_tx, stop) = watch::channel(false);
+        let join = Duration::from_millis(100);
+        let mut d = drive(&plan, &ctx, stop);
+        (d.start, d.join) = (Instant::now() - join, join);
+        let driven = tokio::time::timeout(PATIENCE, open_loop(d, arrivals, feed, plan.ops.len())).await.unwrap();
+        assert_eq!(driven.missed, 100, "arrivals at 0, 1, ... 99 ms");
+        assert_eq!(driven.scheduled.unwrap().iter().sum::<u64>(), 200);
+        assert_eq!(server.paths().len(), 100);
+        assert_eq!(testing::recorded(&ctx).iter().map(|s| s.sent).sum::<u64>(), 100);
     }
 
     /// With one connection and answers slower than the arrivals, requests wait for the

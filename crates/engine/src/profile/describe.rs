@@ -43,9 +43,13 @@ impl Plan {
         let total: u32 = self.ops.iter().map(|o| o.weight).sum();
         for op in &self.ops {
             let share = f64::from(op.weight) / f64::from(total.max(1)) * 100.0;
-            lines.push(("op", format!("{:<16} {:>5.1}%  {} {}", op.name, share, op.method, op.path)));
+            let body = op.body_file.as_ref().map(|(file, f)| format!(", body {file} ({})", f.as_str()));
+            let line =
+                format!("{:<16} {:>5.1}%  {} {}{}", op.name, share, op.method, op.path, body.unwrap_or_default());
+            lines.push(("op", line));
         }
         lines.extend(slo_lines(&self.slo).into_iter().map(|l| ("slo", l)));
+        lines.extend(self.shards_line().map(|l| ("shards", l)));
         lines
     }
 

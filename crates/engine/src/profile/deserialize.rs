@@ -101,7 +101,10 @@ fn plain_words(message: &str) -> String {
             r#"expected a duration ("20ms"), { exponential = "20ms" }, { p50 = "15ms", p99 = "80ms" } or { from-report = "DIR", op = "NAME" }"#,
         ),
         ("RawDist", "expected a number, { min = N, max = N } or { p50 = N, p99 = N }"),
-        ("RawBody", r#"expected a string or { generator = "invoice" }"#),
+        (
+            "RawBody",
+            r#"expected a string, { generator = "invoice" } or { file = "templates/NAME.json" } (with format = "json", "xml", "form" or "text" if the extension does not say)"#,
+        ),
     ] {
         if out == format!("data did not match any variant of untagged enum {untagged}") {
             return expected.to_string();
@@ -147,11 +150,11 @@ mod tests {
             errors(src),
             [
                 "p.toml:2: nam: unknown field `nam`, expected one of `schema`, `name`, `description`, `seed`, \
-                 `target`, `model`, `load`, `op`, `slo`, `report`, `workload`, `feeder`",
+                 `target`, `model`, `load`, `op`, `slo`, `report`, `workload`, `feeder`, `shards`",
                 "p.toml:4: target.url: invalid type: integer `5`, expected a string",
                 "p.toml:5: target.connections: invalid type: string \"many\", expected an integer",
                 "p.toml:6: targte: unknown field `targte`, expected one of `schema`, `name`, `description`, \
-                 `seed`, `target`, `model`, `load`, `op`, `slo`, `report`, `workload`, `feeder`",
+                 `seed`, `target`, `model`, `load`, `op`, `slo`, `report`, `workload`, `feeder`, `shards`",
                 "p.toml:10: load.stage[0].rate: invalid type: string \"fast\", expected a number",
             ]
         );

@@ -10,6 +10,7 @@ mod raw;
 mod raw_slo;
 mod replay;
 mod resources;
+mod shards;
 mod slo;
 mod tls;
 mod url;
@@ -17,6 +18,8 @@ mod validate;
 
 pub use ops::{FeederSpec, WorkloadSpec};
 pub use replay::Bodies;
+pub(crate) use shards::MAX_SHARDS;
+pub use shards::{CONNECTIONS_PER_PROCESS, RATE_PER_CORE, Shards};
 pub use tls::TlsOptions;
 /// For messages of `init`, which reads URLs of its own.
 pub(crate) use url::redact;
@@ -72,6 +75,8 @@ pub struct Plan {
     /// Send-lag p99 above this makes the summary warn.
     pub max_send_lag: Duration,
     pub shard: Shard,
+    /// `[shards]`: how many processes the profile says the run needs.
+    pub shards: Option<Shards>,
 }
 
 #[derive(Debug, Clone)]
@@ -209,6 +214,8 @@ pub struct Op {
     pub body: Bytes,
     /// Path, body and header templates, when any of them has placeholders.
     pub template: Option<OpTemplate>,
+    /// The body's template file as the profile names it, and its format.
+    pub body_file: Option<(String, einv_workload::Format)>,
     /// (capture index, JSON pointer): values to take from each response.
     pub extract: Vec<(usize, String)>,
     pub check: ResponseCheck,
@@ -318,6 +325,40 @@ impl Shard {
     /// `"I/N"` when the run is split, for the report; `None` for a whole run.
     pub fn label(self) -> Option<String> {
         (self.count > 1).then(|| format!("{}/{}", self.index, self.count))
+    }
+
+    /// `--shard auto`: the shard a Kubernetes Indexed Job's pod is, its index from
+    /// [`Shard::INDEX_ENV`] (which the Job sets) and the count from [`Shard::COUNT_ENV`]
+    /// (which the manifest of `einv-load k8s` sets, the Job itself telling a pod no count).
+    pub fn from_env() -> Result<Shard, Error> {
+        let var = |name| std::env::var(name).ok();
+        Shard::from_vars(var(Shard::INDEX_ENV).as_deref(), var(Shard::COUNT_ENV).as_deref())
+    }
+
+    pub const INDEX_ENV: &'static str = "JOB_COMPLETION_INDEX";
+    pub const COUNT_ENV: &'static str = "EINV_SHARDS";
+
+    fn from_vars(index: Option<&str>, count: Option<&str>) -> Result<Shard, Error> {
+        let fail = |message: String| Error::Flag { flag: "--shard auto", message };
+        let number = |name: &str, value: Option<&str>| {
+            let value = value.ok_or_else(|| {
+                fail(format!(
+                    "{name} is not set (an Indexed Job's pods have {} and the manifests of `einv-load k8s` \
+                     set {}; elsewhere write --shard I/N)",
+                    Shard::INDEX_ENV,
+                    Shard::COUNT_ENV
+                ))
+            })?;
+            value.trim().parse::<u64>().map_err(|_| fail(format!("{name}={value:?} is not a whole number")))
+        };
+        let (index, count) = (number(Shard::INDEX_ENV, index)?, number(Shard::COUNT_ENV, count)?);
+        Shard::new(index, count).ok_or_else(|| {
+            fail(format!(
+                "{}={index} is not below {}={count} (the index counts from 0 to the count less one)",
+                Shard::INDEX_ENV,
+                Shard::COUNT_ENV
+            ))
+        })
     }
 }
 

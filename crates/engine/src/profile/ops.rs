@@ -5,15 +5,17 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use bytes::Bytes;
-use einv_core::input::clip;
+use einv_core::input::{InputError, clip};
+use einv_workload::Format;
 use einv_workload::feeder::{FeedMode, Feeder};
 use einv_workload::invoice::{Dist, InvoiceSpec};
 use einv_workload::requests::{Faults, OpTemplate};
 use einv_workload::template::{EnvText, Scope, Template, expand_env};
 use hyper::Method;
-use hyper::header::{HeaderName, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
-use super::raw::{RawBody, RawCheck, RawDist, RawFeeder, RawInvoice, RawOp, RawWorkload};
+use super::raw::{RawBody, RawBodyTable, RawCheck, RawDist, RawFeeder, RawInvoice, RawOp, RawWorkload};
+use super::replay::{BodyReader, TEMPLATES};
 use super::validate::Check;
 use super::{Op, ResponseCheck};
 use crate::driver::Secrets;
@@ -135,9 +137,13 @@ pub(super) fn ops(c: &mut Check, raw: Vec<RawOp>, feeders: &[FeederSpec], captur
     // Judged on the weights as written: a rejected weight (-1) is reported once, not also as 0.
     let all_zero = !raw.is_empty() && raw.iter().all(|o| o.weight == Some(0));
     let scope = ProfileScope { feeders, captures };
+    let file: &Path = c.file;
+    // The folder of "p.toml" is "", which names no folder to canonicalize.
+    let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut files = BodyFiles { dir, reader: None };
     let mut ops: Vec<Op> = Vec::with_capacity(raw.len());
     for (i, o) in raw.into_iter().enumerate() {
-        let op = op(c, i, o, &scope);
+        let op = op(c, i, o, &scope, &mut files);
         if ops.iter().any(|p| p.name == op.name) {
             c.fail(&format!("op[{i}].name"), format!("{:?} is used by two ops; names must be unique", op.name));
         }
@@ -149,7 +155,7 @@ pub(super) fn ops(c: &mut Check, raw: Vec<RawOp>, feeders: &[FeederSpec], captur
     ops
 }
 
-fn op(c: &mut Check, i: usize, o: RawOp, scope: &ProfileScope) -> Op {
+fn op(c: &mut Check, i: usize, o: RawOp, scope: &ProfileScope, files: &mut BodyFiles) -> Op {
     let key = |k: &str| format!("op[{i}].{k}");
     // An op without a name or path is reported; a stand-in keeps the rest checked.
     let name = c.required(&key("name"), o.name);
@@ -181,17 +187,22 @@ fn op(c: &mut Check, i: usize, o: RawOp, scope: &ProfileScope) -> Op {
     if !literal_path.is_empty() && (!literal_path.starts_with('/') || literal_path.parse::<hyper::Uri>().is_err()) {
         c.fail(&key("path"), format!("{raw_path:?} must be an absolute path like \"/api/v1/invoices\" (or \"\")"));
     }
-    let body_src = match o.body {
-        None => String::new(),
-        Some(RawBody::Text(t)) => t,
-        Some(RawBody::Generator { generator }) if generator == "invoice" => "${invoice}".into(),
-        Some(RawBody::Generator { generator }) => {
-            c.fail(&key("body.generator"), format!("unknown generator {generator:?}; expected \"invoice\""));
-            String::new()
+    let mut body_file = None;
+    let body = match o.body {
+        None => Template::default(),
+        Some(RawBody::Text(t)) => compile(c, "body", &t),
+        Some(RawBody::Table(t)) => {
+            body_file = t.file.clone();
+            body_table(c, &key("body"), t, scope, files)
         }
     };
-    let body = compile(c, "body", &body_src);
-    let (headers, templated) = headers(c, &key("headers"), o.headers, &mut compile);
+    let body_file = body_file.map(|file| (file, body.format()));
+    let (mut headers, templated) = headers(c, &key("headers"), o.headers, &mut compile);
+    // A body template file says what it is; an op's own Content-Type wins.
+    let typed = headers.iter().any(|(n, _)| n == CONTENT_TYPE) || templated.iter().any(|(n, _)| n == "content-type");
+    if let Some(content_type) = body.format().content_type().filter(|_| !typed) {
+        headers.push((CONTENT_TYPE, HeaderValue::from_static(content_type)));
+    }
     let extract = o
         .extract
         .into_iter()
@@ -211,7 +222,93 @@ fn op(c: &mut Check, i: usize, o: RawOp, scope: &ProfileScope) -> Op {
     let static_body = if dynamic { Bytes::new() } else { Bytes::from(literal(&body)) };
     let template = dynamic.then_some(OpTemplate { path, headers: templated, body });
     let path = if dynamic { raw_path } else { literal_path };
-    Op { name: name.unwrap_or_default(), weight, method, path, headers, body: static_body, template, extract, check }
+    let body = static_body;
+    Op { name: name.unwrap_or_default(), weight, method, path, headers, body, template, body_file, extract, check }
+}
+
+/// `body = { generator = "invoice" }` or `body = { file = "...", format = "..." }`.
+fn body_table(c: &mut Check, key: &str, t: RawBodyTable, scope: &ProfileScope, files: &mut BodyFiles) -> Template {
+    let sub = |k: &str| format!("{key}.{k}");
+    if t.format.is_some() && t.file.is_none() {
+        c.fail(&sub("format"), "applies to a body file only: add file = \"templates/NAME.json\"");
+    }
+    match (t.generator, t.file) {
+        (Some(_), Some(_)) => c.fail(key, "give generator = \"invoice\" or file = \"...\", not both"),
+        (Some(generator), None) if generator == "invoice" => {
+            return Template::parse("${invoice}", scope).unwrap_or_default();
+        }
+        (Some(generator), None) => {
+            c.fail(&sub("generator"), format!("unknown generator {generator:?}; expected \"invoice\""));
+        }
+        (None, Some(file)) => return files.template(c, key, &file, t.format.as_deref(), scope),
+        (None, None) => c.fail(key, "expected generator = \"invoice\" or file = \"templates/NAME.json\""),
+    }
+    Template::default()
+}
+
+/// The ops' body template files: confined to the profile's folder, bounded, each read once.
+struct BodyFiles<'a> {
+    dir: &'a Path,
+    /// Made when the first op names a file.
+    reader: Option<Result<BodyReader, String>>,
+}
+
+impl BodyFiles<'_> {
+    /// The template in `file` (relative to the profile), compiled in `format` or the
+    /// format its extension names. Problems name the file, and a placeholder's line and column.
+    fn template(
+        &mut self,
+        c: &mut Check,
+        key: &str,
+        file: &str,
+        format: Option<&str>,
+        scope: &ProfileScope,
+    ) -> Template {
+        let (file_key, format_key) = (format!("{key}.file"), format!("{key}.format"));
+        let path = self.dir.join(file);
+        let shown = clip(&path.to_string_lossy()).into_owned();
+        let format = match format {
+            Some(name) => Format::parse(name)
+                .ok_or_else(|| (format_key, format!("unknown format {:?}; expected {}", clip(name), Format::NAMES))),
+            None => Format::of_file(&path).ok_or_else(|| {
+                let why = format!(
+                    "cannot tell the format of {shown} from its name: end it in .json, .xml, .form or .txt, \
+                     or add format = {}",
+                    Format::NAMES
+                );
+                (file_key.clone(), why)
+            }),
+        };
+        let format = match format {
+            Ok(format) => format,
+            Err((key, why)) => {
+                c.fail(&key, why);
+                return Template::default();
+            }
+        };
+        let dir = self.dir;
+        let reader = self.reader.get_or_insert_with(|| BodyReader::confined(dir, &TEMPLATES));
+        let text = match reader {
+            Ok(reader) => reader.read(&path),
+            Err(e) => Err(e.clone()),
+        }
+        .and_then(|bytes| {
+            String::from_utf8(bytes.to_vec())
+                .map_err(|e| format!("body file {shown}: {}", InputError::NotUtf8 { at: e.utf8_error().valid_up_to() }))
+        });
+        let src = match text {
+            Ok(src) => src,
+            Err(why) => {
+                c.fail(&file_key, why);
+                return Template::default();
+            }
+        };
+        Template::parse_as(&src, scope, format).unwrap_or_else(|e| {
+            let (line, column) = e.line_col(&src);
+            c.fail(&file_key, format!("{shown}:{line}:{column}: {}", e.message));
+            Template::default()
+        })
+    }
 }
 
 /// A template with each placeholder as `x`: what it renders to, for static templates, and

@@ -33,6 +33,16 @@ pub struct RawProfile {
     pub workload: Option<RawWorkload>,
     #[serde(default, rename = "feeder")]
     pub feeders: Vec<RawFeeder>,
+    pub shards: Option<RawShards>,
+}
+
+/// `[shards]`: how many processes the run needs, and why.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawShards {
+    pub count: Option<i64>,
+    /// Why that many, in words (shown by `validate`, carried into the manifests).
+    pub note: Option<String>,
 }
 
 /// `[report]`: what the reports show.
@@ -84,12 +94,22 @@ pub struct RawFeeder {
     pub mode: Option<String>,
 }
 
-/// A body template, or `{ generator = "invoice" }`.
+/// A body template, `{ generator = "invoice" }` or `{ file = "templates/issue.json" }`.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum RawBody {
     Text(String),
-    Generator { generator: String },
+    Table(RawBodyTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawBodyTable {
+    pub generator: Option<String>,
+    /// A template file, relative to the profile.
+    pub file: Option<String>,
+    /// "json", "xml", "form" or "text"; default from the file's extension.
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

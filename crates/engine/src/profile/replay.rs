@@ -82,8 +82,31 @@ pub(super) fn check_trace(c: &mut Check, load: &mut Load, ops: &[Op]) {
     *duration += Duration::from_millis(1);
 }
 
-/// The largest body file.
-const BODY_CAP: Cap = Cap { bytes: 1 << 20, what: "a replay body file" };
+/// Where a [`BodyReader`]'s files come from, for its limit and messages.
+#[derive(Debug)]
+pub(super) struct Confine {
+    /// The largest file.
+    cap: Cap,
+    /// How to let in a file from elsewhere.
+    hint: &'static str,
+    /// What names the files: "the trace".
+    whose: &'static str,
+}
+
+/// A replay's body files: in the trace's folder or `[load] body-root`.
+const REPLAY: Confine = Confine {
+    cap: Cap { bytes: 1 << 20, what: "a replay body file" },
+    hint: "[load] body-root = \"DIR\" names another folder",
+    whose: "the trace",
+};
+
+/// The ops' body template files (`body = { file = "..." }`): in the profile's folder.
+pub(super) const TEMPLATES: Confine = Confine {
+    cap: Cap { bytes: 1 << 20, what: "a body template file" },
+    hint: "keep templates in the profile's folder or below it",
+    whose: "the profile",
+};
+
 /// All body files of a trace together, in bytes.
 const BODIES_TOTAL: u64 = 256 << 20;
 /// Most distinct body files a trace may name (each costs a map entry besides its bytes).
@@ -118,43 +141,51 @@ pub(super) struct BodyReader {
     /// [`BODIES_COUNT`] and [`BODIES_TOTAL`] (smaller in tests).
     max_count: usize,
     max_total: u64,
+    confine: &'static Confine,
 }
 
 impl BodyReader {
-    /// Bodies must lie inside the folder `root`.
+    /// A replay's bodies must lie inside the folder `root`.
     pub fn new(root: &Path) -> Result<BodyReader, String> {
+        BodyReader::confined(root, &REPLAY)
+    }
+
+    /// Files must lie inside the folder `root`; `confine` says what they are.
+    pub fn confined(root: &Path, confine: &'static Confine) -> Result<BodyReader, String> {
         let real = root.canonicalize().map_err(|e| format!("{}: cannot open: {e}", root.display()))?;
         if !real.is_dir() {
             return Err(format!("{}: is not a folder", root.display()));
         }
-        Ok(BodyReader { root: real, bodies: Bodies::default(), max_count: BODIES_COUNT, max_total: BODIES_TOTAL })
+        let (bodies, max_count, max_total) = (Bodies::default(), BODIES_COUNT, BODIES_TOTAL);
+        Ok(BodyReader { root: real, bodies, max_count, max_total, confine })
     }
 
-    /// Read the body file `path` unless it was read already.
-    pub fn read(&mut self, path: &Path) -> Result<(), String> {
-        if self.bodies.files.contains_key(path) {
-            return Ok(());
+    /// Read the body file `path` unless it was read already; its bytes.
+    pub fn read(&mut self, path: &Path) -> Result<Bytes, String> {
+        if let Some(bytes) = self.bodies.files.get(path) {
+            return Ok(bytes.clone());
         }
+        let Confine { cap, hint, whose } = self.confine;
         let shown = clip(&path.to_string_lossy()).into_owned();
         let real = path.canonicalize().map_err(|e| format!("body file {shown}: cannot open: {e}"))?;
         if !real.starts_with(&self.root) {
             return Err(format!(
-                "body file {shown} is outside {} (absolute paths, `..` and symlinks may not leave it; \
-                 [load] body-root = \"DIR\" names another folder)",
+                "body file {shown} is outside {} (absolute paths, `..` and symlinks may not leave it; {hint})",
                 self.root.display()
             ));
         }
         if self.bodies.files.len() == self.max_count {
-            return Err(format!("body file {shown}: the trace names more than {} body files", self.max_count));
+            return Err(format!("body file {shown}: {whose} names more than {} body files", self.max_count));
         }
-        let bytes = input::read(&real, BODY_CAP).map_err(|e| format!("body file {shown}: {e}"))?;
+        let bytes = input::read(&real, *cap).map_err(|e| format!("body file {shown}: {e}"))?;
         self.bodies.total += bytes.len() as u64;
         if self.bodies.total > self.max_total {
             let total = size(self.max_total);
-            return Err(format!("body file {shown}: the trace's body files take more than {total} in all"));
+            return Err(format!("body file {shown}: {whose}'s body files take more than {total} in all"));
         }
-        self.bodies.files.insert(path.to_path_buf(), Bytes::from(bytes));
-        Ok(())
+        let bytes = Bytes::from(bytes);
+        self.bodies.files.insert(path.to_path_buf(), bytes.clone());
+        Ok(bytes)
     }
 
     pub fn finish(self) -> Bodies {

@@ -296,3 +296,18 @@ fn bad_percentile_keys_name_key_and_line() {
     let e = error_of(&format!("{GOOD}\n[report]\npercentiles = []\n"));
     assert!(e.starts_with("p.toml:19: report.percentiles: lists no percentile"), "{e}");
 }
+
+/// `--shard auto` takes what an Indexed Job's pod is told; each way it can be wrong is
+/// named with the variable and what was expected.
+#[test]
+fn shard_auto_reads_the_jobs_index_and_the_manifests_count() {
+    assert_eq!(Shard::from_vars(Some("2"), Some("3")).unwrap(), Shard::new(2, 3).unwrap());
+    let e = |i, n| Shard::from_vars(i, n).unwrap_err().to_string();
+    assert!(e(None, Some("3")).starts_with("--shard auto: JOB_COMPLETION_INDEX is not set"), "{}", e(None, Some("3")));
+    assert!(e(Some("0"), None).starts_with("--shard auto: EINV_SHARDS is not set"));
+    assert_eq!(e(Some("x1"), Some("3")), "--shard auto: JOB_COMPLETION_INDEX=\"x1\" is not a whole number");
+    assert_eq!(e(Some("1"), Some("-3")), "--shard auto: EINV_SHARDS=\"-3\" is not a whole number");
+    assert!(e(Some("3"), Some("3")).contains("JOB_COMPLETION_INDEX=3 is not below EINV_SHARDS=3"));
+    assert!(Shard::from_vars(Some("0"), Some("0")).is_err());
+    assert_eq!(Shard::from_vars(Some("1"), Some("0")).unwrap_err().verdict(), crate::Verdict::BadInput);
+}

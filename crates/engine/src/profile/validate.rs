@@ -157,6 +157,7 @@ fn checked(c: &mut Check, raw: RawProfile) -> Option<Plan> {
     let min_capacity = raw.slo.as_ref().and_then(|s| s.min_capacity).map(|v| c.positive_rate("slo.min-capacity", v));
     let slo = raw.slo.map(|s| super::slo::slo(c, s, &ops, load.duration())).unwrap_or_default();
     let percentiles = raw.report.and_then(|r| r.percentiles).map_or(Quantile::DEFAULT.into(), |p| percentiles(c, &p));
+    let shards = raw.shards.map(|s| super::shards::spec(c, s));
     Some(Plan {
         name: name?,
         description: raw.description,
@@ -173,6 +174,7 @@ fn checked(c: &mut Check, raw: RawProfile) -> Option<Plan> {
         min_capacity,
         max_send_lag,
         shard: Shard::default(),
+        shards,
     })
 }
 

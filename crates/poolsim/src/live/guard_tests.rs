@@ -84,6 +84,7 @@ fn an_order_number_over_the_limit_is_answered_400_and_not_issued() {
     assert!(ok.starts_with("HTTP/1.1 200"), "16 characters are allowed: {ok}");
     let metrics = exchange(server.addr(), &request("GET", "/metrics", "", true));
     assert!(metrics.contains("einv_invoices_issued_total 1\n"), "{metrics}");
+    assert!(metrics.contains("einv_requests_total 2\n"), "both requests are counted, the 400 too: {metrics}");
 }
 
 #[test]

@@ -33,6 +33,8 @@ pub(super) struct State {
     timer: einv_timer::Timer,
     /// Answers of the profile's own ops so far: each answer's `${id}`.
     answered: AtomicU64,
+    /// Requests received, /metrics itself left out: the count a load test is checked by.
+    pub(super) requests: AtomicU64,
 }
 
 impl State {
@@ -50,6 +52,7 @@ impl State {
             rng,
             timer,
             answered: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
         }
     }
 
@@ -91,6 +94,9 @@ pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
 
 async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>, Reset> {
     let served = super::routes::resolve(&state.spec, req.method(), req.uri().path());
+    if !matches!(served, Served::Metrics) {
+        state.requests.fetch_add(1, Ordering::Relaxed);
+    }
     let limits = &state.spec.limits;
     // Read the whole body before answering so the connection stays usable (keep-alive).
     let body = match read_body(req.into_body(), limits).await {

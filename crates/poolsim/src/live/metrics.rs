@@ -25,6 +25,8 @@ pub(super) fn render(state: &State) -> Response<Bytes> {
     let total = |f: fn(&Live) -> bool, count: fn(&Live) -> u64| res.iter().filter(|r| f(r)).map(count).sum::<u64>();
     let refused = |r: &Live| r.refused.load(Ordering::Relaxed);
     let one = |v: u64| [(String::new(), v)];
+    let requests = state.requests.load(Ordering::Relaxed);
+    family("einv_requests_total", "counter", "Requests received (/metrics left out).", &one(requests));
     if let Some(pool) = first(Kind::Pool) {
         let (active, pending) = pool.gauges();
         let size = pool.def.size as u64;

@@ -118,6 +118,19 @@ pub fn offered(st: &StageSummary) -> String {
     }
 }
 
+/// A common start (`run --start-at`) in one sentence: the spread the shards actually
+/// started with (a merge), how late, what was missed.
+pub fn start_sentence(st: &crate::SyncStart) -> String {
+    let spread = st.spread_ms.map_or(String::new(), |ms| format!(", shards' start spread {ms:.1} ms"));
+    let late = if st.spread_ms.is_some() { "the latest shard " } else { "" };
+    format!(
+        "Started at {}{spread}; {late}{:.1} ms late, {} arrivals missed (not sent).",
+        st.at,
+        st.late_ms,
+        count(st.missed)
+    )
+}
+
 /// The knee in one sentence.
 pub fn knee_sentence(k: &Knee) -> String {
     let c = &k.check;

@@ -6,7 +6,8 @@ use std::fmt::Write;
 
 use super::Chart;
 use super::fmt::{
-    Verdict, check_cells, count, esc, knee_sentence, ms, offered, pct, rate, slo_verdict, stage_rows, stopped_by,
+    Verdict, check_cells, count, esc, knee_sentence, ms, offered, pct, rate, slo_verdict, stage_rows, start_sentence,
+    stopped_by,
 };
 use crate::Quantile;
 use crate::failures::FailedExchange;
@@ -91,6 +92,9 @@ fn header(h: &mut String, s: &Summary) {
         r.seed,
         esc(&r.profile)
     );
+    if let Some(st) = &r.start {
+        let _ = writeln!(h, "<p class=\"meta\">{}</p>", esc(&start_sentence(st)));
+    }
     h.push_str(
         "<nav><a href=\"#verdict\">Verdict</a><a href=\"#requests\">Requests</a><a href=\"#latency\">Latency</a>\
          <a href=\"#errors\">Errors</a><a href=\"#charts\">Charts</a></nav>\n</header>\n",

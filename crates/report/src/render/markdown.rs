@@ -4,7 +4,8 @@
 use std::fmt::Write;
 
 use super::fmt::{
-    Verdict, check_cells, count, knee_sentence, ms, offered, pct, rate, slo_verdict, stage_rows, stopped_by,
+    Verdict, check_cells, count, knee_sentence, ms, offered, pct, rate, slo_verdict, stage_rows, start_sentence,
+    stopped_by,
 };
 use crate::Quantile;
 use crate::summary::Summary;
@@ -57,6 +58,9 @@ pub fn summary_md(s: &Summary) -> String {
         rate(o.rate.target_per_s),
         rate(o.rate.achieved_per_s)
     );
+    if let Some(st) = &r.start {
+        let _ = writeln!(out, "{}\n", md(&start_sentence(st)));
+    }
     if !s.slo.checks.is_empty() {
         out.push_str("| | check | scope | actual | limit |\n|---|---|---|---:|---:|\n");
         for c in &s.slo.checks {

@@ -5,7 +5,7 @@
 mod failures;
 mod fmt;
 
-pub(crate) use fmt::{check_value, count, esc, knee_sentence, offered, stage_rows};
+pub(crate) use fmt::{check_value, count, esc, knee_sentence, offered, stage_rows, start_sentence};
 mod html;
 mod junit;
 mod markdown;

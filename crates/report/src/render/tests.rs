@@ -69,6 +69,7 @@ fn finish(scheduled: Vec<u64>) -> Finish {
             drain_s: 0.0,
             planned_duration_s: 12.0,
             shard: None,
+            start: None,
         },
         scheduled,
         target_rate: 200.0,
@@ -303,4 +304,21 @@ fn p95_and_p99_99_limits_reach_every_renderer() {
     assert!(html.contains("<th>p50</th><th>p95</th><th>p99.99</th><th>max</th>"), "{html}");
     assert!(html.contains(&format!("<td>{p95:.2}</td><td>{p9999:.2}</td>")), "the latency row has both figures");
     assert!(html.contains("latency p99.99"), "the failed check is named in the verdict");
+}
+
+/// An op name longer than the table's label column (a HAR import's
+/// `get_v1_taxpayers_91350100M000100Y43`) widens the column: every row of the latency
+/// table still ends at the same place, so the figures stay under their headings.
+#[test]
+fn long_op_names_keep_the_text_table_aligned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut summary = recorded_with(dir.path(), |_| {});
+    let op = summary.ops["issue"].clone();
+    summary.ops.insert("get_v1_taxpayers_91350100M000100Y43_and_more".into(), op);
+    let text = crate::text_summary(&summary, &[], "x");
+    let table: Vec<&str> =
+        text.lines().skip_while(|l| !l.starts_with("ms ")).take_while(|l| !l.trim().is_empty()).collect();
+    assert!(table.len() >= 5 && table.iter().any(|l| l.contains("_and_more")), "{text}");
+    let width = table[0].chars().count();
+    assert!(table.iter().all(|l| l.chars().count() == width), "rows of unequal length:\n{}", table.join("\n"));
 }

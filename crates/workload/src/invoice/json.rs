@@ -5,11 +5,15 @@ use einv_core::money::Cents;
 /// Append `s` as a JSON string literal. Non-ASCII text is kept as UTF-8, which JSON allows.
 pub(super) fn string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
-    let bytes = s.as_bytes();
+    escape(out, s.as_bytes());
+    out.push(b'"');
+}
+
+/// Append `bytes` escaped as the inside of a JSON string (no quotes around it).
+pub(crate) fn escape(out: &mut Vec<u8>, bytes: &[u8]) {
     // Almost nothing needs escaping; a scan without early exit vectorizes.
     if !bytes.iter().fold(false, |acc, &b| acc | (b < 0x20) | (b == b'"') | (b == b'\\')) {
         out.extend_from_slice(bytes);
-        out.push(b'"');
         return;
     }
     let mut start = 0;
@@ -32,7 +36,6 @@ pub(super) fn string(out: &mut Vec<u8>, s: &str) {
         start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
 }
 
 /// Append `"key":` — keys are the crate's own ASCII literals, so they need no escaping.

@@ -21,9 +21,10 @@
 
 mod dist;
 mod fault;
+mod field;
 mod generator;
 mod items;
-mod json;
+pub(crate) mod json;
 mod names;
 mod party;
 mod payload;
@@ -33,6 +34,7 @@ pub mod uscc;
 pub use dist::Dist;
 pub use einv_core::money::{self, Cents, TaxRate};
 pub use fault::Fault;
+pub use field::{Field, PartyField, Value};
 pub use generator::InvoiceGen;
 pub use party::Party;
 pub use payload::{Invoice, Kind, Line};

@@ -71,14 +71,8 @@ impl Invoice<'_> {
         }
         out.push(b',');
         json::key(out, "lines");
-        out.push(b'[');
-        for (i, line) in self.lines.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_line(out, line);
-        }
-        out.extend_from_slice(b"],");
+        self.write_lines_json(out);
+        out.push(b',');
         json::key(out, "total_amount");
         json::money(out, self.total_amount);
         out.push(b',');
@@ -88,6 +82,18 @@ impl Invoice<'_> {
         json::key(out, "total");
         json::money(out, self.total);
         out.push(b'}');
+    }
+
+    /// Append the line items as one JSON array (the `lines` of [`Invoice::write_json`]).
+    pub fn write_lines_json(&self, out: &mut Vec<u8>) {
+        out.push(b'[');
+        for (i, line) in self.lines.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_line(out, line);
+        }
+        out.push(b']');
     }
 }
 
