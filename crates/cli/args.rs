@@ -68,13 +68,13 @@ pub enum Command {
     /// run stops once a check fails on the run so far, checked every second after `grace`
     /// (default 30s); summary.json then holds "aborted" and the exit code is 1.
     Run(RunArgs),
-    /// Predict a run with the built-in target's pool model, in virtual time.
+    /// Predict a run with the profile's model of the service, in virtual time.
     ///
-    /// The profile's schedule and mix go through the model of [target.builtin] (seconds of
-    /// CPU, no target needed). Writes a report folder like `run`, plus pool.csv (active, idle, pending connections, acquire and usage
-    /// times, timeouts, requests queued for a worker, 429 and 503 refusals per second). Ops named issue, query, red_flush, verify_taxpayer,
-    /// download and payment_callback hold the pool as [target.builtin] says; other names
-    /// hold it like a query. Deterministic for a seed; set SOURCE_DATE_EPOCH (seconds since
+    /// The profile's schedule and mix go through its [model] (seconds of CPU, no target
+    /// needed, whatever [target] url says; the defaults when it has none). Writes a report folder like `run`, plus pool.csv (active, idle, pending connections, acquire and usage
+    /// times, timeouts, requests queued for a worker, 429 and 503 refusals per second). Each op
+    /// holds the pool as its [model.ops.NAME] says; an op without one holds as the invoice
+    /// op of its name (issue-hold, ...), any other name as query-hold (validate lists them). Deterministic for a seed; set SOURCE_DATE_EPOCH (seconds since
     /// 1970) to fix the start time as well, and the folder is the same byte for byte.
     /// Ctrl-C writes the report of the simulation so far, marked interrupted (exit 3).
     Simulate(SimulateArgs),
@@ -86,8 +86,8 @@ pub enum Command {
     /// limit (per op too) is checked. A step stops early once its measuring stage is
     /// certain to fail. The search grows the rate while steps pass (x2 from --min), then
     /// bisects until (hi - lo) / lo <= --precision; a bound whose figures lie within 10 %
-    /// of a limit is run again once. With [target.builtin] the model is searched first
-    /// (virtual time) and the live search starts at its answer.
+    /// of a limit is run again once. With [model] (or the built-in target) the model is
+    /// searched first (virtual time) and the live search starts at its answer.
     ///
     /// Writes capacity.json, capacity.svg, index.html, summary.md and junit.xml, and each
     /// step's own report under steps/. Exit 0 when a capacity was found and is at least
@@ -105,7 +105,7 @@ pub enum Command {
     /// over --max-order-no characters 400, a request head slower than --header-timeout is
     /// cut off, a connection idle for --idle-timeout closed, connections beyond
     /// --max-connections get 503, and it remembers the last --ledger-window invoices
-    /// (older ones are archived: 410). These are also [target.builtin] keys.
+    /// (older ones are archived: 410). These are also [model] keys.
     Serve(Box<ServeArgs>),
     /// Write the first N requests a run would send, as JSON lines, without sending them.
     ///
@@ -264,7 +264,7 @@ pub struct CapacityArgs {
     /// Send to this base URL instead of the profile's target.
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
-    /// Search the model of [target.builtin] in virtual time only (seconds, no target).
+    /// Search the profile's [model] in virtual time only (seconds, no target, any url).
     #[arg(long)]
     pub simulate: bool,
     /// The lowest rate tried, requests/s (the first, without a model).
@@ -416,7 +416,7 @@ pub struct ServeArgs {
     /// Address to listen on (loopback by default; port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8480")]
     pub addr: SocketAddr,
-    /// Take the model (pool size, hold times, stalls) from this profile's [target.builtin].
+    /// Take the model (pool size, hold times, stalls, its ops' routes) from this profile's [model].
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<PathBuf>,
     /// Database connections in the pool.

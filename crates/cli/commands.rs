@@ -185,6 +185,15 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
                 pool.rate_limited, pool.queue_full
             ));
         }
+        let first = einv_report::ResourceSummary::first_dry(&pool.resources).map(|r| r.name.clone());
+        for r in pool.resources.iter().filter(|_| pool.resources.len() > 1) {
+            let dry = r.first_dry_s.map_or("never ran dry".to_string(), |t| format!("ran dry at {t:.0} s"));
+            let mark = if first.as_ref() == Some(&r.name) { " (first)" } else { "" };
+            text.push_str(&format!(
+                "resource  {} ({} {}): peak mean active {:.1}, max pending {}, timeouts {}, refused {}, {dry}{mark}\n",
+                r.name, r.kind, r.size, r.peak_mean_active, r.max_pending, r.timeouts, r.refused
+            ));
+        }
     }
     out::print(&text)?;
     Ok(out::finish(s, Finished::Simulation, &result.folder))

@@ -18,6 +18,7 @@ mod interrupts;
 mod k8s;
 mod limits;
 mod live;
+mod model;
 mod netns;
 mod outputs;
 mod payloads;

@@ -1,39 +1,44 @@
-//! One run of a plan's arrivals through its built-in target's model, in virtual time, set
-//! up one way for every command that predicts (`simulate`, `sweep`): the same simulator,
-//! the same stream of hold times and the same op-to-model mapping, so that they agree.
+//! One run of a plan's arrivals through its model, in virtual time, set up one way for
+//! every command that predicts (`simulate`, `sweep`, `capacity --simulate`): the same
+//! simulator, the same stream of hold times and the same op-to-model mapping (an op's
+//! [`einv_poolsim::ModelOp`] by its place in the mix, the one the live target routes to),
+//! so that they agree.
 
 use std::time::Duration;
 
-use einv_poolsim::des::{self, Completion, Sim, SimOutcome};
-use einv_poolsim::{Capacity, ModelSpec, Operation};
+use einv_poolsim::des::{Completion, Sim, SimOutcome};
+use einv_poolsim::{Capacity, ModelSpec, Service};
 use einv_report::{ErrorClass, Outcome, Sample};
 use einv_workload::derive_seed;
 use rand_pcg::Pcg64Mcg;
 
-use crate::profile::{Endpoint, Plan};
+use crate::profile::Plan;
 use crate::workload::Arrival;
 
 /// The simulated service of a plan, ready to be offered its arrivals.
 #[derive(Debug)]
 pub(crate) struct ModelRun<'a> {
     spec: &'a ModelSpec,
+    service: Service,
     sim: Sim,
+    /// One arrival's drawn step times (kept to spare an allocation per arrival).
+    times: Vec<Duration>,
     /// The service's randomness (hold times) has its own stream, apart from the workload's.
     holds: Pcg64Mcg,
-    /// Per op of the plan: which modelled operation it is.
-    model: Vec<Operation>,
 }
 
 impl<'a> ModelRun<'a> {
-    /// The model of `plan`'s built-in target; `None` when the plan targets a real service.
-    pub(crate) fn new(plan: &'a Plan) -> Option<ModelRun<'a>> {
-        let Endpoint::Builtin { spec, .. } = &plan.target.endpoint else { return None };
-        Some(ModelRun {
+    /// The model of `plan`, whatever its target.
+    pub(crate) fn new(plan: &'a Plan) -> ModelRun<'a> {
+        let spec = &plan.model.spec;
+        let service = spec.service();
+        ModelRun {
             spec,
-            sim: Sim::for_model(spec, Some(plan.target.request_timeout)),
+            sim: Sim::for_service(&service, Some(plan.target.request_timeout)),
+            service,
+            times: Vec::new(),
             holds: <Pcg64Mcg as rand::SeedableRng>::seed_from_u64(derive_seed(plan.seed, "holds")),
-            model: plan.ops.iter().map(|o| operation_for(&o.name)).collect(),
-        })
+        }
     }
 
     pub(crate) fn spec(&self) -> &'a ModelSpec {
@@ -45,6 +50,11 @@ impl<'a> ModelRun<'a> {
         capacity(plan, self.spec)
     }
 
+    /// The service the model runs: its resources and every op's steps.
+    pub(crate) fn service(&self) -> &Service {
+        &self.service
+    }
+
     /// The simulator, for its gauges.
     pub(crate) fn sim(&self) -> &Sim {
         &self.sim
@@ -53,8 +63,11 @@ impl<'a> ModelRun<'a> {
     /// Offer one arrival (in time order); `emit` gets every request that finishes by then.
     /// A completion's tag is the arrival's op.
     pub(crate) fn offer(&mut self, a: &Arrival, emit: &mut impl FnMut(Completion)) {
-        let (hold, overhead) = self.spec.draw(self.model[a.op], &mut self.holds);
-        self.sim.offer(des::Arrival { tag: a.op as u32, at: a.at, hold, overhead }, emit);
+        // Every step's time is drawn in the step's order: the live target draws the same.
+        self.times.clear();
+        let steps = &self.service.ops[a.op];
+        self.times.extend(steps.iter().filter_map(|s| s.hold()).map(|h| h.sample(&mut self.holds)));
+        self.sim.offer_op(a.op as u32, a.at, a.op, &self.times, emit);
     }
 
     /// Run every request still in the model to its end.
@@ -68,12 +81,9 @@ impl<'a> ModelRun<'a> {
 /// the built-in target answers with for the same fate.
 pub(crate) fn sample_of(c: &Completion) -> Sample {
     let latency = c.end - c.arrival;
-    let outcome = match c.outcome {
-        SimOutcome::Ok => Outcome::Response(200),
-        SimOutcome::PoolTimeout => Outcome::Response(500),
-        SimOutcome::RateLimited => Outcome::Response(429),
-        SimOutcome::QueueFull => Outcome::Response(503),
-        SimOutcome::ClientTimeout => Outcome::Failed(ErrorClass::Timeout),
+    let outcome = match (c.outcome, c.status) {
+        (SimOutcome::ClientTimeout, _) | (_, None) => Outcome::Failed(ErrorClass::Timeout),
+        (_, Some(status)) => Outcome::Response(status),
     };
     Sample {
         latency,
@@ -89,20 +99,8 @@ pub(crate) fn sample_of(c: &Completion) -> Sample {
     }
 }
 
-/// What `spec` can serve of `plan`'s mix: each op as the model maps it, at its weight.
+/// What `spec` can serve of `plan`'s mix: each op as the model has it, at its weight.
 pub(crate) fn capacity(plan: &Plan, spec: &ModelSpec) -> Capacity {
-    let mix: Vec<(Operation, f64)> = plan.ops.iter().map(|o| (operation_for(&o.name), f64::from(o.weight))).collect();
-    spec.capacity(&mix)
-}
-
-/// Which modelled operation an op is, by its name; anything else holds like a query.
-pub(crate) fn operation_for(name: &str) -> Operation {
-    match name {
-        "issue" => Operation::Issue,
-        "red_flush" | "red-flush" => Operation::RedFlush,
-        "verify_taxpayer" | "verify-taxpayer" | "verify" => Operation::VerifyTaxpayer,
-        "download" => Operation::Download,
-        "payment_callback" | "payment-callback" | "callback" => Operation::PaymentCallback,
-        _ => Operation::Query,
-    }
+    let weights: Vec<f64> = plan.ops.iter().map(|o| f64::from(o.weight)).collect();
+    spec.capacity(&weights)
 }

@@ -71,9 +71,11 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     streams.serve(&rt)?;
     // Kept alive for the whole run; dropped (and stopped) on return.
     let server = match &plan.target.endpoint {
-        Endpoint::Builtin { spec, threads, tls: false } => Some(Server::start((**spec).clone(), loopback(), *threads)?),
-        Endpoint::Builtin { spec, threads, tls: true } => {
-            Some(Server::start_tls((**spec).clone(), loopback(), *threads)?)
+        Endpoint::Builtin { tls: false } => {
+            Some(Server::start((*plan.model.spec).clone(), loopback(), plan.model.threads)?)
+        }
+        Endpoint::Builtin { tls: true } => {
+            Some(Server::start_tls((*plan.model.spec).clone(), loopback(), plan.model.threads)?)
         }
         Endpoint::Http(_) => None,
     };

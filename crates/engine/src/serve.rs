@@ -8,7 +8,7 @@ use einv_poolsim::live::Server;
 use einv_poolsim::{Hold, ModelSpec, RateLimit, SlowBody, Stall};
 
 use crate::error::Error;
-use crate::profile::{Endpoint, Plan};
+use crate::profile::Plan;
 
 /// `serve`'s flags for the model, each the `[target.builtin]` key of the same name; `None`
 /// keeps the profile's value (or the default).
@@ -32,19 +32,22 @@ pub struct ModelOverrides {
     pub ledger_window: Option<usize>,
 }
 
-/// The model `serve` runs and its threads: `profile`'s `[target.builtin]` (or the
-/// defaults) with the flags applied, checked as a whole.
+/// The model `serve` runs and its threads: `profile`'s `[model]` (or the defaults) with
+/// the flags applied, checked as a whole.
 pub fn serve_model(profile: Option<&Path>, o: &ModelOverrides) -> Result<(ModelSpec, usize), Error> {
     let (mut spec, threads) = match profile {
-        Some(p) => match Plan::load(p)?.target.endpoint {
-            Endpoint::Builtin { spec, threads, .. } => (*spec, threads),
-            Endpoint::Http(_) => {
-                let message = format!("{}: target.url is not \"builtin\", so it has no model to serve", p.display());
-                return Err(Error::Flag { flag: "--profile", message });
-            }
-        },
+        Some(p) => {
+            let model = Plan::load(p)?.model;
+            (*model.spec, model.threads)
+        }
         None => (ModelSpec::default(), 1),
     };
+    let one_pool = [o.pool_size.is_some(), o.acquire_timeout.is_some(), o.workers.is_some(), o.queue_limit.is_some()];
+    if !spec.resources.is_empty() && (one_pool.contains(&true) || o.rate_limit.is_some()) {
+        let message = "the profile's [model] has named resources: --pool-size, --acquire-timeout, --workers, \
+                       --queue-limit and --rate-limit size the one-pool model; change the resources in the profile";
+        return Err(Error::Flag { flag: "--profile", message: message.into() });
+    }
     spec.pool_size = o.pool_size.unwrap_or(spec.pool_size);
     spec.acquire_timeout = o.acquire_timeout.unwrap_or(spec.acquire_timeout);
     spec.stall = o.stall.or(spec.stall);
@@ -64,7 +67,7 @@ pub fn serve_model(profile: Option<&Path>, o: &ModelOverrides) -> Result<(ModelS
     l.ledger_window = o.ledger_window.unwrap_or(l.ledger_window);
     // The model's own rules, as the profile's [target.builtin] is checked by them.
     match spec.problems().into_iter().next() {
-        Some(p) => Err(Error::Flag { flag: flag_for(p.key), message: p.message }),
+        Some(p) => Err(Error::Flag { flag: flag_for(&p.key), message: p.message }),
         None => Ok((spec, threads)),
     }
 }

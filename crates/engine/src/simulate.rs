@@ -1,5 +1,5 @@
-//! `einv-load simulate`: the profile's own schedule and mix through the pool model in
-//! virtual time, written as a report folder in the same format as a live run, plus
+//! `einv-load simulate`: the profile's own schedule and mix through its model (`[model]`,
+//! whatever the target) in virtual time, written as a report folder in the same format as a live run, plus
 //! pool.csv (HikariCP's gauges over time).
 
 use std::collections::BTreeMap;
@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use einv_poolsim::ModelSpec;
 use einv_poolsim::des::{Completion, Sim, SimOutcome};
-use einv_report::{Connections, Finish, PoolInterval, PoolLog, RunInfo, RunLog, Stages, Stats, Summary};
+use einv_report::{
+    Connections, Finish, PoolInterval, PoolLog, ResourceInterval, RunInfo, RunLog, Stages, Stats, Summary,
+};
 use einv_workload::Schedule;
 
 use crate::error::Error;
@@ -22,13 +24,9 @@ const SECOND: Duration = Duration::from_secs(1);
 /// Arrivals simulated between two looks for Ctrl-C: a few milliseconds of CPU.
 const CHECK_EVERY: u64 = 4096;
 
-/// Simulate `plan` against its built-in target's model and write the report.
+/// Simulate `plan`'s model and write the report.
 pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
-    let Some(mut model) = ModelRun::new(plan) else {
-        let message = "simulate models the built-in target: use [target] url = \"builtin\" (or --target builtin) \
-                       and describe the service in [target.builtin]";
-        return Err(Error::Flag { flag: "simulate", message: message.into() });
-    };
+    let mut model = ModelRun::new(plan);
     if matches!(plan.load, Load::Closed { .. }) {
         let message = "simulate needs an open-loop or replay profile: a closed loop has no arrival schedule";
         return Err(Error::Flag { flag: "simulate", message: message.into() });
@@ -49,12 +47,13 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     log.track(Stages::new(&names, spans, &plan.slo));
     let mut rec = Recording {
         log,
-        pool: PoolLog::create(&dir, model.spec().pool_size as u64)?,
+        pool: PoolLog::create(&dir, first_pool(model.service()))?.with_resources(resources(model.service())),
         pending: BTreeMap::new(),
         ops: names.len(),
         schedule: workload.schedule.clone(),
         shard: plan.shard,
         last_occupancy: (0, 0),
+        last_busy: vec![0; model.service().resources.len()],
     };
     let mut scheduled = vec![0u64; names.len()];
     let (mut end, mut last_arrival, mut offered, mut interrupted) = (Duration::ZERO, Duration::ZERO, 0u64, false);
@@ -172,6 +171,19 @@ struct Recording {
     schedule: Option<Schedule>,
     shard: Shard,
     last_occupancy: (u128, u64),
+    /// Per resource, its use integrated up to the last interval written.
+    last_busy: Vec<u128>,
+}
+
+/// The size of the service's first pool: the one pool.csv's columns follow.
+fn first_pool(service: &einv_poolsim::Service) -> u64 {
+    let pool = service.resources.iter().find(|r| r.kind == einv_poolsim::Kind::Pool);
+    pool.map_or(0, |r| r.size as u64)
+}
+
+/// The service's resources as the report names them: (name, kind, size).
+fn resources(service: &einv_poolsim::Service) -> Vec<(String, String, u64)> {
+    service.resources.iter().map(|r| (r.name.clone(), r.kind.as_str().to_string(), r.size as u64)).collect()
 }
 
 impl Recording {
@@ -181,6 +193,15 @@ impl Recording {
             // Made one by one, not cloned: a clone would make all of every histogram resident.
             self.pending.entry(c.end.as_secs()).or_insert_with(|| ((0..ops).map(|_| Stats::new()).collect(), PoolInterval::default()));
         stats[c.tag as usize].record(&sample_of(&c));
+        if let Some(i) = c.dry {
+            if pool.resources.len() <= i {
+                pool.resources.resize(i + 1, ResourceInterval::default());
+            }
+            match c.outcome {
+                SimOutcome::QueueFull | SimOutcome::RateLimited => pool.resources[i].refused += 1,
+                _ => pool.resources[i].timeouts += 1,
+            }
+        }
         let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1);
         match c.outcome {
             // Refused at the door: they never asked the pool.
@@ -215,6 +236,13 @@ impl Recording {
                 (a as u64, p as u64)
             };
             pool.queued = sim.workers().1 as u64;
+            pool.resources.resize(self.last_busy.len(), ResourceInterval::default());
+            for (i, (r, last)) in pool.resources.iter_mut().zip(&mut self.last_busy).enumerate() {
+                let g = sim.gauge(i);
+                (r.active, r.pending) = (g.busy as u64, g.waiting as u64);
+                let used = g.busy_ns - std::mem::replace(last, g.busy_ns);
+                r.mean_active = if span == 0 { 0.0 } else { used as f64 / span as f64 };
+            }
             let rate = self.schedule.as_ref().map_or(0.0, |s| intended_rate(s, self.shard, start, start + SECOND));
             self.log.push(start, SECOND, rate, 0, &mut stats)?;
             self.pool.push(start.as_secs_f64(), 1.0, &mut pool);

@@ -11,7 +11,7 @@ use einv_report::{OpSummary, Quantile, Stats, SweepCell, write_file};
 use crate::error::Error;
 use crate::folder;
 use crate::model_run::{ModelRun, sample_of};
-use crate::profile::{Endpoint, Overrides, Plan};
+use crate::profile::{Overrides, Plan};
 use crate::verdict::Verdict;
 use crate::workload::Workload;
 
@@ -33,17 +33,18 @@ impl SweepResult {
 /// Predict every (pool size, rate) pair; an empty list keeps the profile's value.
 pub fn sweep(plan: &Plan, pools: &[usize], rates: &[f64], out: Option<&std::path::Path>) -> Result<SweepResult, Error> {
     folder::check(out)?;
-    let Endpoint::Builtin { spec, .. } = &plan.target.endpoint else { return Err(not_modelled()) };
-    let pools = if pools.is_empty() { vec![spec.pool_size] } else { pools.to_vec() };
+    if !pools.is_empty() && !plan.model.spec.resources.is_empty() {
+        let message = "sizes the one-pool model; this profile's [model] has named resources (size them there)";
+        return Err(Error::Flag { flag: "--sweep-pool", message: message.into() });
+    }
+    let pools = if pools.is_empty() { vec![plan.model.spec.pool_size] } else { pools.to_vec() };
     let rates: Vec<Option<f64>> = if rates.is_empty() { vec![None] } else { rates.iter().copied().map(Some).collect() };
     let mut cells = Vec::new();
     for &rate in &rates {
         for &size in &pools {
             let mut p = plan.clone();
             p.apply(&Overrides { rate, ..Overrides::default() })?;
-            if let Endpoint::Builtin { spec, .. } = &mut p.target.endpoint {
-                spec.pool_size = size.max(1);
-            }
+            p.model.spec.pool_size = size.max(1);
             cells.push(cell(&p, rate)?);
         }
     }
@@ -59,15 +60,10 @@ pub fn sweep(plan: &Plan, pools: &[usize], rates: &[f64], out: Option<&std::path
     Ok(SweepResult { cells, folder: dir })
 }
 
-fn not_modelled() -> Error {
-    let message = "a sweep models the built-in target: use [target] url = \"builtin\"";
-    Error::Flag { flag: "--sweep-pool", message: message.into() }
-}
-
 /// One prediction: the whole run through the model, summarised, with the service's use
 /// and whether its waits settled (judged before `finish` drains the queue).
 fn cell(plan: &Plan, nominal_rate: Option<f64>) -> Result<SweepCell, Error> {
-    let mut model = ModelRun::new(plan).ok_or_else(not_modelled)?;
+    let mut model = ModelRun::new(plan);
     let workload = Workload::new(plan)?;
     let arrivals =
         workload.arrivals(plan.shard)?.ok_or(Error::Internal("an open-loop or replay plan without arrivals"))?;

@@ -1,6 +1,6 @@
-//! The model's rules, written once: what a profile's `[target.builtin]`, `serve`'s flags
+//! The model's rules, written once: what a profile's `[model]`, `serve`'s flags
 //! and the live target all accept. [`ModelSpec::problems`] finds every value that cannot
-//! work, each keyed as `[target.builtin]` names it.
+//! work, each keyed as `[model]` names it.
 
 use std::time::Duration;
 
@@ -17,9 +17,9 @@ const MAX_ORDER_NO: usize = 4096;
 /// A value of the model that cannot work.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    /// The key as `[target.builtin]` names it: `pool-size`, `stall.for`, `issue-hold`.
+    /// The key as `[model]` names it: `pool-size`, `stall.for`, `issue-hold`, `ops.get.hold`.
     /// `serve`'s flag for it is `--` and the part before any dot.
-    pub key: &'static str,
+    pub key: String,
     /// What is wrong, in words that name the key (they are read without it too).
     pub message: String,
 }
@@ -34,12 +34,12 @@ impl std::fmt::Display for Problem {
 struct Problems(Vec<Problem>);
 
 impl Problems {
-    fn fail(&mut self, key: &'static str, message: impl Into<String>) {
-        self.0.push(Problem { key, message: message.into() });
+    fn fail(&mut self, key: &str, message: impl Into<String>) {
+        self.0.push(Problem { key: key.into(), message: message.into() });
     }
 
     /// A count of at least 1 and at most `max`.
-    fn count(&mut self, key: &'static str, v: usize, max: usize) {
+    fn count(&mut self, key: &str, v: usize, max: usize) {
         match v {
             0 => self.fail(key, format!("{key} must be at least 1")),
             v if v > max => self.fail(key, format!("{key} must be at most {max}, got {v}")),
@@ -49,7 +49,7 @@ impl Problems {
 
     /// A window of `length` in every `every` (`keys`: the window's, its `every`'s and
     /// its `for`'s).
-    fn window(&mut self, keys: [&'static str; 3], w: Stall) {
+    fn window(&mut self, keys: [&str; 3], w: Stall) {
         let [name, every, length] = keys;
         if w.every.is_zero() {
             self.fail(every, format!("{name}: `every` must be more than 0"));
@@ -62,7 +62,7 @@ impl Problems {
         }
     }
 
-    fn hold(&mut self, key: &'static str, hold: &Hold) {
+    fn hold(&mut self, key: &str, hold: &Hold) {
         if let Hold::LogNormal { p50, p99 } = *hold
             && (p50.is_zero() || p99 < p50)
         {
@@ -81,6 +81,42 @@ impl ModelSpec {
         }
         for (op, hold) in Operation::ALL.iter().zip(&self.holds) {
             p.hold(op.hold_key(), hold);
+        }
+        for r in &self.resources {
+            let key = |k: &str| format!("resources.{}.{k}", r.name);
+            match r.kind {
+                crate::Kind::RateLimit(l) => {
+                    if !(l.rate.is_finite() && l.rate > 0.0) {
+                        p.fail(&key("rate"), format!("a rate limit needs a rate > 0 requests/s, got {}", l.rate));
+                    }
+                    p.count(&key("burst"), l.burst as usize, MAX_QUEUE);
+                }
+                _ => p.count(&key("size"), r.size, MAX_COUNT),
+            }
+            if r.acquire_timeout.is_some_and(|t| t.is_zero()) {
+                p.fail(&key("acquire-timeout"), "acquire-timeout must be more than 0");
+            }
+            if let Some(q) = r.queue_limit.filter(|&q| q > MAX_QUEUE) {
+                p.fail(&key("queue-limit"), format!("queue-limit must be at most {MAX_QUEUE}, got {q}"));
+            }
+        }
+        let resources = self.resource_list().len();
+        for op in &self.ops {
+            for (i, step) in op.steps.iter().flatten().enumerate() {
+                let key = format!("ops.{}.steps[{i}]", op.name);
+                if let crate::Step::Keep(r) | crate::Step::Hold(r, _) = step
+                    && *r >= resources
+                {
+                    p.fail(&key, format!("{key} uses resource {r}, and the model has {resources}"));
+                }
+                if let Some(h) = step.hold() {
+                    p.hold(&format!("{key}.hold"), h);
+                }
+            }
+        }
+        // A defaulted op's hold is an invoice op's, checked under its own key.
+        for op in self.ops.iter().filter(|o| !o.defaulted) {
+            p.hold(&format!("ops.{}.hold", op.name), &op.hold);
         }
         p.hold("overhead", &self.overhead);
         if let Some(w) = self.stall {
@@ -166,7 +202,8 @@ mod tests {
         };
         spec.set_hold(Operation::Download, Hold::LogNormal { p50: ms(9), p99: ms(5) });
         spec.limits.idle_timeout = Duration::ZERO;
-        let keys: Vec<&str> = spec.problems().iter().map(|p| p.key).collect();
+        let problems = spec.problems();
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(
             keys,
             [

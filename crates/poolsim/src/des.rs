@@ -1,30 +1,32 @@
-//! The discrete-event engine: the service and its connection pool in virtual time.
+//! The discrete-event engine: the service's resources in virtual time.
 //!
-//! Requests arrive at given offsets. A token bucket may refuse them (HTTP 429); then each
-//! needs a request worker, waiting in FIFO order for one (refused with HTTP 503 when the
-//! wait queue is full); then a pool connection for its hold time, waiting for one in FIFO
-//! order and giving up (HTTP 500) after the acquire timeout, as a HikariCP pool does;
-//! then it keeps its worker for the handler's overhead and answers. No wall clock is
-//! read: a minute of traffic at 10,000 TPS takes a fraction of a second of CPU.
+//! Requests arrive at given offsets, and each runs its op's steps ([`crate::Step`]): a
+//! rate limit lets it through or refuses it (HTTP 429); workers and pools are taken in
+//! FIFO order, a full queue refusing at once (HTTP 503) and a wait past the acquire
+//! timeout giving up (HTTP 500), as a HikariCP pool does; held steps give their resource
+//! back after their hold, kept ones when the request ends. The one-pool service
+//! ([`Sim::new`], [`Sim::with_service`]) is the case of one op: rate limit → worker
+//! (kept) → pool (held) → overhead. No wall clock is read: a minute of traffic at
+//! 10,000 TPS takes a fraction of a second of CPU.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::time::Duration;
 
-use crate::{ModelSpec, RateLimit, TokenBucket};
+use crate::{Hold, Kind, ModelSpec, RateLimit, Resource, Service, Step, TokenBucket, WhenDry};
 
 /// How one simulated request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SimOutcome {
     /// Served (HTTP 200).
     Ok,
-    /// No connection within the acquire timeout (HTTP 500).
+    /// Gave up waiting for a resource (a pool: HTTP 500) after its acquire timeout.
     PoolTimeout,
     /// The client gave up first (HTTP 504 from its side).
     ClientTimeout,
-    /// Refused by the rate limit (HTTP 429).
+    /// Refused by a rate limit (HTTP 429).
     RateLimited,
-    /// Refused because the queue for a worker was full (HTTP 503).
+    /// Refused because a resource's queue was full (workers: HTTP 503).
     QueueFull,
 }
 
@@ -36,13 +38,17 @@ pub struct Completion {
     pub arrival: Duration,
     /// When its answer (or its failure) came.
     pub end: Duration,
-    /// Time spent waiting for a pool connection.
+    /// Time spent waiting for pool connections.
     pub waited: Duration,
-    /// Time spent waiting for a request worker.
+    /// Time spent waiting for request workers.
     pub queued: Duration,
-    /// Time it held a pool connection (zero if it never got one).
+    /// Time it held pool connections (zero if it never got one).
     pub held: Duration,
     pub outcome: SimOutcome,
+    /// The resource that ran dry for it (its index in the service), if one did.
+    pub dry: Option<usize>,
+    /// The status answered; `None`: no answer (the client timed out).
+    pub status: Option<u16>,
 }
 
 /// The pool's parameters, in the simulator's units (nanoseconds).
@@ -65,7 +71,7 @@ pub struct ServiceParams {
     pub rate_limit: Option<RateLimit>,
 }
 
-/// One request offered to the service.
+/// One request offered to the one-pool service.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Arrival {
     pub tag: u32,
@@ -76,50 +82,78 @@ pub struct Arrival {
     pub overhead: Duration,
 }
 
-/// A request inside the service.
-#[derive(Debug, Clone, Copy)]
-struct Waiter {
+/// A step as the simulator runs it: which resource, and whether it spends a drawn time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SimStep {
+    Keep(usize),
+    Hold(usize),
+    Wait,
+}
+
+#[derive(Debug, Clone)]
+struct SimOp {
+    steps: Vec<SimStep>,
+    /// Where a request that gave up waiting goes on ([`Service::trailing`]).
+    trailing: usize,
+}
+
+/// A resource's state.
+#[derive(Debug)]
+struct Res {
+    kind: Kind,
+    size: usize,
+    timeout_ns: Option<u64>,
+    queue_limit: Option<usize>,
+    when_dry: WhenDry,
+    bucket: Option<TokenBucket>,
+    busy: usize,
+    /// Requests waiting, with when they began to: FIFO with one timeout, so the front
+    /// has the first deadline.
+    queue: VecDeque<(u32, u64)>,
+    busy_ns: u128,
+    timeouts: u64,
+    refused: u64,
+}
+
+/// A request inside the service. Entries are reused, so their vectors keep their room.
+#[derive(Debug, Default, Clone)]
+struct Req {
     tag: u32,
+    op: usize,
     arrival: u64,
-    /// When it got a worker (and so started asking for a connection).
-    ready: u64,
-    hold: u64,
-    overhead: u64,
+    step: usize,
+    /// The drawn times of its timed steps, and the next one's index.
+    times: Vec<u64>,
+    next_time: usize,
+    kept: Vec<usize>,
+    /// When it began to wait for the resource it is asking for.
+    asked: u64,
+    waited: u64,
+    queued: u64,
+    held: u64,
+    /// The resource that ran dry for it, and whether it was refused at once.
+    failed: Option<(usize, bool)>,
 }
 
-/// Scheduled events, packed as `time << 1 | kind` so the heap holds plain integers (as
-/// fast as a heap of times); at equal times a connection is freed before a worker.
-const CONN_RELEASE: u64 = 0;
-const WORKER_RELEASE: u64 = 1;
-/// Event times saturate here, so that packing never overflows (292 years of nanoseconds).
-const NEVER: u64 = u64::MAX >> 1;
-
-fn event(t: u64, kind: u64) -> Reverse<u64> {
-    Reverse(t.min(NEVER) << 1 | kind)
-}
-
-/// The simulator state. Feed it arrivals in time order with [`Sim::arrive`] or
-/// [`Sim::offer`], then call [`Sim::finish`]; completions are handed to `emit` as they
-/// become known (not necessarily in end-time order).
+/// The simulator state. Feed it arrivals in time order with [`Sim::offer_op`] (or the
+/// one-pool [`Sim::arrive`], [`Sim::offer`]), then call [`Sim::finish`]; completions are
+/// handed to `emit` as requests end.
 #[derive(Debug)]
 pub struct Sim {
-    params: PoolParams,
-    service: ServiceParams,
-    bucket: Option<TokenBucket>,
-    acquire_ns: u64,
-    busy: usize,
-    workers_busy: usize,
-    /// Connection and worker releases still to come.
-    events: BinaryHeap<Reverse<u64>>,
-    /// Requests waiting for a connection, and for a worker.
-    waiters: VecDeque<Waiter>,
-    worker_queue: VecDeque<Waiter>,
-    /// Pool occupancy integrated over time (for utilisation), and when it was last updated.
-    busy_ns: u128,
+    res: Vec<Res>,
+    names: Vec<String>,
+    ops: Vec<SimOp>,
+    client_timeout: Option<u64>,
+    /// Step ends to come: (time, request).
+    events: BinaryHeap<Reverse<(u64, u32)>>,
+    reqs: Vec<Req>,
+    free: Vec<u32>,
+    /// Requests just given a resource at the current time, to go on with (a list, not
+    /// recursion: one release can hand on down a long queue).
+    ready: Vec<(u32, usize)>,
     clock: u64,
-    /// Busy workers and waiting requests integrated over time, arrivals and their demand
-    /// (hold plus overhead) so far: what a [`Reading`] reports.
-    workers_ns: u128,
+    /// Waiting requests integrated over time, arrivals and their demand (drawn times) so
+    /// far: what a [`Reading`] reports.
     waiting_ns: u128,
     arrived: u64,
     demand_ns: u128,
@@ -135,32 +169,78 @@ impl Sim {
         Sim::with_service(params, ServiceParams::default())
     }
 
+    /// The one-pool service: rate limit, workers, pool; its one op takes each in turn
+    /// and keeps its worker for the overhead.
     pub fn with_service(params: PoolParams, service: ServiceParams) -> Sim {
-        Sim {
-            acquire_ns: params.acquire_timeout.map_or(u64::MAX, ns),
-            params,
-            service,
-            bucket: service.rate_limit.map(TokenBucket::new),
-            busy: 0,
-            workers_busy: 0,
-            events: BinaryHeap::with_capacity(params.size),
-            waiters: VecDeque::new(),
-            worker_queue: VecDeque::new(),
-            busy_ns: 0,
-            clock: 0,
-            workers_ns: 0,
-            waiting_ns: 0,
-            arrived: 0,
-            demand_ns: 0,
-        }
+        let spec = ModelSpec {
+            pool_size: params.size,
+            workers: service.workers,
+            queue_limit: service.queue_limit,
+            rate_limit: service.rate_limit,
+            // Any overhead but zero: the op gets its Wait step, fed by `offer`.
+            overhead: Hold::Constant(Duration::from_nanos(1)),
+            ..ModelSpec::default()
+        };
+        let mut resources = spec.resource_list();
+        resources[0].acquire_timeout = params.acquire_timeout;
+        let steps = spec.default_steps(&resources, &Hold::Constant(Duration::ZERO)).unwrap_or_default();
+        let service = Service { resources, ops: vec![steps], invoice: Vec::new() };
+        Sim::for_service(&service, params.client_timeout)
     }
 
     /// The service `spec` describes, called by clients that give up after `client_timeout`.
     pub fn for_model(spec: &ModelSpec, client_timeout: Option<Duration>) -> Sim {
-        let params = PoolParams { size: spec.pool_size, acquire_timeout: Some(spec.acquire_timeout), client_timeout };
-        let service =
-            ServiceParams { workers: spec.workers, queue_limit: spec.queue_limit, rate_limit: spec.rate_limit };
-        Sim::with_service(params, service)
+        Sim::for_service(&spec.service(), client_timeout)
+    }
+
+    /// `service`, its ops by their index in it.
+    pub fn for_service(service: &Service, client_timeout: Option<Duration>) -> Sim {
+        let res = service
+            .resources
+            .iter()
+            .map(|r: &Resource| Res {
+                kind: r.kind.clone(),
+                size: r.size,
+                timeout_ns: r.acquire_timeout.map(ns),
+                queue_limit: r.queue_limit,
+                when_dry: r.when_dry,
+                bucket: if let Kind::RateLimit(l) = r.kind { Some(TokenBucket::new(l)) } else { None },
+                busy: 0,
+                queue: VecDeque::new(),
+                busy_ns: 0,
+                timeouts: 0,
+                refused: 0,
+            })
+            .collect();
+        let ops = service
+            .ops
+            .iter()
+            .map(|steps| SimOp {
+                steps: steps
+                    .iter()
+                    .map(|s| match s {
+                        Step::Keep(r) => SimStep::Keep(*r),
+                        Step::Hold(r, _) => SimStep::Hold(*r),
+                        Step::Wait(_) => SimStep::Wait,
+                    })
+                    .collect(),
+                trailing: Service::trailing(steps),
+            })
+            .collect();
+        Sim {
+            res,
+            names: service.resources.iter().map(|r| r.name.clone()).collect(),
+            ops,
+            client_timeout: client_timeout.map(ns),
+            events: BinaryHeap::new(),
+            reqs: Vec::new(),
+            free: Vec::new(),
+            ready: Vec::new(),
+            clock: 0,
+            waiting_ns: 0,
+            arrived: 0,
+            demand_ns: 0,
+        }
     }
 
     /// A request tagged `tag` arrives at `at` and would hold a connection for `hold`, with
@@ -169,29 +249,37 @@ impl Sim {
         self.offer(Arrival { tag, at, hold, overhead: Duration::ZERO }, emit);
     }
 
-    /// A request arrives. Arrivals must come in non-decreasing time order.
+    /// A request of the one-pool service arrives. Arrivals must come in time order.
     pub fn offer(&mut self, a: Arrival, emit: &mut impl FnMut(Completion)) {
-        let t = ns(a.at);
+        self.offer_op(a.tag, a.at, 0, &[a.hold, a.overhead], emit);
+    }
+
+    /// A request of op `op` arrives at `at`, its timed steps taking `times` (one each, in
+    /// order). Arrivals must come in non-decreasing time order.
+    pub fn offer_op(
+        &mut self,
+        tag: u32,
+        at: Duration,
+        op: usize,
+        times: &[Duration],
+        emit: &mut impl FnMut(Completion),
+    ) {
+        let t = ns(at);
         self.advance(t, emit);
         self.arrived += 1;
-        self.demand_ns += u128::from(ns(a.hold)) + u128::from(ns(a.overhead));
-        let w = Waiter { tag: a.tag, arrival: t, ready: t, hold: ns(a.hold), overhead: ns(a.overhead) };
-        if let Some(bucket) = &mut self.bucket
-            && !bucket.take(a.at)
-        {
-            return self.complete(w, (t, t, 0), SimOutcome::RateLimited, emit);
-        }
-        match self.service.workers {
-            None => self.ask_pool(w, t, emit),
-            Some(n) if self.workers_busy < n => {
-                self.workers_busy += 1;
-                self.ask_pool(w, t, emit);
-            }
-            Some(_) if self.service.queue_limit.is_some_and(|q| self.worker_queue.len() >= q) => {
-                self.complete(w, (t, t, 0), SimOutcome::QueueFull, emit);
-            }
-            Some(_) => self.worker_queue.push_back(w),
-        }
+        let id = self.free.pop().unwrap_or_else(|| {
+            self.reqs.push(Req::default());
+            (self.reqs.len() - 1) as u32
+        });
+        let r = &mut self.reqs[id as usize];
+        r.times.clear();
+        r.times.extend(times.iter().map(|&d| ns(d)));
+        self.demand_ns += r.times.iter().map(|&d| u128::from(d)).sum::<u128>();
+        r.kept.clear();
+        (r.tag, r.op, r.arrival, r.step, r.next_time, r.asked) = (tag, op, t, 0, 0, t);
+        (r.waited, r.queued, r.held, r.failed) = (0, 0, 0, None);
+        self.proceed(id, t, emit);
+        self.drain(t, emit);
     }
 
     /// Run every pending event to completion.
@@ -199,142 +287,291 @@ impl Sim {
         self.advance(u64::MAX, emit);
     }
 
+    /// The resources' names, in the service's order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Resource `i` now: units in use, requests waiting, acquire timeouts and refusals so
+    /// far, and its use integrated over time (unit-nanoseconds).
+    pub fn gauge(&self, i: usize) -> Gauge {
+        let r = &self.res[i];
+        Gauge {
+            size: r.size,
+            busy: r.busy,
+            waiting: r.queue.len(),
+            timeouts: r.timeouts,
+            refused: r.refused,
+            busy_ns: r.busy_ns,
+        }
+    }
+
+    /// The first resource of `kind`'s gauge.
+    fn first(&self, kind: &Kind) -> Option<Gauge> {
+        self.res.iter().position(|r| r.kind == *kind).map(|i| self.gauge(i))
+    }
+
     /// Mean pool occupancy (busy connections) over the simulated time so far.
     pub fn mean_busy(&self) -> f64 {
-        if self.clock == 0 { 0.0 } else { self.busy_ns as f64 / self.clock as f64 }
+        let (busy, clock) = self.occupancy();
+        if clock == 0 { 0.0 } else { busy as f64 / clock as f64 }
     }
 
-    /// Connection-nanoseconds of use so far, and the simulated time they cover: the
-    /// difference of two readings gives the mean occupancy between them.
+    /// The (first) pool's connection-nanoseconds of use so far, and the simulated time
+    /// they cover: the difference of two readings gives the mean occupancy between them.
     pub fn occupancy(&self) -> (u128, u64) {
-        (self.busy_ns, self.clock)
+        (self.first(&Kind::Pool).map_or(0, |g| g.busy_ns), self.clock)
     }
 
-    /// Connections in use, and requests waiting for one, right now.
+    /// The (first) pool's connections in use, and requests waiting for one, right now.
     pub fn gauges(&self) -> (usize, usize) {
-        (self.busy, self.waiters.len())
+        self.first(&Kind::Pool).map_or((0, 0), |g| (g.busy, g.waiting))
     }
 
-    /// Workers busy, and requests waiting for one, right now.
+    /// The (first) workers busy, and requests waiting for one, right now.
     pub fn workers(&self) -> (usize, usize) {
-        (self.workers_busy, self.worker_queue.len())
+        self.first(&Kind::Workers).map_or((0, 0), |g| (g.busy, g.waiting))
     }
 
-    /// Process every event up to time `t`, in time order: connection and worker releases
-    /// (handing them to waiters), and acquire deadlines passed.
+    /// Process every event up to time `t`, in time order: step ends (releasing what was
+    /// held, handing it to waiters) and acquire deadlines passed.
     fn advance(&mut self, t: u64, emit: &mut impl FnMut(Completion)) {
         let end = t == u64::MAX;
         loop {
-            let release = match self.events.peek() {
-                Some(&Reverse(e)) if e >> 1 <= t => Some(e),
-                _ => None,
+            let next = self.events.peek().map(|Reverse((e, _))| *e).filter(|&e| e <= t);
+            // The earliest deadline of a queue's front; a waiter whose deadline is exactly
+            // a step's end still gets what that step frees.
+            let deadline = (0..self.res.len())
+                .filter_map(|i| {
+                    let r = &self.res[i];
+                    let &(_, since) = r.queue.front()?;
+                    Some((since.saturating_add(r.timeout_ns?), i))
+                })
+                .min();
+            if let Some((d, i)) = deadline
+                && (d < t || end)
+                && next.is_none_or(|e| d < e)
+            {
+                self.time_out(i, d, emit);
+                continue;
+            }
+            if next.is_none() {
+                break;
+            }
+            let Some(Reverse((e, id))) = self.events.pop() else { break };
+            self.tick(e);
+            self.step_done(id, e, emit);
+            self.drain(e, emit);
+        }
+        self.tick(t);
+    }
+
+    /// The front waiter of resource `i` gives up at its deadline `d`.
+    fn time_out(&mut self, i: usize, d: u64, emit: &mut impl FnMut(Completion)) {
+        self.tick(d);
+        let Some((id, _)) = self.res[i].queue.pop_front() else { return };
+        self.res[i].timeouts += 1;
+        self.note_wait(id, i, d);
+        self.fail(id, i, false);
+        self.proceed(id, d, emit);
+        self.drain(d, emit);
+    }
+
+    /// Request `id`'s timed step ended at `t`: give back what it held and go on.
+    fn step_done(&mut self, id: u32, t: u64, emit: &mut impl FnMut(Completion)) {
+        let r = &mut self.reqs[id as usize];
+        let step = self.ops[r.op].steps[r.step];
+        r.step += 1;
+        if let SimStep::Hold(res) = step {
+            self.release(res);
+        }
+        self.proceed(id, t, emit);
+    }
+
+    /// Give back a unit of resource `i`; the first waiter, if any, takes it at once.
+    fn release(&mut self, i: usize) {
+        let res = &mut self.res[i];
+        match res.queue.pop_front() {
+            Some((w, _)) => self.ready.push((w, i)),
+            None => res.busy -= 1,
+        }
+    }
+
+    /// Go on with the requests handed a resource at `t`.
+    fn drain(&mut self, t: u64, emit: &mut impl FnMut(Completion)) {
+        while let Some((id, i)) = self.ready.pop() {
+            self.note_wait(id, i, t);
+            if self.granted(id, i, t) {
+                self.proceed(id, t, emit);
+            }
+        }
+    }
+
+    /// Count the wait of request `id` for resource `i`, which ended at `t`.
+    fn note_wait(&mut self, id: u32, i: usize, t: u64) {
+        let r = &mut self.reqs[id as usize];
+        let wait = t - r.asked;
+        match self.res[i].kind {
+            Kind::Workers => r.queued += wait,
+            _ => r.waited += wait,
+        }
+    }
+
+    /// Request `id` got a unit of resource `i` at `t`: keep it, or hold it for its time.
+    /// True when it can go on at once.
+    fn granted(&mut self, id: u32, i: usize, t: u64) -> bool {
+        let r = &mut self.reqs[id as usize];
+        match self.ops[r.op].steps[r.step] {
+            SimStep::Hold(_) => {
+                let d = r.times.get(r.next_time).copied().unwrap_or(0);
+                r.next_time += 1;
+                if self.res[i].kind == Kind::Pool {
+                    r.held += d;
+                }
+                if d == 0 {
+                    r.step += 1;
+                    self.release(i);
+                    return true;
+                }
+                self.events.push(Reverse((t.saturating_add(d), id)));
+                false
+            }
+            _ => {
+                r.kept.push(i);
+                r.step += 1;
+                true
+            }
+        }
+    }
+
+    /// Run request `id`'s steps from `t` until one must wait, or it ends.
+    fn proceed(&mut self, id: u32, t: u64, emit: &mut impl FnMut(Completion)) {
+        loop {
+            let r = &mut self.reqs[id as usize];
+            let op = &self.ops[r.op];
+            let Some(&step) = op.steps.get(r.step) else { return self.end(id, t, emit) };
+            let i = match step {
+                SimStep::Wait => {
+                    let d = r.times.get(r.next_time).copied().unwrap_or(0);
+                    r.next_time += 1;
+                    if d == 0 {
+                        r.step += 1;
+                        continue;
+                    }
+                    return self.events.push(Reverse((t.saturating_add(d), id)));
+                }
+                SimStep::Keep(i) | SimStep::Hold(i) => i,
             };
-            // The pool queue is FIFO with one timeout, so its front has the first deadline.
-            // A waiter whose deadline is exactly a release time still gets the connection.
-            if let Some(w) = self.waiters.front() {
-                let d = w.ready.saturating_add(self.acquire_ns);
-                if (d < t || end) && release.is_none_or(|e| d < e >> 1) {
-                    self.time_out(d, emit);
+            r.asked = t;
+            let res = &mut self.res[i];
+            if let Some(bucket) = &mut res.bucket {
+                if bucket.take(Duration::from_nanos(t)) {
+                    r.step += 1;
+                } else {
+                    res.refused += 1;
+                    self.fail(id, i, true);
+                }
+                continue;
+            }
+            if res.busy < res.size {
+                res.busy += 1;
+                if self.granted(id, i, t) {
                     continue;
                 }
+                return;
             }
-            let Some(e) = release else { break };
-            self.events.pop();
-            let r = e >> 1;
-            self.tick(r);
-            if e & 1 == CONN_RELEASE {
-                self.busy -= 1;
-                if let Some(w) = self.waiters.pop_front() {
-                    self.start(w, r, emit);
-                }
-            } else {
-                self.workers_busy -= 1;
-                if let Some(mut w) = self.worker_queue.pop_front() {
-                    self.workers_busy += 1;
-                    w.ready = r;
-                    self.ask_pool(w, r, emit);
-                }
+            if res.queue_limit.is_some_and(|q| res.queue.len() >= q) {
+                res.refused += 1;
+                self.fail(id, i, true);
+                continue;
             }
-        }
-        self.tick(t);
-    }
-
-    /// The front pool waiter gives up at its deadline `d` (HTTP 500).
-    fn time_out(&mut self, d: u64, emit: &mut impl FnMut(Completion)) {
-        self.tick(d);
-        let Some(w) = self.waiters.pop_front() else { return };
-        let end = self.release_worker_at(d, w.overhead);
-        self.complete(w, (d, end, 0), SimOutcome::PoolTimeout, emit);
-    }
-
-    /// A request with a worker asks for a connection at `t`.
-    fn ask_pool(&mut self, w: Waiter, t: u64, emit: &mut impl FnMut(Completion)) {
-        if self.busy < self.params.size {
-            self.start(w, t, emit);
-        } else {
-            self.waiters.push_back(w);
+            return res.queue.push_back((id, t));
         }
     }
 
-    /// Give `w` a connection at time `t`.
-    fn start(&mut self, w: Waiter, t: u64, emit: &mut impl FnMut(Completion)) {
-        self.tick(t);
-        self.busy += 1;
-        let released = t.saturating_add(w.hold);
-        self.events.push(event(released, CONN_RELEASE));
-        let end = self.release_worker_at(released, w.overhead);
-        self.complete(w, (t, end, w.hold), SimOutcome::Ok, emit);
+    /// Resource `i` ran dry for request `id`: refused at once, it ends now; having given
+    /// up waiting, it goes on with its op's trailing steps (the answer's own work).
+    fn fail(&mut self, id: u32, i: usize, refused: bool) {
+        let r = &mut self.reqs[id as usize];
+        r.failed = Some((i, refused));
+        let op = &self.ops[r.op];
+        r.step = if refused { op.steps.len() } else { op.trailing.max(r.step) };
+        // The skipped steps' times are not spent; the trailing ones are the last drawn.
+        let trailing_times = op.steps[r.step.min(op.steps.len())..].iter().filter(|s| **s == SimStep::Wait).count();
+        r.next_time = r.times.len().saturating_sub(trailing_times);
     }
 
-    /// The request leaves the pool at `t`, answers `overhead` later and frees its worker
-    /// then; returns when.
-    fn release_worker_at(&mut self, t: u64, overhead: u64) -> u64 {
-        let end = t.saturating_add(overhead);
-        if self.service.workers.is_some() {
-            self.events.push(event(end, WORKER_RELEASE));
+    /// Request `id` ends at `t`: give back what it kept, and report it, unless its client
+    /// gave up first (the server may still have held resources for it, as a real one would).
+    fn end(&mut self, id: u32, t: u64, emit: &mut impl FnMut(Completion)) {
+        let mut kept = std::mem::take(&mut self.reqs[id as usize].kept);
+        for &i in kept.iter().rev() {
+            self.release(i);
         }
-        end
-    }
-
-    /// Report `w`: it stopped waiting for the pool at `served`, ended at `end` having held
-    /// a connection for `held`, unless its client gave up first (the server may then still
-    /// hold a worker and a connection for it, as a real one would).
-    fn complete(
-        &self,
-        w: Waiter,
-        (served, end, held): (u64, u64, u64),
-        outcome: SimOutcome,
-        emit: &mut impl FnMut(Completion),
-    ) {
+        kept.clear();
+        let r = &mut self.reqs[id as usize];
+        r.kept = kept;
         let dur = Duration::from_nanos;
-        let mut c = Completion {
-            tag: w.tag,
-            arrival: dur(w.arrival),
-            end: dur(end),
-            waited: dur(served - w.ready),
-            queued: dur(w.ready - w.arrival),
-            held: dur(held),
-            outcome,
+        let (outcome, dry, status) = match r.failed {
+            None => (SimOutcome::Ok, None, Some(200)),
+            Some((i, refused)) => {
+                let res = &self.res[i];
+                let outcome = match (&res.kind, refused) {
+                    (Kind::RateLimit(_), _) => SimOutcome::RateLimited,
+                    (_, true) => SimOutcome::QueueFull,
+                    (_, false) => SimOutcome::PoolTimeout,
+                };
+                let status = match res.when_dry {
+                    WhenDry::Status(s) => Some(s),
+                    WhenDry::NoAnswer => None,
+                };
+                (outcome, Some(i), status)
+            }
         };
-        if let Some(limit) = self.params.client_timeout
-            && c.end - c.arrival > limit
+        let mut c = Completion {
+            tag: r.tag,
+            arrival: dur(r.arrival),
+            end: dur(t),
+            waited: dur(r.waited),
+            queued: dur(r.queued),
+            held: dur(r.held),
+            outcome,
+            dry,
+            status,
+        };
+        if let Some(limit) = self.client_timeout.map(dur)
+            && (c.end - c.arrival > limit || c.status.is_none())
         {
             c.end = c.arrival + limit;
             c.outcome = SimOutcome::ClientTimeout;
+            c.status = None;
         }
+        self.free.push(id);
         emit(c);
     }
 
-    /// Move the clock to `t`, integrating occupancy, busy workers and waiting requests.
+    /// Move the clock to `t`, integrating every resource's use and the waiting requests.
     fn tick(&mut self, t: u64) {
         if t > self.clock && t != u64::MAX {
             let dt = u128::from(t - self.clock);
-            self.busy_ns += dt * self.busy as u128;
-            self.workers_ns += dt * self.workers_busy as u128;
-            self.waiting_ns += dt * (self.waiters.len() + self.worker_queue.len()) as u128;
+            for r in &mut self.res {
+                r.busy_ns += dt * r.busy as u128;
+                self.waiting_ns += dt * r.queue.len() as u128;
+            }
             self.clock = t;
         }
     }
+}
+
+/// One resource of a [`Sim`] at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gauge {
+    pub size: usize,
+    pub busy: usize,
+    pub waiting: usize,
+    pub timeouts: u64,
+    pub refused: u64,
+    pub busy_ns: u128,
 }
 
 mod reading;
@@ -342,5 +579,7 @@ pub use reading::{Reading, RunStats, Thirds, Window};
 
 #[cfg(test)]
 mod service_tests;
+#[cfg(test)]
+mod steps_tests;
 #[cfg(test)]
 mod tests;

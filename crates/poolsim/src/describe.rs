@@ -2,7 +2,26 @@
 
 use std::fmt;
 
-use crate::{Hold, ModelSpec, Operation};
+use crate::{Hold, Kind, ModelSpec, Operation, Resource, Step, WhenDry};
+
+/// A named resource in words: `db: pool 20, acquire timeout 500ms, 500 when dry`.
+fn resource(r: &Resource) -> String {
+    let mut words = match r.kind {
+        Kind::RateLimit(l) => format!("{}: rate limit {}/s burst {}", r.name, l.rate, l.burst),
+        _ => format!("{}: {} {}", r.name, r.kind.as_str(), r.size),
+    };
+    if let Some(t) = r.acquire_timeout {
+        words.push_str(&format!(", acquire timeout {t:?}"));
+    }
+    if let Some(q) = r.queue_limit {
+        words.push_str(&format!(", queue-limit {q}"));
+    }
+    match r.when_dry {
+        WhenDry::Status(s) => words.push_str(&format!(", {s} when dry")),
+        WhenDry::NoAnswer => words.push_str(", no answer when dry"),
+    }
+    words
+}
 
 impl fmt::Display for Hold {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -18,20 +37,52 @@ impl fmt::Display for Hold {
 }
 
 impl ModelSpec {
-    /// Labelled lines describing the service: ("service", ...), ("holds", ...), ("limits",
-    /// ...), ("faults", ...).
+    /// Labelled lines describing the service: ("service", ...), ("holds", ...), ("default",
+    /// ...) naming the ops without a model entry, ("limits", ...), ("faults", ...).
     pub fn describe(&self) -> Vec<(&'static str, String)> {
-        let mut service = vec![format!("pool {}, acquire timeout {:?}", self.pool_size, self.acquire_timeout)];
-        service.push(self.workers.map_or("workers unlimited".into(), |w| format!("workers {w}")));
-        if let Some(q) = self.queue_limit {
-            service.push(format!("queue-limit {q}"));
+        let mut service = Vec::new();
+        if self.resources.is_empty() {
+            service.push(format!("pool {}, acquire timeout {:?}", self.pool_size, self.acquire_timeout));
+            service.push(self.workers.map_or("workers unlimited".into(), |w| format!("workers {w}")));
+            if let Some(q) = self.queue_limit {
+                service.push(format!("queue-limit {q}"));
+            }
+            service.push(format!("overhead {}", self.overhead));
+            if let Some(r) = self.rate_limit {
+                service.push(format!("rate-limit {}/s burst {}", r.rate, r.burst));
+            }
+        } else {
+            service.extend(self.resources.iter().map(resource));
         }
-        service.push(format!("overhead {}", self.overhead));
-        if let Some(r) = self.rate_limit {
-            service.push(format!("rate-limit {}/s burst {}", r.rate, r.burst));
-        }
-        let holds: Vec<String> =
-            Operation::ALL.iter().map(|&op| format!("{} {}", op.as_str(), self.hold(op))).collect();
+        let resources = self.resource_list();
+        let named = |r: usize| resources.get(r).map_or("?", |r| r.name.as_str());
+        let holds: Vec<String> = match self.ops.is_empty() {
+            true => Operation::ALL.iter().map(|&op| format!("{} {}", op.as_str(), self.hold(op))).collect(),
+            false => self
+                .ops
+                .iter()
+                .map(|op| match &op.steps {
+                    None => format!("{} {}", op.name, op.hold),
+                    Some(steps) => {
+                        let steps: Vec<String> = steps
+                            .iter()
+                            .map(|s| match s {
+                                Step::Keep(r) => named(*r).to_string(),
+                                Step::Hold(r, h) => format!("{} {h}", named(*r)),
+                                Step::Wait(h) => format!("wait {h}"),
+                            })
+                            .collect();
+                        format!("{}: {}", op.name, steps.join(" → "))
+                    }
+                })
+                .collect(),
+        };
+        let defaulted: Vec<String> = self
+            .ops
+            .iter()
+            .filter(|op| op.defaulted)
+            .map(|op| format!("{} (as {})", op.name, Operation::default_for(&op.name).hold_key()))
+            .collect();
         let mut faults = Vec::new();
         if let Some(s) = self.stall {
             faults.push(format!("stall {:?} every {:?}", s.length, s.every));
@@ -52,7 +103,14 @@ impl ModelSpec {
              ledger-window {} invoices",
             l.max_body, l.max_order_no, l.header_timeout, l.idle_timeout, l.ledger_window
         );
-        let mut out = vec![("service", service.join(", ")), ("holds", holds.join(", ")), ("limits", limits)];
+        // Named resources and steps have commas of their own.
+        let sep = if self.resources.is_empty() && self.ops.iter().all(|o| o.steps.is_none()) { ", " } else { "; " };
+        let mut out = vec![("service", service.join(sep)), ("holds", holds.join(sep))];
+        if !defaulted.is_empty() {
+            let line = format!("no [model.ops] entry, so the default hold: {}", defaulted.join(", "));
+            out.push(("default", line));
+        }
+        out.push(("limits", limits));
         if !faults.is_empty() {
             out.push(("faults", faults.join(", ")));
         }

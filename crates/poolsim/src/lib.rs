@@ -1,14 +1,18 @@
-//! The invoice service and its database connection pool, as a model.
+//! A service and its resources, as a model.
 //!
-//! [`ModelSpec`] describes the service: how many connections its pool has, how long a
-//! request waits for one before failing (HikariCP's `connectionTimeout`), and how long each
-//! operation holds it (a [`Hold`]: constant, exponential, lognormal, or [`Empirical`],
-//! measured by a real run); and in front of the pool, request workers with a bounded wait
-//! queue (503), a token-bucket [`RateLimit`] (429) and the handler's overhead;
-//! [`ModelSpec::capacity`] says what it can serve of a mix. [`des::Sim`] runs that model in
-//! virtual time, and its [`des::Reading`]s say how busy it was and whether its waits settled. With the `live` feature, [`live::Server`] runs that model in real
-//! time behind a real HTTP/1.1 server on loopback: the built-in target of `einv-load run`
-//! (`url = "builtin"`) and of `einv-load serve`.
+//! [`ModelSpec`] describes the service: named [`Resource`]s (request workers, connection
+//! pools such as HikariCP's in front of the database or an upstream gateway's, token-bucket
+//! rate limits), each with its size, acquire timeout, queue bound and answer when it runs
+//! dry; and the profile's ops ([`ModelOp`], by their own names and routes), each a short
+//! sequence of [`Step`]s that keep or hold resources for times drawn from a [`Hold`]
+//! (constant, exponential, lognormal, or [`Empirical`], measured by a real run). The older
+//! one-pool description (pool size, workers, rate limit, overhead) is its one-resource
+//! case; [`ModelSpec::service`] gives what both engines run, and [`ModelSpec::capacity`]
+//! what each resource can serve of a mix. [`des::Sim`] runs that model in virtual time,
+//! and its [`des::Reading`]s say how busy it was and whether its waits settled. With the
+//! `live` feature, [`live::Server`] runs the same model in real time behind a real
+//! HTTP/1.1 server on loopback, routing each request to its op: the built-in target of
+//! `einv-load run` (`url = "builtin"`) and of `einv-load serve`.
 //!
 //! | feature | what it adds |
 //! |---|---|
@@ -31,13 +35,17 @@ mod empirical;
 mod limits;
 #[cfg(feature = "live")]
 pub mod live;
+mod ops;
 mod server_limits;
+mod service;
 mod spec;
 
 pub use check::Problem;
 pub use empirical::Empirical;
 pub use limits::{RateLimit, SlowBody, TokenBucket, parse_byte_rate, parse_byte_size};
+pub use ops::{ModelOp, Response, Route};
 pub use server_limits::{MAX_LEDGER_WINDOW, ServerLimits};
+pub use service::{Kind, Resource, Service, Step, WhenDry};
 pub use spec::{Capacity, Hold, ModelSpec, Operation, Stall};
 
 /// Everything that can go wrong with a model.

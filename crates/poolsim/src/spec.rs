@@ -4,7 +4,7 @@ use std::time::Duration;
 use rand::RngExt;
 use rand::distr::OpenClosed01;
 
-use crate::{Empirical, Error, RateLimit, ServerLimits, SlowBody};
+use crate::{Empirical, Error, ModelOp, RateLimit, ServerLimits, SlowBody};
 
 /// The operations of the invoice API the model knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -156,8 +156,15 @@ pub struct ModelSpec {
     pub pool_size: usize,
     /// How long a request waits for a connection before failing with HTTP 500.
     pub acquire_timeout: Duration,
-    /// How long each operation holds its connection, indexed like [`Operation::ALL`].
+    /// How long each invoice operation holds its connection, indexed like
+    /// [`Operation::ALL`]: the defaults of the profile's ops named like them, and what the
+    /// built-in invoice routes hold when no op of the profile is theirs.
     pub holds: [Hold; 6],
+    /// The profile's ops, in the order of its mix (empty: `serve` without a profile).
+    pub ops: Vec<ModelOp>,
+    /// Named resources (`[model.resources]`); empty: the one-pool keys above and below
+    /// describe them (see [`ModelSpec::service`]).
+    pub resources: Vec<crate::Resource>,
     pub stall: Option<Stall>,
     /// Windows in which every request is answered 503 at once (a failing dependency).
     pub error_burst: Option<Stall>,
@@ -188,6 +195,8 @@ impl Default for ModelSpec {
             acquire_timeout: Duration::from_secs(1),
             // issue, query, red-flush, verify, download, callback: writes hold longest.
             holds: [20, 5, 15, 3, 8, 5].map(|ms| Hold::Constant(Duration::from_millis(ms))),
+            ops: Vec::new(),
+            resources: Vec::new(),
             stall: None,
             error_burst: None,
             reset_rate: 0.0,
@@ -212,12 +221,6 @@ impl ModelSpec {
         &self.holds[op.index()]
     }
 
-    /// One request's demand on the service: (connection hold, worker overhead), drawn
-    /// the same way by the simulator and the live target.
-    pub fn draw(&self, op: Operation, rng: &mut impl rand::Rng) -> (Duration, Duration) {
-        (self.hold(op).sample(rng), self.overhead.sample(rng))
-    }
-
     /// Set how long `op` holds its connection.
     pub fn set_hold(&mut self, op: Operation, hold: Hold) {
         self.holds[op.index()] = hold;
@@ -227,37 +230,40 @@ impl ModelSpec {
     pub fn capacity_per_s(&self, hold: Duration) -> f64 {
         if hold.is_zero() { f64::INFINITY } else { self.pool_size as f64 / hold.as_secs_f64() }
     }
-
-    /// What the service can serve of a mix of operations, given as `(operation, weight)`:
-    /// the pool at the mix's mean hold, the workers at its mean hold plus overhead, and
-    /// the rate limit (what it admits; the rest is refused with 429).
-    pub fn capacity(&self, mix: &[(Operation, f64)]) -> Capacity {
-        let total: f64 = mix.iter().map(|(_, w)| w).sum();
-        let hold = if total > 0.0 {
-            mix.iter().map(|&(op, w)| w * self.hold(op).mean().as_secs_f64()).sum::<f64>() / total
-        } else {
-            0.0
-        };
-        let service = hold + self.overhead.mean().as_secs_f64();
-        Capacity {
-            pool_per_s: self.capacity_per_s(Duration::from_secs_f64(hold)),
-            workers_per_s: self.workers.map(|n| if service > 0.0 { n as f64 / service } else { f64::INFINITY }),
-            limit_per_s: self.rate_limit.as_ref().map(|l| l.rate),
-        }
-    }
 }
 
 /// Requests per second a service can serve of a mix (see [`ModelSpec::capacity`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Capacity {
+    /// The tightest pool's.
     pub pool_per_s: f64,
-    /// `None` without a worker limit.
+    /// The tightest workers'; `None` without a worker limit.
     pub workers_per_s: Option<f64>,
-    /// `None` without a rate limit.
+    /// The tightest rate limit's; `None` without one.
     pub limit_per_s: Option<f64>,
+    /// Every resource's, by name, in the service's order.
+    pub resources: Vec<(String, f64)>,
 }
 
 impl Capacity {
+    /// The figures of `resources`, each's capacity in `per_s` (in the same order).
+    pub fn of(resources: &[crate::Resource], per_s: Vec<(String, f64)>) -> Capacity {
+        let tightest = |f: fn(&crate::Kind) -> bool| {
+            resources.iter().zip(&per_s).filter(|(r, _)| f(&r.kind)).map(|(_, (_, c))| *c).reduce(f64::min)
+        };
+        Capacity {
+            pool_per_s: tightest(|k| *k == crate::Kind::Pool).unwrap_or(f64::INFINITY),
+            workers_per_s: tightest(|k| *k == crate::Kind::Workers),
+            limit_per_s: tightest(|k| matches!(k, crate::Kind::RateLimit(_))),
+            resources: per_s,
+        }
+    }
+
+    /// The resource that runs dry first as the rate grows: the one of least capacity.
+    pub fn bottleneck(&self) -> Option<&str> {
+        self.resources.iter().min_by(|a, b| a.1.total_cmp(&b.1)).map(|(n, _)| n.as_str())
+    }
+
     /// The smallest of the three: what the service as a whole can serve.
     pub fn per_s(&self) -> f64 {
         [self.workers_per_s, self.limit_per_s].into_iter().flatten().fold(self.pool_per_s, f64::min)
@@ -311,13 +317,22 @@ mod tests {
     fn the_capacity_of_a_mix_is_its_tightest_resource_at_the_mean_hold() {
         let ms = Duration::from_millis;
         // issue 20 ms, query 5 ms, 1:3: a mean hold of 8.75 ms.
-        let mix = [(Operation::Issue, 1.0), (Operation::Query, 3.0)];
-        let spec = ModelSpec { pool_size: 70, ..ModelSpec::default() };
+        let op = |name: &str, op: Operation| crate::ModelOp {
+            name: name.into(),
+            route: crate::Route::new("GET", "/"),
+            hold: ModelSpec::default().hold(op).clone(),
+            response: None,
+            steps: None,
+            defaulted: true,
+        };
+        let ops = vec![op("issue", Operation::Issue), op("query", Operation::Query)];
+        let spec = ModelSpec { pool_size: 70, ops, ..ModelSpec::default() };
+        let mix = [1.0, 3.0];
         let c = spec.capacity(&mix);
         assert!((c.pool_per_s - 8_000.0).abs() < 1e-6 && c.workers_per_s.is_none(), "{c:?}");
         assert!((c.utilisation(8_000.0) - 1.0).abs() < 1e-9);
         // 10 workers also keep each request 1.25 ms after the pool: 10 ms each, 1,000/s.
-        let spec = ModelSpec { workers: Some(10), overhead: Hold::Constant(ms(1) + ms(1) / 4), ..spec };
+        let spec = ModelSpec { workers: Some(10), overhead: Hold::Constant(ms(1) + ms(1) / 4), ..spec.clone() };
         let c = spec.capacity(&mix);
         assert!((c.per_s() - 1_000.0).abs() < 1e-6, "{c:?}");
         assert!((c.utilisation(1_050.0) - 1.05).abs() < 1e-9);

@@ -128,6 +128,9 @@ pub struct BreaksFirst {
     pub cause: Cause,
     /// The figures behind the cause, in words.
     pub evidence: Vec<String>,
+    /// The service's resource that ran dry first (or, when none did, the model's tightest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
 }
 
 /// The likely cause of a failing step, from the evidence.
@@ -185,7 +188,10 @@ impl Capacity {
     /// The answer in one sentence.
     pub fn sentence(kind: AnswerKind, rate: Option<f64>, limits: &str, breaks: Option<&BreaksFirst>) -> String {
         let r = |v: Option<f64>| crate::render::count(v.unwrap_or(0.0).round() as u64);
-        let first = breaks.map_or(String::new(), |b| format!("; first to break: {}", b.cause.describe()));
+        let first = breaks.map_or(String::new(), |b| match &b.resource {
+            Some(r) => format!("; first to break: {} (resource {r})", b.cause.describe()),
+            None => format!("; first to break: {}", b.cause.describe()),
+        });
         match kind {
             AnswerKind::Capacity => format!("Sustainable: {}/s at {limits}{first}.", r(rate)),
             AnswerKind::AtLeast => format!("At least {}/s at {limits}: every step passed up to --max.", r(rate)),
@@ -319,8 +325,9 @@ fn bracket_line(c: &Capacity) -> String {
 fn breaks_line(b: &BreaksFirst) -> String {
     let l = &b.limit;
     let scope = if l.scope == "overall" { String::new() } else { format!(" ({})", l.scope) };
+    let resource = b.resource.as_ref().map_or(String::new(), |r| format!(" Resource that ran dry first: {r}."));
     format!(
-        "At {} the first limit to fail was {}{scope}: {:.3} {} against {:.3}. Likely cause: {}.",
+        "At {} the first limit to fail was {}{scope}: {:.3} {} against {:.3}. Likely cause: {}.{resource}",
         rate(b.offered_per_s),
         l.name,
         l.actual,

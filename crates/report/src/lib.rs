@@ -78,7 +78,9 @@ pub use hlog::{Hlog, HlogEntry, HlogWriter, for_each_hlog, read_hlog, read_inter
 pub use live::{Gauges, IntervalFigures, Live, Moment, OPENMETRICS_CONTENT_TYPE};
 pub use merge::merge;
 pub use outcome::{ErrorClass, ErrorCounts, Outcome, Phases, Sample, TagCounts, is_final_status};
-pub use pool::{POOL_CSV, PoolInterval, PoolLog, PoolRow, PoolSummary, read_pool_csv};
+pub use pool::{
+    POOL_CSV, PoolInterval, PoolLog, PoolRow, PoolSummary, ResourceInterval, ResourceSummary, read_pool_csv,
+};
 pub use quantile::Quantile;
 pub use recorder::Recorder;
 pub use render::{Rendered, render_folder};

@@ -110,6 +110,50 @@ pub struct PoolInterval {
     pub acquire: Histogram<u64>,
     /// Time a connection was held, microseconds.
     pub usage: Histogram<u64>,
+    /// Every resource of the service, in its order (see [`PoolLog::with_resources`]).
+    pub resources: Vec<ResourceInterval>,
+}
+
+/// What one resource did in an interval.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ResourceInterval {
+    /// Units in use, and requests waiting, at the end of the interval.
+    pub active: u64,
+    pub pending: u64,
+    /// Mean units in use over the interval.
+    pub mean_active: f64,
+    /// Requests that gave up waiting for it, and that it refused at once.
+    pub timeouts: u64,
+    pub refused: u64,
+}
+
+/// One resource over a whole run: its gauges' extremes and what ran dry.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ResourceSummary {
+    pub name: String,
+    /// `workers`, `pool` or `rate-limit`.
+    pub kind: String,
+    /// Units (a rate limit's burst).
+    pub size: u64,
+    /// Highest per-interval mean of units in use.
+    pub peak_mean_active: f64,
+    pub max_pending: u64,
+    pub timeouts: u64,
+    pub refused: u64,
+    /// Start of the first interval in which it ran dry (a timeout or a refusal), seconds.
+    pub first_dry_s: Option<f64>,
+}
+
+impl ResourceSummary {
+    /// The resource that ran dry first: the earliest `first_dry_s`, then the most
+    /// requests failed; `None` when none ran dry.
+    pub fn first_dry(all: &[ResourceSummary]) -> Option<&ResourceSummary> {
+        let failed = |r: &ResourceSummary| r.timeouts + r.refused;
+        all.iter().filter(|r| r.first_dry_s.is_some()).min_by(|a, b| {
+            let at = |r: &ResourceSummary| r.first_dry_s.unwrap_or(f64::INFINITY);
+            at(a).total_cmp(&at(b)).then(failed(b).cmp(&failed(a)))
+        })
+    }
 }
 
 impl Default for PoolInterval {
@@ -124,6 +168,7 @@ impl Default for PoolInterval {
             queue_full: 0,
             acquire: new_histogram(),
             usage: new_histogram(),
+            resources: Vec::new(),
         }
     }
 }
@@ -149,6 +194,10 @@ pub struct PoolSummary {
     /// Most requests seen waiting for a worker at an interval's end.
     #[serde(default)]
     pub max_queued: u64,
+    /// Every resource of the modelled service (folders from before named resources have
+    /// none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<ResourceSummary>,
 }
 
 /// Streams pool.csv and keeps the run's pool totals, and its rows as written for the
@@ -169,9 +218,29 @@ pub struct PoolLog {
     rate_limited: u64,
     queue_full: u64,
     max_queued: u64,
+    resources: Vec<ResourceSummary>,
 }
 
 impl PoolLog {
+    /// Keep every resource's totals too: `(name, kind, size)` each, in the order of the
+    /// intervals' [`PoolInterval::resources`].
+    pub fn with_resources(mut self, resources: Vec<(String, String, u64)>) -> PoolLog {
+        self.resources = resources
+            .into_iter()
+            .map(|(name, kind, size)| ResourceSummary {
+                name,
+                kind,
+                size,
+                peak_mean_active: 0.0,
+                max_pending: 0,
+                timeouts: 0,
+                refused: 0,
+                first_dry_s: None,
+            })
+            .collect();
+        self
+    }
+
     pub fn create(dir: &Path, size: u64) -> Result<PoolLog, Error> {
         let path = dir.join(POOL_CSV);
         let mut csv = csv::Writer::from_writer(Output::create(&path, Existing::Replace)?);
@@ -190,6 +259,7 @@ impl PoolLog {
             rate_limited: 0,
             queue_full: 0,
             max_queued: 0,
+            resources: Vec::new(),
         })
     }
 
@@ -227,6 +297,15 @@ impl PoolLog {
         if p.timeouts > 0 && self.first_timeout_s.is_none() {
             self.first_timeout_s = Some(start_s);
         }
+        for (r, i) in self.resources.iter_mut().zip(&p.resources) {
+            r.peak_mean_active = r.peak_mean_active.max(i.mean_active);
+            r.max_pending = r.max_pending.max(i.pending);
+            r.timeouts += i.timeouts;
+            r.refused += i.refused;
+            if i.timeouts + i.refused > 0 && r.first_dry_s.is_none() {
+                r.first_dry_s = Some(start_s);
+            }
+        }
         *p = PoolInterval::default();
     }
 
@@ -246,6 +325,11 @@ impl PoolLog {
             rate_limited: self.rate_limited,
             queue_full: self.queue_full,
             max_queued: self.max_queued,
+            resources: self
+                .resources
+                .into_iter()
+                .map(|r| ResourceSummary { peak_mean_active: (r.peak_mean_active * 1000.0).round() / 1000.0, ..r })
+                .collect(),
         };
         (summary, self.rows, lost)
     }

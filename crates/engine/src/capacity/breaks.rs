@@ -37,7 +37,8 @@ pub(crate) fn read_metrics(addr: SocketAddr) -> Metrics {
 
 /// Counter increases from `before` to `after`.
 pub(crate) fn delta(before: &Metrics, after: &Metrics) -> Metrics {
-    let counters = after.iter().filter(|(k, _)| k.ends_with("_total"));
+    // A counter's name ends in _total; its labels (`{resource="db"}`) come after.
+    let counters = after.iter().filter(|(k, _)| k.split('{').next().is_some_and(|n| n.ends_with("_total")));
     counters.map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0))).collect()
 }
 
@@ -45,14 +46,16 @@ pub(crate) fn delta(before: &Metrics, after: &Metrics) -> Metrics {
 /// counter increases over the step, when read; `queue`: which queue of the built-in
 /// target's model binds first ([`Cause::PoolQueue`] or [`Cause::WorkerQueue`]), when the
 /// target is the built-in one; `saturated`: a simulated step that failed by the model's
-/// use alone (at or over 1), and what gives first then.
+/// use alone (at or over 1), and what gives first then; `tightest`: the model's resource
+/// of least capacity, named when no resource was seen running dry.
 pub(crate) fn analyse(
     s: &Summary,
     rate: f64,
     server: Option<&Metrics>,
-    queue: Option<Cause>,
+    (queue, tightest): (Option<Cause>, Option<String>),
     saturated: Option<(f64, Cause)>,
 ) -> Option<BreaksFirst> {
+    let resource = dry_resource(s, server).or(tightest);
     let stage = measured(s)?;
     let o = &stage.overall;
     let Some(limit) = first_limit(s) else {
@@ -66,7 +69,7 @@ pub(crate) fn analyse(
              percentiles of a short run say",
             u * 100.0
         )];
-        return Some(BreaksFirst { offered_per_s: rate, limit, cause, evidence });
+        return Some(BreaksFirst { offered_per_s: rate, limit, cause, evidence, resource });
     };
     let (mut cause, mut evidence) = cause(o, &limit);
     if let Some(p) = &s.pool {
@@ -101,7 +104,28 @@ pub(crate) fn analyse(
     if let Some(a) = &s.aborted {
         evidence.push(format!("the step stopped early at {:.1} s, certain to fail", a.at_s));
     }
-    Some(BreaksFirst { offered_per_s: rate, limit, cause, evidence })
+    Some(BreaksFirst { offered_per_s: rate, limit, cause, evidence, resource })
+}
+
+/// The resource that ran dry first in a step: the simulated one's earliest, or the live
+/// built-in target's that failed the most requests over the step.
+fn dry_resource(s: &Summary, server: Option<&Metrics>) -> Option<String> {
+    if let Some(r) = s.pool.as_ref().and_then(|p| einv_report::ResourceSummary::first_dry(&p.resources)) {
+        return Some(r.name.clone());
+    }
+    let m = server?;
+    let mut failed: BTreeMap<&str, f64> = BTreeMap::new();
+    for (key, v) in m {
+        let Some(labels) =
+            ["einv_resource_timeouts_total", "einv_resource_refused_total"].iter().find_map(|n| key.strip_prefix(n))
+        else {
+            continue;
+        };
+        let name = labels.strip_prefix("{resource=\"").and_then(|l| l.strip_suffix("\"}")).unwrap_or(labels);
+        *failed.entry(name).or_default() += v;
+    }
+    let (name, n) = failed.into_iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    (n > 0.0).then(|| name.to_string())
 }
 
 /// The first limit to fail: the one whose second first crossed it (the knee), else the

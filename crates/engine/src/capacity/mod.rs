@@ -85,9 +85,10 @@ pub fn capacity(plan: &Plan, opts: &CapacityOptions) -> Result<CapacityResult, E
     let started = SystemTime::now();
     let clock = Instant::now();
     let dir = crate::folder::create(opts.out.as_deref(), &format!("{}-capacity", plan.name), started)?;
-    let model = model_of(plan);
+    // A simulated search models any profile; a live one predicts first from a model
+    // the profile wrote, or that the built-in target serves.
+    let model = if opts.simulate { Some(&*plan.model.spec) } else { model_of(plan) };
     let (predicted, start) = match (model, opts.simulate) {
-        (None, true) => return Err(flag("--simulate models the built-in target: use [target] url = \"builtin\"")),
         (Some(spec), true) => (None, Some(utilisation_bound(plan, spec))),
         (Some(spec), false) => {
             let bounds = bounds(opts, Some(utilisation_bound(plan, spec)), false);
@@ -100,7 +101,7 @@ pub fn capacity(plan: &Plan, opts: &CapacityOptions) -> Result<CapacityResult, E
             tracing::info!("the model predicts {predicted:?} requests/s; the live search starts there");
             (predicted, predicted)
         }
-        (None, false) => (None, None),
+        (None, _) => (None, None),
     };
     let live = if opts.simulate { None } else { LiveTarget::start(plan)? };
     let plan = live.as_ref().map_or_else(|| Ok(plan.clone()), |l| l.plan(plan))?;
@@ -168,11 +169,11 @@ fn bounds(o: &CapacityOptions, start: Option<f64>, confirm: bool) -> Bounds {
     Bounds { min: o.min, max: o.max, precision: o.precision, max_steps: o.max_steps, start, confirm }
 }
 
+/// The model a live search predicts with: the one the built-in target serves, or one
+/// the profile wrote for its own service.
 fn model_of(plan: &Plan) -> Option<&ModelSpec> {
-    match &plan.target.endpoint {
-        Endpoint::Builtin { spec, .. } => Some(spec),
-        Endpoint::Http(_) => None,
-    }
+    let builtin = matches!(plan.target.endpoint, Endpoint::Builtin { .. });
+    (builtin || plan.model.written).then_some(&*plan.model.spec)
 }
 
 /// The rate at which the model's tightest resource is fully used: the pool, the workers
@@ -212,9 +213,9 @@ struct LiveTarget {
 
 impl LiveTarget {
     fn start(plan: &Plan) -> Result<Option<LiveTarget>, Error> {
-        let Endpoint::Builtin { spec, threads, tls: false } = &plan.target.endpoint else { return Ok(None) };
+        let Endpoint::Builtin { tls: false } = &plan.target.endpoint else { return Ok(None) };
         let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        let server = einv_poolsim::live::Server::start((**spec).clone(), loopback, *threads)?;
+        let server = einv_poolsim::live::Server::start((*plan.model.spec).clone(), loopback, plan.model.threads)?;
         let addr = server.addr();
         Ok(Some(LiveTarget { server, addr }))
     }
@@ -338,13 +339,15 @@ impl<'a> Steps<'a> {
             let (summary, server) = &self.evidence[i];
             let spec = self.model;
             let queue = spec.map(|spec| binding_queue(self.plan, spec));
+            let tightest =
+                spec.and_then(|spec| crate::model_run::capacity(self.plan, spec).bottleneck().map(str::to_string));
             let row = &self.rows[i];
             let saturated = row
                 .utilisation
                 .filter(|&u| u >= 1.0 && self.simulate)
                 .zip(spec)
                 .map(|(u, spec)| (u, saturated(self.plan, spec)));
-            breaks::analyse(summary, row.offered_per_s, server.as_ref(), queue, saturated)
+            breaks::analyse(summary, row.offered_per_s, server.as_ref(), (queue, tightest), saturated)
         });
         let require = self.opts.require.or(plan.min_capacity);
         let passed = match (kind, rate, require) {

@@ -12,8 +12,12 @@ impl Plan {
         if let Some(d) = &self.description {
             lines.push(("about", d.clone()));
         }
+        let spec = &self.model.spec;
         let target = match &self.target.endpoint {
-            Endpoint::Builtin { spec, tls, .. } => format!(
+            Endpoint::Builtin { tls } if !spec.resources.is_empty() => {
+                format!("builtin{}", if *tls { " over TLS" } else { "" })
+            }
+            Endpoint::Builtin { tls } => format!(
                 "builtin{} (pool {}, acquire timeout {:?})",
                 if *tls { " over TLS" } else { "" },
                 spec.pool_size,
@@ -25,8 +29,14 @@ impl Plan {
         if self.target.endpoint.tls() {
             lines.push(("tls", self.tls_line()));
         }
-        if let Endpoint::Builtin { spec, .. } = &self.target.endpoint {
+        if self.model.written || matches!(self.target.endpoint, Endpoint::Builtin { .. }) {
             lines.extend(spec.describe());
+            lines.push(("capacity", self.capacity_line()));
+        } else {
+            lines.push((
+                "model",
+                "none written: `simulate` models the defaults (write [model] to describe the service)".into(),
+            ));
         }
         let length = humantime::format_duration(self.load.duration());
         lines.push(("load", format!("{} loop, {length}", self.load.mode())));
@@ -41,6 +51,25 @@ impl Plan {
         lines.extend(slo_lines(&self.slo).into_iter().map(|l| ("slo", l)));
         lines.extend(self.shards_line().map(|l| ("shards", l)));
         lines
+    }
+
+    /// What each resource of the model serves of the mix, the tightest first: the one
+    /// that runs dry first as the rate grows.
+    fn capacity_line(&self) -> String {
+        let mut all = crate::model_run::capacity(self, &self.model.spec).resources;
+        all.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let words: Vec<String> = all
+            .iter()
+            .enumerate()
+            .map(|(i, (name, per_s))| {
+                let first = if i == 0 { " (runs dry first)" } else { "" };
+                match per_s.is_finite() {
+                    true => format!("{name} {per_s:.0}/s{first}"),
+                    false => format!("{name} unused"),
+                }
+            })
+            .collect();
+        format!("of this mix: {}", words.join(", "))
     }
 
     /// Which certificates are trusted, and whether sessions resume.

@@ -150,11 +150,11 @@ mod tests {
             errors(src),
             [
                 "p.toml:2: nam: unknown field `nam`, expected one of `schema`, `name`, `description`, `seed`, \
-                 `target`, `load`, `op`, `slo`, `report`, `workload`, `feeder`, `shards`",
+                 `target`, `model`, `load`, `op`, `slo`, `report`, `workload`, `feeder`, `shards`",
                 "p.toml:4: target.url: invalid type: integer `5`, expected a string",
                 "p.toml:5: target.connections: invalid type: string \"many\", expected an integer",
                 "p.toml:6: targte: unknown field `targte`, expected one of `schema`, `name`, `description`, \
-                 `seed`, `target`, `load`, `op`, `slo`, `report`, `workload`, `feeder`, `shards`",
+                 `seed`, `target`, `model`, `load`, `op`, `slo`, `report`, `workload`, `feeder`, `shards`",
                 "p.toml:10: load.stage[0].rate: invalid type: string \"fast\", expected a number",
             ]
         );

@@ -9,6 +9,7 @@ mod ops;
 mod raw;
 mod raw_slo;
 mod replay;
+mod resources;
 mod shards;
 mod slo;
 mod tls;
@@ -59,6 +60,8 @@ pub struct Plan {
     pub file: PathBuf,
     pub seed: u64,
     pub target: Target,
+    /// The service's model: what `simulate` predicts with and the built-in target serves.
+    pub model: Model,
     pub load: Load,
     pub ops: Vec<Op>,
     pub feeders: Vec<FeederSpec>,
@@ -88,13 +91,28 @@ pub struct Target {
     pub tls: TlsOptions,
 }
 
+/// The profile's `[model]` (or `[target.builtin]`), or the defaults when it has neither.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// The service, with one [`einv_poolsim::ModelOp`] per op of the mix, in its order.
+    pub spec: Box<ModelSpec>,
+    /// The built-in target's runtime threads.
+    pub threads: usize,
+    /// Whether the profile describes the model (else every value is a default).
+    pub written: bool,
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Model { spec: Box::default(), threads: 1, written: false }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Endpoint {
     /// Start the built-in target in-process, on 127.0.0.1 and a free port (`"builtin"`;
-    /// over TLS with a self-signed certificate for `"builtin+tls"`).
+    /// over TLS with a self-signed certificate for `"builtin+tls"`), serving the model.
     Builtin {
-        spec: Box<ModelSpec>,
-        threads: usize,
         tls: bool,
     },
     Http(HttpUrl),
@@ -372,12 +390,7 @@ impl Plan {
     pub fn apply(&mut self, o: &Overrides) -> Result<(), Error> {
         let planned_rate = self.load.mean_rate(self.seed);
         if let Some(url) = &o.target {
-            let builtin = match &self.target.endpoint {
-                Endpoint::Builtin { spec, threads, .. } => ((**spec).clone(), *threads),
-                Endpoint::Http(_) => (ModelSpec::default(), 1),
-            };
-            self.target.endpoint =
-                url::endpoint(url, builtin).map_err(|message| Error::Flag { flag: "--target", message })?;
+            self.target.endpoint = url::endpoint(url).map_err(|message| Error::Flag { flag: "--target", message })?;
         }
         if let Some(n) = o.connections {
             if n == 0 || n as u64 > MAX_CONNECTIONS as u64 {

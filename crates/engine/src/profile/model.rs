@@ -1,21 +1,148 @@
-//! `[target.builtin]`: the built-in target's model, read into a [`ModelSpec`] and
-//! checked by the model's own rules ([`ModelSpec::problems`], which `serve`'s flags and
-//! the live target go by too); hold times in any of their shapes, including one measured
-//! by an earlier run's report.
+//! `[model]` (or its older name `[target.builtin]`): the service's model, read into a
+//! [`ModelSpec`] and checked by the model's own rules ([`ModelSpec::problems`], which
+//! `serve`'s flags and the live target go by too); hold times in any of their shapes,
+//! including one measured by an earlier run's report; and `[model.ops.NAME]`, the model
+//! of each op of the mix by the profile's own names.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use einv_poolsim::{Empirical, Hold, ModelSpec, Operation, RateLimit, ServerLimits, SlowBody, Stall};
+use einv_poolsim::{
+    Empirical, Hold, ModelOp, ModelSpec, Operation, RateLimit, Response, Route, ServerLimits, SlowBody, Stall,
+};
 use einv_report::Timing;
 
-use super::raw::{HumanDuration, RawBuiltin, RawHold, RawStall};
+use super::raw::{HumanDuration, RawBuiltin, RawHold, RawModelOp, RawStall};
 use super::validate::Check;
+use super::{Model, Op};
 
-/// The model and the built-in target's threads.
-pub(super) fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {
-    let key = |k: &str| format!("target.builtin.{k}");
+/// The profile's model from `[model]` or `[target.builtin]` (at most one of them), or
+/// the defaults; its ops are the mix's `ops`.
+pub(super) fn model(c: &mut Check, model: Option<RawBuiltin>, legacy: Option<RawBuiltin>, ops: &[Op]) -> Model {
+    let (table, raw) = match (model, legacy) {
+        (Some(_), Some(_)) => {
+            let message = "[model] and [target.builtin] both describe the service model: keep [model] \
+                           ([target.builtin] is its older name)";
+            c.fail("model", message);
+            return Model::default();
+        }
+        (Some(m), None) => ("model", Some(m)),
+        (None, Some(b)) => ("target.builtin", Some(b)),
+        (None, None) => ("model", None),
+    };
+    let written = raw.is_some();
+    let mut raw = raw.unwrap_or_else(empty);
+    let entries = std::mem::take(&mut raw.ops);
+    let named = std::mem::take(&mut raw.resources);
+    if !named.is_empty() {
+        one_pool_keys_alone(c, table, &raw);
+    }
+    let (mut spec, threads) = service(c, table, raw);
+    spec.resources = super::resources::resources(c, table, named);
+    spec.ops = model_ops(c, table, entries, ops, &spec);
+    for problem in spec.problems() {
+        c.fail(&format!("{table}.{}", problem.key), problem.message);
+    }
+    Model { spec: Box::new(spec), threads, written }
+}
+
+/// With named resources, the one-pool keys would describe a second service: each is
+/// refused, saying what to write instead.
+fn one_pool_keys_alone(c: &mut Check, table: &str, raw: &RawBuiltin) {
+    let set = [
+        ("pool-size", raw.pool_size.is_some(), "kind = \"pool\", size"),
+        ("acquire-timeout", raw.acquire_timeout.is_some(), "acquire-timeout"),
+        ("workers", raw.workers.is_some(), "kind = \"workers\", size"),
+        ("queue-limit", raw.queue_limit.is_some(), "queue-limit"),
+        ("rate-limit", raw.rate_limit.is_some(), "kind = \"rate-limit\", rate, burst"),
+    ];
+    for (key, _, instead) in set.into_iter().filter(|(_, set, _)| *set) {
+        let message = format!(
+            "describes the one-pool service; with [{table}.resources] give it as a resource \
+             ([{table}.resources.NAME] {instead})"
+        );
+        c.fail(&format!("{table}.{key}"), message);
+    }
+}
+
+/// Each op of the mix, modelled by its `[model.ops.NAME]` entry or the default; an
+/// entry for an op the mix does not have is reported.
+fn model_ops(
+    c: &mut Check,
+    table: &str,
+    mut entries: BTreeMap<String, RawModelOp>,
+    ops: &[Op],
+    spec: &ModelSpec,
+) -> Vec<ModelOp> {
+    let resources = spec.resource_list();
+    let modelled = ops
+        .iter()
+        .map(|op| {
+            let key = |k: &str| format!("{table}.ops.{}.{k}", op.name);
+            let entry = entries.remove(&op.name);
+            let has_entry = entry.is_some();
+            let defaulted = entry.as_ref().is_none_or(|e| e.hold.is_none() && e.steps.is_none());
+            let (raw_hold, response, status, raw_steps) =
+                entry.map_or((None, None, None, None), |e| (e.hold, e.response, e.status, e.steps));
+            if raw_hold.is_some() && raw_steps.is_some() {
+                c.fail(&key("hold"), "an op with steps holds what each step says: give one of hold and steps");
+            }
+            let hold = match raw_hold {
+                Some(raw) => hold(c, &key("hold"), raw),
+                None => spec.hold(Operation::default_for(&op.name)).clone(),
+            };
+            let steps = raw_steps.map(|s| super::resources::steps(c, &key("steps"), s, &resources));
+            if steps.is_none()
+                && let Err(why) = spec.default_steps(&resources, &hold)
+            {
+                // An op without an entry has no key of its own: the resources are the cause.
+                let at = if has_entry { format!("{table}.ops.{}", op.name) } else { format!("{table}.resources") };
+                c.fail(&at, format!("op {:?} has no steps, and {why}", op.name));
+            }
+            let status = status.map_or(200, |s| {
+                if !(100..=599).contains(&s) {
+                    c.fail(&key("status"), format!("must be an HTTP status from 100 to 599, got {s}"));
+                }
+                s
+            });
+            let response = match (response, status) {
+                (Some(text), status) => Response::parse(status, &text).map_err(|e| c.fail(&key("response"), e)).ok(),
+                (None, 200) => None,
+                (None, status) => {
+                    let mut echo = Response::echo();
+                    echo.status = status;
+                    Some(echo)
+                }
+            };
+            ModelOp {
+                name: op.name.clone(),
+                route: Route::new(op.method.as_str(), &op.path),
+                hold,
+                response,
+                steps,
+                defaulted,
+            }
+        })
+        .collect();
+    let names: Vec<&str> = ops.iter().map(|o| o.name.as_str()).collect();
+    for name in entries.keys() {
+        let message = format!("no op named {name:?} in the mix (its ops: {})", names.join(", "));
+        c.fail(&format!("{table}.ops.{name}"), message);
+    }
+    modelled
+}
+
+/// A table with no key: the defaults.
+fn empty() -> RawBuiltin {
+    // serde's defaults for an empty table, so that a new key needs no edit here.
+    toml::from_str("").unwrap_or_else(|_| unreachable!("every key of the model is optional"))
+}
+
+/// The model's `table` (its ops aside) and the built-in target's threads.
+fn service(c: &mut Check, table: &str, b: RawBuiltin) -> (ModelSpec, usize) {
+    let key = |k: &str| format!("{table}.{k}");
     let d = ModelSpec::default();
     // Counts too large for the machine become the largest, which the model refuses.
     let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
@@ -24,7 +151,7 @@ pub(super) fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {
         every: duration(c, &format!("{k}.every"), s.every),
         length: duration(c, &format!("{k}.for"), s.length),
     };
-    let limits = limits(c, &b);
+    let limits = limits(c, table, &b);
     let mut spec = ModelSpec {
         pool_size: b.pool_size.map_or(d.pool_size, count),
         acquire_timeout: b.acquire_timeout.map_or(d.acquire_timeout, |t| duration(c, "acquire-timeout", t)),
@@ -55,28 +182,26 @@ pub(super) fn builtin(c: &mut Check, b: RawBuiltin) -> (ModelSpec, usize) {
             spec.set_hold(op, hold);
         }
     }
-    for problem in spec.problems() {
-        c.fail(&key(problem.key), problem.message);
-    }
     (spec, b.threads.map_or(1, |n| c.count(&key("threads"), n, (1, 256))))
 }
 
 /// The server's limits in `raw`; the defaults fill what is not set.
-fn limits(c: &mut Check, raw: &RawBuiltin) -> ServerLimits {
+fn limits(c: &mut Check, table: &str, raw: &RawBuiltin) -> ServerLimits {
     let d = ServerLimits::default();
     let max_body = raw.max_body.as_deref().map_or(d.max_body, |s| {
         einv_poolsim::parse_byte_size(s).unwrap_or_else(|e| {
-            c.fail("target.builtin.max-body", e);
+            c.fail(&format!("{table}.max-body"), e);
             d.max_body
         })
     });
     let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-    let mut duration = |k: &str, t: Option<HumanDuration>, default| t.map_or(default, |t| c.duration(k, t));
+    let mut duration =
+        |k: &str, t: Option<HumanDuration>, default| t.map_or(default, |t| c.duration(&format!("{table}.{k}"), t));
     ServerLimits {
         max_body,
         max_order_no: raw.max_order_no.map_or(d.max_order_no, count),
-        header_timeout: duration("target.builtin.header-timeout", raw.header_timeout, d.header_timeout),
-        idle_timeout: duration("target.builtin.idle-timeout", raw.idle_timeout, d.idle_timeout),
+        header_timeout: duration("header-timeout", raw.header_timeout, d.header_timeout),
+        idle_timeout: duration("idle-timeout", raw.idle_timeout, d.idle_timeout),
         max_connections: raw.max_connections.map(count),
         ledger_window: raw.ledger_window.map_or(d.ledger_window, count),
     }

@@ -23,6 +23,8 @@ pub struct RawProfile {
     pub description: Option<String>,
     pub seed: Option<u64>,
     pub target: Option<RawTarget>,
+    /// `[model]`: the service's model (`[target.builtin]` is its older name).
+    pub model: Option<RawBuiltin>,
     pub load: Option<RawLoad>,
     #[serde(default, rename = "op")]
     pub ops: Vec<RawOp>,
@@ -160,6 +162,55 @@ pub struct RawBuiltin {
     pub idle_timeout: Option<HumanDuration>,
     pub max_connections: Option<u64>,
     pub ledger_window: Option<u64>,
+    /// `[model.ops.NAME]`: the model of the profile's op NAME.
+    #[serde(default)]
+    pub ops: BTreeMap<String, RawModelOp>,
+    /// `[model.resources.NAME]`: the service's named resources.
+    #[serde(default)]
+    pub resources: BTreeMap<String, RawResource>,
+}
+
+/// `[model.resources.NAME]`: `kind = "workers" | "pool" | "rate-limit"` and its figures.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawResource {
+    pub kind: Option<String>,
+    pub size: Option<u64>,
+    pub acquire_timeout: Option<HumanDuration>,
+    pub queue_limit: Option<u64>,
+    pub when_dry: Option<RawWhenDry>,
+    /// A rate limit's requests/s and bucket.
+    pub rate: Option<f64>,
+    pub burst: Option<u64>,
+}
+
+/// `500`, `503`, `429` or `"timeout"` (no answer).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawWhenDry {
+    Status(i64),
+    Word(String),
+}
+
+/// `{ use = "db", hold = "5ms" }`, `{ use = "workers" }` or `{ hold = "1ms" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawStep {
+    #[serde(rename = "use")]
+    pub resource: Option<String>,
+    pub hold: Option<RawHold>,
+}
+
+/// `[model.ops.NAME]`: what op NAME does to the service and what it answers.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawModelOp {
+    pub hold: Option<RawHold>,
+    /// The live target's answer: a body template (`${id}`, `${op}`).
+    pub response: Option<String>,
+    pub status: Option<u16>,
+    /// The op as a sequence of steps over the model's resources.
+    pub steps: Option<Vec<RawStep>>,
 }
 
 /// `{ rate = 8000, burst = 200 }`: requests/s, bucket size.

@@ -168,7 +168,7 @@ fn a_certificate_pem() -> String {
 #[test]
 fn the_builtin_targets_limits_are_read_and_default() {
     let spec = |plan: &Plan| match &plan.target.endpoint {
-        Endpoint::Builtin { spec, .. } => spec.limits,
+        Endpoint::Builtin { .. } => plan.model.spec.limits,
         Endpoint::Http(_) => panic!("builtin expected"),
     };
     assert_eq!(spec(&parse(GOOD).unwrap()), einv_poolsim::ServerLimits::default());

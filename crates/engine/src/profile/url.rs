@@ -5,8 +5,6 @@
 
 use std::net::Ipv6Addr;
 
-use einv_poolsim::ModelSpec;
-
 use einv_workload::template::{EnvText, expand_env};
 
 use super::{Endpoint, HttpUrl};
@@ -17,13 +15,13 @@ const EXPECTED: &str = "expected \"builtin\", \"builtin+tls\" or \"http[s]://hos
 /// `"builtin"`, `"builtin+tls"` or an `http[s]://host[:port][/prefix]` URL, whole or in
 /// parts from `${env.NAME}`. The error quotes the URL as written, with any credentials in
 /// it masked, and never an environment variable's value.
-pub(crate) fn endpoint(written: &str, builtin: (ModelSpec, usize)) -> Result<Endpoint, String> {
+pub(crate) fn endpoint(written: &str) -> Result<Endpoint, String> {
     let quoted = |why: String| format!("{:?}: {why}", redact(written));
     let EnvText { text: url, secrets } = expand_env(written, &|name| std::env::var(name).ok()).map_err(quoted)?;
     if let Some(tls) =
         [("builtin", false), ("builtin+tls", true)].iter().find_map(|(n, tls)| (url == *n).then_some(*tls))
     {
-        return Ok(Endpoint::Builtin { spec: Box::new(builtin.0), threads: builtin.1, tls });
+        return Ok(Endpoint::Builtin { tls });
     }
     match http_url(&url) {
         Ok(url) => Ok(Endpoint::Http(HttpUrl { secrets, ..url })),
@@ -128,7 +126,7 @@ mod tests {
     use super::*;
 
     fn parse(url: &str) -> Result<HttpUrl, String> {
-        match endpoint(url, (ModelSpec::default(), 1))? {
+        match endpoint(url)? {
             Endpoint::Http(u) => Ok(u),
             Endpoint::Builtin { .. } => Err("builtin".into()),
         }

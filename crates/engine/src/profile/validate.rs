@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use einv_poolsim::ModelSpec;
 use einv_report::Quantile;
 use einv_workload::{Arrivals, Stage};
 
@@ -133,12 +132,15 @@ fn checked(c: &mut Check, raw: RawProfile) -> Option<Plan> {
         c.fail("name", "must be a non-empty name without slashes (it names the report folder)");
     }
     let dir = c.file.parent().unwrap_or(Path::new("."));
-    let target = c.required("target", raw.target).and_then(|t| target(c, t, dir));
+    let mut raw_target = c.required("target", raw.target);
+    let builtin = raw_target.as_mut().and_then(|t| t.builtin.take());
+    let target = raw_target.and_then(|t| target(c, t, dir, builtin.is_some()));
     let load = c.required("load", raw.load).and_then(|l| load(c, l));
     let feeders = super::ops::feeders(c, raw.feeders, dir);
     let captures = super::ops::capture_names(&raw.ops);
     let ops = super::ops::ops(c, raw.ops, &feeders, &captures);
     let workload = super::ops::workload(c, raw.workload, captures);
+    let model = super::model::model(c, raw.model, builtin, &ops);
     let (mut load, max_send_lag) = load?;
     super::replay::check_trace(c, &mut load, &ops);
     if matches!(load, Load::Replay { .. }) && workload.faults.duplicate_rate > 0.0 {
@@ -162,6 +164,7 @@ fn checked(c: &mut Check, raw: RawProfile) -> Option<Plan> {
         file: c.file.into(),
         seed,
         target: target?,
+        model,
         load,
         ops,
         feeders,
@@ -195,18 +198,19 @@ fn percentiles(c: &mut Check, list: &[f64]) -> Vec<Quantile> {
 
 /// `None` when the URL is missing or of the wrong type: then nothing that depends on it
 /// (the TLS keys, whether `[target.builtin]` applies) can be judged.
-fn target(c: &mut Check, mut t: RawTarget, dir: &Path) -> Option<Target> {
+fn target(c: &mut Check, mut t: RawTarget, dir: &Path, builtin: bool) -> Option<Target> {
     let connections = c.count("target.connections", t.connections.unwrap_or(64), (1, MAX_CONNECTIONS));
     let connect_timeout = t.connect_timeout.map_or(Duration::from_secs(2), |d| c.nonzero("target.connect-timeout", d));
     let request_timeout = t.request_timeout.map_or(Duration::from_secs(10), |d| c.nonzero("target.request-timeout", d));
     let keep_alive = t.keep_alive.unwrap_or(true);
-    let builtin = t.builtin.take().map(|b| super::model::builtin(c, b));
     let url = c.required("target.url", t.url.take())?;
     let is_builtin = url == "builtin" || url == "builtin+tls";
-    if builtin.is_some() && !is_builtin {
-        c.fail("target.builtin", "applies only when target.url = \"builtin\" (or \"builtin+tls\")");
+    if builtin && !is_builtin {
+        let message = "applies only when target.url = \"builtin\" (or \"builtin+tls\"); to model the service \
+                       behind another URL (for `simulate`), write [model]";
+        c.fail("target.builtin", message);
     }
-    let endpoint = super::url::endpoint(&url, builtin.unwrap_or_else(|| (ModelSpec::default(), 1)));
+    let endpoint = super::url::endpoint(&url);
     let endpoint = endpoint.unwrap_or_else(|message| {
         c.fail("target.url", message);
         Endpoint::Http(HttpUrl { authority: String::new(), base_path: String::new(), tls: false, secrets: Vec::new() })

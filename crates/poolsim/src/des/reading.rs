@@ -1,19 +1,20 @@
-//! What a run did to the service, from the simulator's integrals: mean use of the pool and
-//! the workers, mean waits, and whether the waits were still growing when the run ended.
+//! What a run did to the service, from the simulator's integrals: mean use of its pools
+//! and workers, mean waits, and whether the waits were still growing when the run ended.
 
 use std::time::Duration;
 
 use super::Sim;
+use crate::Kind;
 
 /// The simulator's running totals at one moment; two readings give the means between them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Reading {
     /// The simulated time reached.
     pub at: Duration,
     /// Requests offered so far.
     pub arrived: u64,
-    connection_ns: u128,
-    worker_ns: u128,
+    /// Per resource, its units' use integrated over time.
+    busy_ns: Vec<u128>,
     waiting_ns: u128,
     demand_ns: u128,
 }
@@ -21,9 +22,9 @@ pub struct Reading {
 /// The service between two readings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Window {
-    /// Mean share of the pool's connections in use (0..=1).
+    /// Mean share of the pool's connections in use (0..=1); of several pools, the busiest.
     pub pool: f64,
-    /// Mean share of the workers busy; `None` without a worker limit.
+    /// Mean share of the workers busy (the busiest); `None` without a worker limit.
     pub workers: Option<f64>,
     /// Mean time an arrival of the window waited (for a worker, then a connection), by
     /// Little's law: requests waiting, integrated over the window, per arrival.
@@ -46,8 +47,7 @@ impl Sim {
         Reading {
             at: Duration::from_nanos(self.clock),
             arrived: self.arrived,
-            connection_ns: self.busy_ns,
-            worker_ns: self.workers_ns,
+            busy_ns: self.res.iter().map(|r| r.busy_ns).collect(),
             waiting_ns: self.waiting_ns,
             demand_ns: self.demand_ns,
         }
@@ -58,12 +58,16 @@ impl Sim {
         let span = (to.at.saturating_sub(from.at).as_nanos() as f64).max(1.0);
         let arrivals = to.arrived.saturating_sub(from.arrived).max(1) as f64;
         let per_arrival = |a: u128, b: u128| Duration::from_nanos((b.saturating_sub(a) as f64 / arrivals) as u64);
+        let busiest = |kind: Kind| {
+            let share = |i: usize| {
+                let at = |r: &Reading| r.busy_ns.get(i).copied().unwrap_or(0);
+                at(to).saturating_sub(at(from)) as f64 / span / self.res[i].size.max(1) as f64
+            };
+            (0..self.res.len()).filter(|&i| self.res[i].kind == kind).map(share).reduce(f64::max)
+        };
         Window {
-            pool: to.connection_ns.saturating_sub(from.connection_ns) as f64 / span / self.params.size.max(1) as f64,
-            workers: self
-                .service
-                .workers
-                .map(|n| to.worker_ns.saturating_sub(from.worker_ns) as f64 / span / n.max(1) as f64),
+            pool: busiest(Kind::Pool).unwrap_or(0.0),
+            workers: busiest(Kind::Workers),
             mean_wait: per_arrival(from.waiting_ns, to.waiting_ns),
             mean_demand: per_arrival(from.demand_ns, to.demand_ns),
         }
@@ -110,7 +114,7 @@ impl Thirds {
     pub fn stats(&self, sim: &Sim) -> RunStats {
         let end = sim.reading();
         let stationary = match self.marks[..] {
-            [a, b] if b.at < end.at => !sim.window(&b, &end).grew_from(&sim.window(&a, &b)),
+            [ref a, ref b] if b.at < end.at => !sim.window(b, &end).grew_from(&sim.window(a, b)),
             _ => true,
         };
         RunStats { whole: sim.window(&Reading::default(), &end), stationary }

@@ -1,4 +1,5 @@
-//! The invoice API of the built-in target: routing, the database pool, and the answers.
+//! The built-in target's service: admission, the database pool, and the answers (the
+//! invoice API's, or the profile's own ops').
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -7,17 +8,14 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode};
-use tokio::sync::Semaphore;
+use hyper::{Request, Response, StatusCode};
 
 use super::body::Body;
-use super::gate::{Gate, Refusal};
 use super::ledger::{Issued, Ledger, Reversal, Status};
-use crate::{Hold, ModelSpec, Operation, ServerLimits};
+use super::resources::{Clock, Dry, Live};
+use super::routes::{Invoice, NO_PREFIX, Served};
+use crate::{Hold, Kind, ModelSpec, ServerLimits, Service, Step, WhenDry};
 
-const INVOICES: &str = "/api/v1/invoices";
-/// Invoice numbers are 20 digits: this prefix and a 16-digit sequence.
-const NO_PREFIX: &str = "2611";
 /// A downloaded invoice file: the size of a typical e-invoice PDF's first part.
 static PDF: [u8; 16 * 1024] = [b'%'; 16 * 1024];
 
@@ -25,52 +23,36 @@ pub(super) struct State {
     pub(super) spec: ModelSpec,
     /// The connection slots (`max-connections`), here for /metrics.
     pub(super) connections: super::conn::Slots,
-    gate: Gate,
-    pool: Semaphore,
+    /// Every op's steps, and the resources they take.
+    service: Service,
+    pub(super) resources: Vec<Live>,
     started: Instant,
     ledger: Mutex<Ledger>,
     /// Hold times are drawn from one seeded stream: the service is random, not the seed.
     rng: Mutex<rand_pcg::Pcg64Mcg>,
     timer: einv_timer::Timer,
-    /// Requests waiting for a pool connection, and acquire timeouts so far (/metrics).
-    pending: AtomicU64,
-    timeouts: AtomicU64,
+    /// Answers of the profile's own ops so far: each answer's `${id}`.
+    answered: AtomicU64,
     /// Requests received, /metrics itself left out: the count a load test is checked by.
-    requests: AtomicU64,
+    pub(super) requests: AtomicU64,
 }
 
 impl State {
     pub(super) fn new(spec: ModelSpec, timer: einv_timer::Timer) -> Self {
-        let pool = Semaphore::new(spec.pool_size);
         let rng = Mutex::new(<rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(0x5eed));
         let max_connections = spec.limits.connections_for(super::conn::open_file_limit());
+        let service = spec.service();
         Self {
-            gate: Gate::new(&spec),
+            resources: service.resources.iter().cloned().map(Live::new).collect(),
+            service,
             connections: super::conn::Slots::new(max_connections),
             ledger: Mutex::new(Ledger::new(spec.limits.ledger_window)),
             spec,
-            pool,
             started: Instant::now(),
             rng,
             timer,
-            pending: AtomicU64::new(0),
-            timeouts: AtomicU64::new(0),
+            answered: AtomicU64::new(0),
             requests: AtomicU64::new(0),
-        }
-    }
-
-    /// A draw from `hold` (constant ones without taking the lock).
-    fn sample(&self, hold: &Hold) -> std::time::Duration {
-        match hold {
-            Hold::Constant(d) => *d,
-            hold => hold.sample(&mut *self.rng.lock().unwrap_or_else(|e| e.into_inner())),
-        }
-    }
-
-    /// Sleep `d` on the precise timer (nothing for zero).
-    async fn sleep(&self, d: std::time::Duration) {
-        if !d.is_zero() {
-            self.timer.sleep(d).await;
         }
     }
 
@@ -79,123 +61,13 @@ impl State {
         rand::RngExt::random(&mut *self.rng.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// The pool's gauges in Prometheus' text format, in HikariCP's vocabulary.
-    fn metrics(&self) -> Response<Bytes> {
-        let size = self.spec.pool_size;
-        let active = size.saturating_sub(self.pool.available_permits());
-        let (workers_busy, queued) = self.gate.gauges();
-        let (connections, refused) = self.connections.gauges();
-        let gauges = [
-            (
-                "einv_requests_total",
-                "counter",
-                "Requests received (/metrics left out).",
-                self.requests.load(Ordering::Relaxed),
-            ),
-            ("einv_pool_size", "gauge", "Connections in the pool.", size as u64),
-            ("einv_pool_active", "gauge", "Connections in use.", active as u64),
-            ("einv_pool_idle", "gauge", "Connections free.", (size - active) as u64),
-            ("einv_pool_pending", "gauge", "Requests waiting for a connection.", self.pending.load(Ordering::Relaxed)),
-            (
-                "einv_pool_timeouts_total",
-                "counter",
-                "Requests that gave up waiting (HTTP 500).",
-                self.timeouts.load(Ordering::Relaxed),
-            ),
-            ("einv_invoices_issued_total", "counter", "Invoices issued.", self.ledger().issued()),
-            ("einv_workers_busy", "gauge", "Request workers serving a request.", workers_busy as u64),
-            ("einv_workers_queued", "gauge", "Requests waiting for a worker.", queued as u64),
-            (
-                "einv_rate_limited_total",
-                "counter",
-                "Requests refused by the rate limit (HTTP 429).",
-                self.gate.rate_limited.load(Ordering::Relaxed),
-            ),
-            (
-                "einv_queue_full_total",
-                "counter",
-                "Requests refused because the worker queue was full (HTTP 503).",
-                self.gate.queue_full.load(Ordering::Relaxed),
-            ),
-            ("einv_connections_open", "gauge", "Client connections open.", connections as u64),
-            ("einv_connections_max", "gauge", "Connections served at once at most.", self.connections.max as u64),
-            (
-                "einv_connections_refused_total",
-                "counter",
-                "Connections refused because max-connections were open (HTTP 503).",
-                refused,
-            ),
-        ];
-        let mut text = String::new();
-        for (name, kind, help, value) in gauges {
-            text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
-        }
-        let mut resp = Response::new(Bytes::from(text));
-        resp.headers_mut()
-            .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"));
-        resp
+    pub(super) fn issued(&self) -> u64 {
+        self.ledger().issued()
     }
 
     fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
         self.ledger.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
-
-/// A request, routed. Invoice numbers that do not parse are `None` (answered 404).
-enum Route {
-    Issue,
-    Query(Option<u64>),
-    RedFlush(Option<u64>),
-    Download(Option<u64>),
-    Verify(String),
-    Callback,
-    Health,
-    Metrics,
-    NotFound,
-}
-
-impl Route {
-    fn operation(&self) -> Option<Operation> {
-        Some(match self {
-            Route::Issue => Operation::Issue,
-            Route::Query(_) => Operation::Query,
-            Route::RedFlush(_) => Operation::RedFlush,
-            Route::Download(_) => Operation::Download,
-            Route::Verify(_) => Operation::VerifyTaxpayer,
-            Route::Callback => Operation::PaymentCallback,
-            Route::Health | Route::Metrics | Route::NotFound => return None,
-        })
-    }
-}
-
-fn route(method: &Method, path: &str) -> Route {
-    let invoice = path.strip_prefix(INVOICES).and_then(|r| r.strip_prefix('/'));
-    match (method, path, invoice) {
-        (&Method::POST, INVOICES, _) => Route::Issue,
-        (&Method::GET, "/healthz" | "/", _) => Route::Health,
-        (&Method::GET, "/metrics", _) => Route::Metrics,
-        (&Method::POST, "/api/v1/payments/callback", _) => Route::Callback,
-        (&Method::POST, _, Some(rest)) if rest.ends_with("/red-flush") => {
-            Route::RedFlush(parse_no(rest.trim_end_matches("/red-flush")))
-        }
-        (&Method::GET, _, Some(rest)) if rest.ends_with("/pdf") => {
-            Route::Download(parse_no(rest.trim_end_matches("/pdf")))
-        }
-        (&Method::GET, _, Some(no)) => Route::Query(parse_no(no)),
-        (&Method::GET, p, None) => match p.strip_prefix("/api/v1/taxpayers/") {
-            Some(id) => Route::Verify(id.to_string()),
-            None => Route::NotFound,
-        },
-        _ => Route::NotFound,
-    }
-}
-
-fn parse_no(no: &str) -> Option<u64> {
-    let seq = no.strip_prefix(NO_PREFIX)?;
-    if seq.len() != 16 || !seq.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    seq.parse().ok()
 }
 
 /// The service's way of dropping a connection: hyper closes it without an answer.
@@ -221,8 +93,8 @@ pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
 }
 
 async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>, Reset> {
-    let route = route(req.method(), req.uri().path());
-    if !matches!(route, Route::Metrics) {
+    let served = super::routes::resolve(&state.spec, req.method(), req.uri().path());
+    if !matches!(served, Served::Metrics) {
         state.requests.fetch_add(1, Ordering::Relaxed);
     }
     let limits = &state.spec.limits;
@@ -231,45 +103,98 @@ async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>,
         Ok(body) => body,
         Err(unread) => return Ok(unread.answer(limits)),
     };
-    let Some(op) = route.operation() else {
-        return Ok(match route {
-            Route::Health => json(StatusCode::OK, to_json(&Answer { status: Some("ok"), ..Answer::default() })),
-            Route::Metrics => state.metrics(),
+    let Some(steps) = served.steps(&state.service) else {
+        return Ok(match served {
+            Served::Health => json(StatusCode::OK, to_json(&Answer { status: Some("ok"), ..Answer::default() })),
+            Served::Metrics => super::metrics::render(state),
             _ => json(StatusCode::NOT_FOUND, error_body("E404", "no such route")),
         });
     };
-    // At the door: the rate limit, then a request worker, kept until the answer is built.
-    let _worker = match state.gate.admit(state.started.elapsed()).await {
-        Ok(worker) => worker,
-        Err(Refusal::RateLimited) => {
-            let mut resp = json(StatusCode::TOO_MANY_REQUESTS, error_body("E429", "rate limit exceeded"));
-            resp.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static("1"));
-            return Ok(resp);
-        }
-        Err(Refusal::QueueFull) => {
-            return Ok(json(StatusCode::SERVICE_UNAVAILABLE, error_body("E503", "server busy: request queue full")));
-        }
-    };
+    // At the door: the op's leading kept resources (rate limits, a request worker), kept
+    // until the answer is built; then the request is looked at, then the rest of its steps.
+    let door = steps.iter().take_while(|s| matches!(s, Step::Keep(_))).count();
+    let mut kept = Vec::new();
+    if let Err((r, dry)) = super::resources::run(&steps[..door], &state.resources, state, &mut kept).await {
+        drop(kept);
+        return Ok(state.dry(r, dry).await);
+    }
     // Input validation costs CPU, not a database connection: bad invoices are refused first.
-    let order_no = match (&route, op) {
-        (Route::Issue, _) => match super::validate::invoice(&body, limits.max_order_no) {
+    let order_no = match &served {
+        Served::Invoice(Invoice::Issue, _) => match super::validate::invoice(&body, limits.max_order_no) {
             Ok(order_no) => Some(order_no),
             Err((code, msg)) => return Ok(json(StatusCode::BAD_REQUEST, error_body(code, &msg))),
         },
         _ => None,
     };
-    // Injected faults: a dropped connection (hyper closes it when the service fails), or
-    // a 503 burst from a failing dependency.
+    if let Some(refused) = faults(state).await? {
+        return Ok(refused);
+    }
+    if let Err((r, dry)) = super::resources::run(&steps[door..], &state.resources, state, &mut kept).await {
+        drop(kept);
+        return Ok(state.dry(r, dry).await);
+    }
+    Ok(match served {
+        Served::Own(i) => own_answer(state, i),
+        Served::Invoice(route, _) => answer(state, route, order_no.as_deref().unwrap_or_default(), fingerprint(&body)),
+        _ => json(StatusCode::NOT_FOUND, error_body("E404", "no such route")),
+    })
+}
+
+impl Clock for State {
+    fn now(&self) -> std::time::Duration {
+        self.started.elapsed()
+    }
+
+    /// A draw from `hold` (constant ones without taking the lock).
+    fn sample(&self, hold: &Hold) -> std::time::Duration {
+        match hold {
+            Hold::Constant(d) => *d,
+            hold => hold.sample(&mut *self.rng.lock().unwrap_or_else(|e| e.into_inner())),
+        }
+    }
+
+    async fn sleep_until(&self, at: Instant) {
+        if at > Instant::now() {
+            self.timer.sleep_until(at).await;
+        }
+    }
+}
+
+impl State {
+    /// The answer of a request resource `r` ran dry for: its `when-dry` status, or none
+    /// at all (the client's timeout ends the exchange).
+    async fn dry(&self, r: usize, dry: Dry) -> Response<Bytes> {
+        let res = &self.resources[r].def;
+        let status = match res.when_dry {
+            WhenDry::Status(s) => StatusCode::from_u16(s).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            WhenDry::NoAnswer => std::future::pending().await,
+        };
+        let why = match (&res.kind, dry) {
+            (Kind::RateLimit(_), _) => "rate limit exceeded",
+            (_, Dry::Refused) => "request queue full",
+            (Kind::Pool, Dry::TimedOut) => "connection acquire timed out",
+            (Kind::Workers, Dry::TimedOut) => "no worker within the acquire timeout",
+        };
+        let code = format!("E{}", status.as_u16());
+        let mut resp = json(status, error_body(&code, &format!("{} exhausted: {why}", res.name)));
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            resp.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static("1"));
+        }
+        resp
+    }
+}
+
+/// Injected faults: a dropped connection (hyper closes it when the service fails), a 503
+/// burst from a failing dependency (its answer), or a stall (waited out here).
+async fn faults(state: &State) -> Result<Option<Response<Bytes>>, Reset> {
     if state.spec.reset_rate > 0.0 && state.draw() < state.spec.reset_rate {
         return Err(Reset);
     }
     if let Some(burst) = state.spec.error_burst
         && !burst.wait_at(state.started.elapsed()).is_zero()
     {
-        return Ok(json(
-            StatusCode::SERVICE_UNAVAILABLE,
-            error_body("E503", "dependency unavailable (injected burst)"),
-        ));
+        let body = error_body("E503", "dependency unavailable (injected burst)");
+        return Ok(Some(json(StatusCode::SERVICE_UNAVAILABLE, body)));
     }
     if let Some(stall) = state.spec.stall {
         let wait = stall.wait_at(state.started.elapsed());
@@ -277,30 +202,21 @@ async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>,
             tokio::time::sleep(wait).await;
         }
     }
-    // The database pool: wait for a connection, give up after the acquire timeout.
-    state.pending.fetch_add(1, Ordering::Relaxed);
-    let acquired = tokio::time::timeout(state.spec.acquire_timeout, state.pool.acquire()).await;
-    state.pending.fetch_sub(1, Ordering::Relaxed);
-    let overhead = state.sample(&state.spec.overhead);
-    let Ok(Ok(conn)) = acquired else {
-        state.timeouts.fetch_add(1, Ordering::Relaxed);
-        state.sleep(overhead).await;
-        let body = error_body("E500", "database pool exhausted: connection acquire timed out");
-        return Ok(json(StatusCode::INTERNAL_SERVER_ERROR, body));
-    };
-    // Both deadlines count from the acquire, so a late wake-up from the hold is not added
-    // again to the overhead: the worker is busy hold + overhead, as in the model.
-    let acquired_at = Instant::now();
-    let released_at = acquired_at + state.sample(state.spec.hold(op));
-    if released_at > acquired_at {
-        state.timer.sleep_until(released_at).await;
-    }
-    drop(conn);
-    // Building and sending the answer: the worker's time outside the pool.
-    if !overhead.is_zero() {
-        state.timer.sleep_until(released_at + overhead).await;
-    }
-    Ok(answer(state, route, order_no.as_deref().unwrap_or_default(), fingerprint(&body)))
+    Ok(None)
+}
+
+/// The answer of the profile's op `i`: its response template (or the echo), with the
+/// next id.
+fn own_answer(state: &State, i: usize) -> Response<Bytes> {
+    let op = &state.spec.ops[i];
+    let id = state.answered.fetch_add(1, Ordering::Relaxed) + 1;
+    static ECHO: std::sync::LazyLock<crate::Response> = std::sync::LazyLock::new(crate::Response::echo);
+    let response = op.response.as_ref().unwrap_or(&ECHO);
+    let mut resp = Response::new(Bytes::from(response.render(id, &op.name)));
+    *resp.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);
+    resp.headers_mut()
+        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(response.content_type));
+    resp
 }
 
 /// Why a request body was not read whole.
@@ -373,14 +289,14 @@ fn fingerprint(body: &[u8]) -> u64 {
     h.finish()
 }
 
-fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Response<Bytes> {
+fn answer(state: &State, route: Invoice, order_no: &str, fingerprint: u64) -> Response<Bytes> {
     let not_found = || json(StatusCode::NOT_FOUND, error_body("E404", "invoice not found"));
     let archived = || {
         let window = state.spec.limits.ledger_window;
         json(StatusCode::GONE, error_body("E410", &format!("invoice archived: older than the last {window} issued")))
     };
     match route {
-        Route::Issue => match state.ledger().issue(order_no, fingerprint) {
+        Invoice::Issue => match state.ledger().issue(order_no, fingerprint) {
             Issued::New(seq) => json(StatusCode::OK, to_json(&Answer { msg: Some("issued"), ..Answer::invoice(seq) })),
             Issued::Duplicate(seq) => json(
                 StatusCode::OK,
@@ -390,7 +306,7 @@ fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Resp
                 json(StatusCode::CONFLICT, error_body("E4091", "order_no already used for a different invoice"))
             }
         },
-        Route::Query(Some(seq)) => {
+        Invoice::Query(Some(seq)) => {
             let status = match state.ledger().status(seq) {
                 Status::Issued => "issued",
                 Status::Reversed => "reversed",
@@ -399,7 +315,7 @@ fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Resp
             };
             json(StatusCode::OK, to_json(&Answer { status: Some(status), ..Answer::invoice(seq) }))
         }
-        Route::RedFlush(Some(seq)) => match state.ledger().reverse(seq) {
+        Invoice::RedFlush(Some(seq)) => match state.ledger().reverse(seq) {
             Reversal::Done => {
                 json(StatusCode::OK, to_json(&Answer { status: Some("reversed"), ..Answer::invoice(seq) }))
             }
@@ -407,7 +323,7 @@ fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Resp
             Reversal::Archived => archived(),
             Reversal::Unknown => not_found(),
         },
-        Route::Download(Some(seq)) => match state.ledger().status(seq) {
+        Invoice::Download(Some(seq)) => match state.ledger().status(seq) {
             Status::Issued | Status::Reversed => {
                 let mut resp = Response::new(Bytes::from_static(&PDF));
                 resp.headers_mut()
@@ -417,12 +333,12 @@ fn answer(state: &State, route: Route, order_no: &str, fingerprint: u64) -> Resp
             Status::Archived => archived(),
             Status::Unknown => not_found(),
         },
-        Route::Verify(tax_id) => {
+        Invoice::Verify(tax_id) => {
             let valid = einv_core::uscc::is_valid(&tax_id);
             let answer = Answer { code: Some(OK), tax_id: Some(&tax_id), valid: Some(valid), ..Answer::default() };
             json(StatusCode::OK, to_json(&answer))
         }
-        Route::Callback => {
+        Invoice::Callback => {
             json(StatusCode::OK, to_json(&Answer { code: Some(OK), msg: Some("received"), ..Answer::default() }))
         }
         _ => not_found(),
@@ -467,7 +383,7 @@ fn error_body(code: &str, msg: &str) -> String {
     to_json(&Answer { code: Some(code), msg: Some(msg), ..Answer::default() })
 }
 
-fn json(status: StatusCode, body: String) -> Response<Bytes> {
+pub(super) fn json(status: StatusCode, body: String) -> Response<Bytes> {
     let mut resp = Response::new(Bytes::from(body));
     *resp.status_mut() = status;
     resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));

@@ -6,9 +6,11 @@
 
 mod body;
 mod conn;
-mod gate;
 mod handler;
 mod ledger;
+mod metrics;
+mod resources;
+mod routes;
 mod tls;
 mod validate;
 

@@ -300,6 +300,37 @@ fn errors(h: &mut String, s: &Summary, chart: &[&Chart], sample: &[FailedExchang
     h.push_str("</section>\n");
 }
 
+/// Every resource of the simulated service, the first to run dry marked.
+fn resources_table(h: &mut String, all: &[crate::ResourceSummary]) {
+    if all.is_empty() {
+        return;
+    }
+    let first = crate::ResourceSummary::first_dry(all).map(|r| r.name.as_str());
+    h.push_str(
+        "<h2>Resources (simulated)</h2>\n<table>\n<tr><th>resource</th><th>kind</th><th>size</th>\
+         <th>peak mean active</th><th>max pending</th><th>timeouts</th><th>refused</th><th>first ran dry</th></tr>\n",
+    );
+    for r in all {
+        let dry = match r.first_dry_s {
+            Some(t) if first == Some(r.name.as_str()) => format!("<td class=\"bad\">at {t:.0} s (first)</td>"),
+            Some(t) => format!("<td>at {t:.0} s</td>"),
+            None => "<td>never</td>".to_string(),
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td>{dry}</tr>",
+            esc(&r.name),
+            esc(&r.kind),
+            count(r.size),
+            r.peak_mean_active,
+            count(r.max_pending),
+            count(r.timeouts),
+            count(r.refused),
+        );
+    }
+    h.push_str("</table>\n");
+}
+
 /// Injected faults, the simulated pool, client connections: only what the run has.
 fn extras(h: &mut String, s: &Summary) {
     let injected: Vec<_> = s.ops.iter().flat_map(|(op, o)| o.injected.iter().map(move |(t, i)| (op, t, i))).collect();
@@ -339,6 +370,7 @@ fn extras(h: &mut String, s: &Summary) {
             ms(p.usage_ms.ms(crate::Quantile::P99)),
             count(p.timeouts)
         );
+        resources_table(h, &p.resources);
     } else {
         let c = &s.connections;
         let _ = writeln!(
