@@ -2,7 +2,8 @@
 # Does a nightly `compare` cry wolf? Four live runs of profiles/nightly.toml against
 # `einv-load serve` on 127.0.0.1:
 #
-#   busy pair:  two runs of the same build while two `yes` hogs take both cores;
+#   busy pair:  two runs of the same build, each against a fresh target, while two `yes`
+#               hogs take both cores;
 #               expected: "no regression" (exit 0) or "inconclusive" (exit 4), never 1.
 #   quiet pair: a run, then one against a target whose every hold is 20 % longer;
 #               expected: "regression" (exit 1).
@@ -91,6 +92,10 @@ yes > /dev/null & pids+=($!)
 yes > /dev/null & pids+=($!)
 hogs=("${pids[@]: -2}")
 run busy-1
+# A fresh target for each run, as each nightly has: the built-in target remembers what a
+# run did (a second run's red-flushes of the same invoice numbers would be refused 409).
+stop_serve
+serve profiles/nightly.toml
 run busy-2
 kill "${hogs[@]}"
 stop_serve
