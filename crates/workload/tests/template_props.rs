@@ -2,14 +2,17 @@
 //! the way a run renders them), and of each format's escaping, over seeds and specs.
 #![allow(clippy::unwrap_used)]
 
+mod strategies;
+
 use std::sync::Arc;
 
-use einv_workload::invoice::{Dist, InvoiceGen, InvoiceSpec, uscc};
+use einv_workload::invoice::{InvoiceGen, InvoiceSpec, uscc};
 use einv_workload::requests::{Faults, OpTemplate, Rendered, Requests, Tag};
 use einv_workload::template::{Scope, Template, Values};
 use einv_workload::{Captures, Format, Mix};
 use proptest::prelude::*;
 use serde_json::Value;
+use strategies::spec;
 
 /// The example JSON template, as profiles/payloads.toml sends it.
 const ISSUE: &str = include_str!("../../../profiles/templates/issue.json");
@@ -27,27 +30,6 @@ impl Scope for OneColumn {
     fn env(&self, _: &str) -> Option<String> {
         None
     }
-}
-
-fn dist(lo: f64, hi: f64) -> impl Strategy<Value = Dist> {
-    prop_oneof![
-        (lo..hi).prop_map(Dist::Fixed),
-        (lo..hi, 0.0..hi).prop_map(|(min, width)| Dist::Uniform { min, max: min + width }),
-        (0.01..hi, 1.0..50.0f64).prop_map(|(p50, spread)| Dist::LogNormal { p50, p99: p50 * spread }),
-    ]
-}
-
-fn spec() -> impl Strategy<Value = InvoiceSpec> {
-    (dist(-2.0, 30.0), 1u32..40, dist(-2.0, 1000.0), dist(-1.0, 1e6), 0.0..=1.0f64, 2u32..50).prop_map(
-        |(lines, max_lines, quantity, unit_price, special_share, parties)| InvoiceSpec {
-            lines,
-            max_lines,
-            quantity,
-            unit_price,
-            special_share,
-            parties,
-        },
-    )
 }
 
 /// Requests of one op whose body is the example JSON template.
