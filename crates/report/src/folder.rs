@@ -159,7 +159,7 @@ impl Folder {
         Ok(totals)
     }
 
-    /// Each op's latency p50 and p99 (ms) over at most [`OP_WINDOWS`] windows of whole
+    /// Each op's latency p50 and p99 (ms) over at most `OP_WINDOWS` (120) windows of whole
     /// seconds, each point at its window's end (s from the run's start): the per-op
     /// timelines. Read in one pass holding one histogram per op, however long the run.
     pub fn op_timelines(&self) -> Result<BTreeMap<String, Vec<OpPoint>>, Error> {
