@@ -191,8 +191,8 @@ pub struct K8sArgs {
     /// Create this namespace and put every object in it.
     #[arg(long, value_name = "NS")]
     pub namespace: Option<String>,
-    /// The shards start this long after the manifests are made.
-    #[arg(long, value_name = "DUR", default_value = "90s", value_parser = parse_duration)]
+    /// The shards start this long after the manifests are made (at most 24 h).
+    #[arg(long, value_name = "DUR", default_value = "90s", value_parser = parse_start_in)]
     pub start_in: Duration,
     /// Write one file per object into DIR (refused if they exist), or - for standard output.
     #[arg(long, value_name = "DIR|-", default_value = "-")]
@@ -379,7 +379,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "I/N|auto", value_parser = parse_shard)]
     pub shard: Option<ShardArg>,
     /// Wait, then start the schedule at this instant: UTC in RFC 3339
-    /// (2026-12-02T16:00:00Z) or +DUR from now (+90s). Shards given the same instant start
+    /// (2026-12-02T16:00:00Z) or +DUR from now (+90s), at most 24 h ahead. Shards given the same instant start
     /// together (as closely as their clocks agree). A process that comes up after it joins
     /// the schedule where it is then: arrivals already overdue are missed (not sent, not
     /// errors; summary.json run.start says how late and how many); one whose schedule is
@@ -553,11 +553,32 @@ fn parse_shard(s: &str) -> Result<ShardArg, String> {
     Shard::new(index, count).map(ShardArg::Fixed).ok_or_else(|| format!("need 0 <= I < N, got {index}/{count}"))
 }
 
-/// `--start-at`: an instant in UTC (RFC 3339, `2026-12-02T16:00:00Z`) or `+DUR` from now.
-fn parse_start_at(s: &str) -> Result<std::time::SystemTime, String> {
-    if let Some(rel) = s.trim().strip_prefix('+') {
-        return Ok(std::time::SystemTime::now() + parse_duration(rel)?);
+/// The furthest ahead a start may be (`run --start-at`, `k8s --start-in`): a start further
+/// off is a typo, and the process would wait for it (and `+1000000years` overflows the clock).
+const MAX_START_LEAD: Duration = Duration::from_secs(24 * 3600);
+
+/// `k8s --start-in`: a duration of at most [`MAX_START_LEAD`].
+fn parse_start_in(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d > MAX_START_LEAD {
+        return Err(format!("must be at most {} from now", humantime::format_duration(MAX_START_LEAD)));
     }
-    humantime::parse_rfc3339(s.trim())
-        .map_err(|e| format!("{e}: write a UTC time such as 2026-12-02T16:00:00Z, or +90s for 90 s from now"))
+    Ok(d)
+}
+
+/// `--start-at`: an instant in UTC (RFC 3339, `2026-12-02T16:00:00Z`) or `+DUR` from now,
+/// at most [`MAX_START_LEAD`] ahead.
+fn parse_start_at(s: &str) -> Result<std::time::SystemTime, String> {
+    let now = std::time::SystemTime::now();
+    if let Some(rel) = s.trim().strip_prefix('+') {
+        return Ok(now + parse_start_in(rel)?);
+    }
+    let at = humantime::parse_rfc3339(s.trim())
+        .map_err(|e| format!("{e}: write a UTC time such as 2026-12-02T16:00:00Z, or +90s for 90 s from now"))?;
+    match at.duration_since(now) {
+        Ok(lead) if lead > MAX_START_LEAD => {
+            Err(format!("must be at most {} from now", humantime::format_duration(MAX_START_LEAD)))
+        }
+        _ => Ok(at),
+    }
 }

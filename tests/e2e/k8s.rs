@@ -78,3 +78,25 @@ fn validate_warns_when_one_process_is_over_its_limits() {
     assert!(stdout(&o).contains("shards      2 processes, each peak 7500.0/s"), "{}", stdout(&o));
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
 }
+
+/// A start more than a day ahead is a typo the process would wait for (and far enough
+/// ahead, the clock overflows): `run --start-at` and `k8s --start-in` refuse it, exit 2.
+#[test]
+fn a_start_more_than_a_day_ahead_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r").display().to_string();
+    for at in ["9999-12-31T23:59:59Z", "+25h", "+18446744073709551615s", "+500000000000years"] {
+        let o = run_in_root(&["run", "profiles/smoke.toml", "--start-at", at, "--out", &out]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "--start-at {at}: {err}");
+        assert!(err.contains("--start-at") && err.contains("must be at most 1day from now"), "{at}: {err}");
+        assert!(!dir.path().join("r").exists(), "--start-at {at}: nothing is written");
+    }
+    for start_in in ["25h", "300000years", "18446744073709551615s"] {
+        let o = run_in_root(&["k8s", "profiles/smoke.toml", "--image", "x", "--start-in", start_in]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "--start-in {start_in}: {err}");
+        assert!(err.contains("--start-in") && err.contains("must be at most 1day"), "{start_in}: {err}");
+        assert!(o.stdout.is_empty(), "--start-in {start_in}: no manifest");
+    }
+}

@@ -190,3 +190,22 @@ fn the_capacity_search_names_the_resource_that_runs_dry_first() {
     assert!(answer > 500.0 && answer < 1091.0, "under the gateway's 1,091/s: {answer}");
     assert!(c["answer"]["sentence"].as_str().unwrap().contains("resource tax-gateway"), "{}", c["answer"]);
 }
+
+/// A rate limit's burst beyond what the model holds is refused with the value written
+/// (it was once cut to 32 bits first, and the message named 4294967295).
+#[test]
+fn a_huge_burst_is_refused_with_the_value_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = "schema = 1\nname = \"b\"\n[target]\nurl = \"builtin\"\n\
+        [model.resources.limiter]\nkind = \"rate-limit\"\nrate = 100\nburst = 9223372036854775807\n\
+        [model.resources.db]\nkind = \"pool\"\nsize = 4\n\
+        [[load.stage]]\nkind = \"constant\"\nrate = 10\nduration = \"1s\"\n\
+        [[op]]\nname = \"get\"\npath = \"/items/1\"\n";
+    let file = write(dir.path(), profile);
+    let o = run_in_root(&["validate", &file]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let want = format!("{file}:8: model.resources.limiter.burst: must be at most 100000000, got 9223372036854775807");
+    assert!(err.contains(&want), "{err}");
+    assert_eq!(err.lines().count(), 1, "one problem: {err}");
+}

@@ -10,7 +10,7 @@ use crate::{Hold, MAX_LEDGER_WINDOW, ModelSpec, Operation, ServerLimits, Stall};
 /// real service, small enough that nothing sized by them overflows.
 const MAX_COUNT: usize = 1_000_000;
 /// Most requests waiting for a worker, and the largest rate-limit bucket.
-const MAX_QUEUE: usize = 100_000_000;
+pub const MAX_QUEUE: usize = 100_000_000;
 /// Longest order number the live target can be told to accept, in characters.
 const MAX_ORDER_NO: usize = 4096;
 
@@ -100,10 +100,30 @@ impl ModelSpec {
                 p.fail(&key("queue-limit"), format!("queue-limit must be at most {MAX_QUEUE}, got {q}"));
             }
         }
-        let resources = self.resource_list().len();
+        let list = self.resource_list();
+        let resources = list.len();
         for op in &self.ops {
+            // (resource, step) of each unit kept to the end of the request.
+            let mut kept: Vec<(usize, usize)> = Vec::new();
             for (i, step) in op.steps.iter().flatten().enumerate() {
                 let key = format!("ops.{}.steps[{i}]", op.name);
+                // A second unit taken while one is kept waits for itself once the resource
+                // runs dry: every request holds one and waits for another, for ever.
+                if let crate::Step::Keep(r) | crate::Step::Hold(r, _) = step
+                    && let Some(&(_, j)) = kept.iter().find(|(k, _)| k == r)
+                {
+                    let name = &list[*r].name;
+                    let message = format!(
+                        "{key}: {name} is kept from steps[{j}] to the end of the request, so this second unit of it \
+                         waits for itself when {name} runs dry; use {name} once, or give each use a hold"
+                    );
+                    p.fail(&format!("{key}.use"), message);
+                }
+                if let crate::Step::Keep(r) = step
+                    && list.get(*r).is_some_and(|res| !matches!(res.kind, crate::Kind::RateLimit(_)))
+                {
+                    kept.push((*r, i));
+                }
                 if let crate::Step::Keep(r) | crate::Step::Hold(r, _) = step
                     && *r >= resources
                 {

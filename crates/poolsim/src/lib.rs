@@ -40,7 +40,7 @@ mod server_limits;
 mod service;
 mod spec;
 
-pub use check::Problem;
+pub use check::{MAX_QUEUE, Problem};
 pub use empirical::Empirical;
 pub use limits::{RateLimit, SlowBody, TokenBucket, parse_byte_rate, parse_byte_size};
 pub use ops::{ModelOp, Response, Route};

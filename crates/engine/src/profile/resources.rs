@@ -19,10 +19,22 @@ pub(super) fn resources(c: &mut Check, table: &str, raw: BTreeMap<String, RawRes
 
 fn resource(c: &mut Check, key: &str, name: String, r: RawResource) -> Option<Resource> {
     let at = |k: &str| format!("{key}.{k}");
-    let kind_name = c.required(&at("kind"), r.kind)?;
+    // A resource without a kind is still one of the model's names: the steps that use it
+    // are not a second problem.
+    let unknown = Resource {
+        name: name.clone(),
+        kind: Kind::Pool,
+        size: 1,
+        acquire_timeout: None,
+        queue_limit: None,
+        when_dry: WhenDry::Status(500),
+    };
+    let Some(kind_name) = c.required(&at("kind"), r.kind) else {
+        return Some(unknown);
+    };
     let Some(&(_, default_status)) = KINDS.iter().find(|(k, _)| *k == kind_name) else {
         c.fail(&at("kind"), format!("expected \"workers\", \"pool\" or \"rate-limit\", got {kind_name:?}"));
-        return None;
+        return Some(unknown);
     };
     let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     let (kind, size) = if kind_name == "rate-limit" {
@@ -31,9 +43,18 @@ fn resource(c: &mut Check, key: &str, name: String, r: RawResource) -> Option<Re
                 c.fail(&at(k), "does not apply to a rate limit (it has rate and burst, and refuses at once)");
             }
         }
-        let rate = c.required(&at("rate"), r.rate).map_or(1.0, |v| c.positive_rate(&at("rate"), v));
+        // A rate that is not one (NaN, above the most supported) is reported here; 0 is
+        // left to the model's rules, which refuse it.
+        let rate = c.required(&at("rate"), r.rate).map_or(1.0, |v| {
+            let checked = c.positive_rate(&at("rate"), v);
+            if checked == 0.0 && v != 0.0 { 1.0 } else { checked }
+        });
         let burst = c.required(&at("burst"), r.burst).unwrap_or(1);
-        let burst = u32::try_from(burst).unwrap_or(u32::MAX);
+        // Beyond u32 is beyond the model's largest bucket: say so with the value written.
+        let burst = u32::try_from(burst).unwrap_or_else(|_| {
+            c.fail(&at("burst"), format!("must be at most {}, got {burst}", einv_poolsim::MAX_QUEUE));
+            1
+        });
         (Kind::RateLimit(RateLimit { rate, burst }), burst as usize)
     } else {
         for (k, set) in [("rate", r.rate.is_some()), ("burst", r.burst.is_some())] {
@@ -47,7 +68,8 @@ fn resource(c: &mut Check, key: &str, name: String, r: RawResource) -> Option<Re
     // A pool gives up after a second unless told otherwise, as HikariCP's default 30 s
     // would never show in a test; workers wait for ever.
     let default_timeout = (kind == Kind::Pool).then_some(Duration::from_secs(1));
-    let acquire_timeout = r.acquire_timeout.map(|d| c.nonzero(&at("acquire-timeout"), d)).or(default_timeout);
+    // Zero is the model's rule to refuse (once); the longest is the profile's.
+    let acquire_timeout = r.acquire_timeout.map(|d| c.duration(&at("acquire-timeout"), d)).or(default_timeout);
     let when_dry = match r.when_dry {
         None => WhenDry::Status(default_status),
         Some(RawWhenDry::Status(s)) if (100..=599).contains(&s) => WhenDry::Status(s as u16),
