@@ -209,3 +209,22 @@ fn a_huge_burst_is_refused_with_the_value_written() {
     assert!(err.contains(&want), "{err}");
     assert_eq!(err.lines().count(), 1, "one problem: {err}");
 }
+
+/// A rate limit that only half the mix passes lets the mix run at twice its rate: the
+/// capacity `validate` shows (and the capacity search starts from) is 200/s, not 100/s.
+#[test]
+fn a_rate_limit_only_some_ops_take_caps_the_mix_by_their_share() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = "schema = 1\nname = \"rl\"\n[target]\nurl = \"builtin\"\n\
+        [model.resources.workers]\nkind = \"workers\"\nsize = 100\n\
+        [model.resources.limiter]\nkind = \"rate-limit\"\nrate = 100\nburst = 10\n\
+        [model.ops.pay]\nsteps = [{ use = \"workers\" }, { use = \"limiter\" }, { hold = \"1ms\" }]\n\
+        [model.ops.look]\nsteps = [{ use = \"workers\" }, { hold = \"1ms\" }]\n\
+        [[load.stage]]\nkind = \"constant\"\nrate = 100\nduration = \"5s\"\n\
+        [[op]]\nname = \"pay\"\nmethod = \"POST\"\npath = \"/pay\"\n[[op]]\nname = \"look\"\npath = \"/look\"\n";
+    let o = run_in_root(&["validate", &write(dir.path(), profile)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let line = out.lines().find(|l| l.trim_start().starts_with("capacity")).unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("limiter 200/s (runs dry first)") && line.contains("workers 100000/s"), "{line}");
+}

@@ -178,8 +178,20 @@ impl ModelSpec {
         let service = self.service();
         let total: f64 = weights.iter().sum();
         let mut demand = vec![0.0; service.resources.len()];
+        // The share of the mix that passes each resource: a rate limit only some ops take
+        // lets the mix run faster than its own rate.
+        let mut uses = vec![0.0; service.resources.len()];
         for (steps, w) in service.ops.iter().zip(weights) {
             let share = if total > 0.0 { w / total } else { 0.0 };
+            let mut taken: Vec<usize> = steps
+                .iter()
+                .filter_map(|s| if let Step::Keep(r) | Step::Hold(r, _) = s { Some(*r) } else { None })
+                .collect();
+            taken.sort_unstable();
+            taken.dedup();
+            for r in taken {
+                uses[r] += share;
+            }
             for (i, step) in steps.iter().enumerate() {
                 let after: f64 = steps[i..].iter().filter_map(|s| s.hold()).map(|h| h.mean().as_secs_f64()).sum();
                 match step {
@@ -192,8 +204,10 @@ impl ModelSpec {
         let per_s = service
             .resources
             .iter()
-            .zip(&demand)
-            .map(|(r, d)| match r.kind {
+            .zip(demand.iter().zip(&uses))
+            .map(|(r, (d, used))| match r.kind {
+                // A limit no op's steps name (the one-pool setting) applies to every request.
+                Kind::RateLimit(l) if *used > 0.0 => (r.name.clone(), l.rate / used.min(1.0)),
                 Kind::RateLimit(l) => (r.name.clone(), l.rate),
                 _ if *d > 0.0 => (r.name.clone(), r.size as f64 / d),
                 _ => (r.name.clone(), f64::INFINITY),
