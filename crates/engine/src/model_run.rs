@@ -63,7 +63,8 @@ impl<'a> ModelRun<'a> {
     /// Offer one arrival (in time order); `emit` gets every request that finishes by then.
     /// A completion's tag is the arrival's op.
     pub(crate) fn offer(&mut self, a: &Arrival, emit: &mut impl FnMut(Completion)) {
-        // Every step's time is drawn in the step's order: the live target draws the same.
+        // Every step's time is drawn in the step's order. The live target draws from the same
+        // distributions as it reaches each step: the engines agree in distribution, not draw by draw.
         self.times.clear();
         let steps = &self.service.ops[a.op];
         self.times.extend(steps.iter().filter_map(|s| s.hold()).map(|h| h.sample(&mut self.holds)));

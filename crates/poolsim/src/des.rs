@@ -188,11 +188,6 @@ impl Sim {
         Sim::for_service(&service, params.client_timeout)
     }
 
-    /// The service `spec` describes, called by clients that give up after `client_timeout`.
-    pub fn for_model(spec: &ModelSpec, client_timeout: Option<Duration>) -> Sim {
-        Sim::for_service(&spec.service(), client_timeout)
-    }
-
     /// `service`, its ops by their index in it.
     pub fn for_service(service: &Service, client_timeout: Option<Duration>) -> Sim {
         let res = service
