@@ -114,7 +114,7 @@ async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>,
     // until the answer is built; then the request is looked at, then the rest of its steps.
     let door = steps.iter().take_while(|s| matches!(s, Step::Keep(_))).count();
     let mut kept = Vec::new();
-    if let Err((r, dry)) = super::resources::run(&steps[..door], &state.resources, state, &mut kept).await {
+    if let Err((r, dry)) = super::resources::run(steps, (0, door), &state.resources, state, &mut kept).await {
         drop(kept);
         return Ok(state.dry(r, dry).await);
     }
@@ -129,7 +129,8 @@ async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>,
     if let Some(refused) = faults(state).await? {
         return Ok(refused);
     }
-    if let Err((r, dry)) = super::resources::run(&steps[door..], &state.resources, state, &mut kept).await {
+    let all = (door, steps.len());
+    if let Err((r, dry)) = super::resources::run(steps, all, &state.resources, state, &mut kept).await {
         drop(kept);
         return Ok(state.dry(r, dry).await);
     }
@@ -153,6 +154,15 @@ impl Clock for State {
         }
     }
 
+    fn step_end(&self, start: Instant, d: std::time::Duration) -> Instant {
+        let tempo = &self.service.tempo;
+        if tempo.is_steady() {
+            return start + d;
+        }
+        let since = start.saturating_duration_since(self.started);
+        self.started + tempo.end(since, d)
+    }
+
     async fn sleep_until(&self, at: Instant) {
         if at > Instant::now() {
             self.timer.sleep_until(at).await;
@@ -174,6 +184,7 @@ impl State {
             (_, Dry::Refused) => "request queue full",
             (Kind::Pool, Dry::TimedOut) => "connection acquire timed out",
             (Kind::Workers, Dry::TimedOut) => "no worker within the acquire timeout",
+            (Kind::Cpu, Dry::TimedOut) => "no core within the acquire timeout",
         };
         let code = format!("E{}", status.as_u16());
         let mut resp = json(status, error_body(&code, &format!("{} exhausted: {why}", res.name)));

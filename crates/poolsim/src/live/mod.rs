@@ -4,6 +4,7 @@
 //! It runs on its own tokio runtime and threads, so that a load test run in the same
 //! process does not share a scheduler with the service it measures.
 
+mod bag;
 mod body;
 mod conn;
 mod handler;
