@@ -674,6 +674,8 @@ mod reading;
 pub use reading::{Reading, RunStats, Thirds, Window};
 
 #[cfg(test)]
+mod discipline_tests;
+#[cfg(test)]
 mod service_tests;
 #[cfg(test)]
 mod steps_tests;

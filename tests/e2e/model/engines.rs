@@ -78,3 +78,66 @@ fn each_second_of_the_drain_has_its_own_mean_use() {
     let at = |s: f64| mean.iter().find(|(start, _)| *start == s).map(|m| m.1).unwrap_or_else(|| panic!("{mean:?}"));
     assert!((at(4.0) - 1.5).abs() < 1e-6 && (at(5.0) - 0.5).abs() < 1e-6, "{mean:?}");
 }
+
+/// The barging profile the README documents, at twice the pool's capacity: 4 workers,
+/// 2 connections held 5 ms (400/s), 50 ms to get one. FIFO proves no timeout (at most 2
+/// wait, each at most 5 ms); barging starves waiters into 500s, simulated and live.
+const BARGING: &str = "[model.resources.workers]\nkind = \"workers\"\nsize = 4\n\
+    [model.resources.db]\nkind = \"pool\"\nsize = 2\nacquire-timeout = \"50ms\"\n\
+    discipline = \"barging\"\nhandoff-delay = \"1ms\"\n\
+    [model.ops.get]\nsteps = [{ use = \"workers\" }, { use = \"db\", hold = \"5ms\" }]\n";
+
+fn status(s: &serde_json::Value, code: &str) -> u64 {
+    s["ops"]["get"]["status"][code].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn a_barging_pool_returns_500s_past_the_knee_in_both_engines_where_fifo_returns_none() {
+    let (barging, _) = simulate(&profile(BARGING, 800, 2));
+    let (fifo, _) =
+        simulate(&profile(&BARGING.replace("discipline = \"barging\"\nhandoff-delay = \"1ms\"\n", ""), 800, 2));
+    assert!(status(&barging, "500") > 50, "{}", barging["ops"]["get"]["status"]);
+    assert_eq!(status(&fifo, "500"), 0, "{}", fifo["ops"]["get"]["status"]);
+    assert!(status(&fifo, "200") > 0);
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.toml");
+    std::fs::write(&file, profile(BARGING, 800, 1).replace("http://127.0.0.1:9", "builtin")).unwrap();
+    let o = run_in_root(&["validate", &file.display().to_string()]);
+    assert!(
+        stdout(&o).contains("db: pool 2, acquire timeout 50ms, 500 when dry, barging hand-off (waiters wake in 1ms)"),
+        "{}",
+        stdout(&o)
+    );
+    let out = dir.path().join("live");
+    let o = run_in_root(&["run", &file.display().to_string(), "--out", &out.display().to_string(), "--no-progress"]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}{}", stdout(&o), stderr(&o));
+    let live = summary(&out);
+    assert!(status(&live, "500") > 0, "the live target's barging pool: {}", live["ops"]["get"]["status"]);
+}
+
+#[test]
+fn validate_describes_cores_pauses_and_the_warm_up() {
+    let model = "[model]\npause-every = \"13s\"\npause = \"12ms\"\nwarm-up = \"10s\"\n\
+                 [model.resources.cpu]\nkind = \"cpu\"\ncores = 4\n[model.resources.db]\nkind = \"pool\"\nsize = 4\n\
+                 [model.ops.get]\nsteps = [{ use = \"cpu\", hold = \"2ms\" }, { use = \"db\", hold = \"5ms\" }]\n";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.toml");
+    std::fs::write(&file, profile(model, 100, 2)).unwrap();
+    let o = run_in_root(&["validate", &file.display().to_string()]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}{}", stderr(&o));
+    assert!(text.contains("cpu: cpu 4 cores, first come first served"), "{text}");
+    assert!(text.contains("pause 12ms every 13s") && text.contains("warm-up 10s: holds 3x"), "{text}");
+    assert!(text.contains("cpu 2000/s"), "4 cores of 2 ms: {text}");
+    // Simulated: 7 ms a request once warm, about 3x in the first second.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.toml");
+    std::fs::write(&file, profile(model, 100, 12)).unwrap();
+    let out = dir.path().join("sim");
+    let o = run_in_root(&["simulate", &file.display().to_string(), "--out", &out.display().to_string()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    let p50: Vec<f64> = csv.lines().skip(1).map(|l| l.split(',').nth(7).unwrap().parse().unwrap()).collect();
+    assert!(p50[0] > 18.0 && (6.9..7.1).contains(&p50[11]), "p50 per second: {p50:?}");
+}

@@ -117,6 +117,8 @@ impl Drop for Server {
 }
 
 #[cfg(test)]
+mod discipline_tests;
+#[cfg(test)]
 mod guard_tests;
 #[cfg(test)]
 mod limits_tests;
