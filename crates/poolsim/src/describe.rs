@@ -119,6 +119,12 @@ impl ModelSpec {
         if !faults.is_empty() {
             out.push(("faults", faults.join(", ")));
         }
+        out.extend(self.timing().map(|t| ("timing", t)));
+        out
+    }
+
+    /// The pauses and the warm-up in words, if there are any.
+    fn timing(&self) -> Option<String> {
         let mut tempo = Vec::new();
         if let Some(p) = self.pause {
             tempo.push(format!("pause {:?} every {:?} (no step makes progress in it)", p.length, p.every));
@@ -126,9 +132,6 @@ impl ModelSpec {
         if let Some(w) = self.warm_up {
             tempo.push(format!("warm-up {:?}: holds {}x at the start, 1x at its end", w.length, w.cold_factor));
         }
-        if !tempo.is_empty() {
-            out.push(("timing", tempo.join(", ")));
-        }
-        out
+        (!tempo.is_empty()).then(|| tempo.join(", "))
     }
 }
