@@ -68,7 +68,7 @@ impl Bag {
         let asked = Instant::now();
         loop {
             let (tx, rx) = oneshot::channel();
-            let ticket = {
+            let place = {
                 let mut s = self.lock();
                 // A unit may have come back since the caller looked.
                 if s.free > 0 {
@@ -78,19 +78,21 @@ impl Bag {
                 s.tickets += 1;
                 let (at, ticket) = (s.waiters.partition_point(|w| w.0 <= asked), s.tickets);
                 s.waiters.insert(at, (asked, ticket, tx));
-                ticket
+                Place(self, ticket)
             };
             let woken = match deadline {
                 Some(d) => tokio::time::timeout_at(d, rx).await.ok(),
                 None => Some(rx.await),
             };
             if woken.is_none() {
-                self.lock().waiters.retain(|w| w.1 != ticket);
                 return Err(TimedOut);
             }
             // The parked thread takes this long to run: the unit is anyone's meanwhile.
             tokio::time::sleep(self.handoff_delay).await;
-            if let Some(unit) = self.try_take() {
+            let taken = self.try_take();
+            // Taken or not, this wake is spent: its place has nothing left to pass on.
+            std::mem::forget(place);
+            if let Some(unit) = taken {
                 return Ok(unit);
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -103,11 +105,35 @@ impl Bag {
     fn give_back(&self) {
         let mut s = self.lock();
         s.free += 1;
+        Self::wake_next(&mut s);
+    }
+
+    /// Wake the longest waiter, if a unit is free for it.
+    fn wake_next(s: &mut State) {
+        if s.free == 0 {
+            return;
+        }
         while let Some((_, _, tx)) = s.waiters.pop_front() {
             // A waiter whose client gave up has dropped its end: wake the next.
             if tx.send(()).is_ok() {
                 break;
             }
+        }
+    }
+}
+
+/// A waiter's place in line, until its wake is spent. Left early (timed out, or dropped
+/// because its client gave up) it leaves the line; if it had been woken already, the
+/// wake goes to the next waiter, so a unit never sits free while others wait.
+struct Place<'a>(&'a Bag, u64);
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        let mut s = self.0.lock();
+        let before = s.waiters.len();
+        s.waiters.retain(|w| w.1 != self.1);
+        if s.waiters.len() == before {
+            Bag::wake_next(&mut s);
         }
     }
 }
@@ -137,5 +163,29 @@ mod tests {
         let newcomer = bag.try_take();
         assert!(newcomer.is_some(), "the unit given back is free while its waiter wakes");
         assert!(!waiter.await.unwrap(), "the waiter found it taken, waited on, and timed out");
+    }
+
+    /// A waiter woken for a unit whose request is dropped on its way (its client gave up)
+    /// passes the wake on: the unit does not sit free while others wait.
+    #[tokio::test]
+    async fn a_woken_waiter_that_is_dropped_wakes_the_next() {
+        let bag = std::sync::Arc::new(Bag::new(1, Duration::from_millis(20)));
+        let held = bag.try_take().unwrap();
+        let wait = |bag: std::sync::Arc<Bag>| tokio::spawn(async move { bag.wait(None).await.map(drop).is_ok() });
+        let first = wait(bag.clone());
+        while bag.lock().waiters.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        let second = wait(bag.clone());
+        while bag.lock().waiters.len() < 2 {
+            tokio::task::yield_now().await;
+        }
+        drop(held);
+        // The first is woken and on its way; it is dropped before it takes the unit.
+        while bag.lock().waiters.len() > 1 {
+            tokio::task::yield_now().await;
+        }
+        first.abort();
+        assert!(second.await.unwrap(), "the second was woken in its place and took the unit");
     }
 }
