@@ -89,7 +89,7 @@ text = open(profile).read().replace('hold = "20ms"', f'hold = "{hold_ms:.3f}ms"'
 def simulate(discipline):
     counts = []
     for seed in range(1, 6):
-        model = text.replace("when-dry = 500", f'when-dry = 500\ndiscipline = "{discipline}"')
+        model = text.replace('discipline = "fifo"', f'discipline = "{discipline}"')
         path = f"{tmp}/model-{discipline}.toml"
         open(path, "w").write(model)
         out = f"{tmp}/sim-{discipline}-{seed}"

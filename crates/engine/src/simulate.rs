@@ -129,6 +129,16 @@ fn start_stamp() -> Result<SystemTime, Error> {
     Ok(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
 }
 
+/// The report's target line: the one pool, or the model's named resources as `validate`
+/// describes them.
+fn simulated_target(spec: &ModelSpec) -> String {
+    if spec.resources.is_empty() {
+        return format!("simulated model (pool {}, acquire timeout {:?})", spec.pool_size, spec.acquire_timeout);
+    }
+    let service = spec.describe().into_iter().find(|(label, _)| *label == "service");
+    format!("simulated model ({})", service.map(|(_, line)| line).unwrap_or_default())
+}
+
 fn finish(
     plan: &Plan,
     spec: &ModelSpec,
@@ -143,7 +153,7 @@ fn finish(
             name: plan.name.clone(),
             profile: plan.file.display().to_string(),
             seed: plan.seed,
-            target: format!("simulated model (pool {}, acquire timeout {:?})", spec.pool_size, spec.acquire_timeout),
+            target: simulated_target(spec),
             mode: format!("simulated {}", plan.load.mode()),
             started_at: humantime::format_rfc3339_millis(started_at).to_string(),
             duration_s: sent_until.as_secs_f64(),
