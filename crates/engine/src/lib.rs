@@ -17,6 +17,7 @@
 //! println!("p99 {} ms", result.summary.overall.latency_ms.ms(Quantile::P99));
 //! ```
 
+mod calibrate;
 mod capacity;
 mod combine;
 pub mod driver;
@@ -41,6 +42,7 @@ mod sweep;
 mod verdict;
 mod workload;
 
+pub use calibrate::{CalibrateOptions, Calibrated, Replayed, calibrate};
 pub use capacity::{CapacityOptions, CapacityResult, capacity};
 pub use combine::{CompareResult, compare, merge};
 pub use error::{Error, ProfileError, ProfileErrors};
