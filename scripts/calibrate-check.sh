@@ -15,9 +15,10 @@ cd "$(dirname "$0")/.."
 bin=${1:-target/release/einv-load}
 [ -x "$bin" ] || cargo build --release --quiet
 tmp=$(mktemp -d)
+[ -z "${KEEP:-}" ] || echo "keeping $tmp"
 python3 scripts/calibrate/server.py --workers 32 --pool 6 > "$tmp/port" &
 server=$!
-trap 'kill "$server" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill "$server" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 for _ in $(seq 50); do grep -q port "$tmp/port" && break; sleep 0.1; done
 port=$(awk '{print $2}' "$tmp/port")
 # Fewer connections than workers: a kept-alive connection holds a Python worker.

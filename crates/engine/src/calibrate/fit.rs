@@ -74,6 +74,14 @@ pub struct Fit {
 
 /// Fit the low load and the knee from the run's seconds.
 pub fn fit(seconds: &[Second]) -> Result<Fit, Unfit> {
+    // Whether service time grew at all comes first: a run at one rate has no low load
+    // either, and the knee is what it lacks.
+    let fastest = seconds.iter().filter(|s| s.requests > 0).map(|s| s.service_s).fold(f64::INFINITY, f64::min);
+    let grown_from_fastest = seconds.iter().filter(|s| s.requests > 0 && s.service_s >= GROWN * fastest).count();
+    if grown_from_fastest < MIN_SATURATED && fastest.is_finite() {
+        let most_grown = seconds.iter().filter(|s| s.requests > 0).map(|s| s.service_s / fastest).fold(0.0, f64::max);
+        return Err(Unfit::NoKnee { seconds: grown_from_fastest, most_grown });
+    }
     let rate = |s: &Second| s.requests as f64;
     let top = seconds.iter().map(rate).fold(0.0, f64::max);
     let below = LOW_SHARE * top;
@@ -192,7 +200,7 @@ mod tests {
 
     #[test]
     fn a_run_without_low_load_is_refused() {
-        let rates = [180, 190, 240, 240, 240];
+        let rates = [180, 190, 240, 240, 240, 240, 240];
         assert!(matches!(fit(&ramp(6.0, 0.03, &rates)), Err(Unfit::TooFewLowLoad { .. })));
         assert!(matches!(fit(&[]), Err(Unfit::TooFewLowLoad { requests: 0, .. })));
     }
