@@ -85,7 +85,10 @@ pub fn fit(seconds: &[Second]) -> Result<Fit, Unfit> {
     let rate = |s: &Second| s.requests as f64;
     let top = seconds.iter().map(rate).fold(0.0, f64::max);
     let below = LOW_SHARE * top;
-    let low: Vec<&Second> = seconds.iter().filter(|s| s.requests > 0 && rate(s) <= below).collect();
+    // Only before the service first slowed down: the run's last, partial second and a
+    // ramp back down still drain the queue of the overload, at a low count per second.
+    let slowed = seconds.iter().find(|s| s.requests > 0 && s.service_s >= GROWN * fastest).map_or(u64::MAX, |s| s.at);
+    let low: Vec<&Second> = seconds.iter().filter(|s| s.requests > 0 && s.at < slowed && rate(s) <= below).collect();
     let low_requests: u64 = low.iter().map(|s| s.requests).sum();
     if low_requests < MIN_LOW_REQUESTS {
         return Err(Unfit::TooFewLowLoad { requests: low_requests, below_per_s: below });
@@ -190,6 +193,16 @@ mod tests {
         assert!((f.top_per_s - 200.0).abs() < 1.0, "{f:?}");
         assert!((f.low_service_s - 0.03).abs() < 1e-9);
         assert_eq!(f.low, vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn the_drain_after_the_knee_is_not_low_load() {
+        let mut seconds = ramp(6.0, 0.03, &[50, 50, 60, 80, 100, 150, 200, 240, 240, 240, 240]);
+        // The run's last, partial second: few requests, all of them queued.
+        seconds.push(Second { at: 11, requests: 40, service_s: 0.5 });
+        let f = fit(&seconds).unwrap();
+        assert_eq!(f.low, vec![0, 1, 2, 3, 4]);
+        assert_eq!(f.size, 6);
     }
 
     #[test]
