@@ -284,6 +284,12 @@ pub struct CalibrateArgs {
     /// The replay's report folder [default: reports/NAME-UTCSTAMP/].
     #[arg(long, value_name = "DIR")]
     pub replay_out: Option<PathBuf>,
+    /// The service's own timings, a Prometheus text scrape with one histogram labelled
+    /// by op (NAME_bucket{op="lookup",le="0.025"} N, seconds; e.g. its database hold
+    /// times): the holds of the ops it times instead of the client's service times, and
+    /// the bottleneck's size from their mean when it times every op.
+    #[arg(long, value_name = "FILE")]
+    pub service_timings: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -117,6 +117,7 @@ fn calibrate(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
         profile: a.profile,
         out: a.out.filter(|_| !to_stdout),
         replay_out: a.replay_out,
+        service_timings: a.service_timings,
     };
     let c = einv_engine::calibrate(&a.dir, &opts)?;
     let f = &c.fit;

@@ -20,6 +20,34 @@ import threading
 import time
 
 HOLDS = {"lookup": 0.020, "update": 0.040}
+# The service's own timings on GET /metrics: how long each op held a database slot, a
+# Prometheus histogram in 1 ms buckets (what `calibrate --service-timings` reads).
+BOUNDS = [i / 1000 for i in range(1, 101)]
+
+
+class Timings:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.counts = {op: [0] * (len(BOUNDS) + 1) for op in HOLDS}
+        self.sums = {op: 0.0 for op in HOLDS}
+
+    def record(self, op, seconds):
+        i = next((i for i, b in enumerate(BOUNDS) if seconds <= b), len(BOUNDS))
+        with self.lock:
+            self.counts[op][i] += 1
+            self.sums[op] += seconds
+
+    def text(self):
+        lines = ["# TYPE db_hold_seconds histogram"]
+        with self.lock:
+            for op, counts in self.counts.items():
+                total = 0
+                for b, n in zip(BOUNDS + ["+Inf"], counts):
+                    total += n
+                    lines.append(f'db_hold_seconds_bucket{{op="{op}",le="{b}"}} {total}')
+                lines.append(f'db_hold_seconds_sum{{op="{op}"}} {self.sums[op]}')
+                lines.append(f'db_hold_seconds_count{{op="{op}"}} {total}')
+        return ("\n".join(lines) + "\n").encode()
 
 
 class PooledServer(socketserver.TCPServer):
@@ -44,7 +72,7 @@ class PooledServer(socketserver.TCPServer):
             self.shutdown_request(request)
 
 
-def handler(db):
+def handler(db, timings):
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         # Headers and body go out in two writes: with Nagle's algorithm the body waits
@@ -56,12 +84,17 @@ def handler(db):
             if length:
                 self.rfile.read(length)
             op = self.path.strip("/").split("/")[0]
+            if op == "metrics":
+                self._answer(200, timings.text())
+                return
             hold = HOLDS.get(op)
             if hold is None:
                 self._answer(404, b'{"error":"no such op"}')
                 return
             with db:
+                start = time.perf_counter()
                 time.sleep(hold)
+                timings.record(op, time.perf_counter() - start)
             self._answer(200, b'{"ok":true}')
 
         def _answer(self, status, body):
@@ -87,7 +120,7 @@ def main():
     p.add_argument("--pool", type=int, default=6)
     a = p.parse_args()
     db = threading.BoundedSemaphore(a.pool)
-    server = PooledServer(("127.0.0.1", a.port), handler(db), a.workers)
+    server = PooledServer(("127.0.0.1", a.port), handler(db, Timings()), a.workers)
     print(f"port {server.server_address[1]}", flush=True)
     server.serve_forever()
 

@@ -68,8 +68,20 @@ pub struct Fit {
     pub saturated: usize,
     /// Requests in flight where service time starts to grow: `top_per_s x low_service_s`.
     pub knee_in_flight: f64,
-    /// The bottleneck's size: the knee's in-flight, rounded, at least 1.
+    /// The bottleneck's size: the knee's in-flight, rounded, at least 1 (or, with the
+    /// service's own timings, the top throughput x their mean hold: see [`Fit::held`]).
     pub size: usize,
+    /// The service's own mean hold (seconds) the size came from, when it gave one.
+    pub service_hold_s: Option<f64>,
+}
+
+impl Fit {
+    /// Size the bottleneck by the service's own mean hold instead of the client's
+    /// service time, which includes time outside the resource.
+    pub fn held(&mut self, hold_s: f64) {
+        self.service_hold_s = Some(hold_s);
+        self.size = ((self.top_per_s * hold_s).round() as usize).max(1);
+    }
 }
 
 /// Fit the low load and the knee from the run's seconds.
@@ -111,6 +123,7 @@ pub fn fit(seconds: &[Second]) -> Result<Fit, Unfit> {
         saturated: past.len(),
         knee_in_flight,
         size: (knee_in_flight.round() as usize).max(1),
+        service_hold_s: None,
     })
 }
 
@@ -118,7 +131,10 @@ pub fn fit(seconds: &[Second]) -> Result<Fit, Unfit> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpHold {
     pub name: String,
+    /// Requests (or the service's own timings) the hold comes from.
     pub requests: u64,
+    /// Whether it is the service's own timing rather than the client's service time.
+    pub own: bool,
     pub p50: Duration,
     pub p99: Duration,
 }
@@ -134,7 +150,7 @@ pub fn model_toml(fit: &Fit, holds: &[OpHold], source: &str) -> String {
         "# fitted by einv-load calibrate from {source}:\n\
          # {} low-load requests (seconds below half the top throughput), mean service {:.2} ms;\n\
          # past the knee the service finished {:.1}/s, so service time starts to grow at\n\
-         # {:.1}/s x {:.2} ms = {:.2} requests in flight: the bottleneck holds {}.\n\
+         # {:.1}/s x {:.2} ms = {:.2} requests in flight{}: the bottleneck holds {}.\n\
          [model.resources.{BOTTLENECK}]\nkind = \"pool\"\nsize = {}\n\
          # The service's own wait for it is not seen from outside: long enough never to end.\n\
          acquire-timeout = \"60s\"\n",
@@ -144,6 +160,8 @@ pub fn model_toml(fit: &Fit, holds: &[OpHold], source: &str) -> String {
         fit.top_per_s,
         fit.low_service_s * 1e3,
         fit.knee_in_flight,
+        fit.service_hold_s
+            .map_or(String::new(), |h| format!(" (x the service's own mean hold {:.2} ms instead)", h * 1e3)),
         fit.size,
         fit.size,
     );
@@ -151,8 +169,9 @@ pub fn model_toml(fit: &Fit, holds: &[OpHold], source: &str) -> String {
         // A lognormal needs a spread; a hold measured flat gets the smallest.
         let p99 = h.p99.max(h.p50 + Duration::from_micros(1));
         t.push_str(&format!(
-            "\n# {} low-load requests\n[model.ops.{}]\nsteps = [{{ use = \"{BOTTLENECK}\", hold = {{ p50 = {}, p99 = {} }} }}]\n",
+            "\n# {} {}\n[model.ops.{}]\nsteps = [{{ use = \"{BOTTLENECK}\", hold = {{ p50 = {}, p99 = {} }} }}]\n",
             h.requests,
+            if h.own { "timings of the service's own" } else { "low-load requests" },
             toml_key(&h.name),
             us(h.p50),
             us(p99)
@@ -224,6 +243,7 @@ mod tests {
         let holds = [OpHold {
             name: "get order".into(),
             requests: 9,
+            own: false,
             p50: Duration::from_millis(30),
             p99: Duration::from_millis(30),
         }];

@@ -3,6 +3,7 @@
 //! run's own profile, so the user sees how well it reproduces what was measured.
 
 mod fit;
+mod timings;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -30,6 +31,9 @@ pub struct CalibrateOptions {
     pub out: Option<PathBuf>,
     /// The replay's report folder; else reports/<name>-<stamp>/ as `simulate` makes.
     pub replay_out: Option<PathBuf>,
+    /// The service's own timings (a Prometheus text scrape, see [`timings`]): the holds
+    /// of the ops it times, and the bottleneck's size from their mean.
+    pub service_timings: Option<PathBuf>,
 }
 
 /// The fitted model and how it replays the run.
@@ -57,7 +61,7 @@ pub struct Replayed {
 pub fn calibrate(dir: &Path, opts: &CalibrateOptions) -> Result<Calibrated, Error> {
     let run = Folder::open(dir)?;
     let unfit = |message: String| Error::Folder { path: dir.into(), message };
-    let fit = fit::fit(&seconds(&run)?).map_err(|e| unfit(e.to_string()))?;
+    let mut fit = fit::fit(&seconds(&run)?).map_err(|e| unfit(e.to_string()))?;
     let low: BTreeSet<u64> = fit.low.iter().copied().collect();
     let sums = run.op_sums(Timing::Service, |start| low.contains(&start.as_secs()))?;
     let profile = opts.profile.clone().unwrap_or_else(|| PathBuf::from(&run.summary.run.profile));
@@ -71,7 +75,10 @@ pub fn calibrate(dir: &Path, opts: &CalibrateOptions) -> Result<Calibrated, Erro
             unfit(format!("too few low-load requests of op {name:?}: {n}, {MIN_OP_REQUESTS} needed"))
         })?;
         let at = |q| Duration::from_micros(h.value_at_quantile(q));
-        holds.push(OpHold { name: name.clone(), requests: h.len(), p50: at(0.5), p99: at(0.99) });
+        holds.push(OpHold { name: name.clone(), requests: h.len(), own: false, p50: at(0.5), p99: at(0.99) });
+    }
+    if let Some(path) = &opts.service_timings {
+        own_timings(path, &mut holds, &mut fit)?;
     }
     let model = fit::model_toml(&fit, &holds, &dir.display().to_string());
     let plan = with_model(&base, &profile, &model)?;
@@ -81,6 +88,35 @@ pub fn calibrate(dir: &Path, opts: &CalibrateOptions) -> Result<Calibrated, Erro
     let replayed = crate::simulate(&plan, &RunOptions { out: opts.replay_out.clone(), ..RunOptions::default() })?;
     let replay = names.iter().map(|op| side_by_side(op, &run.summary, &replayed.summary)).collect();
     Ok(Calibrated { model, fit, holds, replay, folder: replayed.folder })
+}
+
+/// Replace the holds of the ops the scrape at `path` times with its figures, and size
+/// the bottleneck by their mean when it times every op.
+fn own_timings(path: &Path, holds: &mut [OpHold], fit: &mut Fit) -> Result<(), Error> {
+    const CAP: einv_core::input::Cap = einv_core::input::Cap { bytes: 16 << 20, what: "a Prometheus scrape" };
+    let text =
+        einv_core::input::read_to_string(path, CAP).map_err(|error| Error::Input { path: path.into(), error })?;
+    let bad = |message: String| Error::Folder { path: path.into(), message };
+    let ops = timings::parse(&text).map_err(bad)?;
+    let (mut sum, mut count, mut all) = (0.0, 0.0, true);
+    for h in holds.iter_mut() {
+        match ops.get(&h.name).filter(|t| t.count() > 0.0) {
+            Some(t) => {
+                (h.p50, h.p99, h.own, h.requests) = (t.at(0.5), t.at(0.99), true, t.count() as u64);
+                sum += t.sum_s();
+                count += t.count();
+            }
+            None => all = false,
+        }
+    }
+    if count == 0.0 {
+        let named: Vec<&str> = ops.keys().map(String::as_str).collect();
+        return Err(bad(format!("times none of the mix's ops (it has op=\"{}\")", named.join("\", \""))));
+    }
+    if all && sum > 0.0 {
+        fit.held(sum / count);
+    }
+    Ok(())
 }
 
 /// The run's seconds, all ops together, from its service-time histograms.
