@@ -1,7 +1,7 @@
 //! The einv-load engine: loads profiles into validated [`Plan`]s and carries them out
 //! against a live target ([`run()`]), predicts them with the model ([`simulate()`]),
-//! searches the highest rate that meets the SLO ([`capacity()`]), or serves the built-in
-//! target ([`serve()`]).
+//! searches the highest rate that meets the SLO ([`capacity()`]), fits a model from a run
+//! against a real service ([`calibrate()`]), or serves the built-in target ([`serve()`]).
 //! It is the only crate that knows all the others: `einv-workload` says what and when,
 //! `einv-poolsim` is the built-in target, `einv-report` records and renders.
 //! Every outcome, a finished report or an [`Error`], comes to one [`Verdict`], whose

@@ -29,9 +29,9 @@ pub struct CalibrateOptions {
     /// Where the model goes (atomically; a FIFO or device is written through); else
     /// nowhere: the caller prints [`Calibrated::model`].
     pub out: Option<PathBuf>,
-    /// The replay's report folder; else reports/<name>-<stamp>/ as `simulate` makes.
+    /// The replay's report folder; else `reports/NAME-STAMP/` as `simulate` makes.
     pub replay_out: Option<PathBuf>,
-    /// The service's own timings (a Prometheus text scrape, see [`timings`]): the holds
+    /// The service's own timings (a Prometheus text scrape with one histogram labelled by op): the holds
     /// of the ops it times, and the bottleneck's size from their mean.
     pub service_timings: Option<PathBuf>,
 }
