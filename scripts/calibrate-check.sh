@@ -13,8 +13,9 @@
 #   bash scripts/calibrate-check.sh [path/to/einv-load]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Built when not given: a release binary left from before `calibrate` existed would not do.
 bin=${1:-target/release/einv-load}
-[ -x "$bin" ] || cargo build --release --quiet
+[ -n "${1:-}" ] || cargo build --release --quiet
 tmp=$(mktemp -d)
 [ -z "${KEEP:-}" ] || echo "keeping $tmp"
 python3 scripts/calibrate/server.py --workers 32 --pool 6 > "$tmp/port" &
