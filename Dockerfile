@@ -6,6 +6,8 @@
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY . .
+# No DWARF in the image (the symbols stay, for perf): 15 MiB instead of 56.
+ENV CARGO_PROFILE_RELEASE_STRIP=debuginfo
 RUN cargo build --release --locked --bin einv-load
 
 FROM debian:bookworm-slim

@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+mod engines;
+
 use crate::{run_in_root, stderr, stdout, summary};
 
 /// A service at its own URL (never contacted here): two ops of its own, one modelled

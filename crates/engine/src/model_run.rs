@@ -71,6 +71,11 @@ impl<'a> ModelRun<'a> {
         self.sim.offer_op(a.op as u32, a.at, a.op, &self.times, emit);
     }
 
+    /// Run the model up to `t` (no arrival comes before it): its gauges then read as at `t`.
+    pub(crate) fn run_until(&mut self, t: Duration, emit: &mut impl FnMut(Completion)) {
+        self.sim.run_until(t, emit);
+    }
+
     /// Run every request still in the model to its end.
     pub(crate) fn finish(&mut self, emit: &mut impl FnMut(Completion)) {
         self.sim.finish(emit);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use einv_poolsim::ModelSpec;
-use einv_poolsim::des::{Completion, Sim, SimOutcome};
+use einv_poolsim::des::{Completion, SimOutcome};
 use einv_report::{
     Connections, Finish, PoolInterval, PoolLog, ResourceInterval, RunInfo, RunLog, Stages, Stats, Summary,
 };
@@ -49,11 +49,14 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
         log,
         pool: PoolLog::create(&dir, first_pool(model.service()))?.with_resources(resources(model.service())),
         pending: BTreeMap::new(),
+        gauges: BTreeMap::new(),
         ops: names.len(),
         schedule: workload.schedule.clone(),
         shard: plan.shard,
-        last_occupancy: (0, 0),
+        first_pool: model.service().resources.iter().position(|r| r.kind == einv_poolsim::Kind::Pool),
+        closed: 0,
         last_busy: vec![0; model.service().resources.len()],
+        last_end: Duration::ZERO,
     };
     let mut scheduled = vec![0u64; names.len()];
     let (mut end, mut last_arrival, mut offered, mut interrupted) = (Duration::ZERO, Duration::ZERO, 0u64, false);
@@ -66,9 +69,10 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
         }
         offered += 1;
         scheduled[a.op] += 1;
+        rec.close_seconds(a.at, &mut model);
         model.offer(&a, &mut |c| rec.record(c));
         (end, last_arrival) = (a.at, a.at);
-        if let Err(e) = rec.flush_before(a.at, model.sim()) {
+        if let Err(e) = rec.flush_closed() {
             err = Some(e);
             break;
         }
@@ -84,11 +88,15 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     if let Some(e) = err {
         return Err(e);
     }
-    model.finish(&mut |c| {
-        end = end.max(c.end);
-        rec.record(c)
-    });
-    rec.flush_before(Duration::MAX, model.sim())?;
+    // The drain, a second at a time, so that each interval has its own gauges.
+    while !model.sim().is_idle() {
+        rec.close_seconds(Duration::from_secs(rec.closed + 1), &mut model);
+    }
+    model.finish(&mut |c| rec.record(c));
+    rec.close_seconds(Duration::from_secs(rec.closed + 1), &mut model);
+    end = end.max(rec.last_end);
+    rec.flush_closed()?;
+    rec.flush_all()?;
     let target_rate = workload.target_rate(&plan.load, plan.shard);
     // As a live run measures it: sending ends with the schedule (or where Ctrl-C stopped
     // it), the rest is the drain.
@@ -167,12 +175,19 @@ struct Recording {
     log: RunLog,
     pool: PoolLog,
     pending: BTreeMap<u64, (Vec<Stats>, PoolInterval)>,
+    /// Each closed second's gauges, read as the simulation reached its end.
+    gauges: BTreeMap<u64, PoolInterval>,
     ops: usize,
     schedule: Option<Schedule>,
     shard: Shard,
-    last_occupancy: (u128, u64),
-    /// Per resource, its use integrated up to the last interval written.
+    /// The first pool, the one pool.csv's own columns describe.
+    first_pool: Option<usize>,
+    /// Seconds whose end the simulation has reached.
+    closed: u64,
+    /// Per resource, its use integrated up to the end of the last closed second.
     last_busy: Vec<u128>,
+    /// The latest end of a request recorded.
+    last_end: Duration,
 }
 
 /// The size of the service's first pool: the one pool.csv's columns follow.
@@ -188,65 +203,103 @@ fn resources(service: &einv_poolsim::Service) -> Vec<(String, String, u64)> {
 
 impl Recording {
     fn record(&mut self, c: Completion) {
+        self.last_end = self.last_end.max(c.end);
         let ops = self.ops;
         let (stats, pool) =
             // Made one by one, not cloned: a clone would make all of every histogram resident.
             self.pending.entry(c.end.as_secs()).or_insert_with(|| ((0..ops).map(|_| Stats::new()).collect(), PoolInterval::default()));
         stats[c.tag as usize].record(&sample_of(&c));
+        // By how the service ended it: a refusal answered with no answer is still a refusal.
         if let Some(i) = c.dry {
             if pool.resources.len() <= i {
                 pool.resources.resize(i + 1, ResourceInterval::default());
             }
-            match c.outcome {
+            match c.cause {
                 SimOutcome::QueueFull | SimOutcome::RateLimited => pool.resources[i].refused += 1,
                 _ => pool.resources[i].timeouts += 1,
             }
         }
-        let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1);
-        match c.outcome {
-            // Refused at the door: they never asked the pool.
+        match c.cause {
             SimOutcome::RateLimited => pool.rate_limited += 1,
             SimOutcome::QueueFull => pool.queue_full += 1,
-            outcome => {
-                pool.acquire.saturating_record(us(c.waited));
-                match outcome {
-                    SimOutcome::Ok => pool.usage.saturating_record(us(c.held)),
-                    SimOutcome::PoolTimeout => pool.timeouts += 1,
-                    _ => {}
-                }
+            _ => {}
+        }
+        // pool.csv's own columns are the first pool's, as its size in the header is.
+        let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1);
+        if let Some(waited) = c.pool_waited {
+            pool.acquire.saturating_record(us(waited));
+            match (c.cause, c.dry == self.first_pool) {
+                (SimOutcome::PoolTimeout, true) => pool.timeouts += 1,
+                (SimOutcome::Ok, _) => pool.usage.saturating_record(us(c.pool_held)),
+                _ => {}
             }
         }
     }
 
-    /// Write every interval that ends at or before `t`: the simulator reports nothing
-    /// that ends before the time it has reached.
-    fn flush_before(&mut self, t: Duration, sim: &Sim) -> Result<(), Error> {
-        while let Some((&k, _)) = self.pending.first_key_value() {
-            let start = Duration::from_secs(k);
-            if start + SECOND > t {
-                break;
-            }
-            let Some((_, (mut stats, mut pool))) = self.pending.pop_first() else { break };
-            let (busy, clock) = sim.occupancy();
-            let (last_busy, last_clock) = std::mem::replace(&mut self.last_occupancy, (busy, clock));
-            let span = clock.saturating_sub(last_clock);
-            pool.mean_active = if span == 0 { 0.0 } else { (busy - last_busy) as f64 / span as f64 };
-            (pool.active, pool.pending) = {
+    /// Run the model to the end of every second before `t`, reading each one's gauges
+    /// there: a second's mean use is its own, however many are written at once.
+    fn close_seconds(&mut self, t: Duration, model: &mut ModelRun) {
+        while Duration::from_secs(self.closed + 1) <= t {
+            let end = Duration::from_secs(self.closed + 1);
+            model.run_until(end, &mut |c| self.record(c));
+            let sim = model.sim();
+            let mut g = PoolInterval::default();
+            (g.active, g.pending) = {
                 let (a, p) = sim.gauges();
                 (a as u64, p as u64)
             };
-            pool.queued = sim.workers().1 as u64;
-            pool.resources.resize(self.last_busy.len(), ResourceInterval::default());
-            for (i, (r, last)) in pool.resources.iter_mut().zip(&mut self.last_busy).enumerate() {
-                let g = sim.gauge(i);
-                (r.active, r.pending) = (g.busy as u64, g.waiting as u64);
-                let used = g.busy_ns - std::mem::replace(last, g.busy_ns);
-                r.mean_active = if span == 0 { 0.0 } else { used as f64 / span as f64 };
+            g.queued = sim.workers().1 as u64;
+            let span = SECOND.as_nanos() as f64;
+            g.resources = (0..self.last_busy.len())
+                .map(|i| {
+                    let s = sim.gauge(i);
+                    let used = s.busy_ns - std::mem::replace(&mut self.last_busy[i], s.busy_ns);
+                    let mean_active = used as f64 / span;
+                    ResourceInterval {
+                        active: s.busy as u64,
+                        pending: s.waiting as u64,
+                        mean_active,
+                        ..Default::default()
+                    }
+                })
+                .collect();
+            g.mean_active = self.first_pool.map_or(0.0, |i| g.resources[i].mean_active);
+            if self.pending.contains_key(&self.closed) {
+                self.gauges.insert(self.closed, g);
             }
-            let rate = self.schedule.as_ref().map_or(0.0, |s| intended_rate(s, self.shard, start, start + SECOND));
-            self.log.push(start, SECOND, rate, 0, &mut stats)?;
-            self.pool.push(start.as_secs_f64(), 1.0, &mut pool);
+            self.closed += 1;
         }
+    }
+
+    /// Write every interval of a closed second: no later completion can fall in it.
+    fn flush_closed(&mut self) -> Result<(), Error> {
+        while self.pending.first_key_value().is_some_and(|(&k, _)| k < self.closed) {
+            self.write_first()?;
+        }
+        Ok(())
+    }
+
+    /// Write what is left (completions the client gave up on, dated at its timeout).
+    fn flush_all(&mut self) -> Result<(), Error> {
+        while !self.pending.is_empty() {
+            self.write_first()?;
+        }
+        Ok(())
+    }
+
+    fn write_first(&mut self) -> Result<(), Error> {
+        let Some((k, (mut stats, mut pool))) = self.pending.pop_first() else { return Ok(()) };
+        let start = Duration::from_secs(k);
+        if let Some(g) = self.gauges.remove(&k) {
+            (pool.active, pool.pending, pool.mean_active, pool.queued) = (g.active, g.pending, g.mean_active, g.queued);
+            pool.resources.resize(g.resources.len(), ResourceInterval::default());
+            for (r, g) in pool.resources.iter_mut().zip(g.resources) {
+                (r.active, r.pending, r.mean_active) = (g.active, g.pending, g.mean_active);
+            }
+        }
+        let rate = self.schedule.as_ref().map_or(0.0, |s| intended_rate(s, self.shard, start, start + SECOND));
+        self.log.push(start, SECOND, rate, 0, &mut stats)?;
+        self.pool.push(start.as_secs_f64(), 1.0, &mut pool);
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::{Hold, MAX_LEDGER_WINDOW, ModelSpec, Operation, ServerLimits, Stall};
+use crate::{Hold, Kind, MAX_LEDGER_WINDOW, ModelSpec, Operation, ServerLimits, Stall, Step};
 
 /// Most connections in a pool, workers, and connections served at once: far beyond any
 /// real service, small enough that nothing sized by them overflows.
@@ -71,6 +71,11 @@ impl Problems {
     }
 }
 
+/// The longest hand-off delay: a parked thread that takes longer is not waking, it is stuck.
+const MAX_HANDOFF_DELAY: Duration = Duration::from_secs(1);
+/// The coldest start: holds at most this many times their length.
+const MAX_COLD_FACTOR: f64 = 100.0;
+
 impl ModelSpec {
     /// Every value of the model that cannot work (none: the model can run).
     pub fn problems(&self) -> Vec<Problem> {
@@ -82,72 +87,10 @@ impl ModelSpec {
         for (op, hold) in Operation::ALL.iter().zip(&self.holds) {
             p.hold(op.hold_key(), hold);
         }
-        for r in &self.resources {
-            let key = |k: &str| format!("resources.{}.{k}", r.name);
-            match r.kind {
-                crate::Kind::RateLimit(l) => {
-                    if !(l.rate.is_finite() && l.rate > 0.0) {
-                        p.fail(&key("rate"), format!("a rate limit needs a rate > 0 requests/s, got {}", l.rate));
-                    }
-                    p.count(&key("burst"), l.burst as usize, MAX_QUEUE);
-                }
-                _ => p.count(&key("size"), r.size, MAX_COUNT),
-            }
-            if r.acquire_timeout.is_some_and(|t| t.is_zero()) {
-                p.fail(&key("acquire-timeout"), "acquire-timeout must be more than 0");
-            }
-            if let Some(q) = r.queue_limit.filter(|&q| q > MAX_QUEUE) {
-                p.fail(&key("queue-limit"), format!("queue-limit must be at most {MAX_QUEUE}, got {q}"));
-            }
-        }
-        let list = self.resource_list();
-        let resources = list.len();
-        for op in &self.ops {
-            // (resource, step) of each unit kept to the end of the request.
-            let mut kept: Vec<(usize, usize)> = Vec::new();
-            for (i, step) in op.steps.iter().flatten().enumerate() {
-                let key = format!("ops.{}.steps[{i}]", op.name);
-                // A second unit taken while one is kept waits for itself once the resource
-                // runs dry: every request holds one and waits for another, for ever.
-                if let crate::Step::Keep(r) | crate::Step::Hold(r, _) = step
-                    && let Some(&(_, j)) = kept.iter().find(|(k, _)| k == r)
-                {
-                    let name = &list[*r].name;
-                    let message = format!(
-                        "{key}: {name} is kept from steps[{j}] to the end of the request, so this second unit of it \
-                         waits for itself when {name} runs dry; use {name} once, or give each use a hold"
-                    );
-                    p.fail(&format!("{key}.use"), message);
-                }
-                if let crate::Step::Keep(r) = step
-                    && list.get(*r).is_some_and(|res| !matches!(res.kind, crate::Kind::RateLimit(_)))
-                {
-                    kept.push((*r, i));
-                }
-                if let crate::Step::Keep(r) | crate::Step::Hold(r, _) = step
-                    && *r >= resources
-                {
-                    p.fail(&key, format!("{key} uses resource {r}, and the model has {resources}"));
-                }
-                if let Some(h) = step.hold() {
-                    p.hold(&format!("{key}.hold"), h);
-                }
-            }
-        }
-        // A defaulted op's hold is an invoice op's, checked under its own key.
-        for op in self.ops.iter().filter(|o| !o.defaulted) {
-            p.hold(&format!("ops.{}.hold", op.name), &op.hold);
-        }
+        self.resources.iter().for_each(|r| p.resource(r));
+        self.op_problems(&mut p);
         p.hold("overhead", &self.overhead);
-        if let Some(w) = self.stall {
-            p.window(["stall", "stall.every", "stall.for"], w);
-        }
-        if let Some(w) = self.error_burst {
-            p.window(["error-burst", "error-burst.every", "error-burst.for"], w);
-        }
-        if let Some(s) = self.slow_body {
-            p.window(["slow-body", "slow-body.every", "slow-body.for"], s.window);
-        }
+        self.window_problems(&mut p);
         if !(0.0..=1.0).contains(&self.reset_rate) {
             p.fail("reset-rate", format!("reset-rate must be a fraction from 0 to 1, got {}", self.reset_rate));
         }
@@ -171,6 +114,127 @@ impl ModelSpec {
         }
         p.0.extend(self.limits.problems());
         p.0
+    }
+
+    /// The windows of the faults, the pauses and the warm-up.
+    fn window_problems(&self, p: &mut Problems) {
+        if let Some(w) = self.stall {
+            p.window(["stall", "stall.every", "stall.for"], w);
+        }
+        if let Some(w) = self.pause
+            && (w.length.is_zero() || w.length >= w.every)
+        {
+            let (pause, every) = (w.length, w.every);
+            p.fail("pause", format!("pause ({pause:?}) must be more than 0 and shorter than pause-every ({every:?})"));
+        }
+        if let Some(w) = self.warm_up {
+            if w.length.is_zero() {
+                p.fail("warm-up", "warm-up must be more than 0");
+            }
+            if !(1.0..=MAX_COLD_FACTOR).contains(&w.cold_factor) {
+                let message = format!("cold-factor must be from 1 to {MAX_COLD_FACTOR}, got {}", w.cold_factor);
+                p.fail("cold-factor", message);
+            }
+        }
+        if let Some(w) = self.error_burst {
+            p.window(["error-burst", "error-burst.every", "error-burst.for"], w);
+        }
+        if let Some(s) = self.slow_body {
+            p.window(["slow-body", "slow-body.every", "slow-body.for"], s.window);
+        }
+    }
+
+    /// Every op's steps (given, or the default ones for its hold) and hold.
+    fn op_problems(&self, p: &mut Problems) {
+        let list = self.resource_list();
+        for op in &self.ops {
+            match &op.steps {
+                Some(steps) => p.steps(&op.name, steps, &list),
+                None => {
+                    if let Err(why) = self.default_steps(&list, &op.hold) {
+                        // An op without an entry has no key of its own: the resources are the cause.
+                        let key = if op.defaulted { "resources".to_string() } else { format!("ops.{}", op.name) };
+                        p.fail(&key, format!("op {:?} has no steps, and {why}", op.name));
+                    }
+                }
+            }
+        }
+        // A defaulted op's hold is an invoice op's, checked under its own key.
+        for op in self.ops.iter().filter(|o| !o.defaulted) {
+            p.hold(&format!("ops.{}.hold", op.name), &op.hold);
+        }
+    }
+}
+
+impl Problems {
+    /// A named resource's figures.
+    fn resource(&mut self, r: &crate::Resource) {
+        let key = |k: &str| format!("resources.{}.{k}", r.name);
+        match r.kind {
+            Kind::RateLimit(l) => {
+                if !(l.rate.is_finite() && l.rate > 0.0) {
+                    self.fail(&key("rate"), format!("a rate limit needs a rate > 0 requests/s, got {}", l.rate));
+                }
+                self.count(&key("burst"), l.burst as usize, MAX_QUEUE);
+            }
+            Kind::Cpu => self.count(&key("cores"), r.size, MAX_COUNT),
+            _ => self.count(&key("size"), r.size, MAX_COUNT),
+        }
+        if r.acquire_timeout.is_some_and(|t| t.is_zero()) {
+            self.fail(&key("acquire-timeout"), "acquire-timeout must be more than 0");
+        }
+        if let Some(q) = r.queue_limit.filter(|&q| q > MAX_QUEUE) {
+            self.fail(&key("queue-limit"), format!("queue-limit must be at most {MAX_QUEUE}, got {q}"));
+        }
+        if let crate::Discipline::Barging { handoff_delay } = r.discipline {
+            if r.kind != Kind::Pool {
+                self.fail(&key("discipline"), "a queue discipline applies to kind = \"pool\" only");
+            }
+            if handoff_delay > MAX_HANDOFF_DELAY {
+                let message = format!("handoff-delay must be at most {MAX_HANDOFF_DELAY:?}, got {handoff_delay:?}");
+                self.fail(&key("handoff-delay"), message);
+            }
+        }
+    }
+
+    /// The steps of op `name` over `list`.
+    fn steps(&mut self, name: &str, steps: &[Step], list: &[crate::Resource]) {
+        // (resource, step) of each unit kept to the end of the request.
+        let mut kept: Vec<(usize, usize)> = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            let key = format!("ops.{name}.steps[{i}]");
+            let taken = match step {
+                Step::Keep(r) | Step::Hold(r, _) => *r,
+                Step::Wait(h) => {
+                    self.hold(&format!("{key}.hold"), h);
+                    continue;
+                }
+            };
+            let Some(res) = list.get(taken) else {
+                let n = list.len();
+                self.fail(&key, format!("{key} uses resource {taken}, and the model has {n}"));
+                continue;
+            };
+            // A second unit taken while one is kept waits for itself once the resource
+            // runs dry: every request holds one and waits for another, for ever.
+            if let Some(&(_, j)) = kept.iter().find(|(k, _)| *k == taken) {
+                let name = &res.name;
+                let message = format!(
+                    "{key}: {name} is kept from steps[{j}] to the end of the request, so this second unit of it \
+                     waits for itself when {name} runs dry; use {name} once, or give each use a hold"
+                );
+                self.fail(&format!("{key}.use"), message);
+            }
+            match (step, &res.kind) {
+                (Step::Hold(..), Kind::RateLimit(_)) => {
+                    self.fail(&format!("{key}.hold"), "a rate limit is passed at once: it takes no hold");
+                }
+                (Step::Keep(_), Kind::RateLimit(_)) => {}
+                (Step::Keep(_), _) => kept.push((taken, i)),
+                (Step::Hold(_, h), _) => self.hold(&format!("{key}.hold"), h),
+                (Step::Wait(_), _) => {}
+            }
+        }
     }
 }
 
@@ -206,6 +270,38 @@ mod tests {
     #[test]
     fn the_default_model_can_run() {
         assert_eq!(ModelSpec::default().problems(), []);
+    }
+
+    /// Ops over named resources: a rate limit given a hold, and an op with no steps where
+    /// the default ones cannot be made (two pools), each found by the model's own rules.
+    #[test]
+    fn steps_the_model_cannot_run_are_found_in_problems() {
+        let ms = Duration::from_millis;
+        let res = |name: &str, kind: Kind| crate::Resource {
+            name: name.into(),
+            kind,
+            size: 4,
+            acquire_timeout: None,
+            queue_limit: None,
+            when_dry: crate::WhenDry::Status(500),
+            discipline: crate::Discipline::Fifo,
+        };
+        let limit = Kind::RateLimit(RateLimit { rate: 10.0, burst: 1 });
+        let op = |name: &str, steps: Option<Vec<Step>>| crate::ModelOp {
+            name: name.into(),
+            route: crate::Route::new("GET", "/"),
+            hold: Hold::Constant(ms(1)),
+            response: None,
+            steps,
+            defaulted: false,
+        };
+        let spec = ModelSpec {
+            resources: vec![res("limiter", limit), res("db", Kind::Pool), res("cache", Kind::Pool)],
+            ops: vec![op("pay", Some(vec![Step::Hold(0, Hold::Constant(ms(1)))])), op("get", None)],
+            ..ModelSpec::default()
+        };
+        let keys: Vec<String> = spec.problems().into_iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["ops.pay.steps[0].hold", "ops.get"]);
     }
 
     #[test]

@@ -13,74 +13,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::time::Duration;
 
-use crate::{Hold, Kind, ModelSpec, RateLimit, Resource, Service, Step, TokenBucket, WhenDry};
-
-/// How one simulated request ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SimOutcome {
-    /// Served (HTTP 200).
-    Ok,
-    /// Gave up waiting for a resource (a pool: HTTP 500) after its acquire timeout.
-    PoolTimeout,
-    /// The client gave up first (HTTP 504 from its side).
-    ClientTimeout,
-    /// Refused by a rate limit (HTTP 429).
-    RateLimited,
-    /// Refused because a resource's queue was full (workers: HTTP 503).
-    QueueFull,
-}
-
-/// One finished request, all times offsets from the start of the simulation.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Completion {
-    /// The caller's tag for the request (its op, say).
-    pub tag: u32,
-    pub arrival: Duration,
-    /// When its answer (or its failure) came.
-    pub end: Duration,
-    /// Time spent waiting for pool connections.
-    pub waited: Duration,
-    /// Time spent waiting for request workers.
-    pub queued: Duration,
-    /// Time it held pool connections (zero if it never got one).
-    pub held: Duration,
-    pub outcome: SimOutcome,
-    /// The resource that ran dry for it (its index in the service), if one did.
-    pub dry: Option<usize>,
-    /// The status answered; `None`: no answer (the client timed out).
-    pub status: Option<u16>,
-}
-
-/// The pool's parameters, in the simulator's units (nanoseconds).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PoolParams {
-    pub size: usize,
-    /// `None`: wait for ever (the Erlang C model).
-    pub acquire_timeout: Option<Duration>,
-    /// `None`: the client waits for ever.
-    pub client_timeout: Option<Duration>,
-}
-
-/// What stands in front of the pool (see [`ModelSpec`]); the default is nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct ServiceParams {
-    /// Requests served at once; `None`: no limit.
-    pub workers: Option<usize>,
-    /// Requests that may wait for a worker; `None`: no bound.
-    pub queue_limit: Option<usize>,
-    pub rate_limit: Option<RateLimit>,
-}
-
-/// One request offered to the one-pool service.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Arrival {
-    pub tag: u32,
-    pub at: Duration,
-    /// How long it holds a pool connection.
-    pub hold: Duration,
-    /// How long it keeps its worker after the pool, before answering.
-    pub overhead: Duration,
-}
+use crate::{Discipline, Hold, Kind, ModelSpec, Resource, Service, Step, Tempo, TokenBucket, WhenDry};
 
 /// A step as the simulator runs it: which resource, and whether it spends a drawn time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,11 +38,15 @@ struct Res {
     timeout_ns: Option<u64>,
     queue_limit: Option<usize>,
     when_dry: WhenDry,
+    discipline: Discipline,
     bucket: Option<TokenBucket>,
     busy: usize,
-    /// Requests waiting, with when they began to: FIFO with one timeout, so the front
-    /// has the first deadline.
+    /// Requests waiting, with when they began to, in that order (a barging waiter that
+    /// loses its hand-off goes back to its place): with one timeout, the front has the
+    /// first deadline.
     queue: VecDeque<(u32, u64)>,
+    /// Waiters handed a unit and still waking up (barging): out of the queue, still waiting.
+    waking: usize,
     busy_ns: u128,
     timeouts: u64,
     refused: u64,
@@ -131,6 +68,11 @@ struct Req {
     waited: u64,
     queued: u64,
     held: u64,
+    /// Its wait for and hold of the first pool, if it asked it.
+    pool_waited: Option<u64>,
+    pool_held: u64,
+    /// The resource it was handed a unit of and is waking up to take (barging).
+    waking: Option<usize>,
     /// The resource that ran dry for it, and whether it was refused at once.
     failed: Option<(usize, bool)>,
 }
@@ -143,6 +85,9 @@ pub struct Sim {
     res: Vec<Res>,
     names: Vec<String>,
     ops: Vec<SimOp>,
+    /// The first pool: pool.csv's columns and [`Completion::pool_waited`] are its.
+    first_pool: Option<usize>,
+    tempo: Tempo,
     client_timeout: Option<u64>,
     /// Step ends to come: (time, request).
     events: BinaryHeap<Reverse<(u64, u32)>>,
@@ -184,7 +129,7 @@ impl Sim {
         let mut resources = spec.resource_list();
         resources[0].acquire_timeout = params.acquire_timeout;
         let steps = spec.default_steps(&resources, &Hold::Constant(Duration::ZERO)).unwrap_or_default();
-        let service = Service { resources, ops: vec![steps], invoice: Vec::new() };
+        let service = Service { resources, ops: vec![steps], invoice: Vec::new(), tempo: Tempo::default() };
         Sim::for_service(&service, params.client_timeout)
     }
 
@@ -199,9 +144,11 @@ impl Sim {
                 timeout_ns: r.acquire_timeout.map(ns),
                 queue_limit: r.queue_limit,
                 when_dry: r.when_dry,
+                discipline: r.discipline,
                 bucket: if let Kind::RateLimit(l) = r.kind { Some(TokenBucket::new(l)) } else { None },
                 busy: 0,
                 queue: VecDeque::new(),
+                waking: 0,
                 busy_ns: 0,
                 timeouts: 0,
                 refused: 0,
@@ -226,6 +173,8 @@ impl Sim {
             res,
             names: service.resources.iter().map(|r| r.name.clone()).collect(),
             ops,
+            first_pool: service.resources.iter().position(|r| r.kind == Kind::Pool),
+            tempo: service.tempo,
             client_timeout: client_timeout.map(ns),
             events: BinaryHeap::new(),
             reqs: Vec::new(),
@@ -273,8 +222,20 @@ impl Sim {
         r.kept.clear();
         (r.tag, r.op, r.arrival, r.step, r.next_time, r.asked) = (tag, op, t, 0, 0, t);
         (r.waited, r.queued, r.held, r.failed) = (0, 0, 0, None);
+        (r.pool_waited, r.pool_held, r.waking) = (None, 0, None);
         self.proceed(id, t, emit);
         self.drain(t, emit);
+    }
+
+    /// Process every event before `t` (arrivals offered later must not be earlier): the
+    /// gauges then read as at `t`.
+    pub fn run_until(&mut self, t: Duration, emit: &mut impl FnMut(Completion)) {
+        self.advance(ns(t), emit);
+    }
+
+    /// Whether nothing is left to happen: no step running, no deadline of a waiter to come.
+    pub fn is_idle(&self) -> bool {
+        self.events.is_empty() && self.res.iter().all(|r| r.queue.is_empty() || r.timeout_ns.is_none())
     }
 
     /// Run every pending event to completion.
@@ -294,7 +255,7 @@ impl Sim {
         Gauge {
             size: r.size,
             busy: r.busy,
-            waiting: r.queue.len(),
+            waiting: r.queue.len() + r.waking,
             timeouts: r.timeouts,
             refused: r.refused,
             busy_ns: r.busy_ns,
@@ -366,30 +327,78 @@ impl Sim {
         self.tick(d);
         let Some((id, _)) = self.res[i].queue.pop_front() else { return };
         self.res[i].timeouts += 1;
-        self.note_wait(id, i, d);
+        self.give_up(id, i, d, emit);
+    }
+
+    /// Request `id` gave up waiting for resource `i` at `t`.
+    fn give_up(&mut self, id: u32, i: usize, t: u64, emit: &mut impl FnMut(Completion)) {
+        self.note_wait(id, i, t);
         self.fail(id, i, false);
-        self.proceed(id, d, emit);
-        self.drain(d, emit);
+        self.proceed(id, t, emit);
+        self.drain(t, emit);
+    }
+
+    /// Request `id`, handed a unit of resource `i`, has woken at `t` (barging): it takes
+    /// the unit if no request that asked meanwhile took it, else goes back to waiting in
+    /// its place, or gives up if its deadline has passed.
+    fn woken(&mut self, id: u32, i: usize, t: u64, emit: &mut impl FnMut(Completion)) {
+        let res = &mut self.res[i];
+        res.waking -= 1;
+        if res.busy < res.size {
+            res.busy += 1;
+            self.ready.push((id, i));
+            return self.drain(t, emit);
+        }
+        let asked = self.reqs[id as usize].asked;
+        if res.timeout_ns.is_some_and(|limit| asked.saturating_add(limit) <= t) {
+            res.timeouts += 1;
+            return self.give_up(id, i, t, emit);
+        }
+        // Its place by when it asked: the queue stays in deadline order.
+        let at = res.queue.partition_point(|&(_, a)| a <= asked);
+        res.queue.insert(at, (id, asked));
     }
 
     /// Request `id`'s timed step ended at `t`: give back what it held and go on.
     fn step_done(&mut self, id: u32, t: u64, emit: &mut impl FnMut(Completion)) {
+        if let Some(i) = self.reqs[id as usize].waking.take() {
+            return self.woken(id, i, t, emit);
+        }
         let r = &mut self.reqs[id as usize];
         let step = self.ops[r.op].steps[r.step];
         r.step += 1;
         if let SimStep::Hold(res) = step {
-            self.release(res);
+            self.release(res, t);
         }
         self.proceed(id, t, emit);
     }
 
-    /// Give back a unit of resource `i`; the first waiter, if any, takes it at once.
-    fn release(&mut self, i: usize) {
+    /// Give back a unit of resource `i` at `t`: FIFO, the first waiter takes it at once;
+    /// barging, it is free again and the first waiter is woken to take it.
+    fn release(&mut self, i: usize, t: u64) {
         let res = &mut self.res[i];
-        match res.queue.pop_front() {
-            Some((w, _)) => self.ready.push((w, i)),
-            None => res.busy -= 1,
+        match res.discipline {
+            Discipline::Fifo => match res.queue.pop_front() {
+                Some((w, _)) => self.ready.push((w, i)),
+                None => res.busy -= 1,
+            },
+            Discipline::Barging { handoff_delay } => {
+                res.busy -= 1;
+                if let Some((w, _)) = res.queue.pop_front() {
+                    res.waking += 1;
+                    self.reqs[w as usize].waking = Some(i);
+                    self.events.push(Reverse((t.saturating_add(ns(handoff_delay)), w)));
+                }
+            }
         }
+    }
+
+    /// When a step that starts at `t` and is drawn to take `d` ends (see [`Tempo`]).
+    fn step_end(&self, t: u64, d: u64) -> u64 {
+        if self.tempo.is_steady() {
+            return t.saturating_add(d);
+        }
+        ns(self.tempo.end(Duration::from_nanos(t), Duration::from_nanos(d)))
     }
 
     /// Go on with the requests handed a resource at `t`.
@@ -410,6 +419,9 @@ impl Sim {
             Kind::Workers => r.queued += wait,
             _ => r.waited += wait,
         }
+        if Some(i) == self.first_pool {
+            r.pool_waited = Some(r.pool_waited.unwrap_or(0) + wait);
+        }
     }
 
     /// Request `id` got a unit of resource `i` at `t`: keep it, or hold it for its time.
@@ -420,15 +432,20 @@ impl Sim {
             SimStep::Hold(_) => {
                 let d = r.times.get(r.next_time).copied().unwrap_or(0);
                 r.next_time += 1;
+                let end = self.step_end(t, d);
+                let r = &mut self.reqs[id as usize];
                 if self.res[i].kind == Kind::Pool {
-                    r.held += d;
+                    r.held += end - t;
                 }
-                if d == 0 {
+                if Some(i) == self.first_pool {
+                    r.pool_held += end - t;
+                }
+                if end == t {
                     r.step += 1;
-                    self.release(i);
+                    self.release(i, t);
                     return true;
                 }
-                self.events.push(Reverse((t.saturating_add(d), id)));
+                self.events.push(Reverse((end, id)));
                 false
             }
             _ => {
@@ -449,15 +466,19 @@ impl Sim {
                 SimStep::Wait => {
                     let d = r.times.get(r.next_time).copied().unwrap_or(0);
                     r.next_time += 1;
-                    if d == 0 {
-                        r.step += 1;
+                    let end = self.step_end(t, d);
+                    if end == t {
+                        self.reqs[id as usize].step += 1;
                         continue;
                     }
-                    return self.events.push(Reverse((t.saturating_add(d), id)));
+                    return self.events.push(Reverse((end, id)));
                 }
                 SimStep::Keep(i) | SimStep::Hold(i) => i,
             };
             r.asked = t;
+            if Some(i) == self.first_pool {
+                r.pool_waited.get_or_insert(0);
+            }
             let res = &mut self.res[i];
             if let Some(bucket) = &mut res.bucket {
                 if bucket.take(Duration::from_nanos(t)) {
@@ -485,12 +506,15 @@ impl Sim {
     }
 
     /// Resource `i` ran dry for request `id`: refused at once, it ends now; having given
-    /// up waiting, it goes on with its op's trailing steps (the answer's own work).
+    /// up waiting, it goes on with its op's trailing steps (its handler builds the error
+    /// answer), unless it was waiting for a worker: with no thread, no handler runs, and
+    /// the server answers at once. The live target does the same.
     fn fail(&mut self, id: u32, i: usize, refused: bool) {
+        let no_handler = refused || self.res[i].kind == Kind::Workers;
         let r = &mut self.reqs[id as usize];
         r.failed = Some((i, refused));
         let op = &self.ops[r.op];
-        r.step = if refused { op.steps.len() } else { op.trailing.max(r.step) };
+        r.step = if no_handler { op.steps.len() } else { op.trailing.max(r.step) };
         // The skipped steps' times are not spent; the trailing ones are the last drawn.
         let trailing_times = op.steps[r.step.min(op.steps.len())..].iter().filter(|s| **s == SimStep::Wait).count();
         r.next_time = r.times.len().saturating_sub(trailing_times);
@@ -501,7 +525,7 @@ impl Sim {
     fn end(&mut self, id: u32, t: u64, emit: &mut impl FnMut(Completion)) {
         let mut kept = std::mem::take(&mut self.reqs[id as usize].kept);
         for &i in kept.iter().rev() {
-            self.release(i);
+            self.release(i, t);
         }
         kept.clear();
         let r = &mut self.reqs[id as usize];
@@ -531,6 +555,9 @@ impl Sim {
             queued: dur(r.queued),
             held: dur(r.held),
             outcome,
+            cause: outcome,
+            pool_waited: r.pool_waited.map(dur),
+            pool_held: dur(r.pool_held),
             dry,
             status,
         };
@@ -551,27 +578,21 @@ impl Sim {
             let dt = u128::from(t - self.clock);
             for r in &mut self.res {
                 r.busy_ns += dt * r.busy as u128;
-                self.waiting_ns += dt * r.queue.len() as u128;
+                self.waiting_ns += dt * (r.queue.len() + r.waking) as u128;
             }
             self.clock = t;
         }
     }
 }
 
-/// One resource of a [`Sim`] at a moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Gauge {
-    pub size: usize,
-    pub busy: usize,
-    pub waiting: usize,
-    pub timeouts: u64,
-    pub refused: u64,
-    pub busy_ns: u128,
-}
+mod io;
+pub use io::{Arrival, Completion, Gauge, PoolParams, ServiceParams, SimOutcome};
 
 mod reading;
 pub use reading::{Reading, RunStats, Thirds, Window};
 
+#[cfg(test)]
+mod discipline_tests;
 #[cfg(test)]
 mod service_tests;
 #[cfg(test)]

@@ -8,6 +8,8 @@ use crate::{Hold, Kind, ModelSpec, Operation, Resource, Step, WhenDry};
 fn resource(r: &Resource) -> String {
     let mut words = match r.kind {
         Kind::RateLimit(l) => format!("{}: rate limit {}/s burst {}", r.name, l.rate, l.burst),
+        // Cores never run dry: a request waits for one as long as it takes.
+        Kind::Cpu => return format!("{}: cpu {} cores, first come first served", r.name, r.size),
         _ => format!("{}: {} {}", r.name, r.kind.as_str(), r.size),
     };
     if let Some(t) = r.acquire_timeout {
@@ -19,6 +21,9 @@ fn resource(r: &Resource) -> String {
     match r.when_dry {
         WhenDry::Status(s) => words.push_str(&format!(", {s} when dry")),
         WhenDry::NoAnswer => words.push_str(", no answer when dry"),
+    }
+    if let crate::Discipline::Barging { handoff_delay } = r.discipline {
+        words.push_str(&format!(", barging hand-off (waiters wake in {handoff_delay:?})"));
     }
     words
 }
@@ -114,6 +119,19 @@ impl ModelSpec {
         if !faults.is_empty() {
             out.push(("faults", faults.join(", ")));
         }
+        out.extend(self.timing().map(|t| ("timing", t)));
         out
+    }
+
+    /// The pauses and the warm-up in words, if there are any.
+    fn timing(&self) -> Option<String> {
+        let mut tempo = Vec::new();
+        if let Some(p) = self.pause {
+            tempo.push(format!("pause {:?} every {:?} (no step makes progress in it)", p.length, p.every));
+        }
+        if let Some(w) = self.warm_up {
+            tempo.push(format!("warm-up {:?}: holds {}x at the start, 1x at its end", w.length, w.cold_factor));
+        }
+        (!tempo.is_empty()).then(|| tempo.join(", "))
     }
 }

@@ -39,14 +39,16 @@ mod ops;
 mod server_limits;
 mod service;
 mod spec;
+mod tempo;
 
 pub use check::{MAX_QUEUE, Problem};
 pub use empirical::Empirical;
 pub use limits::{RateLimit, SlowBody, TokenBucket, parse_byte_rate, parse_byte_size};
 pub use ops::{ModelOp, Response, Route};
 pub use server_limits::{MAX_LEDGER_WINDOW, ServerLimits};
-pub use service::{Kind, Resource, Service, Step, WhenDry};
+pub use service::{DEFAULT_HANDOFF_DELAY, Discipline, Kind, Resource, Service, Step, WhenDry};
 pub use spec::{Capacity, Hold, ModelSpec, Operation, Stall};
+pub use tempo::{Tempo, WarmUp};
 
 /// Everything that can go wrong with a model.
 #[derive(Debug, thiserror::Error)]

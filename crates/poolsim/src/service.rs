@@ -28,6 +28,9 @@ pub enum Kind {
     Pool,
     /// A token bucket: taken at once or refused.
     RateLimit(RateLimit),
+    /// Processor cores: a held step's time is CPU work, served first come first served by
+    /// one of `size` cores (never timed out, never refused).
+    Cpu,
 }
 
 impl Kind {
@@ -36,6 +39,7 @@ impl Kind {
             Kind::Workers => "workers",
             Kind::Pool => "pool",
             Kind::RateLimit(_) => "rate-limit",
+            Kind::Cpu => "cpu",
         }
     }
 }
@@ -49,6 +53,21 @@ pub enum WhenDry {
     NoAnswer,
 }
 
+/// In which order a pool's waiters get a unit given back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Discipline {
+    /// The longest waiter takes it at once.
+    #[default]
+    Fifo,
+    /// HikariCP's ConcurrentBag: the unit goes back to the shared list and is offered to
+    /// the longest waiter, who needs `handoff_delay` to wake; a request that asks in that
+    /// window takes it first, and the waiter goes back to waiting (its deadline unchanged).
+    Barging { handoff_delay: Duration },
+}
+
+/// HikariCP's parked thread wakes in tens of microseconds on an idle machine.
+pub const DEFAULT_HANDOFF_DELAY: Duration = Duration::from_micros(50);
+
 /// One named resource of the service.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resource {
@@ -61,6 +80,8 @@ pub struct Resource {
     /// Requests that may wait for a unit; one more is refused at once. `None`: no bound.
     pub queue_limit: Option<usize>,
     pub when_dry: WhenDry,
+    /// The order its waiters are served in (a pool's; the others are FIFO).
+    pub discipline: Discipline,
 }
 
 /// One step of an op (see the module's words).
@@ -89,6 +110,8 @@ pub struct Service {
     pub ops: Vec<Vec<Step>>,
     /// The invoice API's routes when no op of the profile is theirs, by [`Operation::ALL`].
     pub invoice: Vec<Vec<Step>>,
+    /// Pauses and warm-up: how fast held and waited time passes.
+    pub tempo: crate::Tempo,
 }
 
 impl Service {
@@ -112,6 +135,7 @@ impl ModelSpec {
             acquire_timeout: Some(self.acquire_timeout),
             queue_limit: None,
             when_dry: WhenDry::Status(500),
+            discipline: Discipline::Fifo,
         }];
         if let Some(size) = self.workers {
             let when_dry = WhenDry::Status(503);
@@ -123,6 +147,7 @@ impl ModelSpec {
                 acquire_timeout: None,
                 queue_limit,
                 when_dry,
+                discipline: Discipline::Fifo,
             });
         }
         if let Some(r) = self.rate_limit {
@@ -134,6 +159,7 @@ impl ModelSpec {
                 acquire_timeout: None,
                 queue_limit: None,
                 when_dry,
+                discipline: Discipline::Fifo,
             });
         }
         out
@@ -168,7 +194,7 @@ impl ModelSpec {
         let steps_of = |hold: &Hold| self.default_steps(&resources, hold).unwrap_or_default();
         let ops = self.ops.iter().map(|op| op.steps.clone().unwrap_or_else(|| steps_of(&op.hold))).collect();
         let invoice = Operation::ALL.iter().map(|&op| steps_of(self.hold(op))).collect();
-        Service { resources, ops, invoice }
+        Service { resources, ops, invoice, tempo: self.tempo() }
     }
 
     /// What the service can serve of a mix, given as each op's weight (in the order of

@@ -166,6 +166,10 @@ pub struct ModelSpec {
     /// describe them (see [`ModelSpec::service`]).
     pub resources: Vec<crate::Resource>,
     pub stall: Option<Stall>,
+    /// Stop-the-world pauses (`pause-every`, `pause`): no step makes progress in them.
+    pub pause: Option<Stall>,
+    /// A cold start (`warm-up`, `cold-factor`).
+    pub warm_up: Option<crate::WarmUp>,
     /// Windows in which every request is answered 503 at once (a failing dependency).
     pub error_burst: Option<Stall>,
     /// Share of requests whose connection is dropped instead of answered (0..=1).
@@ -198,6 +202,8 @@ impl Default for ModelSpec {
             ops: Vec::new(),
             resources: Vec::new(),
             stall: None,
+            pause: None,
+            warm_up: None,
             error_burst: None,
             reset_rate: 0.0,
             workers: None,
@@ -214,6 +220,11 @@ impl ModelSpec {
     /// The model can run: else the first of [`ModelSpec::problems`].
     pub fn validate(&self) -> Result<(), Error> {
         self.problems().into_iter().next().map_or(Ok(()), |p| Err(Error::Model(p)))
+    }
+
+    /// Its pauses and warm-up, as both engines run them.
+    pub fn tempo(&self) -> crate::Tempo {
+        crate::Tempo { pause: self.pause, warm_up: self.warm_up }
     }
 
     /// How long `op` holds its connection.
@@ -264,9 +275,11 @@ impl Capacity {
         self.resources.iter().min_by(|a, b| a.1.total_cmp(&b.1)).map(|(n, _)| n.as_str())
     }
 
-    /// The smallest of the three: what the service as a whole can serve.
+    /// The smallest of every resource's (the pools', workers', rate limits' and cores'):
+    /// what the service as a whole can serve.
     pub fn per_s(&self) -> f64 {
-        [self.workers_per_s, self.limit_per_s].into_iter().flatten().fold(self.pool_per_s, f64::min)
+        let all = self.resources.iter().map(|(_, c)| *c);
+        [self.workers_per_s, self.limit_per_s].into_iter().flatten().chain(all).fold(self.pool_per_s, f64::min)
     }
 
     /// Whether the workers run out before the pool does (their queue fills first).

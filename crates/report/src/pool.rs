@@ -131,7 +131,7 @@ pub struct ResourceInterval {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ResourceSummary {
     pub name: String,
-    /// `workers`, `pool` or `rate-limit`.
+    /// `workers`, `pool`, `rate-limit` or `cpu`.
     pub kind: String,
     /// Units (a rate limit's burst).
     pub size: u64,

@@ -82,7 +82,6 @@ fn model_ops(
         .map(|op| {
             let key = |k: &str| format!("{table}.ops.{}.{k}", op.name);
             let entry = entries.remove(&op.name);
-            let has_entry = entry.is_some();
             let defaulted = entry.as_ref().is_none_or(|e| e.hold.is_none() && e.steps.is_none());
             let (raw_hold, response, status, raw_steps) =
                 entry.map_or((None, None, None, None), |e| (e.hold, e.response, e.status, e.steps));
@@ -93,14 +92,8 @@ fn model_ops(
                 Some(raw) => hold(c, &key("hold"), raw),
                 None => spec.hold(Operation::default_for(&op.name)).clone(),
             };
+            // An op without steps takes the default ones: the model's rules say whether it can.
             let steps = raw_steps.map(|s| super::resources::steps(c, &key("steps"), s, &resources));
-            if steps.is_none()
-                && let Err(why) = spec.default_steps(&resources, &hold)
-            {
-                // An op without an entry has no key of its own: the resources are the cause.
-                let at = if has_entry { format!("{table}.ops.{}", op.name) } else { format!("{table}.resources") };
-                c.fail(&at, format!("op {:?} has no steps, and {why}", op.name));
-            }
             let status = status.map_or(200, |s| {
                 if !(100..=599).contains(&s) {
                     c.fail(&key("status"), format!("must be an HTTP status from 100 to 599, got {s}"));
@@ -156,6 +149,8 @@ fn service(c: &mut Check, table: &str, b: RawBuiltin) -> (ModelSpec, usize) {
         pool_size: b.pool_size.map_or(d.pool_size, count),
         acquire_timeout: b.acquire_timeout.map_or(d.acquire_timeout, |t| duration(c, "acquire-timeout", t)),
         stall: b.stall.map(|s| window(c, "stall", s)),
+        pause: pauses(c, table, b.pause_every, b.pause),
+        warm_up: warm_up(c, table, b.warm_up, b.cold_factor),
         error_burst: b.error_burst.map(|s| window(c, "error-burst", s)),
         reset_rate: b.reset_rate.unwrap_or(d.reset_rate),
         workers: b.workers.map(count),
@@ -163,7 +158,7 @@ fn service(c: &mut Check, table: &str, b: RawBuiltin) -> (ModelSpec, usize) {
         overhead: b.overhead.map_or(d.overhead, |h| hold(c, &key("overhead"), h)),
         rate_limit: b.rate_limit.map(|r| RateLimit {
             rate: c.rate_at_most(&key("rate-limit.rate"), r.rate),
-            burst: u32::try_from(r.burst).unwrap_or(u32::MAX),
+            burst: super::resources::burst(c, &key("rate-limit.burst"), r.burst),
         }),
         slow_body: b.slow_body.map(|s| SlowBody {
             window: window(c, "slow-body", RawStall { every: s.every, length: s.length }),
@@ -184,6 +179,49 @@ fn service(c: &mut Check, table: &str, b: RawBuiltin) -> (ModelSpec, usize) {
     }
     (spec, b.threads.map_or(1, |n| c.count(&key("threads"), n, (1, 256))))
 }
+
+/// `pause-every` and `pause`: both or neither.
+fn pauses(c: &mut Check, table: &str, every: Option<HumanDuration>, pause: Option<HumanDuration>) -> Option<Stall> {
+    let key = |k: &str| format!("{table}.{k}");
+    match (every, pause) {
+        (Some(every), Some(length)) => {
+            Some(Stall { every: c.duration(&key("pause-every"), every), length: c.duration(&key("pause"), length) })
+        }
+        (None, None) => None,
+        (Some(_), None) => {
+            c.fail(&key("pause-every"), "needs `pause`, how long each pause lasts (e.g. pause = \"12ms\")");
+            None
+        }
+        (None, Some(_)) => {
+            c.fail(&key("pause"), "needs `pause-every`, how often a pause comes (e.g. pause-every = \"13s\")");
+            None
+        }
+    }
+}
+
+/// `warm-up` and `cold-factor` (3 unless set).
+fn warm_up(
+    c: &mut Check,
+    table: &str,
+    length: Option<HumanDuration>,
+    cold: Option<f64>,
+) -> Option<einv_poolsim::WarmUp> {
+    let key = |k: &str| format!("{table}.{k}");
+    match (length, cold) {
+        (Some(length), cold) => Some(einv_poolsim::WarmUp {
+            length: c.duration(&key("warm-up"), length),
+            cold_factor: cold.unwrap_or(DEFAULT_COLD_FACTOR),
+        }),
+        (None, Some(_)) => {
+            c.fail(&key("cold-factor"), "needs `warm-up`, how long the service takes to warm (e.g. warm-up = \"10s\")");
+            None
+        }
+        (None, None) => None,
+    }
+}
+
+/// How much longer holds are at a cold start when `cold-factor` is not set.
+const DEFAULT_COLD_FACTOR: f64 = 3.0;
 
 /// The server's limits in `raw`; the defaults fill what is not set.
 fn limits(c: &mut Check, table: &str, raw: &RawBuiltin) -> ServerLimits {

@@ -149,6 +149,12 @@ pub struct RawBuiltin {
     pub callback_hold: Option<RawHold>,
     pub threads: Option<i64>,
     pub stall: Option<RawStall>,
+    /// Stop-the-world pauses: `pause` long, at the end of every `pause-every`.
+    pub pause_every: Option<HumanDuration>,
+    pub pause: Option<HumanDuration>,
+    /// A cold start: holds `cold-factor` times as long at first, 1x after `warm-up`.
+    pub warm_up: Option<HumanDuration>,
+    pub cold_factor: Option<f64>,
     pub error_burst: Option<RawStall>,
     pub reset_rate: Option<f64>,
     pub workers: Option<u64>,
@@ -182,6 +188,11 @@ pub struct RawResource {
     /// A rate limit's requests/s and bucket.
     pub rate: Option<f64>,
     pub burst: Option<u64>,
+    /// A cpu's cores.
+    pub cores: Option<u64>,
+    /// A pool's queue discipline: `"fifo"` or `"barging"`, and a barging pool's wake-up time.
+    pub discipline: Option<String>,
+    pub handoff_delay: Option<HumanDuration>,
 }
 
 /// `500`, `503`, `429` or `"timeout"` (no answer).

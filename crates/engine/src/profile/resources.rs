@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use einv_poolsim::{Kind, RateLimit, Resource, Step, WhenDry};
+use einv_poolsim::{DEFAULT_HANDOFF_DELAY, Discipline, Kind, RateLimit, Resource, Step, WhenDry};
 
 use super::raw::{RawResource, RawStep, RawWhenDry};
 use super::validate::Check;
 
 /// The kinds a resource can be, and what each answers by default when it runs dry.
-const KINDS: [(&str, u16); 3] = [("workers", 503), ("pool", 500), ("rate-limit", 429)];
+const KINDS: [(&str, u16); 4] = [("workers", 503), ("pool", 500), ("rate-limit", 429), ("cpu", 503)];
 
 /// The named resources, in name order; each problem is reported at its key.
 pub(super) fn resources(c: &mut Check, table: &str, raw: BTreeMap<String, RawResource>) -> Vec<Resource> {
@@ -28,15 +28,23 @@ fn resource(c: &mut Check, key: &str, name: String, r: RawResource) -> Option<Re
         acquire_timeout: None,
         queue_limit: None,
         when_dry: WhenDry::Status(500),
+        discipline: Discipline::Fifo,
     };
-    let Some(kind_name) = c.required(&at("kind"), r.kind) else {
+    let Some(kind_name) = c.required(&at("kind"), r.kind.clone()) else {
         return Some(unknown);
     };
     let Some(&(_, default_status)) = KINDS.iter().find(|(k, _)| *k == kind_name) else {
-        c.fail(&at("kind"), format!("expected \"workers\", \"pool\" or \"rate-limit\", got {kind_name:?}"));
+        let expected = "expected \"workers\", \"pool\", \"rate-limit\" or \"cpu\"";
+        c.fail(&at("kind"), format!("{expected}, got {kind_name:?}"));
         return Some(unknown);
     };
     let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    if kind_name == "cpu" {
+        return Some(cpu(c, key, name, r));
+    }
+    if r.cores.is_some() {
+        c.fail(&at("cores"), "applies to kind = \"cpu\" only");
+    }
     let (kind, size) = if kind_name == "rate-limit" {
         for (k, set) in [("size", r.size.is_some()), ("acquire-timeout", r.acquire_timeout.is_some())] {
             if set {
@@ -49,12 +57,7 @@ fn resource(c: &mut Check, key: &str, name: String, r: RawResource) -> Option<Re
             let checked = c.positive_rate(&at("rate"), v);
             if checked == 0.0 && v != 0.0 { 1.0 } else { checked }
         });
-        let burst = c.required(&at("burst"), r.burst).unwrap_or(1);
-        // Beyond u32 is beyond the model's largest bucket: say so with the value written.
-        let burst = u32::try_from(burst).unwrap_or_else(|_| {
-            c.fail(&at("burst"), format!("must be at most {}, got {burst}", einv_poolsim::MAX_QUEUE));
-            1
-        });
+        let burst = c.required(&at("burst"), r.burst).map_or(1, |b| burst(c, &at("burst"), b));
         (Kind::RateLimit(RateLimit { rate, burst }), burst as usize)
     } else {
         for (k, set) in [("rate", r.rate.is_some()), ("burst", r.burst.is_some())] {
@@ -84,7 +87,76 @@ fn resource(c: &mut Check, key: &str, name: String, r: RawResource) -> Option<Re
         }
     };
     let queue_limit = r.queue_limit.map(count);
-    Some(Resource { name, kind, size, acquire_timeout, queue_limit, when_dry })
+    let discipline = discipline(c, key, &kind, r.discipline, r.handoff_delay);
+    Some(Resource { name, kind, size, acquire_timeout, queue_limit, when_dry, discipline })
+}
+
+/// A bucket of `burst` tokens; one beyond the model's largest bucket is refused as written
+/// (not clamped to a figure the user never wrote).
+pub(super) fn burst(c: &mut Check, key: &str, burst: u64) -> u32 {
+    u32::try_from(burst).unwrap_or_else(|_| {
+        c.fail(key, format!("must be at most {}, got {burst}", einv_poolsim::MAX_QUEUE));
+        1
+    })
+}
+
+/// `kind = "cpu"`: `cores`, and none of the keys of a resource that can run dry.
+fn cpu(c: &mut Check, key: &str, name: String, r: RawResource) -> Resource {
+    let at = |k: &str| format!("{key}.{k}");
+    let set = [
+        ("size", r.size.is_some()),
+        ("acquire-timeout", r.acquire_timeout.is_some()),
+        ("queue-limit", r.queue_limit.is_some()),
+        ("when-dry", r.when_dry.is_some()),
+        ("rate", r.rate.is_some()),
+        ("burst", r.burst.is_some()),
+        ("discipline", r.discipline.is_some()),
+        ("handoff-delay", r.handoff_delay.is_some()),
+    ];
+    for (k, _) in set.into_iter().filter(|(_, set)| *set) {
+        c.fail(&at(k), "does not apply to kind = \"cpu\" (it has cores; a request waits for one as long as it takes)");
+    }
+    let cores = c.required(&at("cores"), r.cores).map_or(1, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    Resource {
+        name,
+        kind: Kind::Cpu,
+        size: cores,
+        acquire_timeout: None,
+        queue_limit: None,
+        when_dry: WhenDry::Status(503),
+        discipline: Discipline::Fifo,
+    }
+}
+
+/// A pool's `discipline` and `handoff-delay`.
+fn discipline(
+    c: &mut Check,
+    key: &str,
+    kind: &Kind,
+    raw: Option<String>,
+    delay: Option<super::raw::HumanDuration>,
+) -> Discipline {
+    let at = |k: &str| format!("{key}.{k}");
+    if raw.is_some() && *kind != Kind::Pool {
+        c.fail(&at("discipline"), "applies to kind = \"pool\" only");
+        return Discipline::Fifo;
+    }
+    match raw.as_deref() {
+        None | Some("fifo") => {
+            if delay.is_some() {
+                c.fail(&at("handoff-delay"), "applies to discipline = \"barging\" only");
+            }
+            Discipline::Fifo
+        }
+        Some("barging") => {
+            let handoff_delay = delay.map_or(DEFAULT_HANDOFF_DELAY, |d| c.duration(&at("handoff-delay"), d));
+            Discipline::Barging { handoff_delay }
+        }
+        Some(other) => {
+            c.fail(&at("discipline"), format!("expected \"fifo\" or \"barging\", got {other:?}"));
+            Discipline::Fifo
+        }
+    }
 }
 
 /// An op's `steps` over `resources`; `key` is the op's `steps` key.
@@ -109,13 +181,10 @@ pub(super) fn steps(c: &mut Check, key: &str, raw: Vec<RawStep>, resources: &[Re
                     c.fail(&at("use"), message);
                     continue;
                 };
-                match (hold, &resources[r].kind) {
-                    (Some(_), Kind::RateLimit(_)) => {
-                        c.fail(&at("hold"), "a rate limit is passed at once: it takes no hold");
-                        continue;
-                    }
-                    (Some(h), _) => Step::Hold(r, h),
-                    (None, _) => Step::Keep(r),
+                // Whether the resource can take a hold is the model's rule (`problems`).
+                match hold {
+                    Some(h) => Step::Hold(r, h),
+                    None => Step::Keep(r),
                 }
             }
         };

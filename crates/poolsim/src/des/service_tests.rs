@@ -2,6 +2,7 @@
 //! handler's overhead.
 
 use super::*;
+use crate::RateLimit;
 
 const MS: Duration = Duration::from_millis(1);
 

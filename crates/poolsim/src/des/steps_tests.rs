@@ -6,7 +6,8 @@ const MS: Duration = Duration::from_millis(1);
 
 fn resource(name: &str, kind: Kind, size: usize, timeout: Option<Duration>, when_dry: u16) -> Resource {
     let when_dry = WhenDry::Status(when_dry);
-    Resource { name: name.into(), kind, size, acquire_timeout: timeout, queue_limit: None, when_dry }
+    let discipline = Discipline::Fifo;
+    Resource { name: name.into(), kind, size, acquire_timeout: timeout, queue_limit: None, when_dry, discipline }
 }
 
 /// workers (kept) → db 5 ms → gateway 80 ms → db 3 ms.
@@ -18,7 +19,7 @@ fn service(workers: usize, db: usize, gateway: usize) -> Service {
     ];
     let h = |ms| Hold::Constant(ms * MS);
     let steps = vec![Step::Keep(0), Step::Hold(1, h(5)), Step::Hold(2, h(80)), Step::Hold(1, h(3))];
-    Service { resources, ops: vec![steps], invoice: Vec::new() }
+    Service { resources, ops: vec![steps], invoice: Vec::new(), tempo: Tempo::default() }
 }
 
 fn offer_all(sim: &mut Sim, n: u64, gap: Duration) -> Vec<Completion> {
@@ -82,4 +83,21 @@ fn a_resource_that_gives_no_answer_leaves_the_client_to_time_out() {
     assert_eq!((lost.outcome, lost.status, lost.dry), (SimOutcome::ClientTimeout, None, Some(1)));
     assert_eq!(lost.end, Duration::from_secs(2), "the client's timeout ends it");
     assert_eq!(sim.gauge(1).timeouts, 1);
+}
+
+/// A request that gave up waiting for a worker had no thread to run its handler: it is
+/// answered at its deadline, its trailing waits not spent (the live target does the same).
+#[test]
+fn a_request_that_never_got_a_worker_spends_no_trailing_wait() {
+    let resources = vec![resource("workers", Kind::Workers, 1, Some(2 * MS), 503)];
+    let steps = vec![Step::Keep(0), Step::Wait(Hold::Constant(10 * MS))];
+    let service = Service { resources, ops: vec![steps], invoice: Vec::new(), tempo: Tempo::default() };
+    let mut sim = Sim::for_service(&service, None);
+    let mut out = Vec::new();
+    for _ in 0..2 {
+        sim.offer_op(0, Duration::ZERO, 0, &[10 * MS], &mut |c| out.push(c));
+    }
+    sim.finish(&mut |c| out.push(c));
+    let failed = out.iter().find(|c| c.outcome == SimOutcome::PoolTimeout).unwrap();
+    assert_eq!((failed.end, failed.status), (2 * MS, Some(503)), "{failed:?}");
 }

@@ -1,6 +1,7 @@
 //! The built-in target's service: admission, the database pool, and the answers (the
 //! invoice API's, or the profile's own ops').
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -13,7 +14,7 @@ use hyper::{Request, Response, StatusCode};
 use super::body::Body;
 use super::ledger::{Issued, Ledger, Reversal, Status};
 use super::resources::{Clock, Dry, Live};
-use super::routes::{Invoice, NO_PREFIX, Served};
+use super::routes::{Invoice, NO_PREFIX, Routes, Served};
 use crate::{Hold, Kind, ModelSpec, ServerLimits, Service, Step, WhenDry};
 
 /// A downloaded invoice file: the size of a typical e-invoice PDF's first part.
@@ -26,10 +27,11 @@ pub(super) struct State {
     /// Every op's steps, and the resources they take.
     service: Service,
     pub(super) resources: Vec<Live>,
+    /// Per resource, its answers when it runs dry (refused, timed out), made once.
+    dry_answers: Vec<[Option<Response<Bytes>>; 2]>,
+    routes: Routes,
     started: Instant,
     ledger: Mutex<Ledger>,
-    /// Hold times are drawn from one seeded stream: the service is random, not the seed.
-    rng: Mutex<rand_pcg::Pcg64Mcg>,
     timer: einv_timer::Timer,
     /// Answers of the profile's own ops so far: each answer's `${id}`.
     answered: AtomicU64,
@@ -39,17 +41,21 @@ pub(super) struct State {
 
 impl State {
     pub(super) fn new(spec: ModelSpec, timer: einv_timer::Timer) -> Self {
-        let rng = Mutex::new(<rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(0x5eed));
         let max_connections = spec.limits.connections_for(super::conn::open_file_limit());
         let service = spec.service();
         Self {
             resources: service.resources.iter().cloned().map(Live::new).collect(),
+            dry_answers: service
+                .resources
+                .iter()
+                .map(|r| [Dry::Refused, Dry::TimedOut].map(|d| dry_answer(r, d)))
+                .collect(),
+            routes: Routes::new(&spec),
             service,
             connections: super::conn::Slots::new(max_connections),
             ledger: Mutex::new(Ledger::new(spec.limits.ledger_window)),
             spec,
             started: Instant::now(),
-            rng,
             timer,
             answered: AtomicU64::new(0),
             requests: AtomicU64::new(0),
@@ -58,7 +64,7 @@ impl State {
 
     /// A uniform draw in [0, 1) from the service's stream.
     fn draw(&self) -> f64 {
-        rand::RngExt::random(&mut *self.rng.lock().unwrap_or_else(|e| e.into_inner()))
+        with_rng(rand::RngExt::random)
     }
 
     pub(super) fn issued(&self) -> u64 {
@@ -93,7 +99,7 @@ pub(super) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
 }
 
 async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>, Reset> {
-    let served = super::routes::resolve(&state.spec, req.method(), req.uri().path());
+    let served = state.routes.resolve(&state.spec, req.method(), req.uri().path());
     if !matches!(served, Served::Metrics) {
         state.requests.fetch_add(1, Ordering::Relaxed);
     }
@@ -114,7 +120,7 @@ async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>,
     // until the answer is built; then the request is looked at, then the rest of its steps.
     let door = steps.iter().take_while(|s| matches!(s, Step::Keep(_))).count();
     let mut kept = Vec::new();
-    if let Err((r, dry)) = super::resources::run(&steps[..door], &state.resources, state, &mut kept).await {
+    if let Err((r, dry)) = super::resources::run(steps, (0, door), &state.resources, state, &mut kept).await {
         drop(kept);
         return Ok(state.dry(r, dry).await);
     }
@@ -129,7 +135,8 @@ async fn serve(state: &State, req: Request<Incoming>) -> Result<Response<Bytes>,
     if let Some(refused) = faults(state).await? {
         return Ok(refused);
     }
-    if let Err((r, dry)) = super::resources::run(&steps[door..], &state.resources, state, &mut kept).await {
+    let all = (door, steps.len());
+    if let Err((r, dry)) = super::resources::run(steps, all, &state.resources, state, &mut kept).await {
         drop(kept);
         return Ok(state.dry(r, dry).await);
     }
@@ -149,8 +156,17 @@ impl Clock for State {
     fn sample(&self, hold: &Hold) -> std::time::Duration {
         match hold {
             Hold::Constant(d) => *d,
-            hold => hold.sample(&mut *self.rng.lock().unwrap_or_else(|e| e.into_inner())),
+            hold => with_rng(|rng| hold.sample(rng)),
         }
+    }
+
+    fn step_end(&self, start: Instant, d: std::time::Duration) -> Instant {
+        let tempo = &self.service.tempo;
+        if tempo.is_steady() {
+            return start + d;
+        }
+        let since = start.saturating_duration_since(self.started);
+        self.started + tempo.end(since, d)
     }
 
     async fn sleep_until(&self, at: Instant) {
@@ -160,28 +176,50 @@ impl Clock for State {
     }
 }
 
+/// The service's randomness (hold times, resets): one seeded stream per server thread,
+/// so that requests on different threads never wait for each other's draws. The service
+/// is random, not the seed.
+fn with_rng<T>(f: impl FnOnce(&mut rand_pcg::Pcg64Mcg) -> T) -> T {
+    static STREAMS: AtomicU64 = AtomicU64::new(0x5eed);
+    thread_local! {
+        static RNG: RefCell<rand_pcg::Pcg64Mcg> = RefCell::new(rand::SeedableRng::seed_from_u64(
+            STREAMS.fetch_add(1, Ordering::Relaxed),
+        ));
+    }
+    RNG.with(|rng| f(&mut rng.borrow_mut()))
+}
+
 impl State {
     /// The answer of a request resource `r` ran dry for: its `when-dry` status, or none
     /// at all (the client's timeout ends the exchange).
     async fn dry(&self, r: usize, dry: Dry) -> Response<Bytes> {
-        let res = &self.resources[r].def;
-        let status = match res.when_dry {
-            WhenDry::Status(s) => StatusCode::from_u16(s).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-            WhenDry::NoAnswer => std::future::pending().await,
-        };
-        let why = match (&res.kind, dry) {
-            (Kind::RateLimit(_), _) => "rate limit exceeded",
-            (_, Dry::Refused) => "request queue full",
-            (Kind::Pool, Dry::TimedOut) => "connection acquire timed out",
-            (Kind::Workers, Dry::TimedOut) => "no worker within the acquire timeout",
-        };
-        let code = format!("E{}", status.as_u16());
-        let mut resp = json(status, error_body(&code, &format!("{} exhausted: {why}", res.name)));
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            resp.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static("1"));
+        let answer = &self.dry_answers[r][usize::from(dry == Dry::TimedOut)];
+        match answer {
+            Some(resp) => resp.clone(),
+            None => std::future::pending().await,
         }
-        resp
     }
+}
+
+/// What resource `res` answers a request it ran dry for (`None`: nothing at all).
+fn dry_answer(res: &crate::Resource, dry: Dry) -> Option<Response<Bytes>> {
+    let status = match res.when_dry {
+        WhenDry::Status(s) => StatusCode::from_u16(s).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+        WhenDry::NoAnswer => return None,
+    };
+    let why = match (&res.kind, dry) {
+        (Kind::RateLimit(_), _) => "rate limit exceeded",
+        (_, Dry::Refused) => "request queue full",
+        (Kind::Pool, Dry::TimedOut) => "connection acquire timed out",
+        (Kind::Workers, Dry::TimedOut) => "no worker within the acquire timeout",
+        (Kind::Cpu, Dry::TimedOut) => "no core within the acquire timeout",
+    };
+    let code = format!("E{}", status.as_u16());
+    let mut resp = json(status, error_body(&code, &format!("{} exhausted: {why}", res.name)));
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        resp.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static("1"));
+    }
+    Some(resp)
 }
 
 /// Injected faults: a dropped connection (hyper closes it when the service fails), a 503

@@ -4,6 +4,7 @@
 //! It runs on its own tokio runtime and threads, so that a load test run in the same
 //! process does not share a scheduler with the service it measures.
 
+mod bag;
 mod body;
 mod conn;
 mod handler;
@@ -115,6 +116,8 @@ impl Drop for Server {
     }
 }
 
+#[cfg(test)]
+mod discipline_tests;
 #[cfg(test)]
 mod guard_tests;
 #[cfg(test)]

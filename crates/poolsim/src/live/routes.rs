@@ -58,25 +58,32 @@ impl Served {
     }
 }
 
-/// The one mapping from a request to the model: the profile's op whose route it matches
-/// (the simulator takes the same op's model by its place in the mix).
-pub(super) fn resolve(spec: &ModelSpec, method: &Method, path: &str) -> Served {
-    if method == Method::GET && path == "/metrics" {
-        return Served::Metrics;
+/// The profile's ops in the order a request is matched against them: the most specific
+/// route first, of equal ones the first in the mix. Sorted once, so a request stops at the
+/// first op whose route it matches.
+pub(super) struct Routes(Vec<usize>);
+
+impl Routes {
+    pub(super) fn new(spec: &ModelSpec) -> Routes {
+        let mut order: Vec<usize> = (0..spec.ops.len()).collect();
+        order.sort_by_key(|&i| (std::cmp::Reverse(spec.ops[i].route.specificity()), i));
+        Routes(order)
     }
-    let own = spec
-        .ops
-        .iter()
-        .enumerate()
-        .filter(|(_, op)| op.route.matches(method.as_str(), path))
-        // The most specific route wins; of equal ones, the first in the mix.
-        .min_by_key(|(i, op)| (std::cmp::Reverse(op.route.specificity()), *i));
-    match (own, invoice(method, path)) {
-        (Some((i, op)), Some(route)) if op.response.is_none() => Served::Invoice(route, Some(i)),
-        (Some((i, _)), _) => Served::Own(i),
-        (None, Some(route)) => Served::Invoice(route, None),
-        (None, None) if method == Method::GET && matches!(path, "/healthz" | "/") => Served::Health,
-        (None, None) => Served::NotFound,
+
+    /// The one mapping from a request to the model: the profile's op whose route it
+    /// matches (the simulator takes the same op's model by its place in the mix).
+    pub(super) fn resolve(&self, spec: &ModelSpec, method: &Method, path: &str) -> Served {
+        if method == Method::GET && path == "/metrics" {
+            return Served::Metrics;
+        }
+        let own = self.0.iter().map(|&i| (i, &spec.ops[i])).find(|(_, op)| op.route.matches(method.as_str(), path));
+        match (own, invoice(method, path)) {
+            (Some((i, op)), Some(route)) if op.response.is_none() => Served::Invoice(route, Some(i)),
+            (Some((i, _)), _) => Served::Own(i),
+            (None, Some(route)) => Served::Invoice(route, None),
+            (None, None) if method == Method::GET && matches!(path, "/healthz" | "/") => Served::Health,
+            (None, None) => Served::NotFound,
+        }
     }
 }
 
@@ -127,7 +134,8 @@ mod tests {
             ],
             ..ModelSpec::default()
         };
-        let at = |m: Method, p: &str| match resolve(&spec, &m, p) {
+        let routes = Routes::new(&spec);
+        let at = |m: Method, p: &str| match routes.resolve(&spec, &m, p) {
             Served::Own(i) => format!("own {}", spec.ops[i].name),
             Served::Invoice(_, Some(i)) => format!("invoice as {}", spec.ops[i].name),
             Served::Invoice(r, None) => format!("invoice {}", r.operation().as_str()),
