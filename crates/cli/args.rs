@@ -93,6 +93,19 @@ pub enum Command {
     /// step's own report under steps/. Exit 0 when a capacity was found and is at least
     /// --require, 1 otherwise, 2 bad input, 3 nothing could be measured.
     Capacity(CapacityArgs),
+    /// Fit a [model] of a real service from a run against it, and replay the run through it.
+    ///
+    /// REPORT_DIR is a run's report folder: a ramp that starts well below the service's
+    /// knee and ends past it. Each op's hold is a lognormal of its service times (from
+    /// actual send) in the seconds below half the run's top throughput; the bottleneck is
+    /// one pool whose size is the requests in flight where service time starts to grow
+    /// (Little's law: top throughput past the knee x low-load service time). The model goes
+    /// to --out (or standard output); then the run's own profile is simulated with it and
+    /// each op's latency p50/p99 is shown, run vs simulated. Append the model to the
+    /// profile (in place of its [model]) and `simulate` or `capacity --simulate` it for the
+    /// predicted knee. Exit 2, nothing written, for a folder that is not a run, too few
+    /// low-load requests, or no ramp past the knee.
+    Calibrate(CalibrateArgs),
     /// Check a profile and print what it would do, without sending anything.
     Validate {
         /// The profile (TOML).
@@ -255,6 +268,28 @@ pub struct SimulateArgs {
     /// Sweep constant rates (requests/s, e.g. 5000,8000,11000), alone or with --sweep-pool.
     #[arg(long, value_name = "TPS,TPS,...", value_delimiter = ',')]
     pub sweep_rate: Vec<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// The report folder of a run against the service (a ramp past its knee).
+    pub dir: PathBuf,
+    /// Write the fitted [model] here (atomically; a FIFO or device is written through)
+    /// [default: standard output].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The run's profile, for the replay [default: the one its summary.json names].
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// The replay's report folder [default: reports/NAME-UTCSTAMP/].
+    #[arg(long, value_name = "DIR")]
+    pub replay_out: Option<PathBuf>,
+    /// The service's own timings, a Prometheus text scrape with one histogram labelled
+    /// by op (NAME_bucket{op="lookup",le="0.025"} N, seconds; e.g. its database hold
+    /// times): the holds of the ops it times instead of the client's service times, and
+    /// the bottleneck's size from their mean when it times every op.
+    #[arg(long, value_name = "FILE")]
+    pub service_timings: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

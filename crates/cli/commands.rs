@@ -9,8 +9,8 @@ use einv_engine::{Finished, InitOptions, InitSource, ModelOverrides, Overrides, 
 use einv_report::Existing;
 
 use crate::args::{
-    CapacityArgs, Command, CompareArgs, GenerateArgs, InitArgs, K8sArgs, MergeArgs, ReportArgs, RunArgs, ServeArgs,
-    ShardArg, SimulateArgs,
+    CalibrateArgs, CapacityArgs, Command, CompareArgs, GenerateArgs, InitArgs, K8sArgs, MergeArgs, ReportArgs, RunArgs,
+    ServeArgs, ShardArg, SimulateArgs,
 };
 use crate::out;
 
@@ -19,6 +19,7 @@ impl Command {
         match self {
             Command::Run(args) => run(args),
             Command::Capacity(args) => capacity(args),
+            Command::Calibrate(args) => calibrate(args),
             Command::Validate { profile } => validate(&profile),
             Command::Serve(args) => serve(*args),
             Command::Generate(args) => generate(args),
@@ -108,6 +109,48 @@ fn capacity(a: CapacityArgs) -> anyhow::Result<ExitCode> {
         _ => {}
     }
     Ok(out::exit(&result.verdict))
+}
+
+fn calibrate(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
+    let to_stdout = a.out.as_ref().is_none_or(|p| p.as_os_str() == "-");
+    let opts = einv_engine::CalibrateOptions {
+        profile: a.profile,
+        out: a.out.filter(|_| !to_stdout),
+        replay_out: a.replay_out,
+        service_timings: a.service_timings,
+    };
+    let c = einv_engine::calibrate(&a.dir, &opts)?;
+    let f = &c.fit;
+    let mut text = format!(
+        "low load  {} requests, mean service {:.2} ms\nknee      {:.1}/s past it x {:.2} ms = {:.2} in flight: bottleneck size {}\n\n\
+         {:<16} {:>10} {:>10} {:>10} {:>10}\n",
+        f.low_requests,
+        f.low_service_s * 1e3,
+        f.top_per_s,
+        f.low_service_s * 1e3,
+        f.knee_in_flight,
+        f.size,
+        "op",
+        "run p50",
+        "sim p50",
+        "run p99",
+        "sim p99"
+    );
+    for r in &c.replay {
+        text.push_str(&format!(
+            "{:<16} {:>10.2} {:>10.2} {:>10.2} {:>10.2}\n",
+            r.op, r.run[0], r.simulated[0], r.run[1], r.simulated[1]
+        ));
+    }
+    text.push_str(&format!("replay    {}\n", c.folder.display()));
+    // The model alone on standard output then, so that it can be redirected to a file.
+    if to_stdout {
+        out::print(&c.model)?;
+        eprint!("{text}");
+    } else {
+        out::print(&text)?;
+    }
+    Ok(out::exit(&Verdict::Pass))
 }
 
 fn validate(path: &Path) -> anyhow::Result<ExitCode> {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_profiles;
+mod calibrate;
 mod capacity;
 mod compare;
 mod env;

@@ -1,7 +1,7 @@
 //! The einv-load engine: loads profiles into validated [`Plan`]s and carries them out
 //! against a live target ([`run()`]), predicts them with the model ([`simulate()`]),
-//! searches the highest rate that meets the SLO ([`capacity()`]), or serves the built-in
-//! target ([`serve()`]).
+//! searches the highest rate that meets the SLO ([`capacity()`]), fits a model from a run
+//! against a real service ([`calibrate()`]), or serves the built-in target ([`serve()`]).
 //! It is the only crate that knows all the others: `einv-workload` says what and when,
 //! `einv-poolsim` is the built-in target, `einv-report` records and renders.
 //! Every outcome, a finished report or an [`Error`], comes to one [`Verdict`], whose
@@ -17,6 +17,7 @@
 //! println!("p99 {} ms", result.summary.overall.latency_ms.ms(Quantile::P99));
 //! ```
 
+mod calibrate;
 mod capacity;
 mod combine;
 pub mod driver;
@@ -41,6 +42,7 @@ mod sweep;
 mod verdict;
 mod workload;
 
+pub use calibrate::{CalibrateOptions, Calibrated, Replayed, calibrate};
 pub use capacity::{CapacityOptions, CapacityResult, capacity};
 pub use combine::{CompareResult, compare, merge};
 pub use error::{Error, ProfileError, ProfileErrors};

@@ -163,22 +163,48 @@ impl Folder {
     /// seconds, each point at its window's end (s from the run's start): the per-op
     /// timelines. Read in one pass holding one histogram per op, however long the run.
     pub fn op_timelines(&self) -> Result<BTreeMap<String, Vec<OpPoint>>, Error> {
-        let path = self.dir.join(files::HLOG);
         let span = self.summary.run.duration_s + self.summary.run.drain_s;
         let width = (span / OP_WINDOWS as f64).ceil().max(1.0);
         let mut out: BTreeMap<String, Vec<OpPoint>> = BTreeMap::new();
-        let key = |tag: Option<&str>, start: Duration| match tag.map(parse_tag) {
-            Some(Some((op, Timing::Latency))) => Some((op.to_string(), (start.as_secs_f64() / width) as u64)),
-            _ => None,
-        };
-        let done = |op: &String, window: u64, h: &Histogram<u64>| {
+        self.op_windows(Timing::Latency, width, |op, window, h| {
             if !h.is_empty() {
                 let ms = |q| crate::histograms::us_to_ms(h.value_at_quantile(q));
-                out.entry(op.clone()).or_default().push(((window + 1) as f64 * width, ms(0.5), ms(0.99)));
+                out.entry(op.to_string()).or_default().push(((window + 1) as f64 * width, ms(0.5), ms(0.99)));
             }
-        };
-        sum_hlog_windows(&path, key, done).map_err(|e| unreadable(&path, e))?;
+        })?;
         Ok(out)
+    }
+
+    /// Each op's `timing` histograms summed per window of `width` seconds (window `k`
+    /// starts at `k * width`), handed to `done(op, k, sum)` as each window closes: one
+    /// pass over histograms.hlog holding one histogram per op, however long the run.
+    pub fn op_windows(
+        &self,
+        timing: Timing,
+        width: f64,
+        mut done: impl FnMut(&str, u64, &Histogram<u64>),
+    ) -> Result<(), Error> {
+        let path = self.dir.join(files::HLOG);
+        let key = |tag: Option<&str>, start: Duration| match tag.map(parse_tag) {
+            Some(Some((op, t))) if t == timing => Some((op.to_string(), (start.as_secs_f64() / width) as u64)),
+            _ => None,
+        };
+        sum_hlog_windows(&path, key, |op: &String, window, h| done(op, window, h)).map_err(|e| unreadable(&path, e))
+    }
+
+    /// Each op's `timing` histogram summed over the intervals whose start `keep` accepts
+    /// (the others are skipped undecoded): an op's figures over a chosen part of the run.
+    pub fn op_sums(
+        &self,
+        timing: Timing,
+        mut keep: impl FnMut(Duration) -> bool,
+    ) -> Result<BTreeMap<String, Histogram<u64>>, Error> {
+        let path = self.dir.join(files::HLOG);
+        let key = |tag: Option<&str>, start: Duration| match tag.map(parse_tag) {
+            Some(Some((op, t))) if t == timing && keep(start) => Some(op.to_string()),
+            _ => None,
+        };
+        crate::hlog_sum::sum_hlog_by(&path, key).map_err(|e| unreadable(&path, e))
     }
 
     /// pool.csv, if the folder has one (a simulated run's).

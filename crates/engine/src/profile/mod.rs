@@ -50,7 +50,7 @@ pub(crate) const MAX_CONNECTIONS: i64 = 100_000;
 pub(crate) const DEFAULT_PACING: Duration = Duration::from_micros(250);
 pub(crate) const MAX_PACING: Duration = Duration::from_millis(10);
 /// The largest profile: far more than any hand-written one, small enough to read whole.
-const PROFILE_CAP: Cap = Cap { bytes: 4 << 20, what: "a profile" };
+pub(crate) const PROFILE_CAP: Cap = Cap { bytes: 4 << 20, what: "a profile" };
 
 /// A validated profile: everything a run needs, with invariants checked.
 #[derive(Debug, Clone)]
