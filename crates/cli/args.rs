@@ -489,6 +489,10 @@ pub struct ServeArgs {
     /// at start; its PEM is written to --cert-out for clients to trust (profile key tls-ca).
     #[arg(long)]
     pub tls: bool,
+    /// Serve HTTP/2 as well as HTTP/1.1 on the same port: prior-knowledge h2c in the
+    /// clear, ALPN h2 with --tls (profiles reach it with [target] protocol = "http2").
+    #[arg(long)]
+    pub http2: bool,
     /// Where --tls writes the certificate's PEM [default: TMPDIR/einv-load-serve-PORT.pem].
     #[arg(long, value_name = "FILE", requires = "tls")]
     pub cert_out: Option<PathBuf>,

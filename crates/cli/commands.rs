@@ -187,7 +187,7 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let (spec, threads) = einv_engine::serve_model(a.profile.as_deref(), &model)?;
     if a.tls {
-        einv_engine::serve_tls(spec, a.addr, threads, a.cert_out.as_deref(), |addr, cert| {
+        einv_engine::serve_tls(spec, (a.addr, a.http2), threads, a.cert_out.as_deref(), |addr, cert| {
             let _ = out::print(&format!(
                 "einv-load built-in target listening on https://{addr} (Ctrl-C to stop)\n\
                  certificate (self-signed) written to {}: trust it with tls-ca\n",
@@ -197,7 +197,7 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("serving on {}", a.addr))?;
         return Ok(out::exit(&Verdict::Pass));
     }
-    einv_engine::serve(spec, a.addr, threads, |addr| {
+    einv_engine::serve(spec, (a.addr, a.http2), threads, |addr| {
         let _ = out::print(&format!("einv-load built-in target listening on http://{addr} (Ctrl-C to stop)\n"));
     })
     .with_context(|| format!("serving on {}", a.addr))?;

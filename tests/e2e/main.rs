@@ -13,6 +13,7 @@ mod full_disk;
 mod generate;
 mod hostile;
 mod html;
+mod http2;
 mod init;
 mod inputs;
 mod interrupts;

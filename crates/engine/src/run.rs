@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use crate::driver::tls::TlsClient;
 use crate::driver::{self, Ctx, Drive, Driven, Feed};
 use crate::error::Error;
-use crate::profile::{Endpoint, HttpUrl, Load, Plan, Shard};
+use crate::profile::{Endpoint, HttpUrl, Load, Plan, Protocol, Shard};
 use crate::progress::Progress;
 use crate::stream::Streams;
 use crate::workload::{Arrivals, Workload, intended_rate};
@@ -71,11 +71,14 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     streams.serve(&rt)?;
     // Kept alive for the whole run; dropped (and stopped) on return.
     let server = match &plan.target.endpoint {
-        Endpoint::Builtin { tls: false } => {
-            Some(Server::start((*plan.model.spec).clone(), loopback(), plan.model.threads)?)
-        }
-        Endpoint::Builtin { tls: true } => {
-            Some(Server::start_tls((*plan.model.spec).clone(), loopback(), plan.model.threads)?)
+        // A profile that asks for HTTP/2 gets a built-in target that speaks it.
+        &Endpoint::Builtin { tls } => {
+            let (spec, threads) = ((*plan.model.spec).clone(), plan.model.threads);
+            Some(match (plan.target.protocol, tls) {
+                (Protocol::Http1, false) => Server::start(spec, loopback(), threads)?,
+                (Protocol::Http1, true) => Server::start_tls(spec, loopback(), threads)?,
+                (_, tls) => Server::start_h2(spec, loopback(), threads, tls)?,
+            })
         }
         Endpoint::Http(_) => None,
     };
@@ -374,6 +377,7 @@ fn finish_info(plan: &Plan, target: String, started_at: SystemTime, ctx: &Ctx, e
             limit: plan.target.connections as u64,
             opened: ctx.conns.opened.load(Ordering::Relaxed),
             max_open: ctx.conns.max_open.load(Ordering::Relaxed),
+            http2: ctx.conns.http2.load(Ordering::Relaxed),
         },
         lag_warning: plan.max_send_lag,
         interrupted: ended.interrupted,

@@ -99,27 +99,36 @@ fn flag_for(key: &str) -> &'static str {
 
 /// Serve the built-in target at `addr` until Ctrl-C or SIGTERM; `ready` is called with
 /// the bound address (useful with port 0).
-pub fn serve(spec: ModelSpec, addr: SocketAddr, threads: usize, ready: impl FnOnce(SocketAddr)) -> Result<(), Error> {
+/// With `http2` it serves HTTP/2 (prior-knowledge h2c) on the same port too.
+pub fn serve(
+    spec: ModelSpec,
+    (addr, http2): (SocketAddr, bool),
+    threads: usize,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<(), Error> {
     warn_if_exposed(addr);
     let signals = signal_runtime()?;
-    let server = Server::start(spec, addr, threads)?;
+    let server =
+        if http2 { Server::start_h2(spec, addr, threads, false)? } else { Server::start(spec, addr, threads)? };
     ready(server.addr());
     wait_and_stop(&signals, server)
 }
 
 /// Like [`serve()`], over TLS with a self-signed certificate made at start. Its PEM is
 /// written to `cert_out` (default: `einv-load-serve-PORT.pem` in the temporary folder) so
-/// that clients can trust it (`tls-ca`); `ready` gets the address and that path.
+/// that clients can trust it (`tls-ca`); `ready` gets the address and that path. With
+/// `http2` ALPN offers `h2` before `http/1.1`.
 pub fn serve_tls(
     spec: ModelSpec,
-    addr: SocketAddr,
+    (addr, http2): (SocketAddr, bool),
     threads: usize,
     cert_out: Option<&Path>,
     ready: impl FnOnce(SocketAddr, &Path),
 ) -> Result<(), Error> {
     warn_if_exposed(addr);
     let signals = signal_runtime()?;
-    let server = Server::start_tls(spec, addr, threads)?;
+    let server =
+        if http2 { Server::start_h2(spec, addr, threads, true)? } else { Server::start_tls(spec, addr, threads)? };
     let path = cert_out.map_or_else(
         || std::env::temp_dir().join(format!("einv-load-serve-{}.pem", server.addr().port())),
         PathBuf::from,

@@ -263,7 +263,12 @@ fn run_info(folders: &[Folder], duration_s: f64) -> RunInfo {
 fn connections(folders: &[Folder]) -> Connections {
     folders.iter().fold(Connections::default(), |a, f| {
         let c = &f.summary.connections;
-        Connections { limit: a.limit + c.limit, opened: a.opened + c.opened, max_open: a.max_open + c.max_open }
+        Connections {
+            limit: a.limit + c.limit,
+            opened: a.opened + c.opened,
+            max_open: a.max_open + c.max_open,
+            http2: a.http2 + c.http2,
+        }
     })
 }
 

@@ -220,6 +220,13 @@ pub struct Connections {
     pub opened: u64,
     /// The most connections open at once.
     pub max_open: u64,
+    /// Of `opened`, those that spoke HTTP/2 (the rest HTTP/1.1); absent before HTTP/2.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub http2: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

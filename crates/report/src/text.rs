@@ -123,8 +123,13 @@ pub fn text_summary(s: &Summary, errors: &[FailedExchange], folder: &str) -> Str
     );
     let _ = writeln!(
         out,
-        "rate      target {:.1}/s, achieved {:.1}/s, connections opened {} (max open {} of {})",
-        o.rate.target_per_s, o.rate.achieved_per_s, s.connections.opened, s.connections.max_open, s.connections.limit
+        "rate      target {:.1}/s, achieved {:.1}/s, connections opened {} (max open {} of {}){}",
+        o.rate.target_per_s,
+        o.rate.achieved_per_s,
+        s.connections.opened,
+        s.connections.max_open,
+        s.connections.limit,
+        protocol(&s.connections)
     );
     // The label column fits the longest op name (HAR imports make long ones), at least 28.
     let op_label = |name: &str, op: &OpSummary| format!("  {name} ({})", op.requests.sent);
@@ -278,6 +283,15 @@ fn describe(c: &crate::SloCheck) -> String {
         return format!("{}{scope} not measured: {what} ({bound} {limit})", c.name);
     }
     format!("{}{scope} {} ({bound} {limit})", c.name, check_value(c, c.actual))
+}
+
+/// Which HTTP version the connections spoke, when any spoke HTTP/2 (HTTP/1.1 goes unsaid).
+fn protocol(c: &crate::summary::Connections) -> String {
+    match c.http2 {
+        0 => String::new(),
+        n if n == c.opened => ", HTTP/2".into(),
+        n => format!(", {n} of them HTTP/2"),
+    }
 }
 
 #[cfg(test)]

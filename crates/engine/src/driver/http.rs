@@ -1,5 +1,6 @@
 //! One client connection: TCP connect with a timeout, the TLS handshake (for TLS
-//! targets), HTTP/1.1 handshake, request/response.
+//! targets), the HTTP/1.1 or HTTP/2 handshake, request/response. The worker sees only
+//! [`Conn`]: which protocol is on the wire is decided here, once per connection.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,11 +12,13 @@ use bytes::Bytes;
 use einv_report::ErrorClass;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper::client::conn::{http1, http2};
+use hyper::rt::{Read, Write};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 
 use super::tls::TlsClient;
+use crate::profile::Protocol;
 
 /// Connection counts shared by all workers (for the summary and the live gauge).
 #[derive(Debug, Default)]
@@ -28,6 +31,8 @@ pub struct ConnStats {
     pub tls_resumed: AtomicU64,
     /// TLS handshakes that failed (each also counted as a `connect_error`).
     pub tls_failed: AtomicU64,
+    /// Connections that speak HTTP/2 (the rest of `opened` speak HTTP/1.1).
+    pub http2: AtomicU64,
     /// Why the first failed TLS handshake failed, for the summary's warning.
     pub tls_error: Mutex<Option<String>>,
 }
@@ -64,9 +69,57 @@ pub enum SendError {
     Failed(ErrorClass),
 }
 
-/// An open HTTP/1.1 connection. Dropping it closes the socket and updates the counts.
+/// The protocol half of a connection: hyper's request sender for what was negotiated.
+enum Sender {
+    Http1(http1::SendRequest<Full<Bytes>>),
+    Http2(http2::SendRequest<Full<Bytes>>),
+}
+
+impl Sender {
+    /// The HTTP handshake on a connected (and, for TLS, secured) stream. HTTP/2 when the
+    /// profile asks for it (prior knowledge in the clear), or when ALPN chose `h2`.
+    async fn handshake<S>(io: S, h2: bool) -> Result<Sender, ErrorClass>
+    where
+        S: Read + Write + Unpin + Send + 'static,
+    {
+        if h2 {
+            let (sender, connection) = http2::handshake(TokioExecutor::new(), io).await.map_err(|e| classify(&e))?;
+            tokio::spawn(connection);
+            return Ok(Sender::Http2(sender));
+        }
+        let (sender, connection) = http1::handshake(io).await.map_err(|e| classify(&e))?;
+        tokio::spawn(connection);
+        Ok(Sender::Http1(sender))
+    }
+
+    fn is_closed(&self) -> bool {
+        match self {
+            Sender::Http1(s) => s.is_closed(),
+            Sender::Http2(s) => s.is_closed(),
+        }
+    }
+
+    async fn ready(&mut self) -> Result<(), hyper::Error> {
+        match self {
+            Sender::Http1(s) => s.ready().await,
+            Sender::Http2(s) => s.ready().await,
+        }
+    }
+
+    async fn try_send(
+        &mut self,
+        req: Request<Full<Bytes>>,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, hyper::client::conn::TrySendError<Request<Full<Bytes>>>> {
+        match self {
+            Sender::Http1(s) => s.try_send_request(req).await,
+            Sender::Http2(s) => s.try_send_request(req).await,
+        }
+    }
+}
+
+/// An open connection. Dropping it closes the socket and updates the counts.
 pub struct Conn {
-    sender: http1::SendRequest<Full<Bytes>>,
+    sender: Sender,
     stats: Arc<ConnStats>,
     /// How long the TCP connect took (the request that opened it records this).
     pub connected_in: Duration,
@@ -90,7 +143,7 @@ impl Conn {
     /// cause goes to `stats` for the summary's warning).
     pub async fn connect(
         addr: SocketAddr,
-        timeout: Duration,
+        (timeout, protocol): (Duration, Protocol),
         stats: &Arc<ConnStats>,
         tls: Option<&TlsClient>,
     ) -> Result<Conn, ErrorClass> {
@@ -105,11 +158,9 @@ impl Conn {
         // Requests are small and latency is the point: never wait for Nagle.
         let _ = stream.set_nodelay(true);
         let (sender, tls_in) = match tls {
-            None => {
-                let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| classify(&e))?;
-                tokio::spawn(connection);
-                (sender, None)
-            }
+            // In the clear `auto` is HTTP/1.1: there is no ALPN to ask, and h2c upgrades
+            // are rare in gateways.
+            None => (Sender::handshake(TokioIo::new(stream), protocol == Protocol::Http2).await?, None),
             Some(tls) => {
                 let began = Instant::now();
                 let stream = match tokio::time::timeout(timeout, tls.handshake(stream)).await {
@@ -125,15 +176,29 @@ impl Conn {
                 if stream.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed) {
                     stats.tls_resumed.fetch_add(1, Ordering::Relaxed);
                 }
-                let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| classify(&e))?;
-                tokio::spawn(connection);
-                (sender, Some(tls_in))
+                let h2 = match protocol {
+                    Protocol::Http1 => false,
+                    Protocol::Http2 => true,
+                    Protocol::Auto => stream.get_ref().1.alpn_protocol() == Some(b"h2"),
+                };
+                (Sender::handshake(TokioIo::new(stream), h2).await?, Some(tls_in))
             }
         };
         let open = stats.open.fetch_add(1, Ordering::Relaxed) + 1;
         stats.opened.fetch_add(1, Ordering::Relaxed);
+        if matches!(sender, Sender::Http2(_)) {
+            stats.http2.fetch_add(1, Ordering::Relaxed);
+        }
         stats.max_open.fetch_max(open, Ordering::Relaxed);
         Ok(Conn { sender, stats: stats.clone(), connected_in, tls_in })
+    }
+
+    /// The protocol this connection speaks (for the summary).
+    pub fn protocol(&self) -> Protocol {
+        match self.sender {
+            Sender::Http1(_) => Protocol::Http1,
+            Sender::Http2(_) => Protocol::Http2,
+        }
     }
 
     /// Whether the peer or hyper has closed this connection (reconnect before reuse).
@@ -156,7 +221,7 @@ impl Conn {
             return Err(SendError::NotSent);
         }
         let handed = Instant::now();
-        let resp = match self.sender.try_send_request(req).await {
+        let resp = match self.sender.try_send(req).await {
             Ok(resp) => resp,
             Err(mut e) => {
                 let sent = e.take_message().is_none();

@@ -30,7 +30,7 @@ pub use feed::{Feed, Skipped};
 pub use http::ConnStats;
 pub use secrets::Secrets;
 
-use crate::profile::{Op, Plan, ResponseCheck};
+use crate::profile::{Op, Plan, Protocol, ResponseCheck};
 
 /// One request to send: which global arrival, which op, and when it should have gone out.
 #[derive(Debug, Clone)]
@@ -63,6 +63,7 @@ pub struct Ctx {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub keep_alive: bool,
+    pub protocol: Protocol,
     /// Set for TLS targets: every new connection makes a TLS handshake.
     pub tls: Option<tls::TlsClient>,
     pub requests: Vec<Prepared>,
@@ -178,6 +179,7 @@ impl Ctx {
             connect_timeout: t.connect_timeout,
             request_timeout: t.request_timeout,
             keep_alive: t.keep_alive,
+            protocol: t.protocol,
             tls: None,
             requests: plan.ops.iter().map(|op| Prepared::new(op, authority, base_path, t.keep_alive)).collect(),
             recorder,

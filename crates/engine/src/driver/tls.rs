@@ -14,7 +14,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use crate::error::Error;
-use crate::profile::{Endpoint, Plan, TlsOptions};
+use crate::profile::{Endpoint, Plan, Protocol, TlsOptions};
 
 /// Sessions remembered for resumption. One target has one server name, and rustls keeps
 /// a few TLS 1.3 tickets per name, so this only needs to be more than one.
@@ -54,7 +54,7 @@ impl TlsClient {
                 let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| fail(format!("the built-in target's certificate: {e}")))?;
-                TlsClient::new(opts, "127.0.0.1", Trust::Only(&certs)).map(Some).map_err(fail)
+                TlsClient::new(opts, ("127.0.0.1", plan.target.protocol), Trust::Only(&certs)).map(Some).map_err(fail)
             }
             (Endpoint::Http(url), _) if url.tls => {
                 if opts.insecure {
@@ -63,15 +63,15 @@ impl TlsClient {
                          anyone in the path could answer)"
                     );
                 }
-                TlsClient::new(opts, url.host(), Trust::System).map(Some).map_err(fail)
+                TlsClient::new(opts, (url.host(), plan.target.protocol), Trust::System).map(Some).map_err(fail)
             }
             _ => Ok(None),
         }
     }
 
-    /// A client for server name `host` (also sent as SNI when it is a DNS name). The
-    /// error says what could not be set up.
-    pub fn new(opts: &TlsOptions, host: &str, trust: Trust<'_>) -> Result<TlsClient, String> {
+    /// A client for server name `host` (also sent as SNI when it is a DNS name), offering
+    /// by ALPN the versions `protocol` allows. The error says what could not be set up.
+    pub fn new(opts: &TlsOptions, (host, protocol): (&str, Protocol), trust: Trust<'_>) -> Result<TlsClient, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
@@ -82,7 +82,11 @@ impl TlsClient {
         } else {
             builder.with_root_certificates(roots(opts, trust)?).with_no_client_auth()
         };
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.alpn_protocols = match protocol {
+            Protocol::Http1 => vec![b"http/1.1".to_vec()],
+            Protocol::Http2 => vec![b"h2".to_vec()],
+            Protocol::Auto => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        };
         config.resumption = match opts.resumption {
             true => Resumption::store(Arc::new(ClientSessionMemoryCache::new(SESSIONS))),
             false => Resumption::disabled(),

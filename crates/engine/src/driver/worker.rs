@@ -225,7 +225,7 @@ async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, job: &Job, phases: &mut Ph
         let fresh = slot.as_ref().is_none_or(Conn::is_closed);
         if fresh {
             *slot = None;
-            match Conn::connect(ctx.addr, ctx.connect_timeout, &ctx.conns, ctx.tls.as_ref()).await {
+            match Conn::connect(ctx.addr, (ctx.connect_timeout, ctx.protocol), &ctx.conns, ctx.tls.as_ref()).await {
                 Ok(c) => {
                     phases.connect = Some(c.connected_in);
                     phases.tls = c.tls_in;
@@ -394,6 +394,31 @@ mod tests {
             ("issue", "check_failed", Some("status in [201]"))
         );
         assert_eq!(e.body, "fine", "a status check reads no body, but a failing answer's start is kept");
+    }
+
+    /// `protocol = "http2"` in the clear speaks prior-knowledge h2c: against the built-in
+    /// target serving HTTP/2, requests are answered over one HTTP/2 connection, reused.
+    #[test]
+    fn http2_in_the_clear_is_prior_knowledge_h2c() {
+        let server =
+            einv_poolsim::live::Server::start_h2(Default::default(), "127.0.0.1:0".parse().unwrap(), 1, false).unwrap();
+        let mut plan = testing::plan("[load]\nmode = \"closed\"\nduration = \"1s\"");
+        plan.target.protocol = crate::profile::Protocol::Http2;
+        let ctx = testing::ctx(&plan, server.addr());
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let outcomes = rt.block_on(async {
+            let mut conn = None;
+            let mut outcomes = Vec::new();
+            for _ in 0..3 {
+                outcomes.push(one(&ctx, &mut conn, &job(1, Instant::now())).await.outcome);
+            }
+            (outcomes, conn.map(|c| c.protocol()))
+        });
+        assert!(outcomes.0.iter().all(|o| matches!(o, Outcome::Response(_))), "{outcomes:?}");
+        assert_eq!(outcomes.1, Some(crate::profile::Protocol::Http2));
+        let count = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!((count(&ctx.conns.opened), count(&ctx.conns.http2)), (1, 1), "one h2 connection, reused");
+        server.stop();
     }
 
     /// Each thread records into a slot of its own, and always the same one.

@@ -87,8 +87,33 @@ pub struct Target {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub keep_alive: bool,
+    /// `protocol`: which HTTP version the connections speak.
+    pub protocol: Protocol,
     /// How to speak TLS, when the endpoint does.
     pub tls: TlsOptions,
+}
+
+/// `[target] protocol`: the HTTP version on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// HTTP/1.1 (the default).
+    #[default]
+    Http1,
+    /// HTTP/2: negotiated by ALPN over TLS, prior-knowledge h2c in the clear.
+    Http2,
+    /// Whatever ALPN agrees over TLS (h2 preferred); HTTP/1.1 in the clear.
+    Auto,
+}
+
+impl Protocol {
+    /// The profile's spelling, also the summary's.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Http1 => "http1",
+            Protocol::Http2 => "http2",
+            Protocol::Auto => "auto",
+        }
+    }
 }
 
 /// The profile's `[model]` (or `[target.builtin]`), or the defaults when it has neither.

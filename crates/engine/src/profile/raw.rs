@@ -130,6 +130,7 @@ pub struct RawTarget {
     pub connect_timeout: Option<HumanDuration>,
     pub request_timeout: Option<HumanDuration>,
     pub keep_alive: Option<bool>,
+    pub protocol: Option<String>,
     pub tls_ca: Option<String>,
     pub tls_insecure: Option<bool>,
     pub tls_resumption: Option<bool>,

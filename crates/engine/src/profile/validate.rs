@@ -10,7 +10,7 @@ use einv_workload::{Arrivals, Stage};
 use super::deserialize::{Deserialized, deserialize, parent};
 use super::document::Document;
 use super::raw::{HumanDuration, RawLoad, RawProfile, RawStage, RawTarget};
-use super::{Endpoint, HttpUrl, Load, Plan, Shard, Target};
+use super::{Endpoint, HttpUrl, Load, Plan, Protocol, Shard, Target};
 use crate::error::{Error, ProfileError, ProfileErrors};
 
 const SCHEMA: u32 = 1;
@@ -203,6 +203,15 @@ fn target(c: &mut Check, mut t: RawTarget, dir: &Path, builtin: bool) -> Option<
     let connect_timeout = t.connect_timeout.map_or(Duration::from_secs(2), |d| c.nonzero("target.connect-timeout", d));
     let request_timeout = t.request_timeout.map_or(Duration::from_secs(10), |d| c.nonzero("target.request-timeout", d));
     let keep_alive = t.keep_alive.unwrap_or(true);
+    let protocol = match t.protocol.as_deref() {
+        None | Some("http1") => Protocol::Http1,
+        Some("http2") => Protocol::Http2,
+        Some("auto") => Protocol::Auto,
+        Some(other) => {
+            c.fail("target.protocol", format!("is {other:?}; one of \"http1\", \"http2\", \"auto\""));
+            Protocol::Http1
+        }
+    };
     let url = c.required("target.url", t.url.take())?;
     let is_builtin = url == "builtin" || url == "builtin+tls";
     if builtin && !is_builtin {
@@ -221,7 +230,7 @@ fn target(c: &mut Check, mut t: RawTarget, dir: &Path, builtin: bool) -> Option<
         true => super::tls::options(c, &t, dir, (endpoint.tls(), is_builtin)),
         false => super::TlsOptions::default(),
     };
-    Some(Target { endpoint, connections, connect_timeout, request_timeout, keep_alive, tls })
+    Some(Target { endpoint, connections, connect_timeout, request_timeout, keep_alive, protocol, tls })
 }
 
 /// `None` when the mode is of the wrong type (what else to check depends on it) or a

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -60,6 +61,7 @@ pub(super) async fn accept_loop(
     state: Arc<State>,
     mut stop: watch::Receiver<bool>,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    http2: bool,
 ) {
     let mut pause = None;
     loop {
@@ -98,10 +100,10 @@ pub(super) async fn accept_loop(
                 Some(acceptor) => {
                     let deadline = tokio::time::Instant::from_std(accepted + state.spec.limits.header_timeout);
                     if let Ok(Ok(stream)) = tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
-                        serve(stream, state, stop, accepted, slot).await;
+                        serve(stream, (state, http2), stop, accepted, slot).await;
                     }
                 }
-                None => serve(stream, state, stop, accepted, slot).await,
+                None => serve(stream, (state, http2), stop, accepted, slot).await,
             }
         });
     }
@@ -131,12 +133,13 @@ fn turn_away(stream: &tokio::net::TcpStream, tls: bool) {
     }
 }
 
-/// Serve HTTP/1.1 on one accepted connection until it closes, the server stops, or the
-/// connection's deadline passes; `_slot` is given back when it ends.
+/// Serve HTTP/1.1 (and, with `http2`, HTTP/2 as well) on one accepted connection until it
+/// closes, the server stops, or the connection's deadline passes; `_slot` is given back
+/// when it ends.
 async fn serve<S>(
     stream: S,
-    state: Arc<State>,
-    mut stop: watch::Receiver<bool>,
+    (state, http2): (Arc<State>, bool),
+    stop: watch::Receiver<bool>,
     accepted: Instant,
     _slot: OwnedSemaphorePermit,
 ) where
@@ -159,11 +162,31 @@ async fn serve<S>(
             }
         })
     };
-    let conn = http1::Builder::new()
-        .max_header_size(MAX_HEAD)
-        .max_buf_size(MAX_READ_BUF)
-        .serve_connection(TokioIo::new(io), service);
-    let (mut conn, mut stopped) = (pin!(conn), pin!(stop.changed()));
+    if http2 {
+        // hyper-util's auto server tells h2c prior knowledge and HTTP/1.1 apart by the
+        // first bytes (and over TLS ALPN has already chosen): one port serves both.
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder.http1().max_buf_size(MAX_READ_BUF);
+        let conn = builder.serve_connection(TokioIo::new(io), service);
+        drive(pin!(conn), |c| c.graceful_shutdown(), stop, (&watch, &limits, accepted)).await;
+    } else {
+        let conn = http1::Builder::new()
+            .max_header_size(MAX_HEAD)
+            .max_buf_size(MAX_READ_BUF)
+            .serve_connection(TokioIo::new(io), service);
+        drive(pin!(conn), |c| c.graceful_shutdown(), stop, (&watch, &limits, accepted)).await;
+    }
+}
+
+/// Poll a served connection to its end: shut it down gracefully when the server stops,
+/// drop it when its deadline passes.
+async fn drive<C: Future>(
+    mut conn: Pin<&mut C>,
+    shutdown: impl Fn(Pin<&mut C>),
+    mut stop: watch::Receiver<bool>,
+    (watch, limits, accepted): (&Watch, &ServerLimits, Instant),
+) {
+    let mut stopped = pin!(stop.changed());
     let mut timer = pin!(tokio::time::sleep_until(tokio::time::Instant::from_std(accepted)));
     let mut stopping = false;
     std::future::poll_fn(|cx| {
@@ -172,14 +195,14 @@ async fn serve<S>(
         }
         if !stopping && stopped.as_mut().poll(cx).is_ready() {
             stopping = true;
-            conn.as_mut().graceful_shutdown();
+            shutdown(conn.as_mut());
             if conn.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(());
             }
         }
         // Everything that moves the deadline happens inside `conn`'s poll on this task,
         // so checking it here, after each poll, never misses a change.
-        let Some(deadline) = watch.deadline(&limits) else { return Poll::Pending };
+        let Some(deadline) = watch.deadline(limits) else { return Poll::Pending };
         let deadline = tokio::time::Instant::from_std(deadline);
         if timer.deadline() != deadline {
             timer.as_mut().reset(deadline);

@@ -38,16 +38,28 @@ impl Server {
     /// Validate `spec`, bind `addr` (port 0 picks a free port) and start serving on
     /// `threads` worker threads.
     pub fn start(spec: ModelSpec, addr: SocketAddr, threads: usize) -> Result<Server, Error> {
-        Server::launch(spec, addr, threads, None)
+        Server::launch(spec, addr, threads, (None, false))
+    }
+
+    /// Like [`Server::start`] (or with `tls` [`Server::start_tls`]), serving HTTP/2 besides
+    /// HTTP/1.1 on the same port: prior-knowledge h2c in the clear, ALPN `h2` over TLS.
+    pub fn start_h2(spec: ModelSpec, addr: SocketAddr, threads: usize, tls: bool) -> Result<Server, Error> {
+        let identity = if tls { Some(tls::self_signed(true)?) } else { None };
+        Server::launch(spec, addr, threads, (identity, true))
     }
 
     /// Like [`Server::start`], over TLS with a self-signed certificate made now for
     /// `localhost`, 127.0.0.1 and ::1 (see [`Server::cert_pem`]).
     pub fn start_tls(spec: ModelSpec, addr: SocketAddr, threads: usize) -> Result<Server, Error> {
-        Server::launch(spec, addr, threads, Some(tls::self_signed()?))
+        Server::launch(spec, addr, threads, (Some(tls::self_signed(false)?), false))
     }
 
-    fn launch(spec: ModelSpec, addr: SocketAddr, threads: usize, tls: Option<tls::Identity>) -> Result<Server, Error> {
+    fn launch(
+        spec: ModelSpec,
+        addr: SocketAddr,
+        threads: usize,
+        (tls, http2): (Option<tls::Identity>, bool),
+    ) -> Result<Server, Error> {
         spec.validate()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))
@@ -63,7 +75,7 @@ impl Server {
         let timer = runtime.block_on(async { einv_timer::Timer::start() });
         let state = Arc::new(State::new(spec, timer));
         let cert_pem = tls.as_ref().map(|t| t.cert_pem.clone());
-        runtime.spawn(conn::accept_loop(listener, state, stop, tls.map(|t| t.acceptor)));
+        runtime.spawn(conn::accept_loop(listener, state, stop, tls.map(|t| t.acceptor), http2));
         Ok(Server { addr, shutdown, runtime: Some(runtime), cert_pem })
     }
 

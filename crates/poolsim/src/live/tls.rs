@@ -28,8 +28,9 @@ impl std::fmt::Debug for Identity {
 }
 
 /// A fresh self-signed certificate for `localhost` and 127.0.0.1 (where the built-in
-/// target listens), and a server configuration that speaks HTTP/1.1 only.
-pub(super) fn self_signed() -> Result<Identity, Error> {
+/// target listens), and a server configuration that offers HTTP/1.1 (and with `http2`,
+/// HTTP/2 first) by ALPN.
+pub(super) fn self_signed(http2: bool) -> Result<Identity, Error> {
     let fail = |what: &str, e: &dyn std::fmt::Display| Error::Tls(format!("{what}: {e}"));
     let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
     let made = rcgen::generate_simple_self_signed(names).map_err(|e| fail("cannot make a certificate", &e))?;
@@ -41,7 +42,10 @@ pub(super) fn self_signed() -> Result<Identity, Error> {
         .with_no_client_auth()
         .with_single_cert(vec![made.cert.der().clone()], key)
         .map_err(|e| fail("bad certificate", &e))?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = match http2 {
+        true => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        false => vec![b"http/1.1".to_vec()],
+    };
     config.session_storage = rustls::server::ServerSessionMemoryCache::new(SESSION_CACHE);
     Ok(Identity { acceptor: TlsAcceptor::from(Arc::new(config)), cert_pem: made.cert.pem() })
 }

@@ -1,0 +1,63 @@
+//! HTTP/2 targets: the built-in target serving HTTP/2 (`[target] protocol`), in the clear
+//! as prior-knowledge h2c and over TLS by ALPN. Every run is bounded in time and count.
+
+use crate::{run_profile, stderr, stdout, summary};
+
+/// A profile for `url` speaking `protocol`, 200 requests/s for 1 s over 4 connections.
+fn profile(url: &str, protocol: &str) -> String {
+    format!(
+        r#"schema = 1
+name = "h2-e2e"
+[target]
+url = "{url}"
+connections = 4
+protocol = "{protocol}"
+[load]
+[[load.stage]]
+kind = "constant"
+rate = 200
+duration = "1s"
+[[op]]
+name = "issue"
+method = "POST"
+path = "/api/v1/invoices"
+body = {{ generator = "invoice" }}
+"#
+    )
+}
+
+/// `protocol = "http2"` in the clear (h2c) and `"auto"` over TLS (ALPN picks h2 from the
+/// built-in target): every request is answered, every connection spoke HTTP/2, and the
+/// text summary says so.
+#[test]
+fn the_builtin_target_is_driven_over_http2_in_the_clear_and_over_tls() {
+    for (url, protocol) in [("builtin", "http2"), ("builtin+tls", "auto")] {
+        let (_tmp, out, o) = run_profile(&profile(url, protocol), &[]);
+        assert_eq!(o.status.code(), Some(0), "{url} {protocol}: {}{}", stdout(&o), stderr(&o));
+        let s = summary(&out);
+        let (sent, ok) = (&s["overall"]["requests"]["sent"], &s["overall"]["requests"]["ok"]);
+        assert_eq!((sent.as_u64(), ok.as_u64()), (Some(200), Some(200)), "{url} {protocol}");
+        let c = &s["connections"];
+        assert!(c["opened"].as_u64().is_some_and(|n| (1..=4).contains(&n)), "{c}");
+        assert_eq!(c["http2"], c["opened"], "{url} {protocol}: every connection spoke HTTP/2");
+        assert!(stdout(&o).contains("HTTP/2"), "{}", stdout(&o));
+    }
+}
+
+/// `protocol = "http1"` (the default) never speaks HTTP/2, and the summary says nothing of it.
+#[test]
+fn http1_stays_http1() {
+    let (_tmp, out, o) = run_profile(&profile("builtin+tls", "http1"), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let s = summary(&out);
+    assert!(s["connections"].get("http2").is_none(), "{}", s["connections"]);
+    assert!(!stdout(&o).contains("HTTP/2"));
+}
+
+/// A protocol the engine does not speak is refused with the key and line, exit 2.
+#[test]
+fn an_unknown_protocol_is_refused_with_its_key() {
+    let (_tmp, _out, o) = run_profile(&profile("builtin", "spdy"), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains(":6: target.protocol"), "{}", stderr(&o));
+}
