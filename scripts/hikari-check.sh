@@ -37,6 +37,7 @@ as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 [ "$(id -u)" = 0 ] && { pg_user=postgres; chown postgres "$tmp"; }
 service_pid=""
 cleanup() {
+  set +e  # every step runs, whatever the one before it returned (wait gives the JVM's 143)
   [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null
   as_pg "$pg_bin/pg_ctl" -D "$tmp/pg" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$tmp"
