@@ -45,6 +45,12 @@ path = "/update/${{index}}"
     )
 }
 
+/// A ramp from well below the pool's knee (~200/s) to well past it.
+const RAMP_PAST_THE_KNEE: &str = r#"kind = "ramp"
+from = 40
+to = 320
+duration = "30s""#;
+
 /// Simulate `stage` into `<tmp>/run`; the profile is `<tmp>/p.toml`.
 fn simulated(stage: &str) -> (tempfile::TempDir, String) {
     let tmp = tempfile::tempdir().unwrap();
@@ -58,12 +64,7 @@ fn simulated(stage: &str) -> (tempfile::TempDir, String) {
 
 #[test]
 fn a_ramp_past_the_knee_gives_back_the_pool_and_the_holds() {
-    let (tmp, run) = simulated(
-        r#"kind = "ramp"
-from = 40
-to = 320
-duration = "30s""#,
-    );
+    let (tmp, run) = simulated(RAMP_PAST_THE_KNEE);
     let model = tmp.path().join("model.toml");
     let replay = tmp.path().join("replay").display().to_string();
     let o = run_in_root(&["calibrate", &run, "--out", &model.display().to_string(), "--replay-out", &replay]);
@@ -123,12 +124,7 @@ fn scrape(ops: &[(&str, u64, u64)]) -> String {
 
 #[test]
 fn the_services_own_timings_give_the_holds() {
-    let (tmp, run) = simulated(
-        r#"kind = "ramp"
-from = 40
-to = 320
-duration = "30s""#,
-    );
+    let (tmp, run) = simulated(RAMP_PAST_THE_KNEE);
     let metrics = tmp.path().join("metrics.txt");
     std::fs::write(&metrics, scrape(&[("lookup", 18, 500), ("update", 36, 500)])).unwrap();
     let model = tmp.path().join("model.toml");
