@@ -118,7 +118,10 @@ fn the_live_search_is_bounded_by_the_true_capacity_and_its_report_is_complete() 
         .replace("url = \"builtin\"", "url = \"builtin\"\nconnections = 64");
     let args = ["--step-time", "3s", "--cool-down", "500ms", "--max-steps", "6"];
     let (o, c) = capacity(dir.path(), &profile, &args);
-    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+    // On a machine busy enough that even the lowest rate tried fails, six steps end with
+    // no passing rate: "unknown", exit 3 (seen with both cores loaded). The rest holds.
+    let unknown = c["answer"]["kind"] == "unknown";
+    assert!(matches!(o.status.code(), Some(0 | 1)) || (unknown && o.status.code() == Some(3)), "{}", stderr(&o));
     assert_eq!(c["simulated"], false);
     let predicted = c["predicted_per_s"].as_f64().expect("the model's answer comes first");
     assert!((190.0..=200.0).contains(&predicted), "{predicted}");
