@@ -6,9 +6,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use einv_workload::Mix;
 use einv_workload::requests::{Rendered, Requests, Skip};
-use hyper::header::HeaderValue;
 
-use super::{Ctx, Job, Parts};
+use super::{Ctx, Job, Parts, valid_value};
 
 /// Why an arrival produced no job (each is counted as skipped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,15 +77,19 @@ impl Feed {
             }
         }
         let prepared = &self.ctx.requests[op];
-        let uri = prepared.uri_for(&r.path);
-        let headers: Result<Vec<HeaderValue>, usize> =
-            r.headers.iter().enumerate().map(|(i, v)| HeaderValue::from_bytes(v).map_err(|_| i)).collect();
-        let (uri, headers) = match (uri, headers) {
-            (Some(uri), Ok(headers)) => (uri, headers),
+        let path = prepared.request.target_for(&r.path);
+        let headers: Result<Vec<Bytes>, usize> = r
+            .headers
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if valid_value(v) { Ok(Bytes::copy_from_slice(v)) } else { Err(i) })
+            .collect();
+        let (path, headers) = match (path, headers) {
+            (Some(path), Ok(headers)) => (path, headers),
             (_, bad_header) => {
                 if !std::mem::replace(&mut self.warned[op], true) {
                     let what = match bad_header {
-                        Err(i) => format!("header {}", prepared.templated_header(i).map_or("?", |h| h.as_str())),
+                        Err(i) => format!("header {}", prepared.request.templated_header(i).unwrap_or("?")),
                         Ok(_) => "path".into(),
                     };
                     // Masked before quoting: Debug would escape a secret out of recognition.
@@ -101,6 +104,6 @@ impl Feed {
             }
         };
         let body = Bytes::copy_from_slice(&r.body);
-        Ok(Box::new(Parts { uri: Some(uri), headers, body: Some(body), tag: r.tag }))
+        Ok(Box::new(Parts { path: Some(path), headers, body: Some(body), tag: r.tag }))
     }
 }

@@ -4,10 +4,10 @@
 mod connections;
 mod dispatch;
 mod feed;
-pub mod http;
 mod pacer;
 mod secrets;
 pub mod tls;
+mod transport;
 mod worker;
 
 #[cfg(test)]
@@ -17,20 +17,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use einv_report::{DEFAULT_ERROR_SAMPLES, FailureSampler, Recorder};
 use einv_workload::Captures;
-use einv_workload::requests::Tag;
-use http_body_util::Full;
-use hyper::header::{CONNECTION, HOST, HeaderMap, HeaderName, HeaderValue};
-use hyper::{Method, Request, Uri};
 
 pub use dispatch::{Drive, Driven, closed_loop, open_loop};
 pub use feed::{Feed, Skipped};
-pub use http::ConnStats;
 pub use secrets::Secrets;
+pub use transport::{ConnStats, Parts, Prepared, valid_target, valid_token, valid_value};
 
-use crate::profile::{Op, Plan, Protocol, ResponseCheck};
+use crate::profile::{Plan, Protocol, ResponseCheck};
+use transport::Request;
 
 /// One request to send: which global arrival, which op, and when it should have gone out.
 #[derive(Debug, Clone)]
@@ -40,20 +36,8 @@ pub struct Job {
     pub intended: Instant,
     /// It found every connection busy and waited in the queue.
     pub queued: bool,
-    /// What this request does not share with its op's static request.
+    /// What this request does not share with its op's prepared request.
     pub parts: Option<Box<Parts>>,
-}
-
-/// The per-request parts of a request, ready to send; the rest is the op's [`Prepared`].
-#[derive(Debug, Clone, Default)]
-pub struct Parts {
-    /// The rendered path (with the target's base path).
-    pub uri: Option<Uri>,
-    /// Values of the op's templated headers, in template order.
-    pub headers: Vec<HeaderValue>,
-    pub body: Option<Bytes>,
-    /// Sent wrong on purpose.
-    pub tag: Option<Tag>,
 }
 
 /// Everything workers share, read-only during the run.
@@ -83,88 +67,6 @@ pub struct Ctx {
     pub started: Instant,
 }
 
-/// An op's request, built once; each send clones its cheap parts.
-#[derive(Debug)]
-pub struct Prepared {
-    /// The op's name, for what is logged about it.
-    pub name: String,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-    base_path: String,
-    /// Names of the headers whose values are rendered per request.
-    templated: Vec<HeaderName>,
-}
-
-impl Prepared {
-    pub fn new(op: &Op, authority: &str, base_path: &str, keep_alive: bool) -> Prepared {
-        let mut headers = HeaderMap::new();
-        if let Ok(host) = HeaderValue::from_str(authority) {
-            headers.insert(HOST, host);
-        }
-        if !keep_alive {
-            headers.insert(CONNECTION, HeaderValue::from_static("close"));
-        }
-        for (k, v) in &op.headers {
-            headers.insert(k.clone(), v.clone());
-        }
-        // An empty op path means the target URL itself. Validated at load time, so the
-        // parse cannot fail here.
-        let path = match (base_path, op.path.as_str()) {
-            ("", "") => "/".to_string(),
-            (base, p) => format!("{base}{p}"),
-        };
-        let uri = path.parse().unwrap_or_default();
-        let templated = op
-            .template
-            .iter()
-            .flat_map(|t| t.headers.iter())
-            .filter_map(|(name, _)| HeaderName::from_bytes(name.as_bytes()).ok())
-            .collect();
-        Prepared {
-            name: op.name.clone(),
-            method: op.method.clone(),
-            uri,
-            headers,
-            body: op.body.clone(),
-            base_path: base_path.into(),
-            templated,
-        }
-    }
-
-    /// The request to send: the op's static request with this request's parts put in.
-    fn request(&self, parts: Option<&Parts>) -> Request<Full<Bytes>> {
-        let body = parts.and_then(|p| p.body.clone()).unwrap_or_else(|| self.body.clone());
-        let mut req = Request::new(Full::new(body));
-        *req.method_mut() = self.method.clone();
-        *req.uri_mut() = parts.and_then(|p| p.uri.clone()).unwrap_or_else(|| self.uri.clone());
-        let mut headers = self.headers.clone();
-        for (name, value) in self.templated.iter().zip(parts.map_or(&[][..], |p| &p.headers)) {
-            headers.insert(name.clone(), value.clone());
-        }
-        *req.headers_mut() = headers;
-        req
-    }
-
-    /// `METHOD path` of the request this op sends with `parts` (unmasked).
-    pub fn request_line(&self, parts: Option<&Parts>) -> String {
-        let uri = parts.and_then(|p| p.uri.as_ref()).unwrap_or(&self.uri);
-        format!("{} {uri}", self.method)
-    }
-
-    /// The name of the `i`-th templated header.
-    pub fn templated_header(&self, i: usize) -> Option<&HeaderName> {
-        self.templated.get(i)
-    }
-
-    /// The URI of a rendered path (base path included), if it is a valid one.
-    pub fn uri_for(&self, path: &[u8]) -> Option<Uri> {
-        let full = [self.base_path.as_bytes(), path].concat();
-        Uri::try_from(if full.is_empty() { b"/".to_vec() } else { full }).ok()
-    }
-}
-
 impl Ctx {
     pub fn new(
         plan: &Plan,
@@ -181,7 +83,11 @@ impl Ctx {
             keep_alive: t.keep_alive,
             protocol: t.protocol,
             tls: None,
-            requests: plan.ops.iter().map(|op| Prepared::new(op, authority, base_path, t.keep_alive)).collect(),
+            requests: plan
+                .ops
+                .iter()
+                .map(|op| Prepared::new(&op.name, Request::new(op, authority, base_path, t.keep_alive)))
+                .collect(),
             recorder,
             conns: Arc::default(),
             waiting: Arc::default(),

@@ -9,7 +9,7 @@ use einv_report::{BODY_BYTES, ErrorClass, FailedExchange, FailureKind, Outcome, 
 use tokio::sync::watch;
 
 use super::connections::WorkerInbox;
-use super::http::{Conn, MAX_KEPT_BODY, SendError};
+use super::transport::{Conn, Dialer, MAX_KEPT_BODY, SendError};
 use crate::profile::ResponseCheck;
 use einv_workload::requests::Tag;
 
@@ -182,7 +182,7 @@ fn keep_failure(ctx: &Ctx, job: &Job, (sample, body): (&Sample, &[u8]), sent: In
             // To the microsecond: finer than the clock means nothing.
             at_s: (sent.saturating_duration_since(ctx.started).as_secs_f64() * 1e6).round() / 1e6,
             op: op.name.clone(),
-            request: FailedExchange::request_line(ctx.secrets.mask(&op.request_line(job.parts.as_deref()))),
+            request: FailedExchange::request_line(ctx.secrets.mask(&op.request.request_line(job.parts.as_deref()))),
             status: match sample.outcome {
                 Outcome::Response(status) => Some(status),
                 Outcome::Failed(_) => None,
@@ -225,7 +225,9 @@ async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, job: &Job, phases: &mut Ph
         let fresh = slot.as_ref().is_none_or(Conn::is_closed);
         if fresh {
             *slot = None;
-            match Conn::connect(ctx.addr, (ctx.connect_timeout, ctx.protocol), &ctx.conns, ctx.tls.as_ref()).await {
+            let dialer =
+                Dialer { addr: ctx.addr, timeout: ctx.connect_timeout, protocol: ctx.protocol, tls: ctx.tls.as_ref() };
+            match Conn::connect(&dialer, &ctx.conns).await {
                 Ok(c) => {
                     phases.connect = Some(c.connected_in);
                     phases.tls = c.tls_in;
@@ -235,7 +237,7 @@ async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, job: &Job, phases: &mut Ph
             }
         }
         let Some(conn) = slot.as_mut() else { return (Outcome::Failed(ErrorClass::Other), Vec::new()) };
-        let result = conn.send(ctx.requests[op].request(job.parts.as_deref()), &keep).await;
+        let result = conn.exchange(&ctx.requests[op], job.parts.as_deref(), &keep).await;
         // After a status that is no final answer the peer is not speaking HTTP/1.1 to us
         // any more (a 101 hands the connection over to another protocol).
         if !result.as_ref().is_ok_and(|r| is_final_status(r.status)) || !ctx.keep_alive {

@@ -35,8 +35,6 @@ use einv_poolsim::ModelSpec;
 use einv_report::{Quantile, SloSpec};
 use einv_workload::requests::OpTemplate;
 use einv_workload::{Arrivals, Stage};
-use hyper::Method;
-use hyper::header::{HeaderName, HeaderValue};
 
 use crate::driver::Secrets;
 use crate::error::Error;
@@ -231,10 +229,12 @@ impl Load {
 pub struct Op {
     pub name: String,
     pub weight: u32,
-    pub method: Method,
+    /// An upper-case token (`GET`, `POST`, ...).
+    pub method: String,
     /// Path and query, appended to the target's base path.
     pub path: String,
-    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Static headers: lower-case names, values valid on any wire.
+    pub headers: Vec<(String, String)>,
     /// The body, when it has no placeholders.
     pub body: Bytes,
     /// Path, body and header templates, when any of them has placeholders.

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::driver::{valid_target, valid_token, valid_value};
 use bytes::Bytes;
 use einv_core::input::{InputError, clip};
 use einv_workload::Format;
@@ -11,8 +12,6 @@ use einv_workload::feeder::{FeedMode, Feeder};
 use einv_workload::invoice::{Dist, InvoiceSpec};
 use einv_workload::requests::{Faults, OpTemplate};
 use einv_workload::template::{EnvText, Scope, Template, expand_env};
-use hyper::Method;
-use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
 use super::raw::{RawBody, RawBodyTable, RawCheck, RawDist, RawFeeder, RawInvoice, RawOp, RawWorkload};
 use super::replay::{BodyReader, TEMPLATES};
@@ -169,10 +168,10 @@ fn op(c: &mut Check, i: usize, o: RawOp, scope: &ProfileScope, files: &mut BodyF
         0
     });
     let method = o.method.as_deref().unwrap_or("GET");
-    let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap_or_else(|_| {
+    if !valid_token(method.as_bytes()) {
         c.fail(&key("method"), format!("{method:?} is not an HTTP method"));
-        Method::GET
-    });
+    }
+    let method = method.to_ascii_uppercase();
     let mut compile = |c: &mut Check, k: &str, src: &str| {
         Template::parse(src, scope).unwrap_or_else(|e| {
             c.fail(&key(k), e);
@@ -184,7 +183,7 @@ fn op(c: &mut Check, i: usize, o: RawOp, scope: &ProfileScope, files: &mut BodyF
     // The template's own text must make a valid path; placeholder values are
     // percent-encoded when rendered, so any value fits. "" is the target URL itself.
     let literal_path = literal(&path);
-    if !literal_path.is_empty() && (!literal_path.starts_with('/') || literal_path.parse::<hyper::Uri>().is_err()) {
+    if !literal_path.is_empty() && !valid_target(literal_path.as_bytes()) {
         c.fail(&key("path"), format!("{raw_path:?} must be an absolute path like \"/api/v1/invoices\" (or \"\")"));
     }
     let mut body_file = None;
@@ -199,9 +198,9 @@ fn op(c: &mut Check, i: usize, o: RawOp, scope: &ProfileScope, files: &mut BodyF
     let body_file = body_file.map(|file| (file, body.format()));
     let (mut headers, templated) = headers(c, &key("headers"), o.headers, &mut compile);
     // A body template file says what it is; an op's own Content-Type wins.
-    let typed = headers.iter().any(|(n, _)| n == CONTENT_TYPE) || templated.iter().any(|(n, _)| n == "content-type");
+    let typed = headers.iter().any(|(n, _)| n == "content-type") || templated.iter().any(|(n, _)| n == "content-type");
     if let Some(content_type) = body.format().content_type().filter(|_| !typed) {
-        headers.push((CONTENT_TYPE, HeaderValue::from_static(content_type)));
+        headers.push(("content-type".to_string(), content_type.to_string()));
     }
     let extract = o
         .extract
@@ -330,7 +329,7 @@ fn headers(
     key: &str,
     raw: BTreeMap<String, String>,
     compile: &mut Compile,
-) -> (Vec<(HeaderName, HeaderValue)>, Templated) {
+) -> (Vec<(String, String)>, Templated) {
     let (mut fixed, mut templated) = (Vec::new(), Vec::new());
     for (name, value) in raw {
         let key = format!("{key}.{name}");
@@ -339,18 +338,19 @@ fn headers(
             c.fail(&key, "is set by einv-load itself (from the body and target.keep-alive)");
             continue;
         }
-        let Ok(header) = HeaderName::from_bytes(lower.as_bytes()) else {
+        if !valid_token(lower.as_bytes()) {
             c.fail(&key, "is not a valid header name");
             continue;
-        };
+        }
         let t = compile(c, &key[key.find("headers").unwrap_or(0)..], &value);
         if !t.is_static() {
-            templated.push((header.as_str().to_string(), t));
+            templated.push((lower, t));
             continue;
         }
-        match HeaderValue::from_str(&literal(&t)) {
-            Ok(v) => fixed.push((header, v)),
-            Err(_) => c.fail(&key, "has a value that is not a valid header value"),
+        let value = literal(&t);
+        match valid_value(value.as_bytes()) {
+            true => fixed.push((lower, value)),
+            false => c.fail(&key, "has a value that is not a valid header value"),
         }
     }
     (fixed, templated)

@@ -25,7 +25,7 @@ path = "/api/v1/invoices"
 #[test]
 fn good_profile_validates() {
     let plan = parse(GOOD).unwrap();
-    assert_eq!(plan.ops[0].method, Method::POST);
+    assert_eq!(plan.ops[0].method, "POST");
     assert_eq!(plan.load.duration(), Duration::from_secs(10));
     assert!(matches!(plan.target.endpoint, Endpoint::Builtin { .. }));
 }

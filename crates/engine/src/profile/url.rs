@@ -53,7 +53,7 @@ fn http_url(url: &str) -> Result<HttpUrl, String> {
     }
     let (host, port) = host_port(authority)?;
     let port = port.unwrap_or(default_port);
-    let valid_path = path.parse::<hyper::http::uri::PathAndQuery>().is_ok_and(|p| p.as_str() == path);
+    let valid_path = crate::driver::valid_target(path.as_bytes());
     if !path.is_empty() && !valid_path {
         return Err(format!("{path:?} is not a valid URL path (spaces and control characters must be %-encoded)"));
     }

@@ -1,0 +1,190 @@
+//! HTTP/1.1 and HTTP/2 through hyper's client connections: the op's request in hyper's
+//! types (built once), the handshake on a connected stream, one exchange, and hyper's
+//! errors in the report's classes.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use einv_report::ErrorClass;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::{http1, http2};
+use hyper::header::{CONNECTION, HeaderMap, HeaderName, HeaderValue};
+use hyper::rt::{Read, Write};
+use hyper::{Method, Uri};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+use super::{MAX_KEPT_BODY, Parts, Request, Response, SendError};
+
+/// An op's request in hyper's types; each send clones its cheap parts.
+#[derive(Debug)]
+pub struct Prepared {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+    /// Names of the headers whose values are rendered per request.
+    templated: Vec<HeaderName>,
+}
+
+impl Prepared {
+    /// Built from a validated [`Request`]: its method, names and values are valid already,
+    /// so a conversion that fails (it cannot) leaves the part out rather than panic.
+    pub fn new(r: &Request) -> Prepared {
+        let mut headers = HeaderMap::new();
+        for (k, v) in &r.headers {
+            if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_maybe_shared(v.clone())) {
+                headers.insert(k, v);
+            }
+        }
+        if !r.keep_alive {
+            headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        Prepared {
+            method: Method::from_bytes(r.method.as_bytes()).unwrap_or_default(),
+            uri: Uri::from_maybe_shared(r.path.clone()).unwrap_or_default(),
+            headers,
+            body: r.body.clone(),
+            templated: r.templated.iter().filter_map(|n| HeaderName::from_bytes(n.as_bytes()).ok()).collect(),
+        }
+    }
+
+    /// The request to send: the op's static request with this request's parts put in.
+    /// `None` if a part is one hyper refuses though the neutral rules let it through.
+    fn request(&self, parts: Option<&Parts>) -> Option<hyper::Request<Full<Bytes>>> {
+        let body = parts.and_then(|p| p.body.clone()).unwrap_or_else(|| self.body.clone());
+        let mut req = hyper::Request::new(Full::new(body));
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = match parts.and_then(|p| p.path.clone()) {
+            Some(path) => Uri::from_maybe_shared(path).ok()?,
+            None => self.uri.clone(),
+        };
+        let mut headers = self.headers.clone();
+        for (name, value) in self.templated.iter().zip(parts.map_or(&[][..], |p| &p.headers)) {
+            headers.insert(name.clone(), HeaderValue::from_maybe_shared(value.clone()).ok()?);
+        }
+        *req.headers_mut() = headers;
+        Some(req)
+    }
+}
+
+/// hyper's request sender for the protocol negotiated.
+#[derive(Debug)]
+pub enum Sender {
+    Http1(http1::SendRequest<Full<Bytes>>),
+    Http2(http2::SendRequest<Full<Bytes>>),
+}
+
+impl Sender {
+    /// The HTTP handshake on a connected (and, for TLS, secured) stream.
+    pub async fn handshake<S>(io: S, h2: bool) -> Result<Sender, ErrorClass>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        handshake_io(TokioIo::new(io), h2).await
+    }
+
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Sender::Http1(s) => s.is_closed(),
+            Sender::Http2(s) => s.is_closed(),
+        }
+    }
+
+    /// Send one request and read the whole response body, keeping the first
+    /// `keep(status)` bytes of it.
+    pub async fn exchange(
+        &mut self,
+        prepared: &Prepared,
+        parts: Option<&Parts>,
+        keep: impl Fn(u16) -> usize,
+    ) -> Result<Response, SendError> {
+        let Some(req) = prepared.request(parts) else { return Err(SendError::Failed(ErrorClass::Other)) };
+        // A server may close an idle keep-alive connection (keepalive_requests, idle
+        // timeouts) an instant before we reuse it: then the request never left, and that
+        // is no error of the target's. hyper hands such a request back.
+        if self.ready().await.is_err() {
+            return Err(SendError::NotSent);
+        }
+        let handed = Instant::now();
+        let resp = match self.try_send(req).await {
+            Ok(resp) => resp,
+            Err(mut e) => {
+                let sent = e.take_message().is_none();
+                return Err(if sent { SendError::Failed(classify(e.error())) } else { SendError::NotSent });
+            }
+        };
+        let ttfb: Duration = handed.elapsed();
+        let status = resp.status().as_u16();
+        let mut body = resp.into_body();
+        let mut kept = Vec::new();
+        let limit = keep(status).min(MAX_KEPT_BODY);
+        // Read frame by frame; most ops only wait for the body and drop it.
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| SendError::Failed(classify(&e)))?;
+            if let Some(data) = frame.data_ref().filter(|_| kept.len() < limit) {
+                kept.extend_from_slice(&data[..data.len().min(limit - kept.len())]);
+            }
+        }
+        Ok(Response { status, body: kept, ttfb })
+    }
+
+    async fn ready(&mut self) -> Result<(), hyper::Error> {
+        match self {
+            Sender::Http1(s) => s.ready().await,
+            Sender::Http2(s) => s.ready().await,
+        }
+    }
+
+    async fn try_send(
+        &mut self,
+        req: hyper::Request<Full<Bytes>>,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, hyper::client::conn::TrySendError<hyper::Request<Full<Bytes>>>>
+    {
+        match self {
+            Sender::Http1(s) => s.try_send_request(req).await,
+            Sender::Http2(s) => s.try_send_request(req).await,
+        }
+    }
+}
+
+async fn handshake_io<S>(io: S, h2: bool) -> Result<Sender, ErrorClass>
+where
+    S: Read + Write + Unpin + Send + 'static,
+{
+    if h2 {
+        let (sender, connection) = http2::handshake(TokioExecutor::new(), io).await.map_err(|e| classify(&e))?;
+        tokio::spawn(connection);
+        return Ok(Sender::Http2(sender));
+    }
+    let (sender, connection) = http1::handshake(io).await.map_err(|e| classify(&e))?;
+    tokio::spawn(connection);
+    Ok(Sender::Http1(sender))
+}
+
+/// Map a hyper error to the class a user sees in the report.
+fn classify(e: &hyper::Error) -> ErrorClass {
+    if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() {
+        return ErrorClass::Protocol;
+    }
+    if e.is_timeout() {
+        return ErrorClass::Timeout;
+    }
+    if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
+        return ErrorClass::Reset;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            return match io.kind() {
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => ErrorClass::Reset,
+                TimedOut => ErrorClass::Timeout,
+                // hyper's body decoder: a bad chunk size or chunk framing.
+                InvalidData | InvalidInput => ErrorClass::Protocol,
+                _ => ErrorClass::Other,
+            };
+        }
+        source = s.source();
+    }
+    ErrorClass::Other
+}
