@@ -61,3 +61,34 @@ fn an_unknown_protocol_is_refused_with_its_key() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains(":6: target.protocol"), "{}", stderr(&o));
 }
+
+/// `max-streams = 8` on 2 connections: the pool holds 16 requests on the wire at once
+/// (the built-in target holds each 100 ms, so 400/s offers ~40) over exactly 2 HTTP/2
+/// connections, and the rest wait for a stream, marked queued.
+#[test]
+fn two_connections_of_eight_streams_carry_sixteen_requests_at_once() {
+    let src = profile("builtin", "http2")
+        .replace("connections = 4", "connections = 2\nmax-streams = 8")
+        .replace("[load]", "[target.builtin]\npool-size = 64\nissue-hold = \"100ms\"\n[load]")
+        .replace("rate = 200", "rate = 400");
+    let (_tmp, out, o) = run_profile(&src, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let s = summary(&out);
+    let c = &s["connections"];
+    assert_eq!((c["opened"].as_u64(), c["http2"].as_u64(), c["max_open"].as_u64()), (Some(2), Some(2), Some(2)), "{c}");
+    assert_eq!(c["max_in_flight"].as_u64(), Some(16), "{c}");
+    let r = &s["overall"]["requests"];
+    assert_eq!(r["sent"].as_u64(), Some(400), "{r}");
+    assert!(r["queued"].as_u64().is_some_and(|q| q > 0), "more than 16 were due at once: {r}");
+}
+
+/// `max-streams` with HTTP/1.1 is ignored, and `validate` says so.
+#[test]
+fn max_streams_without_http2_is_noted_by_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.toml");
+    std::fs::write(&path, profile("builtin", "http1").replace("connections = 4", "max-streams = 8")).unwrap();
+    let o = crate::einv().arg("validate").arg(&path).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("max-streams is ignored"), "{}", stdout(&o));
+}

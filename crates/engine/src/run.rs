@@ -378,6 +378,7 @@ fn finish_info(plan: &Plan, target: String, started_at: SystemTime, ctx: &Ctx, e
             opened: ctx.conns.opened.load(Ordering::Relaxed),
             max_open: ctx.conns.max_open.load(Ordering::Relaxed),
             http2: ctx.conns.http2.load(Ordering::Relaxed),
+            max_in_flight: ctx.waiting.max_busy(),
         },
         lag_warning: plan.max_send_lag,
         interrupted: ended.interrupted,

@@ -268,6 +268,7 @@ fn connections(folders: &[Folder]) -> Connections {
             opened: a.opened + c.opened,
             max_open: a.max_open + c.max_open,
             http2: a.http2 + c.http2,
+            max_in_flight: a.max_in_flight + c.max_in_flight,
         }
     })
 }

@@ -223,6 +223,10 @@ pub struct Connections {
     /// Of `opened`, those that spoke HTTP/2 (the rest HTTP/1.1); absent before HTTP/2.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub http2: u64,
+    /// The most requests on the wire at once (HTTP/2: streams in flight over all
+    /// connections); open loop only, absent before it was counted.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub max_in_flight: u64,
 }
 
 fn is_zero(n: &u64) -> bool {

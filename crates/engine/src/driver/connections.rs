@@ -1,6 +1,7 @@
 //! The engine's client connections for open-loop runs ("pool" is the model's database pool).
 //!
-//! At most `limit` workers, each owning one connection, opened on demand. Idle workers
+//! At most `limit` workers, each a stream slot of a connection (HTTP/1.1: the one slot
+//! of its own; HTTP/2: `max-streams` slots share one, see `link`), opened on demand. Idle workers
 //! are reused last-in first-out (warm connections first, so a low rate does not open
 //! every connection); when every worker is busy, arrivals wait in a FIFO and are marked
 //! `queued`, their latency still counted from the intended send time.
@@ -16,8 +17,16 @@ use super::Job;
 struct State {
     idle: Vec<usize>,
     pending: VecDeque<Job>,
-    /// Workers started (each owns one connection, open or opening).
+    /// Workers started (each a stream slot of a connection, open or opening).
     workers: usize,
+    /// The most workers busy at once: requests in flight (streams, for HTTP/2).
+    max_busy: usize,
+}
+
+impl State {
+    fn busy(&self) -> usize {
+        self.workers - self.idle.len()
+    }
 }
 
 /// The part of the connections workers share.
@@ -35,7 +44,12 @@ impl Shared {
     /// interval for the live metrics, under the lock the dispatcher takes anyway).
     pub fn gauges(&self) -> (u64, u64) {
         let st = self.lock();
-        ((st.workers - st.idle.len()) as u64, st.pending.len() as u64)
+        (st.busy() as u64, st.pending.len() as u64)
+    }
+
+    /// The most requests in flight at once so far.
+    pub fn max_busy(&self) -> u64 {
+        self.lock().max_busy as u64
     }
 }
 
@@ -50,12 +64,13 @@ pub struct Connections {
 /// What `submit` asks the caller to do.
 pub enum Submitted {
     Done,
-    /// Start a new worker with this id, this first job and this inbox.
+    /// Start a new worker with this first job and this inbox.
     Spawn(WorkerInbox, Job),
 }
 
 impl Connections {
-    /// At most `limit` connections; `shared` is also the live metrics' view of them.
+    /// At most `limit` workers (connections × streams); `shared` is also the live
+    /// metrics' view of them.
     pub fn new(limit: usize, shared: Arc<Shared>) -> Self {
         Connections { shared, workers: Vec::new(), limit }
     }
@@ -63,6 +78,7 @@ impl Connections {
     pub fn submit(&mut self, mut job: Job) -> Submitted {
         let mut st = self.shared.lock();
         if let Some(id) = st.idle.pop() {
+            st.max_busy = st.max_busy.max(st.busy());
             drop(st);
             // An idle worker's inbox is empty (it holds one job at most) and open (a worker
             // only stops once the dispatcher drops its sender), so this cannot fail; if it
@@ -76,6 +92,7 @@ impl Connections {
         }
         if self.workers.len() < self.limit {
             st.workers += 1;
+            st.max_busy = st.max_busy.max(st.busy());
             drop(st);
             let (tx, rx) = mpsc::channel(1);
             let id = self.workers.len();
@@ -102,6 +119,11 @@ pub struct WorkerInbox {
 }
 
 impl WorkerInbox {
+    /// Which worker this is: workers `k × streams ..` share connection `k`.
+    pub fn id(&self) -> usize {
+        self.id
+    }
+
     /// The next job: the queue first, otherwise wait as an idle worker. `None` once the
     /// dispatcher is done and nothing is left.
     pub async fn next(&mut self) -> Option<Job> {

@@ -13,6 +13,7 @@ use einv_workload::Mix;
 
 use super::connections::{Connections, Submitted};
 use super::feed::{Feed, Skipped};
+use super::link::Link;
 use super::pacer::Pacer;
 use super::worker::{self, Source};
 use super::{Ctx, Job};
@@ -58,7 +59,10 @@ pub struct Driven {
 /// Send this shard's `arrivals` through at most `d.connections` connections,
 /// then drain.
 pub async fn open_loop(d: Drive, arrivals: Arrivals, mut feed: Feed, ops: usize) -> Driven {
-    let mut conns = Connections::new(d.connections, d.ctx.waiting.clone());
+    let streams = d.ctx.streams;
+    let mut conns = Connections::new(d.connections * streams, d.ctx.waiting.clone());
+    // HTTP/2: `streams` workers in a row share one connection.
+    let links: Vec<Arc<Link>> = (0..if streams > 1 { d.connections } else { 0 }).map(|_| Arc::default()).collect();
     let mut workers = JoinSet::new();
     let (cut_tx, cut) = watch::channel(false);
     let mut scheduled = vec![0u64; ops];
@@ -81,8 +85,9 @@ pub async fn open_loop(d: Drive, arrivals: Arrivals, mut feed: Feed, ops: usize)
         scheduled[arrival.op] += 1;
         let Ok(job) = feed.job(arrival.index, arrival.op, due, arrival.body) else { continue };
         if let Submitted::Spawn(inbox, job) = conns.submit(job) {
+            let link = links.get(inbox.id() / streams).cloned();
             let source = Source::Connections { first: Some(job), inbox };
-            workers.spawn(worker::run(d.ctx.clone(), source, cut.clone()));
+            workers.spawn(worker::run(d.ctx.clone(), source, cut.clone(), link));
         }
     }
     let dispatched: u64 = scheduled.iter().sum();
@@ -118,7 +123,7 @@ pub async fn closed_loop(d: Drive, feed: Feed, think: Duration) -> Driven {
             stop: d.stop.clone(),
             started: false,
         };
-        workers.spawn(worker::run(d.ctx.clone(), Source::Closed(source), cut.clone()));
+        workers.spawn(worker::run(d.ctx.clone(), Source::Closed(source), cut.clone(), None));
     }
     let sent_until = schedule_end(&d).await;
     drain(workers, cut_tx, sent_until + d.ctx.request_timeout, d.stop, d.ctx.request_timeout).await;

@@ -4,6 +4,7 @@
 mod connections;
 mod dispatch;
 mod feed;
+mod link;
 mod pacer;
 mod secrets;
 pub mod tls;
@@ -48,6 +49,8 @@ pub struct Ctx {
     pub request_timeout: Duration,
     pub keep_alive: bool,
     pub protocol: Protocol,
+    /// Requests in flight at once per connection (open loop; HTTP/2's max-streams).
+    pub streams: usize,
     /// Set for TLS targets: every new connection makes a TLS handshake.
     pub tls: Option<tls::TlsClient>,
     pub requests: Vec<Prepared>,
@@ -82,6 +85,7 @@ impl Ctx {
             request_timeout: t.request_timeout,
             keep_alive: t.keep_alive,
             protocol: t.protocol,
+            streams: t.streams(),
             tls: None,
             requests: plan
                 .ops

@@ -9,6 +9,7 @@ use einv_report::{BODY_BYTES, ErrorClass, FailedExchange, FailureKind, Outcome, 
 use tokio::sync::watch;
 
 use super::connections::WorkerInbox;
+use super::link::Link;
 use super::transport::{Conn, Dialer, MAX_KEPT_BODY, SendError};
 use crate::profile::ResponseCheck;
 use einv_workload::requests::Tag;
@@ -35,15 +36,23 @@ impl Source {
     }
 }
 
-/// Run jobs from `source` on one connection (opened on first use, reopened after errors)
-/// until the source is exhausted or the run is `cut`.
-pub async fn run(ctx: Arc<Ctx>, mut source: Source, mut cut: watch::Receiver<bool>) {
-    let mut conn: Option<Conn> = None;
+/// Run jobs from `source` on one connection (opened on first use, reopened after errors),
+/// or on a stream of the connection `link` shares among its slots, until the source is
+/// exhausted or the run is `cut`.
+pub async fn run(ctx: Arc<Ctx>, mut source: Source, mut cut: watch::Receiver<bool>, link: Option<Arc<Link>>) {
+    let mut conn = Line { conn: None, link };
     while let Some(job) = source.next().await {
         if let Some(sample) = execute(&ctx, &mut conn, &job, &mut cut).await {
             ctx.recorder.record(recorder_slot(), job.op, &sample);
         }
     }
+}
+
+/// What a worker sends on: its connection, or its handle on the one its `link` shares.
+#[derive(Debug, Default)]
+pub struct Line {
+    conn: Option<Conn>,
+    link: Option<Arc<Link>>,
 }
 
 /// The recorder slot of the thread this runs on. Tasks move between the runtime's
@@ -60,7 +69,7 @@ pub fn recorder_slot() -> usize {
 /// Send `job` and measure it. Its deadline is its intended time + the request timeout,
 /// so time spent queued for a connection and time on the wire share one budget. `None`
 /// when the run was cut before it was sent: it then counts as unsent.
-async fn execute(ctx: &Ctx, conn: &mut Option<Conn>, job: &Job, cut: &mut watch::Receiver<bool>) -> Option<Sample> {
+async fn execute(ctx: &Ctx, line: &mut Line, job: &Job, cut: &mut watch::Receiver<bool>) -> Option<Sample> {
     let deadline = job.intended + ctx.request_timeout;
     let sent = Instant::now();
     if sent >= deadline {
@@ -74,13 +83,14 @@ async fn execute(ctx: &Ctx, conn: &mut Option<Conn>, job: &Job, cut: &mut watch:
     let mut phases = Phases::default();
     let exchanged = tokio::select! {
         biased;
-        done = tokio::time::timeout_at(deadline.into(), exchange(ctx, conn, job, &mut phases)) => done.ok(),
+        done = tokio::time::timeout_at(deadline.into(), exchange(ctx, line, job, &mut phases)) => done.ok(),
         // The drain's limit: what is still in flight is recorded as a timeout, now.
         _ = cut.wait_for(|c| *c) => None,
     };
     let (outcome, body) = exchanged.unwrap_or_else(|| {
-        // The connection still has a request in flight: it cannot be reused.
-        *conn = None;
+        // The connection still has a request in flight: it cannot be reused (an HTTP/2
+        // handle goes; the stream is reset, the connection stays with its other slots).
+        line.conn = None;
         (Outcome::Failed(ErrorClass::Timeout), Vec::new())
     });
     let end = Instant::now();
@@ -206,7 +216,8 @@ fn keep_failure(ctx: &Ctx, job: &Job, (sample, body): (&Sample, &[u8]), sent: In
 /// Send `job` on the worker's connection (opening one if needed); `phases` gets the
 /// connect time of a connection opened for it and the time to first byte. Written
 /// through a reference so that a request timeout keeps the phases reached so far.
-async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, job: &Job, phases: &mut Phases) -> (Outcome, Vec<u8>) {
+async fn exchange(ctx: &Ctx, line: &mut Line, job: &Job, phases: &mut Phases) -> (Outcome, Vec<u8>) {
+    let slot = &mut line.conn;
     let op = job.op;
     let (extract, check) = &ctx.responses[op];
     let whole = !extract.is_empty() || check.needs_body();
@@ -227,10 +238,17 @@ async fn exchange(ctx: &Ctx, slot: &mut Option<Conn>, job: &Job, phases: &mut Ph
             *slot = None;
             let dialer =
                 Dialer { addr: ctx.addr, timeout: ctx.connect_timeout, protocol: ctx.protocol, tls: ctx.tls.as_ref() };
-            match Conn::connect(&dialer, &ctx.conns).await {
-                Ok(c) => {
-                    phases.connect = Some(c.connected_in);
-                    phases.tls = c.tls_in;
+            let dial = || Conn::connect(&dialer, &ctx.conns);
+            let opened = match &line.link {
+                Some(link) => link.stream(dial).await,
+                None => dial().await.map(|c| (c, true)),
+            };
+            match opened {
+                Ok((c, opened)) => {
+                    if opened {
+                        phases.connect = Some(c.connected_in);
+                        phases.tls = c.tls_in;
+                    }
                     *slot = Some(c)
                 }
                 Err(class) => return (Outcome::Failed(class), Vec::new()),
@@ -268,7 +286,7 @@ mod tests {
         Job { index: 0, op, intended, queued: false, parts: None }
     }
 
-    async fn one(ctx: &Ctx, conn: &mut Option<Conn>, job: &Job) -> Sample {
+    async fn one(ctx: &Ctx, conn: &mut Line, job: &Job) -> Sample {
         let (_cut_tx, mut cut) = watch::channel(false);
         tokio::time::timeout(PATIENCE, execute(ctx, conn, job, &mut cut)).await.unwrap().unwrap()
     }
@@ -281,7 +299,7 @@ mod tests {
         let plan = testing::plan("[load]\nmode = \"closed\"\nduration = \"1s\"");
         let ctx = testing::ctx(&plan, server.addr);
         let late = Instant::now() - plan.target.request_timeout - Duration::from_millis(1);
-        let sample = one(&ctx, &mut None, &job(0, late)).await;
+        let sample = one(&ctx, &mut Line::default(), &job(0, late)).await;
         assert_eq!((sample.outcome, sample.service), (Outcome::Failed(ErrorClass::Timeout), None));
         assert!(sample.latency > plan.target.request_timeout);
         assert_eq!((server.connections(), server.requests()), (0, 0));
@@ -295,7 +313,7 @@ mod tests {
         socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
         let plan = testing::plan("[load]\nmode = \"closed\"\nduration = \"1s\"");
         let ctx = testing::ctx(&plan, socket.local_addr().unwrap());
-        let sample = one(&ctx, &mut None, &job(0, Instant::now())).await;
+        let sample = one(&ctx, &mut Line::default(), &job(0, Instant::now())).await;
         assert_eq!(sample.outcome, Outcome::Failed(ErrorClass::ConnectRefused));
         assert_eq!(ctx.conns.opened.load(std::sync::atomic::Ordering::Relaxed), 0);
     }
@@ -307,7 +325,7 @@ mod tests {
         let server = Server::start(Reply::AnswerThenClose).await;
         let plan = testing::plan("[load]\nmode = \"closed\"\nduration = \"1s\"");
         let ctx = testing::ctx(&plan, server.addr);
-        let mut conn = None;
+        let mut conn = Line::default();
         for i in 0..3 {
             let sample = one(&ctx, &mut conn, &job(1, Instant::now())).await;
             assert_eq!(sample.outcome, Outcome::Response(200), "request {i}");
@@ -327,9 +345,9 @@ mod tests {
         let sent = tokio::spawn({
             let ctx = ctx.clone();
             async move {
-                let mut conn = None;
+                let mut conn = Line::default();
                 let sample = execute(&ctx, &mut conn, &job(0, Instant::now()), &mut cut).await;
-                (sample, conn.is_none())
+                (sample, conn.conn.is_none())
             }
         });
         server.wait_for_requests(1).await;
@@ -351,7 +369,7 @@ mod tests {
         for (body, failed) in [(r#"{"code":"0000","no":"A1"}"#, false), (r#"{"code":"9","no":"B2"}"#, true)] {
             let server = Server::start(Reply::Answer { status: 200, body, delay: Duration::ZERO }).await;
             let ctx = testing::ctx(&plan, server.addr);
-            let sample = one(&ctx, &mut None, &job(0, Instant::now())).await;
+            let sample = one(&ctx, &mut Line::default(), &job(0, Instant::now())).await;
             assert_eq!(sample.failed_check.is_some(), failed, "{body}");
             // A 2xx answer feeds the capture whatever its checks say: the number it names exists.
             let no = body.split('"').nth(7).map(String::from);
@@ -370,7 +388,7 @@ mod tests {
         let server = Server::start(Reply::Answer { status: 500, body, delay: Duration::ZERO }).await;
         let mut ctx = testing::ctx(&plan, server.addr);
         Arc::get_mut(&mut ctx).unwrap().secrets = super::super::Secrets::new(["s3cret"]);
-        let mut conn = None;
+        let mut conn = Line::default();
         for _ in 0..7 {
             assert_eq!(one(&ctx, &mut conn, &job(1, Instant::now())).await.outcome, Outcome::Response(500));
         }
@@ -385,8 +403,8 @@ mod tests {
 
         let ok = Server::start(Reply::Answer { status: 200, body: "fine", delay: Duration::ZERO }).await;
         let ctx = testing::ctx(&plan, ok.addr);
-        assert_eq!(one(&ctx, &mut None, &job(1, Instant::now())).await.failed_check, None);
-        let sample = one(&ctx, &mut None, &job(0, Instant::now())).await;
+        assert_eq!(one(&ctx, &mut Line::default(), &job(1, Instant::now())).await.failed_check, None);
+        let sample = one(&ctx, &mut Line::default(), &job(0, Instant::now())).await;
         assert_eq!(sample.failed_check, Some(1), "status 200 is not in [201]");
         let kept = ctx.failures.take().exchanges;
         assert_eq!(kept.len(), 1, "the good answer is not kept: {kept:?}");
@@ -409,12 +427,12 @@ mod tests {
         let ctx = testing::ctx(&plan, server.addr());
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let outcomes = rt.block_on(async {
-            let mut conn = None;
+            let mut conn = Line::default();
             let mut outcomes = Vec::new();
             for _ in 0..3 {
                 outcomes.push(one(&ctx, &mut conn, &job(1, Instant::now())).await.outcome);
             }
-            (outcomes, conn.map(|c| c.protocol()))
+            (outcomes, conn.conn.map(|c| c.protocol()))
         });
         assert!(outcomes.0.iter().all(|o| matches!(o, Outcome::Response(_))), "{outcomes:?}");
         assert_eq!(outcomes.1, Some(crate::profile::Protocol::Http2));

@@ -2,7 +2,7 @@
 
 use einv_report::{Limit, Limits, SloSpec, Unit};
 
-use super::{Endpoint, Plan};
+use super::{Endpoint, Plan, Protocol};
 
 impl Plan {
     /// Labelled lines: ("name", ...), ("target", ...), the built-in target's model, ("load",
@@ -25,7 +25,17 @@ impl Plan {
             ),
             Endpoint::Http(u) => u.display(),
         };
-        lines.push(("target", format!("{target}, {} connections", self.target.connections)));
+        let t = &self.target;
+        let streams = match t.protocol {
+            Protocol::Http2 => format!(", HTTP/2 with up to {} streams each", t.streams()),
+            Protocol::Auto => ", HTTP/2 if ALPN agrees (one request per connection)".into(),
+            Protocol::Http1 => String::new(),
+        };
+        lines.push(("target", format!("{target}, {} connections{streams}", t.connections)));
+        if t.max_streams.is_some() && t.protocol != Protocol::Http2 {
+            let why = "target.max-streams is ignored: only protocol = \"http2\" carries several requests at once";
+            lines.push(("note", why.into()));
+        }
         if self.target.endpoint.tls() {
             lines.push(("tls", self.tls_line()));
         }

@@ -87,8 +87,25 @@ pub struct Target {
     pub keep_alive: bool,
     /// `protocol`: which HTTP version the connections speak.
     pub protocol: Protocol,
+    /// `max-streams`: requests in flight at once on one HTTP/2 connection, as written
+    /// (see [`Target::streams`]).
+    pub max_streams: Option<usize>,
     /// How to speak TLS, when the endpoint does.
     pub tls: TlsOptions,
+}
+
+/// Streams per connection when `max-streams` is not written (nginx allows 128).
+pub const DEFAULT_MAX_STREAMS: usize = 100;
+
+impl Target {
+    /// Requests one connection carries at once: `max-streams` with `protocol = "http2"`,
+    /// else one (HTTP/1.1; `auto` only learns the protocol at the handshake).
+    pub fn streams(&self) -> usize {
+        match self.protocol {
+            Protocol::Http2 => self.max_streams.unwrap_or(DEFAULT_MAX_STREAMS),
+            Protocol::Http1 | Protocol::Auto => 1,
+        }
+    }
 }
 
 /// `[target] protocol`: the HTTP version on the wire.

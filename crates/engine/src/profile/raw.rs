@@ -131,6 +131,7 @@ pub struct RawTarget {
     pub request_timeout: Option<HumanDuration>,
     pub keep_alive: Option<bool>,
     pub protocol: Option<String>,
+    pub max_streams: Option<i64>,
     pub tls_ca: Option<String>,
     pub tls_insecure: Option<bool>,
     pub tls_resumption: Option<bool>,

@@ -198,6 +198,9 @@ fn percentiles(c: &mut Check, list: &[f64]) -> Vec<Quantile> {
 
 /// `None` when the URL is missing or of the wrong type: then nothing that depends on it
 /// (the TLS keys, whether `[target.builtin]` applies) can be judged.
+/// More streams than this on one connection is no load test of a gateway's limits any more.
+const MAX_STREAMS: i64 = 10_000;
+
 fn target(c: &mut Check, mut t: RawTarget, dir: &Path, builtin: bool) -> Option<Target> {
     let connections = c.count("target.connections", t.connections.unwrap_or(64), (1, MAX_CONNECTIONS));
     let connect_timeout = t.connect_timeout.map_or(Duration::from_secs(2), |d| c.nonzero("target.connect-timeout", d));
@@ -212,6 +215,7 @@ fn target(c: &mut Check, mut t: RawTarget, dir: &Path, builtin: bool) -> Option<
             Protocol::Http1
         }
     };
+    let max_streams = t.max_streams.map(|n| c.count("target.max-streams", n, (1, MAX_STREAMS)));
     let url = c.required("target.url", t.url.take())?;
     let is_builtin = url == "builtin" || url == "builtin+tls";
     if builtin && !is_builtin {
@@ -230,7 +234,7 @@ fn target(c: &mut Check, mut t: RawTarget, dir: &Path, builtin: bool) -> Option<
         true => super::tls::options(c, &t, dir, (endpoint.tls(), is_builtin)),
         false => super::TlsOptions::default(),
     };
-    Some(Target { endpoint, connections, connect_timeout, request_timeout, keep_alive, protocol, tls })
+    Some(Target { endpoint, connections, connect_timeout, request_timeout, keep_alive, protocol, max_streams, tls })
 }
 
 /// `None` when the mode is of the wrong type (what else to check depends on it) or a

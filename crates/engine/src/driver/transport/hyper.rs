@@ -90,6 +90,15 @@ impl Sender {
         }
     }
 
+    /// Another handle on the same HTTP/2 connection (its streams share it); `None` for
+    /// HTTP/1.1, whose connection carries one request at a time.
+    pub fn share(&self) -> Option<Sender> {
+        match self {
+            Sender::Http1(_) => None,
+            Sender::Http2(s) => Some(Sender::Http2(s.clone())),
+        }
+    }
+
     /// Send one request and read the whole response body, keeping the first
     /// `keep(status)` bytes of it.
     pub async fn exchange(

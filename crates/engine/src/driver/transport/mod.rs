@@ -200,6 +200,15 @@ impl Conn {
         }
     }
 
+    /// Another handle on this connection for one more stream slot (HTTP/2); `None` when
+    /// the connection carries one request at a time.
+    pub fn share(&self) -> Option<Conn> {
+        let wire = match &self.wire {
+            Wire::Hyper(s) => Wire::Hyper(s.share()?),
+        };
+        Some(Conn { wire, _open: self._open.clone(), connected_in: self.connected_in, tls_in: self.tls_in })
+    }
+
     /// Whether the peer or the client has closed this connection (reconnect before reuse).
     pub fn is_closed(&self) -> bool {
         match &self.wire {
