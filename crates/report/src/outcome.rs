@@ -21,10 +21,15 @@ pub enum ErrorClass {
     Http5xx,
     /// Anything else (kept so that nothing is silently dropped).
     Other,
+    /// HTTP/2: the server sent GOAWAY with an error code, ending the connection's streams.
+    GoAway,
+    /// HTTP/2: the server reset the request's stream (RST_STREAM).
+    StreamReset,
 }
 
 impl ErrorClass {
-    pub const ALL: [ErrorClass; 9] = [
+    /// In the order of timeseries.csv's columns: later classes are appended.
+    pub const ALL: [ErrorClass; 11] = [
         ErrorClass::ConnectRefused,
         ErrorClass::ConnectTimeout,
         ErrorClass::Connect,
@@ -34,6 +39,8 @@ impl ErrorClass {
         ErrorClass::Http4xx,
         ErrorClass::Http5xx,
         ErrorClass::Other,
+        ErrorClass::GoAway,
+        ErrorClass::StreamReset,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -49,6 +56,8 @@ impl ErrorClass {
             ErrorClass::Http4xx => "http_4xx",
             ErrorClass::Http5xx => "http_5xx",
             ErrorClass::Other => "other",
+            ErrorClass::GoAway => "h2_goaway",
+            ErrorClass::StreamReset => "h2_rst_stream",
         }
     }
 

@@ -153,12 +153,19 @@ impl TimeseriesWriter {
 
 /// Read a timeseries.csv back (for charts and `report`).
 pub fn read_timeseries(path: &Path) -> Result<Vec<TimeseriesRow>, Error> {
-    read_rows(path, "timeseries.csv", &header(), from_record)
+    read_rows(path, "timeseries.csv", &header(), from_record).or_else(|e| {
+        // A report from before the HTTP/2 classes: their columns are missing, read as 0.
+        let old = header();
+        match read_rows(path, "timeseries.csv", &old[..old.len() - 2], from_record) {
+            Ok(rows) => Ok(rows),
+            Err(_) => Err(e),
+        }
+    })
 }
 
 fn from_record(r: &Record) -> Result<TimeseriesRow, Error> {
     let mut errors_by_class = [0; ErrorClass::COUNT];
-    for (i, e) in errors_by_class.iter_mut().enumerate() {
+    for (i, e) in errors_by_class.iter_mut().enumerate().take(r.len() - FIXED.len().min(r.len())) {
         *e = r.int(FIXED.len() + i)?;
     }
     Ok(TimeseriesRow {

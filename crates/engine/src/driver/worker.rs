@@ -441,6 +441,68 @@ mod tests {
         server.stop();
     }
 
+    /// An HTTP/2 server that answers each request's stream with RST_STREAM, or (raw
+    /// frames: h2's server counts an accepted stream as processed) the connection with
+    /// GOAWAY naming no stream processed and an error code.
+    async fn h2_refusing(goaway: bool) -> std::net::SocketAddr {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    if !goaway {
+                        let Ok(mut conn) = h2::server::handshake(stream).await else { return };
+                        while let Some(Ok((_req, mut respond))) = conn.accept().await {
+                            respond.send_reset(h2::Reason::REFUSED_STREAM);
+                        }
+                        return;
+                    }
+                    let _ = stream.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).await;
+                    let (mut buf, mut chunk) = (Vec::new(), [0u8; 4096]);
+                    // Past the 24-byte preface, frames until the request's HEADERS (type 1).
+                    let headers = |b: &[u8]| {
+                        let mut at = 24;
+                        while b.len() >= at + 9 {
+                            if b[at + 3] == 1 {
+                                return true;
+                            }
+                            at += 9 + (usize::from(b[at]) << 16 | usize::from(b[at + 1]) << 8 | usize::from(b[at + 2]));
+                        }
+                        false
+                    };
+                    while !headers(&buf) {
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let ack_and_goaway =
+                        [0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xb];
+                    let _ = stream.write_all(&ack_and_goaway).await;
+                    // Read on rather than close: a close would reset what the client still sends.
+                    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+                        while stream.read(&mut chunk).await.is_ok_and(|n| n > 0) {}
+                    })
+                    .await;
+                });
+            }
+        });
+        addr
+    }
+
+    /// GOAWAY and RST_STREAM from the server are error classes of their own.
+    #[tokio::test]
+    async fn http2_goaway_and_rst_stream_are_their_own_classes() {
+        let mut plan = testing::plan("[load]\nmode = \"closed\"\nduration = \"1s\"");
+        plan.target.protocol = crate::profile::Protocol::Http2;
+        for (goaway, class) in [(false, ErrorClass::StreamReset), (true, ErrorClass::GoAway)] {
+            let ctx = testing::ctx(&plan, h2_refusing(goaway).await);
+            let sample = one(&ctx, &mut Line::default(), &job(1, Instant::now())).await;
+            assert_eq!(sample.outcome, Outcome::Failed(class), "goaway {goaway}");
+        }
+    }
+
     /// Each thread records into a slot of its own, and always the same one.
     #[test]
     fn each_thread_has_a_recorder_slot_of_its_own() {

@@ -20,6 +20,8 @@ const CLASS_COLORS: [RGBColor; ErrorClass::COUNT] = [
     palette::ORANGE,     // http_4xx
     palette::VERMILLION, // http_5xx
     palette::GREY,       // other
+    palette::GREEN,      // h2_goaway: a reset of a whole connection
+    palette::SKY,        // h2_rst_stream
 ];
 
 /// Errors per second over time, one line per error class that occurred. A cut-short last

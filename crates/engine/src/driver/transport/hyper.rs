@@ -170,6 +170,25 @@ where
     Ok(Sender::Http1(sender))
 }
 
+/// An HTTP/2 error the peer sent, from hyper's source chain: GOAWAY ends the connection
+/// (with its streams), RST_STREAM one request. Flow-control stalls raise no error: a
+/// stalled stream ends as a `timeout`.
+fn h2_class(e: &hyper::Error) -> Option<ErrorClass> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h2) = s.downcast_ref::<h2::Error>() {
+            tracing::debug!("HTTP/2 error: {h2} (reason {:?})", h2.reason());
+            return match () {
+                _ if h2.is_go_away() && h2.is_remote() => Some(ErrorClass::GoAway),
+                _ if h2.is_reset() && h2.is_remote() => Some(ErrorClass::StreamReset),
+                _ => None,
+            };
+        }
+        source = s.source();
+    }
+    None
+}
+
 /// Map a hyper error to the class a user sees in the report.
 fn classify(e: &hyper::Error) -> ErrorClass {
     if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() {
@@ -177,6 +196,9 @@ fn classify(e: &hyper::Error) -> ErrorClass {
     }
     if e.is_timeout() {
         return ErrorClass::Timeout;
+    }
+    if let Some(class) = h2_class(e) {
+        return class;
     }
     if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
         return ErrorClass::Reset;
