@@ -207,6 +207,20 @@ mod tests {
         assert_eq!(read_timeseries(&path).unwrap(), vec![row]);
     }
 
+    /// A report from before the HTTP/2 error classes (two columns fewer) still reads,
+    /// those classes 0: `report` re-renders old folders.
+    #[test]
+    fn a_timeseries_without_the_http2_columns_reads_with_them_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("timeseries.csv");
+        let mut row = TimeseriesRow { start_s: 1.0, length_s: 1.0, sent: 9, ..Default::default() };
+        row.errors_by_class[3] = 2;
+        let (h, r) = (header(), row.record());
+        let line = |v: &[String]| v[..v.len() - 2].join(",");
+        std::fs::write(&path, format!("{}\n{}\n", line(&h), line(&r))).unwrap();
+        assert_eq!(read_timeseries(&path).unwrap(), vec![row]);
+    }
+
     /// What a run keeps of its rows is what `report` reads back from the file.
     #[test]
     fn a_row_as_written_is_the_row_read_back() {
