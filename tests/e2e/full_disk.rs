@@ -76,6 +76,9 @@ fn a_full_disk_loses_files_not_the_result() {
     // The folder is finished but incomplete: readers say which file is missing.
     let o = run_in_root(&["report", &out.display().to_string()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("histograms.hlog was not written"), "{}", stderr(&o));
+    // Which missing file it names depends on how full the disk got (timeseries.csv's
+    // width decides that too): any of those not written.
+    let named = missing.iter().any(|f| stderr(&o).contains(&format!("{f} was not written")));
+    assert!(named, "{missing:?}: {}", stderr(&o));
     drop(disk);
 }
