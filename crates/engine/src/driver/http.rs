@@ -15,7 +15,6 @@ use hyper::Request;
 use hyper::client::conn::{http1, http2};
 use hyper::rt::{Read, Write};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::TcpStream;
 
 use super::tls::TlsClient;
 use crate::profile::Protocol;
@@ -23,6 +22,9 @@ use crate::profile::Protocol;
 /// Connection counts shared by all workers (for the summary and the live gauge).
 #[derive(Debug, Default)]
 pub struct ConnStats {
+    /// How new connections are opened (paced, from which source addresses): shared by
+    /// every worker, as the counts are.
+    pub dialer: super::dial::Dialer,
     pub open: AtomicU64,
     pub opened: AtomicU64,
     pub max_open: AtomicU64,
@@ -147,13 +149,7 @@ impl Conn {
         stats: &Arc<ConnStats>,
         tls: Option<&TlsClient>,
     ) -> Result<Conn, ErrorClass> {
-        let began = Instant::now();
-        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-            Err(_) => return Err(ErrorClass::ConnectTimeout),
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => return Err(ErrorClass::ConnectRefused),
-            Ok(Err(_)) => return Err(ErrorClass::Connect),
-            Ok(Ok(s)) => s,
-        };
+        let (stream, began) = stats.dialer.connect(addr, timeout).await?;
         let connected_in = began.elapsed();
         // Requests are small and latency is the point: never wait for Nagle.
         let _ = stream.set_nodelay(true);

@@ -2,6 +2,7 @@
 //! (through the engine's `connections`) or by a closed-loop source.
 
 mod connections;
+pub mod dial;
 mod dispatch;
 mod feed;
 pub mod http;
@@ -183,7 +184,7 @@ impl Ctx {
             tls: None,
             requests: plan.ops.iter().map(|op| Prepared::new(op, authority, base_path, t.keep_alive)).collect(),
             recorder,
-            conns: Arc::default(),
+            conns: Arc::new(ConnStats { dialer: dial::Dialer::new(t), ..ConnStats::default() }),
             waiting: Arc::default(),
             captures,
             responses: plan.ops.iter().map(|op| (op.extract.clone(), op.check.clone())).collect(),

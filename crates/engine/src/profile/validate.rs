@@ -202,6 +202,8 @@ fn target(c: &mut Check, mut t: RawTarget, dir: &Path, builtin: bool) -> Option<
     let connections = c.count("target.connections", t.connections.unwrap_or(64), (1, MAX_CONNECTIONS));
     let connect_timeout = t.connect_timeout.map_or(Duration::from_secs(2), |d| c.nonzero("target.connect-timeout", d));
     let request_timeout = t.request_timeout.map_or(Duration::from_secs(10), |d| c.nonzero("target.request-timeout", d));
+    let connect_rate = t.connect_rate.map(|r| c.positive_rate("target.connect-rate", r));
+    let source_addrs = source_addrs(c, t.source_addrs.take().unwrap_or_default());
     let keep_alive = t.keep_alive.unwrap_or(true);
     let protocol = match t.protocol.as_deref() {
         None | Some("http1") => Protocol::Http1,
@@ -230,7 +232,31 @@ fn target(c: &mut Check, mut t: RawTarget, dir: &Path, builtin: bool) -> Option<
         true => super::tls::options(c, &t, dir, (endpoint.tls(), is_builtin)),
         false => super::TlsOptions::default(),
     };
-    Some(Target { endpoint, connections, connect_timeout, request_timeout, keep_alive, protocol, tls })
+    Some(Target {
+        endpoint,
+        connections,
+        connect_timeout,
+        connect_rate,
+        source_addrs,
+        request_timeout,
+        keep_alive,
+        protocol,
+        tls,
+    })
+}
+
+/// `target.source-addrs`: IP addresses (any: users aim at their own hosts), each once.
+fn source_addrs(c: &mut Check, raw: Vec<String>) -> Vec<std::net::IpAddr> {
+    let mut out = Vec::new();
+    for (i, text) in raw.iter().enumerate() {
+        let key = format!("target.source-addrs[{i}]");
+        match text.parse() {
+            Ok(ip) if out.contains(&ip) => c.fail(&key, format!("lists {ip} twice")),
+            Ok(ip) => out.push(ip),
+            Err(_) => c.fail(&key, format!("is {text:?}, not an IP address (e.g. \"127.0.0.2\" or \"::1\")")),
+        }
+    }
+    out
 }
 
 /// `None` when the mode is of the wrong type (what else to check depends on it) or a
