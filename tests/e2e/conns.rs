@@ -105,3 +105,14 @@ fn source_addrs_that_are_no_ip_addresses_exit_2_with_key_and_line() {
     assert_eq!(o.status.code(), Some(2), "{e}");
     assert!(e.contains("p.toml:7: target.source-addrs[1]: is \"localhost\", not an IP address"), "{e}");
 }
+
+#[test]
+fn a_connect_rate_out_of_bounds_exits_2_with_key_and_line() {
+    for bad in ["0", "-5", "1e-300", "inf"] {
+        let (_dir, _out, o) = run_profile(&profile(&format!("connect-rate = {bad}"), 10), &[]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {e}");
+        assert!(e.contains("p.toml:5: target.connect-rate: must be from 0.01 to 1000000 connections/s"), "{bad}: {e}");
+        assert!(!e.contains("panicked"), "{bad}: {e}");
+    }
+}

@@ -40,7 +40,7 @@ impl Dialer {
     /// `rate`: connects a second at most (validated: positive and finite).
     fn paced(rate: Option<f64>, sources: Vec<IpAddr>) -> Dialer {
         Dialer {
-            gap: rate.map(|r| Duration::from_secs_f64(1.0 / r)),
+            gap: rate.and_then(|r| Duration::try_from_secs_f64(1.0 / r).ok()),
             next: Mutex::new(None),
             sources,
             turn: AtomicUsize::new(0),

@@ -202,7 +202,7 @@ fn target(c: &mut Check, mut t: RawTarget, dir: &Path, builtin: bool) -> Option<
     let connections = c.count("target.connections", t.connections.unwrap_or(64), (1, MAX_CONNECTIONS));
     let connect_timeout = t.connect_timeout.map_or(Duration::from_secs(2), |d| c.nonzero("target.connect-timeout", d));
     let request_timeout = t.request_timeout.map_or(Duration::from_secs(10), |d| c.nonzero("target.request-timeout", d));
-    let connect_rate = t.connect_rate.map(|r| c.positive_rate("target.connect-rate", r));
+    let connect_rate = t.connect_rate.map(|r| connect_rate(c, r));
     let source_addrs = source_addrs(c, t.source_addrs.take().unwrap_or_default());
     let keep_alive = t.keep_alive.unwrap_or(true);
     let protocol = match t.protocol.as_deref() {
@@ -243,6 +243,17 @@ fn target(c: &mut Check, mut t: RawTarget, dir: &Path, builtin: bool) -> Option<
         protocol,
         tls,
     })
+}
+
+/// `target.connect-rate`: new connections a second, within bounds that keep the time
+/// between two connects a valid, nonzero duration.
+fn connect_rate(c: &mut Check, r: f64) -> f64 {
+    const RANGE: (f64, f64) = (0.01, 1_000_000.0);
+    if !(RANGE.0..=RANGE.1).contains(&r) {
+        c.fail("target.connect-rate", format!("must be from 0.01 to 1000000 connections/s, got {r}"));
+        return 1.0;
+    }
+    r
 }
 
 /// `target.source-addrs`: IP addresses (any: users aim at their own hosts), each once.
