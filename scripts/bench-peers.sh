@@ -12,6 +12,7 @@
 # average is printed with the table): other work on either core shows in every figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+case " $* " in *" -h "* | *" --help "*) exec python3 scripts/bench_peers.py --help ;; esac
 cache="${EINV_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/einv-load-bench}"
 
 need_apt=()
