@@ -7,6 +7,7 @@ mod bad_profiles;
 mod calibrate;
 mod capacity;
 mod compare;
+mod conns;
 mod env;
 mod errors;
 mod full_disk;

@@ -37,6 +37,14 @@ pub enum Error {
     /// The built-in target's certificate could not be written where `--cert-out` says.
     #[error("--cert-out: cannot write the certificate: {0}")]
     Certificate(einv_report::Error),
+    /// The open-file limit is too low for the connections asked for, even raised to the
+    /// hard limit.
+    #[error(
+        "target.connections = {connections} needs about {need} open files, but this process may open {limit}: \
+         raise the limit (`ulimit -n {need}` in the shell, `LimitNOFILE={need}` in a systemd unit, \
+         `--ulimit nofile={need}` for docker) or use fewer connections"
+    )]
+    FdLimit { connections: usize, need: u64, limit: u64 },
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
     /// The run's driver stopped without a result (it panicked).
@@ -57,7 +65,8 @@ impl Error {
             | Error::Profile(_)
             | Error::Flag { .. }
             | Error::Folder { .. }
-            | Error::Saved(_) => true,
+            | Error::Saved(_)
+            | Error::FdLimit { .. } => true,
             // An input report folder that is missing, incomplete or from another run; an
             // output path that is refused.
             Error::Report(e) | Error::Certificate(e) => e.is_bad_input(),

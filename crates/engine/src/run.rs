@@ -56,6 +56,8 @@ pub struct RunResult {
 
 /// Carry out `plan` against its target and write the report.
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
+    let builtin = matches!(plan.target.endpoint, Endpoint::Builtin { .. });
+    crate::driver::dial::ensure_fd_limit(plan.target.connections, builtin)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)

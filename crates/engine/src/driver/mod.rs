@@ -2,6 +2,7 @@
 //! (through the engine's `connections`) or by a closed-loop source.
 
 mod connections;
+pub mod dial;
 mod dispatch;
 mod feed;
 mod link;
@@ -93,7 +94,7 @@ impl Ctx {
                 .map(|op| Prepared::new(&op.name, Request::new(op, authority, base_path, t.keep_alive)))
                 .collect(),
             recorder,
-            conns: Arc::default(),
+            conns: Arc::new(ConnStats { dialer: dial::Dialer::new(t), ..ConnStats::default() }),
             waiting: Arc::default(),
             captures,
             responses: plan.ops.iter().map(|op| (op.extract.clone(), op.check.clone())).collect(),

@@ -83,6 +83,11 @@ pub struct Target {
     /// Most connections open at once (closed loop: the number of concurrent users).
     pub connections: usize,
     pub connect_timeout: Duration,
+    /// `connect-rate`: new connections a second at most (`None`: unpaced).
+    pub connect_rate: Option<f64>,
+    /// `source-addrs`: local addresses connections are opened from, in turn (empty: the
+    /// system picks).
+    pub source_addrs: Vec<std::net::IpAddr>,
     pub request_timeout: Duration,
     pub keep_alive: bool,
     /// `protocol`: which HTTP version the connections speak.

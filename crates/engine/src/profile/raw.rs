@@ -128,6 +128,10 @@ pub struct RawTarget {
     pub url: Option<String>,
     pub connections: Option<i64>,
     pub connect_timeout: Option<HumanDuration>,
+    /// New connections a second at most, across the run.
+    pub connect_rate: Option<f64>,
+    /// Local addresses to connect from, in turn.
+    pub source_addrs: Option<Vec<String>>,
     pub request_timeout: Option<HumanDuration>,
     pub keep_alive: Option<bool>,
     pub protocol: Option<String>,

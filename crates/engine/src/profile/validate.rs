@@ -205,6 +205,8 @@ fn target(c: &mut Check, mut t: RawTarget, dir: &Path, builtin: bool) -> Option<
     let connections = c.count("target.connections", t.connections.unwrap_or(64), (1, MAX_CONNECTIONS));
     let connect_timeout = t.connect_timeout.map_or(Duration::from_secs(2), |d| c.nonzero("target.connect-timeout", d));
     let request_timeout = t.request_timeout.map_or(Duration::from_secs(10), |d| c.nonzero("target.request-timeout", d));
+    let connect_rate = t.connect_rate.map(|r| connect_rate(c, r));
+    let source_addrs = source_addrs(c, t.source_addrs.take().unwrap_or_default());
     let keep_alive = t.keep_alive.unwrap_or(true);
     let protocol = match t.protocol.as_deref() {
         None | Some("http1") => Protocol::Http1,
@@ -234,7 +236,43 @@ fn target(c: &mut Check, mut t: RawTarget, dir: &Path, builtin: bool) -> Option<
         true => super::tls::options(c, &t, dir, (endpoint.tls(), is_builtin)),
         false => super::TlsOptions::default(),
     };
-    Some(Target { endpoint, connections, connect_timeout, request_timeout, keep_alive, protocol, max_streams, tls })
+    Some(Target {
+        endpoint,
+        connections,
+        connect_timeout,
+        connect_rate,
+        source_addrs,
+        request_timeout,
+        keep_alive,
+        protocol,
+        max_streams,
+        tls,
+    })
+}
+
+/// `target.connect-rate`: new connections a second, within bounds that keep the time
+/// between two connects a valid, nonzero duration.
+fn connect_rate(c: &mut Check, r: f64) -> f64 {
+    const RANGE: (f64, f64) = (0.01, 1_000_000.0);
+    if !(RANGE.0..=RANGE.1).contains(&r) {
+        c.fail("target.connect-rate", format!("must be from 0.01 to 1000000 connections/s, got {r}"));
+        return 1.0;
+    }
+    r
+}
+
+/// `target.source-addrs`: IP addresses (any: users aim at their own hosts), each once.
+fn source_addrs(c: &mut Check, raw: Vec<String>) -> Vec<std::net::IpAddr> {
+    let mut out = Vec::new();
+    for (i, text) in raw.iter().enumerate() {
+        let key = format!("target.source-addrs[{i}]");
+        match text.parse() {
+            Ok(ip) if out.contains(&ip) => c.fail(&key, format!("lists {ip} twice")),
+            Ok(ip) => out.push(ip),
+            Err(_) => c.fail(&key, format!("is {text:?}, not an IP address (e.g. \"127.0.0.2\" or \"::1\")")),
+        }
+    }
+    out
 }
 
 /// `None` when the mode is of the wrong type (what else to check depends on it) or a

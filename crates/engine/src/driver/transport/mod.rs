@@ -22,7 +22,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use einv_report::ErrorClass;
-use tokio::net::TcpStream;
 
 pub use request::{Parts, Request, valid_target, valid_token, valid_value};
 
@@ -32,6 +31,9 @@ use crate::profile::Protocol;
 /// Connection counts shared by all workers (for the summary and the live gauge).
 #[derive(Debug, Default)]
 pub struct ConnStats {
+    /// How new connections are opened (paced, from which source addresses): shared by
+    /// every worker, as the counts are.
+    pub dialer: crate::driver::dial::Dialer,
     pub open: AtomicU64,
     pub opened: AtomicU64,
     pub max_open: AtomicU64,
@@ -145,13 +147,7 @@ impl Conn {
     /// `connect_error` (its cause goes to `stats` for the summary's warning).
     pub async fn connect(d: &Dialer<'_>, stats: &Arc<ConnStats>) -> Result<Conn, ErrorClass> {
         let (addr, timeout) = (d.addr, d.timeout);
-        let began = Instant::now();
-        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-            Err(_) => return Err(ErrorClass::ConnectTimeout),
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => return Err(ErrorClass::ConnectRefused),
-            Ok(Err(_)) => return Err(ErrorClass::Connect),
-            Ok(Ok(s)) => s,
-        };
+        let (stream, began) = stats.dialer.connect(addr, timeout).await?;
         let connected_in = began.elapsed();
         // Requests are small and latency is the point: never wait for Nagle.
         let _ = stream.set_nodelay(true);
