@@ -32,9 +32,11 @@ impl<'a> ModelRun<'a> {
     pub(crate) fn new(plan: &'a Plan) -> ModelRun<'a> {
         let spec = &plan.model.spec;
         let service = spec.service();
+        let mut sim = Sim::for_service(&service, Some(plan.target.request_timeout));
+        sim.seed(derive_seed(plan.seed, "handoff"));
         ModelRun {
             spec,
-            sim: Sim::for_service(&service, Some(plan.target.request_timeout)),
+            sim,
             service,
             times: Vec::new(),
             holds: <Pcg64Mcg as rand::SeedableRng>::seed_from_u64(derive_seed(plan.seed, "holds")),

@@ -186,12 +186,15 @@ impl Problems {
         if let Some(q) = r.queue_limit.filter(|&q| q > MAX_QUEUE) {
             self.fail(&key("queue-limit"), format!("queue-limit must be at most {MAX_QUEUE}, got {q}"));
         }
-        if let crate::Discipline::Barging { handoff_delay } = r.discipline {
+        if let crate::Discipline::Barging { handoff_delay } = &r.discipline {
             if r.kind != Kind::Pool {
                 self.fail(&key("discipline"), "a queue discipline applies to kind = \"pool\" only");
             }
-            if handoff_delay > MAX_HANDOFF_DELAY {
-                let message = format!("handoff-delay must be at most {MAX_HANDOFF_DELAY:?}, got {handoff_delay:?}");
+            self.hold(&key("handoff-delay"), handoff_delay);
+            let typical = handoff_delay.mean();
+            if typical > MAX_HANDOFF_DELAY {
+                let message =
+                    format!("handoff-delay must be at most {MAX_HANDOFF_DELAY:?} on average, got {typical:?}");
                 self.fail(&key("handoff-delay"), message);
             }
         }

@@ -13,6 +13,9 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::time::Duration;
 
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+
 use crate::{Discipline, Hold, Kind, ModelSpec, Resource, Service, Step, Tempo, TokenBucket, WhenDry};
 
 /// A step as the simulator runs it: which resource, and whether it spends a drawn time.
@@ -41,10 +44,14 @@ struct Res {
     discipline: Discipline,
     bucket: Option<TokenBucket>,
     busy: usize,
-    /// Requests waiting, with when they began to, in that order (a barging waiter that
-    /// loses its hand-off goes back to its place): with one timeout, the front has the
-    /// first deadline.
+    /// Requests waiting, with when they began to, in the order they are served. FIFO,
+    /// that is asking order, and with one timeout the front has the first deadline.
+    /// Barging, a waiter that lost its hand-off is back at the end with its old deadline,
+    /// so the deadlines are kept in `deadlines` instead.
     queue: VecDeque<(u32, u64)>,
+    /// A barging queue's deadlines: (deadline, request, its ticket). An entry whose
+    /// ticket is no longer the request's (served meanwhile) is stale and skipped.
+    deadlines: BinaryHeap<Reverse<(u64, u32, u64)>>,
     /// Waiters handed a unit and still waking up (barging): out of the queue, still waiting.
     waking: usize,
     busy_ns: u128,
@@ -73,6 +80,8 @@ struct Req {
     pool_held: u64,
     /// The resource it was handed a unit of and is waking up to take (barging).
     waking: Option<usize>,
+    /// Its place in a barging queue (0: in none), to tell a live deadline from a stale one.
+    ticket: u64,
     /// The resource that ran dry for it, and whether it was refused at once.
     failed: Option<(usize, bool)>,
 }
@@ -102,6 +111,9 @@ pub struct Sim {
     waiting_ns: u128,
     arrived: u64,
     demand_ns: u128,
+    /// The barging hand-off's wake-ups are the simulator's own draws.
+    rng: Pcg64Mcg,
+    tickets: u64,
 }
 
 fn ns(d: Duration) -> u64 {
@@ -144,10 +156,11 @@ impl Sim {
                 timeout_ns: r.acquire_timeout.map(ns),
                 queue_limit: r.queue_limit,
                 when_dry: r.when_dry,
-                discipline: r.discipline,
+                discipline: r.discipline.clone(),
                 bucket: if let Kind::RateLimit(l) = r.kind { Some(TokenBucket::new(l)) } else { None },
                 busy: 0,
                 queue: VecDeque::new(),
+                deadlines: BinaryHeap::new(),
                 waking: 0,
                 busy_ns: 0,
                 timeouts: 0,
@@ -184,7 +197,15 @@ impl Sim {
             waiting_ns: 0,
             arrived: 0,
             demand_ns: 0,
+            rng: Pcg64Mcg::seed_from_u64(0),
+            tickets: 0,
         }
+    }
+
+    /// Seed the simulator's own draws (a barging pool's wake-ups); the same seed and
+    /// arrivals give the same run.
+    pub fn seed(&mut self, seed: u64) {
+        self.rng = Pcg64Mcg::seed_from_u64(seed);
     }
 
     /// A request tagged `tag` arrives at `at` and would hold a connection for `hold`, with
@@ -222,7 +243,7 @@ impl Sim {
         r.kept.clear();
         (r.tag, r.op, r.arrival, r.step, r.next_time, r.asked) = (tag, op, t, 0, 0, t);
         (r.waited, r.queued, r.held, r.failed) = (0, 0, 0, None);
-        (r.pool_waited, r.pool_held, r.waking) = (None, 0, None);
+        (r.pool_waited, r.pool_held, r.waking, r.ticket) = (None, 0, None, 0);
         self.proceed(id, t, emit);
         self.drain(t, emit);
     }
@@ -295,15 +316,9 @@ impl Sim {
         let end = t == u64::MAX;
         loop {
             let next = self.events.peek().map(|Reverse((e, _))| *e).filter(|&e| e <= t);
-            // The earliest deadline of a queue's front; a waiter whose deadline is exactly
-            // a step's end still gets what that step frees.
-            let deadline = (0..self.res.len())
-                .filter_map(|i| {
-                    let r = &self.res[i];
-                    let &(_, since) = r.queue.front()?;
-                    Some((since.saturating_add(r.timeout_ns?), i))
-                })
-                .min();
+            // The earliest deadline of a waiter; one whose deadline is exactly a step's end
+            // still gets what that step frees.
+            let deadline = (0..self.res.len()).filter_map(|i| self.deadline(i)).min();
             if let Some((d, i)) = deadline
                 && (d < t || end)
                 && next.is_none_or(|e| d < e)
@@ -322,12 +337,54 @@ impl Sim {
         self.tick(t);
     }
 
-    /// The front waiter of resource `i` gives up at its deadline `d`.
+    /// The first deadline of resource `i`'s waiters, and `i`. A barging queue's stale
+    /// entries (requests served since) are dropped on the way.
+    fn deadline(&mut self, i: usize) -> Option<(u64, usize)> {
+        let r = &mut self.res[i];
+        let limit = r.timeout_ns?;
+        if matches!(r.discipline, Discipline::Fifo) {
+            let &(_, since) = r.queue.front()?;
+            return Some((since.saturating_add(limit), i));
+        }
+        loop {
+            let &Reverse((d, id, ticket)) = r.deadlines.peek()?;
+            if self.reqs[id as usize].ticket == ticket {
+                return Some((d, i));
+            }
+            r.deadlines.pop();
+        }
+    }
+
+    /// Resource `i`'s waiter with the first deadline gives up at that deadline `d`.
     fn time_out(&mut self, i: usize, d: u64, emit: &mut impl FnMut(Completion)) {
         self.tick(d);
-        let Some((id, _)) = self.res[i].queue.pop_front() else { return };
+        let r = &mut self.res[i];
+        let id = if matches!(r.discipline, Discipline::Fifo) {
+            let Some((id, _)) = r.queue.pop_front() else { return };
+            id
+        } else {
+            let Some(Reverse((_, id, _))) = r.deadlines.pop() else { return };
+            // Rare (a waiter starved past its deadline), and the queue is short: at most
+            // the workers that ask this pool.
+            if let Some(at) = r.queue.iter().position(|&(w, _)| w == id) {
+                r.queue.remove(at);
+            }
+            self.reqs[id as usize].ticket = 0;
+            id
+        };
         self.res[i].timeouts += 1;
         self.give_up(id, i, d, emit);
+    }
+
+    /// Request `id` waits for resource `i` from `asked`, at the end of its queue.
+    fn enqueue(&mut self, id: u32, i: usize, asked: u64) {
+        let r = &mut self.res[i];
+        r.queue.push_back((id, asked));
+        if let (Discipline::Barging { .. }, Some(limit)) = (&r.discipline, r.timeout_ns) {
+            self.tickets += 1;
+            r.deadlines.push(Reverse((asked.saturating_add(limit), id, self.tickets)));
+            self.reqs[id as usize].ticket = self.tickets;
+        }
     }
 
     /// Request `id` gave up waiting for resource `i` at `t`.
@@ -339,8 +396,8 @@ impl Sim {
     }
 
     /// Request `id`, handed a unit of resource `i`, has woken at `t` (barging): it takes
-    /// the unit if no request that asked meanwhile took it, else goes back to waiting in
-    /// its place, or gives up if its deadline has passed.
+    /// the unit if no request that asked meanwhile took it, else waits again at the end
+    /// of the line (HikariCP's fair hand-off queue), or gives up if its deadline has passed.
     fn woken(&mut self, id: u32, i: usize, t: u64, emit: &mut impl FnMut(Completion)) {
         let res = &mut self.res[i];
         res.waking -= 1;
@@ -354,9 +411,7 @@ impl Sim {
             res.timeouts += 1;
             return self.give_up(id, i, t, emit);
         }
-        // Its place by when it asked: the queue stays in deadline order.
-        let at = res.queue.partition_point(|&(_, a)| a <= asked);
-        res.queue.insert(at, (id, asked));
+        self.enqueue(id, i, asked);
     }
 
     /// Request `id`'s timed step ended at `t`: give back what it held and go on.
@@ -374,10 +429,11 @@ impl Sim {
     }
 
     /// Give back a unit of resource `i` at `t`: FIFO, the first waiter takes it at once;
-    /// barging, it is free again and the first waiter is woken to take it.
+    /// barging, it is free again and the first waiter is woken to take it, after a
+    /// wake-up drawn from the pool's `handoff_delay`.
     fn release(&mut self, i: usize, t: u64) {
         let res = &mut self.res[i];
-        match res.discipline {
+        match &res.discipline {
             Discipline::Fifo => match res.queue.pop_front() {
                 Some((w, _)) => self.ready.push((w, i)),
                 None => res.busy -= 1,
@@ -386,8 +442,10 @@ impl Sim {
                 res.busy -= 1;
                 if let Some((w, _)) = res.queue.pop_front() {
                     res.waking += 1;
-                    self.reqs[w as usize].waking = Some(i);
-                    self.events.push(Reverse((t.saturating_add(ns(handoff_delay)), w)));
+                    let wake = ns(handoff_delay.sample(&mut self.rng));
+                    let w_req = &mut self.reqs[w as usize];
+                    (w_req.waking, w_req.ticket) = (Some(i), 0);
+                    self.events.push(Reverse((t.saturating_add(wake), w)));
                 }
             }
         }
@@ -501,7 +559,7 @@ impl Sim {
                 self.fail(id, i, true);
                 continue;
             }
-            return res.queue.push_back((id, t));
+            return self.enqueue(id, i, t);
         }
     }
 

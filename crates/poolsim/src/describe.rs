@@ -22,8 +22,8 @@ fn resource(r: &Resource) -> String {
         WhenDry::Status(s) => words.push_str(&format!(", {s} when dry")),
         WhenDry::NoAnswer => words.push_str(", no answer when dry"),
     }
-    if let crate::Discipline::Barging { handoff_delay } = r.discipline {
-        words.push_str(&format!(", barging hand-off (waiters wake in {handoff_delay:?})"));
+    if let crate::Discipline::Barging { handoff_delay } = &r.discipline {
+        words.push_str(&format!(", barging hand-off (waiters wake in {handoff_delay})"));
     }
     words
 }

@@ -198,7 +198,7 @@ pub struct RawResource {
     pub cores: Option<u64>,
     /// A pool's queue discipline: `"fifo"` or `"barging"`, and a barging pool's wake-up time.
     pub discipline: Option<String>,
-    pub handoff_delay: Option<HumanDuration>,
+    pub handoff_delay: Option<RawHold>,
 }
 
 /// `500`, `503`, `429` or `"timeout"` (no answer).

@@ -134,7 +134,7 @@ fn discipline(
     key: &str,
     kind: &Kind,
     raw: Option<String>,
-    delay: Option<super::raw::HumanDuration>,
+    delay: Option<super::raw::RawHold>,
 ) -> Discipline {
     let at = |k: &str| format!("{key}.{k}");
     if raw.is_some() && *kind != Kind::Pool {
@@ -149,7 +149,7 @@ fn discipline(
             Discipline::Fifo
         }
         Some("barging") => {
-            let handoff_delay = delay.map_or(DEFAULT_HANDOFF_DELAY, |d| c.duration(&at("handoff-delay"), d));
+            let handoff_delay = delay.map_or(DEFAULT_HANDOFF_DELAY, |d| super::model::hold(c, &at("handoff-delay"), d));
             Discipline::Barging { handoff_delay }
         }
         Some(other) => {

@@ -38,7 +38,7 @@ fn timeouts(out: &[Completion]) -> usize {
 
 #[test]
 fn barging_starves_waiters_into_timeouts_past_the_knee_where_fifo_proves_none() {
-    let barging = service(Discipline::Barging { handoff_delay: Duration::from_micros(50) });
+    let barging = service(Discipline::Barging { handoff_delay: Hold::Constant(Duration::from_micros(50)) });
     let fifo = service(Discipline::Fifo);
     // The pool serves 200/s: below it both serve everyone; past it (the workers' queue
     // grows without end) FIFO still times out no one, and barging does.
@@ -57,7 +57,7 @@ fn barging_starves_waiters_into_timeouts_past_the_knee_where_fifo_proves_none() 
 
 #[test]
 fn a_barging_waiter_keeps_its_deadline_and_the_served_wait_less() {
-    let barging = service(Discipline::Barging { handoff_delay: Duration::from_micros(50) });
+    let barging = service(Discipline::Barging { handoff_delay: Hold::Constant(Duration::from_micros(50)) });
     let out = run(&barging, 2000, 400.0, &[10 * MS]);
     let timed_out = out.iter().filter(|c| c.outcome == SimOutcome::PoolTimeout);
     // Gave up 30 ms after asking, not 30 ms after its last lost hand-off.
@@ -68,6 +68,42 @@ fn a_barging_waiter_keeps_its_deadline_and_the_served_wait_less() {
         ok.iter().map(|c| c.waited).sum::<Duration>() / ok.len() as u32
     };
     assert!(served_wait(&out) < served_wait(&fifo), "the served wait less for the pool under barging");
+}
+
+/// The race is a draw: a waiter wakes in a random time, the worker that gave the unit
+/// back asks again after its own path (answering, taking the next request). The longer
+/// that path against the wake-ups, the fewer hand-offs are lost and the fewer waiters
+/// starve; with no path at all every hand-off is lost.
+#[test]
+fn the_longer_a_newcomer_takes_to_ask_the_fewer_waiters_starve() {
+    let wake = Hold::Exponential { mean: Duration::from_micros(100) };
+    let mut service = service(Discipline::Barging { handoff_delay: wake });
+    let path = |us: u64| Duration::from_micros(us);
+    let starved: Vec<usize> = [0, 50, 150, 400]
+        .iter()
+        .map(|&us| {
+            service.ops[0] =
+                vec![Step::Keep(0), Step::Hold(1, Hold::Constant(10 * MS)), Step::Wait(Hold::Constant(path(us)))];
+            timeouts(&run(&service, 4000, 400.0, &[10 * MS, path(us)]))
+        })
+        .collect();
+    assert!(starved.windows(2).all(|w| w[0] > w[1]), "timeouts fall as the path grows: {starved:?}");
+    assert!(starved[3] > 0, "a few still starve: {starved:?}");
+}
+
+/// A waiter that loses its hand-off waits again behind everyone who asked meanwhile
+/// (HikariCP's fair hand-off queue), so it is served after requests that asked later.
+#[test]
+fn a_waiter_that_loses_its_hand_off_goes_to_the_end_of_the_line() {
+    let out = run(
+        &service(Discipline::Barging { handoff_delay: Hold::Constant(Duration::from_micros(50)) }),
+        400,
+        400.0,
+        &[10 * MS],
+    );
+    let served: Vec<&Completion> = out.iter().filter(|c| c.outcome == SimOutcome::Ok).collect();
+    let overtaken = served.iter().filter(|a| served.iter().any(|b| b.arrival > a.arrival && b.end < a.end)).count();
+    assert!(overtaken > 0, "someone who asked first was served after someone who asked later");
 }
 
 #[test]

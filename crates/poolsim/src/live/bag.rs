@@ -1,28 +1,32 @@
 //! A pool with HikariCP's barging hand-off, live: a unit given back is free at once and
-//! the longest waiter is woken to take it; the waiter needs the hand-off delay to run
-//! (a parked thread's wake-up), and a request that asks meanwhile takes the unit first.
-//! The waiter that finds it gone goes back to waiting in its place, its deadline
-//! unchanged, as the simulator's does (see [`crate::Discipline::Barging`]).
+//! the longest waiter is woken to take it; the waiter needs a wake-up drawn from the
+//! hand-off delay to run (a parked thread's), and a request that asks meanwhile takes the
+//! unit first. The waiter that finds it gone waits again at the end of the line, its
+//! deadline unchanged, as the simulator's does (see [`crate::Discipline::Barging`]).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-/// The units and the waiters, in the order they asked.
+use crate::Hold;
+
+/// The units and the waiters, in the order they are served.
 #[derive(Debug)]
 pub(super) struct Bag {
     state: Mutex<State>,
-    handoff_delay: Duration,
+    handoff_delay: Hold,
+    /// Wake-ups are tens of microseconds: tokio's millisecond timer would make every one
+    /// lose its hand-off.
+    timer: einv_timer::Timer,
 }
 
 #[derive(Debug)]
 struct State {
     free: usize,
-    /// (when it asked, its ticket, its wake-up): kept in asking order.
-    waiters: VecDeque<(Instant, u64, oneshot::Sender<()>)>,
+    /// (its ticket, its wake-up): new waiters and those that lost a hand-off at the end.
+    waiters: VecDeque<(u64, oneshot::Sender<()>)>,
     tickets: u64,
 }
 
@@ -40,9 +44,9 @@ impl Drop for Unit<'_> {
 pub(super) struct TimedOut;
 
 impl Bag {
-    pub(super) fn new(size: usize, handoff_delay: Duration) -> Bag {
+    pub(super) fn new(size: usize, handoff_delay: Hold, timer: einv_timer::Timer) -> Bag {
         let state = State { free: size, waiters: VecDeque::new(), tickets: 0 };
-        Bag { state: Mutex::new(state), handoff_delay }
+        Bag { state: Mutex::new(state), handoff_delay, timer }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -65,7 +69,6 @@ impl Bag {
 
     /// Wait for a unit until `deadline` (`None`: for ever).
     pub(super) async fn wait(&self, deadline: Option<Instant>) -> Result<Unit<'_>, TimedOut> {
-        let asked = Instant::now();
         loop {
             let (tx, rx) = oneshot::channel();
             let place = {
@@ -76,8 +79,8 @@ impl Bag {
                     return Ok(Unit(self));
                 }
                 s.tickets += 1;
-                let (at, ticket) = (s.waiters.partition_point(|w| w.0 <= asked), s.tickets);
-                s.waiters.insert(at, (asked, ticket, tx));
+                let ticket = s.tickets;
+                s.waiters.push_back((ticket, tx));
                 Place(self, ticket)
             };
             let woken = match deadline {
@@ -88,7 +91,8 @@ impl Bag {
                 return Err(TimedOut);
             }
             // The parked thread takes this long to run: the unit is anyone's meanwhile.
-            tokio::time::sleep(self.handoff_delay).await;
+            let wake = super::handler::with_rng(|rng| self.handoff_delay.sample(rng));
+            self.timer.sleep(wake).await;
             let taken = self.try_take();
             // Taken or not, this wake is spent: its place has nothing left to pass on.
             std::mem::forget(place);
@@ -113,7 +117,7 @@ impl Bag {
         if s.free == 0 {
             return;
         }
-        while let Some((_, _, tx)) = s.waiters.pop_front() {
+        while let Some((_, tx)) = s.waiters.pop_front() {
             // A waiter whose client gave up has dropped its end: wake the next.
             if tx.send(()).is_ok() {
                 break;
@@ -131,7 +135,7 @@ impl Drop for Place<'_> {
     fn drop(&mut self) {
         let mut s = self.0.lock();
         let before = s.waiters.len();
-        s.waiters.retain(|w| w.1 != self.1);
+        s.waiters.retain(|w| w.0 != self.1);
         if s.waiters.len() == before {
             Bag::wake_next(&mut s);
         }
@@ -142,12 +146,18 @@ impl Drop for Place<'_> {
 mod tests {
     use super::*;
 
+    use std::time::Duration;
+
     /// The hand-off window, long enough that the newcomer's few microseconds always fit.
     const WINDOW: Duration = Duration::from_millis(200);
 
+    fn bag(wake: Duration) -> std::sync::Arc<Bag> {
+        std::sync::Arc::new(Bag::new(1, Hold::Constant(wake), einv_timer::Timer::start()))
+    }
+
     #[tokio::test]
     async fn a_newcomer_takes_the_unit_being_handed_to_a_waiter_who_then_times_out() {
-        let bag = std::sync::Arc::new(Bag::new(1, WINDOW));
+        let bag = bag(WINDOW);
         let held = bag.try_take().unwrap();
         let waiter = {
             let bag = bag.clone();
@@ -169,7 +179,7 @@ mod tests {
     /// passes the wake on: the unit does not sit free while others wait.
     #[tokio::test]
     async fn a_woken_waiter_that_is_dropped_wakes_the_next() {
-        let bag = std::sync::Arc::new(Bag::new(1, Duration::from_millis(20)));
+        let bag = bag(Duration::from_millis(20));
         let held = bag.try_take().unwrap();
         let wait = |bag: std::sync::Arc<Bag>| tokio::spawn(async move { bag.wait(None).await.map(drop).is_ok() });
         let first = wait(bag.clone());

@@ -51,7 +51,7 @@ fn a_barging_pool_times_out_waiters_where_a_fifo_one_cannot() {
     // the connection, and the waiter starves.
     let db = |d| resource("db", Kind::Pool, 2, Some(50 * MS), d);
     let fifo = errors_of(spec(db(Discipline::Fifo), 5 * MS), 60);
-    let barging = errors_of(spec(db(Discipline::Barging { handoff_delay: 3 * MS }), 5 * MS), 60);
+    let barging = errors_of(spec(db(Discipline::Barging { handoff_delay: Hold::Constant(3 * MS) }), 5 * MS), 60);
     assert_eq!(fifo, 0, "a FIFO pool's waiters are served in time");
     assert!(barging > 0, "a barging pool's waiters starve into 500s");
 }

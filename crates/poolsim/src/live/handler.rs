@@ -44,7 +44,7 @@ impl State {
         let max_connections = spec.limits.connections_for(super::conn::open_file_limit());
         let service = spec.service();
         Self {
-            resources: service.resources.iter().cloned().map(Live::new).collect(),
+            resources: service.resources.iter().map(|r| Live::new(r.clone(), &timer)).collect(),
             dry_answers: service
                 .resources
                 .iter()
@@ -179,7 +179,7 @@ impl Clock for State {
 /// The service's randomness (hold times, resets): one seeded stream per server thread,
 /// so that requests on different threads never wait for each other's draws. The service
 /// is random, not the seed.
-fn with_rng<T>(f: impl FnOnce(&mut rand_pcg::Pcg64Mcg) -> T) -> T {
+pub(super) fn with_rng<T>(f: impl FnOnce(&mut rand_pcg::Pcg64Mcg) -> T) -> T {
     static STREAMS: AtomicU64 = AtomicU64::new(0x5eed);
     thread_local! {
         static RNG: RefCell<rand_pcg::Pcg64Mcg> = RefCell::new(rand::SeedableRng::seed_from_u64(

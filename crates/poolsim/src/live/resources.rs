@@ -36,11 +36,13 @@ pub(super) struct Live {
 }
 
 impl Live {
-    pub(super) fn new(def: Resource) -> Live {
+    pub(super) fn new(def: Resource, timer: &einv_timer::Timer) -> Live {
         let (mut units, mut bag, mut bucket) = (None, None, None);
-        match (&def.kind, def.discipline) {
+        match (&def.kind, &def.discipline) {
             (Kind::RateLimit(l), _) => bucket = Some(Mutex::new(TokenBucket::new(*l))),
-            (_, Discipline::Barging { handoff_delay }) => bag = Some(Bag::new(def.size, handoff_delay)),
+            (_, Discipline::Barging { handoff_delay }) => {
+                bag = Some(Bag::new(def.size, handoff_delay.clone(), timer.clone()));
+            }
             (_, Discipline::Fifo) => units = Some(Semaphore::new(def.size)),
         }
         Live {
@@ -229,7 +231,7 @@ mod tests {
     #[tokio::test]
     async fn a_timeout_at_the_door_spends_the_trailing_waits_unless_no_worker_ran_it() {
         for (kind, spent) in [(Kind::Pool, 1), (Kind::Workers, 0)] {
-            let resources = [Live::new(one(kind.clone()))];
+            let resources = [Live::new(one(kind.clone()), &einv_timer::Timer::start())];
             let busy = resources[0].take(Duration::ZERO).await.unwrap();
             let steps = [Step::Keep(0), Step::Wait(Hold::Constant(Duration::from_millis(10)))];
             let clock = Counting::default();
@@ -254,7 +256,7 @@ mod tests {
             when_dry: WhenDry::Status(503),
             discipline: crate::Discipline::Fifo,
         };
-        let workers = Live::new(def);
+        let workers = Live::new(def, &einv_timer::Timer::start());
         let busy = workers.take(Duration::ZERO).await.unwrap();
         for _ in 0..3 {
             let wait = tokio::time::timeout(Duration::from_millis(5), workers.take(Duration::ZERO)).await;
