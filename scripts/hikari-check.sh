@@ -75,6 +75,8 @@ import json, re, statistics, subprocess, sys
 tmp, runs, binary, profile = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 real, holds = [], []
 race = {"path_us": {}, "wake_us": {}}
+# What the service saw besides the race, in 100 us buckets.
+waits = {"served_wait_100us": {}, "timed_out_wait_100us": {}, "hold_100us": {}}
 
 def add_delta(into, before, after):
     b = dict(map(tuple, before["counts"]))
@@ -94,6 +96,8 @@ for i in range(1, runs + 1):
     before, after = (json.loads(x) for x in open(f"{tmp}/stats-{i}").read().splitlines())
     for side in race:
         add_delta(race[side], before[side], after[side])
+    for side in waits:
+        add_delta(waits[side], before[side], after[side])
     timeouts = after["pool_timeouts"] - before["pool_timeouts"]
     served = after["served"] - before["served"]
     holds.append((after["hold_ns"] - before["hold_ns"]) / served / 1e6)
@@ -109,6 +113,11 @@ for side, counts in race.items():
     # Microsecond buckets: the 0 bucket holds wake-ups under 1 us; a lognormal needs p50 > 0.
     fits[side] = (max(q[0.5], 1), max(q[0.99], q[0.5], 1))
     print(f"{side}: n={n} " + " ".join(f"p{int(k*100)}={v}" for k, v in q.items()) + " (us)")
+
+for side, counts in waits.items():
+    n, q = quantiles(counts)
+    top = max((k for k, v in counts.items() if v > 0), default=0)
+    print(f"{side[:-6]}: n={n} " + " ".join(f"p{int(k*100)}={v/10:g}" for k, v in q.items()) + f" max={top/10:g} (ms)")
 
 def p_lost(wake, path):
     """P(a waiter's wake-up outlasts a newcomer's path), the two drawn independently."""

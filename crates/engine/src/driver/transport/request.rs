@@ -23,7 +23,7 @@ pub struct Request {
     base_path: String,
 }
 
-/// What one request does not share with its op's [`Request`].
+/// What one request does not share with its op's `Request`.
 #[derive(Debug, Clone, Default)]
 pub struct Parts {
     /// The rendered path and query, base path included (valid by [`valid_target`]).
