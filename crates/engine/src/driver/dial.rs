@@ -21,9 +21,10 @@ use crate::profile::Target;
 /// built-in target's own bookkeeping, the timer, the report files, stdio.
 const FD_MARGIN: u64 = 128;
 
-/// How connections are opened; shared by every worker of a run.
+/// How TCP connections are opened (paced, from which source addresses); shared by every
+/// worker of a run.
 #[derive(Debug, Default)]
-pub struct Dialer {
+pub struct TcpDialer {
     /// Time between two connects' starts; `None`: as fast as they come.
     gap: Option<Duration>,
     /// When the next connect may start (paced runs only).
@@ -32,14 +33,14 @@ pub struct Dialer {
     turn: AtomicUsize,
 }
 
-impl Dialer {
-    pub fn new(target: &Target) -> Dialer {
-        Dialer::paced(target.connect_rate, target.source_addrs.clone())
+impl TcpDialer {
+    pub fn new(target: &Target) -> TcpDialer {
+        TcpDialer::paced(target.connect_rate, target.source_addrs.clone())
     }
 
     /// `rate`: connects a second at most (validated: positive and finite).
-    fn paced(rate: Option<f64>, sources: Vec<IpAddr>) -> Dialer {
-        Dialer {
+    fn paced(rate: Option<f64>, sources: Vec<IpAddr>) -> TcpDialer {
+        TcpDialer {
             gap: rate.and_then(|r| Duration::try_from_secs_f64(1.0 / r).ok()),
             next: Mutex::new(None),
             sources,
@@ -139,7 +140,7 @@ mod tests {
 
     #[test]
     fn paced_connects_are_spaced_by_the_rate_from_the_last_slot() {
-        let dialer = Dialer::paced(Some(1000.0), Vec::new());
+        let dialer = TcpDialer::paced(Some(1000.0), Vec::new());
         let first = dialer.slot().expect("paced");
         let slots: Vec<Instant> = (0..5).map(|_| dialer.slot().expect("paced")).collect();
         let gap = dialer.gap.expect("paced");
@@ -151,7 +152,7 @@ mod tests {
             assert_eq!(s.duration_since(prev), gap);
             prev = s;
         }
-        assert!(Dialer::paced(None, Vec::new()).slot().is_none(), "unpaced by default");
+        assert!(TcpDialer::paced(None, Vec::new()).slot().is_none(), "unpaced by default");
     }
 
     #[tokio::test]
@@ -159,7 +160,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
         let addr = listener.local_addr().expect("addr");
         let sources: Vec<IpAddr> = ["127.0.0.2", "127.0.0.3"].iter().map(|s| s.parse().expect("ip")).collect();
-        let dialer = Dialer::paced(None, sources.clone());
+        let dialer = TcpDialer::paced(None, sources.clone());
         let mut seen = Vec::new();
         for _ in 0..4 {
             let (stream, _) = dialer.connect(addr, Duration::from_secs(5)).await.expect("connect");
@@ -173,7 +174,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
         let addr = listener.local_addr().expect("addr");
         // TEST-NET-1 (RFC 5737): never an address of this machine.
-        let dialer = Dialer::paced(None, vec!["192.0.2.1".parse().expect("ip")]);
+        let dialer = TcpDialer::paced(None, vec!["192.0.2.1".parse().expect("ip")]);
         assert_eq!(dialer.connect(addr, Duration::from_secs(5)).await.err(), Some(ErrorClass::Connect));
     }
 }

@@ -57,6 +57,8 @@ pub struct Ctx {
     pub requests: Vec<Prepared>,
     pub recorder: Arc<Recorder>,
     pub conns: Arc<ConnStats>,
+    /// Opens every TCP connection of the run (paced, from the source addresses).
+    pub tcp: dial::TcpDialer,
     /// The open-loop dispatcher's connections: busy ones and arrivals waiting (gauges).
     pub waiting: Arc<connections::Shared>,
     /// Captures that responses fill.
@@ -94,7 +96,8 @@ impl Ctx {
                 .map(|op| Prepared::new(&op.name, Request::new(op, authority, base_path, t.keep_alive)))
                 .collect(),
             recorder,
-            conns: Arc::new(ConnStats { dialer: dial::Dialer::new(t), ..ConnStats::default() }),
+            conns: Arc::default(),
+            tcp: dial::TcpDialer::new(t),
             waiting: Arc::default(),
             captures,
             responses: plan.ops.iter().map(|op| (op.extract.clone(), op.check.clone())).collect(),

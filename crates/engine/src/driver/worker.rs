@@ -236,8 +236,13 @@ async fn exchange(ctx: &Ctx, line: &mut Line, job: &Job, phases: &mut Phases) ->
         let fresh = slot.as_ref().is_none_or(Conn::is_closed);
         if fresh {
             *slot = None;
-            let dialer =
-                Dialer { addr: ctx.addr, timeout: ctx.connect_timeout, protocol: ctx.protocol, tls: ctx.tls.as_ref() };
+            let dialer = Dialer {
+                tcp: &ctx.tcp,
+                addr: ctx.addr,
+                timeout: ctx.connect_timeout,
+                protocol: ctx.protocol,
+                tls: ctx.tls.as_ref(),
+            };
             let dial = || Conn::connect(&dialer, &ctx.conns);
             let opened = match &line.link {
                 Some(link) => link.stream(dial).await,

@@ -25,15 +25,13 @@ use einv_report::ErrorClass;
 
 pub use request::{Parts, Request, valid_target, valid_token, valid_value};
 
+use super::dial::TcpDialer;
 use super::tls::TlsClient;
 use crate::profile::Protocol;
 
 /// Connection counts shared by all workers (for the summary and the live gauge).
 #[derive(Debug, Default)]
 pub struct ConnStats {
-    /// How new connections are opened (paced, from which source addresses): shared by
-    /// every worker, as the counts are.
-    pub dialer: crate::driver::dial::Dialer,
     pub open: AtomicU64,
     pub opened: AtomicU64,
     pub max_open: AtomicU64,
@@ -114,6 +112,8 @@ enum Wire {
 /// Where and how connections are made: the same for every connection of a run.
 #[derive(Debug)]
 pub struct Dialer<'a> {
+    /// Opens the TCP connection: paced, from the run's source addresses.
+    pub tcp: &'a TcpDialer,
     pub addr: SocketAddr,
     /// Bounds the TCP connect and, separately, the TLS handshake.
     pub timeout: Duration,
@@ -147,7 +147,7 @@ impl Conn {
     /// `connect_error` (its cause goes to `stats` for the summary's warning).
     pub async fn connect(d: &Dialer<'_>, stats: &Arc<ConnStats>) -> Result<Conn, ErrorClass> {
         let (addr, timeout) = (d.addr, d.timeout);
-        let (stream, began) = stats.dialer.connect(addr, timeout).await?;
+        let (stream, began) = d.tcp.connect(addr, timeout).await?;
         let connected_in = began.elapsed();
         // Requests are small and latency is the point: never wait for Nagle.
         let _ = stream.set_nodelay(true);

@@ -44,15 +44,10 @@ impl Request {
         for (k, v) in &op.headers {
             headers.push((k.clone(), Bytes::copy_from_slice(v.as_bytes())));
         }
-        // An empty op path means the target URL itself.
-        let path = match (base_path, op.path.as_str()) {
-            ("", "") => "/".to_string(),
-            (base, p) => format!("{base}{p}"),
-        };
         let templated = op.template.iter().flat_map(|t| t.headers.iter()).map(|(name, _)| name.clone()).collect();
         Request {
             method: op.method.clone(),
-            path: Bytes::from(path),
+            path: Bytes::from(joined(base_path.as_bytes(), op.path.as_bytes())),
             headers,
             body: op.body.clone(),
             templated,
@@ -74,10 +69,15 @@ impl Request {
 
     /// A rendered path with the base path put in front, if it makes a valid target.
     pub fn target_for(&self, path: &[u8]) -> Option<Bytes> {
-        let full = [self.base_path.as_bytes(), path].concat();
-        let full = if full.is_empty() { b"/".to_vec() } else { full };
+        let full = joined(self.base_path.as_bytes(), path);
         valid_target(&full).then(|| Bytes::from(full))
     }
+}
+
+/// The target's base path with an op's path after it; both empty, the target URL itself.
+fn joined(base: &[u8], path: &[u8]) -> Vec<u8> {
+    let full = [base, path].concat();
+    if full.is_empty() { b"/".to_vec() } else { full }
 }
 
 /// A token (RFC 9110 5.6.2): what method and header names are made of.
