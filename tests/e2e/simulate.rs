@@ -77,3 +77,40 @@ fn a_steps_simulation_has_statistics_per_step_and_a_knee() {
     assert!(html.contains("<section id=\"stages\">") && html.contains("2.3 step"), "stage table in the page");
     assert!(std::fs::read_to_string(out.join("summary.md")).unwrap().contains("| 2.3 step | 1400.0/s |"));
 }
+
+/// `[model] wire`: what a client sees besides the model's steps is added to every answer,
+/// not to the service's capacity (the pool's waits are the same with it or without it),
+/// and `validate` says so.
+#[test]
+fn the_wire_adds_to_every_answer_and_not_to_the_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut results = Vec::new();
+    for wire in ["", "wire = \"2ms\"\n"] {
+        let profile = dir.path().join(format!("p{}.toml", wire.len()));
+        std::fs::write(
+            &profile,
+            format!(
+                "schema = 1\nname = \"w\"\n[target]\nurl = \"http://127.0.0.1:9\"\n\
+                 [model]\n{wire}[model.resources.db]\nkind = \"pool\"\nsize = 2\n\
+                 [model.ops.read]\nsteps = [{{ use = \"db\", hold = \"3ms\" }}]\n\
+                 [[load.stage]]\nkind = \"constant\"\nrate = 500\nduration = \"2s\"\n\
+                 [[op]]\nname = \"read\"\npath = \"/r\"\n"
+            ),
+        )
+        .unwrap();
+        let out = dir.path().join(format!("r{}", wire.len()));
+        let o = run_in_root(&["simulate", &profile.display().to_string(), "--out", &out.display().to_string()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v = run_in_root(&["validate", &profile.display().to_string()]);
+        results.push((summary(&out), crate::stdout(&v)));
+    }
+    let ((plain, plain_words), (wired, wired_words)) = (&results[0], &results[1]);
+    let p50 = |s: &serde_json::Value, k: &str| s["overall"][k]["p50"].as_f64().unwrap();
+    // 500/s through 2 connections of 3 ms: most requests wait a little for the pool.
+    assert!(p50(plain, "latency_ms") >= 3.0, "{}", plain["overall"]);
+    let added = p50(wired, "latency_ms") - p50(plain, "latency_ms");
+    assert!((1.99..2.01).contains(&added), "the wire adds 2 ms to the median: {added}");
+    assert_eq!(plain["pool"]["acquire_ms"], wired["pool"]["acquire_ms"], "the pool waits the same");
+    assert!(!plain_words.contains("wire"), "{plain_words}");
+    assert!(wired_words.contains("wire") && wired_words.contains("2ms"), "{wired_words}");
+}

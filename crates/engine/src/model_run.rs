@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use einv_poolsim::des::{Completion, Sim, SimOutcome};
-use einv_poolsim::{Capacity, ModelSpec, Service};
+use einv_poolsim::{Capacity, Hold, ModelSpec, Service};
 use einv_report::{ErrorClass, Outcome, Sample};
 use einv_workload::derive_seed;
 use rand_pcg::Pcg64Mcg;
@@ -25,6 +25,7 @@ pub(crate) struct ModelRun<'a> {
     times: Vec<Duration>,
     /// The service's randomness (hold times) has its own stream, apart from the workload's.
     holds: Pcg64Mcg,
+    seed: u64,
 }
 
 impl<'a> ModelRun<'a> {
@@ -40,7 +41,15 @@ impl<'a> ModelRun<'a> {
             service,
             times: Vec::new(),
             holds: <Pcg64Mcg as rand::SeedableRng>::seed_from_u64(derive_seed(plan.seed, "holds")),
+            seed: plan.seed,
         }
+    }
+
+    /// The wire between the client and the model (`[model] wire`), drawn on its own stream
+    /// so that a wire added to a model leaves its hold times as they were.
+    pub(crate) fn wire(&self) -> Wire {
+        let rng = <Pcg64Mcg as rand::SeedableRng>::seed_from_u64(derive_seed(self.seed, "wire"));
+        Wire { hold: self.spec.wire.clone(), rng }
     }
 
     pub(crate) fn spec(&self) -> &'a ModelSpec {
@@ -84,26 +93,40 @@ impl<'a> ModelRun<'a> {
     }
 }
 
-/// A simulated request as the recorder sees a live one: latency from arrival (no client
-/// queue is modelled, so service time is the same and send lag is zero), and the status
-/// the built-in target answers with for the same fate.
-pub(crate) fn sample_of(c: &Completion) -> Sample {
-    let latency = c.end - c.arrival;
-    let outcome = match (c.outcome, c.status) {
-        (SimOutcome::ClientTimeout, _) | (_, None) => Outcome::Failed(ErrorClass::Timeout),
-        (_, Some(status)) => Outcome::Response(status),
-    };
-    Sample {
-        latency,
-        service: Some(latency),
-        send_lag: Duration::ZERO,
-        outcome,
-        queued: false,
-        failed_check: None,
-        tag: None,
-        expects_rejection: false,
-        // The model has no client connections: no connect, no first byte apart from the end.
-        phases: einv_report::Phases::default(),
+/// The round trip outside the model's steps, one draw per answer.
+#[derive(Debug)]
+pub(crate) struct Wire {
+    hold: Hold,
+    rng: Pcg64Mcg,
+}
+
+impl Wire {
+    /// A simulated request as the recorder sees a live one: latency from arrival plus the
+    /// wire (no client queue is modelled, so service time is the same and send lag is
+    /// zero), and the status the built-in target answers with for the same fate. A client
+    /// timeout stays the timeout: it ended at the client, wire or not.
+    pub(crate) fn sample_of(&mut self, c: &Completion) -> Sample {
+        let outcome = match (c.outcome, c.status) {
+            (SimOutcome::ClientTimeout, _) | (_, None) => Outcome::Failed(ErrorClass::Timeout),
+            (_, Some(status)) => Outcome::Response(status),
+        };
+        let wire = match outcome {
+            Outcome::Failed(_) => Duration::ZERO,
+            _ => self.hold.sample(&mut self.rng),
+        };
+        let latency = c.end - c.arrival + wire;
+        Sample {
+            latency,
+            service: Some(latency),
+            send_lag: Duration::ZERO,
+            outcome,
+            queued: false,
+            failed_check: None,
+            tag: None,
+            expects_rejection: false,
+            // The model has no client connections: no connect, no first byte apart from the end.
+            phases: einv_report::Phases::default(),
+        }
     }
 }
 

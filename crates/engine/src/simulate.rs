@@ -14,7 +14,7 @@ use einv_workload::Schedule;
 
 use crate::error::Error;
 use crate::folder;
-use crate::model_run::{ModelRun, sample_of};
+use crate::model_run::{ModelRun, Wire};
 use crate::profile::{Load, Plan, Shard};
 use crate::run::{RunOptions, RunResult};
 use crate::signals::Interrupt;
@@ -57,6 +57,7 @@ pub fn simulate(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
         closed: 0,
         last_busy: vec![0; model.service().resources.len()],
         last_end: Duration::ZERO,
+        wire: model.wire(),
     };
     let mut scheduled = vec![0u64; names.len()];
     let (mut end, mut last_arrival, mut offered, mut interrupted) = (Duration::ZERO, Duration::ZERO, 0u64, false);
@@ -194,6 +195,7 @@ struct Recording {
     first_pool: Option<usize>,
     /// Seconds whose end the simulation has reached.
     closed: u64,
+    wire: Wire,
     /// Per resource, its use integrated up to the end of the last closed second.
     last_busy: Vec<u128>,
     /// The latest end of a request recorded.
@@ -218,7 +220,7 @@ impl Recording {
         let (stats, pool) =
             // Made one by one, not cloned: a clone would make all of every histogram resident.
             self.pending.entry(c.end.as_secs()).or_insert_with(|| ((0..ops).map(|_| Stats::new()).collect(), PoolInterval::default()));
-        stats[c.tag as usize].record(&sample_of(&c));
+        stats[c.tag as usize].record(&self.wire.sample_of(&c));
         // By how the service ended it: a refusal answered with no answer is still a refusal.
         if let Some(i) = c.dry {
             if pool.resources.len() <= i {

@@ -10,7 +10,7 @@ use einv_report::{OpSummary, Quantile, Stats, SweepCell, write_file};
 
 use crate::error::Error;
 use crate::folder;
-use crate::model_run::{ModelRun, sample_of};
+use crate::model_run::ModelRun;
 use crate::profile::{Overrides, Plan};
 use crate::verdict::Verdict;
 use crate::workload::Workload;
@@ -70,7 +70,8 @@ fn cell(plan: &Plan, nominal_rate: Option<f64>) -> Result<SweepCell, Error> {
     let mut stats = Stats::new();
     let mut scheduled = 0u64;
     let mut thirds = Thirds::new(plan.load.duration());
-    let mut record = |c: einv_poolsim::des::Completion| stats.record(&sample_of(&c));
+    let mut wire = model.wire();
+    let mut record = |c: einv_poolsim::des::Completion| stats.record(&wire.sample_of(&c));
     for a in arrivals {
         scheduled += 1;
         model.offer(&a, &mut record);

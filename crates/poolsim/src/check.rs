@@ -90,6 +90,7 @@ impl ModelSpec {
         self.resources.iter().for_each(|r| p.resource(r));
         self.op_problems(&mut p);
         p.hold("overhead", &self.overhead);
+        p.hold("wire", &self.wire);
         self.window_problems(&mut p);
         if !(0.0..=1.0).contains(&self.reset_rate) {
             p.fail("reset-rate", format!("reset-rate must be a fraction from 0 to 1, got {}", self.reset_rate));

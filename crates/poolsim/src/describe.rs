@@ -120,6 +120,12 @@ impl ModelSpec {
             out.push(("faults", faults.join(", ")));
         }
         out.extend(self.timing().map(|t| ("timing", t)));
+        if self.wire != Hold::Constant(std::time::Duration::ZERO) {
+            out.push((
+                "wire",
+                format!("{} added to every simulated answer (the live target has a real one)", self.wire),
+            ));
+        }
         out
     }
 

@@ -182,6 +182,10 @@ pub struct ModelSpec {
     /// Time a request keeps its worker after its database work (building and sending the
     /// answer), outside the pool.
     pub overhead: Hold,
+    /// The round trip a client sees outside the service's steps: the network and both
+    /// ends' HTTP stacks. The simulator adds one draw to every answer's latency; the live
+    /// target ignores it (it has a real wire).
+    pub wire: Hold,
     /// A token bucket in front of the service (HTTP 429 when empty).
     pub rate_limit: Option<RateLimit>,
     /// Windows in which response bodies trickle out (live target only: the simulator
@@ -209,6 +213,7 @@ impl Default for ModelSpec {
             workers: None,
             queue_limit: None,
             overhead: Hold::Constant(Duration::ZERO),
+            wire: Hold::Constant(Duration::ZERO),
             rate_limit: None,
             slow_body: None,
             limits: ServerLimits::default(),

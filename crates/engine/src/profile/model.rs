@@ -155,7 +155,8 @@ fn service(c: &mut Check, table: &str, b: RawBuiltin) -> (ModelSpec, usize) {
         reset_rate: b.reset_rate.unwrap_or(d.reset_rate),
         workers: b.workers.map(count),
         queue_limit: b.queue_limit.map(count),
-        overhead: b.overhead.map_or(d.overhead, |h| hold(c, &key("overhead"), h)),
+        overhead: b.overhead.map_or(d.overhead.clone(), |h| hold(c, &key("overhead"), h)),
+        wire: b.wire.map_or(d.wire.clone(), |h| hold(c, &key("wire"), h)),
         rate_limit: b.rate_limit.map(|r| RateLimit {
             rate: c.rate_at_most(&key("rate-limit.rate"), r.rate),
             burst: super::resources::burst(c, &key("rate-limit.burst"), r.burst),

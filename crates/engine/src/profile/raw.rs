@@ -166,6 +166,7 @@ pub struct RawBuiltin {
     pub workers: Option<u64>,
     pub queue_limit: Option<u64>,
     pub overhead: Option<RawHold>,
+    pub wire: Option<RawHold>,
     pub rate_limit: Option<RawRateLimit>,
     pub slow_body: Option<RawSlowBody>,
     pub max_body: Option<String>,
