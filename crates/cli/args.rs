@@ -421,6 +421,11 @@ pub struct RunArgs {
     /// over by then is refused (exit 2).
     #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
     pub start_at: Option<std::time::SystemTime>,
+    /// Generator threads (the request loop's runtime workers; summary.json run.threads)
+    /// [default: the cores this process may use, as its CPU affinity and cgroup allow].
+    /// The built-in target's own threads are [model] threads.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
     /// The report folder (refused if it already holds a report) [default: reports/NAME-UTCSTAMP/].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

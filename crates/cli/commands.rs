@@ -53,6 +53,7 @@ fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         metrics_linger: a.metrics_linger.unwrap_or_default(),
         error_samples: Some(a.error_samples),
         start_at: a.start_at,
+        threads: a.threads.map(usize::from),
         ..RunOptions::default()
     };
     let result = einv_engine::run(&plan, &opts)?;

@@ -110,6 +110,28 @@ fn run_writes_a_complete_report_with_exact_counts() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
+/// `--threads N` sets the generator's threads and the report says how many ran; the
+/// default is what the process may use; 0 is bad input.
+#[test]
+fn threads_are_the_users_choice_and_the_report_says_how_many() {
+    let case = Case::new(&builtin_profile(CONSTANT_2S, "issue-hold = \"1ms\"", ""));
+    let o = case.run(&["--threads", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let s = summary(&case.out());
+    assert_eq!(s["run"]["threads"], 1);
+    assert_eq!(s["overall"]["requests"]["sent"], 400, "one thread sends the whole schedule");
+    assert!(stdout(&o).contains(", 1 thread)"), "{}", stdout(&o));
+    let html = std::fs::read_to_string(case.out().join("index.html")).unwrap();
+    assert!(html.contains("1 generator thread "), "the page says it too");
+    let expected = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let case = Case::new(&builtin_profile(CONSTANT_2S, "issue-hold = \"1ms\"", ""));
+    assert_eq!(case.run(&[]).status.code(), Some(0));
+    assert_eq!(summary(&case.out())["run"]["threads"], expected as u64, "the cores this process may use");
+    let o = case.run(&["--threads", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--threads"), "{}", stderr(&o));
+}
+
 #[test]
 fn failed_slo_exits_1_and_says_so() {
     let case = Case::new(&builtin_profile(CONSTANT_2S, "issue-hold = \"5ms\"", "[slo]\np50 = \"1us\""));

@@ -45,6 +45,8 @@ pub struct RunOptions {
     /// Start the schedule at this wall-clock instant (`--start-at`), waiting for it; a
     /// process that comes up after it joins the schedule there (see `start.rs`).
     pub start_at: Option<SystemTime>,
+    /// Generator threads; `None`: the cores this process may use.
+    pub threads: Option<usize>,
 }
 
 /// A finished (or interrupted) run.
@@ -58,7 +60,9 @@ pub struct RunResult {
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     let builtin = matches!(plan.target.endpoint, Endpoint::Builtin { .. });
     crate::driver::dial::ensure_fd_limit(plan.target.connections, builtin)?;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // available_parallelism honours the process's CPU affinity and cgroup quota: under
+    // `taskset -c 1` or a pod's CPU limit it is what the process may really use.
+    let threads = opts.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
         .thread_name("einv-load")
@@ -271,8 +275,15 @@ async fn drive(
         log.warn(w.clone());
     }
     let start = sync.map(|(s, _)| s);
-    let ended =
-        Ended { sent_for, drained: elapsed.saturating_sub(sent_for), scheduled, target_rate, interrupted, start };
+    let ended = Ended {
+        sent_for,
+        drained: elapsed.saturating_sub(sent_for),
+        scheduled,
+        target_rate,
+        interrupted,
+        start,
+        threads,
+    };
     warn_at_end(plan, &ctx, &names, &mut log);
     let finish = finish_info(plan, target.label, started_at, &ctx, ended);
     Ok(log.finish(finish)?)
@@ -347,6 +358,7 @@ struct Ended {
     target_rate: f64,
     interrupted: bool,
     start: Option<einv_report::SyncStart>,
+    threads: usize,
 }
 
 /// The SLO one process checks: a shard sends 1/N of the run, so a minimum rate (set for
@@ -370,6 +382,7 @@ fn finish_info(plan: &Plan, target: String, started_at: SystemTime, ctx: &Ctx, e
             planned_duration_s: plan.load.duration().as_secs_f64(),
             shard: plan.shard.label(),
             start: ended.start.clone(),
+            threads: Some(ended.threads),
         },
         scheduled: ended.scheduled,
         target_rate: ended.target_rate,

@@ -162,6 +162,7 @@ fn finish(
             planned_duration_s: planned,
             shard: None,
             start: None,
+            threads: None,
         },
         target_rate,
         scheduled,

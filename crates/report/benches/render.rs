@@ -63,6 +63,7 @@ fn one_hour(dir: &std::path::Path) -> Saved {
             planned_duration_s: SECONDS as f64,
             shard: None,
             start: None,
+            threads: None,
         },
         scheduled: vec![SECONDS * 50; OPS.len()],
         target_rate: 200.0,

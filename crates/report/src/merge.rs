@@ -254,6 +254,7 @@ fn run_info(folders: &[Folder], duration_s: f64) -> RunInfo {
         planned_duration_s: folders.iter().map(|f| f.summary.run.planned_duration_s).fold(0.0, f64::max),
         shard: None,
         start: None,
+        threads: folders.iter().map(|f| f.summary.run.threads).sum(),
         ..first.clone()
     }
 }
@@ -290,6 +291,7 @@ mod tests {
             planned_duration_s: 1.0,
             shard: None,
             start: start.map(|(at, late_ms, missed)| SyncStart { at: at.into(), late_ms, missed, spread_ms: None }),
+            threads: None,
         }
     }
 

@@ -193,6 +193,10 @@ pub struct RunInfo {
     /// The common start (`run --start-at`), when the run had one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<SyncStart>,
+    /// Generator threads of a live run (`run --threads`); none for a simulation, and a
+    /// merged run's is the sum over its shards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
 }
 
 /// A start at a common wall-clock instant (`run --start-at`), as it went.

@@ -82,9 +82,14 @@ pub fn text_summary(s: &Summary, errors: &[FailedExchange], folder: &str) -> Str
     let mode = if r.mode == "replay" { "replay".to_string() } else { format!("{} loop", r.mode) };
     // A drain under 0.1 s is every run's last responses arriving: not worth a word.
     let drain = if r.drain_s >= 0.1 { format!(" + {:.1} s drain", r.drain_s) } else { String::new() };
+    let threads = match r.threads {
+        Some(1) => ", 1 thread".to_string(),
+        Some(n) => format!(", {n} threads"),
+        None => String::new(),
+    };
     let _ = writeln!(
         out,
-        "\n{} -> {}  ({mode}, {:.1} s{drain}{})",
+        "\n{} -> {}  ({mode}, {:.1} s{drain}{threads}{})",
         r.name,
         r.target,
         r.duration_s,

@@ -57,6 +57,7 @@ fn folder_showing(dir: &Path, (n, scale): (u64, f64), (fail_every, check_every):
         planned_duration_s: 10.0,
         shard: None,
         start: None,
+        threads: None,
     };
     let finish = Finish {
         run,

@@ -91,6 +91,7 @@ fn folder(
             planned_duration_s: SECONDS as f64,
             shard,
             start: None,
+            threads: None,
         },
         scheduled,
         target_rate: 300.0 * fraction,

@@ -102,13 +102,14 @@ fn header(h: &mut String, s: &Summary) {
     let _ = write!(
         h,
         "<header>\n<h1>einv-load report: {}</h1>\n<p class=\"meta\">{} · target {} · started {} · ran {:.1} s of \
-         {:.1} s planned · seed {} · profile {}</p>\n",
+         {:.1} s planned{} · seed {} · profile {}</p>\n",
         esc(&r.name),
         esc(&r.mode),
         esc(&r.target),
         esc(&r.started_at),
         r.duration_s,
         r.planned_duration_s,
+        r.threads.map_or(String::new(), |n| format!(" · {n} generator thread{}", if n == 1 { "" } else { "s" })),
         r.seed,
         esc(&r.profile)
     );

@@ -70,6 +70,7 @@ fn finish(scheduled: Vec<u64>) -> Finish {
             planned_duration_s: 12.0,
             shard: None,
             start: None,
+            threads: None,
         },
         scheduled,
         target_rate: 200.0,
