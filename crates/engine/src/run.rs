@@ -185,6 +185,9 @@ async fn drive(
         workload.captures.clone(),
     );
     ctx.tls = target.tls;
+    if plan.target.protocol == Protocol::Auto && ctx.tls.is_some() {
+        ctx.streams = crate::driver::auto_streams(&ctx, plan.target.h2_streams()).await;
+    }
     let samples = opts.error_samples.unwrap_or(DEFAULT_ERROR_SAMPLES);
     ctx.failures = Arc::new(FailureSampler::new(names.len(), samples));
     let (stop_tx, stop) = watch::channel(false);
