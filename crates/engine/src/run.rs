@@ -465,7 +465,8 @@ impl Collector<'_> {
             _ => 0.0,
         };
         let open = self.ctx.conns.open.load(Ordering::Relaxed);
-        let row = self.log.push(self.last, length, target_rate, open, &mut self.interval)?;
+        let in_flight = self.ctx.waiting.take_interval_max();
+        let row = self.log.push(self.last, length, target_rate, (open, in_flight), &mut self.interval)?;
         self.progress.update(now, &row, (self.names, self.log.totals()));
         if let Some(figures) = figures {
             let (busy, queued) = self.ctx.waiting.gauges();
