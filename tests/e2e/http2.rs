@@ -90,7 +90,7 @@ fn two_connections_of_eight_streams_carry_sixteen_requests_at_once() {
     assert!(r["queued"].as_u64().is_some_and(|q| q > 0), "more than 16 were due at once: {r}");
 }
 
-/// `max-streams` with HTTP/1.1 is ignored, and `validate` says so.
+/// `max-streams` with HTTP/1.1 is ignored, and `validate` says so; `auto` over TLS uses it.
 #[test]
 fn max_streams_without_http2_is_noted_by_validate() {
     let dir = tempfile::tempdir().unwrap();
@@ -99,4 +99,11 @@ fn max_streams_without_http2_is_noted_by_validate() {
     let o = crate::einv().arg("validate").arg(&path).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("max-streams is ignored"), "{}", stdout(&o));
+    // `auto` over TLS takes max-streams once ALPN picks h2: not ignored.
+    let auto = profile("builtin+tls", "auto").replace("connections = 4", "max-streams = 8");
+    std::fs::write(&path, auto).unwrap();
+    let o = crate::einv().arg("validate").arg(&path).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("max-streams is ignored"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("up to 8 streams each if ALPN agrees"), "{}", stdout(&o));
 }
