@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Whole-process comparison of einv-load with wrk and oha (run it through bench-peers.sh).
+"""Whole-process comparison of einv-load with wrk and oha (run it through bench-peers.sh), or
+with `--http2` with h2load over prior-knowledge h2c (run it through h2load-compare.sh).
 
 All traffic goes to a private nginx on 127.0.0.1 that this script starts and stops by PID.
 Requests are counted on the SERVER side (nginx stub_status), so every tool is judged by the
@@ -15,6 +16,13 @@ profiles/bench-rate.toml with its pacing line taken out, so the default pacing i
 --pacing 1ms puts one back; wrk has no fixed-rate mode). Runs are interleaved (rep 1 of every
 tool, then rep 2, ...) so that a machine that slows down mid-way hurts every tool alike, and
 the table shows medians.
+
+With --http2 nginx listens with `http2` (h2c; its counter is read on a second, HTTP/1.1
+port), einv-load runs with `protocol = "http2"`, and h2load (nghttp2-client, one thread) is
+the peer. Rate mode: --conns connections of --streams streams each for both (h2load
+`-m`, einv-load `max-streams`; h2load's `--rps` is per connection, so --rate / --conns).
+Saturation: einv-load's closed loop gives each user a connection of its own, so both run
+--conns connections of one stream each (h2load `-m 1`).
 """
 import argparse
 import json
@@ -42,7 +50,9 @@ http {{
   keepalive_requests 100000000; keepalive_timeout 75s;
   client_body_temp_path tmp; proxy_temp_path tmp; fastcgi_temp_path tmp; uwsgi_temp_path tmp; scgi_temp_path tmp;
   server {{
-    listen 127.0.0.1:{port} backlog=8192;
+    listen 127.0.0.1:{port}{http2} backlog=8192;
+    # The counter's own port: HTTP/1.1 whatever the benchmarked port speaks.
+    listen 127.0.0.1:{status_port};
     location = /nginx_status {{ stub_status; }}
     location / {{ default_type application/json; return 200 '{body}'; }}
   }}
@@ -55,12 +65,14 @@ def run(cmd):
 
 
 class Nginx:
-    def __init__(self, port):
+    def __init__(self, port, http2):
         self.port = port
+        self.status_port = port + 1
         self.dir = tempfile.mkdtemp(prefix="einv-bench-nginx-")
         os.makedirs(os.path.join(self.dir, "tmp"))
         with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
-            f.write(NGINX_CONF.format(port=port, body=BODY))
+            conf = NGINX_CONF.format(port=port, status_port=self.status_port, http2=" http2" if http2 else "", body=BODY)
+            f.write(conf)
         self.proc = subprocess.Popen(
             ["taskset", "-c", "0", "nginx", "-p", self.dir, "-c", "nginx.conf", "-e", "error.log"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -74,7 +86,7 @@ class Nginx:
         raise SystemExit(f"nginx did not start on 127.0.0.1:{port} (port busy? try --port)")
 
     def handled(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/nginx_status", timeout=2) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.status_port}/nginx_status", timeout=2) as r:
             text = r.read().decode()
         # "server accepts handled requests\n A B C" -> C, minus this status request itself.
         return int(text.split("\n")[2].split()[2]) - 1
@@ -88,14 +100,18 @@ class Nginx:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def rate_profile(a, out):
-    """bench-rate.toml at the default pacing (or --pacing), written next to the run's output."""
-    with open(a.rate_profile) as f:
+def profile(a, mode, out):
+    """The mode's profile, written next to the run's output: bench-rate.toml at the default
+    pacing (or --pacing); with --http2 either speaks h2c with --streams per connection."""
+    with open(a.rate_profile if mode == "rate" else a.sat_profile) as f:
         text = f.read()
-    text = re.sub(r"(?m)^pacing\s*=.*\n", "", text)
-    if a.pacing:
+    if mode == "rate":
+        text = re.sub(r"(?m)^pacing\s*=.*\n", "", text)
+    if mode == "rate" and a.pacing:
         text = text.replace('arrivals = "uniform"\n', f'arrivals = "uniform"\npacing = "{a.pacing}"\n', 1)
-    path = os.path.join(out, "bench-rate.toml")
+    if a.http2:
+        text = text.replace("[target]\n", f'[target]\nprotocol = "http2"\nmax-streams = {a.streams}\n', 1)
+    path = os.path.join(out, f"bench-{mode}.toml")
     with open(path, "w") as f:
         f.write(text)
     return path
@@ -108,11 +124,12 @@ def command(tool, mode, a, url, out):
     if tool == "oha":
         q = f" -q {r}" if mode == "rate" else ""
         return f"{a.oha} --no-tui --worker-threads 1 -c {c} -z {d}s{q} {url}"
+    if tool == "h2load":
+        q = f" -m {a.streams} --rps {r / c:g}" if mode == "rate" else " -m 1"
+        return f"h2load -t 1 -c {c}{q} -D {d} {url}"
     report = os.path.join(out, "report")
-    if mode == "sat":
-        return f"{a.einv} run {a.sat_profile} --target {url} --connections {c} --duration {d}s --out {report}"
-    return (f"{a.einv} run {rate_profile(a, out)} --target {url} --connections {c} --duration {d}s "
-            f"--rate {r} --out {report}")
+    run_ = f"{a.einv} run {profile(a, mode, out)} --target {url} --connections {c} --duration {d}s --out {report}"
+    return run_ if mode == "sat" else f"{run_} --rate {r}"
 
 
 def send_lag_p99(out):
@@ -152,6 +169,9 @@ def version(tool, a):
     if tool == "oha":
         m = re.search(r"(\d+\.\d+)", run(f"{a.oha} --version").stdout)
         return f"oha {m.group(1)}" if m else "oha"
+    if tool == "h2load":
+        m = re.search(r"nghttp2/(\d+\.\d+\.\d+)", run("h2load --version").stdout)
+        return f"h2load {m.group(1)}" if m else "h2load"
     return "einv-load"
 
 
@@ -163,13 +183,16 @@ def table(a, results, names, load):
     med = {k: {m: statistics.median(x[m] for x in v) for m in ("rps", "us", "rss")} for k, v in results.items()}
     lags = {k: [x["lag"] for x in v if x["lag"] is not None] for k, v in results.items()}
     pacing = a.pacing or "default"
-    print(f"\n{a.conns} connections, {a.dur} s runs, median of {a.reps} interleaved runs; nginx on CPU 0, "
+    # The peer whose req/s the others are set against.
+    base = "h2load" if a.http2 else "wrk"
+    h2 = f", h2c: rate mode {a.streams} streams per connection, saturation 1" if a.http2 else ""
+    print(f"\n{a.conns} connections{h2}, {a.dur} s runs, median of {a.reps} interleaved runs; nginx on CPU 0, "
           f"tool on CPU 1; requests counted by nginx; load average before: {load}\n")
-    print("| mode | tool | req/s | client CPU µs/req | peak RSS MiB | req/s vs wrk | µs/req vs best peer |")
+    print(f"| mode | tool | req/s | client CPU µs/req | peak RSS MiB | req/s vs {base} | µs/req vs best peer |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for mode in a.mode.split(","):
         label = "saturation" if mode == "sat" else f"{fmt_int(a.rate)}/s"
-        wrk = med.get(("wrk", mode))
+        wrk = med.get((base, mode))
         peers = [v["us"] for (t, md), v in med.items() if md == mode and t != "einv-load"]
         for tool in names:
             m = med.get((tool, mode))
@@ -186,7 +209,9 @@ def table(a, results, names, load):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tools", default="wrk,oha,einv-load")
+    ap.add_argument("--tools", default="wrk,oha,einv-load", help="wrk, oha, h2load (with --http2), einv-load")
+    ap.add_argument("--http2", action="store_true", help="h2c: nginx listens with http2, einv-load speaks it")
+    ap.add_argument("--streams", type=int, default=10, help="with --http2: streams per connection in rate mode")
     ap.add_argument("--mode", default="sat,rate", help="sat, rate or both (default)")
     ap.add_argument("--conns", type=int, default=50)
     ap.add_argument("--dur", type=int, default=10, help="seconds per run")
@@ -205,7 +230,9 @@ def main():
         tools.remove("oha")
     names = {t: version(t, a) for t in tools}
     load = open("/proc/loadavg").read().split()[0]
-    nginx = Nginx(a.port)
+    if a.http2 and ({"wrk", "oha"} & set(tools)):
+        raise SystemExit("--http2 compares with h2load: --tools h2load,einv-load")
+    nginx = Nginx(a.port, a.http2)
     results = {}
     try:
         for mode in a.mode.split(","):

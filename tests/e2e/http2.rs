@@ -77,12 +77,20 @@ fn two_connections_of_eight_streams_carry_sixteen_requests_at_once() {
     let c = &s["connections"];
     assert_eq!((c["opened"].as_u64(), c["http2"].as_u64(), c["max_open"].as_u64()), (Some(2), Some(2), Some(2)), "{c}");
     assert_eq!(c["max_in_flight"].as_u64(), Some(16), "{c}");
+    // Over time too: timeseries.csv's in_flight_max peaks at the 16 streams, and the
+    // report charts the streams beside the 2 connections.
+    let csv = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    let column = csv.lines().next().unwrap().split(',').position(|h| h == "in_flight_max").expect("the column");
+    let peaks: Vec<u64> = csv.lines().skip(1).map(|l| l.split(',').nth(column).unwrap().parse().unwrap()).collect();
+    assert_eq!(peaks.iter().max(), Some(&16), "{csv}");
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("Client connections and HTTP/2 streams over time"), "the chart's heading");
     let r = &s["overall"]["requests"];
     assert_eq!(r["sent"].as_u64(), Some(400), "{r}");
     assert!(r["queued"].as_u64().is_some_and(|q| q > 0), "more than 16 were due at once: {r}");
 }
 
-/// `max-streams` with HTTP/1.1 is ignored, and `validate` says so.
+/// `max-streams` with HTTP/1.1 is ignored, and `validate` says so; `auto` over TLS uses it.
 #[test]
 fn max_streams_without_http2_is_noted_by_validate() {
     let dir = tempfile::tempdir().unwrap();
@@ -91,4 +99,11 @@ fn max_streams_without_http2_is_noted_by_validate() {
     let o = crate::einv().arg("validate").arg(&path).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("max-streams is ignored"), "{}", stdout(&o));
+    // `auto` over TLS takes max-streams once ALPN picks h2: not ignored.
+    let auto = profile("builtin+tls", "auto").replace("connections = 4", "max-streams = 8");
+    std::fs::write(&path, auto).unwrap();
+    let o = crate::einv().arg("validate").arg(&path).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("max-streams is ignored"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("up to 8 streams each if ALPN agrees"), "{}", stdout(&o));
 }

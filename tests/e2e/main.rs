@@ -23,6 +23,7 @@ mod limits;
 mod live;
 mod model;
 mod netns;
+mod nginx;
 mod outputs;
 mod payloads;
 mod percentiles;

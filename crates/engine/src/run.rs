@@ -185,6 +185,9 @@ async fn drive(
         workload.captures.clone(),
     );
     ctx.tls = target.tls;
+    if plan.target.protocol == Protocol::Auto && ctx.tls.is_some() {
+        ctx.streams = crate::driver::auto_streams(&ctx, plan.target.h2_streams()).await;
+    }
     let samples = opts.error_samples.unwrap_or(DEFAULT_ERROR_SAMPLES);
     ctx.failures = Arc::new(FailureSampler::new(names.len(), samples));
     let (stop_tx, stop) = watch::channel(false);
@@ -462,7 +465,8 @@ impl Collector<'_> {
             _ => 0.0,
         };
         let open = self.ctx.conns.open.load(Ordering::Relaxed);
-        let row = self.log.push(self.last, length, target_rate, open, &mut self.interval)?;
+        let in_flight = self.ctx.waiting.take_interval_max();
+        let row = self.log.push(self.last, length, target_rate, (open, in_flight), &mut self.interval)?;
         self.progress.update(now, &row, (self.names, self.log.totals()));
         if let Some(figures) = figures {
             let (busy, queued) = self.ctx.waiting.gauges();

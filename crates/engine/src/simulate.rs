@@ -311,7 +311,7 @@ impl Recording {
             }
         }
         let rate = self.schedule.as_ref().map_or(0.0, |s| intended_rate(s, self.shard, start, start + SECOND));
-        self.log.push(start, SECOND, rate, 0, &mut stats)?;
+        self.log.push(start, SECOND, rate, (0, 0), &mut stats)?;
         self.pool.push(start.as_secs_f64(), 1.0, &mut pool);
         Ok(())
     }

@@ -45,7 +45,7 @@ fn one_hour(dir: &std::path::Path) -> Saved {
             interval[(i % 4) as usize].record(&sample);
         }
         let start = Duration::from_secs(s);
-        log.push(start, Duration::from_secs(1), 200.0, 30 + s % 7, &mut interval).unwrap();
+        log.push(start, Duration::from_secs(1), 200.0, (30 + s % 7, 0), &mut interval).unwrap();
         let mut p = PoolInterval { active: 60 + s % 40, pending: s % 5, mean_active: 70.0, ..Default::default() };
         pool.push(start.as_secs_f64(), 1.0, &mut p);
     }

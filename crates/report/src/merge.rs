@@ -175,7 +175,7 @@ fn write_intervals(
             stats.errors.add(*class, n);
         }
         let c = &iv.counts;
-        let row = TimeseriesRow::new(key as f64, iv.length, c.target_rate, c.connections, &stats);
+        let row = TimeseriesRow::new(key as f64, iv.length, c.target_rate, (c.connections, c.in_flight_max), &stats);
         csv.write(&row)?;
         rows.push(row.as_written());
         Ok(())

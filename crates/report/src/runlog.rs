@@ -108,7 +108,7 @@ impl RunLog {
         start: Duration,
         length: Duration,
         target_rate: f64,
-        connections: u64,
+        gauges: (u64, u64),
         interval: &mut [Stats],
     ) -> Result<TimeseriesRow, Error> {
         let at = start.as_secs_f64();
@@ -126,7 +126,7 @@ impl RunLog {
         }
         let overall = &self.overall.hist[Timing::Latency];
         self.hlog.write(at, |w| w.write(overall, start, length, None).and_then(|()| w.flush()));
-        let row = TimeseriesRow::new(at, length.as_secs_f64(), target_rate, connections, &self.overall);
+        let row = TimeseriesRow::new(at, length.as_secs_f64(), target_rate, gauges, &self.overall);
         self.timeseries.write(at, |w| w.write(&row));
         self.rows.push(row.as_written());
         Ok(row)

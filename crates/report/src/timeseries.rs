@@ -33,7 +33,13 @@ pub struct TimeseriesRow {
     pub connections: u64,
     /// Errors by class, indexed like [`ErrorClass::ALL`].
     pub errors_by_class: [u64; ErrorClass::COUNT],
+    /// The most requests in flight at once during the interval (HTTP/2: streams over all
+    /// connections; open loop only, else 0). The file's last column, `in_flight_max`.
+    pub in_flight_max: u64,
 }
+
+/// The column after the error classes, added after them (older files read it as 0).
+const IN_FLIGHT: &str = "in_flight_max";
 
 const FIXED: [&str; 16] = [
     "start_s",
@@ -55,8 +61,15 @@ const FIXED: [&str; 16] = [
 ];
 
 impl TimeseriesRow {
-    /// Summarise one interval's overall stats.
-    pub fn new(start_s: f64, length_s: f64, target_rate: f64, connections: u64, s: &Stats) -> Self {
+    /// Summarise one interval's overall stats, with the client's gauges: connections
+    /// open at its end, and the most requests in flight at once during it.
+    pub fn new(
+        start_s: f64,
+        length_s: f64,
+        target_rate: f64,
+        (connections, in_flight_max): (u64, u64),
+        s: &Stats,
+    ) -> Self {
         let mut errors_by_class = [0; ErrorClass::COUNT];
         for (i, class) in ErrorClass::ALL.iter().enumerate() {
             errors_by_class[i] = s.errors.get(*class);
@@ -81,6 +94,7 @@ impl TimeseriesRow {
             send_lag_max_ms: max_ms(send_lag),
             connections,
             errors_by_class,
+            in_flight_max,
         }
     }
 
@@ -113,6 +127,7 @@ impl TimeseriesRow {
             self.connections.to_string(),
         ];
         r.extend(self.errors_by_class.iter().map(u64::to_string));
+        r.push(self.in_flight_max.to_string());
         r
     }
 }
@@ -120,6 +135,7 @@ impl TimeseriesRow {
 fn header() -> Vec<String> {
     let mut h: Vec<String> = FIXED.iter().map(|s| s.to_string()).collect();
     h.extend(ErrorClass::ALL.iter().map(|c| format!("err_{}", c.as_str())));
+    h.push(IN_FLIGHT.into());
     h
 }
 
@@ -153,14 +169,12 @@ impl TimeseriesWriter {
 
 /// Read a timeseries.csv back (for charts and `report`).
 pub fn read_timeseries(path: &Path) -> Result<Vec<TimeseriesRow>, Error> {
-    read_rows(path, "timeseries.csv", &header(), from_record).or_else(|e| {
-        // A report from before the HTTP/2 classes: their columns are missing, read as 0.
-        let old = header();
-        match read_rows(path, "timeseries.csv", &old[..old.len() - 2], from_record) {
-            Ok(rows) => Ok(rows),
-            Err(_) => Err(e),
-        }
-    })
+    let now = header();
+    // Older reports lack the newest columns, read as 0: before in_flight_max, and before
+    // it and the two HTTP/2 classes.
+    let older = [&now[..now.len() - 1], &now[..now.len() - 3]];
+    read_rows(path, "timeseries.csv", &now, from_record)
+        .or_else(|e| older.iter().find_map(|h| read_rows(path, "timeseries.csv", h, from_record).ok()).ok_or(e))
 }
 
 fn from_record(r: &Record) -> Result<TimeseriesRow, Error> {
@@ -168,6 +182,8 @@ fn from_record(r: &Record) -> Result<TimeseriesRow, Error> {
     for (i, e) in errors_by_class.iter_mut().enumerate().take(r.len() - FIXED.len().min(r.len())) {
         *e = r.int(FIXED.len() + i)?;
     }
+    let in_flight = FIXED.len() + ErrorClass::COUNT;
+    let in_flight_max = if r.len() > in_flight { r.int(in_flight)? } else { 0 };
     Ok(TimeseriesRow {
         start_s: r.num(0)?,
         length_s: r.num(1)?,
@@ -186,6 +202,7 @@ fn from_record(r: &Record) -> Result<TimeseriesRow, Error> {
         send_lag_max_ms: r.num(14)?,
         connections: r.int(15)?,
         errors_by_class,
+        in_flight_max,
     })
 }
 
@@ -202,23 +219,27 @@ mod tests {
             TimeseriesRow { start_s: 1.0, length_s: 1.0, target_rate: 500.0, sent: 499, ..Default::default() };
         row.errors_by_class[3] = 7;
         row.latency_p99_ms = 12.345;
+        row.in_flight_max = 31;
         w.write(&row).unwrap();
         w.finish().unwrap();
         assert_eq!(read_timeseries(&path).unwrap(), vec![row]);
     }
 
-    /// A report from before the HTTP/2 error classes (two columns fewer) still reads,
-    /// those classes 0: `report` re-renders old folders.
+    /// A report from before in_flight_max (one column fewer), or also before the HTTP/2
+    /// error classes (three fewer), still reads, those columns 0: `report` re-renders old
+    /// folders.
     #[test]
-    fn a_timeseries_without_the_http2_columns_reads_with_them_zero() {
+    fn a_timeseries_without_the_newer_columns_reads_with_them_zero() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("timeseries.csv");
         let mut row = TimeseriesRow { start_s: 1.0, length_s: 1.0, sent: 9, ..Default::default() };
         row.errors_by_class[3] = 2;
         let (h, r) = (header(), row.record());
-        let line = |v: &[String]| v[..v.len() - 2].join(",");
-        std::fs::write(&path, format!("{}\n{}\n", line(&h), line(&r))).unwrap();
-        assert_eq!(read_timeseries(&path).unwrap(), vec![row]);
+        for fewer in [1, 3] {
+            let line = |v: &[String]| v[..v.len() - fewer].join(",");
+            std::fs::write(&path, format!("{}\n{}\n", line(&h), line(&r))).unwrap();
+            assert_eq!(read_timeseries(&path).unwrap(), vec![row.clone()], "{fewer} columns fewer");
+        }
     }
 
     /// What a run keeps of its rows is what `report` reads back from the file.

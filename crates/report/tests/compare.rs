@@ -43,7 +43,7 @@ fn folder_showing(dir: &Path, (n, scale): (u64, f64), (fail_every, check_every):
                 phases: Phases::default(),
             });
         }
-        log.push(Duration::from_secs(second), Duration::from_secs(1), n as f64, 1, &mut interval).unwrap();
+        log.push(Duration::from_secs(second), Duration::from_secs(1), n as f64, (1, 0), &mut interval).unwrap();
     }
     let run = RunInfo {
         name: "cmp".into(),

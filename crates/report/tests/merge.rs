@@ -75,7 +75,7 @@ fn folder(
             offer(&failures, (second, i, *op), s);
         }
         let (at, len) = (Duration::from_secs(second), Duration::from_secs(1));
-        log.push(at, len, 100.0, 4, &mut interval).unwrap();
+        log.push(at, len, 100.0, (4, 0), &mut interval).unwrap();
     }
     let fraction = if shard.is_some() { 1.0 / 3.0 } else { 1.0 };
     let finish = Finish {

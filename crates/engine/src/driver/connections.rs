@@ -21,11 +21,20 @@ struct State {
     workers: usize,
     /// The most workers busy at once: requests in flight (streams, for HTTP/2).
     max_busy: usize,
+    /// The same since the last [`Shared::take_interval_max`].
+    interval_max: usize,
 }
 
 impl State {
     fn busy(&self) -> usize {
         self.workers - self.idle.len()
+    }
+
+    /// A worker just took a job: the in-flight peaks may have grown.
+    fn note_busy(&mut self) {
+        let busy = self.busy();
+        self.max_busy = self.max_busy.max(busy);
+        self.interval_max = self.interval_max.max(busy);
     }
 }
 
@@ -50,6 +59,15 @@ impl Shared {
     /// The most requests in flight at once so far.
     pub fn max_busy(&self) -> u64 {
         self.lock().max_busy as u64
+    }
+
+    /// The most requests in flight at once since the last call (for timeseries.csv);
+    /// the next interval starts from those in flight now.
+    pub fn take_interval_max(&self) -> u64 {
+        let mut st = self.lock();
+        let max = st.interval_max.max(st.busy());
+        st.interval_max = st.busy();
+        max as u64
     }
 }
 
@@ -78,7 +96,7 @@ impl Connections {
     pub fn submit(&mut self, mut job: Job) -> Submitted {
         let mut st = self.shared.lock();
         if let Some(id) = st.idle.pop() {
-            st.max_busy = st.max_busy.max(st.busy());
+            st.note_busy();
             drop(st);
             // An idle worker's inbox is empty (it holds one job at most) and open (a worker
             // only stops once the dispatcher drops its sender), so this cannot fail; if it
@@ -92,7 +110,7 @@ impl Connections {
         }
         if self.workers.len() < self.limit {
             st.workers += 1;
-            st.max_busy = st.max_busy.max(st.busy());
+            st.note_busy();
             drop(st);
             let (tx, rx) = mpsc::channel(1);
             let id = self.workers.len();

@@ -4,11 +4,13 @@
 //! reconnects); a closed connection (GOAWAY, reset) is reopened by the next slot.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use einv_report::ErrorClass;
 use tokio::sync::Mutex;
 
+use super::Ctx;
 use super::transport::Conn;
 
 #[derive(Debug, Default)]
@@ -60,6 +62,22 @@ impl Link {
                 st.failed = Some(class);
                 Err(class)
             }
+        }
+    }
+}
+
+/// Stream slots per connection for `protocol = "auto"` over TLS, where only the handshake
+/// says whether a connection can carry several requests: one connection opened before
+/// the run (counted nowhere, carrying no request) learns the server's ALPN choice, and
+/// the run takes `h2_streams` slots per connection when it is h2. A probe that fails
+/// leaves one request per connection; the run's own connects then say why.
+pub async fn auto_streams(ctx: &Ctx, h2_streams: usize) -> usize {
+    match Conn::connect(&ctx.dialer(), &Arc::default()).await {
+        Ok(conn) if conn.share().is_some() => h2_streams,
+        Ok(_) => 1,
+        Err(class) => {
+            tracing::debug!("auto: the ALPN probe failed ({}): one request per connection", class.as_str());
+            1
         }
     }
 }

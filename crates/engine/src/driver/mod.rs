@@ -24,11 +24,12 @@ use einv_workload::Captures;
 
 pub use dispatch::{Drive, Driven, closed_loop, open_loop};
 pub use feed::{Feed, Skipped};
+pub use link::auto_streams;
 pub use secrets::Secrets;
 pub use transport::{ConnStats, Parts, Prepared, valid_target, valid_token, valid_value};
 
 use crate::profile::{Plan, Protocol, ResponseCheck};
-use transport::Request;
+use transport::{Dialer, Request};
 
 /// One request to send: which global arrival, which op, and when it should have gone out.
 #[derive(Debug, Clone)]
@@ -104,6 +105,19 @@ impl Ctx {
             secrets: Secrets::of(plan),
             failures: Arc::new(FailureSampler::new(plan.ops.len(), DEFAULT_ERROR_SAMPLES)),
             started: Instant::now(),
+        }
+    }
+}
+
+impl Ctx {
+    /// How every connection of the run is made.
+    fn dialer(&self) -> Dialer<'_> {
+        Dialer {
+            tcp: &self.tcp,
+            addr: self.addr,
+            timeout: self.connect_timeout,
+            protocol: self.protocol,
+            tls: self.tls.as_ref(),
         }
     }
 }

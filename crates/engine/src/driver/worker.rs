@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use super::connections::WorkerInbox;
 use super::link::Link;
-use super::transport::{Conn, Dialer, MAX_KEPT_BODY, SendError};
+use super::transport::{Conn, MAX_KEPT_BODY, SendError};
 use crate::profile::ResponseCheck;
 use einv_workload::requests::Tag;
 
@@ -236,13 +236,7 @@ async fn exchange(ctx: &Ctx, line: &mut Line, job: &Job, phases: &mut Phases) ->
         let fresh = slot.as_ref().is_none_or(Conn::is_closed);
         if fresh {
             *slot = None;
-            let dialer = Dialer {
-                tcp: &ctx.tcp,
-                addr: ctx.addr,
-                timeout: ctx.connect_timeout,
-                protocol: ctx.protocol,
-                tls: ctx.tls.as_ref(),
-            };
+            let dialer = ctx.dialer();
             let dial = || Conn::connect(&dialer, &ctx.conns);
             let opened = match &line.link {
                 Some(link) => link.stream(dial).await,

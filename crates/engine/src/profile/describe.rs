@@ -28,12 +28,16 @@ impl Plan {
         let t = &self.target;
         let streams = match t.protocol {
             Protocol::Http2 => format!(", HTTP/2 with up to {} streams each", t.streams()),
-            Protocol::Auto => ", HTTP/2 if ALPN agrees (one request per connection)".into(),
+            Protocol::Auto if t.endpoint.tls() => {
+                format!(", HTTP/2 with up to {} streams each if ALPN agrees", t.h2_streams())
+            }
+            Protocol::Auto => ", HTTP/1.1 (auto in the clear)".into(),
             Protocol::Http1 => String::new(),
         };
         lines.push(("target", format!("{target}, {} connections{streams}", t.connections)));
-        if t.max_streams.is_some() && t.protocol != Protocol::Http2 {
-            let why = "target.max-streams is ignored: only protocol = \"http2\" carries several requests at once";
+        let h2_possible = t.protocol == Protocol::Http2 || (t.protocol == Protocol::Auto && t.endpoint.tls());
+        if t.max_streams.is_some() && !h2_possible {
+            let why = "target.max-streams is ignored: only HTTP/2 (protocol = \"http2\", or \"auto\" over TLS) carries several requests at once";
             lines.push(("note", why.into()));
         }
         if self.target.endpoint.tls() {

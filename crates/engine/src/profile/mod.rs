@@ -104,12 +104,18 @@ pub const DEFAULT_MAX_STREAMS: usize = 100;
 
 impl Target {
     /// Requests one connection carries at once: `max-streams` with `protocol = "http2"`,
-    /// else one (HTTP/1.1; `auto` only learns the protocol at the handshake).
+    /// else one (HTTP/1.1; `auto` only learns the protocol at the handshake, and the
+    /// driver then takes [`Target::h2_streams`] when ALPN chose h2).
     pub fn streams(&self) -> usize {
         match self.protocol {
-            Protocol::Http2 => self.max_streams.unwrap_or(DEFAULT_MAX_STREAMS),
+            Protocol::Http2 => self.h2_streams(),
             Protocol::Http1 | Protocol::Auto => 1,
         }
+    }
+
+    /// Requests one HTTP/2 connection carries at once: `max-streams`, or its default.
+    pub fn h2_streams(&self) -> usize {
+        self.max_streams.unwrap_or(DEFAULT_MAX_STREAMS)
     }
 }
 

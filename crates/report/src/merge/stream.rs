@@ -22,7 +22,7 @@ pub(super) struct Interval {
     pub length: f64,
     pub overall: Histogram<u64>,
     pub ops: BTreeMap<String, Histograms>,
-    /// Summed counters (sent, ok, errors, target rate, connections).
+    /// Summed counters (sent, ok, errors, target rate, connections, in flight).
     pub counts: TimeseriesRow,
 }
 
@@ -43,6 +43,8 @@ pub(super) fn for_each_interval(
             (c.sent, c.ok, c.errors) = (c.sent + r.sent, c.ok + r.ok, c.errors + r.errors);
             c.target_rate += r.target_rate;
             c.connections += r.connections;
+            // Summed as summary.json's max_in_flight is: the shards' peaks may not coincide.
+            c.in_flight_max += r.in_flight_max;
             c.errors_by_class.iter_mut().zip(&r.errors_by_class).for_each(|(a, b)| *a += b);
         }
     }

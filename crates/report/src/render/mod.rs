@@ -152,10 +152,15 @@ fn charts(saved: &Saved) -> Result<Vec<Chart>, Error> {
     });
     // A simulation has no client connections; its pool gauges tell that story instead.
     if s.pool.is_none() {
+        let (streams, limit) = (s.connections.http2 > 0, s.connections.limit);
+        let (heading, title) = match streams {
+            true => ("Client connections and HTTP/2 streams over time", "open client connections, streams in flight"),
+            false => ("Client connections over time", "open client connections"),
+        };
         charts.push(Chart {
             file: files::CONNECTIONS_SVG,
-            heading: "Client connections over time".into(),
-            svg: chart::connections_svg(&format!("{name}: open client connections"), rows, s.connections.limit)?,
+            heading: heading.into(),
+            svg: chart::connections_svg(&format!("{name}: {title}"), rows, limit, streams)?,
         });
     }
     if let Some(pool) = &saved.pool {

@@ -48,7 +48,7 @@ fn recorded_with(dir: &std::path::Path, change: impl FnOnce(&mut Finish)) -> Sum
             let ms = 1 + (i * 7 + second * 13) % 40 + if i % 97 == 0 { 120 } else { 0 };
             interval[(i % 2) as usize].record(&sample(ms, outcome));
         }
-        log.push(Duration::from_secs(second), Duration::from_secs(1), 200.0, 8 + second, &mut interval).unwrap();
+        log.push(Duration::from_secs(second), Duration::from_secs(1), 200.0, (8 + second, 0), &mut interval).unwrap();
     }
     let mut end = finish(vec![1200, 1200]);
     change(&mut end);
@@ -119,7 +119,7 @@ fn a_run_draws_its_time_series_as_the_file_holds_it() {
         for i in 0..333u64 {
             interval[0].record(&sample(1 + i % 40, Outcome::Response(200)));
         }
-        log.push(length * k, length, 333.333_7, 3, &mut interval).unwrap();
+        log.push(length * k, length, 333.333_7, (3, 0), &mut interval).unwrap();
     }
     log.finish(finish(vec![1998])).unwrap();
     let saved = Saved::load(dir.path()).unwrap();
