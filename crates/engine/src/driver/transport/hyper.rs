@@ -1,15 +1,14 @@
-//! HTTP/1.1 and HTTP/2 through hyper's client connections: the op's request in hyper's
-//! types (built once), the handshake on a connected stream, one exchange, and hyper's
-//! errors in the report's classes.
+//! HTTP/2 through hyper's client connections: the op's request in hyper's types (built
+//! once), the handshake on a connected stream, one exchange, and hyper's errors in the
+//! report's classes. (HTTP/1.1 is einv-load's own: [`super::h1`].)
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use einv_report::ErrorClass;
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::{http1, http2};
-use hyper::header::{CONNECTION, HeaderMap, HeaderName, HeaderValue};
-use hyper::rt::{Read, Write};
+use hyper::client::conn::http2;
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Uri};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
@@ -35,9 +34,6 @@ impl Prepared {
             if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_maybe_shared(v.clone())) {
                 headers.insert(k, v);
             }
-        }
-        if !r.keep_alive {
-            headers.insert(CONNECTION, HeaderValue::from_static("close"));
         }
         Prepared {
             method: Method::from_bytes(r.method.as_bytes()).unwrap_or_default(),
@@ -67,36 +63,29 @@ impl Prepared {
     }
 }
 
-/// hyper's request sender for the protocol negotiated.
+/// hyper's HTTP/2 request sender; its connection runs as a task of its own.
 #[derive(Debug)]
-pub enum Sender {
-    Http1(http1::SendRequest<Full<Bytes>>),
-    Http2(http2::SendRequest<Full<Bytes>>),
-}
+pub struct Sender(http2::SendRequest<Full<Bytes>>);
 
 impl Sender {
-    /// The HTTP handshake on a connected (and, for TLS, secured) stream.
-    pub async fn handshake<S>(io: S, h2: bool) -> Result<Sender, ErrorClass>
+    /// The HTTP/2 handshake on a connected (and, for TLS, secured) stream.
+    pub async fn handshake<S>(io: S) -> Result<Sender, ErrorClass>
     where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
-        handshake_io(TokioIo::new(io), h2).await
+        let io = TokioIo::new(io);
+        let (sender, connection) = http2::handshake(TokioExecutor::new(), io).await.map_err(|e| classify(&e))?;
+        tokio::spawn(connection);
+        Ok(Sender(sender))
     }
 
     pub fn is_closed(&self) -> bool {
-        match self {
-            Sender::Http1(s) => s.is_closed(),
-            Sender::Http2(s) => s.is_closed(),
-        }
+        self.0.is_closed()
     }
 
-    /// Another handle on the same HTTP/2 connection (its streams share it); `None` for
-    /// HTTP/1.1, whose connection carries one request at a time.
-    pub fn share(&self) -> Option<Sender> {
-        match self {
-            Sender::Http1(_) => None,
-            Sender::Http2(s) => Some(Sender::Http2(s.clone())),
-        }
+    /// Another handle on the same connection (its streams share it).
+    pub fn share(&self) -> Sender {
+        Sender(self.0.clone())
     }
 
     /// Send one request and read the whole response body, keeping the first
@@ -111,11 +100,11 @@ impl Sender {
         // A server may close an idle keep-alive connection (keepalive_requests, idle
         // timeouts) an instant before we reuse it: then the request never left, and that
         // is no error of the target's. hyper hands such a request back.
-        if self.ready().await.is_err() {
+        if self.0.ready().await.is_err() {
             return Err(SendError::NotSent);
         }
         let handed = Instant::now();
-        let resp = match self.try_send(req).await {
+        let resp = match self.0.try_send_request(req).await {
             Ok(resp) => resp,
             Err(mut e) => {
                 let sent = e.take_message().is_none();
@@ -136,38 +125,6 @@ impl Sender {
         }
         Ok(Response { status, body: kept, ttfb })
     }
-
-    async fn ready(&mut self) -> Result<(), hyper::Error> {
-        match self {
-            Sender::Http1(s) => s.ready().await,
-            Sender::Http2(s) => s.ready().await,
-        }
-    }
-
-    async fn try_send(
-        &mut self,
-        req: hyper::Request<Full<Bytes>>,
-    ) -> Result<hyper::Response<hyper::body::Incoming>, hyper::client::conn::TrySendError<hyper::Request<Full<Bytes>>>>
-    {
-        match self {
-            Sender::Http1(s) => s.try_send_request(req).await,
-            Sender::Http2(s) => s.try_send_request(req).await,
-        }
-    }
-}
-
-async fn handshake_io<S>(io: S, h2: bool) -> Result<Sender, ErrorClass>
-where
-    S: Read + Write + Unpin + Send + 'static,
-{
-    if h2 {
-        let (sender, connection) = http2::handshake(TokioExecutor::new(), io).await.map_err(|e| classify(&e))?;
-        tokio::spawn(connection);
-        return Ok(Sender::Http2(sender));
-    }
-    let (sender, connection) = http1::handshake(io).await.map_err(|e| classify(&e))?;
-    tokio::spawn(connection);
-    Ok(Sender::Http1(sender))
 }
 
 /// An HTTP/2 error the peer sent, from hyper's source chain: GOAWAY ends the connection

@@ -6,13 +6,14 @@
 //! [`Parts`] spliced in: a status and the kept start of the body, or a [`SendError`]
 //! carrying the report's [`ErrorClass`]), and close (dropping the [`Conn`]). TCP and TLS
 //! are set up here once for every protocol; what speaks on the stream is chosen per
-//! connection: HTTP/1.1 or HTTP/2 through hyper ([`hyper`]).
+//! connection: HTTP/1.1 by einv-load's own client ([`h1`]), HTTP/2 through hyper ([`hyper`]).
 //!
-//! Adding a protocol (an own HTTP/1.1 client, a raw TCP/XML gateway, gRPC) is one new
+//! Adding a protocol (a raw TCP/XML gateway, gRPC) is one new
 //! module here: a prepared form of [`Request`] in [`Prepared`], a [`Wire`] variant with
 //! its handshake, exchange and error classes. The loop, the recorder and the reports do
 //! not change.
 
+mod h1;
 mod hyper;
 mod request;
 
@@ -24,6 +25,9 @@ use std::time::{Duration, Instant};
 use einv_report::ErrorClass;
 
 pub use request::{Parts, Request, valid_target, valid_token, valid_value};
+
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
 
 use super::dial::TcpDialer;
 use super::tls::TlsClient;
@@ -94,19 +98,22 @@ pub struct Prepared {
     /// The op's name, for what is logged about it.
     pub name: String,
     pub request: Request,
+    h1: h1::Prepared,
     hyper: hyper::Prepared,
 }
 
 impl Prepared {
     pub fn new(name: &str, request: Request) -> Prepared {
-        Prepared { name: name.into(), hyper: hyper::Prepared::new(&request), request }
+        Prepared { name: name.into(), h1: h1::Prepared::new(&request), hyper: hyper::Prepared::new(&request), request }
     }
 }
 
 /// What speaks on a connection's stream.
 #[derive(Debug)]
 enum Wire {
-    Hyper(hyper::Sender),
+    Http1(h1::Conn<TcpStream>),
+    Http1Tls(Box<h1::Conn<TlsStream<TcpStream>>>),
+    Http2(hyper::Sender),
 }
 
 /// Where and how connections are made: the same for every connection of a run.
@@ -151,10 +158,11 @@ impl Conn {
         let connected_in = began.elapsed();
         // Requests are small and latency is the point: never wait for Nagle.
         let _ = stream.set_nodelay(true);
-        let (sender, tls_in) = match d.tls {
+        let (wire, tls_in) = match d.tls {
             // In the clear `auto` is HTTP/1.1: there is no ALPN to ask, and h2c upgrades
             // are rare in gateways.
-            None => (hyper::Sender::handshake(stream, d.protocol == Protocol::Http2).await?, None),
+            None if d.protocol == Protocol::Http2 => (Wire::Http2(hyper::Sender::handshake(stream).await?), None),
+            None => (Wire::Http1(h1::Conn::new(stream)), None),
             Some(tls) => {
                 let began = Instant::now();
                 let stream = match tokio::time::timeout(timeout, tls.handshake(stream)).await {
@@ -175,24 +183,28 @@ impl Conn {
                     Protocol::Http2 => true,
                     Protocol::Auto => stream.get_ref().1.alpn_protocol() == Some(b"h2"),
                 };
-                (hyper::Sender::handshake(stream, h2).await?, Some(tls_in))
+                let wire = match h2 {
+                    true => Wire::Http2(hyper::Sender::handshake(stream).await?),
+                    false => Wire::Http1Tls(Box::new(h1::Conn::new(stream))),
+                };
+                (wire, Some(tls_in))
             }
         };
         let open = stats.open.fetch_add(1, Ordering::Relaxed) + 1;
         stats.opened.fetch_add(1, Ordering::Relaxed);
-        if matches!(sender, hyper::Sender::Http2(_)) {
+        if matches!(wire, Wire::Http2(_)) {
             stats.http2.fetch_add(1, Ordering::Relaxed);
         }
         stats.max_open.fetch_max(open, Ordering::Relaxed);
-        Ok(Conn { wire: Wire::Hyper(sender), _open: Arc::new(Open(stats.clone())), connected_in, tls_in })
+        Ok(Conn { wire, _open: Arc::new(Open(stats.clone())), connected_in, tls_in })
     }
 
     /// The protocol this connection speaks.
     #[cfg(test)]
     pub fn protocol(&self) -> Protocol {
         match &self.wire {
-            Wire::Hyper(hyper::Sender::Http1(_)) => Protocol::Http1,
-            Wire::Hyper(hyper::Sender::Http2(_)) => Protocol::Http2,
+            Wire::Http1(_) | Wire::Http1Tls(_) => Protocol::Http1,
+            Wire::Http2(_) => Protocol::Http2,
         }
     }
 
@@ -200,7 +212,8 @@ impl Conn {
     /// the connection carries one request at a time.
     pub fn share(&self) -> Option<Conn> {
         let wire = match &self.wire {
-            Wire::Hyper(s) => Wire::Hyper(s.share()?),
+            Wire::Http1(_) | Wire::Http1Tls(_) => return None,
+            Wire::Http2(s) => Wire::Http2(s.share()),
         };
         Some(Conn { wire, _open: self._open.clone(), connected_in: self.connected_in, tls_in: self.tls_in })
     }
@@ -208,7 +221,9 @@ impl Conn {
     /// Whether the peer or the client has closed this connection (reconnect before reuse).
     pub fn is_closed(&self) -> bool {
         match &self.wire {
-            Wire::Hyper(s) => s.is_closed(),
+            Wire::Http1(c) => c.is_closed(),
+            Wire::Http1Tls(c) => c.is_closed(),
+            Wire::Http2(s) => s.is_closed(),
         }
     }
 
@@ -223,7 +238,9 @@ impl Conn {
         keep: impl Fn(u16) -> usize,
     ) -> Result<Response, SendError> {
         match &mut self.wire {
-            Wire::Hyper(s) => s.exchange(&prepared.hyper, parts, keep).await,
+            Wire::Http1(c) => c.exchange(&prepared.h1, parts, keep).await,
+            Wire::Http1Tls(c) => c.exchange(&prepared.h1, parts, keep).await,
+            Wire::Http2(s) => s.exchange(&prepared.hyper, parts, keep).await,
         }
     }
 }
