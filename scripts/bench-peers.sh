@@ -15,18 +15,8 @@ cd "$(dirname "$0")/.."
 case " $* " in *" -h "* | *" --help "*) exec python3 scripts/bench_peers.py --help ;; esac
 cache="${EINV_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/einv-load-bench}"
 
-need_apt=()
-command -v nginx > /dev/null || need_apt+=(nginx-light)
-command -v wrk > /dev/null || need_apt+=(wrk)
-[ -x /usr/bin/time ] || need_apt+=(time)
-command -v taskset > /dev/null || need_apt+=(util-linux)
-if [ ${#need_apt[@]} -gt 0 ]; then
-    echo "installing ${need_apt[*]} from the Debian packages ..." >&2
-    sudo_=""
-    [ "$(id -u)" = 0 ] || sudo_=sudo
-    $sudo_ apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq "${need_apt[@]}" >&2
-fi
+. scripts/bench-common.sh
+bench_need wrk:wrk
 
 oha="$(command -v oha || true)"
 if [ -z "$oha" ]; then
@@ -38,8 +28,5 @@ if [ -z "$oha" ]; then
         echo "oha installed in $(( $(date +%s) - began )) s" >&2
     fi
 fi
-
-# Built once; after a change, `cargo build --release` (or pass --einv BIN).
-[ -x target/release/einv-load ] || cargo build --release >&2
 
 exec python3 scripts/bench_peers.py --oha "$oha" "$@"

@@ -16,20 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 case " $* " in *" -h "* | *" --help "*) exec python3 scripts/bench_peers.py --help ;; esac
 
-need_apt=()
-command -v nginx > /dev/null || need_apt+=(nginx-light)
-command -v h2load > /dev/null || need_apt+=(nghttp2-client)
-[ -x /usr/bin/time ] || need_apt+=(time)
-command -v taskset > /dev/null || need_apt+=(util-linux)
-if [ ${#need_apt[@]} -gt 0 ]; then
-    echo "installing ${need_apt[*]} from the Debian packages ..." >&2
-    sudo_=""
-    [ "$(id -u)" = 0 ] || sudo_=sudo
-    $sudo_ apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq "${need_apt[@]}" >&2
-fi
-
-# Built once; after a change, `cargo build --release` (or pass --einv BIN).
-[ -x target/release/einv-load ] || cargo build --release >&2
+. scripts/bench-common.sh
+bench_need h2load:nghttp2-client
 
 exec python3 scripts/bench_peers.py --http2 --tools h2load,einv-load "$@"
