@@ -180,10 +180,17 @@ fn stall_shows_in_latency_not_in_service_time(target: &str, connections: u32) {
     assert_eq!(s["overall"]["requests"]["sent"], 2000);
     if !target.is_empty() {
         assert_eq!(s["connections"]["http2"], s["connections"]["opened"], "{}", s["connections"]);
+        assert_eq!(s["connections"]["streams"], 2, "{}", s["connections"]);
     }
-    // The summary says why the send lag grew: the connections were all busy.
+    // The summary says why the send lag grew: the connections (streams) were all busy.
     let warnings = s["warnings"].to_string();
-    assert!(warnings.contains(&format!("waited for one of the {connections}")), "{warnings}");
+    let slots = match target.is_empty() {
+        true => format!("waited for one of the {connections} connections."),
+        false => {
+            format!("waited for one of the {} stream slots ({connections} connections × 2 streams)", connections * 2)
+        }
+    };
+    assert!(warnings.contains(&slots), "{warnings}");
 }
 
 /// Start `einv-load serve` on a free port; returns the child and its base URL.

@@ -397,6 +397,7 @@ fn finish_info(plan: &Plan, target: String, started_at: SystemTime, ctx: &Ctx, e
             max_open: ctx.conns.max_open.load(Ordering::Relaxed),
             http2: ctx.conns.http2.load(Ordering::Relaxed),
             max_in_flight: ctx.waiting.max_busy(),
+            streams: if ctx.streams > 1 { ctx.streams as u64 } else { 0 },
         },
         lag_warning: plan.max_send_lag,
         interrupted: ended.interrupted,

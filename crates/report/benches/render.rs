@@ -75,7 +75,7 @@ fn one_hour(dir: &std::path::Path) -> Saved {
             ..SloSpec::default()
         },
         percentiles: einv_report::Quantile::DEFAULT.into(),
-        connections: Connections { limit: 64, opened: 40, max_open: 37, http2: 0, max_in_flight: 0 },
+        connections: Connections { limit: 64, opened: 40, max_open: 37, http2: 0, max_in_flight: 0, streams: 0 },
         lag_warning: Duration::from_millis(10),
         interrupted: false,
         tags: Vec::new(),

@@ -1,5 +1,5 @@
-//! Reading a report CSV back (timeseries.csv, pool.csv): the header must match exactly,
-//! and a bad value names the file and the line.
+//! Reading a report CSV back (timeseries.csv, pool.csv): the header must be one of the
+//! layouts the file has ever had, exactly, and a bad value names the file and the line.
 
 use std::path::Path;
 
@@ -44,20 +44,22 @@ impl<'a> Record<'a> {
     }
 }
 
-/// Every row of the CSV at `path` (called `name` in the header error), made by `row`.
-pub(crate) fn read_rows<T>(
+/// Every row of the CSV at `path` (called `name` in the header error), made by `row`
+/// from the record and the index in `layouts` of the header the file has (today's first,
+/// then those of older reports, which `report` still re-renders).
+pub(crate) fn read_rows<T, S: AsRef<str>>(
     path: &Path,
     name: &str,
-    header: &[impl AsRef<str>],
-    row: impl Fn(&Record) -> Result<T, Error>,
+    layouts: &[&[S]],
+    row: impl Fn(&Record, usize) -> Result<T, Error>,
 ) -> Result<Vec<T>, Error> {
     let file = input::open(path).map_err(|e| Error::input(path, &e))?;
     // Bounded: a line longer than 1 MiB is an error, however long the file's first line.
     let mut rdr = csv::Reader::from_reader(Bounded::new(file));
     let got = rdr.headers().map_err(|e| Error::csv(path, e))?;
-    if !got.iter().eq(header.iter().map(AsRef::as_ref)) {
+    let Some(layout) = layouts.iter().position(|h| got.iter().eq(h.iter().map(AsRef::as_ref))) else {
         return Err(Error::Format { path: path.into(), message: format!("unexpected {name} header") });
-    }
+    };
     let mut rows = Vec::new();
     for index in 0.. {
         let mut fields = csv::StringRecord::new();
@@ -65,7 +67,7 @@ pub(crate) fn read_rows<T>(
         if !rdr.read_record(&mut fields).map_err(|e| Error::csv(path, e))? {
             break;
         }
-        rows.push(row(&Record { path, index, fields })?);
+        rows.push(row(&Record { path, index, fields }, layout)?);
     }
     Ok(rows)
 }
@@ -78,12 +80,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
         std::fs::write(&path, text).unwrap();
-        read_rows(&path, "t.csv", &["a", "b"], |r| Ok((r.num(0)?, r.int(1)?)))
+        read_rows(&path, "t.csv", &[&["a", "b"], &["a"]], |r, layout| {
+            Ok((r.num(0)?, if layout == 0 { r.int(1)? } else { 0 }))
+        })
     }
 
     #[test]
     fn rows_parse_and_errors_name_the_line_and_the_file() {
         assert_eq!(read("a,b\n0.5,3\n1.5,4\n").unwrap(), [(0.5, 3), (1.5, 4)]);
+        assert_eq!(read("a\n0.5\n").unwrap(), [(0.5, 0)], "an older layout");
         let bad = read("a,b\n0.5,3\n1.5,-4\n").unwrap_err().to_string();
         assert!(bad.contains("t.csv") && bad.contains("line 3: not a number"), "{bad}");
         let header = read("a,c\n0.5,3\n").unwrap_err().to_string();

@@ -270,6 +270,8 @@ fn connections(folders: &[Folder]) -> Connections {
             max_open: a.max_open + c.max_open,
             http2: a.http2 + c.http2,
             max_in_flight: a.max_in_flight + c.max_in_flight,
+            // The same profile on every shard: the same per-connection slots.
+            streams: a.streams.max(c.streams),
         }
     })
 }

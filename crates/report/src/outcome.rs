@@ -25,11 +25,14 @@ pub enum ErrorClass {
     GoAway,
     /// HTTP/2: the server reset the request's stream (RST_STREAM).
     StreamReset,
+    /// HTTP/2: the request timed out with its body still waiting for the server's
+    /// flow-control window (the stream was open, its headers sent).
+    FlowStalled,
 }
 
 impl ErrorClass {
     /// In the order of timeseries.csv's columns: later classes are appended.
-    pub const ALL: [ErrorClass; 11] = [
+    pub const ALL: [ErrorClass; 12] = [
         ErrorClass::ConnectRefused,
         ErrorClass::ConnectTimeout,
         ErrorClass::Connect,
@@ -41,6 +44,7 @@ impl ErrorClass {
         ErrorClass::Other,
         ErrorClass::GoAway,
         ErrorClass::StreamReset,
+        ErrorClass::FlowStalled,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -58,6 +62,7 @@ impl ErrorClass {
             ErrorClass::Other => "other",
             ErrorClass::GoAway => "h2_goaway",
             ErrorClass::StreamReset => "h2_rst_stream",
+            ErrorClass::FlowStalled => "h2_flow_stalled",
         }
     }
 
@@ -105,7 +110,8 @@ impl Outcome {
     /// it out would flatter the percentiles). Refused connects and resets are counted, not
     /// timed.
     pub fn is_timed(self) -> bool {
-        matches!(self, Outcome::Response(_) | Outcome::Failed(ErrorClass::Timeout | ErrorClass::ConnectTimeout))
+        use ErrorClass::{ConnectTimeout, FlowStalled, Timeout};
+        matches!(self, Outcome::Response(_) | Outcome::Failed(Timeout | ConnectTimeout | FlowStalled))
     }
 }
 

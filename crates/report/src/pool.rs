@@ -59,13 +59,7 @@ pub struct PoolRow {
 
 /// Read a pool.csv back; errors name the file and line.
 pub fn read_pool_csv(path: &Path) -> Result<Vec<PoolRow>, Error> {
-    read_rows(path, "pool.csv", &HEADER, pool_row).or_else(|e| {
-        match read_rows(path, "pool.csv", &HEADER[..OLD_COLUMNS], pool_row) {
-            Ok(rows) => Ok(rows),
-            // Neither header: report the error against today's.
-            Err(_) => Err(e),
-        }
-    })
+    read_rows(path, "pool.csv", &[&HEADER[..], &HEADER[..OLD_COLUMNS]], |r, _| pool_row(r))
 }
 
 fn pool_row(r: &Record) -> Result<PoolRow, Error> {

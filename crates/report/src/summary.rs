@@ -111,7 +111,7 @@ impl Summary {
             .map(|(i, (name, stats, n))| (name.to_string(), op_summary(stats, *n).with_checks(stats, checks(i))))
             .collect();
         let mut warnings = match parts.lag_warning {
-            Some(limit) => crate::text::warnings(&overall, limit, parts.connections.limit),
+            Some(limit) => crate::text::warnings(&overall, limit, &parts.connections),
             None => Vec::new(),
         };
         warnings.extend(parts.warnings);
@@ -231,6 +231,23 @@ pub struct Connections {
     /// connections); open loop only, absent before it was counted.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub max_in_flight: u64,
+    /// Requests each connection may carry at once when the run spoke HTTP/2 (its
+    /// `max-streams`); absent for HTTP/1.1, one at a time.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub streams: u64,
+}
+
+impl Connections {
+    /// The request slots the run had: connections × streams over HTTP/2, or the
+    /// connections, and what they were, for a sentence.
+    pub fn slots(&self) -> (u64, String) {
+        match self.streams {
+            s if s > 1 && self.http2 > 0 => {
+                (self.limit * s, format!("{} stream slots ({} connections × {s} streams)", self.limit * s, self.limit))
+            }
+            _ => (self.limit, format!("{} connections", self.limit)),
+        }
+    }
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -4,11 +4,11 @@ use std::time::Duration;
 use crate::Quantile;
 use crate::failures::FailedExchange;
 use crate::render::check_value;
-use crate::summary::{OpSummary, Summary};
+use crate::summary::{Connections, OpSummary, Summary};
 
 /// Warnings about the validity of a run's numbers, from its overall result: nothing was
 /// sent, nothing succeeded, or the send lag says the schedule was not kept.
-pub(crate) fn warnings(overall: &OpSummary, lag_threshold: Duration, connections: u64) -> Vec<String> {
+pub(crate) fn warnings(overall: &OpSummary, lag_threshold: Duration, connections: &Connections) -> Vec<String> {
     let mut out: Vec<String> = nothing_measured(overall).into_iter().collect();
     out.extend(lag_warnings(overall, lag_threshold, connections));
     out
@@ -39,7 +39,7 @@ pub fn nothing_measured(overall: &OpSummary) -> Option<String> {
 /// connection was busy (the target is slow at this concurrency: the latency figures are
 /// right, and include the wait), or einv-load itself fell behind (too little CPU: the
 /// target never saw the offered load, so its figures flatter it).
-fn lag_warnings(overall: &OpSummary, threshold: Duration, connections: u64) -> Vec<String> {
+fn lag_warnings(overall: &OpSummary, threshold: Duration, connections: &Connections) -> Vec<String> {
     let lag = &overall.send_lag_ms;
     let limit_ms = threshold.as_secs_f64() * 1000.0;
     if overall.requests.sent == 0 || lag.p99 <= limit_ms {
@@ -48,11 +48,13 @@ fn lag_warnings(overall: &OpSummary, threshold: Duration, connections: u64) -> V
     let queued = overall.requests.queued as f64 / overall.requests.sent as f64;
     let msg = if connections_were_busy(overall) {
         format!(
-            "send lag p99 {:.1} ms exceeds {limit_ms:.1} ms: {:.1}% of requests waited for one of the {connections} \
-             connections. The target could not keep up at this concurrency; latency includes the wait \
-             (raise [target] connections if the service should take more requests in flight)",
+            "send lag p99 {:.1} ms exceeds {limit_ms:.1} ms: {:.1}% of requests waited for one of the {slots}. \
+             The target could not keep up at this concurrency; latency includes the wait \
+             (raise [target] {knob} if the service should take more requests in flight)",
             lag.p99,
-            queued * 100.0
+            queued * 100.0,
+            slots = connections.slots().1,
+            knob = if connections.slots().0 > connections.limit { "connections or max-streams" } else { "connections" },
         )
     } else {
         format!(

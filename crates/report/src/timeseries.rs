@@ -103,7 +103,8 @@ impl TimeseriesRow {
     pub(crate) fn as_written(&self) -> TimeseriesRow {
         let path = Path::new(crate::files::TIMESERIES);
         // The fields are numbers just formatted: they always parse.
-        from_record(&Record::written(path, self.record())).unwrap_or_else(|_| self.clone())
+        let at: Vec<Option<usize>> = (0..header().len()).map(Some).collect();
+        from_record(&Record::written(path, self.record()), &at).unwrap_or_else(|_| self.clone())
     }
 
     fn record(&self) -> Vec<String> {
@@ -170,20 +171,32 @@ impl TimeseriesWriter {
 /// Read a timeseries.csv back (for charts and `report`).
 pub fn read_timeseries(path: &Path) -> Result<Vec<TimeseriesRow>, Error> {
     let now = header();
-    // Older reports lack the newest columns, read as 0: before in_flight_max, and before
-    // it and the two HTTP/2 classes.
-    let older = [&now[..now.len() - 1], &now[..now.len() - 3]];
-    read_rows(path, "timeseries.csv", &now, from_record)
-        .or_else(|e| older.iter().find_map(|h| read_rows(path, "timeseries.csv", h, from_record).ok()).ok_or(e))
+    // Older reports lack the newest columns, read as 0. Newest first: before
+    // h2_flow_stalled, before it and in_flight_max, before those and the first HTTP/2
+    // classes.
+    let without = |gone: &[&str]| now.iter().filter(|c| !gone.contains(&c.as_str())).cloned().collect::<Vec<_>>();
+    let stalled = "err_h2_flow_stalled";
+    let layouts = [
+        now.clone(),
+        without(&[stalled]),
+        without(&[stalled, IN_FLIGHT]),
+        without(&[stalled, IN_FLIGHT, "err_h2_goaway", "err_h2_rst_stream"]),
+    ];
+    // Where each of today's columns is in each layout.
+    let at: Vec<Vec<Option<usize>>> =
+        layouts.iter().map(|l| now.iter().map(|c| l.iter().position(|x| x == c)).collect()).collect();
+    let layouts: Vec<&[String]> = layouts.iter().map(Vec::as_slice).collect();
+    read_rows(path, "timeseries.csv", &layouts, |r, layout| from_record(r, &at[layout]))
 }
 
-fn from_record(r: &Record) -> Result<TimeseriesRow, Error> {
+/// A row from a record whose columns are at `at` (indexed like today's header; `None`
+/// for one its layout lacks, read as 0).
+fn from_record(r: &Record, at: &[Option<usize>]) -> Result<TimeseriesRow, Error> {
+    let int = |i: usize| at[i].map_or(Ok(0), |c| r.int(c));
     let mut errors_by_class = [0; ErrorClass::COUNT];
-    for (i, e) in errors_by_class.iter_mut().enumerate().take(r.len() - FIXED.len().min(r.len())) {
-        *e = r.int(FIXED.len() + i)?;
+    for (i, e) in errors_by_class.iter_mut().enumerate() {
+        *e = int(FIXED.len() + i)?;
     }
-    let in_flight = FIXED.len() + ErrorClass::COUNT;
-    let in_flight_max = if r.len() > in_flight { r.int(in_flight)? } else { 0 };
     Ok(TimeseriesRow {
         start_s: r.num(0)?,
         length_s: r.num(1)?,
@@ -202,7 +215,7 @@ fn from_record(r: &Record) -> Result<TimeseriesRow, Error> {
         send_lag_max_ms: r.num(14)?,
         connections: r.int(15)?,
         errors_by_class,
-        in_flight_max,
+        in_flight_max: int(FIXED.len() + ErrorClass::COUNT)?,
     })
 }
 
@@ -225,20 +238,32 @@ mod tests {
         assert_eq!(read_timeseries(&path).unwrap(), vec![row]);
     }
 
-    /// A report from before in_flight_max (one column fewer), or also before the HTTP/2
-    /// error classes (three fewer), still reads, those columns 0: `report` re-renders old
-    /// folders.
+    /// A report from before h2_flow_stalled, before it and in_flight_max, or also before
+    /// the first HTTP/2 error classes, still reads, those columns 0: `report` re-renders
+    /// old folders. The columns after a missing one keep their values.
     #[test]
     fn a_timeseries_without_the_newer_columns_reads_with_them_zero() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("timeseries.csv");
-        let mut row = TimeseriesRow { start_s: 1.0, length_s: 1.0, sent: 9, ..Default::default() };
+        let mut row = TimeseriesRow { start_s: 1.0, length_s: 1.0, sent: 9, in_flight_max: 4, ..Default::default() };
         row.errors_by_class[3] = 2;
         let (h, r) = (header(), row.record());
-        for fewer in [1, 3] {
-            let line = |v: &[String]| v[..v.len() - fewer].join(",");
+        let stalled = h.iter().position(|c| c == "err_h2_flow_stalled").unwrap();
+        for gone in [vec![stalled], vec![stalled, stalled + 1], vec![stalled - 2, stalled - 1, stalled, stalled + 1]] {
+            let line = |v: &[String]| {
+                v.iter()
+                    .enumerate()
+                    .filter(|(i, _)| !gone.contains(i))
+                    .map(|(_, x)| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
             std::fs::write(&path, format!("{}\n{}\n", line(&h), line(&r))).unwrap();
-            assert_eq!(read_timeseries(&path).unwrap(), vec![row.clone()], "{fewer} columns fewer");
+            let mut want = row.clone();
+            if gone.contains(&(stalled + 1)) {
+                want.in_flight_max = 0;
+            }
+            assert_eq!(read_timeseries(&path).unwrap(), vec![want], "without columns {gone:?}");
         }
     }
 

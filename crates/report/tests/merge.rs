@@ -104,7 +104,7 @@ fn folder(
         },
         // A list of the profile's own, which the merged report keeps.
         percentiles: [50.0, 99.0, 99.99].map(|p| einv_report::Quantile::from_percent(p).unwrap()).into(),
-        connections: Connections { limit: 8, opened: 5, max_open: 4, http2: 0, max_in_flight: 0 },
+        connections: Connections { limit: 8, opened: 5, max_open: 4, http2: 0, max_in_flight: 0, streams: 0 },
         lag_warning: Duration::from_secs(3600),
         interrupted: false,
         tags: vec![("duplicate".into(), false), ("bad_check_digit".into(), true)],
@@ -183,7 +183,10 @@ fn merged_percentiles_equal_one_histogram_of_all_values() {
     assert_eq!(merged.ops, one.ops);
     assert_eq!(merged.slo, one.slo);
     assert_eq!(merged.overall.requests.sent, 20_000);
-    assert_eq!(merged.connections, Connections { limit: 24, opened: 15, max_open: 12, http2: 0, max_in_flight: 0 });
+    assert_eq!(
+        merged.connections,
+        Connections { limit: 24, opened: 15, max_open: 12, http2: 0, max_in_flight: 0, streams: 0 }
+    );
     assert!(merged.overall.injected["duplicate"].sent > 0);
     let tls = reqs.iter().filter(|(_, _, _, s)| s.phases.tls.is_some()).count() as u64;
     assert!(tls > 1_000 && merged.overall.phases.tls.count == tls, "every TLS handshake merged: {tls}");

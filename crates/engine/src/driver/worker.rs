@@ -90,8 +90,8 @@ async fn execute(ctx: &Ctx, line: &mut Line, job: &Job, cut: &mut watch::Receive
     let (outcome, body) = exchanged.unwrap_or_else(|| {
         // The connection still has a request in flight: it cannot be reused (an HTTP/2
         // handle goes; the stream is reset, the connection stays with its other slots).
-        line.conn = None;
-        (Outcome::Failed(ErrorClass::Timeout), Vec::new())
+        let stalled = line.conn.take().is_some_and(|c| c.flow_stalled());
+        (Outcome::Failed(if stalled { ErrorClass::FlowStalled } else { ErrorClass::Timeout }), Vec::new())
     });
     let end = Instant::now();
     let tag = job.parts.as_ref().and_then(|p| p.tag);
@@ -499,6 +499,52 @@ mod tests {
             let ctx = testing::ctx(&plan, h2_refusing(goaway).await);
             let sample = one(&ctx, &mut Line::default(), &job(1, Instant::now())).await;
             assert_eq!(sample.outcome, Outcome::Failed(class), "goaway {goaway}");
+        }
+    }
+
+    /// An HTTP/2 server that answers a GET at once and takes any other request's stream
+    /// without ever answering, granting each stream `window` bytes of flow-control window
+    /// (0: a body can never be sent).
+    async fn h2_holding(window: u32) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let builder =
+                        h2::server::Builder::new().initial_window_size(window).handshake::<_, bytes::Bytes>(stream);
+                    let Ok(mut conn) = builder.await else { return };
+                    // Held, unanswered, while the connection is driven.
+                    let mut held = Vec::new();
+                    while let Some(Ok((req, mut respond))) = conn.accept().await {
+                        match req.method() {
+                            &hyper::Method::GET => drop(respond.send_response(hyper::Response::new(()), true)),
+                            _ => held.push((req, respond)),
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    /// A request whose body waits for a window the server never grants is a flow-control
+    /// stall, not a plain timeout; a request the server could take but never answers is a
+    /// timeout. (A GET first: until the server's SETTINGS arrive a client may send with
+    /// the default window.)
+    #[tokio::test]
+    async fn http2_a_body_the_server_never_lets_in_is_a_flow_control_stall() {
+        let mut plan = testing::plan("[load]\nmode = \"closed\"\nduration = \"1s\"");
+        plan.target.protocol = crate::profile::Protocol::Http2;
+        plan.target.request_timeout = Duration::from_millis(300);
+        for (window, class) in [(0, ErrorClass::FlowStalled), (65_535, ErrorClass::Timeout)] {
+            let ctx = testing::ctx(&plan, h2_holding(window).await);
+            let mut line = Line::default();
+            let first = one(&ctx, &mut line, &job(1, Instant::now())).await;
+            assert_eq!(first.outcome, Outcome::Response(200), "window {window}: the GET");
+            let sample = one(&ctx, &mut line, &job(0, Instant::now())).await;
+            assert_eq!(sample.outcome, Outcome::Failed(class), "window {window}: the POST");
+            assert!(sample.latency >= plan.target.request_timeout, "timed as a timeout: {:?}", sample.latency);
         }
     }
 

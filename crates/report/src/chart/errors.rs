@@ -22,6 +22,7 @@ const CLASS_COLORS: [RGBColor; ErrorClass::COUNT] = [
     palette::GREY,       // other
     palette::GREEN,      // h2_goaway: a reset of a whole connection
     palette::SKY,        // h2_rst_stream
+    palette::PURPLE,     // h2_flow_stalled: a timeout of its own
 ];
 
 /// Errors per second over time, one line per error class that occurred. A cut-short last

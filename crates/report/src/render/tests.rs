@@ -82,7 +82,7 @@ fn finish(scheduled: Vec<u64>) -> Finish {
             ..SloSpec::default()
         },
         percentiles: crate::Quantile::DEFAULT.into(),
-        connections: Connections { limit: 32, opened: 20, max_open: 19, http2: 0, max_in_flight: 0 },
+        connections: Connections { limit: 32, opened: 20, max_open: 19, http2: 0, max_in_flight: 0, streams: 0 },
         lag_warning: Duration::from_millis(10),
         interrupted: false,
         tags: Vec::new(),

@@ -2,11 +2,17 @@
 //! once), the handshake on a connected stream, one exchange, and hyper's errors in the
 //! report's classes. (HTTP/1.1 is einv-load's own: [`super::h1`].)
 
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use einv_report::ErrorClass;
 use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Frame, SizeHint};
 use hyper::client::conn::http2;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Uri};
@@ -46,9 +52,10 @@ impl Prepared {
 
     /// The request to send: the op's static request with this request's parts put in.
     /// `None` if a part is one hyper refuses though the neutral rules let it through.
-    fn request(&self, parts: Option<&Parts>) -> Option<hyper::Request<Full<Bytes>>> {
+    fn request(&self, parts: Option<&Parts>, progress: Progress) -> Option<hyper::Request<Tracked>> {
         let body = parts.and_then(|p| p.body.clone()).unwrap_or_else(|| self.body.clone());
-        let mut req = hyper::Request::new(Full::new(body));
+        let progress = (!body.is_empty()).then(|| progress.queued());
+        let mut req = hyper::Request::new(Tracked { body: Full::new(body), progress });
         *req.method_mut() = self.method.clone();
         *req.uri_mut() = match parts.and_then(|p| p.path.clone()) {
             Some(path) => Uri::from_maybe_shared(path).ok()?,
@@ -63,9 +70,93 @@ impl Prepared {
     }
 }
 
-/// hyper's HTTP/2 request sender; its connection runs as a task of its own.
+/// Where the body of a handle's request in flight is, so that a timeout can tell a
+/// flow-control stall: hyper pulls a body only once its stream is open (HEADERS sent),
+/// then holds the chunk until the stream and connection windows have room, and drops the
+/// body when it has handed all of it to h2. Pulled but not yet dropped at the deadline:
+/// the request waited for the server's window. One word per handle: the request's
+/// number × 4 + its state, so a late drop of an earlier request's body changes nothing.
+#[derive(Debug, Clone)]
+struct Progress {
+    word: Arc<AtomicU64>,
+    request: u64,
+}
+
+const IDLE: u64 = 0;
+const QUEUED: u64 = 1;
+const PULLED: u64 = 2;
+
+impl Progress {
+    fn new() -> Progress {
+        Progress { word: Arc::new(AtomicU64::new(IDLE)), request: 0 }
+    }
+
+    /// The handle's next request: its body is queued.
+    fn queued(self) -> Progress {
+        self.word.store(self.request * 4 + QUEUED, Ordering::Relaxed);
+        self
+    }
+
+    /// From `from` to `to`, if the word is still this request's.
+    fn step(&self, from: u64, to: u64) {
+        let _ = self.word.compare_exchange(
+            self.request * 4 + from,
+            self.request * 4 + to,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
+
+    fn stalled(&self) -> bool {
+        self.word.load(Ordering::Relaxed) == self.request * 4 + PULLED
+    }
+}
+
+/// A request body that tells its [`Progress`] when hyper pulls it and when it lets go.
 #[derive(Debug)]
-pub struct Sender(http2::SendRequest<Full<Bytes>>);
+struct Tracked {
+    body: Full<Bytes>,
+    /// `None` for an empty body (sent with the headers; it cannot stall).
+    progress: Option<Progress>,
+}
+
+impl Body for Tracked {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        if let Some(p) = &this.progress {
+            p.step(QUEUED, PULLED);
+        }
+        Pin::new(&mut this.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        if let Some(p) = &self.progress {
+            p.step(PULLED, IDLE);
+            p.step(QUEUED, IDLE);
+        }
+    }
+}
+
+/// hyper's HTTP/2 request sender (one stream slot's handle on the connection, which runs
+/// as a task of its own).
+#[derive(Debug)]
+pub struct Sender {
+    send: http2::SendRequest<Tracked>,
+    progress: Progress,
+}
 
 impl Sender {
     /// The HTTP/2 handshake on a connected (and, for TLS, secured) stream.
@@ -74,18 +165,24 @@ impl Sender {
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         let io = TokioIo::new(io);
-        let (sender, connection) = http2::handshake(TokioExecutor::new(), io).await.map_err(|e| classify(&e))?;
+        let (send, connection) = http2::handshake(TokioExecutor::new(), io).await.map_err(|e| classify(&e))?;
         tokio::spawn(connection);
-        Ok(Sender(sender))
+        Ok(Sender { send, progress: Progress::new() })
     }
 
     pub fn is_closed(&self) -> bool {
-        self.0.is_closed()
+        self.send.is_closed()
     }
 
     /// Another handle on the same connection (its streams share it).
     pub fn share(&self) -> Sender {
-        Sender(self.0.clone())
+        Sender { send: self.send.clone(), progress: Progress::new() }
+    }
+
+    /// Whether the request in flight on this handle has its stream open and its body
+    /// waiting for flow-control window (asked when it timed out).
+    pub fn flow_stalled(&self) -> bool {
+        self.progress.stalled()
     }
 
     /// Send one request and read the whole response body, keeping the first
@@ -96,15 +193,18 @@ impl Sender {
         parts: Option<&Parts>,
         keep: impl Fn(u16) -> usize,
     ) -> Result<Response, SendError> {
-        let Some(req) = prepared.request(parts) else { return Err(SendError::Failed(ErrorClass::Other)) };
+        self.progress.request += 1;
+        let Some(req) = prepared.request(parts, self.progress.clone()) else {
+            return Err(SendError::Failed(ErrorClass::Other));
+        };
         // A server may close an idle keep-alive connection (keepalive_requests, idle
         // timeouts) an instant before we reuse it: then the request never left, and that
         // is no error of the target's. hyper hands such a request back.
-        if self.0.ready().await.is_err() {
+        if self.send.ready().await.is_err() {
             return Err(SendError::NotSent);
         }
         let handed = Instant::now();
-        let resp = match self.0.try_send_request(req).await {
+        let resp = match self.send.try_send_request(req).await {
             Ok(resp) => resp,
             Err(mut e) => {
                 let sent = e.take_message().is_none();
@@ -128,8 +228,8 @@ impl Sender {
 }
 
 /// An HTTP/2 error the peer sent, from hyper's source chain: GOAWAY ends the connection
-/// (with its streams), RST_STREAM one request. Flow-control stalls raise no error: a
-/// stalled stream ends as a `timeout`.
+/// (with its streams), RST_STREAM one request. A flow-control stall raises no error: it
+/// is told at the timeout ([`Sender::flow_stalled`]).
 fn h2_class(e: &hyper::Error) -> Option<ErrorClass> {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

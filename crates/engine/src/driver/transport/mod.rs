@@ -218,6 +218,15 @@ impl Conn {
         Some(Conn { wire, _open: self._open.clone(), connected_in: self.connected_in, tls_in: self.tls_in })
     }
 
+    /// Whether this handle's request, which timed out, was waiting for the server's
+    /// HTTP/2 flow-control window to send its body.
+    pub fn flow_stalled(&self) -> bool {
+        match &self.wire {
+            Wire::Http1(_) | Wire::Http1Tls(_) => false,
+            Wire::Http2(s) => s.flow_stalled(),
+        }
+    }
+
     /// Whether the peer or the client has closed this connection (reconnect before reuse).
     pub fn is_closed(&self) -> bool {
         match &self.wire {
