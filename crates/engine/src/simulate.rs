@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use einv_poolsim::ModelSpec;
 use einv_poolsim::des::{Completion, SimOutcome};
 use einv_report::{
-    Connections, Finish, PoolInterval, PoolLog, ResourceInterval, RunInfo, RunLog, Stages, Stats, Summary,
+    Connections, Finish, PoolInterval, PoolLog, ResourceInterval, RunInfo, RunLog, Stages, Stats, Summary, record_us,
 };
 use einv_workload::Schedule;
 
@@ -240,10 +240,10 @@ impl Recording {
         // pool.csv's own columns are the first pool's, as its size in the header is.
         let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1);
         if let Some(waited) = c.pool_waited {
-            pool.acquire.saturating_record(us(waited));
+            record_us(&mut pool.acquire, us(waited));
             match (c.cause, c.dry == self.first_pool) {
                 (SimOutcome::PoolTimeout, true) => pool.timeouts += 1,
-                (SimOutcome::Ok, _) => pool.usage.saturating_record(us(c.pool_held)),
+                (SimOutcome::Ok, _) => record_us(&mut pool.usage, us(c.pool_held)),
                 _ => {}
             }
         }

@@ -244,7 +244,7 @@ impl Totals {
             };
             let (op, t) = parse_tag(&tag).ok_or_else(|| bad(path, format!("unknown histogram tag {tag:?}")))?;
             if t != Timing::Latency {
-                // Summed histograms all have new_histogram()'s bounds: add() cannot fail.
+                // Summed histograms are all auto-sized and in range: add() cannot fail.
                 let _ = totals.overall[t].add(&histogram);
             }
             // A tag is summed once: this is its whole-run histogram.
@@ -320,6 +320,9 @@ pub(crate) fn unreadable(path: &Path, e: Error) -> Error {
 
 /// Add `h` into `into`; both must hold the same unit and range.
 pub(crate) fn add(into: &mut Histogram<u64>, h: &Histogram<u64>, path: &Path) -> Result<(), Error> {
+    if !crate::histograms::in_range(h) {
+        return Err(bad(path, format!("a histogram holds {} µs, past einv-load's range of one hour", h.max())));
+    }
     into.add(h).map_err(|e| bad(path, format!("a histogram does not fit einv-load's range: {e:?}")))
 }
 

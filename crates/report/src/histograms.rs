@@ -13,9 +13,38 @@ use hdrhistogram::Histogram;
 pub(crate) const HIGHEST_US: u64 = 3_600_000_000;
 pub(crate) const SIGFIG: u8 = 3;
 
-/// A fixed-size latency histogram in microseconds.
+/// A latency histogram in microseconds, auto-sized: its counters reach only as far as the
+/// largest value recorded into it so far (its range is still 1 µs to [`HIGHEST_US`],
+/// through [`record_us`]). The whole hour is ~180 KB of counters; answers under 100 ms
+/// need ~64 KB, send lags under 2 ms 16 KB, an empty one 16 KB, and the recorder holds
+/// six per op and thread. Counter indexes do not depend on the size, so histograms of
+/// any size add up exactly and encode alike (see `hlog_sum`).
 pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, HIGHEST_US, SIGFIG).expect("constant histogram bounds are valid")
+    let mut h = Histogram::new_with_bounds(1, 2, SIGFIG).expect("constant histogram bounds are valid");
+    h.auto(true);
+    h
+}
+
+/// Record `us` into `h`, a value past [`HIGHEST_US`] as that (an auto-sized histogram
+/// would otherwise grow to hold it).
+pub fn record_us(h: &mut Histogram<u64>, us: u64) {
+    // Cannot fail: the value is in range and the histogram grows to it.
+    let _ = h.record(us.min(HIGHEST_US));
+}
+
+/// Whether `h` holds values einv-load's histograms can (a log or folder from elsewhere may
+/// not): adding it then keeps the sum in range.
+pub(crate) fn in_range(h: &Histogram<u64>) -> bool {
+    // max() is the top of the largest value's bucket; the hour's own bucket reaches past it.
+    h.is_empty() || h.lowest_equivalent(h.max()) <= HIGHEST_US
+}
+
+/// Whether `a` and `b` hold the same counts, whatever size each has grown to (the
+/// crate's `==` also compares how far the counters reach).
+pub fn same_counts(a: &Histogram<u64>, b: &Histogram<u64>) -> bool {
+    let counts =
+        |h: &Histogram<u64>| h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect::<Vec<_>>();
+    a.len() == b.len() && (a.is_empty() || counts(a) == counts(b))
 }
 
 /// What one of an op's histograms times. The order is histograms.hlog's: an op's
@@ -67,8 +96,15 @@ impl Timing {
 }
 
 /// One histogram per [`Timing`] (microseconds), all of [`new_histogram`]'s range.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Histograms([Histogram<u64>; Timing::COUNT]);
+
+/// Equal when every timing holds the same counts ([`same_counts`]).
+impl PartialEq for Histograms {
+    fn eq(&self, other: &Histograms) -> bool {
+        self.0.iter().zip(&other.0).all(|(a, b)| same_counts(a, b))
+    }
+}
 
 impl Default for Histograms {
     fn default() -> Self {
@@ -104,7 +140,7 @@ impl Histograms {
     pub fn merge(&mut self, other: &Histograms) {
         for (into, from) in self.0.iter_mut().zip(&other.0) {
             // add() scans every bucket of `from`: skip the empty ones (connect, mostly).
-            // Same bounds everywhere, so add() cannot fail.
+            // `into` grows to `from` (both auto-sized, in range), so add() cannot fail.
             if !from.is_empty() {
                 let _ = into.add(from);
             }
@@ -112,8 +148,8 @@ impl Histograms {
     }
 
     pub fn reset(&mut self) {
-        // An empty histogram is all zeros already; writing them again would make every
-        // page of it resident (and cost a pass over ~190 KB) for nothing.
+        // An empty histogram is all zeros already; writing them again would cost a pass
+        // over its counters for nothing.
         for h in self.0.iter_mut().filter(|h| !h.is_empty()) {
             h.reset();
         }
@@ -165,5 +201,36 @@ mod tests {
         a.reset();
         assert!(a.iter().all(|(_, h)| h.is_empty()));
         assert_eq!(a, Histograms::new());
+    }
+
+    /// Histograms grow only as far as their values: a set of short answers is a fraction
+    /// of the hour's counters, a value past the hour is counted at the hour, and sets
+    /// grown to different sizes still add up exactly.
+    #[test]
+    fn histograms_grow_with_their_values_and_add_up_across_sizes() {
+        let whole = Histogram::<u64>::new_with_bounds(1, HIGHEST_US, SIGFIG).unwrap();
+        let mut short = new_histogram();
+        record_us(&mut short, 80_000);
+        assert!(short.distinct_values() * 2 < whole.distinct_values(), "{} counters", short.distinct_values());
+        let mut long = new_histogram();
+        record_us(&mut long, 10 * HIGHEST_US);
+        assert_eq!((long.len(), long.value_at_quantile(1.0)), (1, long.highest_equivalent(HIGHEST_US)));
+        assert!(long.distinct_values() <= whole.distinct_values());
+        short.add(&long).unwrap();
+        let mut want = whole.clone();
+        want.record(80_000).unwrap();
+        want.record(HIGHEST_US).unwrap();
+        assert!(same_counts(&short, &want) && !same_counts(&short, &long));
+        assert!(
+            in_range(&short)
+                && !in_range(
+                    &Histogram::<u64>::new_with_bounds(1, 2 * HIGHEST_US, 3)
+                        .map(|mut h| {
+                            h.record(2 * HIGHEST_US - 1).unwrap();
+                            h
+                        })
+                        .unwrap()
+                )
+        );
     }
 }

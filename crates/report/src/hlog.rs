@@ -7,7 +7,7 @@ use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogHistogram, IntervalLogWriterBuilder, LogEntry, Tag};
 
 use crate::Error;
-use crate::histograms::{Histograms, Timing};
+use crate::histograms::{HIGHEST_US, Histograms, SIGFIG, Timing};
 use crate::hlog_read::{Decoder, LogReader};
 use crate::write::{Existing, Output};
 
@@ -25,6 +25,10 @@ pub(crate) fn parse_tag(tag: &str) -> Option<(&str, Timing)> {
 pub struct HlogWriter {
     out: BufWriter<Output>,
     serializer: V2DeflateSerializer,
+    /// Each histogram is logged at the full range, 1 µs to an hour, through this one:
+    /// ours are auto-sized in memory, but readers that add a log's histograms into the
+    /// first they read (HdrHistogram's tools, the Rust crate) need one range throughout.
+    full: Histogram<u64>,
     path: PathBuf,
 }
 
@@ -49,7 +53,10 @@ impl HlogWriter {
         writeln!(out, "#[Histogram log format version 1.3]").map_err(|e| Error::io(path, e))?;
         writeln!(out, "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"")
             .map_err(|e| Error::io(path, e))?;
-        Ok(Self { out, serializer, path: path.into() })
+        let mut full = Histogram::new_with_bounds(1, HIGHEST_US, SIGFIG).expect("constant histogram bounds are valid");
+        // Values are in range (record_us), so it never grows; auto only so add cannot fail.
+        full.auto(true);
+        Ok(Self { out, serializer, full, path: path.into() })
     }
 
     /// Append one interval histogram; `tag` must not contain ',' or whitespace.
@@ -66,6 +73,14 @@ impl HlogWriter {
         };
         // A writer with no header options writes nothing up front, so one per call is free
         // and avoids holding borrows of `out` and `serializer` in this struct.
+        let h = match h.high() >= HIGHEST_US {
+            true => h,
+            false => {
+                self.full.reset();
+                self.full.add(h).map_err(|e| Error::Histogram(format!("{e:?}")))?;
+                &self.full
+            }
+        };
         let mut w = IntervalLogWriterBuilder::new()
             .begin_log_with(&mut self.out, &mut self.serializer)
             .map_err(|e| Error::io(&self.path, e))?;
@@ -202,5 +217,13 @@ mod tests {
         assert_eq!(back[0].histogram.len(), a.len());
         assert_eq!(back[0].histogram.value_at_quantile(0.99), a.value_at_quantile(0.99));
         assert_eq!(back[1].histogram.max(), b.max());
+        // Auto-sized in memory, logged at one range: the first interval read back can take
+        // the later, larger ones (as HdrHistogram's tools add a log up).
+        assert!(a.high() < b.high() && b.high() < HIGHEST_US, "a and b grew to different sizes");
+        assert!(back.iter().all(|e| e.histogram.high() >= HIGHEST_US));
+        let mut first = back[0].histogram.clone();
+        first.auto(false);
+        first.add(&back[1].histogram).unwrap();
+        assert_eq!(first.len(), a.len() + b.len());
     }
 }

@@ -3,9 +3,10 @@
 //! The hdrhistogram crate decodes each interval into a full-size histogram (~190 kB of
 //! counters for 1 µs..1 h at 3 digits) and adding it up walks every counter again; an
 //! hour-long log holds tens of thousands of intervals, which took seconds. Our own
-//! histograms all have one configuration, so their V2 encoding (zig-zag LEB128 counts,
-//! negative = a run of empty counters) is decoded straight into the sum, touching only
-//! non-empty counters. Anything else falls back to the crate's deserializer.
+//! histograms all have one configuration (1 µs, 3 digits; auto-sized up to an hour, and
+//! a counter's index does not depend on the size), so their V2 encoding (zig-zag LEB128
+//! counts, negative = a run of empty counters) is decoded straight into the sum, touching
+//! only non-empty counters. Anything else falls back to the crate's deserializer.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -84,6 +85,9 @@ fn add_interval(
     let v2 = decoder.expand(ilh).map_err(|m| log.bad(m))?;
     if !add_v2(v2, sum).map_err(|m| log.bad(m))? {
         let h = decoder.histogram(ilh).map_err(|m| log.bad(m))?;
+        if !crate::histograms::in_range(&h) {
+            return Err(log.bad(format!("a histogram holds {} µs, past einv-load's range of one hour", h.max())));
+        }
         sum.add(&h).map_err(|e| log.bad(format!("{e:?}")))?;
     }
     Ok(())
@@ -103,7 +107,7 @@ fn add_v2(v2: &[u8], sum: &mut Histogram<u64>) -> Result<bool, String> {
     let ours = be_u32(&v2[8..]) == 0
         && be_u32(&v2[12..]) == u32::from(SIGFIG)
         && be_u64(&v2[16..]) == 1
-        && be_u64(&v2[24..]) == HIGHEST_US
+        && be_u64(&v2[24..]) >= 2
         && f64::from_bits(be_u64(&v2[32..])) == 1.0;
     if !ours {
         return Ok(false);
@@ -118,7 +122,11 @@ fn add_v2(v2: &[u8], sum: &mut Histogram<u64>) -> Result<bool, String> {
             index = index.saturating_add(n.unsigned_abs() as usize);
         } else {
             if n > 0 {
-                sum.record_n(value_at(index), n as u64).map_err(|e| format!("histogram count out of range: {e:?}"))?;
+                let value = value_at(index);
+                if value > HIGHEST_US {
+                    return Err(format!("a histogram holds {value} µs, past einv-load's range of one hour"));
+                }
+                sum.record_n(value, n as u64).map_err(|e| format!("histogram count out of range: {e:?}"))?;
             }
             index += 1;
         }
@@ -202,6 +210,12 @@ mod tests {
         let mut sum = new_histogram();
         assert_eq!(add_v2(&v2, &mut sum), Ok(true));
         assert_eq!(sum, h);
+        // Counts past the hour (a log from elsewhere) are refused, not grown into.
+        let mut far = Histogram::<u64>::new_with_bounds(1, 4 * HIGHEST_US, SIGFIG).unwrap();
+        far.record(3 * HIGHEST_US).unwrap();
+        let mut v2 = Vec::new();
+        V2Serializer::new().serialize(&far, &mut v2).unwrap();
+        assert!(add_v2(&v2, &mut sum).is_err_and(|e| e.contains("past einv-load's range")));
         // A histogram of another shape is left to the crate's deserializer.
         let other = Histogram::<u64>::new_with_bounds(1, 1000, 2).unwrap();
         let mut v2 = Vec::new();

@@ -66,7 +66,7 @@ impl Stats {
     pub fn record(&mut self, s: &Sample) {
         self.sent += 1;
         self.queued += u64::from(s.queued);
-        let mut time = |t: Timing, d: Duration| self.hist[t].saturating_record(micros(d));
+        let mut time = |t: Timing, d: Duration| crate::histograms::record_us(&mut self.hist[t], micros(d));
         time(Timing::SendLag, s.send_lag);
         let phases = [(Timing::Connect, s.phases.connect), (Timing::Tls, s.phases.tls), (Timing::Ttfb, s.phases.ttfb)];
         for (t, d) in phases {
