@@ -63,12 +63,19 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<RunResult, Error> {
     // available_parallelism honours the process's CPU affinity and cgroup quota: under
     // `taskset -c 1` or a pod's CPU limit it is what the process may really use.
     let threads = opts.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .thread_name("einv-load")
-        .enable_all()
-        .build()
-        .map_err(Error::Runtime)?;
+    // One thread: tokio's current-thread scheduler, which runs every task on this thread
+    // and parks straight on the reactor, without the work-stealing bookkeeping (measured on
+    // one core against nginx, medians of 3: 9 % less CPU at 5,000/s; at saturation +2 %
+    // requests/s, within the noise).
+    let rt = match threads {
+        1 => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        _ => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("einv-load")
+            .enable_all()
+            .build(),
+    }
+    .map_err(Error::Runtime)?;
     folder::check(opts.out.as_deref())?;
     if let Some(at) = opts.start_at {
         start::check(at, plan.load.duration())?;
