@@ -48,14 +48,20 @@ impl TcpDialer {
         }
     }
 
-    /// Wait for this connect's turn, then connect within `timeout`. Returns the stream and
-    /// when the connect itself began: the wait is the client's own pacing, not the
-    /// target's, so it stays out of the connect time (it still counts in the latency,
-    /// which runs from the request's intended time).
-    pub async fn connect(&self, addr: SocketAddr, timeout: Duration) -> Result<(TcpStream, Instant), ErrorClass> {
+    /// Wait for the next connect's turn under `connect-rate` (at once without one). The
+    /// wait is the client's own pacing, not the target's: it stays out of the connect
+    /// time (it still counts in the latency, which runs from the request's intended time).
+    /// Apart from [`TcpDialer::connect`], so that the many users of a connect storm wait
+    /// holding a timer, not a connect's state.
+    pub async fn turn(&self) {
         if let Some(at) = self.slot() {
             tokio::time::sleep_until(at.into()).await;
         }
+    }
+
+    /// Connect within `timeout` (after [`TcpDialer::turn`]). Returns the stream and when
+    /// the connect began.
+    pub async fn connect(&self, addr: SocketAddr, timeout: Duration) -> Result<(TcpStream, Instant), ErrorClass> {
         let began = Instant::now();
         match tokio::time::timeout(timeout, self.open(addr)).await {
             Err(_) => Err(ErrorClass::ConnectTimeout),

@@ -21,8 +21,11 @@ use super::{MAX_KEPT_BODY, Parts, Request, Response, SendError};
 const MAX_HEAD: usize = 64 << 10;
 /// hyper's limit too: more header fields than this is a protocol error.
 const MAX_HEADERS: usize = 100;
-/// The read buffer's size between exchanges: most answers fit, a larger one takes reads.
-const READ_BUF: usize = 8 << 10;
+/// The read buffer's size between exchanges: an invoice API's answers fit (a head and a
+/// JSON body of a few hundred bytes), a larger one takes more reads. It is most of an idle
+/// keep-alive connection's memory: 4 KiB, one page, keeps 16,000 held connections near
+/// 6 KiB each.
+const READ_BUF: usize = 4 << 10;
 /// Bodies above this are written from the op's bytes after the head rather than copied.
 const SPLICE_BODY: usize = 16 << 10;
 
