@@ -128,10 +128,15 @@ pub fn text_summary(s: &Summary, errors: &[FailedExchange], folder: &str) -> Str
         o.requests.errors,
         o.requests.error_rate * 100.0
     );
+    // A closed loop has no target rate: its users send as fast as answers (and think
+    // time) let them.
+    let target = match r.mode.as_str() {
+        "closed" => "closed loop, no target".to_string(),
+        _ => format!("target {:.1}/s", o.rate.target_per_s),
+    };
     let _ = writeln!(
         out,
-        "rate      target {:.1}/s, achieved {:.1}/s, connections opened {} (max open {} of {}){}",
-        o.rate.target_per_s,
+        "rate      {target}, achieved {:.1}/s, connections opened {} (max open {} of {}){}",
         o.rate.achieved_per_s,
         s.connections.opened,
         s.connections.max_open,

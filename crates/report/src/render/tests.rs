@@ -268,6 +268,11 @@ fn the_configured_percentiles_are_what_every_table_shows() {
     assert!(md.contains(&format!(" {p9999:.2} | {max:.2} |")), "{md}");
     let text = crate::text_summary(&summary, &[], "x");
     assert!(text.lines().any(|l| l.starts_with("ms") && l.contains("p99.99") && !l.contains("p90")), "{text}");
+    assert!(text.contains("rate      target 200.0/s, achieved "), "{text}");
+    let other = tempfile::tempdir().unwrap();
+    let closed = recorded_with(other.path(), |f| f.run.mode = "closed".into());
+    let text = crate::text_summary(&closed, &[], "x");
+    assert!(text.contains("rate      closed loop, no target, achieved "), "a closed loop has no target rate: {text}");
     let saved = Saved::load(dir.path()).unwrap();
     assert_eq!(saved.folder.summary.percentiles, list);
     for (file, bytes) in render(&saved).unwrap() {
