@@ -14,8 +14,8 @@ pub(crate) const HIGHEST_US: u64 = 3_600_000_000;
 pub(crate) const SIGFIG: u8 = 3;
 
 /// A latency histogram in microseconds, auto-sized: its counters reach only as far as the
-/// largest value recorded into it so far (its range is still 1 µs to [`HIGHEST_US`],
-/// through [`record_us`]). The whole hour is ~180 KB of counters; answers under 100 ms
+/// largest value recorded into it so far (its range is still 1 µs to one hour, through
+/// [`record_us`]). The whole hour is ~180 KB of counters; answers under 100 ms
 /// need ~64 KB, send lags under 2 ms 16 KB, an empty one 16 KB, and the recorder holds
 /// six per op and thread. Counter indexes do not depend on the size, so histograms of
 /// any size add up exactly and encode alike (see `hlog_sum`).
@@ -25,8 +25,8 @@ pub fn new_histogram() -> Histogram<u64> {
     h
 }
 
-/// Record `us` into `h`, a value past [`HIGHEST_US`] as that (an auto-sized histogram
-/// would otherwise grow to hold it).
+/// Record `us` into `h`, a value past one hour as one hour (an auto-sized histogram would
+/// otherwise grow to hold it).
 pub fn record_us(h: &mut Histogram<u64>, us: u64) {
     // Cannot fail: the value is in range and the histogram grows to it.
     let _ = h.record(us.min(HIGHEST_US));
