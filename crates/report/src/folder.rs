@@ -321,7 +321,7 @@ pub(crate) fn unreadable(path: &Path, e: Error) -> Error {
 /// Add `h` into `into`; both must hold the same unit and range.
 pub(crate) fn add(into: &mut Histogram<u64>, h: &Histogram<u64>, path: &Path) -> Result<(), Error> {
     if !crate::histograms::in_range(h) {
-        return Err(bad(path, format!("a histogram holds {} µs, past einv-load's range of one hour", h.max())));
+        return Err(bad(path, crate::histograms::out_of_range(h.max())));
     }
     into.add(h).map_err(|e| bad(path, format!("a histogram does not fit einv-load's range: {e:?}")))
 }

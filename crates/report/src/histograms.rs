@@ -39,9 +39,14 @@ pub(crate) fn in_range(h: &Histogram<u64>) -> bool {
     h.is_empty() || h.lowest_equivalent(h.max()) <= HIGHEST_US
 }
 
+/// What a reader says of a histogram holding `us` µs, past [`in_range`].
+pub(crate) fn out_of_range(us: u64) -> String {
+    format!("a histogram holds {us} µs, past einv-load's range of one hour")
+}
+
 /// Whether `a` and `b` hold the same counts, whatever size each has grown to (the
 /// crate's `==` also compares how far the counters reach).
-pub fn same_counts(a: &Histogram<u64>, b: &Histogram<u64>) -> bool {
+pub(crate) fn same_counts(a: &Histogram<u64>, b: &Histogram<u64>) -> bool {
     let counts =
         |h: &Histogram<u64>| h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect::<Vec<_>>();
     a.len() == b.len() && (a.is_empty() || counts(a) == counts(b))

@@ -86,7 +86,7 @@ fn add_interval(
     if !add_v2(v2, sum).map_err(|m| log.bad(m))? {
         let h = decoder.histogram(ilh).map_err(|m| log.bad(m))?;
         if !crate::histograms::in_range(&h) {
-            return Err(log.bad(format!("a histogram holds {} µs, past einv-load's range of one hour", h.max())));
+            return Err(log.bad(crate::histograms::out_of_range(h.max())));
         }
         sum.add(&h).map_err(|e| log.bad(format!("{e:?}")))?;
     }
@@ -124,7 +124,7 @@ fn add_v2(v2: &[u8], sum: &mut Histogram<u64>) -> Result<bool, String> {
             if n > 0 {
                 let value = value_at(index);
                 if value > HIGHEST_US {
-                    return Err(format!("a histogram holds {value} µs, past einv-load's range of one hour"));
+                    return Err(crate::histograms::out_of_range(value));
                 }
                 sum.record_n(value, n as u64).map_err(|e| format!("histogram count out of range: {e:?}"))?;
             }

@@ -73,7 +73,7 @@ pub use failures::{
 };
 pub use folder::{Folder, Saved, Totals, files};
 pub use hgrm::hgrm;
-pub use histograms::{Histograms, Timing, max_ms, new_histogram, quantile_ms, record_us, same_counts};
+pub use histograms::{Histograms, Timing, max_ms, new_histogram, quantile_ms, record_us};
 pub use hlog::{Hlog, HlogEntry, HlogWriter, for_each_hlog, read_hlog, read_interval_log};
 pub use live::{Gauges, IntervalFigures, Live, Moment, OPENMETRICS_CONTENT_TYPE};
 pub use merge::merge;

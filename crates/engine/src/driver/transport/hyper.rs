@@ -52,9 +52,10 @@ impl Prepared {
 
     /// The request to send: the op's static request with this request's parts put in.
     /// `None` if a part is one hyper refuses though the neutral rules let it through.
-    fn request(&self, parts: Option<&Parts>, progress: Progress) -> Option<hyper::Request<Tracked>> {
+    fn request(&self, parts: Option<&Parts>, progress: &Progress) -> Option<hyper::Request<Tracked>> {
         let body = parts.and_then(|p| p.body.clone()).unwrap_or_else(|| self.body.clone());
-        let progress = (!body.is_empty()).then(|| progress.queued());
+        // Only a body can stall: a request without one shares no state with its handle.
+        let progress = (!body.is_empty()).then(|| progress.clone().queued());
         let mut req = hyper::Request::new(Tracked { body: Full::new(body), progress });
         *req.method_mut() = self.method.clone();
         *req.uri_mut() = match parts.and_then(|p| p.path.clone()) {
@@ -194,7 +195,7 @@ impl Sender {
         keep: impl Fn(u16) -> usize,
     ) -> Result<Response, SendError> {
         self.progress.request += 1;
-        let Some(req) = prepared.request(parts, self.progress.clone()) else {
+        let Some(req) = prepared.request(parts, &self.progress) else {
             return Err(SendError::Failed(ErrorClass::Other));
         };
         // A server may close an idle keep-alive connection (keepalive_requests, idle
